@@ -1,0 +1,5 @@
+// Package manifests holds modelgit's data types — Config, Model, ModelVersion
+// and Release — with strict YAML parsing that names file:line and field,
+// canonical serialization, version numbers and content digests. It is the
+// leaf of the module: it imports no other modelgit package.
+package manifests
