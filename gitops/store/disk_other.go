@@ -1,0 +1,33 @@
+//go:build !linux
+
+package store
+
+import (
+	"errors"
+	"os"
+)
+
+// createBlobTemp creates a temp file for a blob.
+func createBlobTemp(dir string) (*os.File, bool, error) {
+	for range 100 {
+		f, err := os.OpenFile(tempName(dir), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, false, err
+	}
+	return nil, false, errors.New("too many temp file name collisions")
+}
+
+// diskWriter writes a blob's buffers in order; the final fsync does the
+// rest.
+type diskWriter struct{ f *os.File }
+
+func newDiskWriter(f *os.File, direct bool) *diskWriter { return &diskWriter{f: f} }
+
+func (w *diskWriter) write(b []byte) error {
+	_, err := w.f.Write(b)
+	return err
+}
+
+func alignedBuf(n int) []byte { return make([]byte, n) }

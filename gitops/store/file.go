@@ -1,0 +1,287 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+const (
+	// ingestBufSize and ingestBufs bound Ingest's memory (16 MiB, pooled)
+	// whatever the size of what it stores. Large buffers keep O_DIRECT
+	// writes efficient.
+	ingestBufSize = 4 << 20
+	ingestBufs    = 4
+	// tempPrefix marks files being written; they never hold a final name.
+	tempPrefix = ".tmp-"
+	// staleTemp is the age after which a leftover temp file (from a crash)
+	// is removed.
+	staleTemp = time.Hour
+)
+
+// File is the file-system store: blob d lives at DIR/blobs/sha256/<hex>,
+// read-only. Writes go to a temp file in the same directory, are fsynced,
+// renamed into place and the directory fsynced, so a crash at any point
+// leaves either the whole blob or none under its final name. On Linux blob
+// data is written with O_DIRECT where the file system allows it, so the
+// disk write overlaps hashing without costing CPU or page cache.
+type File struct {
+	dir   string
+	clean sync.Once
+}
+
+var (
+	_ Store    = (*File)(nil)
+	_ Ingester = (*File)(nil)
+)
+
+// NewFile returns the store rooted at dir. Nothing is created until the
+// first write.
+func NewFile(dir string) *File { return &File{dir: dir} }
+
+// URL returns "file://" and the store directory.
+func (s *File) URL() string { return "file://" + filepath.ToSlash(s.dir) }
+
+// Dir returns the store directory.
+func (s *File) Dir() string { return s.dir }
+
+func (s *File) blobDir() string { return filepath.Join(s.dir, "blobs", manifests.Algorithm) }
+
+// Path returns where blob d is (or would be) stored.
+func (s *File) Path(d manifests.Digest) string { return filepath.Join(s.blobDir(), d.Hex()) }
+
+// Stat returns the size of blob d.
+func (s *File) Stat(ctx context.Context, d manifests.Digest) (int64, error) {
+	if d.IsZero() {
+		return 0, fmt.Errorf("statting blob: empty digest")
+	}
+	fi, err := os.Stat(s.Path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("%w: %s in %s", ErrNotFound, d, s.URL())
+	}
+	if err != nil {
+		return 0, fmt.Errorf("statting blob %s: %w", d, err)
+	}
+	return fi.Size(), nil
+}
+
+// Open returns blob d; the reader verifies digest and size at EOF.
+func (s *File) Open(ctx context.Context, d manifests.Digest) (io.ReadCloser, error) {
+	if d.IsZero() {
+		return nil, fmt.Errorf("opening blob: empty digest")
+	}
+	f, err := os.Open(s.Path(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, d, s.URL())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening blob %s: %w", d, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("opening blob %s: %w", d, err)
+	}
+	return readCloser{newVerifyReader(f, d, fi.Size()), f}, nil
+}
+
+// Put stores r under d unless d is already stored, in which case r is not
+// read. The bytes are verified against d and size before the blob gets its
+// final name.
+func (s *File) Put(ctx context.Context, d manifests.Digest, size int64, r io.Reader) error {
+	if d.IsZero() {
+		return fmt.Errorf("storing blob: empty digest")
+	}
+	if got, err := s.Stat(ctx, d); err == nil {
+		if size >= 0 && got != size {
+			return fmt.Errorf("storing blob %s: %w", d, &DigestMismatchError{Want: d, Got: d, WantSize: size, GotSize: got})
+		}
+		return nil
+	}
+	_, _, err := s.write(ctx, r, func(got manifests.Digest, n int64) error {
+		if got != d || (size >= 0 && n != size) {
+			return &DigestMismatchError{Want: d, Got: got, WantSize: size, GotSize: n}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storing blob %s: %w", d, err)
+	}
+	return nil
+}
+
+// Ingest hashes r and stores it in the same pass, and returns its digest
+// and size. When the blob is already stored the temp copy is discarded.
+func (s *File) Ingest(ctx context.Context, r io.Reader) (manifests.Digest, int64, error) {
+	d, n, err := s.write(ctx, r, nil)
+	if err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("ingesting blob: %w", err)
+	}
+	return d, n, nil
+}
+
+// write copies r into a temp file while hashing it, calls check (when not
+// nil) with the digest and size, and renames the file to its final name,
+// durably. Nothing is left under a final name on any error.
+func (s *File) write(ctx context.Context, r io.Reader, check func(manifests.Digest, int64) error) (manifests.Digest, int64, error) {
+	dir := s.blobDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
+	}
+	s.clean.Do(func() { removeStaleTemps(dir) })
+	f, direct, err := createBlobTemp(dir)
+	if err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating temp file in %q: %w", dir, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	dg, err := copyHashing(ctx, newDiskWriter(f, direct), r)
+	if err != nil {
+		return manifests.Digest{}, 0, err
+	}
+	d, n := dg.Digest(), dg.Size()
+	if check != nil {
+		if err := check(d, n); err != nil {
+			return d, n, err
+		}
+	}
+	final := s.Path(d)
+	if _, err := os.Stat(final); err == nil {
+		return d, n, nil // deduplicated: the deferred cleanup drops the temp file
+	}
+	if err := f.Chmod(0o444); err != nil {
+		return d, n, fmt.Errorf("making %q read-only: %w", f.Name(), err)
+	}
+	if err := f.Sync(); err != nil {
+		return d, n, fmt.Errorf("syncing %q: %w", f.Name(), err)
+	}
+	if err := f.Close(); err != nil {
+		return d, n, fmt.Errorf("closing %q: %w", f.Name(), err)
+	}
+	if err := os.Rename(f.Name(), final); err != nil {
+		return d, n, fmt.Errorf("renaming %q to %q: %w", f.Name(), final, err)
+	}
+	ok = true
+	if err := syncDir(dir); err != nil {
+		return d, n, err
+	}
+	return d, n, nil
+}
+
+var ingestPool = sync.Pool{New: func() any { b := alignedBuf(ingestBufSize); return &b }}
+
+// copyHashing copies r to w and hashes it in one read of r. A reader
+// goroutine fills large buffers, the hasher and the writer each run on
+// their own goroutine, so the disk write overlaps hashing: reading,
+// hashing and writing of successive buffers proceed in a pipeline.
+func copyHashing(ctx context.Context, w *diskWriter, r io.Reader) (*manifests.Digester, error) {
+	dg := manifests.NewDigester()
+	free := make(chan []byte, ingestBufs)
+	for range ingestBufs {
+		b := ingestPool.Get().(*[]byte)
+		defer ingestPool.Put(b)
+		free <- *b
+	}
+	toHash := make(chan []byte, ingestBufs)
+	toWrite := make(chan []byte, ingestBufs)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(toHash)
+		for {
+			var b []byte
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			n, err := io.ReadFull(r, b)
+			if n > 0 {
+				toHash <- b[:n] // never blocks: at most ingestBufs buffers exist
+			}
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("reading: %w", err)
+			}
+		}
+	})
+	g.Go(func() error {
+		defer close(toWrite)
+		for b := range toHash {
+			dg.Write(b)
+			toWrite <- b
+		}
+		return nil
+	})
+	g.Go(func() error {
+		for b := range toWrite {
+			if ctx.Err() != nil {
+				continue // drain so the other stages can finish
+			}
+			if err := w.write(b); err != nil {
+				return fmt.Errorf("writing %q: %w", w.f.Name(), err)
+			}
+			free <- b[:cap(b)]
+		}
+		return ctx.Err()
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return dg, nil
+}
+
+// tempName returns a fresh temp file name in dir.
+func tempName(dir string) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return filepath.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening directory %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("syncing directory %q: %w", dir, err)
+	}
+	return nil
+}
+
+// removeStaleTemps deletes temp files left by writers that crashed more
+// than staleTemp ago; younger ones may belong to a live writer.
+func removeStaleTemps(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTemp {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}

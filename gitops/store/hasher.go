@@ -1,0 +1,317 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// hashBufSize is the read buffer of a plain hash pass; buffers are pooled
+// so memory stays at Workers × 1 MiB whatever the number of files.
+const hashBufSize = 1 << 20
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, hashBufSize); return &b }}
+
+// copyBuf is io.CopyBuffer with a pooled 1 MiB buffer.
+func copyBuf(dst io.Writer, src io.Reader) (int64, error) {
+	b := bufPool.Get().(*[]byte)
+	defer bufPool.Put(b)
+	return io.CopyBuffer(dst, src, *b)
+}
+
+// Result describes a hashed file or directory.
+type Result struct {
+	// Path is the path that was hashed, as given.
+	Path string
+	// IsDir is true for a directory, whose Digest is its tree digest.
+	IsDir  bool
+	Digest manifests.Digest
+	// Size is the file size, or the total size of a directory's files.
+	Size int64
+	// Files is 1 for a file, the number of files for a directory.
+	Files int
+	// Tree lists a directory's files; nil for a file.
+	Tree *Tree
+}
+
+// MediaType returns manifests.MediaTypeTree for a directory and "" for a
+// file, whose media type the caller knows better.
+func (r Result) MediaType() string {
+	if r.IsDir {
+		return manifests.MediaTypeTree
+	}
+	return ""
+}
+
+// Hasher hashes files and directory trees. The zero value is ready to use.
+type Hasher struct {
+	// Workers is how many files are hashed at once; 0 means
+	// runtime.NumCPU().
+	Workers int
+	// Cache, when set, skips reading files whose stat is unchanged.
+	Cache *StatCache
+	// Progress, when set, receives the bytes hashed.
+	Progress Progress
+}
+
+// file is a regular file found by the walk.
+type file struct {
+	abs string      // path to open
+	rel string      // slash-separated path inside the tree
+	fi  fs.FileInfo // stat (symlinks followed) before reading
+}
+
+// Hash hashes the file or directory at path without storing anything.
+func (h *Hasher) Hash(ctx context.Context, path string) (Result, error) {
+	return h.run(ctx, nil, path)
+}
+
+// Add hashes the file or directory at path and stores it in st: a file as
+// one blob (through st's Ingester when it has one, in a single read); a
+// directory as one blob per file plus its listing blob.
+func (h *Hasher) Add(ctx context.Context, st Store, path string) (Result, error) {
+	return h.run(ctx, st, path)
+}
+
+func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
+	verb := "hashing"
+	if st != nil {
+		verb = "adding"
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s %q: %w", verb, p, statError(p, err))
+	}
+	prog := h.Progress
+	if prog == nil {
+		prog = NoProgress
+	}
+	res := Result{Path: p, IsDir: fi.IsDir()}
+	if !fi.IsDir() {
+		if err := checkKind(p, fi); err != nil {
+			return Result{}, fmt.Errorf("%s: %w", verb, err)
+		}
+		prog.Start(filepath.Base(p), fi.Size())
+		defer prog.Done()
+		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
+		}
+		res.Digest, res.Size, res.Files = e.Digest, e.Size, 1
+		return res, nil
+	}
+
+	var files []file
+	if err := walk(p, "", fi, nil, &files); err != nil {
+		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
+	}
+	var total int64
+	for _, f := range files {
+		total += f.fi.Size()
+	}
+	prog.Start(filepath.Base(p), total)
+	defer prog.Done()
+
+	entries := make([]Entry, len(files))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(h.workers())
+	for i, f := range files {
+		g.Go(func() error {
+			e, err := h.file(gctx, st, f, prog)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", verb, f.abs, err)
+			}
+			entries[i] = e
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return Result{}, err
+	}
+	sortEntries(entries)
+	tree := Tree{Entries: entries}
+	listing := tree.Listing()
+	res.Digest, res.Size, res.Files, res.Tree = manifests.FromBytes(listing), tree.Size(), len(entries), &tree
+	if st != nil {
+		if err := st.Put(ctx, res.Digest, int64(len(listing)), bytes.NewReader(listing)); err != nil {
+			return Result{}, fmt.Errorf("%s %q: storing tree listing: %w", verb, p, err)
+		}
+	}
+	return res, nil
+}
+
+func (h *Hasher) workers() int {
+	if h.Workers > 0 {
+		return h.Workers
+	}
+	return runtime.NumCPU()
+}
+
+// file hashes one file, and stores it when st is not nil, using the stat
+// cache to skip reading unchanged files (and storing ones already stored).
+func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return Entry{}, err
+	}
+	e := Entry{Path: f.rel, Size: f.fi.Size()}
+	if d, ok := h.Cache.Get(f.abs, f.fi); ok {
+		if st == nil {
+			prog.Add(e.Size)
+			e.Digest = d
+			return e, nil
+		}
+		if _, err := st.Stat(ctx, d); err == nil {
+			prog.Add(e.Size)
+			e.Digest = d
+			return e, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Entry{}, err
+		}
+	}
+	fd, err := os.Open(f.abs)
+	if err != nil {
+		return Entry{}, statError(f.abs, err)
+	}
+	defer fd.Close()
+	r := progressReader{fd, prog}
+	var n int64
+	switch in, ok := st.(Ingester); {
+	case st == nil:
+		dg := manifests.NewDigester()
+		n, err = copyBuf(dg, r)
+		e.Digest = dg.Digest()
+	case ok:
+		e.Digest, n, err = in.Ingest(ctx, r)
+	default:
+		// A store without Ingester needs the digest first: hash, rewind,
+		// store. Put skips the second read when the blob is there.
+		dg := manifests.NewDigester()
+		if n, err = copyBuf(dg, r); err == nil {
+			e.Digest = dg.Digest()
+			if _, err = fd.Seek(0, io.SeekStart); err == nil {
+				err = st.Put(ctx, e.Digest, n, onlyReader{fd})
+			}
+		}
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("reading: %w", err)
+	}
+	if n != e.Size {
+		return Entry{}, fmt.Errorf("file changed while it was read (%d bytes, then %d): try again", e.Size, n)
+	}
+	// Cache only if the file did not change while it was read.
+	if h.Cache != nil {
+		if after, err := fd.Stat(); err == nil && keyOf(after) == keyOf(f.fi) {
+			h.Cache.Set(f.abs, f.fi, e.Digest)
+		}
+	}
+	return e, nil
+}
+
+// onlyReader hides the WriteTo of an *os.File, so copies use their own
+// buffer size rather than io.Copy's 32 KiB.
+type onlyReader struct{ io.Reader }
+
+// onlyWriter hides the ReadFrom of an *os.File for the same reason.
+type onlyWriter struct{ io.Writer }
+
+// walk appends the regular files under dir (whose stat is fi, reached as
+// rel) to files. Symlinks are followed; ancestors holds the directories on
+// the current path, to detect loops.
+func walk(dir, rel string, fi fs.FileInfo, ancestors []walked, files *[]file) error {
+	for _, a := range ancestors {
+		if os.SameFile(a.fi, fi) {
+			return fmt.Errorf("symlink loop: directory %q is %q again", dir, a.path)
+		}
+	}
+	ancestors = append(ancestors, walked{dir, fi})
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
+	}
+	for _, de := range entries {
+		name := de.Name()
+		abs := filepath.Join(dir, name)
+		if strings.ContainsAny(name, "\n\r") {
+			return fmt.Errorf("file name %q contains a newline, which a tree listing cannot hold: rename it", abs)
+		}
+		fi, err := os.Stat(abs)
+		if err != nil {
+			return fmt.Errorf("%q: %w", abs, statError(abs, err))
+		}
+		r := path.Join(rel, name)
+		if fi.IsDir() {
+			if err := walk(abs, r, fi, ancestors, files); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := checkKind(abs, fi); err != nil {
+			return err
+		}
+		*files = append(*files, file{abs: abs, rel: r, fi: fi})
+	}
+	return nil
+}
+
+type walked struct {
+	path string
+	fi   fs.FileInfo
+}
+
+// checkKind accepts regular files only (directories are handled by the
+// caller), naming what else was found.
+func checkKind(p string, fi fs.FileInfo) error {
+	m := fi.Mode()
+	var kind string
+	switch {
+	case m.IsRegular():
+		return nil
+	case m&fs.ModeSocket != 0:
+		kind = "a socket"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		kind = "a character device"
+	case m&fs.ModeDevice != 0:
+		kind = "a device"
+	default:
+		kind = "not a regular file (" + m.Type().String() + ")"
+	}
+	return fmt.Errorf("%q is %s: only regular files and directories can be hashed", p, kind)
+}
+
+// statError describes the error of os.Stat or os.Open of p without naming
+// p (callers do), telling a dangling symlink from a missing file.
+func statError(p string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		if li, lerr := os.Lstat(p); lerr == nil && li.Mode()&fs.ModeSymlink != 0 {
+			target, _ := os.Readlink(p)
+			return fmt.Errorf("dangling symlink to %q: %w", target, unwrapPathError(err))
+		}
+	}
+	return unwrapPathError(err)
+}
+
+// unwrapPathError drops the op and path of an *fs.PathError, which our
+// messages already name.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
