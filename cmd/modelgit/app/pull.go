@@ -1,0 +1,64 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+)
+
+// PullOptions are the inputs of `modelgit pull`.
+type PullOptions struct {
+	IO       *cmdutil.IOStreams
+	Registry func() (*gitops.Registry, error)
+	Ref, Dir string
+	Output   string
+}
+
+// NewCmdPull returns `modelgit pull`.
+func NewCmdPull(f *cmdutil.Factory, runF func(*PullOptions) error) *cobra.Command {
+	opts := &PullOptions{IO: f.IOStreams, Registry: f.Registry}
+	cmd := &cobra.Command{
+		Use:   "pull MODEL[@VERSION] DIR",
+		Short: "Fetch a version's artifacts from the store, verified",
+		Long: `Write the artifacts of a model version into DIR under their registered
+names. Every byte is checked against its digest as it is read; a file that
+does not match is never left under its final name.`,
+		Example: "  modelgit pull fraud-detector@1.4.0+data.7 ./out",
+		Args:    cmdutil.ExactArgs(2, "a model version and a directory are required: modelgit pull MODEL[@VERSION] DIR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ref, opts.Dir = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
+			}
+			return pullRun(cmd, opts)
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	return cmd
+}
+
+func pullRun(cmd *cobra.Command, opts *PullOptions) error {
+	reg, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	v, err := reg.Resolve(opts.Ref)
+	if err != nil {
+		return err
+	}
+	pulled, err := reg.Pull(cmd.Context(), v, opts.Dir)
+	if err != nil {
+		return err
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.PrintJSON(opts.IO.Out, pulled)
+	}
+	for _, p := range pulled {
+		fmt.Fprintf(opts.IO.Out, "%-9s %s  %s\n", p.Kind, p.Digest, p.Dest)
+	}
+	fmt.Fprintf(opts.IO.Out, "pulled %s: %d artifacts verified\n", v.Name(), len(pulled))
+	return nil
+}

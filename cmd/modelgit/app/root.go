@@ -1,0 +1,55 @@
+package app
+
+import (
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+)
+
+// NewRootCmd returns the modelgit command with every subcommand. The
+// global -C/--repo flag is stored in f.RepoDir, which f.WorkDir reads.
+func NewRootCmd(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "modelgit <command> [flags]",
+		Short: "Git as the model registry: signed versions, promotions by pull request",
+		Long: `modelgit makes Git the machine-learning model registry.
+A model version is an immutable YAML manifest, added by a signed commit, pointing to sha256-addressed artifacts.
+Promotions between environments are pull requests gated by policy and approvals, applied by Flux; git log is the audit trail.`,
+		Example: `  modelgit -C ./models-repo status
+  modelgit version -o json`,
+		Version:       f.Version,
+		SilenceErrors: true, // run prints errors (redacted) and usage
+		SilenceUsage:  true,
+		// Without subcommand, cobra prints help (exit 0).
+	}
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetVersionTemplate("{{.Root.Name}} version {{.Version}}\n")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		if err == pflag.ErrHelp {
+			return err
+		}
+		return cmdutil.FlagErrorWrap(err)
+	})
+
+	cmd.PersistentFlags().StringVarP(&f.RepoDir, "repo", "C", "", "run as if modelgit was started in `DIR` (like git -C)")
+	_ = cmd.MarkPersistentFlagDirname("repo")
+
+	// Subcommands: add one line per command.
+	for _, sub := range []*cobra.Command{
+		NewCmdInit(f, nil),
+		NewCmdRegister(f, nil),
+		NewCmdShow(f, nil),
+		NewCmdHistory(f, nil),
+		NewCmdDiff(f, nil),
+		NewCmdPull(f, nil),
+		NewCmdVerify(f, nil),
+		NewCmdQuickstart(f, nil),
+		NewCmdVersion(f, nil),
+	} {
+		cmd.AddCommand(sub)
+	}
+	return cmd
+}

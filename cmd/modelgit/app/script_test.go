@@ -1,0 +1,164 @@
+package app
+
+import (
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var updateScripts = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar (cmp targets)")
+
+// TestMain makes this test binary double as the modelgit command inside
+// scripts: `exec modelgit …` runs Main in a child process.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"modelgit": func() { os.Exit(int(Main())) },
+	})
+}
+
+// scriptTools are the real programs scenarios run, with the package that
+// installs them.
+var scriptTools = []struct{ name, install string }{
+	{"git", "apt-get install -y git"},
+	{"ssh-keygen", "apt-get install -y openssh-client"},
+	{"gpg", "apt-get install -y gnupg"},
+	{"gpgconf", "apt-get install -y gnupg"},
+	{"sha256sum", "apt-get install -y coreutils"},
+}
+
+// TestScripts runs the end-to-end stories in testdata/script/*.txtar at the
+// repository root. Run with -update to rewrite cmp targets in place.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, scriptParams(t, filepath.Join("..", "..", "..", "testdata", "script")))
+}
+
+// TestScriptHelpers checks the custom script commands on their own.
+func TestScriptHelpers(t *testing.T) {
+	testscript.Run(t, scriptParams(t, filepath.Join("testdata", "helpers")))
+}
+
+func scriptParams(t *testing.T, dir string) testscript.Params {
+	t.Helper()
+	for _, tool := range scriptTools {
+		if _, err := exec.LookPath(tool.name); err != nil {
+			t.Fatalf("scripts need %s on PATH (%v); install it: %s", tool.name, err, tool.install)
+		}
+	}
+	return testscript.Params{
+		Dir:                 dir,
+		Setup:               setupScriptEnv,
+		UpdateScripts:       *updateScripts,
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sshkeygen": cmdSSHKeygen,
+			"gpgkeygen": cmdGPGKeygen,
+		},
+	}
+}
+
+// setupScriptEnv gives every script a hermetic home: HOME=$WORK/home with a
+// .gitconfig (identity, init.defaultBranch=main), no system git config, a
+// fixed author and committer, an empty GNUPGHOME, TZ=UTC. PATH is kept, so
+// git, ssh-keygen, gpg and sha256sum are the real ones.
+func setupScriptEnv(env *testscript.Env) error {
+	home := filepath.Join(env.WorkDir, "home")
+	gnupg := filepath.Join(home, ".gnupg")
+	if err := os.MkdirAll(gnupg, 0o700); err != nil {
+		return err
+	}
+	gitconfig := "[user]\n\tname = Test User\n\temail = test@example.com\n" +
+		"[init]\n\tdefaultBranch = main\n" +
+		"[advice]\n\tdetachedHead = false\n"
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(gitconfig), 0o600); err != nil {
+		return err
+	}
+	for k, v := range map[string]string{
+		"HOME":                home,
+		"GNUPGHOME":           gnupg,
+		"GIT_CONFIG_NOSYSTEM": "1",
+		"GIT_AUTHOR_NAME":     "Test User",
+		"GIT_AUTHOR_EMAIL":    "test@example.com",
+		"GIT_COMMITTER_NAME":  "Test User",
+		"GIT_COMMITTER_EMAIL": "test@example.com",
+		"GIT_TERMINAL_PROMPT": "0",
+		"TZ":                  "UTC",
+		"NO_COLOR":            "1",
+	} {
+		env.Setenv(k, v)
+	}
+	env.Defer(func() {
+		// Stop the gpg-agent a gpgkeygen may have started.
+		cmd := exec.Command("gpgconf", "--kill", "all")
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+gnupg, "HOME="+home)
+		_ = cmd.Run()
+	})
+	return nil
+}
+
+// cmdSSHKeygen implements `sshkeygen NAME [EMAIL]`: an ed25519 key pair
+// without passphrase at $WORK/NAME and $WORK/NAME.pub, made by the real
+// ssh-keygen. With EMAIL, $WORK/NAME.allowed_signers holds the line git's
+// gpg.ssh.allowedSignersFile expects:
+// `EMAIL namespaces="git" ssh-ed25519 AAAA…`.
+func cmdSSHKeygen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sshkeygen")
+	}
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: sshkeygen NAME [EMAIL]")
+	}
+	key := ts.MkAbs(args[0])
+	comment := args[0]
+	if len(args) == 2 {
+		comment = args[1]
+	}
+	ts.Check(ts.Exec("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key))
+	if len(args) == 2 {
+		pub, err := os.ReadFile(key + ".pub")
+		ts.Check(err)
+		fields := strings.Fields(string(pub))
+		if len(fields) < 2 {
+			ts.Fatalf("reading %q: not an ssh public key", key+".pub")
+		}
+		line := args[1] + ` namespaces="git" ` + fields[0] + " " + fields[1] + "\n"
+		ts.Check(os.WriteFile(key+".allowed_signers", []byte(line), 0o644))
+	}
+}
+
+// cmdGPGKeygen implements `gpgkeygen NAME EMAIL`: an ed25519 OpenPGP
+// signing key without passphrase for "NAME <EMAIL>" in $GNUPGHOME, made by
+// the real gpg. Its fingerprint is put in $GPGFPR and $WORK/NAME.fpr, its
+// armored public key in $WORK/NAME.asc.
+func cmdGPGKeygen(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! gpgkeygen")
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: gpgkeygen NAME EMAIL")
+	}
+	name, email := args[0], args[1]
+	uid := name + " <" + email + ">"
+	ts.Check(ts.Exec("gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "",
+		"--quick-gen-key", uid, "ed25519", "sign", "never"))
+	ts.Check(ts.Exec("gpg", "--batch", "--with-colons", "--list-secret-keys", "="+uid))
+	var fpr string
+	for _, line := range strings.Split(ts.ReadFile("stdout"), "\n") {
+		if f := strings.Split(line, ":"); len(f) > 9 && f[0] == "fpr" {
+			fpr = f[9]
+			break
+		}
+	}
+	if fpr == "" {
+		ts.Fatalf("gpgkeygen: no fingerprint for %q in gpg --list-secret-keys", uid)
+	}
+	ts.Setenv("GPGFPR", fpr)
+	ts.Check(os.WriteFile(ts.MkAbs(name+".fpr"), []byte(fpr+"\n"), 0o644))
+	ts.Check(ts.Exec("gpg", "--batch", "--armor", "--export", fpr))
+	ts.Check(os.WriteFile(ts.MkAbs(name+".asc"), []byte(ts.ReadFile("stdout")), 0o644))
+}

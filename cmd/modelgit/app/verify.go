@@ -1,0 +1,95 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+)
+
+// VerifyOptions are the inputs of `modelgit verify`.
+type VerifyOptions struct {
+	IO       *cmdutil.IOStreams
+	Registry func() (*gitops.Registry, error)
+	Range    string
+	Deep     bool
+	Output   string
+}
+
+// NewCmdVerify returns `modelgit verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{IO: f.IOStreams, Registry: f.Registry}
+	cmd := &cobra.Command{
+		Use:   "verify [REV | BASE..TIP]",
+		Short: "Check signatures, immutability and artifacts over history",
+		Long: `Check, over the whole history of HEAD (or REV, or the commits in BASE..TIP):
+
+  - every commit that touches models/, environments/, rendered/ or policies/
+    is signed by a key in policies/allowed_signers (OpenPGP keys in
+    policies/allowed_signers.asc), as listed at the tip;
+  - no registered version manifest was modified or deleted;
+  - the version manifests at the tip parse, and every artifact digest they
+    name resolves in the store (--deep reads and re-hashes every blob).
+
+Each finding names the commit, the file and what is wrong. The exit code is
+1 when anything was found.`,
+		Example: "  modelgit verify\n  modelgit verify --deep origin/main..HEAD",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Range = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return verifyRun(cmd, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "read and re-hash every blob in the store")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	return cmd
+}
+
+func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
+	reg, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	rep, err := reg.Verify(cmd.Context(), gitops.VerifyOptions{Range: opts.Range, Deep: opts.Deep})
+	if err != nil {
+		return err
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		if err := cmdutil.PrintJSON(opts.IO.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		cs := opts.IO.ColorScheme()
+		for _, f := range rep.Findings {
+			fmt.Fprintf(opts.IO.Out, "%s %s: %s\n", cs.FailureIcon(), f.Check, f)
+		}
+		how := "present"
+		if rep.Deep {
+			how = "re-hashed"
+		}
+		icon := cs.SuccessIcon()
+		if !rep.OK() {
+			icon = cs.FailureIcon()
+		}
+		fmt.Fprintf(opts.IO.Out, "%s %d commits (%d touching governed paths), %d versions, %d artifacts %s: %d %s\n",
+			icon, rep.Commits, rep.Governed, rep.Versions, rep.Artifacts, how, len(rep.Findings), plural(len(rep.Findings), "problem", "problems"))
+	}
+	if !rep.OK() {
+		return cmdutil.SilentError
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,117 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/store"
+)
+
+// Factory builds what commands depend on. It is the only place that picks
+// concrete implementations; tests replace its fields. Commands copy what
+// they need into their Options in NewCmdXxx and call the functions only in
+// RunE, so building the command tree costs nothing.
+type Factory struct {
+	// IOStreams is where commands read and print.
+	IOStreams *IOStreams
+	// Version is modelgit's version ("dev" when unknown).
+	Version string
+	// Commit is the VCS revision modelgit was built from ("" when unknown).
+	Commit string
+	// Executable is the path of the running modelgit binary.
+	Executable string
+	// RepoDir is the value of the global -C/--repo flag; "" means the
+	// current directory. Read it through WorkDir.
+	RepoDir string
+	// WorkDir returns the absolute directory the command works in: RepoDir
+	// (relative to the current directory, like git -C) or the current
+	// directory. It does not look for the repository root.
+	WorkDir func() (string, error)
+	// Now returns the current time.
+	Now func() time.Time
+
+	// ---- Lazily built dependencies ------------------------------------
+	// Each is called only in RunE, so commands that do not need it never
+	// pay for it; tests replace them.
+
+	// Registry opens the GitOps repository at WorkDir, with the store
+	// named in its modelgit.yaml.
+	Registry func() (*gitops.Registry, error)
+	// Identity resolves who writes and the key that signs, from git config
+	// or explicitKey (--signing-key).
+	Identity func(explicitKey string) (gitops.Identity, error)
+}
+
+// NewFactory returns the production Factory for the given version, over
+// the process's standard streams.
+func NewFactory(version string) *Factory {
+	if version == "" {
+		version = "dev"
+	}
+	f := &Factory{
+		IOStreams: System(),
+		Version:   version,
+		Now:       time.Now,
+	}
+	if exe, err := os.Executable(); err == nil {
+		f.Executable = exe
+	} else {
+		f.Executable = "modelgit"
+	}
+	f.WorkDir = func() (string, error) { return resolveWorkDir(f.RepoDir) }
+	f.Registry = func() (*gitops.Registry, error) {
+		dir, err := f.WorkDir()
+		if err != nil {
+			return nil, err
+		}
+		opts := []gitops.Option{
+			gitops.WithClock(f.Now),
+			gitops.WithLogger(gitops.WriterLogger{W: f.IOStreams.ErrOut}),
+		}
+		if f.IOStreams.IsStderrTTY() {
+			opts = append(opts, gitops.WithProgress(func() store.Progress { return store.NewBar(f.IOStreams.ErrOut) }))
+		}
+		return gitops.Open(dir, opts...)
+	}
+	f.Identity = func(explicitKey string) (gitops.Identity, error) {
+		dir, err := f.WorkDir()
+		if err != nil {
+			return gitops.Identity{}, err
+		}
+		return gitops.ResolveIdentity(dir, explicitKey)
+	}
+	return f
+}
+
+// resolveWorkDir makes dir absolute against the current directory and
+// checks it is a directory.
+func resolveWorkDir(dir string) (string, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("getting current directory: %w", err)
+		}
+		return wd, nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("resolving -C %q: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the message
+		}
+		return "", fmt.Errorf("changing to directory %q: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("changing to directory %q: not a directory", dir)
+	}
+	return abs, nil
+}

@@ -1,0 +1,163 @@
+package gitops
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/templates"
+)
+
+// InitOptions configure Init.
+type InitOptions struct {
+	// AllowedSigner is a line for policies/allowed_signers, e.g.
+	// `alice@example.com namespaces="git" ssh-ed25519 AAAA…`: the first
+	// signer trusted to change the repository.
+	AllowedSigner string
+	// AllowedKey is an armored OpenPGP public key for
+	// policies/allowed_signers.asc.
+	AllowedKey []byte
+	// Identity and Signer make the initial commit; without a Signer the
+	// files are written but not committed.
+	Identity object.Signature
+	Signer   signing.Signer
+}
+
+// InitResult says what Init did.
+type InitResult struct {
+	Root    string
+	Created bool // a new Git repository was created
+	Written []string
+	Skipped []string // files that existed and were left alone
+	Commit  plumbing.Hash
+}
+
+// Init lays out a modelgit GitOps repository in dir: modelgit.yaml with
+// the environments dev, staging and production, models/, environments/,
+// policies/allowed_signers and the GitHub workflow. It creates the Git
+// repository when dir is not in one, never overwrites a file, and commits
+// what it wrote when given a Signer. Running it again converges.
+func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error) {
+	res := &InitResult{}
+	rp, err := repo.Open(dir)
+	if errors.Is(err, repo.ErrNotRepository) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %q: %w", dir, err)
+		}
+		rp, err = repo.Init(dir)
+		res.Created = true
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Root = rp.Root
+	var files []repo.File
+	err = fs.WalkDir(templates.Init(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := fs.ReadFile(templates.Init(), p)
+		if err != nil {
+			return err
+		}
+		switch p {
+		case AllowedSignersFile:
+			if opts.AllowedSigner != "" {
+				content = append(content, []byte(opts.AllowedSigner+"\n")...)
+			}
+		}
+		files = append(files, repo.File{Path: p, Content: content})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the init templates: %w", err)
+	}
+	if len(opts.AllowedKey) > 0 {
+		files = append(files, repo.File{Path: AllowedKeysFile, Content: opts.AllowedKey})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	var todo []repo.File
+	for _, f := range files {
+		full := filepath.Join(rp.Root, filepath.FromSlash(f.Path))
+		cur, err := os.ReadFile(full)
+		switch {
+		case err == nil && bytes.Equal(cur, f.Content):
+			res.Skipped = append(res.Skipped, f.Path)
+		case err == nil:
+			res.Skipped = append(res.Skipped, f.Path)
+		case errors.Is(err, os.ErrNotExist):
+			todo = append(todo, f)
+		default:
+			return nil, fmt.Errorf("reading %q: %w", full, err)
+		}
+	}
+	if len(todo) == 0 {
+		return res, nil
+	}
+	for _, f := range todo {
+		res.Written = append(res.Written, f.Path)
+	}
+	if opts.Signer == nil {
+		for _, f := range todo {
+			if err := writeFileAtomic(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
+	head, _, err := rp.Head()
+	if err != nil {
+		return nil, err
+	}
+	sig := opts.Identity
+	res.Commit, err = rp.Commit(ctx, repo.CommitRequest{
+		Files:          todo,
+		Message:        repo.FormatMessage("Initialize modelgit repository", "", []repo.Trailer{{Key: "Initialized-by", Value: formatIdentity(sig)}}),
+		Author:         sig,
+		Committer:      sig,
+		Signer:         opts.Signer,
+		ExpectedParent: head,
+	})
+	return res, err
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it into place.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating %q: %w", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".modelgit-tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,247 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// Registry is a modelgit GitOps repository opened for reading and writing
+// model versions.
+type Registry struct {
+	repo     *repo.Repo
+	config   *manifests.Config
+	store    store.Store
+	log      Logger
+	progress func() store.Progress
+	now      func() time.Time
+}
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithLogger sends progress messages to l.
+func WithLogger(l Logger) Option { return func(r *Registry) { r.log = l } }
+
+// WithStore replaces the store named in modelgit.yaml.
+func WithStore(s store.Store) Option { return func(r *Registry) { r.store = s } }
+
+// WithProgress makes long operations report bytes through the Progress
+// that fn returns (e.g. a bar when stderr is a terminal).
+func WithProgress(fn func() store.Progress) Option { return func(r *Registry) { r.progress = fn } }
+
+// WithClock sets the clock used for registration times.
+func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+
+// ErrNoConfig is returned by Open for a repository without modelgit.yaml.
+var ErrNoConfig = errors.New("no modelgit.yaml")
+
+// Open opens the GitOps repository that contains dir.
+func Open(dir string, opts ...Option) (*Registry, error) {
+	rp, err := repo.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{repo: rp, log: NopLogger{}, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	cfgPath := filepath.Join(rp.Root, ConfigFile)
+	data, err := os.ReadFile(cfgPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("opening registry %q: %w (run `modelgit init` there first)", rp.Root, ErrNoConfig)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", cfgPath, err)
+	}
+	cfg, err := manifests.ParseConfig(ConfigFile, data)
+	if err != nil {
+		return nil, err
+	}
+	r.config = cfg
+	if r.store == nil {
+		st, err := store.Open(cfg.Store, rp.Root)
+		if err != nil {
+			return nil, fmt.Errorf("opening store of %s: %w", ConfigFile, err)
+		}
+		r.store = st
+	}
+	return r, nil
+}
+
+// Root is the repository's work-tree root.
+func (r *Registry) Root() string { return r.repo.Root }
+
+// Repo is the underlying Git repository.
+func (r *Registry) Repo() *repo.Repo { return r.repo }
+
+// Config is the parsed modelgit.yaml.
+func (r *Registry) Config() *manifests.Config { return r.config }
+
+// Store is the artifact store.
+func (r *Registry) Store() store.Store { return r.store }
+
+func (r *Registry) newProgress() store.Progress {
+	if r.progress == nil {
+		return nil
+	}
+	return r.progress()
+}
+
+// VersionRef is one registered model version as committed at a revision.
+type VersionRef struct {
+	Manifest *manifests.ModelVersion
+	// Digest is the sha256 of the manifest file's bytes.
+	Digest manifests.Digest
+	// Path is the manifest's path in the repository.
+	Path string
+	// Raw is the manifest as committed.
+	Raw []byte
+}
+
+// Name returns "model@version".
+func (v *VersionRef) Name() string {
+	return v.Manifest.Model + "@" + v.Manifest.Version.String()
+}
+
+// listDir lists a directory at rev; a missing directory is empty.
+func (r *Registry) listDir(rev plumbing.Hash, dir string) ([]string, error) {
+	names, err := r.repo.ListDir(rev, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return names, err
+}
+
+// head returns the commit HEAD points to, or the zero hash on an unborn
+// branch.
+func (r *Registry) head() (plumbing.Hash, error) {
+	h, _, err := r.repo.Head()
+	return h, err
+}
+
+// Models lists the models registered at HEAD, sorted.
+func (r *Registry) Models() ([]string, error) {
+	h, err := r.head()
+	if err != nil || h.IsZero() {
+		return nil, err
+	}
+	names, err := r.listDir(h, ModelsDir)
+	if err != nil {
+		return nil, err
+	}
+	var models []string
+	for _, n := range names {
+		if manifests.ValidName(n) == nil {
+			models = append(models, n)
+		}
+	}
+	sort.Strings(models)
+	return models, nil
+}
+
+// Versions returns the versions of model committed at HEAD, oldest first.
+func (r *Registry) Versions(model string) ([]*VersionRef, error) {
+	h, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	return r.versionsAt(h, model)
+}
+
+func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, error) {
+	if rev.IsZero() {
+		return nil, nil
+	}
+	names, err := r.listDir(rev, VersionsDir(model))
+	if err != nil {
+		return nil, err
+	}
+	var refs []*VersionRef
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".yaml") {
+			continue
+		}
+		p := VersionsDir(model) + "/" + n
+		v, err := r.readVersion(rev, p)
+		if err != nil {
+			return nil, err
+		}
+		refs = append(refs, v)
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		return refs[i].Manifest.Version.Compare(refs[j].Manifest.Version) < 0
+	})
+	return refs, nil
+}
+
+func (r *Registry) readVersion(rev plumbing.Hash, p string) (*VersionRef, error) {
+	raw, err := r.repo.ReadFile(rev, p)
+	if err != nil {
+		return nil, err
+	}
+	mv, err := manifests.ParseModelVersion(p, raw)
+	if err != nil {
+		return nil, err
+	}
+	if want := strings.TrimSuffix(filepath.Base(p), ".yaml"); mv.Version.String() != want {
+		return nil, fmt.Errorf("%s: field \"version\": %s does not match the file name (want %s)", p, mv.Version, want)
+	}
+	return &VersionRef{Manifest: mv, Digest: manifests.FromBytes(raw), Path: p, Raw: raw}, nil
+}
+
+// ErrUnknownModel and ErrUnknownVersion are returned by Resolve.
+var (
+	ErrUnknownModel   = errors.New("unknown model")
+	ErrUnknownVersion = errors.New("unknown version")
+)
+
+// Resolve finds "model@version", "model@latest" or "model" (the latest
+// version) at HEAD.
+func (r *Registry) Resolve(ref string) (*VersionRef, error) {
+	model, ver, _ := strings.Cut(ref, "@")
+	if err := manifests.ValidName(model); err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", ref, err)
+	}
+	versions, err := r.Versions(model)
+	if err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
+		known, _ := r.Models()
+		return nil, fmt.Errorf("resolving %q: %w %q (registered: %s)", ref, ErrUnknownModel, model, listOrNone(known))
+	}
+	if ver == "" || ver == "latest" {
+		return versions[len(versions)-1], nil
+	}
+	want, err := manifests.ParseVersion(ver)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", ref, err)
+	}
+	var have []string
+	for _, v := range versions {
+		if v.Manifest.Version == want {
+			return v, nil
+		}
+		have = append(have, v.Manifest.Version.String())
+	}
+	return nil, fmt.Errorf("resolving %q: %w %s of %q (registered: %s)", ref, ErrUnknownVersion, want, model, listOrNone(have))
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,691 @@
+package repo
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/modelgit/modelgit/gitops/signing"
+)
+
+// crashHook, when set by tests, is called at each step of Commit so that a
+// test can stop the process there (os.Exit, like kill -9: no deferred
+// cleanup runs) and check that the repository is consistent.
+var crashHook func(step string)
+
+func checkpoint(step string) {
+	if crashHook != nil {
+		crashHook(step)
+	}
+}
+
+// File is one path to write (or delete) in a commit.
+type File struct {
+	Path    string            // slash-separated, relative to the repository root
+	Content []byte            // file content, or the link target for a symlink
+	Mode    filemode.FileMode // 0 means filemode.Regular
+	Delete  bool              // remove the path instead of writing it
+}
+
+// CommitRequest describes one commit made by Commit.
+type CommitRequest struct {
+	Files     []File
+	Message   string
+	Author    object.Signature // When zero: now
+	Committer object.Signature // Name zero: Author; When zero: now
+	Signer    signing.Signer   // nil: unsigned
+	Branch    string           // short name; "": the current branch
+	// ExpectedParent is the compare-and-swap guard: when the branch exists
+	// and does not point here, Commit fails with ErrRefMoved. Zero means
+	// "whatever the branch points to now" (still guarded against a
+	// concurrent move during the commit). When the branch does not exist
+	// yet, it is created with ExpectedParent as parent (zero: a root commit).
+	ExpectedParent plumbing.Hash
+}
+
+// Commit records req.Files on top of the branch tip in one commit and
+// returns its hash. It is crash-safe: objects are written first (temp file,
+// fsync, rename), then the branch ref moves under git's lock-file protocol
+// with compare-and-swap, and only then, when the branch is checked out, the
+// worktree files and their index entries are rewritten (temp and rename,
+// index.lock). A kill at any point leaves either the old or the new commit
+// on the branch and never a half commit.
+//
+// Only the given paths change: the tree is built from the parent's tree,
+// not from the index, so a user's unrelated staged changes stay staged and
+// out of the commit.
+//
+// A request that changes nothing returns the current tip without making a
+// commit (after syncing the worktree), and a request whose ExpectedParent
+// has already been advanced by an identical commit returns that commit: so
+// re-running after a crash converges.
+func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, error) {
+	changes, err := normalizeFiles(req.Files)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	refName, err := r.branchRef(req.Branch)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	cur, exists, err := r.readRef(refName)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	parent := cur
+	if !exists {
+		parent = req.ExpectedParent
+	} else if !req.ExpectedParent.IsZero() && cur != req.ExpectedParent {
+		if done, err := r.alreadyCommitted(cur, req.ExpectedParent, changes); err == nil && done {
+			return cur, r.syncWorktree(refName, changes)
+		}
+		return plumbing.ZeroHash, &RefMovedError{Ref: refName, Expected: req.ExpectedParent, Actual: cur}
+	}
+
+	var baseTree plumbing.Hash
+	if !parent.IsZero() {
+		pc, err := r.Git.CommitObject(parent)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("reading parent commit %s: %w", parent, err)
+		}
+		baseTree = pc.TreeHash
+	}
+	tree, err := r.buildTree(baseTree, changes)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if exists && tree == baseTree {
+		return cur, r.syncWorktree(refName, changes)
+	}
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("committing to %s: %w", refName, err)
+	}
+
+	now := time.Now()
+	author := sanitize(req.Author, now)
+	committer := req.Committer
+	if committer.Name == "" && committer.Email == "" {
+		committer = req.Author
+	}
+	committer = sanitize(committer, now)
+	msg := req.Message
+	if !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	c := &object.Commit{Author: author, Committer: committer, Message: msg, TreeHash: tree}
+	if !parent.IsZero() {
+		c.ParentHashes = []plumbing.Hash{parent}
+	}
+	if req.Signer != nil {
+		// Sign exactly the bytes git verifies: the commit encoded without
+		// its gpgsig header (go-git's EncodeWithoutSignature).
+		payload := &plumbing.MemoryObject{}
+		if err := c.EncodeWithoutSignature(payload); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("encoding commit for signing: %w", err)
+		}
+		rd, err := payload.Reader()
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("encoding commit for signing: %w", err)
+		}
+		sig, err := req.Signer.Sign(rd)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("signing commit with %s key %s: %w", req.Signer.Format(), req.Signer.KeyID(), err)
+		}
+		c.PGPSignature = string(sig)
+	}
+	obj := &plumbing.MemoryObject{}
+	if err := c.Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encoding commit: %w", err)
+	}
+	h, err := r.writeObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	checkpoint("objects-written")
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("committing to %s: %w", refName, err)
+	}
+	var old plumbing.Hash
+	if exists {
+		old = cur
+	}
+	subject, _, _ := strings.Cut(msg, "\n")
+	action := "commit"
+	if parent.IsZero() {
+		action = "commit (initial)"
+	}
+	if err := r.updateRef(refName, old, h, committer, action+": "+subject); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return h, r.syncWorktree(refName, changes)
+}
+
+// alreadyCommitted reports whether tip is the commit this request would
+// have made on top of expected (a re-run after a crash).
+func (r *Repo) alreadyCommitted(tip, expected plumbing.Hash, changes []File) (bool, error) {
+	tc, err := r.Git.CommitObject(tip)
+	if err != nil || len(tc.ParentHashes) == 0 || tc.ParentHashes[0] != expected {
+		return false, err
+	}
+	pc, err := r.Git.CommitObject(expected)
+	if err != nil {
+		return false, err
+	}
+	t, err := r.buildTree(pc.TreeHash, changes)
+	if err != nil {
+		return false, err
+	}
+	return t == tc.TreeHash, nil
+}
+
+// branchRef returns the full ref name for branch, or HEAD's branch.
+func (r *Repo) branchRef(branch string) (string, error) {
+	if branch == "" {
+		t, err := r.headTarget()
+		if err != nil {
+			return "", err
+		}
+		if t == "" {
+			return "", errors.New("committing: HEAD is detached; name a branch")
+		}
+		return t, nil
+	}
+	name := plumbing.NewBranchReferenceName(strings.TrimPrefix(branch, "refs/heads/"))
+	if err := validRefName(name.String()); err != nil {
+		return "", err
+	}
+	return name.String(), nil
+}
+
+func validRefName(name string) error {
+	bad := name == "" || strings.Contains(name, "..") || strings.ContainsAny(name, " ~^:?*[\\\x7f") ||
+		strings.HasSuffix(name, "/") || strings.HasSuffix(name, ".lock") || strings.HasSuffix(name, ".") ||
+		strings.Contains(name, "//") || strings.Contains(name, "@{") || strings.Contains(name, "/.")
+	for _, c := range name {
+		if c < 0x20 {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("using branch %q: invalid ref name (see `git check-ref-format`)", name)
+	}
+	return nil
+}
+
+func sanitize(s object.Signature, now time.Time) object.Signature {
+	clean := strings.NewReplacer("<", "", ">", "", "\n", "", "\x00", "")
+	s.Name = strings.TrimSpace(clean.Replace(s.Name))
+	s.Email = strings.TrimSpace(clean.Replace(s.Email))
+	if s.When.IsZero() {
+		s.When = now
+	}
+	return s
+}
+
+// normalizeFiles validates paths and modes and sorts the files.
+func normalizeFiles(files []File) ([]File, error) {
+	out := make([]File, 0, len(files))
+	seen := map[string]bool{}
+	for _, f := range files {
+		p := f.Path
+		if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || path.Clean(p) != p || p == "." {
+			return nil, fmt.Errorf("committing file %q: invalid path (want a clean, relative, slash-separated path)", f.Path)
+		}
+		for _, part := range strings.Split(p, "/") {
+			if part == ".." || strings.EqualFold(part, ".git") {
+				return nil, fmt.Errorf("committing file %q: invalid path component %q", f.Path, part)
+			}
+		}
+		if seen[p] {
+			return nil, fmt.Errorf("committing file %q: listed twice", f.Path)
+		}
+		seen[p] = true
+		if f.Mode == 0 {
+			f.Mode = filemode.Regular
+		}
+		switch f.Mode {
+		case filemode.Regular, filemode.Executable, filemode.Symlink:
+		default:
+			return nil, fmt.Errorf("committing file %q: unsupported mode %o (want regular, executable or symlink)", f.Path, uint32(f.Mode))
+		}
+		out = append(out, f)
+	}
+	for _, f := range out {
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			if seen[d] {
+				return nil, fmt.Errorf("committing file %q: its parent %q is also listed as a file", f.Path, d)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// buildTree returns the hash of the root tree base (zero for none) with the
+// changes applied, writing every new blob and tree.
+func (r *Repo) buildTree(base plumbing.Hash, changes []File) (plumbing.Hash, error) {
+	h, err := r.editTree(base, changes)
+	if err != nil || !h.IsZero() {
+		return h, err
+	}
+	// Everything was deleted: the root is the empty tree.
+	obj := &plumbing.MemoryObject{}
+	if err := (&object.Tree{}).Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encoding tree: %w", err)
+	}
+	return r.writeObject(obj)
+}
+
+// editTree returns base with the changes applied, or zero when the result
+// is empty (git stores no empty subtrees).
+func (r *Repo) editTree(base plumbing.Hash, changes []File) (plumbing.Hash, error) {
+	entries := map[string]object.TreeEntry{}
+	if !base.IsZero() {
+		t, err := r.Git.TreeObject(base)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("reading tree %s: %w", base, err)
+		}
+		for _, e := range t.Entries {
+			entries[e.Name] = e
+		}
+	}
+	sub := map[string][]File{}
+	var subOrder []string
+	for _, f := range changes {
+		first, rest, nested := strings.Cut(f.Path, "/")
+		if !nested {
+			if f.Delete {
+				delete(entries, first)
+				continue
+			}
+			h, err := r.writeObject(blobObject(f.Content))
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			entries[first] = object.TreeEntry{Name: first, Mode: f.Mode, Hash: h}
+			continue
+		}
+		if _, ok := sub[first]; !ok {
+			subOrder = append(subOrder, first)
+		}
+		f.Path = rest
+		sub[first] = append(sub[first], f)
+	}
+	for _, name := range subOrder {
+		var subBase plumbing.Hash
+		if e, ok := entries[name]; ok && e.Mode == filemode.Dir {
+			subBase = e.Hash
+		} else if ok && allDeletes(sub[name]) {
+			continue // deleting below a file: nothing to do
+		}
+		h, err := r.editTree(subBase, sub[name])
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if h.IsZero() {
+			delete(entries, name) // git stores no empty trees
+			continue
+		}
+		entries[name] = object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}
+	}
+	if len(entries) == 0 {
+		return plumbing.ZeroHash, nil
+	}
+	list := make([]object.TreeEntry, 0, len(entries))
+	for _, e := range entries {
+		list = append(list, e)
+	}
+	// Git sorts tree entries by name, with directories compared as name+"/".
+	key := func(e object.TreeEntry) string {
+		if e.Mode == filemode.Dir {
+			return e.Name + "/"
+		}
+		return e.Name
+	}
+	sort.Slice(list, func(i, j int) bool { return key(list[i]) < key(list[j]) })
+	obj := &plumbing.MemoryObject{}
+	if err := (&object.Tree{Entries: list}).Encode(obj); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("encoding tree: %w", err)
+	}
+	return r.writeObject(obj)
+}
+
+func allDeletes(fs []File) bool {
+	for _, f := range fs {
+		if !f.Delete {
+			return false
+		}
+	}
+	return true
+}
+
+func blobObject(b []byte) *plumbing.MemoryObject {
+	o := &plumbing.MemoryObject{}
+	o.SetType(plumbing.BlobObject)
+	_, _ = o.Write(b)
+	return o
+}
+
+// writeObject stores obj as a loose object unless the repository has it.
+// Unlike go-git's object writer it fsyncs the file before renaming it into
+// place, so a ref never points at an object that a crash could lose.
+func (r *Repo) writeObject(obj *plumbing.MemoryObject) (plumbing.Hash, error) {
+	h := obj.Hash()
+	if r.Git.Storer.HasEncodedObject(h) == nil {
+		return h, nil
+	}
+	hex := h.String()
+	dir := filepath.Join(r.commonDir, "objects", hex[:2])
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return h, fmt.Errorf("writing object %s: %w", hex, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return h, fmt.Errorf("writing object %s: %w", hex, err)
+	}
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	fmt.Fprintf(zw, "%s %d\x00", obj.Type(), obj.Size())
+	if _, err := io.Copy(zw, rd); err != nil {
+		return h, fmt.Errorf("writing object %s: %w", hex, err)
+	}
+	if err := zw.Close(); err != nil {
+		return h, fmt.Errorf("writing object %s: %w", hex, err)
+	}
+	final := filepath.Join(dir, hex[2:])
+	if err := writeFileAtomic(final, buf.Bytes(), 0o444); err != nil {
+		return h, fmt.Errorf("writing object %s: %w", hex, err)
+	}
+	return h, nil
+}
+
+// writeFileAtomic writes data to a temp file beside name, fsyncs it and
+// renames it over name, then fsyncs the directory.
+func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_ = d.Sync() // not supported everywhere; the rename is what matters
+	return nil
+}
+
+// updateRef moves ref name from old (zero: must not exist) to new using
+// git's lock-file protocol: create NAME.lock with O_EXCL, write and fsync
+// it, check the current value under the lock (compare-and-swap), rename it
+// over NAME. go-git's own SetReference/CheckAndSetReference truncate and
+// rewrite the ref file in place, which a crash can leave empty or torn and
+// which does not exclude a concurrent `git` process, so it is not used.
+func (r *Repo) updateRef(name string, old, new plumbing.Hash, who object.Signature, msg string) error {
+	refPath := filepath.Join(r.commonDir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(refPath), 0o755); err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
+	}
+	lock := refPath + ".lock"
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("updating %s: %q exists: another git process is updating it (remove the file if none is running)", name, lock)
+	}
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
+	}
+	locked := true
+	defer func() {
+		if locked {
+			f.Close()
+			os.Remove(lock)
+		}
+	}()
+	if _, err := f.WriteString(new.String() + "\n"); err != nil {
+		return fmt.Errorf("updating %s: writing %q: %w", name, lock, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("updating %s: syncing %q: %w", name, lock, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("updating %s: closing %q: %w", name, lock, err)
+	}
+	cur, exists, err := r.readRef(name)
+	if err != nil {
+		return err
+	}
+	if (old.IsZero() && exists) || (!old.IsZero() && cur != old) {
+		return &RefMovedError{Ref: name, Expected: old, Actual: cur}
+	}
+	checkpoint("ref-locked")
+	if err := os.Rename(lock, refPath); err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
+	}
+	locked = false
+	checkpoint("ref-updated")
+	_ = syncDir(filepath.Dir(refPath))
+	// The reflog is a convenience: the ref has moved whatever happens here.
+	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, new, who.Name, who.Email, who.When.Unix(), who.When.Format("-0700"), msg)
+	r.appendReflog(filepath.Join(r.commonDir, "logs", filepath.FromSlash(name)), line)
+	if t, err := r.headTarget(); err == nil && t == name {
+		r.appendReflog(filepath.Join(r.gitDir, "logs", "HEAD"), line)
+	}
+	return nil
+}
+
+func (r *Repo) appendReflog(p, line string) {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	_, _ = f.WriteString(line)
+	_ = f.Close()
+}
+
+// syncWorktree writes the committed files into the worktree and updates
+// exactly their index entries, when refName is the checked-out branch.
+func (r *Repo) syncWorktree(refName string, changes []File) error {
+	t, err := r.headTarget()
+	if err != nil || t != refName || len(changes) == 0 {
+		return err
+	}
+	stats := map[string]os.FileInfo{}
+	for _, f := range changes {
+		p := filepath.Join(r.Root, filepath.FromSlash(f.Path))
+		if f.Delete {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("removing %q from the worktree: %w", f.Path, err)
+			}
+			removeEmptyParents(r.Root, filepath.Dir(p))
+			continue
+		}
+		if err := writeWorktreeFile(p, f); err != nil {
+			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
+		}
+		stats[f.Path] = fi
+		checkpoint("worktree-file-written")
+	}
+	return r.updateIndex(changes, stats)
+}
+
+func writeWorktreeFile(p string, f File) error {
+	dir := filepath.Dir(p)
+	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if f.Mode == filemode.Symlink {
+		tmp := filepath.Join(dir, fmt.Sprintf(".tmp-%s-%d", filepath.Base(p), time.Now().UnixNano()))
+		if err := os.Symlink(string(f.Content), tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return nil
+	}
+	perm := os.FileMode(0o644)
+	if f.Mode == filemode.Executable {
+		perm = 0o755
+	}
+	return writeFileAtomic(p, f.Content, perm)
+}
+
+func removeEmptyParents(root, dir string) {
+	for dir != root && strings.HasPrefix(dir, root) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// updateIndex rewrites the index entries of exactly the changed paths,
+// under index.lock, keeping every other entry (and so the user's staged
+// changes) as it was.
+func (r *Repo) updateIndex(changes []File, stats map[string]os.FileInfo) error {
+	indexPath := filepath.Join(r.gitDir, "index")
+	lock := indexPath + ".lock"
+	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("updating the index after committing: %q exists: another git process is running (remove the file if none is, then run `git reset -- <paths>` to refresh)", lock)
+	}
+	if err != nil {
+		return fmt.Errorf("updating the index after committing: %w", err)
+	}
+	locked := true
+	defer func() {
+		if locked {
+			f.Close()
+			os.Remove(lock)
+		}
+	}()
+	idx := &index.Index{Version: 2}
+	if data, err := os.ReadFile(indexPath); err == nil {
+		if err := index.NewDecoder(bytes.NewReader(data)).Decode(idx); err != nil {
+			return fmt.Errorf("reading the index %q: %w", indexPath, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("reading the index %q: %w", indexPath, err)
+	}
+	touched := map[string]bool{}
+	for _, c := range changes {
+		touched[c.Path] = true
+	}
+	kept := idx.Entries[:0]
+	for _, e := range idx.Entries {
+		drop := touched[e.Name]
+		if !drop {
+			// A file that replaced a directory, or a directory that
+			// replaced a file, evicts the entries it shadows.
+			for d := path.Dir(e.Name); d != "."; d = path.Dir(d) {
+				if touched[d] {
+					drop = true
+					break
+				}
+			}
+			for _, c := range changes {
+				if strings.HasPrefix(c.Path, e.Name+"/") {
+					drop = true
+					break
+				}
+			}
+		}
+		if !drop {
+			kept = append(kept, e)
+		}
+	}
+	idx.Entries = kept
+	for _, c := range changes {
+		if c.Delete {
+			continue
+		}
+		e := &index.Entry{Name: c.Path, Mode: c.Mode, Hash: blobObject(c.Content).Hash(), Size: uint32(len(c.Content))}
+		if fi := stats[c.Path]; fi != nil {
+			fillStat(e, fi)
+		}
+		idx.Entries = append(idx.Entries, e)
+	}
+	// go-git's encoder writes no extensions; the cached-tree extension
+	// would be stale for the changed paths anyway, and git rebuilds it.
+	idx.Cache = nil
+	idx.ResolveUndo = nil
+	idx.EndOfIndexEntry = nil
+	if idx.Version > index.EncodeVersionSupported {
+		idx.Version = index.EncodeVersionSupported
+	}
+	var buf bytes.Buffer
+	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
+		return fmt.Errorf("encoding the index: %w", err)
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("writing %q: %w", lock, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("syncing %q: %w", lock, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("closing %q: %w", lock, err)
+	}
+	checkpoint("index-locked")
+	if err := os.Rename(lock, indexPath); err != nil {
+		return fmt.Errorf("updating the index: %w", err)
+	}
+	locked = false
+	return nil
+}

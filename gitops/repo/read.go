@@ -1,0 +1,259 @@
+package repo
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// Resolve turns a revision (hash, branch, tag, "HEAD", "HEAD~2", …) into a
+// commit hash.
+func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: %w", rev, err)
+	}
+	return *h, nil
+}
+
+// tree returns the root tree of commit rev.
+func (r *Repo) tree(rev plumbing.Hash) (*object.Tree, error) {
+	c, err := r.Git.CommitObject(rev)
+	if err != nil {
+		return nil, fmt.Errorf("reading commit %s: %w", rev, err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("reading tree of commit %s: %w", rev, err)
+	}
+	return t, nil
+}
+
+// ReadFile returns the content of path at commit rev. A missing path gives
+// an error matching fs.ErrNotExist.
+func (r *Repo) ReadFile(rev plumbing.Hash, path string) ([]byte, error) {
+	t, err := r.tree(rev)
+	if err != nil {
+		return nil, err
+	}
+	e, err := t.FindEntry(strings.Trim(path, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("reading %q at %s: %w", path, short(rev), fs.ErrNotExist)
+	}
+	if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
+		return nil, fmt.Errorf("reading %q at %s: is a directory", path, short(rev))
+	}
+	b, err := r.Git.BlobObject(e.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q at %s: %w", path, short(rev), err)
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("reading %q at %s: %w", path, short(rev), err)
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q at %s: %w", path, short(rev), err)
+	}
+	return data, nil
+}
+
+// ListDir returns the sorted names of the entries of directory dir ("" for
+// the root) at commit rev. A missing directory gives an error matching
+// fs.ErrNotExist.
+func (r *Repo) ListDir(rev plumbing.Hash, dir string) ([]string, error) {
+	h := rev
+	t, err := r.tree(h)
+	if err != nil {
+		return nil, err
+	}
+	dir = strings.Trim(dir, "/")
+	if dir != "" {
+		t, err = t.Tree(dir)
+		if err != nil {
+			return nil, fmt.Errorf("listing %q at %s: %w", dir, short(h), fs.ErrNotExist)
+		}
+	}
+	names := make([]string, 0, len(t.Entries))
+	for _, e := range t.Entries {
+		names = append(names, e.Name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func short(h plumbing.Hash) string { return h.String()[:12] }
+
+// Log calls fn for every commit reachable from from (zero: HEAD) that
+// touches any of the path prefixes (none: every commit), newest committer
+// time first, over the whole history. A commit touches a prefix when the
+// tree entry at that prefix differs from its first parent's (for a root
+// commit: exists); only tree hashes are compared, no diffs are made. Every
+// parent is walked. fn may return storer.ErrStop to end the walk early.
+func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) error) error {
+	if from.IsZero() {
+		h, _, err := r.Head()
+		if err != nil {
+			return err
+		}
+		if h.IsZero() {
+			return nil
+		}
+		from = h
+	}
+	prefixes := make([]string, 0, len(paths))
+	for _, p := range paths {
+		prefixes = append(prefixes, strings.Trim(p, "/"))
+	}
+	start, err := r.Git.CommitObject(from)
+	if err != nil {
+		return fmt.Errorf("reading commit %s: %w", from, err)
+	}
+	// entryCache holds the prefix entry hashes of each tree seen, so that a
+	// parent's tree is looked up once even though its child asks first.
+	entryCache := map[plumbing.Hash][]plumbing.Hash{}
+	entries := func(c *object.Commit) ([]plumbing.Hash, error) {
+		if v, ok := entryCache[c.TreeHash]; ok {
+			return v, nil
+		}
+		t, err := r.Git.TreeObject(c.TreeHash)
+		if err != nil {
+			return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
+		}
+		v := make([]plumbing.Hash, len(prefixes))
+		for i, p := range prefixes {
+			if p == "" {
+				v[i] = c.TreeHash
+				continue
+			}
+			e, err := t.FindEntry(p)
+			if err == nil {
+				v[i] = e.Hash
+			} else if !errors.Is(err, object.ErrEntryNotFound) && !errors.Is(err, object.ErrDirectoryNotFound) && !errors.Is(err, plumbing.ErrObjectNotFound) {
+				return nil, fmt.Errorf("reading %q in commit %s: %w", p, c.Hash, err)
+			}
+		}
+		entryCache[c.TreeHash] = v
+		return v, nil
+	}
+	q := &commitQueue{}
+	seen := map[plumbing.Hash]bool{from: true}
+	heap.Push(q, start)
+	for q.Len() > 0 {
+		c := heap.Pop(q).(*object.Commit)
+		touches := len(prefixes) == 0
+		var first *object.Commit
+		for i, ph := range c.ParentHashes {
+			p, err := r.Git.CommitObject(ph)
+			if err != nil {
+				return fmt.Errorf("reading parent %s of commit %s: %w", ph, c.Hash, err)
+			}
+			if i == 0 {
+				first = p
+			}
+			if !seen[ph] {
+				seen[ph] = true
+				heap.Push(q, p)
+			}
+		}
+		if !touches {
+			mine, err := entries(c)
+			if err != nil {
+				return err
+			}
+			var theirs []plumbing.Hash
+			if first != nil {
+				if theirs, err = entries(first); err != nil {
+					return err
+				}
+			}
+			for i := range mine {
+				var t plumbing.Hash
+				if theirs != nil {
+					t = theirs[i]
+				}
+				if mine[i] != t {
+					touches = true
+					break
+				}
+			}
+		}
+		if touches {
+			if err := fn(c); err != nil {
+				if errors.Is(err, storer.ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// commitQueue orders commits newest committer time first.
+type commitQueue []*object.Commit
+
+func (q commitQueue) Len() int { return len(q) }
+func (q commitQueue) Less(i, j int) bool {
+	if !q[i].Committer.When.Equal(q[j].Committer.When) {
+		return q[i].Committer.When.After(q[j].Committer.When)
+	}
+	return q[i].Hash.String() < q[j].Hash.String()
+}
+func (q commitQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *commitQueue) Push(x any)   { *q = append(*q, x.(*object.Commit)) }
+func (q *commitQueue) Pop() any {
+	old := *q
+	c := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return c
+}
+
+// Dirty returns the sorted paths under the given prefixes (none: all) that
+// differ between HEAD, the index and the worktree, untracked files
+// included (ignored ones not).
+func (r *Repo) Dirty(paths []string) ([]string, error) {
+	wt, err := r.Git.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("reading worktree status: %w", err)
+	}
+	st, err := wt.StatusWithOptions(git.StatusOptions{Strategy: git.Preload})
+	if err != nil {
+		return nil, fmt.Errorf("reading worktree status: %w", err)
+	}
+	var out []string
+	for p, s := range st {
+		if s.Staging == git.Unmodified && s.Worktree == git.Unmodified {
+			continue
+		}
+		if matchesPrefix(p, paths) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func matchesPrefix(p string, prefixes []string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, pre := range prefixes {
+		pre = strings.Trim(pre, "/")
+		if pre == "" || p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}

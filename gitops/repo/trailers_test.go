@@ -1,0 +1,103 @@
+package repo
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+var trailerMessages = []struct {
+	name string
+	msg  string
+}{
+	{"subject only", "Register model a 1.0.0\n"},
+	{"subject trailer-like", "Model: a\n"},
+	{"simple", "Promote a to dev\n\nBody text.\n\nModel: a\nModel-Version: 1.4.0+data.7\nEnvironment: dev\n"},
+	{"no body", "Promote\n\nModel: a\nRequested-by: Alice <alice@example.com>\n"},
+	{"continuation", "Merge\n\nApproved-by: Alice <alice@example.com>,\n  Bob <bob@example.com>\nPolicy: prod\n"},
+	{"mixed paragraph", "Subject\n\nSome prose here\nModel: a\n"},
+	{"signed-off mixed", "Subject\n\nSome prose here\nmore prose\nSigned-off-by: A <a@b.c>\n"},
+	{"not last paragraph", "Subject\n\nModel: a\n\nClosing words.\n"},
+	{"divider", "Subject\n\nModel: a\n---\ndiff --git a/x b/x\n"},
+	{"trailing comments", "Subject\n\nModel: a\n# Please enter the commit message\n#\n"},
+	{"space before colon", "Subject\n\nBug #42 : fixed\nKey : value\n"},
+	{"empty value", "Subject\n\nModel-Digest:\nModel: a\n"},
+	{"cherry pick", "Subject\n\nbody\n\n(cherry picked from commit abc)\nSigned-off-by: A <a@b.c>\n"},
+	{"crlf-free trailing blanks", "Subject\n\nModel: a\n\n\n"},
+	{"FormatMessage output", FormatMessage("Register a 1.0.0", "Why:\nbecause.", []Trailer{{"Model", "a"}, {"Approved-by", "A <a@x>\nB <b@x>"}})},
+}
+
+func TestParseTrailersMatchesGit(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	for _, tc := range trailerMessages {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runErr(dir, tc.msg, "interpret-trailers", "--parse")
+			if err != nil {
+				t.Fatalf("git interpret-trailers --parse: %v\n%s", err, out)
+			}
+			var want []string
+			for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+				if l != "" {
+					want = append(want, l)
+				}
+			}
+			var got []string
+			for _, tr := range ParseTrailers(tc.msg) {
+				got = append(got, tr.Key+": "+tr.Value)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("ParseTrailers(%q)\n got %q\nwant %q (git)", tc.msg, got, want)
+			}
+		})
+	}
+}
+
+func TestFormatMessage(t *testing.T) {
+	tests := []struct {
+		name     string
+		subject  string
+		body     string
+		trailers []Trailer
+		want     string
+	}{
+		{"subject", "s", "", nil, "s\n"},
+		{"body", "s", "b\n", nil, "s\n\nb\n"},
+		{"trailers", "s", "", []Trailer{{"Model", "a"}}, "s\n\nModel: a\n"},
+		{"all", "s", "b", []Trailer{{"A", "1"}, {"B", "x\ny"}}, "s\n\nb\n\nA: 1\nB: x\n y\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := FormatMessage(tc.subject, tc.body, tc.trailers); got != tc.want {
+				t.Errorf("FormatMessage = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	got := ParseTrailers(FormatMessage("s", "b", []Trailer{{"A", "1"}, {"B", "x\ny"}}))
+	if !slices.Equal(got, []Trailer{{"A", "1"}, {"B", "x y"}}) {
+		t.Errorf("round trip = %v", got)
+	}
+}
+
+func FuzzParseTrailers(f *testing.F) {
+	for _, tc := range trailerMessages {
+		f.Add(tc.msg)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		for _, tr := range ParseTrailers(msg) {
+			if tr.Key == "" {
+				t.Fatalf("empty key from %q", msg)
+			}
+		}
+	})
+}
+
+func BenchmarkParseTrailers(b *testing.B) {
+	msg := FormatMessage("Promote a 1.4.0 to prod", "Long body.\n\nMore.", []Trailer{
+		{"Model", "a"}, {"Model-Version", "1.4.0"}, {"Model-Digest", "sha256:0123"},
+		{"Environment", "prod"}, {"Approved-by", "Alice <alice@example.com>"},
+	})
+	for b.Loop() {
+		ParseTrailers(msg)
+	}
+}

@@ -1,0 +1,383 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// Range is "" (all of HEAD's history), "REV" (all of REV's history) or
+	// "BASE..TIP" (commits reachable from TIP and not from BASE).
+	Range string
+	// Deep re-hashes every blob instead of checking that it exists.
+	Deep bool
+}
+
+// Finding is one problem Verify found.
+type Finding struct {
+	Commit  string `json:"commit,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact"
+	Message string `json:"message"`
+}
+
+func (f Finding) String() string {
+	var b strings.Builder
+	if f.Commit != "" {
+		b.WriteString(f.Commit[:min(12, len(f.Commit))] + " ")
+	}
+	if f.Path != "" {
+		b.WriteString(f.Path + ": ")
+	}
+	b.WriteString(f.Message)
+	return b.String()
+}
+
+// VerifyReport is the outcome of Verify; it failed when Findings is not
+// empty.
+type VerifyReport struct {
+	Tip       string    `json:"tip"`
+	Commits   int       `json:"commits"`
+	Governed  int       `json:"governed"`
+	Versions  int       `json:"versions"`
+	Artifacts int       `json:"artifacts"`
+	Deep      bool      `json:"deep"`
+	Findings  []Finding `json:"findings"`
+}
+
+// OK reports whether nothing was found.
+func (v *VerifyReport) OK() bool { return len(v.Findings) == 0 }
+
+// Verify checks, over a range of history, that every commit touching
+// models/, environments/, rendered/ or policies/ is signed by an allowed
+// signer (as listed at the tip), that no registered version was modified
+// or deleted, that the manifests at the tip parse, and that every artifact
+// they reference resolves in the store (re-hashed with Deep).
+func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+	base, tip, err := r.resolveRange(opts.Range)
+	if err != nil {
+		return nil, err
+	}
+	rep := &VerifyReport{Tip: tip.String(), Deep: opts.Deep, Findings: []Finding{}}
+	if tip.IsZero() {
+		return rep, nil
+	}
+	t, err := r.loadTrust(tip)
+	if err != nil {
+		return nil, err
+	}
+	excluded := map[plumbing.Hash]bool{}
+	if !base.IsZero() {
+		if err := r.walk(base, func(c *object.Commit) error { excluded[c.Hash] = true; return nil }); err != nil {
+			return nil, err
+		}
+	}
+	err = r.walk(tip, func(c *object.Commit) error {
+		if excluded[c.Hash] {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rep.Commits++
+		touched, err := r.touchesGoverned(c)
+		if err != nil {
+			return err
+		}
+		if !touched {
+			return nil
+		}
+		rep.Governed++
+		if s := signatureInfo(c, t); !s.Trusted {
+			reason := s.Reason
+			if reason == "" {
+				reason = "not signed by an allowed signer"
+			}
+			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+		}
+		fs, err := r.immutability(c)
+		if err != nil {
+			return err
+		}
+		rep.Findings = append(rep.Findings, fs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.verifyArtifacts(ctx, tip, opts.Deep, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (r *Registry) resolveRange(spec string) (base, tip plumbing.Hash, err error) {
+	resolve := func(rev string) (plumbing.Hash, error) {
+		h, err := r.repo.Git.ResolveRevision(plumbing.Revision(rev))
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: %w", rev, err)
+		}
+		return *h, nil
+	}
+	switch {
+	case spec == "":
+		tip, err = r.head()
+		return plumbing.ZeroHash, tip, err
+	case strings.Contains(spec, ".."):
+		a, b, _ := strings.Cut(spec, "..")
+		if strings.HasPrefix(b, ".") {
+			return base, tip, fmt.Errorf("range %q: the three-dot form is not supported, use BASE..TIP", spec)
+		}
+		if a == "" {
+			a = "HEAD"
+		}
+		if b == "" {
+			b = "HEAD"
+		}
+		if base, err = resolve(a); err != nil {
+			return
+		}
+		tip, err = resolve(b)
+		return
+	default:
+		tip, err = resolve(spec)
+		return plumbing.ZeroHash, tip, err
+	}
+}
+
+// walk visits every commit reachable from tip once.
+func (r *Registry) walk(tip plumbing.Hash, fn func(*object.Commit) error) error {
+	c, err := r.repo.Git.CommitObject(tip)
+	if err != nil {
+		return fmt.Errorf("reading commit %s: %w", tip, err)
+	}
+	it := object.NewCommitPreorderIter(c, nil, nil)
+	defer it.Close()
+	return it.ForEach(fn)
+}
+
+// subtree returns the hash of a top-level directory in c's tree, or zero.
+func subtree(c *object.Commit, dir string) (plumbing.Hash, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	e, err := tree.FindEntry(dir)
+	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return e.Hash, nil
+}
+
+func (r *Registry) touchesGoverned(c *object.Commit) (bool, error) {
+	var parent *object.Commit
+	if c.NumParents() > 0 {
+		p, err := c.Parent(0)
+		if err != nil {
+			return false, err
+		}
+		parent = p
+	}
+	for _, dir := range GovernedDirs {
+		h, err := subtree(c, dir)
+		if err != nil {
+			return false, err
+		}
+		var ph plumbing.Hash
+		if parent != nil {
+			if ph, err = subtree(parent, dir); err != nil {
+				return false, err
+			}
+		}
+		if h != ph {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// immutability reports registered version manifests that c modifies or
+// deletes relative to its first parent.
+func (r *Registry) immutability(c *object.Commit) ([]Finding, error) {
+	if c.NumParents() == 0 {
+		return nil, nil
+	}
+	parent, err := c.Parent(0)
+	if err != nil {
+		return nil, err
+	}
+	ph, err := subtree(parent, ModelsDir)
+	if err != nil || ph.IsZero() {
+		return nil, err
+	}
+	if h, err := subtree(c, ModelsDir); err != nil || h == ph {
+		return nil, err
+	}
+	before, err := versionBlobs(parent)
+	if err != nil {
+		return nil, err
+	}
+	after, err := versionBlobs(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for p, h := range before {
+		switch a, ok := after[p]; {
+		case !ok:
+			out = append(out, Finding{Commit: c.Hash.String(), Path: p, Check: "immutable", Message: "deletes a registered version (versions are append-only; deprecate instead)"})
+		case a != h:
+			out = append(out, Finding{Commit: c.Hash.String(), Path: p, Check: "immutable", Message: "modifies a registered version (versions are immutable; register a new one)"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// versionBlobs maps models/*/versions/*.yaml to blob hashes in c.
+func versionBlobs(c *object.Commit) (map[string]plumbing.Hash, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	models, err := tree.Tree(ModelsDir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]plumbing.Hash{}
+	for _, m := range models.Entries {
+		if m.Mode.IsFile() {
+			continue
+		}
+		vt, err := models.Tree(m.Name + "/versions")
+		if err != nil {
+			continue
+		}
+		for _, v := range vt.Entries {
+			if v.Mode.IsFile() && strings.HasSuffix(v.Name, ".yaml") {
+				out[VersionsDir(m.Name)+"/"+v.Name] = v.Hash
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep bool, rep *VerifyReport) error {
+	names, err := r.listDir(tip, ModelsDir)
+	if err != nil {
+		return err
+	}
+	seen := map[manifests.Digest]bool{}
+	for _, model := range names {
+		if manifests.ValidName(model) != nil {
+			continue
+		}
+		files, err := r.listDir(tip, VersionsDir(model))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if !strings.HasSuffix(f, ".yaml") {
+				continue
+			}
+			p := VersionsDir(model) + "/" + f
+			v, err := r.readVersion(tip, p)
+			if err != nil {
+				rep.Findings = append(rep.Findings, Finding{Path: p, Check: "manifest", Message: err.Error()})
+				continue
+			}
+			rep.Versions++
+			var firstErr error
+			v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
+				if firstErr != nil || seen[a.Digest] {
+					return
+				}
+				seen[a.Digest] = true
+				rep.Artifacts++
+				msg, err := r.checkBlob(ctx, a.Digest, a.MediaType, deep)
+				if err != nil {
+					firstErr = err
+					return
+				}
+				if msg != "" {
+					rep.Findings = append(rep.Findings, Finding{Path: p, Check: "artifact", Message: fmt.Sprintf("%s %s: %s", kind, a.Digest, msg)})
+				}
+			})
+			if firstErr != nil {
+				return firstErr
+			}
+		}
+	}
+	return nil
+}
+
+// checkBlob returns a finding's message for a blob that is missing or
+// (deep) whose bytes do not match; an error only for a failure to check.
+func (r *Registry) checkBlob(ctx context.Context, d manifests.Digest, mediaType string, deep bool) (string, error) {
+	if !deep && mediaType != manifests.MediaTypeTree {
+		if _, err := r.store.Stat(ctx, d); err != nil {
+			return blobProblem(err)
+		}
+		return "", nil
+	}
+	rc, err := r.store.Open(ctx, d)
+	if err != nil {
+		return blobProblem(err)
+	}
+	var listing []byte
+	if mediaType == manifests.MediaTypeTree {
+		listing, err = io.ReadAll(rc)
+	} else {
+		_, err = io.Copy(io.Discard, rc)
+	}
+	rc.Close()
+	if err != nil {
+		return blobProblem(err)
+	}
+	if mediaType != manifests.MediaTypeTree {
+		return "", nil
+	}
+	tree, err := store.ParseListing(listing)
+	if err != nil {
+		return "tree listing: " + err.Error(), nil
+	}
+	var problems []string
+	for _, e := range tree.Entries {
+		msg, err := r.checkBlob(ctx, e.Digest, "", deep)
+		if err != nil {
+			return "", err
+		}
+		if msg != "" {
+			problems = append(problems, e.Path+": "+msg)
+		}
+	}
+	return strings.Join(problems, "; "), nil
+}
+
+func blobProblem(err error) (string, error) {
+	var mismatch *store.DigestMismatchError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "not in the store", nil
+	case errors.As(err, &mismatch):
+		return "the stored bytes do not match the digest: " + mismatch.Error(), nil
+	}
+	return "", err
+}
