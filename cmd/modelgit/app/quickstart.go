@@ -95,7 +95,7 @@ func (q *quickstart) modelgit(args ...string) error {
 
 func (q *quickstart) modelgitExpect(wantOK bool, args ...string) error {
 	cs := q.opts.IO.ColorScheme()
-	fmt.Fprintf(q.opts.IO.Out, "%s modelgit %s\n", cs.Gray("$"), shellJoin(args))
+	fmt.Fprintf(q.opts.IO.Out, "%s modelgit -C ../registry %s\n", cs.Gray("$"), shellJoin(args))
 	f := q.opts.Factory
 	err := error(nil)
 	if code := run(q.ctx, f, NewRootCmd(f), append([]string{"-C", q.repo}, args...)); code != ExitOK {
@@ -159,6 +159,17 @@ func (q *quickstart) run() error {
 		return err
 	}
 
+	// Run from the directory with the training outputs, as a pipeline's
+	// publishing stage would; -C points modelgit at the registry.
+	prev, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if err := os.Chdir(q.work); err != nil {
+		return err
+	}
+	defer os.Chdir(prev) //nolint:errcheck // best effort on the way out
+	fmt.Fprintf(out, "\n(training outputs are in %s; the registry is %s)\n", q.work, q.repo)
 	q.say("lay out the GitOps repository; your public key becomes its first allowed signer")
 	if err := q.modelgit("init"); err != nil {
 		return err
@@ -189,11 +200,10 @@ func (q *quickstart) run() error {
 			return err
 		}
 	}
-	w := func(name string) string { return filepath.Join(q.work, name) }
 	register := []string{"register", "fraud-detector",
-		"--weights", w("model.safetensors"), "--pipeline", w("preprocess.pkl"),
-		"--schema", w("features.json"), "--config", w("inference.yaml"),
-		"--metrics", w("metrics.json"), "--params", w("params.yaml"), "--data", w("train"),
+		"--weights", "model.safetensors", "--pipeline", "preprocess.pkl",
+		"--schema", "features.json", "--config", "inference.yaml",
+		"--metrics", "metrics.json", "--params", "params.yaml", "--data", "train/",
 		"--framework", "xgboost=2.1.1", "--owner", "team-risk", "--label", "team=risk"}
 
 	q.say("register the first version: artifacts hashed and stored, signed commit")
@@ -259,7 +269,7 @@ func (q *quickstart) run() error {
 	}
 
 	q.say("pull the artifacts back, each byte checked against its digest")
-	if err := q.modelgit("pull", "fraud-detector", filepath.Join(q.root, "pulled")); err != nil {
+	if err := q.modelgit("pull", "fraud-detector", "../pulled"); err != nil {
 		return err
 	}
 

@@ -127,7 +127,11 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 	if opts.DryRun {
 		verb = "would register"
 	}
-	fmt.Fprintf(out, "%s %s (%s bump)\n", verb, res.Version.Name(), res.Proposal.Bump)
+	bump := string(res.Proposal.Bump) + " bump"
+	if res.Previous == nil {
+		bump = "first version"
+	}
+	fmt.Fprintf(out, "%s %s (%s)\n", verb, res.Version.Name(), bump)
 	for _, r := range res.Proposal.Reasons {
 		fmt.Fprintf(out, "  why: %s\n", r)
 	}

@@ -1,0 +1,184 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+)
+
+// TestCommandFlags checks flag and argument parsing of each command
+// without running it: runF captures the options.
+func TestCommandFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		cli     string
+		wantErr string // substring of a FlagError; "" means success
+		check   func(t *testing.T, got any)
+	}{
+		{name: "register all flags", cli: "register fraud-detector --weights w.bin --pipeline p --schema s.json --config c.yaml --metrics m.json --params p.yaml --data d/ --data-source s3://x --version 1.2.3 --framework torch=2.4 --library numpy=2 --library scipy=1 --target gpu-east --trained-at 2026-03-03T14:02:00Z --owner risk --label team=risk --signing-key k --dry-run -o json",
+			check: func(t *testing.T, got any) {
+				o := got.(*RegisterOptions)
+				want := map[string]any{
+					"Model": "fraud-detector", "Weights": "w.bin", "Pipeline": "p", "Schema": "s.json", "Config": "c.yaml",
+					"Metrics": "m.json", "Params": "p.yaml", "Data": "d/", "DataSource": "s3://x", "Version": "1.2.3",
+					"Framework": "torch=2.4", "SigningKey": "k", "Output": "json", "TrainedAt": "2026-03-03T14:02:00Z",
+					"Owner": "risk", "DryRun": true,
+				}
+				for field, w := range want {
+					if g := fieldOf(o, field); !reflect.DeepEqual(g, w) {
+						t.Errorf("%s = %#v, want %#v", field, g, w)
+					}
+				}
+				if !reflect.DeepEqual(o.Libraries, []string{"numpy=2", "scipy=1"}) || !reflect.DeepEqual(o.Targets, []string{"gpu-east"}) || !reflect.DeepEqual(o.Labels, []string{"team=risk"}) {
+					t.Errorf("repeated flags = %v %v %v", o.Libraries, o.Targets, o.Labels)
+				}
+			}},
+		{name: "register needs a model", cli: "register --weights w", wantErr: "the model name is required"},
+		{name: "register needs weights", cli: "register m", wantErr: "--weights is required"},
+		{name: "register bad output", cli: "register m --weights w -o xml", wantErr: `valid values are "text", "json"`},
+		{name: "show", cli: "show m@1.0.0 -o yaml", check: func(t *testing.T, got any) {
+			if o := got.(*ShowOptions); o.Ref != "m@1.0.0" || o.Output != "yaml" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "show needs one ref", cli: "show a b", wantErr: "too many arguments"},
+		{name: "history", cli: "history m -o json", check: func(t *testing.T, got any) {
+			if o := got.(*HistoryOptions); o.Model != "m" || o.Output != "json" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "diff needs two", cli: "diff m@1", wantErr: "two model versions are required"},
+		{name: "pull", cli: "pull m ./out", check: func(t *testing.T, got any) {
+			if o := got.(*PullOptions); o.Ref != "m" || o.Dir != "./out" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "verify range deep", cli: "verify --deep main..HEAD", check: func(t *testing.T, got any) {
+			if o := got.(*VerifyOptions); o.Range != "main..HEAD" || !o.Deep || o.Output != "text" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "init dir", cli: "init ./reg --signing-key k --no-commit", check: func(t *testing.T, got any) {
+			if o := got.(*InitOptions); o.Dir != "./reg" || o.SigningKey != "k" || !o.NoCommit {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "quickstart takes no args", cli: "quickstart x", wantErr: "unknown argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := cmdutil.Test()
+			f := &cmdutil.Factory{IOStreams: ios}
+			var got any
+			capture := func(o any) error { got = o; return nil }
+			args := strings.Fields(tt.cli)
+			root := NewRootCmd(f)
+			// Swap each subcommand for one whose runF captures.
+			replace := map[string]*cobra.Command{
+				"register":   NewCmdRegister(f, func(o *RegisterOptions) error { return capture(o) }),
+				"show":       NewCmdShow(f, func(o *ShowOptions) error { return capture(o) }),
+				"history":    NewCmdHistory(f, func(o *HistoryOptions) error { return capture(o) }),
+				"diff":       NewCmdDiff(f, func(o *DiffOptions) error { return capture(o) }),
+				"pull":       NewCmdPull(f, func(o *PullOptions) error { return capture(o) }),
+				"verify":     NewCmdVerify(f, func(o *VerifyOptions) error { return capture(o) }),
+				"init":       NewCmdInit(f, func(o *InitOptions) error { return capture(o) }),
+				"quickstart": NewCmdQuickstart(f, func(o *QuickstartOptions) error { return capture(o) }),
+			}
+			for _, c := range root.Commands() {
+				if _, ok := replace[c.Name()]; ok {
+					root.RemoveCommand(c)
+				}
+			}
+			for _, c := range replace {
+				root.AddCommand(c)
+			}
+			root.SetArgs(args)
+			root.SetOut(&bytes.Buffer{})
+			root.SetErr(&bytes.Buffer{})
+			err := root.ExecuteContext(context.Background())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				if !isUsageError(err) {
+					t.Errorf("err %v is not a usage error", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil {
+				t.Fatal("runF was not called")
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func fieldOf(o *RegisterOptions, name string) any {
+	v := reflect.ValueOf(o).Elem()
+	f := v.FieldByName(name)
+	if !f.IsValid() {
+		f = v.FieldByName("RegisterOptions").FieldByName(name)
+	}
+	return f.Interface()
+}
+
+// TestQuickstart runs the whole story and checks it tells it: every step
+// succeeds, real git accepts the signature, and tampering is caught.
+func TestQuickstart(t *testing.T) {
+	for _, tool := range []string{"git", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: apt-get install -y git openssh-client", tool)
+		}
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	t.Setenv("NO_COLOR", "1")
+	ios, _, stdout, stderr := cmdutil.Test()
+	f := cmdutil.NewFactory("test")
+	f.IOStreams = ios
+	dir := filepath.Join(t.TempDir(), "qs")
+	wd, _ := os.Getwd()
+	if err := quickstartRun(context.Background(), &QuickstartOptions{IO: ios, Factory: f, Dir: dir}); err != nil {
+		t.Fatalf("quickstart: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if now, _ := os.Getwd(); now != wd {
+		t.Errorf("quickstart left the working directory at %s", now)
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"registered fraud-detector@0.1.0+data.1 (first version)",
+		"registered fraud-detector@0.1.0+data.2 (data bump)",
+		"registered fraud-detector@0.1.1+data.2 (patch bump)",
+		"registered fraud-detector@0.2.0+data.2 (minor bump)",
+		"nothing changed since fraud-detector@0.2.0+data.2: no new version",
+		"pulled fraud-detector@0.2.0+data.2: 4 artifacts verified",
+		"0 problems",
+		`Good "git" signature for quinn@example.com with ED25519 key`,
+		"Model-Version: 0.2.0+data.2",
+		"the stored bytes do not match the digest",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("quickstart output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s\nstderr:\n%s", out, stderr)
+	}
+	versions, err := os.ReadDir(filepath.Join(dir, "registry", "models", "fraud-detector", "versions"))
+	if err != nil || len(versions) != 4 {
+		t.Errorf("versions on disk = %v, %v; want 4", versions, err)
+	}
+}
