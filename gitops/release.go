@@ -1,0 +1,194 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// ReleaseFile returns environments/<env>/<model>.yaml.
+func ReleaseFile(env, model string) string { return path.Join(EnvironmentsDir, env, model+".yaml") }
+
+// ReleaseChange says how a promotion changes an environment's release.
+type ReleaseChange struct {
+	// Strategy is replace (the default), canary, blue-green or ab.
+	Strategy string
+	// Weight is the canary's share of traffic, 1 to 100; 100 completes
+	// the canary (the new version replaces the stable one).
+	Weight int
+	// Switch makes the standby of a blue-green release active.
+	Switch bool
+	// Match is the header match "name=value" that routes to variant B.
+	Match string
+}
+
+// NextRelease returns the release of model in env after promoting
+// version (pinned by digest) with change, given the current release (nil
+// when the model does not run in env yet). It is a pure function; the
+// result is validated as the release file would be.
+func NextRelease(cur *manifests.Release, model, env string, version manifests.Version, digest manifests.Digest, change ReleaseChange) (*manifests.Release, error) {
+	strategy := change.Strategy
+	if strategy == "" {
+		strategy = manifests.StrategyReplace
+	}
+	next := &manifests.Release{
+		APIVersion:  manifests.APIVersion,
+		Kind:        manifests.KindRelease,
+		Model:       model,
+		Environment: env,
+		Strategy:    strategy,
+	}
+	pin := manifests.ReleasedVersion{Version: version, Digest: digest}
+	stable, hasStable := currentStable(cur)
+	if hasStable && stable.Version == version && strategy != manifests.StrategyBlueGreen {
+		hasStable = false // promoting the running version again: nothing to keep beside it
+	}
+	weight := func(n int) *int { return &n }
+	switch strategy {
+	case manifests.StrategyReplace:
+		next.Versions = []manifests.ReleasedVersion{pin}
+	case manifests.StrategyCanary:
+		switch {
+		case change.Weight < 1 || change.Weight > 100:
+			return nil, fmt.Errorf("canary weight %d is not valid: want 1 to 100 (--weight 100 completes the canary)", change.Weight)
+		case change.Weight == 100:
+			next.Strategy = manifests.StrategyReplace
+			next.Versions = []manifests.ReleasedVersion{pin}
+		case !hasStable:
+			return nil, fmt.Errorf("a canary of %s in %q needs a version already running there to share traffic with; promote with --strategy replace first", model, env)
+		default:
+			stable.Role, stable.Weight = "stable", weight(100-change.Weight)
+			pin.Role, pin.Weight = "canary", weight(change.Weight)
+			next.Versions = []manifests.ReleasedVersion{stable, pin}
+		}
+	case manifests.StrategyBlueGreen:
+		switch {
+		case change.Switch:
+			if cur == nil || cur.Strategy != manifests.StrategyBlueGreen || len(cur.Versions) != 2 {
+				return nil, fmt.Errorf("--switch needs a blue-green release of %s in %q with a standby; promote with --strategy blue-green first", model, env)
+			}
+			active, standby := cur.Versions[0], cur.Versions[1]
+			if standby.Version != version {
+				return nil, fmt.Errorf("--switch to %s: the standby in %q is %s", version, env, standby.Version)
+			}
+			active.Role, active.Weight = "standby", weight(0)
+			standby.Role, standby.Weight = "active", weight(100)
+			next.Versions = []manifests.ReleasedVersion{standby, active}
+		case !hasStable || stable.Version == version:
+			pin.Role, pin.Weight = "active", weight(100)
+			next.Versions = []manifests.ReleasedVersion{pin}
+		default:
+			stable.Role, stable.Weight = "active", weight(100)
+			pin.Role, pin.Weight = "standby", weight(0)
+			next.Versions = []manifests.ReleasedVersion{stable, pin}
+		}
+	case manifests.StrategyAB:
+		if !hasStable {
+			return nil, fmt.Errorf("an A/B test of %s in %q needs a version already running there as variant A; promote with --strategy replace first", model, env)
+		}
+		if change.Match == "" {
+			return nil, fmt.Errorf("an A/B test needs --match NAME=VALUE: the request header that routes to %s", version)
+		}
+		stable.Role, stable.Weight = "a", nil
+		pin.Role = "b"
+		next.Versions = []manifests.ReleasedVersion{stable, pin}
+		next.Match = change.Match
+	default:
+		return nil, fmt.Errorf("strategy %q is not supported: want one of %v", strategy, manifests.Strategies)
+	}
+	raw, err := manifests.Marshal(next)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := manifests.ParseRelease(ReleaseFile(env, model), raw); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// currentStable returns the version that serves most traffic in cur: the
+// only one of a replace, the stable of a canary, the active of a
+// blue-green, variant A of an A/B test.
+func currentStable(cur *manifests.Release) (manifests.ReleasedVersion, bool) {
+	if cur == nil || len(cur.Versions) == 0 {
+		return manifests.ReleasedVersion{}, false
+	}
+	v := cur.Versions[0]
+	v.Role, v.Weight = "", nil
+	return v, true
+}
+
+// Serving returns the versions a release routes traffic to, the main one
+// first.
+func Serving(r *manifests.Release) []manifests.Version {
+	if r == nil {
+		return nil
+	}
+	var out []manifests.Version
+	for _, v := range r.Versions {
+		if v.Weight != nil && *v.Weight == 0 {
+			continue
+		}
+		out = append(out, v.Version)
+	}
+	return out
+}
+
+// Ran is when a version first served traffic in an environment.
+type Ran struct {
+	Commit string
+	Since  time.Time
+}
+
+// RanIn reports whether version served traffic in env according to the
+// history of HEAD (any commit whose release file routed traffic to it),
+// and since when. It is how promotion order is enforced: a version enters
+// an environment only after it ran in the one before.
+func (r *Registry) RanIn(env, model string, version manifests.Version) (*Ran, error) {
+	head, err := r.head()
+	if err != nil || head.IsZero() {
+		return nil, err
+	}
+	p := ReleaseFile(env, model)
+	var first *Ran
+	err = r.repo.Log(head, []string{p}, func(c *object.Commit) error {
+		raw, err := r.repo.ReadFile(c.Hash, p)
+		if err != nil {
+			return nil // deleted in this commit
+		}
+		rel, err := manifests.ParseRelease(p, raw)
+		if err != nil {
+			return nil // an invalid release served nothing
+		}
+		if slices.Contains(Serving(rel), version) {
+			first = &Ran{Commit: c.Hash.String(), Since: c.Committer.When}
+		}
+		return nil
+	})
+	return first, err
+}
+
+// Release reads the release of model in env at HEAD; nil when there is
+// none.
+func (r *Registry) Release(env, model string) (*manifests.Release, error) {
+	head, err := r.head()
+	if err != nil || head.IsZero() {
+		return nil, err
+	}
+	p := ReleaseFile(env, model)
+	raw, err := r.repo.ReadFile(head, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return manifests.ParseRelease(p, raw)
+}
