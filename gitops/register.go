@@ -75,9 +75,10 @@ type RegisterResult struct {
 
 // StoredArtifact is one artifact as hashed and stored.
 type StoredArtifact struct {
-	Kind string
+	Kind string `json:"kind"`
 	manifests.Artifact
-	Files int
+	// Files is the number of files of a directory artifact.
+	Files int `json:"files"`
 }
 
 type input struct {
@@ -127,23 +128,23 @@ func (r *Registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 	var err error
 	if opts.Metrics != "" {
 		if candidate.Metrics, err = ReadMetrics(opts.Metrics); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--metrics: %w", err)
 		}
 	}
 	if opts.Params != "" {
 		if candidate.Params, err = ReadParams(opts.Params); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--params: %w", err)
 		}
 	}
 	if opts.Schema != "" {
 		if candidate.Features, err = ReadFeatures(opts.Schema); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--schema: %w", err)
 		}
 	}
 	if opts.Config != "" {
 		in, out, err := ReadInterface(opts.Config)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--config: %w", err)
 		}
 		if in != nil || out != nil {
 			candidate.Interface = &manifests.Interface{Inputs: in, Outputs: out}
@@ -158,6 +159,11 @@ func (r *Registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 		if explicit, err = manifests.ParseVersion(opts.Version); err != nil {
 			return nil, fmt.Errorf("registering %q: --version: %w", opts.Model, err)
 		}
+		// Refuse a version that cannot be used before storing anything;
+		// commitVersion checks again against the tip it commits on.
+		if err := r.checkExplicit(opts.Model, explicit); err != nil {
+			return nil, err
+		}
 	}
 
 	cache, err := store.OpenStatCache(filepath.Join(r.repo.Root, StateDir, "statcache"))
@@ -165,6 +171,20 @@ func (r *Registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 		return nil, err
 	}
 	h := &store.Hasher{Cache: cache, Progress: r.newProgress()}
+	// The training data is hashed first: it is only hashed, never stored,
+	// so a problem there (a symlink loop, an unreadable file) fails before
+	// any artifact reaches the store.
+	if opts.Data != "" {
+		r.log.Actionf("hashing training data %s", opts.Data)
+		hr, err := h.Hash(ctx, opts.Data)
+		if err != nil {
+			return nil, fmt.Errorf("registering %q: --data: %w", opts.Model, err)
+		}
+		if err := notEmpty("--data", opts.Data, hr); err != nil {
+			return nil, err
+		}
+		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
+	}
 	res := &RegisterResult{}
 	for _, in := range inputs {
 		if in.path == "" {
@@ -185,16 +205,11 @@ func (r *Registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 		if hr.IsDir {
 			art.MediaType = manifests.MediaTypeTree
 		}
+		if err := notEmpty(in.flag, in.path, hr); err != nil {
+			return nil, err
+		}
 		setArtifact(&candidate.Artifacts, in.kind, art)
 		res.Artifacts = append(res.Artifacts, StoredArtifact{Kind: in.kind, Artifact: *art, Files: hr.Files})
-	}
-	if opts.Data != "" {
-		r.log.Actionf("hashing training data %s", opts.Data)
-		hr, err := h.Hash(ctx, opts.Data)
-		if err != nil {
-			return nil, fmt.Errorf("registering %q: --data: %w", opts.Model, err)
-		}
-		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
 	}
 	if err := cache.Save(); err != nil {
 		r.log.Warningf("saving the hash cache: %v", err)
@@ -234,12 +249,8 @@ func (r *Registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 	}
 	candidate.Version = res.Proposal.Version
 	if !explicit.IsZero() {
-		existing := make([]manifests.Version, len(versions))
-		for i, v := range versions {
-			existing[i] = v.Manifest.Version
-		}
-		if err := manifests.ValidateExplicit(latest, explicit, existing); err != nil {
-			return fmt.Errorf("registering %q: --version: %w", opts.Model, err)
+		if err := explicitAgainst(opts.Model, versions, explicit); err != nil {
+			return err
 		}
 		candidate.Version = explicit
 	}
@@ -326,6 +337,47 @@ func (r *Registry) repairWorktree(head plumbing.Hash, v *VersionRef) error {
 		ExpectedParent: head,
 	})
 	return err
+}
+
+// notEmpty refuses an artifact or data set with no bytes: an empty file
+// or directory is a pipeline mistake, not a model.
+func notEmpty(flag, path string, hr store.Result) error {
+	switch {
+	case hr.IsDir && hr.Files == 0:
+		return fmt.Errorf("%s %q: the directory has no files", flag, path)
+	case hr.Size == 0:
+		return fmt.Errorf("%s %q: is empty (0 bytes)", flag, path)
+	}
+	return nil
+}
+
+// checkExplicit refuses an explicit version that exists or is not
+// greater than the latest at HEAD.
+func (r *Registry) checkExplicit(model string, v manifests.Version) error {
+	head, err := r.head()
+	if err != nil {
+		return err
+	}
+	versions, err := r.versionsAt(head, model)
+	if err != nil {
+		return err
+	}
+	return explicitAgainst(model, versions, v)
+}
+
+// explicitAgainst checks an explicit version against the registered ones
+// (oldest first).
+func explicitAgainst(model string, versions []*VersionRef, v manifests.Version) error {
+	var latest *manifests.ModelVersion
+	existing := make([]manifests.Version, len(versions))
+	for i, ref := range versions {
+		existing[i] = ref.Manifest.Version
+		latest = ref.Manifest
+	}
+	if err := manifests.ValidateExplicit(latest, v, existing); err != nil {
+		return fmt.Errorf("registering %q: --version: %w", model, err)
+	}
+	return nil
 }
 
 func setArtifact(a *manifests.Artifacts, kind string, art *manifests.Artifact) {

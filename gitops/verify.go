@@ -24,7 +24,9 @@ type VerifyOptions struct {
 	Deep bool
 }
 
-// Finding is one problem Verify found.
+// Finding is one problem Verify found. Commit is the commit at fault for
+// "signature" and "immutable" findings, and the revision whose manifests
+// were checked (the tip) for "manifest" and "artifact" findings.
 type Finding struct {
 	Commit  string `json:"commit,omitempty"`
 	Path    string `json:"path,omitempty"`
@@ -37,7 +39,7 @@ func (f Finding) String() string {
 	if f.Commit != "" {
 		b.WriteString(f.Commit[:min(12, len(f.Commit))] + " ")
 	}
-	if f.Path != "" {
+	if f.Path != "" && !strings.HasPrefix(f.Message, f.Path+":") {
 		b.WriteString(f.Path + ": ")
 	}
 	b.WriteString(f.Message)
@@ -95,7 +97,7 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		if err != nil {
 			return err
 		}
-		if !touched {
+		if touched == "" {
 			return nil
 		}
 		rep.Governed++
@@ -104,7 +106,7 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 			if reason == "" {
 				reason = "not signed by an allowed signer"
 			}
-			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Path: touched + "/", Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
 		}
 		fs, err := r.immutability(c)
 		if err != nil {
@@ -126,7 +128,8 @@ func (r *Registry) resolveRange(spec string) (base, tip plumbing.Hash, err error
 	resolve := func(rev string) (plumbing.Hash, error) {
 		h, err := r.repo.Git.ResolveRevision(plumbing.Revision(rev))
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: %w", rev, err)
+			// go-git answers a walk past the root commit with a bare EOF.
+			return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: unknown revision (%v)", rev, err)
 		}
 		return *h, nil
 	}
@@ -183,31 +186,33 @@ func subtree(c *object.Commit, dir string) (plumbing.Hash, error) {
 	return e.Hash, nil
 }
 
-func (r *Registry) touchesGoverned(c *object.Commit) (bool, error) {
+// touchesGoverned returns the first governed directory c changes relative
+// to its first parent, or "".
+func (r *Registry) touchesGoverned(c *object.Commit) (string, error) {
 	var parent *object.Commit
 	if c.NumParents() > 0 {
 		p, err := c.Parent(0)
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		parent = p
 	}
 	for _, dir := range GovernedDirs {
 		h, err := subtree(c, dir)
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		var ph plumbing.Hash
 		if parent != nil {
 			if ph, err = subtree(parent, dir); err != nil {
-				return false, err
+				return "", err
 			}
 		}
 		if h != ph {
-			return true, nil
+			return dir, nil
 		}
 	}
-	return false, nil
+	return "", nil
 }
 
 // immutability reports registered version manifests that c modifies or
@@ -300,7 +305,7 @@ func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 			p := VersionsDir(model) + "/" + f
 			v, err := r.readVersion(tip, p)
 			if err != nil {
-				rep.Findings = append(rep.Findings, Finding{Path: p, Check: "manifest", Message: err.Error()})
+				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "manifest", Message: err.Error()})
 				continue
 			}
 			rep.Versions++
@@ -317,7 +322,7 @@ func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 					return
 				}
 				if msg != "" {
-					rep.Findings = append(rep.Findings, Finding{Path: p, Check: "artifact", Message: fmt.Sprintf("%s %s: %s", kind, a.Digest, msg)})
+					rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "artifact", Message: fmt.Sprintf("%s %s: %s", kind, a.Digest, msg)})
 				}
 			})
 			if firstErr != nil {

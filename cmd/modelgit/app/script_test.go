@@ -89,6 +89,8 @@ func setupScriptEnv(env *testscript.Env) error {
 		"GIT_TERMINAL_PROMPT": "0",
 		"TZ":                  "UTC",
 		"NO_COLOR":            "1",
+		// A race-enabled binary sleeps a second at exit by default.
+		"GORACE": "atexit_sleep_ms=0",
 	} {
 		env.Setenv(k, v)
 	}

@@ -70,7 +70,7 @@ func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
 		for _, f := range rep.Findings {
 			fmt.Fprintf(opts.IO.Out, "%s %s: %s\n", cs.FailureIcon(), f.Check, f)
 		}
-		how := "present"
+		how := "checked for presence"
 		if rep.Deep {
 			how = "re-hashed"
 		}
@@ -78,8 +78,9 @@ func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
 		if !rep.OK() {
 			icon = cs.FailureIcon()
 		}
-		fmt.Fprintf(opts.IO.Out, "%s %d commits (%d touching governed paths), %d versions, %d artifacts %s: %d %s\n",
-			icon, rep.Commits, rep.Governed, rep.Versions, rep.Artifacts, how, len(rep.Findings), plural(len(rep.Findings), "problem", "problems"))
+		fmt.Fprintf(opts.IO.Out, "%s %s (%d touching governed paths), %s, %s %s: %s\n", icon,
+			count(rep.Commits, "commit"), rep.Governed, count(rep.Versions, "version"),
+			count(rep.Artifacts, "artifact"), how, count(len(rep.Findings), "problem"))
 	}
 	if !rep.OK() {
 		return cmdutil.SilentError
@@ -87,9 +88,10 @@ func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
 	return nil
 }
 
-func plural(n int, one, many string) string {
+// count returns "1 commit", "2 commits".
+func count(n int, noun string) string {
 	if n == 1 {
-		return one
+		return "1 " + noun
 	}
-	return many
+	return fmt.Sprintf("%d %ss", n, noun)
 }
