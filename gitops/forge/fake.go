@@ -1,0 +1,139 @@
+package forge
+
+import (
+	"context"
+	"errors"
+)
+
+// errNotImplemented is what a Fake method without its XxxFn returns.
+var errNotImplemented = errors.New("not implemented by this fake")
+
+// Fake is a Forge whose methods call the matching XxxFn field, for unit
+// tests of code that uses a Forge (kargo's gitprovider.Fake). A nil field
+// makes its method fail with an error, except LatestReviews, which falls
+// back to LatestPerUser over ListReviewsFn.
+type Fake struct {
+	FindPullRequestFn   func(ctx context.Context, head, base string) (*PullRequest, error)
+	CreatePullRequestFn func(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
+	UpdatePullRequestFn func(ctx context.Context, number int, title, body string) (*PullRequest, error)
+	EnsurePullRequestFn func(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error)
+	GetPullRequestFn    func(ctx context.Context, number int) (*PullRequest, error)
+	ListPullRequestsFn  func(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
+	ListReviewsFn       func(ctx context.Context, number int) ([]Review, error)
+	LatestReviewsFn     func(ctx context.Context, number int) ([]Review, error)
+	IsTeamMemberFn      func(ctx context.Context, org, team, user string) (bool, error)
+	ListCommitsFn       func(ctx context.Context, number int) ([]Commit, error)
+	SetStatusFn         func(ctx context.Context, sha string, st Status) error
+	UpsertCommentFn     func(ctx context.Context, number int, marker, body string) (*Comment, error)
+	MergeFn             func(ctx context.Context, number int, sha, message, method string) (string, error)
+}
+
+var _ Forge = (*Fake)(nil)
+
+// FindPullRequest implements Forge.
+func (f *Fake) FindPullRequest(ctx context.Context, head, base string) (*PullRequest, error) {
+	if f.FindPullRequestFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.FindPullRequestFn(ctx, head, base)
+}
+
+// CreatePullRequest implements Forge.
+func (f *Fake) CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, error) {
+	if f.CreatePullRequestFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.CreatePullRequestFn(ctx, spec)
+}
+
+// UpdatePullRequest implements Forge.
+func (f *Fake) UpdatePullRequest(ctx context.Context, number int, title, body string) (*PullRequest, error) {
+	if f.UpdatePullRequestFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.UpdatePullRequestFn(ctx, number, title, body)
+}
+
+// EnsurePullRequest implements Forge.
+func (f *Fake) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error) {
+	if f.EnsurePullRequestFn == nil {
+		return nil, false, errNotImplemented
+	}
+	return f.EnsurePullRequestFn(ctx, spec)
+}
+
+// GetPullRequest implements Forge.
+func (f *Fake) GetPullRequest(ctx context.Context, number int) (*PullRequest, error) {
+	if f.GetPullRequestFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.GetPullRequestFn(ctx, number)
+}
+
+// ListPullRequests implements Forge.
+func (f *Fake) ListPullRequests(ctx context.Context, state, headPrefix string) ([]*PullRequest, error) {
+	if f.ListPullRequestsFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.ListPullRequestsFn(ctx, state, headPrefix)
+}
+
+// ListReviews implements Forge.
+func (f *Fake) ListReviews(ctx context.Context, number int) ([]Review, error) {
+	if f.ListReviewsFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.ListReviewsFn(ctx, number)
+}
+
+// LatestReviews implements Forge.
+func (f *Fake) LatestReviews(ctx context.Context, number int) ([]Review, error) {
+	if f.LatestReviewsFn != nil {
+		return f.LatestReviewsFn(ctx, number)
+	}
+	rs, err := f.ListReviews(ctx, number)
+	if err != nil {
+		return nil, err
+	}
+	return LatestPerUser(rs), nil
+}
+
+// IsTeamMember implements Forge.
+func (f *Fake) IsTeamMember(ctx context.Context, org, team, user string) (bool, error) {
+	if f.IsTeamMemberFn == nil {
+		return false, errNotImplemented
+	}
+	return f.IsTeamMemberFn(ctx, org, team, user)
+}
+
+// ListCommits implements Forge.
+func (f *Fake) ListCommits(ctx context.Context, number int) ([]Commit, error) {
+	if f.ListCommitsFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.ListCommitsFn(ctx, number)
+}
+
+// SetStatus implements Forge.
+func (f *Fake) SetStatus(ctx context.Context, sha string, st Status) error {
+	if f.SetStatusFn == nil {
+		return errNotImplemented
+	}
+	return f.SetStatusFn(ctx, sha, st)
+}
+
+// UpsertComment implements Forge.
+func (f *Fake) UpsertComment(ctx context.Context, number int, marker, body string) (*Comment, error) {
+	if f.UpsertCommentFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.UpsertCommentFn(ctx, number, marker, body)
+}
+
+// Merge implements Forge.
+func (f *Fake) Merge(ctx context.Context, number int, sha, message, method string) (string, error) {
+	if f.MergeFn == nil {
+		return "", errNotImplemented
+	}
+	return f.MergeFn(ctx, number, sha, message, method)
+}

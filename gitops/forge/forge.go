@@ -1,0 +1,224 @@
+package forge
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PullRequest is a pull request as modelgit sees it.
+type PullRequest struct {
+	// Number is the PR number in its repository.
+	Number int
+	// Title and Body are the PR text.
+	Title, Body string
+	// Head and Base are branch names (not "owner:branch").
+	Head, Base string
+	// HeadSHA is the commit at the tip of Head when the PR was read.
+	HeadSHA string
+	// State is "open", "closed" or "merged".
+	State string
+	// Author is the login of the user who opened the PR.
+	Author string
+	// URL is the PR's web address.
+	URL string
+	// Merged reports whether the PR was merged.
+	Merged bool
+	// MergeCommitSHA is the merge commit once Merged.
+	MergeCommitSHA string
+	// Labels are the PR's label names.
+	Labels []string
+}
+
+// PullRequestSpec is what CreatePullRequest and EnsurePullRequest open.
+type PullRequestSpec struct {
+	Title, Body string
+	// Head and Base are branch names in the forge's repository.
+	Head, Base string
+	// Labels are added to a new PR (and to an adopted one if missing).
+	Labels []string
+}
+
+// Review states as the GitHub API reports them.
+const (
+	ReviewApproved         = "APPROVED"
+	ReviewChangesRequested = "CHANGES_REQUESTED"
+	ReviewCommented        = "COMMENTED"
+	ReviewDismissed        = "DISMISSED"
+)
+
+// Review is one submitted pull request review.
+type Review struct {
+	// ID is the forge's review id; it grows with submission order.
+	ID int64
+	// User is the reviewer's login.
+	User string
+	// State is one of ReviewApproved, ReviewChangesRequested,
+	// ReviewCommented or ReviewDismissed.
+	State string
+	// CommitID is the head SHA the review was submitted on; only reviews
+	// on the current head count as approvals.
+	CommitID string
+	// SubmittedAt is when the review was submitted.
+	SubmittedAt time.Time
+	// UserType is "User" or "Bot".
+	UserType string
+}
+
+// Comment is a pull request (issue) comment.
+type Comment struct {
+	ID   int64
+	User string
+	Body string
+}
+
+// Status is a commit status. State is "pending", "success", "failure" or
+// "error".
+type Status struct {
+	State, Context, Description, TargetURL string
+}
+
+// StatusContext is the fixed context under which modelgit reports the
+// promotion check on a head SHA.
+const StatusContext = "modelgit/promotion"
+
+// Commit is one commit of a pull request.
+type Commit struct {
+	SHA string
+	// AuthorLogin and CommitterLogin are the forge accounts linked to the
+	// commit's emails; empty when the forge knows no such account.
+	AuthorLogin, CommitterLogin string
+	// AuthorEmail and CommitterEmail are from the commit itself.
+	AuthorEmail, CommitterEmail string
+}
+
+// Merge methods accepted by Merge.
+const (
+	MergeMethodMerge  = "merge"
+	MergeMethodSquash = "squash"
+	MergeMethodRebase = "rebase"
+)
+
+// Forge is the code-hosting API that modelgit drives. Implementations are
+// safe for concurrent use. Errors are typed (ErrNotFound, ErrHeadMoved,
+// ErrNotMergeable, ErrRateLimited, ErrUnauthorized, ErrTimeout, *APIError)
+// and never contain the token.
+type Forge interface {
+	// FindPullRequest returns the open PR from branch head into base, or
+	// nil (and no error) when there is none.
+	FindPullRequest(ctx context.Context, head, base string) (*PullRequest, error)
+	// CreatePullRequest opens a PR. A PR that already exists for the branch
+	// gives an *APIError with Status 422 (see IsAlreadyExists).
+	CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
+	// UpdatePullRequest sets a PR's title and body.
+	UpdatePullRequest(ctx context.Context, number int, title, body string) (*PullRequest, error)
+	// EnsurePullRequest adopts the open PR for spec.Head→spec.Base (updating
+	// its title, body and labels) or opens one; created says which. A
+	// concurrent creation (422) is resolved by finding and adopting.
+	EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (pr *PullRequest, created bool, err error)
+	// GetPullRequest reads one PR; ErrNotFound when there is none.
+	GetPullRequest(ctx context.Context, number int) (*PullRequest, error)
+	// ListPullRequests lists PRs in state "open", "closed" or "all" whose
+	// head branch starts with headPrefix ("" for all), all pages.
+	ListPullRequests(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
+	// ListReviews lists every review of a PR, oldest first, all pages.
+	ListReviews(ctx context.Context, number int) ([]Review, error)
+	// LatestReviews is LatestPerUser over ListReviews.
+	LatestReviews(ctx context.Context, number int) ([]Review, error)
+	// IsTeamMember reports whether user is an active member of org/team;
+	// a 404 means "not a member" and is not an error.
+	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
+	// ListCommits lists the commits of a PR, all pages.
+	ListCommits(ctx context.Context, number int) ([]Commit, error)
+	// SetStatus creates a commit status on sha.
+	SetStatus(ctx context.Context, sha string, st Status) error
+	// UpsertComment keeps one sticky comment on a PR: the comment carrying
+	// the hidden Marker(marker) is edited, else one is created. The stored
+	// body is Marker(marker) + "\n" + body.
+	UpsertComment(ctx context.Context, number int, marker, body string) (*Comment, error)
+	// Merge merges a PR pinned to sha with the given commit message (first
+	// line is the title) and method (MergeMethodMerge when ""). It returns
+	// the merge commit SHA; ErrHeadMoved when the head is no longer sha
+	// (re-check, never merge blind); ErrNotMergeable when the forge
+	// refuses. A PR already merged at sha returns its merge commit.
+	Merge(ctx context.Context, number int, sha, message, method string) (mergeSHA string, err error)
+}
+
+// LatestPerUser keeps, for each user, the latest review that is not
+// COMMENTED (a comment neither approves nor withdraws an approval), in the
+// order of those reviews. Latest is by SubmittedAt, then by ID.
+func LatestPerUser(reviews []Review) []Review {
+	sorted := append([]Review(nil), reviews...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if !a.SubmittedAt.Equal(b.SubmittedAt) {
+			return a.SubmittedAt.Before(b.SubmittedAt)
+		}
+		return a.ID < b.ID
+	})
+	latest := map[string]int{}
+	var out []Review
+	for _, r := range sorted {
+		if r.State == ReviewCommented || r.User == "" {
+			continue
+		}
+		key := strings.ToLower(r.User)
+		if i, ok := latest[key]; ok {
+			out[i] = r
+			continue
+		}
+		latest[key] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Marker is the hidden HTML comment that identifies a sticky comment:
+// "<!-- modelgit:NAME -->". NAME must not contain "--" or ">".
+func Marker(name string) string {
+	return "<!-- modelgit:" + name + " -->"
+}
+
+func checkMarker(name string) error {
+	if name == "" || strings.Contains(name, "--") || strings.ContainsAny(name, ">\n") {
+		return fmt.Errorf("checking comment marker %q: want a non-empty name without \"--\", \">\" or newlines", name)
+	}
+	return nil
+}
+
+// Options selects and configures a forge, as modelgit.yaml's forge
+// section does.
+type Options struct {
+	// Type is "github" (the default when empty).
+	Type string
+	// Repository is OWNER/NAME.
+	Repository string
+	// URL is the API base URL; empty means api.github.com.
+	URL string
+	// Token authenticates; TokenFromEnv when empty.
+	Token string
+	// HTTPClient is used for requests; a default client when nil.
+	HTTPClient *http.Client
+}
+
+// New returns the forge that opts.Type names.
+func New(opts Options) (Forge, error) {
+	switch opts.Type {
+	case "", "github":
+		token := opts.Token
+		if token == "" {
+			token = TokenFromEnv()
+		}
+		return NewGitHub(GitHubOptions{
+			Repository: opts.Repository,
+			Token:      token,
+			BaseURL:    opts.URL,
+			HTTPClient: opts.HTTPClient,
+		})
+	default:
+		return nil, fmt.Errorf("creating forge %q: type is not supported; want \"github\"", opts.Type)
+	}
+}

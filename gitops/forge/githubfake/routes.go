@@ -1,0 +1,688 @@
+package githubfake
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+func (s *Server) routes(mux *http.ServeMux) {
+	repo := "/repos/{owner}/{repo}"
+	mux.HandleFunc("GET "+repo+"/pulls", s.repoOnly(s.listPulls))
+	mux.HandleFunc("POST "+repo+"/pulls", s.repoOnly(s.createPull))
+	mux.HandleFunc("GET "+repo+"/pulls/{number}", s.repoOnly(s.getPull))
+	mux.HandleFunc("PATCH "+repo+"/pulls/{number}", s.repoOnly(s.editPull))
+	mux.HandleFunc("PUT "+repo+"/pulls/{number}/merge", s.repoOnly(s.mergePull))
+	mux.HandleFunc("GET "+repo+"/pulls/{number}/reviews", s.repoOnly(s.listReviews))
+	mux.HandleFunc("POST "+repo+"/pulls/{number}/reviews", s.repoOnly(s.createReview))
+	mux.HandleFunc("GET "+repo+"/pulls/{number}/commits", s.repoOnly(s.listPullCommits))
+	mux.HandleFunc("GET "+repo+"/issues/{number}/comments", s.repoOnly(s.listComments))
+	mux.HandleFunc("POST "+repo+"/issues/{number}/comments", s.repoOnly(s.createComment))
+	mux.HandleFunc("PATCH "+repo+"/issues/comments/{id}", s.repoOnly(s.editComment))
+	mux.HandleFunc("POST "+repo+"/issues/{number}/labels", s.repoOnly(s.addLabels))
+	mux.HandleFunc("POST "+repo+"/statuses/{sha}", s.repoOnly(s.createStatus))
+	mux.HandleFunc("GET "+repo+"/commits/{ref}/statuses", s.repoOnly(s.listStatuses))
+	mux.HandleFunc("GET "+repo+"/commits/{ref}/status", s.repoOnly(s.combinedStatus))
+	mux.HandleFunc("GET /orgs/{org}/teams/{team}/memberships/{user}", s.teamMembership)
+	mux.HandleFunc("GET /rate_limit", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"resources": map[string]any{}})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found")
+	})
+}
+
+// repoOnly answers 404 for any repository but the served one.
+func (s *Server) repoOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.PathValue("owner"), s.opts.Owner) || !strings.EqualFold(r.PathValue("repo"), s.opts.Repo) {
+			writeError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// pullFor returns the PR named by the path, or answers 404. s.mu is held.
+func (s *Server) pullFor(w http.ResponseWriter, r *http.Request) *pull {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil || n < 1 || n > len(s.pulls) {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return nil
+	}
+	return s.pulls[n-1]
+}
+
+// paginate answers one page of items with GitHub's Link header.
+func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 30
+	}
+	per = min(per, 100)
+	page, _ := strconv.Atoi(q.Get("page"))
+	page = max(page, 1)
+	last := max((len(items)+per-1)/per, 1)
+	lo := min((page-1)*per, len(items))
+	hi := min(lo+per, len(items))
+	link := func(p int, rel string) string {
+		q.Set("page", strconv.Itoa(p))
+		q.Set("per_page", strconv.Itoa(per))
+		u := url.URL{Scheme: "http", Host: r.Host, Path: "/api/v3" + r.URL.Path, RawQuery: q.Encode()}
+		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
+	}
+	var links []string
+	if page < last {
+		links = append(links, link(page+1, "next"), link(last, "last"))
+	}
+	if page > 1 {
+		links = append(links, link(1, "first"), link(page-1, "prev"))
+	}
+	if len(links) > 0 {
+		w.Header().Set("Link", strings.Join(links, ", "))
+	}
+	out := items[lo:hi]
+	if out == nil {
+		out = []T{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// pullJSON renders a PR as GitHub does. s.mu is held.
+func (s *Server) pullJSON(p *pull, withMergeable bool) map[string]any {
+	head := s.liveHead(p)
+	baseSHA, _ := s.branchSHA(p.Base)
+	if p.baseSHAAtMerge != "" {
+		baseSHA = p.baseSHAAtMerge
+	}
+	labels := []map[string]any{}
+	for _, l := range s.labels[p.Number] {
+		labels = append(labels, map[string]any{"name": l})
+	}
+	repo := map[string]any{"name": s.opts.Repo, "full_name": s.opts.Owner + "/" + s.opts.Repo, "owner": s.userJSON(s.opts.Owner)}
+	m := map[string]any{
+		"number":     p.Number,
+		"title":      p.Title,
+		"body":       p.Body,
+		"state":      p.State,
+		"merged":     p.Merged,
+		"user":       s.userJSON(p.Author),
+		"html_url":   s.htmlURL(p.Number),
+		"labels":     labels,
+		"created_at": p.CreatedAt,
+		"updated_at": p.UpdatedAt,
+		"head":       map[string]any{"ref": p.Head, "sha": head, "label": s.opts.Owner + ":" + p.Head, "repo": repo},
+		"base":       map[string]any{"ref": p.Base, "sha": baseSHA, "label": s.opts.Owner + ":" + p.Base, "repo": repo},
+	}
+	if p.MergedAt != nil {
+		m["merged_at"] = p.MergedAt
+		m["merge_commit_sha"] = p.MergeCommitSHA
+	}
+	if p.ClosedAt != nil {
+		m["closed_at"] = p.ClosedAt
+	}
+	if withMergeable && p.State == "open" && head != "" && baseSHA != "" {
+		_, err := s.mergeTree(baseSHA, head)
+		m["mergeable"] = err == nil
+		m["mergeable_state"] = map[bool]string{true: "clean", false: "dirty"}[err == nil]
+	}
+	return m
+}
+
+func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	head := q.Get("head")
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		if !strings.EqualFold(owner, s.opts.Owner) {
+			paginate(w, r, []map[string]any{})
+			return
+		}
+		head = branch
+	}
+	base := q.Get("base")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	for i := len(s.pulls) - 1; i >= 0; i-- { // newest first, as GitHub
+		p := s.pulls[i]
+		if (state != "all" && p.State != state) || (head != "" && p.Head != head) || (base != "" && p.Base != base) {
+			continue
+		}
+		out = append(out, s.pullJSON(p, false))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Title, Body, Head, Base string
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	head := in.Head
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		if !strings.EqualFold(owner, s.opts.Owner) {
+			writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
+			return
+		}
+		head = branch
+	}
+	if in.Title == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pulls {
+		if p.State == "open" && p.Head == head && p.Base == in.Base {
+			writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{
+				"resource": "PullRequest", "code": "custom",
+				"message": fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, head),
+			})
+			return
+		}
+	}
+	baseSHA, err := s.branchSHA(in.Base)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if baseSHA == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "base", "code": "invalid"})
+		return
+	}
+	headSHA, err := s.branchSHA(head)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if headSHA == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
+		return
+	}
+	if merged, err := s.isAncestor(headSHA, baseSHA); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	} else if merged {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{
+			"resource": "PullRequest", "code": "custom", "message": fmt.Sprintf("No commits between %s and %s", in.Base, head),
+		})
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	p := &pull{
+		Number: len(s.pulls) + 1, Title: in.Title, Body: in.Body, Head: head, Base: in.Base,
+		HeadSHA: headSHA, State: "open", Author: s.opts.Login, CreatedAt: now, UpdatedAt: now,
+	}
+	s.pulls = append(s.pulls, p)
+	writeJSON(w, http.StatusCreated, s.pullJSON(p, false))
+}
+
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.pullFor(w, r); p != nil {
+		writeJSON(w, http.StatusOK, s.pullJSON(p, true))
+	}
+}
+
+func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Title, Body, State *string
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	if in.Title != nil {
+		p.Title = *in.Title
+	}
+	if in.Body != nil {
+		p.Body = *in.Body
+	}
+	if in.State != nil && !p.Merged {
+		switch *in.State {
+		case "closed":
+			now := time.Now().UTC()
+			p.State, p.ClosedAt = "closed", &now
+		case "open":
+			p.State, p.ClosedAt = "open", nil
+		}
+	}
+	p.UpdatedAt = time.Now().UTC().Truncate(time.Second)
+	writeJSON(w, http.StatusOK, s.pullJSON(p, false))
+}
+
+func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CommitTitle   string  `json:"commit_title"`
+		CommitMessage *string `json:"commit_message"`
+		SHA           string  `json:"sha"`
+		MergeMethod   string  `json:"merge_method"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.gitMu.Lock()
+	defer s.gitMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	if p.State != "open" {
+		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	head := s.liveHead(p)
+	if in.SHA != "" && in.SHA != head {
+		writeError(w, http.StatusConflict, "Head branch was modified. Review and try the merge again.")
+		return
+	}
+	switch in.MergeMethod {
+	case "", "merge", "squash":
+	case "rebase":
+		writeError(w, http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
+		return
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "merge_method", "code": "invalid"})
+		return
+	}
+	base, err := s.branchSHA(p.Base)
+	if err != nil || base == "" {
+		writeError(w, http.StatusMethodNotAllowed, "Base branch does not exist")
+		return
+	}
+	tree, err := s.mergeTree(base, head)
+	if errors.Is(err, errConflict) {
+		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	title := in.CommitTitle
+	if title == "" {
+		title = fmt.Sprintf("Merge pull request #%d from %s/%s", p.Number, s.opts.Owner, p.Head)
+		if in.MergeMethod == "squash" {
+			title = fmt.Sprintf("%s (#%d)", p.Title, p.Number)
+		}
+	}
+	msg := title
+	switch {
+	case in.CommitMessage == nil:
+		msg += "\n\n" + p.Title
+	case *in.CommitMessage != "":
+		msg += "\n\n" + *in.CommitMessage
+	}
+	if !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	parents := []string{base, head}
+	if in.MergeMethod == "squash" {
+		parents = parents[:1]
+	}
+	author := object.Signature{Name: s.opts.Login, Email: s.opts.Login + "@users.noreply.github.com"}
+	sha, err := s.commitMerge(p.Base, base, tree, parents, msg, author)
+	if errors.Is(err, errBaseMoved) {
+		writeError(w, http.StatusConflict, "Base branch was modified. Review and try the merge again.")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	p.State, p.Merged, p.MergeCommitSHA, p.MergedAt, p.ClosedAt, p.UpdatedAt = "closed", true, sha, &now, &now, now
+	p.HeadSHA, p.baseSHAAtMerge = head, base
+	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
+}
+
+func (s *Server) reviewJSON(rv *review) map[string]any {
+	return map[string]any{
+		"id": rv.ID, "user": s.userJSON(rv.User), "state": rv.State, "commit_id": rv.CommitID,
+		"body": rv.Body, "submitted_at": rv.SubmittedAt, "html_url": s.htmlURL(rv.PR) + "#pullrequestreview-" + strconv.FormatInt(rv.ID, 10),
+	}
+}
+
+func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	out := []map[string]any{}
+	for _, rv := range s.reviews[p.Number] {
+		out = append(out, s.reviewJSON(rv))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CommitID string `json:"commit_id"`
+		Body     string `json:"body"`
+		Event    string `json:"event"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	states := map[string]string{"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
+	state, ok := states[in.Event]
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequestReview", "field": "event", "code": "invalid"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	if state != "COMMENTED" && strings.EqualFold(p.Author, s.opts.Login) {
+		writeError(w, http.StatusUnprocessableEntity, "Unprocessable Entity", map[string]any{"resource": "PullRequestReview", "code": "custom", "message": "Can not approve your own pull request"})
+		return
+	}
+	if in.CommitID == "" {
+		in.CommitID = s.liveHead(p)
+	}
+	s.addReviewLocked(p.Number, s.opts.Login, state, in.CommitID, in.Body)
+	rvs := s.reviews[p.Number]
+	writeJSON(w, http.StatusOK, s.reviewJSON(rvs[len(rvs)-1]))
+}
+
+// loginForEmail returns the user linked to a commit email, or "". s.mu
+// is held.
+func (s *Server) loginForEmail(email string) string {
+	if u := s.emails[strings.ToLower(email)]; u != "" {
+		return u
+	}
+	if local, ok := strings.CutSuffix(strings.ToLower(email), "@users.noreply.github.com"); ok {
+		if _, login, ok := strings.Cut(local, "+"); ok {
+			return login
+		}
+		return local
+	}
+	return ""
+}
+
+func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	head := s.liveHead(p)
+	base := p.baseSHAAtMerge
+	if base == "" {
+		var err error
+		if base, err = s.branchSHA(p.Base); err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+	}
+	commits, err := s.commitsBetween(base, head)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := []map[string]any{}
+	for _, c := range commits {
+		sig := func(sg object.Signature) map[string]any {
+			return map[string]any{"name": sg.Name, "email": sg.Email, "date": sg.When.UTC()}
+		}
+		m := map[string]any{
+			"sha":    c.Hash.String(),
+			"commit": map[string]any{"author": sig(c.Author), "committer": sig(c.Committer), "message": c.Message},
+		}
+		var parents []map[string]any
+		for _, ph := range c.ParentHashes {
+			parents = append(parents, map[string]any{"sha": ph.String()})
+		}
+		m["parents"] = parents
+		if u := s.loginForEmail(c.Author.Email); u != "" {
+			m["author"] = s.userJSON(u)
+		}
+		if u := s.loginForEmail(c.Committer.Email); u != "" {
+			m["committer"] = s.userJSON(u)
+		}
+		out = append(out, m)
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) commentJSON(c *comment) map[string]any {
+	return map[string]any{
+		"id": c.ID, "body": c.Body, "user": s.userJSON(c.User), "created_at": c.CreatedAt, "updated_at": c.UpdatedAt,
+		"html_url": s.htmlURL(c.PR) + "#issuecomment-" + strconv.FormatInt(c.ID, 10),
+	}
+}
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	out := []map[string]any{}
+	for _, c := range s.comments {
+		if c.PR == p.Number {
+			out = append(out, s.commentJSON(c))
+		}
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Body string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "IssueComment", "field": "body", "code": "missing_field"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	s.nextID++
+	now := time.Now().UTC().Truncate(time.Second)
+	c := &comment{ID: s.nextID, PR: p.Number, User: s.opts.Login, Body: in.Body, CreatedAt: now, UpdatedAt: now}
+	s.comments = append(s.comments, c)
+	writeJSON(w, http.StatusCreated, s.commentJSON(c))
+}
+
+func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Body string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "IssueComment", "field": "body", "code": "missing_field"})
+		return
+	}
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.comments {
+		if c.ID == id {
+			if !strings.EqualFold(c.User, s.opts.Login) {
+				writeError(w, http.StatusForbidden, "Resource not accessible by integration")
+				return
+			}
+			c.Body, c.UpdatedAt = in.Body, time.Now().UTC().Truncate(time.Second)
+			writeJSON(w, http.StatusOK, s.commentJSON(c))
+			return
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
+}
+
+func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
+	var in []string
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pullFor(w, r)
+	if p == nil {
+		return
+	}
+	for _, l := range in {
+		if !containsFold(s.labels[p.Number], l) {
+			s.labels[p.Number] = append(s.labels[p.Number], l)
+		}
+	}
+	out := []map[string]any{}
+	for _, l := range s.labels[p.Number] {
+		out = append(out, map[string]any{"name": l})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) statusJSON(sha string, st *status) map[string]any {
+	return map[string]any{
+		"id": st.ID, "state": st.State, "context": st.Context, "description": st.Description,
+		"target_url": st.TargetURL, "creator": s.userJSON(st.Creator), "created_at": st.CreatedAt, "updated_at": st.CreatedAt,
+	}
+}
+
+func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		State       string `json:"state"`
+		Context     string `json:"context"`
+		Description string `json:"description"`
+		TargetURL   string `json:"target_url"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	switch in.State {
+	case "pending", "success", "failure", "error":
+	default:
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "Status", "field": "state", "code": "custom", "message": "state is not included in the list"})
+		return
+	}
+	if len([]rune(in.Description)) > 140 {
+		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "Status", "field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"})
+		return
+	}
+	if in.Context == "" {
+		in.Context = "default"
+	}
+	sha := r.PathValue("sha")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got, err := s.resolve(sha); err != nil || got != sha {
+		writeError(w, http.StatusUnprocessableEntity, "No commit found for SHA: "+sha)
+		return
+	}
+	s.nextID++
+	st := &status{ID: s.nextID, State: in.State, Context: in.Context, Description: in.Description, TargetURL: in.TargetURL, Creator: s.opts.Login, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	s.statuses[sha] = append(s.statuses[sha], st)
+	writeJSON(w, http.StatusCreated, s.statusJSON(sha, st))
+}
+
+// statusesFor resolves ref and returns its statuses newest first, or
+// answers 404. s.mu is held.
+func (s *Server) statusesFor(w http.ResponseWriter, r *http.Request) (string, []*status, bool) {
+	sha, err := s.resolve(r.PathValue("ref"))
+	if err != nil || sha == "" {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return "", nil, false
+	}
+	list := append([]*status(nil), s.statuses[sha]...)
+	sort.SliceStable(list, func(i, j int) bool { return list[i].ID > list[j].ID })
+	return sha, list, true
+}
+
+func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sha, list, ok := s.statusesFor(w, r)
+	if !ok {
+		return
+	}
+	out := []map[string]any{}
+	for _, st := range list {
+		out = append(out, s.statusJSON(sha, st))
+	}
+	paginate(w, r, out)
+}
+
+func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sha, list, ok := s.statusesFor(w, r)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	latest := []map[string]any{}
+	state := "success"
+	for _, st := range list {
+		if seen[st.Context] {
+			continue
+		}
+		seen[st.Context] = true
+		latest = append(latest, s.statusJSON(sha, st))
+		switch {
+		case st.State == "failure" || st.State == "error":
+			state = "failure"
+		case st.State == "pending" && state == "success":
+			state = "pending"
+		}
+	}
+	if len(latest) == 0 {
+		state = "pending"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"state": state, "sha": sha, "total_count": len(latest), "statuses": latest})
+}
+
+func (s *Server) teamMembership(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(r.PathValue("org") + "/" + r.PathValue("team"))
+	if !s.teams[k][strings.ToLower(r.PathValue("user"))] {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"role": "member", "state": "active", "url": "http://" + r.Host + "/api/v3" + r.URL.Path})
+}

@@ -1,0 +1,518 @@
+package githubfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/pkg/gittestserver"
+
+	"github.com/modelgit/modelgit/gitops/forge"
+)
+
+// TB is the part of testing.TB that New uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Fatalf(format string, args ...any)
+}
+
+// Options configures a Server.
+type Options struct {
+	// Owner and Repo name the repository; defaults "acme" and "models".
+	Owner, Repo string
+	// GitDir is an existing bare repository to serve. Empty: a new bare
+	// repository with one commit on DefaultBranch, removed by Close.
+	GitDir string
+	// DefaultBranch of a new repository; default "main".
+	DefaultBranch string
+	// Token, when set, is required on every API request ("Bearer" or
+	// "token") and for git over HTTP (user "x-access-token").
+	Token string
+	// Login is the user the token authenticates as: the author of PRs,
+	// comments, statuses and reviews created through the API; default
+	// "modelgit-bot".
+	Login string
+}
+
+// Server is the fake GitHub API and its git server.
+type Server struct {
+	opts      Options
+	api       *httptest.Server
+	git       *gittestserver.GitServer
+	gitDir    string
+	repoPath  string
+	removeDir string
+
+	gitMu sync.Mutex // serializes merges (ref writes)
+
+	mu            sync.Mutex
+	pulls         []*pull // index number-1
+	reviews       map[int][]*review
+	comments      []*comment
+	statuses      map[string][]*status
+	labels        map[int][]string
+	teams         map[string]map[string]bool
+	userTypes     map[string]string
+	userIDs       map[string]int64
+	emails        map[string]string
+	faults        []*fault
+	delay         time.Duration
+	delayN        int // -1: every request
+	requests      []string
+	nextID        int64
+	rateRemaining int
+	rateReset     time.Time
+}
+
+type pull struct {
+	Number               int
+	Title, Body          string
+	Head, Base           string
+	HeadSHA              string
+	State                string // open, closed
+	Merged               bool
+	MergeCommitSHA       string
+	Author               string
+	CreatedAt, UpdatedAt time.Time
+	MergedAt, ClosedAt   *time.Time
+	baseSHAAtMerge       string
+}
+
+type review struct {
+	ID          int64
+	PR          int
+	User        string
+	State       string
+	CommitID    string
+	Body        string
+	SubmittedAt time.Time
+}
+
+type comment struct {
+	ID                   int64
+	PR                   int
+	User, Body           string
+	CreatedAt, UpdatedAt time.Time
+}
+
+type status struct {
+	ID                                     int64
+	State, Context, Description, TargetURL string
+	Creator                                string
+	CreatedAt                              time.Time
+}
+
+type fault struct {
+	method, pattern string
+	status, left    int
+}
+
+// New starts a Server; with a non-nil tb it fails the test on error and
+// closes the server at cleanup, with a nil tb it panics on error.
+func New(tb TB, opts Options) *Server {
+	if tb != nil {
+		tb.Helper()
+	}
+	s, err := Start(opts)
+	if err != nil {
+		if tb == nil {
+			panic(err)
+		}
+		tb.Fatalf("starting GitHub fake: %v", err)
+	}
+	if tb != nil {
+		tb.Cleanup(s.Close)
+	}
+	return s
+}
+
+// Start starts a Server; the caller must Close it.
+func Start(opts Options) (*Server, error) {
+	if opts.Owner == "" {
+		opts.Owner = "acme"
+	}
+	if opts.Repo == "" {
+		opts.Repo = "models"
+	}
+	if opts.DefaultBranch == "" {
+		opts.DefaultBranch = "main"
+	}
+	if opts.Login == "" {
+		opts.Login = "modelgit-bot"
+	}
+	s := &Server{
+		opts:          opts,
+		reviews:       map[int][]*review{},
+		statuses:      map[string][]*status{},
+		labels:        map[int][]string{},
+		teams:         map[string]map[string]bool{},
+		userTypes:     map[string]string{},
+		userIDs:       map[string]int64{},
+		emails:        map[string]string{},
+		rateRemaining: 5000,
+		rateReset:     time.Now().Add(time.Hour),
+	}
+	if opts.GitDir != "" {
+		dir, err := filepath.Abs(opts.GitDir)
+		if err != nil {
+			return nil, fmt.Errorf("serving repository %q: %w", opts.GitDir, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+			return nil, fmt.Errorf("serving repository %q: not a bare git repository (no objects directory): %w", opts.GitDir, err)
+		}
+		s.gitDir, s.repoPath = dir, filepath.Base(dir)
+		s.git = gittestserver.NewGitServer(filepath.Dir(dir))
+	} else {
+		g, err := gittestserver.NewTempGitServer()
+		if err != nil {
+			return nil, fmt.Errorf("creating git server: %w", err)
+		}
+		s.git, s.removeDir = g, g.Root()
+		s.repoPath = opts.Owner + "/" + opts.Repo + ".git"
+		s.gitDir = filepath.Join(g.Root(), opts.Owner, opts.Repo+".git")
+		if err := initBare(s.gitDir, opts.DefaultBranch); err != nil {
+			os.RemoveAll(s.removeDir)
+			return nil, err
+		}
+	}
+	if opts.Token != "" {
+		s.git.Auth("x-access-token", opts.Token)
+	}
+	if err := s.git.StartHTTP(); err != nil {
+		if s.removeDir != "" {
+			os.RemoveAll(s.removeDir)
+		}
+		return nil, fmt.Errorf("starting git server: %w", err)
+	}
+	s.api = httptest.NewServer(s.handler())
+	return s, nil
+}
+
+// URL is the API base URL, ending in "/api/v3/" like GitHub Enterprise
+// Server's (use it as forge.GitHubOptions.BaseURL or with go-github's
+// WithEnterpriseURLs).
+func (s *Server) URL() string { return s.api.URL + "/api/v3/" }
+
+// GitURL is the HTTP clone URL of the repository (no credentials; with
+// Options.Token use basic auth "x-access-token" and the token).
+func (s *Server) GitURL() string { return s.git.HTTPAddress() + "/" + s.repoPath }
+
+// GitDir is the served bare repository on disk.
+func (s *Server) GitDir() string { return s.gitDir }
+
+// Repository is "owner/name".
+func (s *Server) Repository() string { return s.opts.Owner + "/" + s.opts.Repo }
+
+// Close stops both servers and removes a repository New created.
+func (s *Server) Close() {
+	s.api.CloseClientConnections()
+	s.api.Close()
+	s.git.StopHTTP()
+	if s.removeDir != "" {
+		os.RemoveAll(s.removeDir)
+	}
+}
+
+// FailNext makes the next n requests whose method matches (""/"*" for
+// any) and whose path (without "/api/v3") matches pattern (path.Match,
+// e.g. "/repos/*/*/pulls/*/merge") answer status. 403 and 429 answer as an
+// exhausted rate limit (X-RateLimit-Remaining: 0, reset in a minute).
+func (s *Server) FailNext(method, pattern string, status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: strings.ToUpper(method), pattern: pattern, status: status, left: n})
+}
+
+// Delay holds every later request for d before answering (0 stops it);
+// the client giving up ends the wait.
+func (s *Server) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay, s.delayN = d, -1
+}
+
+// DelayNext holds only the next n requests for d.
+func (s *Server) DelayNext(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay, s.delayN = d, n
+}
+
+// AddReview submits a review on PR number as user, in state APPROVED,
+// CHANGES_REQUESTED, COMMENTED or DISMISSED, on commitID ("" for the
+// current head). It returns the review ID.
+func (s *Server) AddReview(number int, user, state, commitID string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if commitID == "" && number >= 1 && number <= len(s.pulls) {
+		commitID = s.liveHead(s.pulls[number-1])
+	}
+	return s.addReviewLocked(number, user, state, commitID, "")
+}
+
+func (s *Server) addReviewLocked(number int, user, state, commitID, body string) int64 {
+	s.nextID++
+	s.reviews[number] = append(s.reviews[number], &review{
+		ID: s.nextID, PR: number, User: user, State: state, CommitID: commitID, Body: body,
+		SubmittedAt: time.Now().UTC().Truncate(time.Second),
+	})
+	return s.nextID
+}
+
+// AddTeamMember makes user an active member of org/team.
+func (s *Server) AddTeamMember(org, team, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(org + "/" + team)
+	if s.teams[k] == nil {
+		s.teams[k] = map[string]bool{}
+	}
+	s.teams[k][strings.ToLower(user)] = true
+}
+
+// SetUserType sets a user's type: "User" (the default) or "Bot".
+func (s *Server) SetUserType(user, typ string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userTypes[strings.ToLower(user)] = typ
+}
+
+// SetUserEmail links a commit email to a user, as GitHub links verified
+// emails; "LOGIN@users.noreply.github.com" is linked without it.
+func (s *Server) SetUserEmail(user, email string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emails[strings.ToLower(email)] = user
+}
+
+// ClosePullRequest closes PR number without merging it.
+func (s *Server) ClosePullRequest(number int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if number >= 1 && number <= len(s.pulls) {
+		p := s.pulls[number-1]
+		now := time.Now().UTC()
+		p.State, p.ClosedAt = "closed", &now
+	}
+}
+
+// PullRequests returns every PR, oldest first.
+func (s *Server) PullRequests() []forge.PullRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]forge.PullRequest, 0, len(s.pulls))
+	for _, p := range s.pulls {
+		state := p.State
+		if p.Merged {
+			state = "merged"
+		}
+		out = append(out, forge.PullRequest{
+			Number: p.Number, Title: p.Title, Body: p.Body, Head: p.Head, Base: p.Base,
+			HeadSHA: s.liveHead(p), State: state, Author: p.Author, URL: s.htmlURL(p.Number),
+			Merged: p.Merged, MergeCommitSHA: p.MergeCommitSHA, Labels: slices.Clone(s.labels[p.Number]),
+		})
+	}
+	return out
+}
+
+// Reviews returns the reviews of PR number, oldest first.
+func (s *Server) Reviews(number int) []forge.Review {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []forge.Review
+	for _, r := range s.reviews[number] {
+		out = append(out, forge.Review{ID: r.ID, User: r.User, State: r.State, CommitID: r.CommitID, SubmittedAt: r.SubmittedAt, UserType: s.userType(r.User)})
+	}
+	return out
+}
+
+// Comments returns the comments of PR number, oldest first.
+func (s *Server) Comments(number int) []forge.Comment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []forge.Comment
+	for _, c := range s.comments {
+		if c.PR == number {
+			out = append(out, forge.Comment{ID: c.ID, User: c.User, Body: c.Body})
+		}
+	}
+	return out
+}
+
+// Statuses returns the statuses created on sha, oldest first.
+func (s *Server) Statuses(sha string) []forge.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []forge.Status
+	for _, st := range s.statuses[sha] {
+		out = append(out, forge.Status{State: st.State, Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
+	}
+	return out
+}
+
+// Requests returns "METHOD /path" of every API request so far (path
+// without "/api/v3" and query).
+func (s *Server) Requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// CountRequests counts the requests whose method and path match, as in
+// FailNext.
+func (s *Server) CountRequests(method, pattern string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		m, p, _ := strings.Cut(r, " ")
+		if matches(strings.ToUpper(method), pattern, m, p) {
+			n++
+		}
+	}
+	return n
+}
+
+func matches(method, pattern, m, p string) bool {
+	if method != "" && method != "*" && method != m {
+		return false
+	}
+	if pattern == "" || pattern == "*" {
+		return true
+	}
+	ok, _ := path.Match(pattern, p)
+	return ok
+}
+
+// liveHead returns the PR's head: for an open PR the branch tip read from
+// the repository now (so a push after a check is seen), else the head it
+// had when closed. s.mu is held.
+func (s *Server) liveHead(p *pull) string {
+	if p.State != "open" {
+		return p.HeadSHA
+	}
+	if sha, err := s.branchSHA(p.Head); err == nil && sha != "" {
+		p.HeadSHA = sha
+	}
+	return p.HeadSHA
+}
+
+func (s *Server) userType(login string) string {
+	if t := s.userTypes[strings.ToLower(login)]; t != "" {
+		return t
+	}
+	return "User"
+}
+
+func (s *Server) userJSON(login string) map[string]any {
+	k := strings.ToLower(login)
+	id, ok := s.userIDs[k]
+	if !ok {
+		id = int64(len(s.userIDs) + 1000)
+		s.userIDs[k] = id
+	}
+	return map[string]any{"login": login, "id": id, "type": s.userType(login), "html_url": s.api.URL + "/" + login}
+}
+
+func (s *Server) htmlURL(number int) string {
+	return fmt.Sprintf("%s/%s/%s/pull/%d", s.api.URL, s.opts.Owner, s.opts.Repo, number)
+}
+
+// handler wraps the routes with request logging, rate-limit headers,
+// authentication, injected faults and delays.
+func (s *Server) handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimPrefix(r.URL.Path, "/api/v3")
+		if p == "" {
+			p = "/"
+		}
+		r.URL.Path = p
+		r.URL.RawPath = ""
+		s.mu.Lock()
+		s.requests = append(s.requests, r.Method+" "+p)
+		if s.rateRemaining > 1 {
+			s.rateRemaining--
+		}
+		remaining, reset := s.rateRemaining, s.rateReset
+		var f *fault
+		for _, c := range s.faults {
+			if c.left > 0 && matches(c.method, c.pattern, r.Method, p) {
+				c.left--
+				f = c
+				break
+			}
+		}
+		delay := time.Duration(0)
+		if s.delayN != 0 && s.delay > 0 {
+			delay = s.delay
+			if s.delayN > 0 {
+				s.delayN--
+			}
+		}
+		s.mu.Unlock()
+
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", "5000")
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Used", strconv.Itoa(5000-remaining))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		h.Set("X-RateLimit-Resource", "core")
+		h.Set("X-GitHub-Media-Type", "github.v3")
+
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if s.opts.Token != "" {
+			auth := r.Header.Get("Authorization")
+			if auth != "Bearer "+s.opts.Token && auth != "token "+s.opts.Token {
+				writeError(w, http.StatusUnauthorized, "Bad credentials")
+				return
+			}
+		}
+		if f != nil {
+			switch f.status {
+			case http.StatusForbidden, http.StatusTooManyRequests:
+				reset := time.Now().Add(time.Minute)
+				h.Set("X-RateLimit-Remaining", "0")
+				h.Set("X-RateLimit-Used", "5000")
+				h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+				if f.status == http.StatusTooManyRequests {
+					h.Set("Retry-After", "60")
+				}
+				writeError(w, f.status, "API rate limit exceeded for user ID 1.")
+			default:
+				writeError(w, f.status, http.StatusText(f.status))
+			}
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string, details ...map[string]any) {
+	body := map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"}
+	if len(details) > 0 {
+		body["errors"] = details
+	}
+	writeJSON(w, code, body)
+}
