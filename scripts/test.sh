@@ -11,6 +11,8 @@ command -v git >/dev/null        || need_apt+=(git)
 command -v ssh-keygen >/dev/null || need_apt+=(openssh-client)
 command -v gpg >/dev/null        || need_apt+=(gnupg)
 command -v sha256sum >/dev/null  || need_apt+=(coreutils)
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v htpasswd >/dev/null   || need_apt+=(apache2-utils)
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} with apt-get" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -21,6 +23,9 @@ fi
 # Peer CLIs built from their Go modules land here; tests find them on PATH.
 export GOBIN="$PWD/.bin"
 export PATH="$GOBIN:$PATH"
+# gitops/render compares BuildCluster with the kustomize CLI matching kustomize/api v0.21.2.
+command -v kustomize >/dev/null || go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2
+command -v oras >/dev/null || go install oras.land/oras/cmd/oras@v1.3.0
 
 if [ "$#" -eq 0 ]; then
   set -- ./...

@@ -36,11 +36,11 @@ func ExampleHasher_Add() {
 }
 
 func ExampleOpen() {
-	_, err := store.Open("oci://ghcr.io/acme/models", "/repo")
-	fmt.Println(err)
+	oci, _ := store.Open("oci://ghcr.io/acme/models", "/repo")
+	fmt.Println(oci.URL())
 	st, _ := store.Open("", "/repo")
 	fmt.Println(st.URL())
 	// Output:
-	// opening store "oci://ghcr.io/acme/models": oci:// stores are not supported yet, use file://DIR
+	// oci://ghcr.io/acme/models
 	// file:///repo/.modelgit/store
 }

@@ -69,7 +69,7 @@ func Open(rawURL, root string) (Store, error) {
 	}
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, fmt.Errorf("opening store %q: not a URL, want file://DIR or mem://", sanitize(rawURL))
+		return nil, fmt.Errorf("opening store %q: not a URL, want file://DIR, oci://REGISTRY/REPO or mem://", sanitize(rawURL))
 	}
 	switch scheme {
 	case "file":
@@ -84,9 +84,9 @@ func Open(rawURL, root string) (Store, error) {
 	case "mem":
 		return NewMemory(), nil
 	case "oci":
-		return nil, fmt.Errorf("opening store %q: oci:// stores are not supported yet, use file://DIR", sanitize(rawURL))
+		return NewOCI(rest, OCIOptionsFromEnv())
 	default:
-		return nil, fmt.Errorf("opening store %q: unknown scheme %q, want file://DIR or mem:// (oci:// is planned)", sanitize(rawURL), scheme)
+		return nil, fmt.Errorf("opening store %q: unknown scheme %q, want file://DIR, oci://REGISTRY/REPO or mem://", sanitize(rawURL), scheme)
 	}
 }
 

@@ -28,8 +28,11 @@ func TestOpenURL(t *testing.T) {
 		{url: "file:///srv/models", wantURL: "file:///srv/models"},
 		{url: "mem://", wantURL: "mem://"},
 		{url: "file://", wantErr: `missing directory`},
-		{url: "oci://ghcr.io/acme/models", wantErr: `oci:// stores are not supported yet`},
-		{url: "s3://bucket", wantErr: `unknown scheme "s3", want file://DIR or mem://`},
+		{url: "oci://ghcr.io/acme/models", wantURL: "oci://ghcr.io/acme/models"},
+		{url: "oci://user:secret@ghcr.io/acme/models", wantErr: `credentials in the store URL are not supported`},
+		{url: "oci://ghcr.io/Acme/models", wantErr: `invalid repository name "Acme/models"`},
+		{url: "oci://ghcr.io", wantErr: `want oci://HOST[:PORT]/REPOSITORY`},
+		{url: "s3://bucket", wantErr: `unknown scheme "s3", want file://DIR, oci://REGISTRY/REPO or mem://`},
 		{url: "https://user:secret@example.com/x?token=abc", wantErr: `unknown scheme "https"`},
 		{url: "/srv/models", wantErr: `not a URL`},
 	}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/oci.sh measures modelgit's OCI store beside the oras CLI: push and
+# pull of one model version (a single weights file) to and from a local
+# CNCF distribution registry, in the same run, and writes the table into
+# docs/benchmarks.md (the section between <!-- oci:begin --> and
+# <!-- oci:end -->; nothing else in the file is touched).
+#
+# Usage (from anywhere in the repository):
+#
+#   bench/oci.sh
+#   BENCH_OCI_MB=64 BENCH_RUNS=1 BENCH_DOC=/tmp/benchmarks.md bench/oci.sh   # quick check
+#
+# Environment:
+#   BENCH_OCI_MB  size of the weights file in MiB (default 1024)
+#   BENCH_RUNS    timed runs per tool (default 3); the table reports the median
+#   BENCH_DIR     work directory on a real disk (default /var/tmp/modelgit-bench)
+#   BENCH_DOC     the Markdown file to write (default docs/benchmarks.md)
+#
+# What is measured:
+#   modelgit push  bench/ocipush push: hash, HEAD, chunked upload (16 MiB
+#                  PATCHes), version manifest — into a new repository each run
+#   oras push      oras push FILE (one monolithic PUT) — into a new repository
+#   modelgit push, unchanged: the same version again (HEAD finds the blob)
+#   modelgit pull  bench/ocipush pull: manifest, verified GET, temp + rename
+#   oras pull      oras pull into an empty directory
+# Nothing here passes or fails on timing.
+set -euo pipefail
+
+MB=${BENCH_OCI_MB:-1024}
+RUNS=${BENCH_RUNS:-3}
+BASE=${BENCH_DIR:-/var/tmp/modelgit-bench}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DOC=${BENCH_DOC:-$ROOT/docs/benchmarks.md}
+
+log() { printf '>> %s\n' "$*" >&2; }
+die() { printf 'bench/oci.sh: %s\n' "$*" >&2; exit 1; }
+[[ $MB =~ ^[1-9][0-9]*$ ]] || die "BENCH_OCI_MB=$MB: want a positive integer"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$RUNS: want a positive integer"
+
+command -v docker-registry >/dev/null || die "docker-registry is missing: apt-get install -y docker-registry"
+export GOBIN="$ROOT/.bin" PATH="$ROOT/.bin:$PATH"
+command -v oras >/dev/null || (cd "$ROOT" && go install oras.land/oras/cmd/oras@v1.3.0)
+
+mkdir -p "$BASE"
+WORK=$(mktemp -d "$BASE/oci.XXXXXX")
+REG_PID=""
+cleanup() {
+	[[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "building bench/ocipush"
+(cd "$ROOT" && go build -o "$WORK/ocipush" ./bench/ocipush)
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+ADDR=127.0.0.1:$PORT
+cat >"$WORK/registry.yml" <<CFG
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $WORK/storage}, delete: {enabled: true}}
+http: {addr: $ADDR, secret: bench}
+CFG
+docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 100); do curl -fs "http://$ADDR/v2/" >/dev/null && break; sleep 0.1; done
+curl -fs "http://$ADDR/v2/" >/dev/null || die "the registry did not start: $(cat "$WORK/registry.log")"
+
+log "writing a $MB MiB weights file"
+mkdir -p "$WORK/src"
+head -c "$((MB << 20))" /dev/urandom >"$WORK/src/weights.bin"
+
+# now prints seconds since the epoch with nanoseconds.
+now() { date +%s.%N; }
+# median of the numbers on stdin.
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# timeit NAME CMD...: runs CMD RUNS times, with RUN set to 1, 2, …, and
+# records the median seconds in T[NAME].
+declare -A T
+timeit() {
+	local name=$1; shift
+	local times=()
+	for i in $(seq "$RUNS"); do
+		RUN=$i
+		local s e
+		s=$(now)
+		"$@" >/dev/null
+		e=$(now)
+		times+=("$(echo "$e - $s" | bc -l)")
+	done
+	T[$name]=$(printf "%.2f" "$(printf "%s\n" "${times[@]}" | median)")
+	log "$name: ${T[$name]} s (median of $RUNS)"
+}
+
+cd "$WORK/src"
+run_mg_push() { "$WORK/ocipush" push -ref "oci://$ADDR/bench/mg$RUN" -model bench -version 1.0.0 weights.bin; }
+run_oras_push() { oras push --plain-http "$ADDR/bench/oras$RUN:bench-1.0.0" weights.bin:application/vnd.cncf.model.weight.v1.raw; }
+run_mg_repush() { "$WORK/ocipush" push -ref "oci://$ADDR/bench/mg1" -model bench -version 1.0.0 weights.bin; }
+run_mg_pull() { rm -rf "$WORK/pull-mg" && mkdir "$WORK/pull-mg" && "$WORK/ocipush" pull -ref "oci://$ADDR/bench/mg1" -model bench -version 1.0.0 -o "$WORK/pull-mg"; }
+run_oras_pull() { rm -rf "$WORK/pull-oras" && mkdir "$WORK/pull-oras" && oras pull --plain-http -o "$WORK/pull-oras" "$ADDR/bench/oras1:bench-1.0.0"; }
+timeit mg_push run_mg_push
+timeit oras_push run_oras_push
+timeit mg_repush run_mg_repush
+timeit mg_pull run_mg_pull
+timeit oras_pull run_oras_pull
+cmp "$WORK/src/weights.bin" "$WORK/pull-mg/weights.bin" || die "modelgit pulled other bytes"
+cmp "$WORK/src/weights.bin" "$WORK/pull-oras/weights.bin" || die "oras pulled other bytes"
+
+rate() { echo "scale=1; $MB / $1" | bc -l; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+SECTION=$(cat <<MD
+<!-- oci:begin -->
+## OCI store: push and pull of one model version
+
+\`bench/oci.sh\` ($(date -u +%Y-%m-%d), ${MB} MiB weights file, median of ${RUNS} runs,
+local CNCF distribution registry $(dpkg-query -W -f '${Version}' docker-registry 2>/dev/null || echo '?') on 127.0.0.1, filesystem storage,
+$(oras version | head -1 | tr -s ' '), $(nproc) CPUs, $(go version | awk '{print $3}')).
+modelgit = \`bench/ocipush\` over \`gitops/store.OCI\` (hash, HEAD, 16 MiB
+chunked upload, version manifest; pull verifies digest and size and writes
+temp-then-rename). Ratio is modelgit time / oras time (lower is better).
+
+| operation | modelgit | oras | ratio |
+|---|---|---|---|
+| push | ${T[mg_push]} s ($(rate "${T[mg_push]}") MiB/s) | ${T[oras_push]} s ($(rate "${T[oras_push]}") MiB/s) | $(ratio "${T[mg_push]}" "${T[oras_push]}") |
+| pull | ${T[mg_pull]} s ($(rate "${T[mg_pull]}") MiB/s) | ${T[oras_pull]} s ($(rate "${T[oras_pull]}") MiB/s) | $(ratio "${T[mg_pull]}" "${T[oras_pull]}") |
+| push again, unchanged | ${T[mg_repush]} s (hash + HEAD, no upload) | – | – |
+<!-- oci:end -->
+MD
+)
+
+mkdir -p "$(dirname "$DOC")"
+[[ -f $DOC ]] || printf '# Benchmarks\n\nEach section is written by its script under bench/.\n' >"$DOC"
+SECTION="$SECTION" python3 - "$DOC" <<'PY'
+import os, sys
+p = sys.argv[1]
+s = open(p).read()
+new = os.environ["SECTION"]
+b, e = "<!-- oci:begin -->", "<!-- oci:end -->"
+if b in s and e in s:
+    s = s[:s.index(b)] + new + s[s.index(e) + len(e):]
+else:
+    s = s.rstrip("\n") + "\n\n" + new + "\n"
+tmp = p + ".tmp"
+open(tmp, "w").write(s)
+os.replace(tmp, p)
+PY
+log "wrote the oci section of $DOC"

@@ -1,0 +1,15 @@
+// Command ocipush drives modelgit's OCI store (gitops/store.OCI) from the
+// benchmark script bench/oci.sh: it pushes a file as the weights of a model
+// version (hash, upload in chunks, push the version's OCI manifest) and
+// pulls it back (fetch the manifest, verified download), so the script can
+// time modelgit beside `oras push` and `oras pull` on the same registry.
+//
+// Usage:
+//
+//	ocipush push -ref oci://HOST/REPO -model NAME -version X.Y.Z FILE
+//	ocipush pull -ref oci://HOST/REPO -model NAME -version X.Y.Z -o DIR
+//
+// Credentials come from the environment or the Docker config as for any
+// oci:// store (store.OCIOptionsFromEnv); -progress draws upload progress
+// on stderr.
+package main
