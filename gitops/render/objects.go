@@ -1,0 +1,444 @@
+package render
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// KServe's InferenceService, the part modelgit writes. KServe's Go module
+// is not imported (see doc.go); the CRD schema checks these fields.
+type inferenceService struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              isvcSpec `json:"spec"`
+}
+
+type isvcSpec struct {
+	Predictor isvcPredictor `json:"predictor"`
+}
+
+type isvcPredictor struct {
+	// CanaryTrafficPercent routes this share of traffic to the revision
+	// made from this spec; the previous ready revision keeps the rest.
+	CanaryTrafficPercent *int64    `json:"canaryTrafficPercent,omitempty"`
+	Model                isvcModel `json:"model"`
+}
+
+type isvcModel struct {
+	ModelFormat isvcModelFormat `json:"modelFormat"`
+	StorageURI  string          `json:"storageUri"`
+}
+
+type isvcModelFormat struct {
+	Name string `json:"name"`
+}
+
+// container is the name of the serving container in Deployments; the
+// cluster patches merge GPU limits into it by this name.
+const container = "model"
+
+// defaultPort is the serving container's port when the model names none.
+const defaultPort = 8080
+
+// member is one version of a release, with what is needed to render it.
+type member struct {
+	rv   manifests.ReleasedVersion
+	mv   *manifests.ModelVersion
+	role string
+}
+
+// releaseObjects renders one release.
+func releaseObjects(in Input, r *manifests.Release) ([]object, error) {
+	src := path.Join("environments", r.Environment, r.Model+".yaml")
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("rendering %q: %s", src, fmt.Sprintf(format, args...))
+	}
+	if err := manifests.ValidName(r.Model); err != nil {
+		return nil, fail("model: %v", err)
+	}
+	m := in.Models[r.Model]
+	if m == nil {
+		return nil, fail("model %q is not registered; want models/%s/model.yaml", r.Model, r.Model)
+	}
+	members, err := orderMembers(in, r)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	serving := manifests.Serving{}
+	if m.Serving != nil {
+		serving = *m.Serving
+	}
+	switch serving.Runtime {
+	case "", "kserve":
+		if r.Strategy == manifests.StrategyReplace || r.Strategy == manifests.StrategyCanary {
+			o, err := isvcObject(in, r, m, members)
+			if err != nil {
+				return nil, fail("%v", err)
+			}
+			return []object{o}, nil
+		}
+	case "deployment":
+	default:
+		return nil, fail("model %q: serving.runtime %q is not supported; want kserve or deployment", r.Model, serving.Runtime)
+	}
+	if serving.Image == "" {
+		return nil, fail("strategy %q renders Deployments, and models/%s/model.yaml has no serving.image; set it to the serving container image", r.Strategy, r.Model)
+	}
+	objs, err := routedObjects(in, r, serving, members)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	return objs, nil
+}
+
+// orderMembers returns the release's versions in its documented order
+// (stable then canary, active then standby, a then b): by role where roles
+// are given, by position otherwise. It checks each pinned digest against
+// the version manifest.
+func orderMembers(in Input, r *manifests.Release) ([]member, error) {
+	roles := map[string][]string{
+		manifests.StrategyReplace:   {"stable"},
+		manifests.StrategyCanary:    {"stable", "canary"},
+		manifests.StrategyBlueGreen: {"active", "standby"},
+		manifests.StrategyAB:        {"a", "b"},
+	}[r.Strategy]
+	if roles == nil {
+		return nil, fmt.Errorf("strategy %q is not supported; want one of %s", r.Strategy, strings.Join(manifests.Strategies, ", "))
+	}
+	want := map[string][2]int{manifests.StrategyReplace: {1, 1}, manifests.StrategyCanary: {2, 2}, manifests.StrategyBlueGreen: {1, 2}, manifests.StrategyAB: {2, 2}}[r.Strategy]
+	if n := len(r.Versions); n < want[0] || n > want[1] {
+		return nil, fmt.Errorf("versions: strategy %q takes %d to %d versions, got %d", r.Strategy, want[0], want[1], n)
+	}
+	out := make([]member, len(r.Versions))
+	used := make([]bool, len(r.Versions))
+	for i, rv := range r.Versions {
+		if rv.Role == "" {
+			continue
+		}
+		j := -1
+		for k, role := range roles {
+			if role == rv.Role {
+				j = k
+			}
+		}
+		if j < 0 || j >= len(out) || used[j] {
+			return nil, fmt.Errorf("versions[%d].role: role %q does not fit strategy %q with %d versions; want one of %s", i, rv.Role, r.Strategy, len(r.Versions), strings.Join(roles[:len(out)], ", "))
+		}
+		used[j] = true
+		out[j] = member{rv: rv}
+	}
+	for _, rv := range r.Versions {
+		if rv.Role != "" {
+			continue
+		}
+		j := 0
+		for used[j] {
+			j++
+		}
+		used[j] = true
+		out[j] = member{rv: rv}
+	}
+	for j := range out {
+		out[j].role = roles[j]
+		key := VersionKey(r.Model, out[j].rv.Version)
+		mv := in.Versions[key]
+		if mv == nil {
+			return nil, fmt.Errorf("version %s of model %q is not registered; want %s", out[j].rv.Version, r.Model, path.Join("models", r.Model, "versions", out[j].rv.Version.String()+".yaml"))
+		}
+		if mv.Artifacts.Weights == nil {
+			return nil, fmt.Errorf("version %s of model %q has no weights artifact", out[j].rv.Version, r.Model)
+		}
+		if !out[j].rv.Digest.IsZero() {
+			d, err := manifests.VersionDigest(mv)
+			if err != nil {
+				return nil, fmt.Errorf("computing digest of %s: %w", key, err)
+			}
+			if d != out[j].rv.Digest {
+				return nil, fmt.Errorf("version %s is pinned to digest %s, but its manifest has digest %s", out[j].rv.Version, out[j].rv.Digest, d)
+			}
+		}
+		out[j].mv = mv
+	}
+	return out, nil
+}
+
+// versionLabel makes a version fit a label value: "+" is not allowed in
+// labels, so 1.4.0+data.7 becomes 1.4.0-data.7 (unambiguous: modelgit
+// versions have no prerelease part). The exact version is in the
+// modelgit.dev/version annotation.
+func versionLabel(v manifests.Version) string { return strings.ReplaceAll(v.String(), "+", "-") }
+
+// versionSlug makes a version fit a DNS label: 1.4.0+data.7 → v1-4-0-data-7.
+func versionSlug(v manifests.Version) string {
+	return "v" + strings.NewReplacer(".", "-", "+", "-").Replace(v.String())
+}
+
+// dnsName joins parts into a DNS-1035 label (what Services need): lower
+// case, starting with a letter, at most 63 characters. A name that is too
+// long is cut and ends in a hash of the full name, so it stays unique.
+func dnsName(parts ...string) string {
+	n := strings.Join(parts, "-")
+	if n != "" && (n[0] < 'a' || n[0] > 'z') {
+		n = "m-" + n
+	}
+	if len(n) > 63 {
+		n = strings.TrimRight(n[:52], "-") + "-" + manifests.FromBytes([]byte(n)).Hex()[:10]
+	}
+	return n
+}
+
+func baseLabels(r *manifests.Release, v manifests.Version) map[string]string {
+	return map[string]string{
+		LabelName:        r.Model,
+		LabelManagedBy:   ManagedBy,
+		LabelPartOf:      r.Model,
+		LabelVersion:     versionLabel(v),
+		LabelEnvironment: r.Environment,
+	}
+}
+
+func annotations(r *manifests.Release, ms []member, primary member) map[string]string {
+	a := map[string]string{
+		AnnotationVersion:  primary.rv.Version.String(),
+		AnnotationDigest:   primary.rv.Digest.String(),
+		AnnotationStrategy: r.Strategy,
+	}
+	if primary.rv.Digest.IsZero() {
+		delete(a, AnnotationDigest)
+	}
+	if len(ms) > 1 {
+		var vs []string
+		for _, m := range ms {
+			vs = append(vs, m.rv.Version.String()+"="+m.rv.Digest.String())
+		}
+		a[AnnotationVersions] = strings.Join(vs, ",")
+	}
+	return a
+}
+
+func (in Input) storageURI(mv *manifests.ModelVersion) string {
+	if in.StorageURI != nil {
+		return in.StorageURI(mv)
+	}
+	store := ""
+	if in.Config != nil {
+		store = in.Config.Store
+	}
+	return DefaultStorageURI(store)(mv)
+}
+
+// isvcObject renders replace and canary as one InferenceService. KServe
+// v1beta1 has one predictor spec: for canary it is the canary version with
+// canaryTrafficPercent set to its weight, and KServe keeps the rest of the
+// traffic on the previous ready revision. That revision is the stable
+// version only if the stable version was rolled out (at 100%) before the
+// canary started — which is what promotion does (replace, then canary);
+// the stable version is recorded in the modelgit.dev/stable-version
+// annotation so a reader (and `modelgit check`) can see which revision the
+// remaining traffic is meant for. Ending a canary is a replace release with
+// the winner.
+func isvcObject(in Input, r *manifests.Release, m *manifests.Model, ms []member) (object, error) {
+	primary := ms[0]
+	if r.Strategy == manifests.StrategyCanary {
+		primary = ms[1]
+	}
+	format := ""
+	if m.Serving != nil {
+		format = m.Serving.Format
+	}
+	if format == "" && primary.mv.Framework != nil {
+		format = strings.ToLower(primary.mv.Framework.Name)
+	}
+	if format == "" {
+		return nil, fmt.Errorf("models/%s/model.yaml sets no serving.format and version %s names no framework; want a KServe model format such as sklearn, pytorch, onnx", r.Model, primary.rv.Version)
+	}
+	is := inferenceService{
+		TypeMeta: metav1.TypeMeta{APIVersion: "serving.kserve.io/v1beta1", Kind: "InferenceService"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        dnsName(r.Model),
+			Labels:      baseLabels(r, primary.rv.Version),
+			Annotations: annotations(r, ms, primary),
+		},
+		Spec: isvcSpec{Predictor: isvcPredictor{Model: isvcModel{
+			ModelFormat: isvcModelFormat{Name: format},
+			StorageURI:  in.storageURI(primary.mv),
+		}}},
+	}
+	if r.Strategy == manifests.StrategyCanary {
+		w := int64(0)
+		if primary.rv.Weight != nil {
+			w = int64(*primary.rv.Weight)
+		}
+		is.Spec.Predictor.CanaryTrafficPercent = &w
+		is.Annotations[AnnotationStable] = ms[0].rv.Version.String()
+	}
+	return toObject(is)
+}
+
+// routedObjects renders a Deployment and a Service per version and one
+// HTTPRoute over them. Deployments and Services are named after the
+// version, not after a colour: rendering is a pure function of the
+// release, which cannot remember which colour a version had, and renaming
+// a running Deployment would restart it — what blue-green is there to
+// avoid. The colour-free names make a version keep its objects from the
+// moment it becomes standby until it is retired. The role (active,
+// standby, a, b, stable, canary) is a label.
+func routedObjects(in Input, r *manifests.Release, s manifests.Serving, ms []member) ([]object, error) {
+	port := int32(defaultPort)
+	if s.Port > 0 {
+		port = int32(s.Port)
+	}
+	var objs, svcs []object
+	backends := make([]gwv1.HTTPBackendRef, len(ms))
+	for i, m := range ms {
+		name := dnsName(r.Model, versionSlug(m.rv.Version))
+		labels := baseLabels(r, m.rv.Version)
+		labels[LabelRole] = m.role
+		selector := map[string]string{LabelName: r.Model, LabelVersion: versionLabel(m.rv.Version)}
+		ann := annotations(r, ms[i:i+1], m)
+		// The pod template carries only what never changes for this
+		// Deployment (its name holds the version): a role or strategy
+		// change must not restart the pods.
+		podLabels := baseLabels(r, m.rv.Version)
+		podAnn := map[string]string{AnnotationVersion: ann[AnnotationVersion], AnnotationDigest: ann[AnnotationDigest]}
+		replicas := int32(1)
+		dep := appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: ann},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &replicas,
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: podLabels, Annotations: podAnn},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name:  container,
+						Image: s.Image,
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+						Env: []corev1.EnvVar{
+							{Name: "MODEL_NAME", Value: r.Model},
+							{Name: "MODEL_VERSION", Value: m.rv.Version.String()},
+							{Name: "MODEL_DIGEST", Value: m.rv.Digest.String()},
+							{Name: "STORAGE_URI", Value: in.storageURI(m.mv)},
+						},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}},
+					}}},
+				},
+			},
+		}
+		svc := corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: ann},
+			Spec: corev1.ServiceSpec{
+				Selector: selector,
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+			},
+		}
+		do, err := toObject(dep)
+		if err != nil {
+			return nil, err
+		}
+		so, err := toObject(svc)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, do)
+		svcs = append(svcs, so)
+		backends[i] = backendRef(name)
+	}
+	route, err := httpRoute(in, r, ms, backends)
+	if err != nil {
+		return nil, err
+	}
+	out := append(svcs, objs...)
+	return append(out, route), nil
+}
+
+func backendRef(service string) gwv1.HTTPBackendRef {
+	port := gwv1.PortNumber(80)
+	return gwv1.HTTPBackendRef{BackendRef: gwv1.BackendRef{BackendObjectReference: gwv1.BackendObjectReference{
+		Name: gwv1.ObjectName(service),
+		Port: &port,
+	}}}
+}
+
+func weighted(b gwv1.HTTPBackendRef, w int) gwv1.HTTPBackendRef {
+	w32 := int32(w)
+	b.Weight = &w32
+	return b
+}
+
+// httpRoute routes by weight (replace, canary, blue-green: the active
+// version gets 100 unless weights say otherwise) or, for ab, sends requests
+// carrying the match header to B and everything else to A.
+func httpRoute(in Input, r *manifests.Release, ms []member, backends []gwv1.HTTPBackendRef) (object, error) {
+	gw := in.Gateway
+	if gw == "" {
+		gw = "modelgit"
+	}
+	parent := gwv1.ParentReference{}
+	if ns, name, ok := strings.Cut(gw, "/"); ok {
+		n := gwv1.Namespace(ns)
+		parent.Namespace = &n
+		parent.Name = gwv1.ObjectName(name)
+	} else {
+		parent.Name = gwv1.ObjectName(gw)
+	}
+	var rules []gwv1.HTTPRouteRule
+	if r.Strategy == manifests.StrategyAB {
+		name, value, ok := strings.Cut(r.Match, "=")
+		if !ok || name == "" || value == "" {
+			return nil, fmt.Errorf("match: %q is not valid; strategy \"ab\" needs a header match name=value", r.Match)
+		}
+		exact := gwv1.HeaderMatchExact
+		rules = []gwv1.HTTPRouteRule{
+			{
+				Matches:     []gwv1.HTTPRouteMatch{{Headers: []gwv1.HTTPHeaderMatch{{Type: &exact, Name: gwv1.HTTPHeaderName(name), Value: value}}}},
+				BackendRefs: []gwv1.HTTPBackendRef{backends[1]},
+			},
+			{BackendRefs: []gwv1.HTTPBackendRef{backends[0]}},
+		}
+	} else {
+		anyWeight := false
+		for _, m := range ms {
+			anyWeight = anyWeight || m.rv.Weight != nil
+		}
+		var refs []gwv1.HTTPBackendRef
+		for i, m := range ms {
+			w := 0
+			switch {
+			case anyWeight && m.rv.Weight != nil:
+				w = *m.rv.Weight
+			case !anyWeight && i == 0:
+				w = 100
+			}
+			refs = append(refs, weighted(backends[i], w))
+		}
+		rules = []gwv1.HTTPRouteRule{{BackendRefs: refs}}
+	}
+	primary := ms[0]
+	if r.Strategy == manifests.StrategyCanary {
+		primary = ms[1]
+	}
+	route := gwv1.HTTPRoute{
+		TypeMeta: metav1.TypeMeta{APIVersion: "gateway.networking.k8s.io/v1", Kind: "HTTPRoute"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        dnsName(r.Model),
+			Labels:      baseLabels(r, primary.rv.Version),
+			Annotations: annotations(r, ms, primary),
+		},
+		Spec: gwv1.HTTPRouteSpec{
+			CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: []gwv1.ParentReference{parent}},
+			Rules:           rules,
+		},
+	}
+	return toObject(route)
+}
