@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/manifests"
 	"github.com/modelgit/modelgit/templates"
 )
 
@@ -27,6 +28,9 @@ type InitOptions struct {
 	// AllowedKey is an armored OpenPGP public key for
 	// policies/allowed_signers.asc.
 	AllowedKey []byte
+	// Forge, when set, is written into modelgit.yaml: where promotion pull
+	// requests are opened.
+	Forge *manifests.Forge
 	// Identity and Signer make the initial commit; without a Signer the
 	// files are written but not committed.
 	Identity object.Signature
@@ -71,6 +75,16 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 			return err
 		}
 		switch p {
+		case ConfigFile:
+			if f := opts.Forge; f != nil {
+				content = append(content, []byte(fmt.Sprintf("# Where promotion pull requests are opened.\nforge:\n  type: %s\n  repository: %s\n", f.Type, f.Repository))...)
+				if f.URL != "" {
+					content = append(content, []byte(fmt.Sprintf("  url: %s\n", f.URL))...)
+				}
+				if _, err := manifests.ParseConfig(ConfigFile, content); err != nil {
+					return fmt.Errorf("--forge: %w", err)
+				}
+			}
 		case AllowedSignersFile:
 			if opts.AllowedSigner != "" {
 				content = append(content, []byte(opts.AllowedSigner+"\n")...)

@@ -101,12 +101,23 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 			return nil
 		}
 		rep.Governed++
-		if s := signatureInfo(c, t); !s.Trusted {
+		s := signatureInfo(c, t)
+		if !s.Trusted && !s.Signed {
+			// A forge's clean merge brings nothing unsigned of its own.
+			neutral, err := mergeAddsNothing(c)
+			if err != nil {
+				return err
+			}
+			if neutral {
+				s.Trusted = true
+			}
+		}
+		if !s.Trusted {
 			reason := s.Reason
 			if reason == "" {
 				reason = "not signed by an allowed signer"
 			}
-			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Path: touched + "/", Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
 		}
 		fs, err := r.immutability(c)
 		if err != nil {

@@ -73,6 +73,41 @@ func TestCommandFlags(t *testing.T) {
 			}
 		}},
 		{name: "quickstart takes no args", cli: "quickstart x", wantErr: "unknown argument"},
+		{name: "promote canary", cli: "promote m@1.0.0 --to production --strategy canary --weight 10 --force --remote up --signing-key k", check: func(t *testing.T, got any) {
+			o := got.(*PromoteOptions)
+			if o.Ref != "m@1.0.0" || o.Env != "production" || o.Strategy != "canary" || o.Weight != 10 || !o.Force || o.Remote != "up" || o.SigningKey != "k" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "promote bulk", cli: "promote --selector team=risk --version-from staging --to production", check: func(t *testing.T, got any) {
+			if o := got.(*PromoteOptions); o.Selector != "team=risk" || o.VersionFrom != "staging" || o.Ref != "" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "promote needs --to", cli: "promote m@1", wantErr: "--to is required"},
+		{name: "promote canary needs weight", cli: "promote m@1 --to p --strategy canary", wantErr: "needs --weight"},
+		{name: "promote weight needs canary", cli: "promote m@1 --to p --weight 5", wantErr: "--weight is for --strategy canary"},
+		{name: "promote switch needs blue-green", cli: "promote m@1 --to p --switch", wantErr: "--switch is for --strategy blue-green"},
+		{name: "promote match needs ab", cli: "promote m@1 --to p --match a=b", wantErr: "--match is for --strategy ab"},
+		{name: "promote selector and ref", cli: "promote m@1 --selector a=b --version-from s --to p", wantErr: "not both"},
+		{name: "promote selector needs version-from", cli: "promote --selector a=b --to p", wantErr: "needs --version-from"},
+		{name: "rollback", cli: "rollback m --env production --to 1.3.2", check: func(t *testing.T, got any) {
+			if o := got.(*RollbackOptions); o.Model != "m" || o.Env != "production" || o.To != "1.3.2" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "rollback needs env", cli: "rollback m", wantErr: "--env is required"},
+		{name: "render cluster", cli: "render --cluster gpu-prod", check: func(t *testing.T, got any) {
+			if o := got.(*RenderOptions); o.Cluster != "gpu-prod" || o.Check {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "render cluster and check", cli: "render --cluster c --check", wantErr: "cannot be used together"},
+		{name: "status json", cli: "status -o json", check: func(t *testing.T, got any) {
+			if o := got.(*StatusOptions); o.Output != "json" {
+				t.Errorf("got %+v", o)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +127,10 @@ func TestCommandFlags(t *testing.T) {
 				"verify":     NewCmdVerify(f, func(o *VerifyOptions) error { return capture(o) }),
 				"init":       NewCmdInit(f, func(o *InitOptions) error { return capture(o) }),
 				"quickstart": NewCmdQuickstart(f, func(o *QuickstartOptions) error { return capture(o) }),
+				"promote":    NewCmdPromote(f, func(o *PromoteOptions) error { return capture(o) }),
+				"rollback":   NewCmdRollback(f, func(o *RollbackOptions) error { return capture(o) }),
+				"render":     NewCmdRender(f, func(o *RenderOptions) error { return capture(o) }),
+				"status":     NewCmdStatus(f, func(o *StatusOptions) error { return capture(o) }),
 			}
 			for _, c := range root.Commands() {
 				if _, ok := replace[c.Name()]; ok {
@@ -169,6 +208,10 @@ func TestQuickstart(t *testing.T) {
 		`Good "git" signature for quinn@example.com with ED25519 key`,
 		"Model-Version: 0.2.0+data.2",
 		"the stored bytes do not match the digest",
+		"opened pull request #1",
+		"canaryTrafficPercent: 10",
+		"Roll back fraud-detector in production to 0.1.1+data.2",
+		"rendered/ and clusters/ are in sync with the releases",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q", want)

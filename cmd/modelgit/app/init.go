@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // InitOptions are the inputs of `modelgit init`.
@@ -18,6 +19,8 @@ type InitOptions struct {
 	Dir        string
 	SigningKey string
 	NoCommit   bool
+	ForgeRepo  string
+	ForgeURL   string
 }
 
 // NewCmdInit returns `modelgit init`.
@@ -52,6 +55,8 @@ missing. With a signing key configured (git config user.signingkey, or
 	}
 	cmd.Flags().StringVar(&opts.SigningKey, "signing-key", "", "key to sign the first commit with (default: git config user.signingkey)")
 	cmd.Flags().BoolVar(&opts.NoCommit, "no-commit", false, "write the files but do not commit them")
+	cmd.Flags().StringVar(&opts.ForgeRepo, "github", "", "GitHub repository OWNER/NAME that promotion pull requests go to")
+	cmd.Flags().StringVar(&opts.ForgeURL, "github-url", "", "GitHub Enterprise API URL, e.g. https://github.example.com/api/v3/")
 	return cmd
 }
 
@@ -68,6 +73,11 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 		}
 	}
 	in := gitops.InitOptions{}
+	if opts.ForgeRepo != "" {
+		in.Forge = &manifests.Forge{Type: "github", Repository: opts.ForgeRepo, URL: opts.ForgeURL}
+	} else if opts.ForgeURL != "" {
+		return cmdutil.FlagErrorf("--github-url needs --github OWNER/NAME")
+	}
 	id, idErr := opts.Identity(opts.SigningKey)
 	if id.Signer != nil {
 		line, key, err := gitops.AllowedSignerEntry(id)

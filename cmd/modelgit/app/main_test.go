@@ -99,9 +99,9 @@ func TestMainRun(t *testing.T) {
 		},
 		{
 			name:       "unknown command",
-			args:       []string{"promte"},
+			args:       []string{"frobnicate"},
 			wantExit:   ExitFlagError,
-			wantStderr: "modelgit: unknown command \"promte\" for \"modelgit\"\n\nUsage:\n  modelgit [command]\n…",
+			wantStderr: "modelgit: unknown command \"frobnicate\" for \"modelgit\"\n\nUsage:\n  modelgit [command]\n…",
 		},
 		{
 			name:       "flag error from RunE",

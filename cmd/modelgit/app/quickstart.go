@@ -170,8 +170,16 @@ func (q *quickstart) run() error {
 	}
 	defer os.Chdir(prev) //nolint:errcheck // best effort on the way out
 	fmt.Fprintf(out, "\n(training outputs are in %s; the registry is %s)\n", q.work, q.repo)
+	// A GitHub for the story: the in-process fake the tests use, serving a
+	// real bare repository over HTTP.
+	fake, err := q.startForge()
+	if err != nil {
+		return err
+	}
+	defer fake.Close()
+
 	q.say("lay out the GitOps repository; your public key becomes its first allowed signer")
-	if err := q.modelgit("init"); err != nil {
+	if err := q.modelgit("init", "--github", "acme/models", "--github-url", fake.URL()); err != nil {
 		return err
 	}
 
@@ -294,6 +302,10 @@ func (q *quickstart) run() error {
 		fmt.Fprint(out, msg)
 	}
 
+	if err := q.promotionStory(fake); err != nil {
+		return err
+	}
+
 	q.say("tamper with a stored blob: verify --deep catches it")
 	if err := q.corruptOneBlob(); err != nil {
 		return err
@@ -303,6 +315,8 @@ func (q *quickstart) run() error {
 	}
 
 	fmt.Fprintf(out, "\nDone. Look around in %s:\n", q.root)
+	fmt.Fprintf(out, "  cd %s && git log --first-parent main      # promotions, merges and their trailers\n", q.repo)
+	fmt.Fprintf(out, "  ls %s/rendered %s/clusters                # what Flux applies\n", q.repo, q.repo)
 	fmt.Fprintf(out, "  cd %s && git log --show-signature   # the audit trail\n", q.repo)
 	fmt.Fprintf(out, "  ls %s/models/fraud-detector/versions  # the immutable manifests\n", q.repo)
 	fmt.Fprintf(out, "  ls %s/.modelgit/store/blobs/sha256    # the content-addressed store\n", q.repo)

@@ -8,8 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // Factory builds what commands depend on. It is the only place that picks
@@ -45,6 +50,13 @@ type Factory struct {
 	// Identity resolves who writes and the key that signs, from git config
 	// or explicitKey (--signing-key).
 	Identity func(explicitKey string) (gitops.Identity, error)
+	// Forge returns the pull-request host modelgit.yaml names (GitHub,
+	// token from GH_TOKEN or GITHUB_TOKEN); nil, nil when it names none.
+	Forge func(cfg *manifests.Config) (forge.Forge, error)
+	// PushAuth returns the credentials for pushing to the git remote: the
+	// forge token over HTTPS, nil otherwise (git's own helpers are not
+	// consulted by go-git).
+	PushAuth func() transport.AuthMethod
 }
 
 // NewFactory returns the production Factory for the given version, over
@@ -77,6 +89,18 @@ func NewFactory(version string) *Factory {
 			opts = append(opts, gitops.WithProgress(func() store.Progress { return store.NewBar(f.IOStreams.ErrOut) }))
 		}
 		return gitops.Open(dir, opts...)
+	}
+	f.Forge = func(cfg *manifests.Config) (forge.Forge, error) {
+		if cfg == nil || cfg.Forge == nil {
+			return nil, nil
+		}
+		return forge.New(forge.Options{Type: cfg.Forge.Type, Repository: cfg.Forge.Repository, URL: cfg.Forge.URL})
+	}
+	f.PushAuth = func() transport.AuthMethod {
+		if token := forge.TokenFromEnv(); token != "" {
+			return &githttp.BasicAuth{Username: "x-access-token", Password: token}
+		}
+		return nil
 	}
 	f.Identity = func(explicitKey string) (gitops.Identity, error) {
 		dir, err := f.WorkDir()

@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// PromoteOptions are the inputs of `modelgit promote`.
+type PromoteOptions struct {
+	deps
+	Ref         string
+	Env         string
+	Strategy    string
+	Weight      int
+	Switch      bool
+	Match       string
+	Force       bool
+	Selector    string
+	VersionFrom string
+	Output      string
+}
+
+// deps are what the write commands that open pull requests need.
+type deps struct {
+	IO         *cmdutil.IOStreams
+	Factory    *cmdutil.Factory
+	Remote     string
+	NoPush     bool
+	SigningKey string
+}
+
+func (d *deps) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&d.Remote, "remote", "origin", "git remote to push the branch to")
+	cmd.Flags().BoolVar(&d.NoPush, "no-push", false, "commit on the branch only: no push, no pull request")
+	cmd.Flags().StringVar(&d.SigningKey, "signing-key", "", "key to sign with (default: git config user.signingkey)")
+}
+
+// promoteOptions builds the library options: identity, forge, remote.
+func (d *deps) promoteOptions(reg *gitops.Registry) (gitops.PromoteOptions, error) {
+	id, err := d.Factory.Identity(d.SigningKey)
+	if err != nil {
+		return gitops.PromoteOptions{}, err
+	}
+	o := gitops.PromoteOptions{Identity: id}
+	if d.NoPush {
+		return o, nil
+	}
+	if _, err := reg.Repo().Git.Remote(d.Remote); err != nil {
+		fmt.Fprintf(d.IO.ErrOut, "%s no remote %q: committing on the branch only\n", d.IO.ColorScheme().WarningIcon(), d.Remote)
+		return o, nil
+	}
+	o.Remote, o.Auth = d.Remote, d.Factory.PushAuth()
+	if o.Forge, err = d.Factory.Forge(reg.Config()); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// NewCmdPromote returns `modelgit promote`.
+func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.Command {
+	opts := &PromoteOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	cmd := &cobra.Command{
+		Use:   "promote MODEL@VERSION --to ENV [flags]",
+		Short: "Open the pull request that moves a model version into an environment",
+		Long: `Promote a registered model version into an environment.
+
+The environment's release (environments/ENV/MODEL.yaml) and the Kubernetes
+objects rendered from it (rendered/ENV/, clusters/) are written on the
+branch modelgit/promote/ENV/MODEL-VERSION in one signed commit with the
+trailers Model, Model-Version, Model-Digest, Previous-Version, Strategy,
+Environment and Requested-by; the branch is pushed and the pull request
+opened, or updated when it exists: running promote again converges.
+
+A version enters an environment only after it ran in the one before it in
+modelgit.yaml (history decides); --force skips that check and the commit
+and the pull request record it.
+
+Strategies:
+  replace                  the version takes all traffic (default)
+  canary --weight N        it takes N% beside the running version; --weight 100 completes it
+  blue-green               it is deployed as the standby; then --switch makes it active
+  ab --match NAME=VALUE    requests with that header go to it, the rest to the running version
+
+With --selector, every model whose labels match is promoted at the version
+running in --version-from, in one pull request; if any cannot be promoted,
+nothing changes and each reason is listed.`,
+		Example: `  modelgit promote fraud-detector@1.4.0+data.7 --to staging
+  modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy canary --weight 10
+  modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy blue-green --switch
+  modelgit promote --selector team=risk --version-from staging --to production`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Ref = args[0]
+			}
+			switch {
+			case opts.Env == "":
+				return cmdutil.FlagErrorf("--to is required")
+			case opts.Selector == "" && opts.Ref == "":
+				return cmdutil.FlagErrorf("a model version is required: modelgit promote MODEL@VERSION --to ENV (or --selector)")
+			case opts.Selector != "" && opts.Ref != "":
+				return cmdutil.FlagErrorf("give either MODEL@VERSION or --selector, not both")
+			case opts.Selector != "" && opts.VersionFrom == "":
+				return cmdutil.FlagErrorf("--selector needs --version-from ENV: the environment whose versions are promoted")
+			case opts.Strategy == manifests.StrategyCanary && !cmd.Flags().Changed("weight"):
+				return cmdutil.FlagErrorf("--strategy canary needs --weight N (1 to 100)")
+			case cmd.Flags().Changed("weight") && opts.Strategy != manifests.StrategyCanary:
+				return cmdutil.FlagErrorf("--weight is for --strategy canary")
+			case opts.Switch && opts.Strategy != manifests.StrategyBlueGreen:
+				return cmdutil.FlagErrorf("--switch is for --strategy blue-green")
+			case opts.Match != "" && opts.Strategy != manifests.StrategyAB:
+				return cmdutil.FlagErrorf("--match is for --strategy ab")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return promoteRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Env, "to", "", "environment to promote into")
+	fl.StringVar(&opts.Strategy, "strategy", manifests.StrategyReplace, "replace, canary, blue-green or ab")
+	fl.IntVar(&opts.Weight, "weight", 0, "canary traffic percentage, 1 to 100 (100 completes the canary)")
+	fl.BoolVar(&opts.Switch, "switch", false, "blue-green: make the standby version active")
+	fl.StringVar(&opts.Match, "match", "", "ab: request header NAME=VALUE that routes to this version")
+	fl.BoolVar(&opts.Force, "force", false, "skip the promotion-order check (recorded in the commit and the pull request)")
+	fl.StringVar(&opts.Selector, "selector", "", "promote every model with these labels, LABEL=VALUE[,…]")
+	fl.StringVar(&opts.VersionFrom, "version-from", "", "with --selector: promote the versions running in this environment")
+	opts.addFlags(cmd)
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	_ = cmd.RegisterFlagCompletionFunc("strategy", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return manifests.Strategies, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+func promoteRun(ctx context.Context, opts *PromoteOptions) error {
+	reg, err := opts.Factory.Registry()
+	if err != nil {
+		return err
+	}
+	po, err := opts.promoteOptions(reg)
+	if err != nil {
+		return err
+	}
+	po.Ref, po.Env, po.Force = opts.Ref, opts.Env, opts.Force
+	po.Change = gitops.ReleaseChange{Strategy: opts.Strategy, Weight: opts.Weight, Switch: opts.Switch, Match: opts.Match}
+	var res *gitops.PromoteResult
+	if opts.Selector != "" {
+		sel, err := gitops.ParseSelector(opts.Selector)
+		if err != nil {
+			return cmdutil.FlagErrorWrap(err)
+		}
+		res, err = reg.BulkPromote(ctx, gitops.BulkOptions{Selector: sel, VersionFrom: opts.VersionFrom, PromoteOptions: po})
+		if err != nil {
+			return err
+		}
+	} else if res, err = reg.Promote(ctx, po); err != nil {
+		return err
+	}
+	return printPromotion(opts.IO, opts.Output, res)
+}
+
+type promotionOutput struct {
+	Environment string            `json:"environment"`
+	Branch      string            `json:"branch"`
+	Base        string            `json:"base"`
+	Commit      string            `json:"commit,omitempty"`
+	Unchanged   bool              `json:"unchanged"`
+	Changed     []string          `json:"changed"`
+	Models      []promotedVersion `json:"models"`
+	PullRequest *pullRequestRef   `json:"pullRequest,omitempty"`
+}
+
+type promotedVersion struct {
+	Model    string             `json:"model"`
+	Version  string             `json:"version"`
+	Digest   string             `json:"digest"`
+	Previous string             `json:"previous,omitempty"`
+	Forced   string             `json:"forced,omitempty"`
+	Release  *manifests.Release `json:"release"`
+}
+
+type pullRequestRef struct {
+	Number  int    `json:"number"`
+	URL     string `json:"url"`
+	Created bool   `json:"created"`
+}
+
+func printPromotion(io *cmdutil.IOStreams, format string, res *gitops.PromoteResult) error {
+	out := promotionOutput{Environment: res.Env, Branch: res.Branch, Base: res.Base, Unchanged: res.Unchanged, Changed: res.Changed}
+	if out.Changed == nil {
+		out.Changed = []string{}
+	}
+	if !res.Commit.IsZero() {
+		out.Commit = res.Commit.String()
+	}
+	for _, p := range res.Promotions {
+		pv := promotedVersion{Model: p.Version.Manifest.Model, Version: p.Version.Manifest.Version.String(), Digest: p.Version.Digest.String(), Forced: p.Forced, Release: p.Release}
+		if p.Baseline != nil {
+			pv.Previous = p.Baseline.Version.String()
+		}
+		out.Models = append(out.Models, pv)
+	}
+	if res.PR != nil {
+		out.PullRequest = &pullRequestRef{Number: res.PR.Number, URL: res.PR.URL, Created: res.Created}
+	}
+	if format == cmdutil.OutputJSON {
+		return cmdutil.PrintJSON(io.Out, out)
+	}
+	w, cs := io.Out, io.ColorScheme()
+	if res.Unchanged {
+		fmt.Fprintf(w, "%s already runs this release: nothing to promote\n", res.Env)
+		return nil
+	}
+	for _, m := range out.Models {
+		prev := m.Previous
+		if prev == "" {
+			prev = "none"
+		}
+		fmt.Fprintf(w, "%s %s: %s → %s in %s (%s)\n", cs.SuccessIcon(), m.Model, prev, m.Version, res.Env, m.Release.Strategy)
+		if m.Forced != "" {
+			fmt.Fprintf(w, "  %s forced: %s\n", cs.WarningIcon(), m.Forced)
+		}
+	}
+	fmt.Fprintf(w, "  branch:  %s (commit %s)\n", res.Branch, out.Commit[:min(12, len(out.Commit))])
+	fmt.Fprintf(w, "  changes: %s\n", strings.Join(res.Changed, ", "))
+	switch {
+	case res.PR != nil && res.Created:
+		fmt.Fprintf(w, "opened pull request #%d: %s\n", res.PR.Number, res.PR.URL)
+	case res.PR != nil:
+		fmt.Fprintf(w, "updated pull request #%d: %s\n", res.PR.Number, res.PR.URL)
+	default:
+		fmt.Fprintf(w, "no pull request opened (no forge in modelgit.yaml, or --no-push): push %s and open one against %s\n", res.Branch, res.Base)
+	}
+	return nil
+}

@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+)
+
+// startForge starts the in-process GitHub fake over a new bare repository
+// beside the registry. The fake's git server logs every request through
+// the standard logger; the story silences it.
+func (q *quickstart) startForge() (*githubfake.Server, error) {
+	log.SetOutput(io.Discard)
+	bare := filepath.Join(q.root, "github", "acme", "models.git")
+	if err := os.MkdirAll(filepath.Dir(bare), 0o755); err != nil {
+		return nil, err
+	}
+	r, err := git.PlainInitWithOptions(bare, &git.PlainInitOptions{Bare: true, InitOptions: git.InitOptions{DefaultBranch: plumbing.Main}})
+	if err != nil {
+		return nil, fmt.Errorf("quickstart: creating the forge's repository: %w", err)
+	}
+	_ = r
+	return githubfake.Start(githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+}
+
+// promotionStory moves the registered versions through dev, staging and
+// production with pull requests on the fake forge, merging each as a
+// reviewer would.
+func (q *quickstart) promotionStory(fake *githubfake.Server) error {
+	out := q.opts.IO.Out
+	cs := q.opts.IO.ColorScheme()
+	fg, err := forge.NewGitHub(forge.GitHubOptions{Repository: "acme/models", BaseURL: fake.URL()})
+	if err != nil {
+		return err
+	}
+	clone, err := git.PlainOpen(q.repo)
+	if err != nil {
+		return err
+	}
+	if _, err := clone.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{fake.GitURL()}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%s git push origin main   # the registry now lives on GitHub (an in-process fake at %s)\n", cs.Gray("$"), fake.URL())
+	if err := clone.Push(&git.PushOptions{RemoteName: "origin"}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return fmt.Errorf("quickstart: pushing main: %w", err)
+	}
+	merge := func() error {
+		prs, err := fg.ListPullRequests(q.ctx, "open", "modelgit/")
+		if err != nil {
+			return err
+		}
+		for _, pr := range prs {
+			fmt.Fprintf(out, "%s a reviewer approves and merges pull request #%d: %s\n", cs.Gray("#"), pr.Number, pr.Title)
+			if _, err := fg.Merge(q.ctx, pr.Number, pr.HeadSHA, fmt.Sprintf("Merge pull request #%d from %s\n\n%s\n", pr.Number, pr.Head, pr.Title), forge.MergeMethodMerge); err != nil {
+				return err
+			}
+		}
+		w, err := clone.Worktree()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s git pull\n", cs.Gray("$"))
+		if err := w.PullContext(q.ctx, &git.PullOptions{RemoteName: "origin", ReferenceName: plumbing.Main}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return fmt.Errorf("quickstart: pulling main: %w", err)
+		}
+		return nil
+	}
+	step := func(args ...string) error {
+		if err := q.modelgit(args...); err != nil {
+			return err
+		}
+		return merge()
+	}
+
+	q.say("promotion is a pull request; a version enters production only through dev and staging")
+	if err := q.modelgitExpect(false, "promote", "fraud-detector@0.1.1+data.2", "--to", "staging"); err != nil {
+		return err
+	}
+	for _, env := range []string{"dev", "staging", "production"} {
+		if err := step("promote", "fraud-detector@0.1.1+data.2", "--to", env); err != nil {
+			return err
+		}
+	}
+	for _, env := range []string{"dev", "staging"} {
+		if err := step("promote", "fraud-detector@0.2.0+data.2", "--to", env); err != nil {
+			return err
+		}
+	}
+
+	q.say("production: the new version as a 10%% canary beside the running one")
+	if err := step("promote", "fraud-detector@0.2.0+data.2", "--to", "production", "--strategy", "canary", "--weight", "10"); err != nil {
+		return err
+	}
+	if err := q.modelgit("status"); err != nil {
+		return err
+	}
+	q.say("what Flux applies on the production GPU cluster (kustomize build clusters/gpu-prod)")
+	if err := q.showCanary(); err != nil {
+		return err
+	}
+
+	q.say("the canary looks good: complete it")
+	if err := step("promote", "fraud-detector@0.2.0+data.2", "--to", "production", "--strategy", "canary", "--weight", "100"); err != nil {
+		return err
+	}
+
+	q.say("something is wrong after all: roll back to the version before, found in history")
+	if err := step("rollback", "fraud-detector", "--env", "production"); err != nil {
+		return err
+	}
+	if err := q.modelgit("status"); err != nil {
+		return err
+	}
+	if err := q.modelgit("render", "--check"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s git log --first-parent --format='%%h %%s' main\n", cs.Gray("$"))
+	if msg, err := q.git("log", "--first-parent", "--format=%h %s", "main"); err == nil {
+		fmt.Fprint(out, msg)
+	}
+	return nil
+}
+
+// showCanary prints the InferenceService lines that carry the canary.
+func (q *quickstart) showCanary() error {
+	var buf strings.Builder
+	f := q.opts.Factory
+	saved := f.IOStreams.Out
+	f.IOStreams.Out = &buf
+	code := run(context.Background(), f, NewRootCmd(f), []string{"-C", q.repo, "render", "--cluster", "gpu-prod"})
+	f.IOStreams.Out = saved
+	fmt.Fprintf(q.opts.IO.Out, "%s modelgit -C ../registry render --cluster gpu-prod | grep …\n", q.opts.IO.ColorScheme().Gray("$"))
+	if code != ExitOK {
+		return fmt.Errorf("quickstart: render --cluster gpu-prod: exit status %d", code)
+	}
+	for _, l := range strings.Split(buf.String(), "\n") {
+		t := strings.TrimSpace(l)
+		for _, key := range []string{"kind: InferenceService", "canaryTrafficPercent", "storageUri", "nvidia.com/gpu", "modelgit.dev/version:"} {
+			if strings.HasPrefix(t, key) || strings.Contains(t, key+":") {
+				fmt.Fprintln(q.opts.IO.Out, l)
+				break
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+)
+
+// RollbackOptions are the inputs of `modelgit rollback`.
+type RollbackOptions struct {
+	deps
+	Model  string
+	Env    string
+	To     string
+	Output string
+}
+
+// NewCmdRollback returns `modelgit rollback`.
+func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobra.Command {
+	opts := &RollbackOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	cmd := &cobra.Command{
+		Use:   "rollback MODEL --env ENV [--to VERSION]",
+		Short: "Open the pull request that returns an environment to an earlier version",
+		Long: `Roll back a model in an environment: a promotion (replace) to the version
+that served there before the current one, found in history, or to --to.
+The commit carries a Rollback trailer and the usual promotion trailers; the
+branch is modelgit/rollback/ENV/MODEL-VERSION.`,
+		Example: "  modelgit rollback fraud-detector --env production\n  modelgit rollback fraud-detector --env production --to 1.3.2",
+		Args:    cmdutil.ExactArgs(1, "a model is required: modelgit rollback MODEL --env ENV"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			if opts.Env == "" {
+				return cmdutil.FlagErrorf("--env is required")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return rollbackRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Env, "env", "", "environment to roll back")
+	cmd.Flags().StringVar(&opts.To, "to", "", "version to return to (default: the one before the current, from history)")
+	opts.addFlags(cmd)
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	return cmd
+}
+
+func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
+	reg, err := opts.Factory.Registry()
+	if err != nil {
+		return err
+	}
+	po, err := opts.promoteOptions(reg)
+	if err != nil {
+		return err
+	}
+	res, err := reg.Rollback(ctx, gitops.RollbackOptions{Model: opts.Model, Env: opts.Env, To: opts.To, PromoteOptions: po})
+	if err != nil {
+		return err
+	}
+	return printPromotion(opts.IO, opts.Output, res)
+}

@@ -1,0 +1,125 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// StatusOptions are the inputs of `modelgit status`.
+type StatusOptions struct {
+	IO      *cmdutil.IOStreams
+	Factory *cmdutil.Factory
+	Output  string
+}
+
+// NewCmdStatus returns `modelgit status`.
+func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the matrix of models × environments, with pending promotions",
+		Long: `Show, for every model, its latest registered version and what runs in each
+environment (strategy and weights), from HEAD; with a forge configured in
+modelgit.yaml, also the open promotion pull requests.`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(cmd.Context(), opts)
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputTable, cmdutil.OutputJSON)
+	return cmd
+}
+
+type statusOutput struct {
+	gitops.StatusRow
+	Pending []pendingPR `json:"pending"`
+}
+
+type pendingPR struct {
+	Number int    `json:"number"`
+	Title  string `json:"title"`
+	Branch string `json:"branch"`
+	URL    string `json:"url"`
+}
+
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	reg, err := opts.Factory.Registry()
+	if err != nil {
+		return err
+	}
+	rows, err := reg.Status()
+	if err != nil {
+		return err
+	}
+	var prs []*forge.PullRequest
+	if fg, err := opts.Factory.Forge(reg.Config()); err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
+	} else if fg != nil {
+		if prs, err = fg.ListPullRequests(ctx, "open", "modelgit/"); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
+		}
+	}
+	out := make([]statusOutput, 0, len(rows))
+	for _, row := range rows {
+		o := statusOutput{StatusRow: row, Pending: []pendingPR{}}
+		for _, pr := range prs {
+			if strings.Contains(pr.Head, "/"+row.Model+"-") || strings.Contains(pr.Title, " "+row.Model+" ") {
+				o.Pending = append(o.Pending, pendingPR{Number: pr.Number, Title: pr.Title, Branch: pr.Head, URL: pr.URL})
+			}
+		}
+		out = append(out, o)
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		return cmdutil.PrintJSON(opts.IO.Out, out)
+	}
+	header := []string{"MODEL", "LATEST"}
+	for _, e := range reg.Config().Environments {
+		header = append(header, strings.ToUpper(e.Name))
+	}
+	header = append(header, "PENDING")
+	t := cmdutil.NewTablePrinter(opts.IO, header...)
+	for _, o := range out {
+		t.AddField(o.Model)
+		t.AddField(o.Latest)
+		for _, c := range o.Envs {
+			t.AddField(cellText(c))
+		}
+		var pend []string
+		for _, p := range o.Pending {
+			pend = append(pend, fmt.Sprintf("#%d", p.Number))
+		}
+		t.AddField(strings.Join(pend, " "))
+		t.EndRow()
+	}
+	return t.Render()
+}
+
+// cellText is "1.4.0", "1.3.2 90% · 1.4.0 10%" or "–".
+func cellText(c gitops.StatusCell) string {
+	if len(c.Versions) == 0 {
+		return "–"
+	}
+	var parts []string
+	for _, v := range c.Versions {
+		s := v.Version.String()
+		switch {
+		case c.Strategy == manifests.StrategyAB:
+			s += " (" + v.Role + ")"
+		case v.Weight != nil && len(c.Versions) > 1:
+			s += fmt.Sprintf(" %d%%", *v.Weight)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " · ")
+}

@@ -1,0 +1,127 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// BulkOptions promote every model whose labels match Selector, each at
+// the version serving in VersionFrom, to Env, in one pull request.
+type BulkOptions struct {
+	// Selector is label=value pairs, all of which must match.
+	Selector    map[string]string
+	VersionFrom string
+	PromoteOptions
+}
+
+// ParseSelector parses "team=risk,tier=1".
+func ParseSelector(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("selector %q: want LABEL=VALUE[,LABEL=VALUE…]", s)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// BulkPromote promotes many models in one commit and pull request. Every
+// model is planned first; if any cannot be promoted, nothing is changed
+// and every reason is returned.
+func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteResult, error) {
+	if err := r.checkEnv(opts.Env); err != nil {
+		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
+	if err := r.checkEnv(opts.VersionFrom); err != nil {
+		return nil, fmt.Errorf("--version-from: %w", err)
+	}
+	models, err := r.selectModels(opts.Selector)
+	if err != nil {
+		return nil, err
+	}
+	if len(models) == 0 {
+		return nil, fmt.Errorf("promoting to %q: no model has the labels %s", opts.Env, formatSelector(opts.Selector))
+	}
+	var plans []*Promotion
+	var problems []error
+	for _, m := range models {
+		rel, err := r.Release(opts.VersionFrom, m)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		v, ok := currentStable(rel)
+		if !ok {
+			problems = append(problems, fmt.Errorf("%s: does not run in %q", m, opts.VersionFrom))
+			continue
+		}
+		p, err := r.plan(m+"@"+v.Version.String(), opts.PromoteOptions)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: %w", m, err))
+			continue
+		}
+		plans = append(plans, p)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("promoting %d models to %q: nothing was changed, because %d cannot be promoted:\n%w", len(models), opts.Env, len(problems), errors.Join(problems...))
+	}
+	branch := fmt.Sprintf("modelgit/promote/%s/bulk-%s", opts.Env, selectorSlug(opts.Selector))
+	return r.apply(ctx, opts.PromoteOptions, branch, plans)
+}
+
+// selectModels returns the models at HEAD whose model.yaml labels match.
+func (r *Registry) selectModels(sel map[string]string) ([]string, error) {
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.renderInput(head)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for name, m := range in.Models {
+		match := true
+		for k, v := range sel {
+			if m.Labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func formatSelector(sel map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(sel) {
+		parts = append(parts, k+"="+sel[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// selectorSlug makes a branch-name part of a selector: team=risk → team-risk.
+func selectorSlug(sel map[string]string) string {
+	s := formatSelector(sel)
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.':
+			b.WriteRune(c)
+		case c >= 'A' && c <= 'Z':
+			b.WriteRune(c + 'a' - 'A')
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}

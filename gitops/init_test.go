@@ -1,0 +1,125 @@
+package gitops_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/signing"
+)
+
+var initFiles = []string{
+	".github/workflows/modelgit.yml",
+	".gitignore",
+	"environments/.gitkeep",
+	"modelgit.yaml",
+	"models/.gitkeep",
+	"policies/allowed_signers",
+}
+
+func TestInitSigned(t *testing.T) {
+	t.Parallel()
+	key, pub := sshKey(t, "alice@example.com")
+	signer, err := signing.LoadSSHSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := gitops.Identity{Signature: alice, Signer: signer}
+	line, _, err := gitops.AllowedSignerEntry(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "new", "gitops")
+	opts := gitops.InitOptions{AllowedSigner: line, Identity: alice, Signer: signer}
+	res, err := gitops.Init(ctx, root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Created || res.Commit.IsZero() || len(res.Skipped) != 0 {
+		t.Errorf("Init: %+v", res)
+	}
+	if !slices.Equal(res.Written, initFiles) {
+		t.Errorf("Written = %v, want %v", res.Written, initFiles)
+	}
+	if got := git(t, root, "rev-parse", "HEAD"); got != res.Commit.String() {
+		t.Errorf("HEAD = %s, want %s", got, res.Commit)
+	}
+	if st := git(t, root, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("work tree not clean after Init:\n%s", st)
+	}
+	if got := strings.Split(git(t, root, "ls-files"), "\n"); !slices.Equal(got, initFiles) {
+		t.Errorf("git ls-files = %v", got)
+	}
+	allowed, err := os.ReadFile(filepath.Join(root, "policies", "allowed_signers"))
+	if err != nil || !strings.Contains(string(allowed), pub[:40]) {
+		t.Errorf("allowed_signers does not hold the key: %s", allowed)
+	}
+	// git accepts the signature with the allowed_signers Init wrote.
+	git(t, root, "-c", "gpg.ssh.allowedSignersFile="+filepath.Join(root, "policies", "allowed_signers"), "verify-commit", "HEAD")
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reg.Verify(ctx, gitops.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Governed != 1 {
+		t.Errorf("Verify after Init: %+v, %v", rep, err)
+	}
+
+	// Running it again writes and commits nothing.
+	again, err := gitops.Init(ctx, root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created || len(again.Written) != 0 || !again.Commit.IsZero() || !slices.Equal(again.Skipped, initFiles) {
+		t.Errorf("second Init: %+v", again)
+	}
+	if got := git(t, root, "rev-parse", "HEAD"); got != res.Commit.String() {
+		t.Errorf("second Init moved HEAD to %s", got)
+	}
+}
+
+func TestInitKeepsExistingFiles(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	git(t, "", "init", "-q", root)
+	mine := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nstore: file:///mnt/models\nenvironments:\n  - name: prod\n"
+	writeFile(t, filepath.Join(root, "modelgit.yaml"), mine)
+	writeFile(t, filepath.Join(root, ".gitignore"), "*.pyc\n")
+
+	res, err := gitops.Init(ctx, root, gitops.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created || !res.Commit.IsZero() {
+		t.Errorf("Init in an existing repository without a signer: %+v", res)
+	}
+	if !slices.Equal(res.Skipped, []string{".gitignore", "modelgit.yaml"}) {
+		t.Errorf("Skipped = %v", res.Skipped)
+	}
+	for p, want := range map[string]string{"modelgit.yaml": mine, ".gitignore": "*.pyc\n"} {
+		if b, err := os.ReadFile(filepath.Join(root, p)); err != nil || string(b) != want {
+			t.Errorf("%s was overwritten: %q", p, b)
+		}
+	}
+	for _, p := range res.Written {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if n, _, err := runErr(root, nil, "", "git", "rev-parse", "--verify", "-q", "HEAD"); err == nil {
+		t.Errorf("Init without a signer committed %s", n)
+	}
+	// Nothing partial lies around.
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".modelgit-tmp-") {
+			t.Errorf("temp file left behind: %s", p)
+		}
+		return err
+	})
+	if res, err := gitops.Init(ctx, root, gitops.InitOptions{}); err != nil || len(res.Written) != 0 {
+		t.Errorf("second Init: %+v, %v", res, err)
+	}
+}

@@ -1,0 +1,136 @@
+package gitops_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/signing"
+)
+
+// TestRegisterSSHSignatureVerifiedByGit: git verify-commit accepts the
+// commit Register signs with an ssh key (the fixture's).
+func TestRegisterSSHSignatureVerifiedByGit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res := f.register(base)
+	_, stderr, err := runErr(f.root, nil, "", "git", "verify-commit", "-v", res.Commit.String())
+	if err != nil {
+		t.Fatalf("git verify-commit: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, `Good "git" signature for alice@example.com`) {
+		t.Errorf("git verify-commit said:\n%s", stderr)
+	}
+	// And git's own view of the signature: G = good and trusted.
+	if got := git(t, f.root, "log", "-1", "--format=%G?", res.Commit.String()); got != "G" {
+		t.Errorf("%%G? = %q, want G", got)
+	}
+}
+
+// TestRegisterOpenPGPSignatureVerifiedByGit: a commit Register signs with
+// an OpenPGP key passes git verify-commit with that key in GNUPGHOME, and
+// modelgit's Verify trusts it through policies/allowed_signers.asc.
+func TestRegisterOpenPGPSignatureVerifiedByGit(t *testing.T) {
+	t.Parallel()
+	home, secret, public := gpgKey(t, "Bob <bob@example.com>")
+	signer, err := signing.OpenPGPSigner(secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := object.Signature{Name: "Bob", Email: "bob@example.com"}
+	root := filepath.Join(t.TempDir(), "gitops")
+	if _, err := gitops.Init(ctx, root, gitops.InitOptions{AllowedKey: public, Identity: bob, Signer: signer}); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, root: root, signer: signer}
+	f.reopen()
+	o := f.options(base)
+	o.Identity = bob
+	res, err := f.reg.Register(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"GNUPGHOME=" + home}
+	for _, c := range []string{"HEAD~1", res.Commit.String()} {
+		if _, stderr, err := runErr(root, env, "", "git", "verify-commit", c); err != nil {
+			t.Fatalf("git verify-commit %s: %v\n%s", c, err, stderr)
+		}
+	}
+	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{Deep: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Governed != 2 {
+		t.Errorf("Verify: %d governed, findings %v", rep.Governed, rep.Findings)
+	}
+	h, err := f.reg.History("fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || !h[0].Signature.Trusted || h[0].Signature.Format != signing.FormatOpenPGP {
+		t.Errorf("History: %+v", h)
+	}
+}
+
+// TestVerifyAcceptsCommitsByGit: a commit made by the real `git commit -S`
+// (ssh format) that touches models/ passes Verify when its key is in
+// policies/allowed_signers, and is a "signature" finding when it is not.
+func TestVerifyAcceptsCommitsByGit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.register(base)
+	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by git\n")
+	git(t, f.root, "add", ".")
+	good := gitCommit(t, f, true, "Notes signed by git")
+	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Governed != 3 {
+		t.Fatalf("git commit -S with an allowed key: %d governed, findings %v", rep.Governed, rep.Findings)
+	}
+
+	// Another key, not in allowed_signers.
+	mallory, _ := sshKey(t, "mallory@example.com")
+	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by someone else\n")
+	git(t, f.root, "add", ".")
+	git(t, f.root, "-c", "user.signingkey="+mallory, "-c", "user.email=mallory@example.com", "commit", "-q", "-S", "-m", "Notes by mallory")
+	bad := f.head()
+	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{Range: good + "..HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Check != "signature" || rep.Findings[0].Commit != bad {
+		t.Fatalf("git commit -S with an unknown key: findings %v, want one signature finding on %s", rep.Findings, bad[:7])
+	}
+	// git agrees: the signature is valid but its key is not allowed.
+	if _, _, err := runErr(f.root, nil, "", "git", "verify-commit", bad); err == nil {
+		t.Error("git verify-commit accepted a key missing from allowed_signers")
+	}
+
+	// Allowing mallory's key (in a commit signed by alice) makes it trusted:
+	// Verify reads allowed_signers at the tip.
+	pub, err := os.ReadFile(mallory + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := filepath.Join(f.root, "policies", "allowed_signers")
+	cur, err := os.ReadFile(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, as, string(cur)+`mallory@example.com namespaces="git" `+string(pub))
+	git(t, f.root, "add", ".")
+	gitCommit(t, f, true, "Allow mallory")
+	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Errorf("after allowing the key: %v", rep.Findings)
+	}
+}

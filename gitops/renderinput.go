@@ -1,0 +1,222 @@
+package gitops
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/render"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// renderInput reads what rendering needs as committed at rev: the models,
+// every environment's releases and the versions they pin. overrides
+// replace (or add) releases, the ones a promotion is about to write.
+func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
+	in := render.Input{
+		Config:   r.config,
+		Models:   map[string]*manifests.Model{},
+		Versions: map[string]*manifests.ModelVersion{},
+		RepoURL:  r.fluxRepoURL(),
+	}
+	if rev.IsZero() {
+		return in, nil
+	}
+	models, err := r.listDir(rev, ModelsDir)
+	if err != nil {
+		return in, err
+	}
+	for _, m := range models {
+		if manifests.ValidName(m) != nil {
+			continue
+		}
+		raw, err := r.repo.ReadFile(rev, ModelFile(m))
+		if err != nil {
+			continue // a model registered without model.yaml renders with defaults
+		}
+		model, err := manifests.ParseModel(ModelFile(m), raw)
+		if err != nil {
+			return in, err
+		}
+		in.Models[m] = model
+	}
+	for _, env := range r.config.Environments {
+		files, err := r.listDir(rev, EnvironmentsDir+"/"+env.Name)
+		if err != nil {
+			return in, err
+		}
+		for _, f := range files {
+			model, ok := strings.CutSuffix(f, ".yaml")
+			if !ok {
+				continue
+			}
+			if slices.ContainsFunc(overrides, func(o *manifests.Release) bool { return o.Environment == env.Name && o.Model == model }) {
+				continue
+			}
+			p := ReleaseFile(env.Name, model)
+			raw, err := r.repo.ReadFile(rev, p)
+			if err != nil {
+				return in, err
+			}
+			rel, err := manifests.ParseRelease(p, raw)
+			if err != nil {
+				return in, err
+			}
+			in.Releases = append(in.Releases, rel)
+		}
+	}
+	in.Releases = append(in.Releases, overrides...)
+	for _, rel := range in.Releases {
+		for _, rv := range rel.Versions {
+			key := render.VersionKey(rel.Model, rv.Version)
+			if _, ok := in.Versions[key]; ok {
+				continue
+			}
+			v, err := r.readVersion(rev, VersionFile(rel.Model, rv.Version.String()))
+			if err != nil {
+				return in, fmt.Errorf("release of %s in %q pins %s: %w", rel.Model, rel.Environment, rv.Version, err)
+			}
+			if v.Digest != rv.Digest {
+				return in, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", ReleaseFile(rel.Environment, rel.Model), rv.Version, rv.Digest.Short(), v.Digest.Short())
+			}
+			in.Versions[key] = v.Manifest
+		}
+	}
+	return in, nil
+}
+
+// renderFiles renders the environment env and its clusters.
+func (r *Registry) renderFiles(in render.Input, env string) ([]render.File, error) {
+	files, err := render.Environment(in, env)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range r.config.Clusters {
+		if c.Environment != env {
+			continue
+		}
+		cf, err := render.Cluster(in, c.Name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, cf...)
+	}
+	return files, nil
+}
+
+// fluxRepoURL is the clone URL Flux's GitRepository follows: the forge's
+// repository when modelgit.yaml names one, else the origin remote (with
+// any credentials stripped), else "" (rendering then says what is
+// missing).
+func (r *Registry) fluxRepoURL() string {
+	if f := r.config.Forge; f != nil && f.Repository != "" {
+		host := "https://github.com"
+		if f.URL != "" {
+			if u, err := url.Parse(f.URL); err == nil && u.Host != "" {
+				host = "https://" + u.Host
+			}
+		}
+		return host + "/" + f.Repository + ".git"
+	}
+	remote, err := r.repo.Git.Remote("origin")
+	if err != nil || len(remote.Config().URLs) == 0 {
+		return ""
+	}
+	u, err := url.Parse(remote.Config().URLs[0])
+	if err != nil || u.Scheme == "" {
+		return remote.Config().URLs[0]
+	}
+	u.User = nil
+	return u.String()
+}
+
+// Render renders every environment and cluster from the releases
+// committed at HEAD.
+func (r *Registry) Render() ([]render.File, error) {
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.renderInput(head)
+	if err != nil {
+		return nil, err
+	}
+	return render.All(in)
+}
+
+// StaleFile is a generated file whose committed content differs from
+// what rendering produces.
+type StaleFile struct {
+	Path string `json:"path"`
+	// Missing is true when the file is not committed at all.
+	Missing bool `json:"missing"`
+}
+
+// CheckRendered compares rendered/ and clusters/ at HEAD with what the
+// releases render to; it returns the files that differ.
+func (r *Registry) CheckRendered() ([]StaleFile, error) {
+	files, err := r.Render()
+	if err != nil {
+		return nil, err
+	}
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	var stale []StaleFile
+	for _, f := range files {
+		cur, err := r.repo.ReadFile(head, f.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			stale = append(stale, StaleFile{Path: f.Path, Missing: true})
+		case err != nil:
+			return nil, err
+		case !bytes.Equal(cur, f.Content):
+			stale = append(stale, StaleFile{Path: f.Path})
+		}
+	}
+	return stale, nil
+}
+
+// WriteRendered writes what the releases at HEAD render to into the work
+// tree (each file through a temp file and a rename) and returns the paths
+// that changed.
+func (r *Registry) WriteRendered() ([]string, error) {
+	stale, err := r.CheckRendered()
+	if err != nil || len(stale) == 0 {
+		return nil, err
+	}
+	files, err := r.Render()
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	var paths []string
+	for _, s := range stale {
+		want[s.Path] = true
+		paths = append(paths, s.Path)
+	}
+	var out []render.File
+	for _, f := range files {
+		if want[f.Path] {
+			out = append(out, f)
+		}
+	}
+	return paths, render.Write(r.repo.Root, out)
+}
+
+// BuildCluster returns the Kubernetes objects Flux applies on cluster:
+// what `kustomize build clusters/<cluster>` prints over the rendered tree.
+func (r *Registry) BuildCluster(cluster string) ([]byte, error) {
+	files, err := r.Render()
+	if err != nil {
+		return nil, err
+	}
+	return render.BuildCluster(render.MapFS(files), cluster)
+}
