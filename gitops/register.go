@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
@@ -245,7 +246,15 @@ func (r *Registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 	if explicit.IsZero() && res.Proposal.Bump == manifests.BumpNone {
 		res.Unchanged = true
 		res.Version = res.Previous
-		return r.repairWorktree(head, res.Previous)
+		if err := r.repairWorktree(head, res.Previous); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return nil
+		}
+		// A crash after the commit may have left the registry without the
+		// version's manifest: pushing again is a no-op when it is there.
+		return r.publishVersion(ctx, res.Previous)
 	}
 	candidate.Version = res.Proposal.Version
 	if !explicit.IsZero() {
@@ -301,7 +310,31 @@ func (r *Registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 		Signer:         opts.Signer,
 		ExpectedParent: head,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return r.publishVersion(ctx, res.Version)
+}
+
+// versionPublisher is a store that keeps one manifest per model version
+// beside the blobs (an OCI registry).
+type versionPublisher interface {
+	PushVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error)
+}
+
+// publishVersion pushes v's manifest to a store that keeps one per version,
+// after the commit that registers it: re-running register converges.
+func (r *Registry) publishVersion(ctx context.Context, v *VersionRef) error {
+	p, ok := r.store.(versionPublisher)
+	if !ok || v == nil {
+		return nil
+	}
+	desc, err := p.PushVersion(ctx, v.Manifest, v.Raw)
+	if err != nil {
+		return fmt.Errorf("%w (the version is committed; run register again to publish it)", err)
+	}
+	r.log.Successf("published %s to %s as %s", v.Name(), r.store.URL(), desc.Digest)
+	return nil
 }
 
 func (r *Registry) newModelFile(opts RegisterOptions) []repo.File {

@@ -26,6 +26,9 @@ type Registry struct {
 	log      Logger
 	progress func() store.Progress
 	now      func() time.Time
+	// ociOptions, when set, open an oci:// store instead of the
+	// environment's defaults.
+	ociOptions *store.OCIOptions
 }
 
 // Option configures a Registry.
@@ -40,6 +43,10 @@ func WithStore(s store.Store) Option { return func(r *Registry) { r.store = s } 
 // WithProgress makes long operations report bytes through the Progress
 // that fn returns (e.g. a bar when stderr is a terminal).
 func WithProgress(fn func() store.Progress) Option { return func(r *Registry) { r.progress = fn } }
+
+// WithOCIOptions sets the options an oci:// store is opened with
+// (credentials file, plain HTTP); the default reads the environment.
+func WithOCIOptions(o store.OCIOptions) Option { return func(r *Registry) { r.ociOptions = &o } }
 
 // WithClock sets the clock used for registration times.
 func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
@@ -71,7 +78,11 @@ func Open(dir string, opts ...Option) (*Registry, error) {
 	}
 	r.config = cfg
 	if r.store == nil {
-		st, err := store.Open(cfg.Store, rp.Root)
+		oci := store.OCIOptionsFromEnv()
+		if r.ociOptions != nil {
+			oci = *r.ociOptions
+		}
+		st, err := store.OpenWithOptions(cfg.Store, rp.Root, oci)
 		if err != nil {
 			return nil, fmt.Errorf("opening store of %s: %w", ConfigFile, err)
 		}

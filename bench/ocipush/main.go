@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	version := fs.String("version", "1.0.0", "model version")
 	out := fs.String("o", ".", "pull: directory to write the weights to")
 	progress := fs.Bool("progress", false, "draw progress on stderr")
+	statCache := fs.String("statcache", "", "push: stat cache file; an unchanged file is not hashed again")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -57,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "ocipush push: want one FILE")
 			return 2
 		}
-		err = push(ctx, o, *model, v, fs.Arg(0), stdout, opts.Progress)
+		err = push(ctx, o, *model, v, fs.Arg(0), *statCache, stdout, opts.Progress)
 	case "pull":
 		err = pull(ctx, o, *model, v, *out)
 	}
@@ -68,8 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// push stores file as the weights of model@v and pushes the version.
-func push(ctx context.Context, o *store.OCI, model string, v manifests.Version, file string, stdout io.Writer, prog store.Progress) error {
+// push stores file (hashing it unless statCache knows it) as the weights of model@v and pushes the version.
+func push(ctx context.Context, o *store.OCI, model string, v manifests.Version, file, statCache string, stdout io.Writer, prog store.Progress) error {
 	fi, err := os.Stat(file)
 	if err != nil {
 		return err
@@ -79,9 +80,19 @@ func push(ctx context.Context, o *store.OCI, model string, v manifests.Version, 
 		defer prog.Done()
 	}
 	h := store.Hasher{}
+	if statCache != "" {
+		if h.Cache, err = store.OpenStatCache(statCache); err != nil {
+			return err
+		}
+	}
 	res, err := h.Add(ctx, o, file)
 	if err != nil {
 		return err
+	}
+	if h.Cache != nil {
+		if err := h.Cache.Save(); err != nil {
+			return err
+		}
 	}
 	mt := store.MediaTypeModelWeight
 	if res.IsDir {

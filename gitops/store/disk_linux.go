@@ -85,3 +85,10 @@ func alignedBuf(n int) []byte {
 	}
 	return b[off : off+n : off+n]
 }
+
+// startWriteback asks the kernel to begin writing [off, off+n) of f to
+// disk now (sync_file_range), so a later fsync has little left to wait
+// for. It is only a hint; errors are ignored.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}

@@ -75,7 +75,9 @@ type OCIOptions struct {
 	// UserAgent is sent with every request; empty means "modelgit".
 	UserAgent string
 	// ChunkSize is the size of one upload chunk; 0 means
-	// DefaultOCIChunkSize. Blobs no larger than one chunk go in one PUT.
+	// DefaultOCIChunkSize. Blobs no larger than one chunk go in one PUT
+	// from memory; larger ones of known size whose reader can seek are
+	// streamed in one PUT, and sent in chunks only after a failure.
 	ChunkSize int64
 	// Retries is how many times an interrupted upload is resumed (or
 	// restarted) before Put fails; 0 means DefaultOCIRetries, negative
@@ -109,8 +111,8 @@ func OCIOptionsFromEnv() OCIOptions {
 // OCI is a Store in an OCI registry repository ("oci://HOST[:PORT]/REPO"):
 // every blob is an OCI blob under its sha256 digest, so digests are the
 // same as in the file store. Stat is a HEAD, Open a verified GET, Put a
-// HEAD and, when the blob is missing, a chunked upload that resumes after a
-// dropped connection. Model versions are OCI image manifests (PushVersion).
+// HEAD and, when the blob is missing, one streamed PUT (a file) or a
+// chunked upload, resuming in chunks after a dropped connection. Model versions are OCI image manifests (PushVersion).
 // Credentials and tokens never appear in its errors.
 type OCI struct {
 	ref       registry.Reference // Reference empty
@@ -122,6 +124,8 @@ type OCI struct {
 	credsUsed atomic.Bool // a credential was found and sent
 	// sent counts the bytes uploaded, for tests.
 	sent atomic.Int64
+	// noStream makes Put upload seekable input in chunks too, for tests.
+	noStream bool
 }
 
 var _ Store = (*OCI)(nil)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,34 +56,45 @@ func TestOCIBlobs(t *testing.T) {
 		{name: "chunked size unknown", size: 3<<20 + 7, declared: -1},
 		{name: "small size unknown", size: 10, declared: -1},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			data := randomBytes(t, tt.size)
-			d := manifests.FromBytes(data)
-			size := tt.declared
-			if size == -2 {
-				size = int64(len(data))
-			}
-			if tt.size > 0 { // the empty blob may exist from another run
-				if _, err := o.Stat(ctx, d); !errors.Is(err, ErrNotFound) {
-					t.Fatalf("Stat before Put: err = %v, want ErrNotFound", err)
+	// A seekable reader of known size is streamed in one PUT; one that
+	// cannot seek goes in chunks.
+	readers := []struct {
+		name string
+		wrap func([]byte) io.Reader
+	}{
+		{name: "seekable", wrap: func(b []byte) io.Reader { return bytes.NewReader(b) }},
+		{name: "stream only", wrap: func(b []byte) io.Reader { return io.MultiReader(bytes.NewReader(b)) }},
+	}
+	for _, rd := range readers {
+		for _, tt := range tests {
+			t.Run(rd.name+"/"+tt.name, func(t *testing.T) {
+				data := randomBytes(t, tt.size)
+				d := manifests.FromBytes(data)
+				size := tt.declared
+				if size == -2 {
+					size = int64(len(data))
 				}
-			}
-			if err := o.Put(ctx, d, size, bytes.NewReader(data)); err != nil {
-				t.Fatalf("Put: %v", err)
-			}
-			n, err := o.Stat(ctx, d)
-			if err != nil || n != int64(len(data)) {
-				t.Fatalf("Stat = %d, %v; want %d", n, err, len(data))
-			}
-			got, err := readAllVerified(t, o, d)
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("Open: %d bytes, %v; want the %d bytes put", len(got), err, len(data))
-			}
-			if err := o.Put(ctx, d, int64(len(data)), failReader{t}); err != nil {
-				t.Fatalf("Put again: %v", err)
-			}
-		})
+				if tt.size > 0 { // the empty blob may exist from another run
+					if _, err := o.Stat(ctx, d); !errors.Is(err, ErrNotFound) {
+						t.Fatalf("Stat before Put: err = %v, want ErrNotFound", err)
+					}
+				}
+				if err := o.Put(ctx, d, size, rd.wrap(data)); err != nil {
+					t.Fatalf("Put: %v", err)
+				}
+				n, err := o.Stat(ctx, d)
+				if err != nil || n != int64(len(data)) {
+					t.Fatalf("Stat = %d, %v; want %d", n, err, len(data))
+				}
+				got, err := readAllVerified(t, o, d)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("Open: %d bytes, %v; want the %d bytes put", len(got), err, len(data))
+				}
+				if err := o.Put(ctx, d, int64(len(data)), failReader{t}); err != nil {
+					t.Fatalf("Put again: %v", err)
+				}
+			})
+		}
 	}
 }
 
@@ -102,20 +114,27 @@ func TestOCIPutMismatch(t *testing.T) {
 		{name: "wrong bytes chunked", d: manifests.FromBytes(data), size: int64(len(data)), r: other},
 		{name: "too short", d: manifests.FromBytes(data), size: int64(len(data)), r: data[:len(data)-1]},
 		{name: "too long", d: manifests.FromBytes(data[:200]), size: 200, r: data[:201]},
+		{name: "too long chunked", d: manifests.FromBytes(data[:2<<20]), size: 2 << 20, r: data[:2<<20+1]},
 		{name: "wrong size declared", d: manifests.FromBytes(data), size: 5, r: data},
 		{name: "unknown size wrong bytes", d: manifests.FromBytes(data), size: -1, r: other},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := o.Put(ctx, tt.d, tt.size, bytes.NewReader(tt.r))
-			var dm *DigestMismatchError
-			if !errors.As(err, &dm) {
-				t.Fatalf("Put: err = %v, want a *DigestMismatchError", err)
-			}
-			if _, err := o.Stat(ctx, tt.d); !errors.Is(err, ErrNotFound) {
-				t.Fatalf("Stat after a failed Put: %v, want ErrNotFound: nothing may be stored", err)
-			}
-		})
+	for _, seekable := range []bool{true, false} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/seekable=%t", tt.name, seekable), func(t *testing.T) {
+				var r io.Reader = bytes.NewReader(tt.r)
+				if !seekable {
+					r = io.MultiReader(r)
+				}
+				err := o.Put(ctx, tt.d, tt.size, r)
+				var dm *DigestMismatchError
+				if !errors.As(err, &dm) {
+					t.Fatalf("Put: err = %v, want a *DigestMismatchError", err)
+				}
+				if _, err := o.Stat(ctx, tt.d); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("Stat after a failed Put: %v, want ErrNotFound: nothing may be stored", err)
+				}
+			})
+		}
 	}
 }
 
@@ -568,6 +587,14 @@ func TestOCIAuth(t *testing.T) {
 // Put resumes (or restarts the session) and completes, and what it stored
 // verifies.
 func TestOCIRegistryKilledMidUpload(t *testing.T) {
+	for _, mode := range []string{"streamed", "chunked"} {
+		t.Run(mode, func(t *testing.T) { testKilledMidUpload(t, mode == "chunked") })
+	}
+}
+
+// testKilledMidUpload is TestOCIRegistryKilledMidUpload for a streamed PUT
+// (then resumed in chunks) or, with chunked, a chunked upload throughout.
+func testKilledMidUpload(t *testing.T, chunked bool) {
 	reg := startRegistry(t, false)
 	ctx := context.Background()
 	data := randomBytes(t, 64<<20)
@@ -587,6 +614,7 @@ func TestOCIRegistryKilledMidUpload(t *testing.T) {
 		}
 	}}
 	o := newTestOCI(t, reg, "models/fault", OCIOptions{ChunkSize: 4 << 20, Progress: prog, Retries: 10})
+	o.noStream = chunked
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -10,19 +10,23 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelgit/modelgit/manifests"
 )
 
 // Put stores r under d unless the registry already has d (a HEAD first),
-// in which case r is not read. Blobs larger than one chunk are uploaded in
-// chunks (PATCH with Content-Range); when the connection drops, Put asks
-// the registry how much it holds and resumes from there, or, when the
-// registry lost the upload, starts over (re-reading r if it can seek).
-// The bytes are hashed while read and the upload is cancelled before it
-// completes unless they match d and size, so nothing corrupt is ever
-// stored under d (the registry checks the digest too).
+// in which case r is not read. A blob of known size whose reader can seek
+// (a file) goes up as one streamed PUT, as `oras push` does; any other
+// blob larger than one chunk is uploaded in chunks (PATCH with
+// Content-Range). When the connection drops, Put asks the registry how much
+// it holds and resumes from there in chunks (re-hashing the part already
+// sent from r), or, when the registry lost the upload, starts over
+// (re-reading r if it can seek). The bytes are hashed while read and the
+// upload is cancelled before it completes unless they match d and size, so
+// nothing corrupt is ever stored under d (the registry checks the digest
+// too).
 func (o *OCI) Put(ctx context.Context, d manifests.Digest, size int64, r io.Reader) error {
 	if d.IsZero() {
 		return fmt.Errorf("storing blob: empty digest")
@@ -47,6 +51,7 @@ func (o *OCI) Put(ctx context.Context, d manifests.Digest, size int64, r io.Read
 		}
 	}
 	u.mono = size >= 0 && size <= o.opts.ChunkSize
+	u.stream = !u.mono && size >= 0 && u.seeker != nil && !o.noStream
 	if err := u.run(ctx); err != nil {
 		return fmt.Errorf("storing blob %s in %s: %w", d, o.URL(), err)
 	}
@@ -61,7 +66,8 @@ type upload struct {
 	r      io.Reader
 	seeker io.Seeker // nil when r cannot be re-read
 	start  int64     // position of r when Put was called
-	mono   bool      // the whole blob in one PUT
+	mono   bool      // the whole blob in one PUT, from memory
+	stream bool      // the whole blob in one PUT, streamed from r (first attempt)
 
 	dg       *manifests.Digester
 	loc      *url.URL // upload location; nil before POST
@@ -70,6 +76,7 @@ type upload struct {
 	bufStart int64
 	eof      bool // r is exhausted
 	chunk    []byte
+	reported int64 // bytes reported to Progress: resent bytes are not reported twice
 }
 
 // errRetry marks an error after which the upload may be resumed.
@@ -127,6 +134,9 @@ func (u *upload) run(ctx context.Context) error {
 func (u *upload) step(ctx context.Context) (done bool, err error) {
 	if u.loc == nil {
 		return false, u.begin(ctx)
+	}
+	if u.stream {
+		return true, u.putStream(ctx)
 	}
 	if u.off == u.bufStart+int64(len(u.buf)) && !u.eof {
 		if err := u.fill(); err != nil {
@@ -255,7 +265,7 @@ func (u *upload) patch(ctx context.Context, p []byte) error {
 		return err
 	}
 	u.off += int64(len(p))
-	o.opts.Progress.Add(int64(len(p)))
+	u.progress(u.off)
 	return nil
 }
 
@@ -282,8 +292,152 @@ func (u *upload) finish(ctx context.Context, p []byte) error {
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusNoContent {
 		return u.respError("completing upload", resp)
 	}
-	o.opts.Progress.Add(int64(len(p)))
+	u.progress(u.off + int64(len(p)))
 	return nil
+}
+
+// progress reports the bytes up to end as sent, those not reported yet.
+func (u *upload) progress(end int64) {
+	if end > u.reported {
+		u.o.opts.Progress.Add(end - u.reported)
+		u.reported = end
+	}
+}
+
+// putStream sends the whole blob, read from r, in one PUT ?digest= with a
+// Content-Length; the body withholds its last bytes unless digest and size
+// match, so a wrong input never completes the upload.
+func (u *upload) putStream(ctx context.Context) error {
+	o := u.o
+	loc := *u.loc
+	q := loc.Query()
+	q.Set("digest", u.d.String())
+	loc.RawQuery = q.Encode()
+	body := &streamBody{u: u}
+	req, err := http.NewRequestWithContext(o.scoped(ctx, true), http.MethodPut, loc.String(), body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = u.size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := o.upload.Do(req)
+	// The transport may read the body after Do returns (when the
+	// registry answers before the body is sent): stop it before r is
+	// touched again.
+	body.stop()
+	if body.err != nil {
+		// The input is wrong (or unreadable): the request failed because
+		// of it, and no retry can help.
+		return body.err
+	}
+	if err != nil {
+		return u.netError("uploading", err)
+	}
+	defer drain(resp)
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusNoContent {
+		return u.respError("uploading", resp)
+	}
+	u.progress(u.size)
+	return nil
+}
+
+// streamBody is the body of a streamed PUT: r read with a large buffer and
+// hashed ahead of what is sent. The last buffer is released only after the
+// digest and size are checked.
+type streamBody struct {
+	mu   sync.Mutex
+	u    *upload
+	done bool   // stopped: Read fails
+	buf  []byte // pooled read buffer; buf[pos:end] is not sent yet
+	pos  int
+	end  int
+	read int64 // bytes read from r
+	sent int64 // bytes handed to the transport
+	err  error // an input error: wrong bytes or a failed read
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
+		return 0, b.err
+	}
+	if b.done {
+		return 0, errStreamStopped
+	}
+	if b.pos == b.end {
+		if b.read == b.u.size {
+			return 0, io.EOF
+		}
+		if err := b.fill(); err != nil {
+			b.err = err
+			b.release()
+			return 0, err
+		}
+	}
+	n := copy(p, b.buf[b.pos:b.end])
+	b.pos += n
+	b.sent += int64(n)
+	b.u.o.sent.Add(int64(n))
+	if b.sent-b.u.reported >= 1<<20 || b.sent == b.u.size {
+		b.u.progress(b.sent)
+	}
+	if b.sent == b.u.size {
+		b.release()
+	}
+	return n, nil
+}
+
+// fill reads the next buffer and hashes it; when it ends the blob, it
+// checks digest and size (and that r holds nothing more).
+func (b *streamBody) fill() error {
+	u := b.u
+	if b.buf == nil {
+		b.buf = *bufPool.Get().(*[]byte)
+	}
+	want := min(int64(len(b.buf)), u.size-b.read)
+	n, err := io.ReadFull(u.r, b.buf[:want])
+	u.dg.Write(b.buf[:n])
+	b.read += int64(n)
+	b.pos, b.end = 0, n
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return u.mismatch() // shorter than size
+	case err != nil:
+		return fmt.Errorf("reading: %w", err)
+	}
+	if b.read < u.size {
+		return nil
+	}
+	if m, _ := copyBuf(u.dg, u.r); m > 0 {
+		return u.mismatch() // longer than size
+	}
+	if u.dg.Digest() != u.d {
+		return u.mismatch()
+	}
+	return nil
+}
+
+// errStreamStopped is what the body of a streamed PUT returns once Put has
+// moved on.
+var errStreamStopped = errors.New("upload stopped")
+
+// stop makes every later Read fail and frees the buffer; it waits for a
+// Read in progress.
+func (b *streamBody) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	b.release()
+}
+
+// release returns the read buffer to the pool.
+func (b *streamBody) release() {
+	if b.buf != nil {
+		bufPool.Put(&b.buf)
+		b.buf = nil
+		b.pos, b.end = 0, 0
+	}
 }
 
 // recover finds out after a failure how much the registry holds and
@@ -292,6 +446,9 @@ func (u *upload) finish(ctx context.Context, p []byte) error {
 func (u *upload) recover(ctx context.Context) error {
 	if u.loc == nil {
 		return nil // nothing started yet: step begins
+	}
+	if u.stream {
+		return u.recoverStream(ctx)
 	}
 	if !u.mono {
 		req, err := http.NewRequestWithContext(u.o.scoped(ctx, true), http.MethodGet, u.loc.String(), nil)
@@ -319,6 +476,61 @@ func (u *upload) recover(ctx context.Context) error {
 		}
 	}
 	return u.restart()
+}
+
+// recoverStream resumes an interrupted streamed PUT in chunks, from what
+// the registry holds: the bytes before that are read again from r only to
+// hash them. When the registry lost the session, the upload restarts in
+// chunks.
+func (u *upload) recoverStream(ctx context.Context) error {
+	u.stream = false
+	have, err := u.status(ctx)
+	if err != nil {
+		return err
+	}
+	if have < 0 || have > u.size {
+		return u.restart()
+	}
+	if _, err := u.seeker.Seek(u.start, io.SeekStart); err != nil {
+		return fmt.Errorf("rewinding input: %w", err)
+	}
+	u.dg = manifests.NewDigester()
+	if n, err := copyBuf(u.dg, io.LimitReader(u.r, have)); err != nil {
+		return fmt.Errorf("reading: %w", err)
+	} else if n != have {
+		return u.mismatch()
+	}
+	u.off, u.bufStart, u.buf, u.eof = have, have, nil, false
+	return nil
+}
+
+// status asks the registry how many bytes of the session it holds; -1
+// means it lost the session.
+func (u *upload) status(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(u.o.scoped(ctx, true), http.MethodGet, u.loc.String(), nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := u.o.upload.Do(req)
+	if err != nil {
+		return 0, u.netError("checking upload status", err)
+	}
+	drain(resp)
+	if resp.StatusCode != http.StatusNoContent {
+		return -1, nil
+	}
+	end, ok := parseRange(resp.Header.Get("Range"))
+	if !ok {
+		return -1, nil
+	}
+	if err := u.setLocation(resp); err != nil {
+		return -1, nil
+	}
+	if end == 0 {
+		// "0-0" is both "nothing" and "one byte": resend the first byte.
+		return 0, nil
+	}
+	return end + 1, nil
 }
 
 // restart forgets the session; step opens a new one. r is rewound unless

@@ -101,7 +101,7 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 			os.Remove(f.Name())
 		}
 	}()
-	n, err := copyBuf(onlyWriter{f}, onlyReader{rc})
+	n, err := copyBuf(&writebackWriter{f: f}, onlyReader{rc})
 	if err != nil {
 		return err
 	}
@@ -122,4 +122,25 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 	}
 	ok = true
 	return nil
+}
+
+// writebackWriter writes to a file and starts writing each 32 MiB to disk
+// as soon as it is complete, so the disk works while the download goes on
+// and the fsync before the rename has little left to wait for.
+type writebackWriter struct {
+	f       *os.File
+	off     int64 // bytes written
+	flushed int64 // bytes handed to writeback
+}
+
+const writebackChunk = 32 << 20
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
+	return n, err
 }

@@ -64,6 +64,12 @@ const DefaultURL = "file://.modelgit/store"
 // Open returns the store named by rawURL. A relative file:// directory is
 // taken relative to root; an empty rawURL means DefaultURL.
 func Open(rawURL, root string) (Store, error) {
+	return OpenWithOptions(rawURL, root, OCIOptionsFromEnv())
+}
+
+// OpenWithOptions is Open with explicit options for an oci:// store
+// (credentials file, plain HTTP).
+func OpenWithOptions(rawURL, root string, oci OCIOptions) (Store, error) {
 	if rawURL == "" {
 		rawURL = DefaultURL
 	}
@@ -84,7 +90,7 @@ func Open(rawURL, root string) (Store, error) {
 	case "mem":
 		return NewMemory(), nil
 	case "oci":
-		return NewOCI(rest, OCIOptionsFromEnv())
+		return NewOCI(rest, oci)
 	default:
 		return nil, fmt.Errorf("opening store %q: unknown scheme %q, want file://DIR, oci://REGISTRY/REPO or mem://", sanitize(rawURL), scheme)
 	}

@@ -36,6 +36,8 @@ Promotions between environments are pull requests gated by policy and approvals,
 
 	cmd.PersistentFlags().StringVarP(&f.RepoDir, "repo", "C", "", "run as if modelgit was started in `DIR` (like git -C)")
 	_ = cmd.MarkPersistentFlagDirname("repo")
+	cmd.PersistentFlags().StringVar(&f.RegistryConfig, "registry-config", "", "credentials `FILE` for an oci:// store (docker config.json format; default: docker's and oras's)")
+	cmd.PersistentFlags().BoolVar(&f.PlainHTTP, "plain-http", false, "talk plain HTTP to an oci:// store's registry (always for localhost)")
 
 	// Subcommands: add one line per command.
 	for _, sub := range []*cobra.Command{
@@ -50,6 +52,7 @@ Promotions between environments are pull requests gated by policy and approvals,
 		NewCmdRollback(f, nil),
 		NewCmdRender(f, nil),
 		NewCmdStatus(f, nil),
+		NewCmdStore(f),
 		NewCmdQuickstart(f, nil),
 		NewCmdVersion(f, nil),
 	} {

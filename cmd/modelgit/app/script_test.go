@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/modelgit/modelgit/gitops/store/storetest"
 )
 
 var updateScripts = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar (cmp targets)")
@@ -58,6 +60,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sshkeygen": cmdSSHKeygen,
 			"gpgkeygen": cmdGPGKeygen,
+			"registry":  cmdRegistry,
 		},
 	}
 }
@@ -163,4 +166,29 @@ func cmdGPGKeygen(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(name+".fpr"), []byte(fpr+"\n"), 0o644))
 	ts.Check(ts.Exec("gpg", "--batch", "--armor", "--export", fpr))
 	ts.Check(os.WriteFile(ts.MkAbs(name+".asc"), []byte(ts.ReadFile("stdout")), 0o644))
+}
+
+// cmdRegistry starts a real CNCF distribution registry for the script:
+// `registry [auth]` sets $REGISTRY to its 127.0.0.1:PORT (with auth also
+// $REGISTRY_USER and $REGISTRY_PASSWORD) and $REGISTRY_STORAGE to its
+// storage directory; it is killed when the script ends.
+func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("registry does not support !")
+	}
+	if _, err := exec.LookPath("oras"); err != nil {
+		ts.Fatalf("oras is not installed: GOBIN=$PWD/.bin go install oras.land/oras/cmd/oras@v1.3.0 (scripts/test.sh does it)")
+	}
+	auth := len(args) == 1 && args[0] == "auth"
+	if len(args) > 1 || (len(args) == 1 && !auth) {
+		ts.Fatalf("usage: registry [auth]")
+	}
+	r := storetest.Start(ts, ts.MkAbs("registry"), auth)
+	ts.Defer(r.Kill)
+	ts.Setenv("REGISTRY", r.Addr)
+	ts.Setenv("REGISTRY_STORAGE", r.Root)
+	if auth {
+		ts.Setenv("REGISTRY_USER", storetest.User)
+		ts.Setenv("REGISTRY_PASSWORD", storetest.Password)
+	}
 }

@@ -33,6 +33,10 @@ type Factory struct {
 	// RepoDir is the value of the global -C/--repo flag; "" means the
 	// current directory. Read it through WorkDir.
 	RepoDir string
+	// RegistryConfig and PlainHTTP are the global --registry-config and
+	// --plain-http flags, for an oci:// artifact store.
+	RegistryConfig string
+	PlainHTTP      bool
 	// WorkDir returns the absolute directory the command works in: RepoDir
 	// (relative to the current directory, like git -C) or the current
 	// directory. It does not look for the repository root.
@@ -81,7 +85,13 @@ func NewFactory(version string) *Factory {
 		if err != nil {
 			return nil, err
 		}
+		oci := store.OCIOptionsFromEnv()
+		if f.RegistryConfig != "" {
+			oci.RegistryConfig = f.RegistryConfig
+		}
+		oci.PlainHTTP = oci.PlainHTTP || f.PlainHTTP
 		opts := []gitops.Option{
+			gitops.WithOCIOptions(oci),
 			gitops.WithClock(f.Now),
 			gitops.WithLogger(gitops.WriterLogger{W: f.IOStreams.ErrOut}),
 		}

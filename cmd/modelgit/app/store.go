@@ -1,0 +1,82 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/store"
+)
+
+// NewCmdStore returns `modelgit store`, the artifact-store commands.
+func NewCmdStore(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store <command>",
+		Short: "Work with artifact stores (file://, oci://)",
+	}
+	cmd.AddCommand(NewCmdStoreCopy(f, nil))
+	return cmd
+}
+
+// StoreCopyOptions are the inputs of `modelgit store copy`.
+type StoreCopyOptions struct {
+	IO       *cmdutil.IOStreams
+	Registry func() (*gitops.Registry, error)
+	Src, Dst string
+	Output   string
+}
+
+// NewCmdStoreCopy returns `modelgit store copy`.
+func NewCmdStoreCopy(f *cmdutil.Factory, runF func(*StoreCopyOptions) error) *cobra.Command {
+	opts := &StoreCopyOptions{IO: f.IOStreams, Registry: f.Registry}
+	cmd := &cobra.Command{
+		Use:   "copy SRC DST",
+		Short: "Mirror every registered version from one store to another",
+		Long: `Copy every blob the versions registered at HEAD need from SRC to DST,
+verified as read and as written, skipping what DST already has; to an OCI
+registry, also each version's OCI manifest (tag MODEL-VERSION, + written _).
+Running it again copies nothing. file:// paths are relative to the
+repository root.`,
+		Example: "  modelgit store copy file://.modelgit/store oci://registry.example.com/ml/models",
+		Args:    cmdutil.ExactArgs(2, "a source and a destination store are required: modelgit store copy SRC DST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Src, opts.Dst = args[0], args[1]
+			if runF != nil {
+				return runF(opts)
+			}
+			reg, err := opts.Registry()
+			if err != nil {
+				return err
+			}
+			src, err := reg.OpenStore(opts.Src)
+			if err != nil {
+				return err
+			}
+			dst, err := reg.OpenStore(opts.Dst)
+			if err != nil {
+				return err
+			}
+			var prog store.Progress
+			if opts.IO.IsStderrTTY() {
+				prog = store.NewBar(opts.IO.ErrOut)
+			}
+			res, err := reg.CopyStore(cmd.Context(), src, dst, prog)
+			if err != nil {
+				return err
+			}
+			if opts.Output == cmdutil.OutputJSON {
+				return cmdutil.PrintJSON(opts.IO.Out, res)
+			}
+			fmt.Fprintf(opts.IO.Out, "%s %s, %s in %s", opts.IO.ColorScheme().SuccessIcon(), count(res.Versions, "version"), count(res.Blobs, "blob"), res.Destination)
+			if res.Published > 0 {
+				fmt.Fprintf(opts.IO.Out, ", %s published", count(res.Published, "version manifest"))
+			}
+			fmt.Fprintln(opts.IO.Out)
+			return nil
+		},
+	}
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	return cmd
+}
