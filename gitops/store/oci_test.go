@@ -622,7 +622,7 @@ func testKilledMidUpload(t *testing.T, chunked bool) {
 	defer f.Close()
 	// As the Hasher calls it: a reader that hides Seek.
 	if err := o.Put(ctx, d, int64(len(data)), onlyReader{f}); err != nil {
-		t.Fatalf("Put across a registry crash: %v\nregistry log:\n%s", err, reg.log.String())
+		t.Fatalf("Put across a registry crash: %v\nregistry log:\n%s", err, reg.Log())
 	}
 	<-restarted
 	if n, err := o.Stat(ctx, d); err != nil || n != int64(len(data)) {

@@ -48,7 +48,7 @@ func Start(t Fataler, dir string, withAuth bool) *Registry {
 	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Fatalf("docker-registry (the CNCF distribution registry) is not installed: apt-get install -y docker-registry (scripts/test.sh does it)")
 	}
-	r := &Registry{t: t, Addr: freeAddr(t), Root: filepath.Join(dir, "storage"), cfg: filepath.Join(dir, "config.yml"), log: &syncBuffer{}}
+	r := &Registry{t: t, Addr: FreeAddr(t), Root: filepath.Join(dir, "storage"), cfg: filepath.Join(dir, "config.yml"), log: &syncBuffer{}}
 	authCfg := ""
 	if withAuth {
 		if _, err := exec.LookPath("htpasswd"); err != nil {
@@ -94,7 +94,8 @@ http:
 	return r
 }
 
-func freeAddr(t Fataler) string {
+// FreeAddr returns a 127.0.0.1 address with a port nobody listens on.
+func FreeAddr(t Fataler) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
