@@ -359,10 +359,10 @@ func (r *Registry) repairWorktree(head plumbing.Hash, v *VersionRef) error {
 		return nil
 	}
 	cur, err := os.ReadFile(filepath.Join(r.repo.Root, filepath.FromSlash(v.Path)))
-	if err == nil && string(cur) == string(v.Raw) {
+	if err == nil && string(cur) == string(v.Raw) && r.indexHas(v.Path, v.Raw) {
 		return nil
 	}
-	r.log.Warningf("restoring %s in the work tree from %s", v.Path, head.String()[:12])
+	r.log.Warningf("restoring %s in the work tree and index from %s", v.Path, head.String()[:12])
 	// Committing the same bytes changes nothing in history and rewrites
 	// the work-tree file and its index entry.
 	_, err = r.repo.Commit(context.Background(), repo.CommitRequest{
@@ -370,6 +370,18 @@ func (r *Registry) repairWorktree(head plumbing.Hash, v *VersionRef) error {
 		ExpectedParent: head,
 	})
 	return err
+}
+
+// indexHas reports whether the index records path with exactly content
+// (a crash between moving the branch and updating the index leaves it
+// stale even when the work-tree file is right).
+func (r *Registry) indexHas(path string, content []byte) bool {
+	idx, err := r.repo.Git.Storer.Index()
+	if err != nil {
+		return false
+	}
+	e, err := idx.Entry(path)
+	return err == nil && e.Hash == plumbing.ComputeHash(plumbing.BlobObject, content)
 }
 
 // notEmpty refuses an artifact or data set with no bytes: an empty file

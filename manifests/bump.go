@@ -84,6 +84,24 @@ func Propose(latest, next *ModelVersion) Proposal {
 		p.add(BumpPatch, fmt.Sprintf("weights changed %s → %s while training data did not", lw.Digest.Short(), nw.Digest.Short()))
 	}
 
+	// Metrics alone: the same model re-validated. A new version keeps
+	// the new numbers rather than dropping them silently; only when
+	// nothing else changed, so the reason list stays about the model.
+	if p.bump == BumpNone {
+		for _, k := range sortedKeys(unionKeys(latest.Metrics, next.Metrics)) {
+			lv, lok := latest.Metrics[k]
+			nv, nok := next.Metrics[k]
+			switch {
+			case lok && !nok:
+				p.add(BumpPatch, fmt.Sprintf("metric %q no longer reported (was %v): re-validated", k, lv))
+			case !lok && nok:
+				p.add(BumpPatch, fmt.Sprintf("metric %q added (%v): re-validated", k, nv))
+			case lv != nv:
+				p.add(BumpPatch, fmt.Sprintf("metric %q changed %v → %v: re-validated", k, lv, nv))
+			}
+		}
+	}
+
 	v := latest.Version
 	switch p.bump {
 	case BumpNone:
@@ -274,4 +292,15 @@ func ValidateExplicit(latest *ModelVersion, v Version, existing []Version) error
 		return fmt.Errorf("checking version %s: %w 0.0.0; the first version is at least 0.0.1", v, ErrVersionNotGreater)
 	}
 	return nil
+}
+
+func unionKeys(a, b map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(a)+len(b))
+	for k := range a {
+		out[k] = 0
+	}
+	for k := range b {
+		out[k] = 0
+	}
+	return out
 }

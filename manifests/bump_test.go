@@ -35,7 +35,7 @@ func TestPropose(t *testing.T) {
 	}{
 		{
 			name:        "nothing",
-			change:      func(mv *ModelVersion) { mv.Metrics["accuracy"] = 0.99 },
+			change:      func(mv *ModelVersion) { mv.RegisteredBy = "someone else" },
 			wantVersion: "1.4.2+data.7", wantBump: BumpNone,
 			wantReasons: []string{"nothing changed since 1.4.2+data.7"},
 		},
@@ -233,5 +233,27 @@ func TestValidateExplicit(t *testing.T) {
 	}
 	if err := ValidateExplicit(nil, Version{}, nil); err == nil {
 		t.Error("0.0.0 accepted as the first version")
+	}
+}
+
+func TestProposeMetricsOnly(t *testing.T) {
+	data := &Data{Digest: FromBytes([]byte("train"))}
+	latest := &ModelVersion{Version: MustParseVersion("1.2.0+data.3"), Data: data, Metrics: map[string]float64{"accuracy": 0.9, "auc": 0.8}}
+	next := &ModelVersion{Data: data, Metrics: map[string]float64{"accuracy": 0.92, "f1": 0.7}}
+	p := Propose(latest, next)
+	if p.Bump != BumpPatch || p.Version.String() != "1.2.1+data.3" {
+		t.Fatalf("Propose = %s %s, want patch 1.2.1+data.3", p.Bump, p.Version)
+	}
+	want := []string{
+		`metric "accuracy" changed 0.9 → 0.92: re-validated`,
+		`metric "auc" no longer reported (was 0.8): re-validated`,
+		`metric "f1" added (0.7): re-validated`,
+	}
+	if strings.Join(p.Reasons, "\n") != strings.Join(want, "\n") {
+		t.Errorf("reasons = %q, want %q", p.Reasons, want)
+	}
+	// Same metrics: nothing changed.
+	if p := Propose(latest, &ModelVersion{Data: data, Metrics: latest.Metrics}); p.Bump != BumpNone {
+		t.Errorf("same metrics: %s", p.Bump)
 	}
 }
