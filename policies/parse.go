@@ -1,0 +1,239 @@
+package policies
+
+import (
+	"bytes"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// Parse parses and validates a policies/<env>.yaml file and compiles its
+// gates. Every problem is a *manifests.FileError naming file, line, column
+// and field; several come back together as manifests.FileErrors, earliest
+// line first. A gate that does not compile is reported at its place in
+// the file, with the CEL column.
+//
+// An environment left out of the file is taken from the file's base name;
+// one written in the file must match it. Left-out defaults are filled in:
+// the default gate at DefaultTolerance and DefaultApprovals approvals.
+func Parse(file string, data []byte) (*PromotionPolicy, error) {
+	c := newChecker(file, data)
+	p := new(PromotionPolicy)
+	if !decodeStrict(c, Kind, p) {
+		return nil, c.result()
+	}
+	validate(c, p)
+	if len(c.errs) > 0 {
+		return nil, c.result()
+	}
+	return p, nil
+}
+
+// fileEnv returns the environment a file name implies: "prod" for
+// policies/prod.yaml, or "" when the name says nothing.
+func fileEnv(file string) string {
+	base := path.Base(strings.ReplaceAll(file, `\`, "/"))
+	for _, ext := range []string{".yaml", ".yml"} {
+		if name, ok := strings.CutSuffix(base, ext); ok && manifests.ValidName(name) == nil {
+			return name
+		}
+	}
+	return ""
+}
+
+var teamRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+var queryVarRE = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)
+
+func validate(c *checker, p *PromotionPolicy) {
+	fromFile := fileEnv(c.file)
+	switch {
+	case p.Environment == "" && fromFile == "":
+		c.fail("environment", "required field is missing (the file name %q does not name an environment); want the environment this policy guards", path.Base(c.file))
+	case p.Environment == "":
+		p.Environment = fromFile
+	default:
+		if err := manifests.ValidName(p.Environment); err != nil {
+			c.fail("environment", "environment %v", err)
+		} else if fromFile != "" && fromFile != p.Environment {
+			c.fail("environment", "environment %q does not match the file name; move the policy to policies/%s.yaml or write environment: %s", p.Environment, p.Environment, fromFile)
+		}
+	}
+	if p.From != "" {
+		if err := manifests.ValidName(p.From); err != nil {
+			c.fail("from", "environment %v", err)
+		} else if p.From == p.Environment {
+			c.fail("from", "a version cannot come from %q into %q itself; name the environment before it, or leave from out", p.From, p.Environment)
+		}
+	}
+
+	names := map[string]int{}
+	for i := range p.Gates {
+		g := &p.Gates[i]
+		at := "gates[" + strconv.Itoa(i) + "]"
+		if g.Name == DefaultGateName {
+			c.fail(at+".name", "gate name %q is reserved for the default gate; pick another name", g.Name)
+		} else if j, dup := names[g.Name]; dup {
+			c.fail(at+".name", "gate %q is declared twice (also gates[%d])", g.Name, j)
+		} else {
+			names[g.Name] = i
+		}
+		cg, issues := compileGate(g.Expression)
+		if issues != nil {
+			c.celErrors(at+".expression", g.Expression, issues)
+			continue
+		}
+		g.compiled = cg
+	}
+
+	if p.DefaultGate == nil {
+		p.DefaultGate = &DefaultGate{Tolerance: DefaultTolerance}
+	} else if !c.has("defaultGate.tolerance") {
+		p.DefaultGate.Tolerance = DefaultTolerance
+	}
+	checkTolerance(c, "defaultGate.tolerance", p.DefaultGate.Tolerance)
+
+	for _, name := range slicesSorted(p.Metrics) {
+		m := p.Metrics[name]
+		at := "metrics." + name
+		switch m.Direction {
+		case "", manifests.DirectionHigher, manifests.DirectionLower:
+		default:
+			c.fail(at+".direction", "direction %q is not valid; want %q or %q", m.Direction, manifests.DirectionHigher, manifests.DirectionLower)
+		}
+		checkTolerance(c, at+".tolerance", m.Tolerance)
+		if m.MinSamples < 0 {
+			c.fail(at+".minSamples", "minSamples %d is negative; want 0 or more", m.MinSamples)
+		}
+		if m.Threshold != nil && (math.IsNaN(*m.Threshold) || math.IsInf(*m.Threshold, 0)) {
+			c.fail(at+".threshold", "threshold must be a finite number")
+		}
+		for _, v := range queryVarRE.FindAllString(m.Query, -1) {
+			if !slices.Contains(queryVars, v) {
+				c.fail(at+".query", "placeholder %s is not known; want %s", v, strings.Join(queryVars, ", "))
+			}
+		}
+	}
+
+	if p.Approvals.Count < 0 {
+		c.fail("approvals.count", "approvals count %d is negative; want 0 or more", p.Approvals.Count)
+	}
+	if !c.has("approvals.count") {
+		p.Approvals.Count = DefaultApprovals
+	}
+	for i, t := range p.Approvals.Teams {
+		at := "approvals.teams[" + strconv.Itoa(i) + "]"
+		if !teamRE.MatchString(t) {
+			c.fail(at, "team %q is not valid; want ORG/TEAM, e.g. acme/ml-leads", t)
+		} else if j := slices.Index(p.Approvals.Teams, t); j < i {
+			c.fail(at, "team %q is listed twice (also approvals.teams[%d])", t, j)
+		}
+	}
+}
+
+func checkTolerance(c *checker, field string, v float64) {
+	if math.IsNaN(v) || v < 0 || v > 1 {
+		c.fail(field, "tolerance %v is not valid; want a fraction from 0 to 1, e.g. 0.05 for 5%%", v)
+	}
+}
+
+func slicesSorted[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// celErrors reports CEL compile problems at their place in the file when
+// the expression's text can be found there, and otherwise at the start of
+// the expression's value.
+func (c *checker) celErrors(field, expr string, issues []celIssue) {
+	n := c.at(field)
+	multiline := strings.Contains(strings.TrimRight(expr, "\n"), "\n")
+	for _, ci := range issues {
+		e := &manifests.FileError{File: c.file, Field: field, Msg: describeIssue(ci, multiline)}
+		if n != nil {
+			e.Line, e.Column = n.Line, n.Column
+		}
+		if ci.line > 0 && n != nil {
+			if line, col, ok := c.locate(n, expr, ci.line, ci.column); ok {
+				e.Line, e.Column = line, col
+			}
+		}
+		c.errs = append(c.errs, e)
+	}
+}
+
+// locate maps line and column of the expression held by n to a line and
+// column of the file, when the expression's text stands there verbatim:
+// plain or quoted on one line, or a literal block (|).
+func (c *checker) locate(n *yaml.Node, expr string, line, col int) (int, int, bool) {
+	exprLines := strings.Split(expr, "\n")
+	if line > len(exprLines) {
+		return 0, 0, false
+	}
+	text := exprLines[line-1]
+	if text == "" && line > 1 && n.Style == yaml.LiteralStyle {
+		// The end of the expression (a trailing newline): point just
+		// after the last line.
+		line--
+		text = exprLines[line-1]
+		col = utf8.RuneCountInString(text) + 1
+	}
+	var fileLine int
+	var fromCol int // 1-based column where to look for text
+	switch n.Style {
+	case 0, yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
+		if line != 1 || len(exprLines) != 1 {
+			return 0, 0, false
+		}
+		fileLine, fromCol = n.Line, n.Column
+		if n.Style != 0 {
+			fromCol++ // the opening quote
+		}
+	case yaml.LiteralStyle:
+		fileLine, fromCol = n.Line+line, 1
+	default:
+		return 0, 0, false
+	}
+	src := sourceLine(c.data, fileLine)
+	if src == nil {
+		return 0, 0, false
+	}
+	// Columns are counted in code points, as both yaml.v3 and CEL do.
+	runes := []rune(string(src))
+	if fromCol-1 > len(runes) {
+		return 0, 0, false
+	}
+	rest := string(runes[fromCol-1:])
+	i := strings.Index(rest, text)
+	if i < 0 || (n.Style != yaml.LiteralStyle && i != 0) {
+		return 0, 0, false
+	}
+	return fileLine, fromCol + utf8.RuneCountInString(rest[:i]) + col - 1, true
+}
+
+// sourceLine returns line n (1-based) of data, without its newline.
+func sourceLine(data []byte, n int) []byte {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return nil
+		}
+		data = data[j+1:]
+	}
+	if j := bytes.IndexByte(data, '\n'); j >= 0 {
+		data = data[:j]
+	}
+	return bytes.TrimSuffix(data, []byte("\r"))
+}
