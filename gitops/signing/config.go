@@ -236,6 +236,12 @@ func FromConfig(cfg GitConfig, explicitKey string) (Signer, error) {
 	if key == "" {
 		return nil, ErrNoSigningKey
 	}
+	// An explicit key says what it is: an SSH key file or literal signs
+	// with SSH whatever gpg.format says, as a user passing
+	// --signing-key ~/.ssh/id_ed25519 means.
+	if explicitKey != "" && looksLikeSSHKey(explicitKey) {
+		format = FormatSSH
+	}
 	switch format {
 	case FormatSSH:
 		return LoadSSHSigner(key)
@@ -257,4 +263,20 @@ func FromConfig(cfg GitConfig, explicitKey string) (Signer, error) {
 	default:
 		return nil, fmt.Errorf("using gpg.format %q: unsupported (want \"ssh\" or \"openpgp\")", cfg.Format)
 	}
+}
+
+// looksLikeSSHKey reports whether key is an SSH key literal ("key::…",
+// "ssh-…") or a file holding an OpenSSH private or public key.
+func looksLikeSSHKey(key string) bool {
+	if strings.HasPrefix(key, "key::") || strings.HasPrefix(key, "ssh-") {
+		return true
+	}
+	data, err := os.ReadFile(expandHome(key))
+	if err != nil {
+		return false
+	}
+	data = bytes.TrimSpace(data)
+	return bytes.HasPrefix(data, []byte("-----BEGIN OPENSSH PRIVATE KEY-----")) ||
+		bytes.HasPrefix(data, []byte("ssh-")) || bytes.HasPrefix(data, []byte("ecdsa-sha2-")) ||
+		bytes.HasPrefix(data, []byte("sk-"))
 }

@@ -3,6 +3,7 @@ package signing_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +97,23 @@ func TestFromConfig(t *testing.T) {
 	}
 	if _, err := signing.FromConfig(signing.GitConfig{}, ""); !errors.Is(err, signing.ErrNoSigningKey) {
 		t.Errorf("FromConfig(empty) = %v, want ErrNoSigningKey", err)
+	}
+}
+
+func TestFromConfigExplicitSSHKeyWhateverTheFormat(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	for _, k := range []string{key, key + ".pub"} {
+		s, err := signing.FromConfig(signing.GitConfig{Format: "openpgp"}, k)
+		if err != nil {
+			t.Fatalf("FromConfig(%s): %v", k, err)
+		}
+		if s.Format() != signing.FormatSSH {
+			t.Errorf("FromConfig(%s).Format() = %s, want ssh", k, s.Format())
+		}
 	}
 }

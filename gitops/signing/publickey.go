@@ -32,8 +32,11 @@ func PublicKey(s Signer) (sshKey string, openPGP []byte, err error) {
 	case *gpgSigner:
 		// The key lives in gpg's keyring: ask gpg for its public half.
 		out, err := exec.Command(s.program, "--armor", "--export", s.keyID).Output()
-		if err != nil || len(out) == 0 {
-			return "", nil, fmt.Errorf("exporting OpenPGP public key %q with %s: %v", s.keyID, s.program, err)
+		if err != nil {
+			return "", nil, fmt.Errorf("exporting OpenPGP public key %q with %s: %w", s.keyID, s.program, err)
+		}
+		if len(out) == 0 {
+			return "", nil, fmt.Errorf("exporting OpenPGP public key %q with %s: no such key in the keyring (for an SSH key, set git config gpg.format ssh)", s.keyID, s.program)
 		}
 		return "", out, nil
 	}

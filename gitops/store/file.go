@@ -20,10 +20,10 @@ import (
 )
 
 const (
-	// ingestBufSize and ingestBufs bound Ingest's memory (16 MiB, pooled)
+	// ingestBufSize and ingestBufs bound Ingest's memory (4 MiB, pooled)
 	// whatever the size of what it stores. Large buffers keep O_DIRECT
 	// writes efficient.
-	ingestBufSize = 4 << 20
+	ingestBufSize = 1 << 20
 	ingestBufs    = 4
 	// tempPrefix marks files being written; they never hold a final name.
 	tempPrefix = ".tmp-"
