@@ -35,7 +35,7 @@ creating the Git repository when there is none:
   modelgit.yaml                     store, environments (dev, staging, production), clusters
   models/  environments/            model versions and releases
   policies/allowed_signers          who may sign (your signing key is added)
-  .github/workflows/modelgit.yml    verification on pull requests
+  .github/workflows/modelgit.yml    check on promotion PRs, merge on approval, scheduled monitoring
   .gitignore                        the embedded store and caches
 
 Existing files are never overwritten; running init again adds what is
