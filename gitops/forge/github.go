@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -61,6 +62,7 @@ type githubClient interface {
 	editComment(ctx context.Context, owner, repo string, id int64, c *github.IssueComment) (*github.IssueComment, *github.Response, error)
 	createStatus(ctx context.Context, owner, repo, ref string, st *github.RepoStatus) (*github.RepoStatus, *github.Response, error)
 	teamMembership(ctx context.Context, org, slug, user string) (*github.Membership, *github.Response, error)
+	authenticatedUser(ctx context.Context) (*github.User, *github.Response, error)
 }
 
 type goGitHub struct{ c *github.Client }
@@ -117,11 +119,40 @@ func (g goGitHub) teamMembership(ctx context.Context, org, slug, user string) (*
 	return g.c.Teams.GetTeamMembershipBySlug(ctx, org, slug, user)
 }
 
+func (g goGitHub) authenticatedUser(ctx context.Context) (*github.User, *github.Response, error) {
+	return g.c.Users.Get(ctx, "")
+}
+
 // GitHub is the Forge over the GitHub REST API.
 type GitHub struct {
 	client      githubClient
 	owner, repo string
 	clean       sanitizer
+
+	selfOnce sync.Once
+	self     string // the token's login; "" when GitHub does not say
+}
+
+// login returns who the token authenticates as. An installation token
+// (GitHub Actions' GITHUB_TOKEN) may not read /user: then "".
+func (g *GitHub) login(ctx context.Context) string {
+	g.selfOnce.Do(func() {
+		if u, _, err := g.client.authenticatedUser(ctx); err == nil {
+			g.self = u.GetLogin()
+		}
+	})
+	return g.self
+}
+
+// ours reports whether a comment was written by modelgit's own identity:
+// the token's login when known, else a bot account (as the Actions token
+// posts as github-actions[bot]). A person who pastes the marker into a
+// comment of theirs does not capture the sticky comment.
+func (g *GitHub) ours(ctx context.Context, c *github.IssueComment) bool {
+	if self := g.login(ctx); self != "" {
+		return c.GetUser().GetLogin() == self
+	}
+	return c.GetUser().GetType() == "Bot"
 }
 
 var _ Forge = (*GitHub)(nil)
@@ -536,7 +567,7 @@ func (g *GitHub) UpsertComment(ctx context.Context, number int, marker, body str
 			return nil, g.wrap(err, "listing comments of pull request #%d", number)
 		}
 		for _, c := range cs {
-			if strings.Contains(c.GetBody(), mark) {
+			if strings.HasPrefix(c.GetBody(), mark) && g.ours(ctx, c) {
 				found = c
 				break
 			}

@@ -296,6 +296,8 @@ func TestStickyComment(t *testing.T) {
 	e.push("b", "main", map[string]string{"f": "1"}, "")
 	pr, err := e.forge.CreatePullRequest(e.ctx, forge.PullRequestSpec{Title: "t", Head: "b", Base: "main"})
 	must(t, err)
+	// Someone pastes the marker first: their comment is not ours to edit.
+	hostile := e.fake.AddComment(pr.Number, "mallory", forge.Marker("check")+"\nall checks passed")
 	c1, err := e.forge.UpsertComment(e.ctx, pr.Number, "check", "first")
 	must(t, err)
 	c2, err := e.forge.UpsertComment(e.ctx, pr.Number, "check", "second")
@@ -303,17 +305,17 @@ func TestStickyComment(t *testing.T) {
 	c3, err := e.forge.UpsertComment(e.ctx, pr.Number, "check", "second")
 	must(t, err)
 	cs := e.fake.Comments(pr.Number)
-	if len(cs) != 1 || c1.ID != c2.ID || c2.ID != c3.ID {
-		t.Fatalf("comments = %+v; ids %d %d %d; want one edited comment", cs, c1.ID, c2.ID, c3.ID)
+	if len(cs) != 2 || c1.ID != c2.ID || c2.ID != c3.ID || c1.ID == hostile {
+		t.Fatalf("comments = %+v; ids %d %d %d (hostile %d); want mallory's and one edited comment of ours", cs, c1.ID, c2.ID, c3.ID, hostile)
 	}
-	if want := forge.Marker("check") + "\nsecond"; cs[0].Body != want {
-		t.Fatalf("body = %q, want %q", cs[0].Body, want)
+	if want := forge.Marker("check") + "\nsecond"; cs[1].Body != want || cs[0].Body != forge.Marker("check")+"\nall checks passed" {
+		t.Fatalf("bodies = %q, %q", cs[0].Body, cs[1].Body)
 	}
 	if _, err := e.forge.UpsertComment(e.ctx, pr.Number, "other", "x"); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.fake.Comments(pr.Number)); n != 2 {
-		t.Fatalf("%d comments after a second marker, want 2", n)
+	if n := len(e.fake.Comments(pr.Number)); n != 3 {
+		t.Fatalf("%d comments after a second marker, want 3", n)
 	}
 	if _, err := e.forge.UpsertComment(e.ctx, pr.Number, "bad-->x", "x"); err == nil {
 		t.Fatal("marker with --> accepted")

@@ -32,6 +32,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+repo+"/commits/{ref}/statuses", s.repoOnly(s.listStatuses))
 	mux.HandleFunc("GET "+repo+"/commits/{ref}/status", s.repoOnly(s.combinedStatus))
 	mux.HandleFunc("GET /orgs/{org}/teams/{team}/memberships/{user}", s.teamMembership)
+	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		writeJSON(w, http.StatusOK, s.userJSON(s.opts.Login))
+	})
 	mux.HandleFunc("GET /rate_limit", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"resources": map[string]any{}})
 	})

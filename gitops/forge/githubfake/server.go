@@ -269,6 +269,17 @@ func (s *Server) addReviewLocked(number int, user, state, commitID, body string)
 	return s.nextID
 }
 
+// AddComment adds a comment on pull request number as user (anyone, not
+// only the token's login), and returns its ID.
+func (s *Server) AddComment(number int, user, body string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	now := time.Now().UTC().Truncate(time.Second)
+	s.comments = append(s.comments, &comment{ID: s.nextID, PR: number, User: user, Body: body, CreatedAt: now, UpdatedAt: now})
+	return s.nextID
+}
+
 // AddTeamMember makes user an active member of org/team.
 func (s *Server) AddTeamMember(org, team, user string) {
 	s.mu.Lock()
