@@ -1,0 +1,250 @@
+package app
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+)
+
+// outputMarkdown is the -o value for a Markdown table.
+const outputMarkdown = "markdown"
+
+// AuditOptions are the inputs of `modelgit audit`.
+type AuditOptions struct {
+	IO           *cmdutil.IOStreams
+	Registry     func() (*gitops.Registry, error)
+	Now          func() time.Time
+	Env, Model   string
+	Since, Until string
+	Output       string
+}
+
+// NewCmdAudit returns `modelgit audit`.
+func NewCmdAudit(f *cmdutil.Factory, runF func(*AuditOptions) error) *cobra.Command {
+	opts := &AuditOptions{IO: f.IOStreams, Registry: f.Registry, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "List every promotion and rollback: who asked, who approved, who merged, signatures",
+		Long: `List every change of a release file on the first-parent history of the
+branch Flux follows, oldest first: time, model, environment, from → to
+version, strategy and weights, requested by, approved by, merged by,
+policy, pull request, commit and signature status. Merges made outside
+modelgit and commits whose signatures do not verify are shown as such.
+
+Times are the committer time of the merge commit on the followed branch.
+A rewrite of that branch since the last run is reported on stderr and in
+the JSON ("rewrites"). Everything is read from git alone.`,
+		Example: `  modelgit audit --env production --since 2026-01-01
+  modelgit audit --model fraud-detector -o json
+  modelgit audit -o csv > audit.csv`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return auditRun(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Env, "env", "", "only this `environment`")
+	cmd.Flags().StringVar(&opts.Model, "model", "", "only this `model`")
+	cmd.Flags().StringVar(&opts.Since, "since", "", "only changes at or after `TIME` (RFC 3339, a date, or relative: 2h, 3d ago)")
+	cmd.Flags().StringVar(&opts.Until, "until", "", "only changes at or before `TIME`")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputTable, cmdutil.OutputJSON, cmdutil.OutputCSV, outputMarkdown)
+	return cmd
+}
+
+func auditOptions(opts *AuditOptions) (gitops.AuditOptions, error) {
+	ao := gitops.AuditOptions{Env: opts.Env, Model: opts.Model}
+	var err error
+	if opts.Since != "" {
+		if ao.Since, err = ParseWhen(opts.Since, opts.Now()); err != nil {
+			return ao, cmdutil.FlagErrorf("--since: %v", err)
+		}
+	}
+	if opts.Until != "" {
+		if ao.Until, err = ParseWhen(opts.Until, opts.Now()); err != nil {
+			return ao, cmdutil.FlagErrorf("--until: %v", err)
+		}
+	}
+	if !ao.Since.IsZero() && !ao.Until.IsZero() && ao.Until.Before(ao.Since) {
+		return ao, cmdutil.FlagErrorf("--until %s is before --since %s", ao.Until.Format(time.RFC3339), ao.Since.Format(time.RFC3339))
+	}
+	return ao, nil
+}
+
+func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
+	ao, err := auditOptions(opts)
+	if err != nil {
+		return err
+	}
+	reg, err := opts.Registry()
+	if err != nil {
+		return err
+	}
+	if opts.IO.IsStderrTTY() {
+		ao.Progress = func(n int) { fmt.Fprintf(opts.IO.ErrOut, "\rscanning history: %d changes", n) }
+	}
+	rep, err := reg.Audit(cmd.Context(), ao)
+	if ao.Progress != nil {
+		fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	warnRewrites(opts.IO, rep.Rewrites)
+	switch opts.Output {
+	case cmdutil.OutputJSON:
+		return cmdutil.PrintJSON(opts.IO.Out, rep)
+	case cmdutil.OutputCSV:
+		return writeAuditCSV(opts.IO.Out, rep.Events)
+	case outputMarkdown:
+		return writeAuditMarkdown(opts.IO.Out, rep.Events)
+	}
+	t := cmdutil.NewTablePrinter(opts.IO, "TIME", "ENV", "MODEL", "ACTION", "FROM → TO", "STRATEGY", "REQUESTED BY", "APPROVED BY", "MERGE", "COMMIT", "SIGNATURE")
+	cs := opts.IO.ColorScheme()
+	for _, e := range rep.Events {
+		merge := e.Via
+		if e.PullRequest > 0 {
+			merge = fmt.Sprintf("#%d %s", e.PullRequest, e.Via)
+		}
+		sig := cs.Green(e.Signature.Signer)
+		if !e.Signature.Trusted {
+			sig = cs.Red(sigWord(e.Signature))
+		}
+		t.AddRow(e.Time.Format("2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+			personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
+	}
+	return t.Render()
+}
+
+func warnRewrites(io *cmdutil.IOStreams, rws []gitops.Rewrite) {
+	cs := io.ColorScheme()
+	for _, rw := range rws {
+		fmt.Fprintf(io.ErrOut, "%s %s: branch %s was rewritten (detected %s): it was at %s, which is no longer in its history\n",
+			cs.WarningIcon(), cs.Bold("HISTORY REWRITTEN"), rw.Branch, rw.DetectedAt.Format(time.RFC3339), rw.Previous)
+	}
+}
+
+func actionWord(e gitops.AuditEvent) string {
+	s := e.Action
+	if e.Forced != "" {
+		s += " (forced)"
+	}
+	return s
+}
+
+func sigWord(s gitops.SignatureInfo) string {
+	switch {
+	case s.Trusted:
+		return s.Signer
+	case s.Signed:
+		return "does not verify"
+	}
+	return "unsigned"
+}
+
+func fromTo(e gitops.AuditEvent) string {
+	from, to := e.FromVersion, e.ToVersion
+	if from == "" {
+		from = "none"
+	}
+	if to == "" {
+		to = "none"
+	}
+	return from + " → " + to
+}
+
+var angleRE = regexp.MustCompile(`\s*<[^>]*>`)
+
+// personName drops the e-mail of "Name <email>" for tables.
+func personName(s string) string { return strings.TrimSpace(angleRE.ReplaceAllString(s, "")) }
+
+func namesOf(ss []string) string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, personName(s))
+	}
+	return strings.Join(out, ", ")
+}
+
+// auditColumns are the CSV and Markdown columns.
+var auditColumns = []string{"time", "environment", "model", "action", "from", "to", "strategy", "forced", "requested_by", "approved_by", "merged_by", "policy", "pull_request", "via", "commit", "change_commit", "signature", "signer"}
+
+func auditRow(e gitops.AuditEvent) []string {
+	pr := ""
+	if e.PullRequest > 0 {
+		pr = strconv.Itoa(e.PullRequest)
+	}
+	sig := "unsigned"
+	switch {
+	case e.Signature.Trusted:
+		sig = "verified"
+	case e.Signature.Signed:
+		sig = "does not verify"
+	}
+	return []string{e.Time.Format(time.RFC3339), e.Environment, e.Model, e.Action, e.FromVersion, e.ToVersion, e.Strategy, e.Forced,
+		e.RequestedBy, strings.Join(e.ApprovedBy, "; "), e.MergedBy, e.Policy, pr, e.Via, e.Commit, e.ChangeCommit, sig, e.Signature.Signer}
+}
+
+func writeAuditCSV(w io.Writer, events []gitops.AuditEvent) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(auditColumns); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if err := cw.Write(auditRow(e)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func writeAuditMarkdown(w io.Writer, events []gitops.AuditEvent) error {
+	cols := []string{"Time (UTC)", "Env", "Model", "Action", "From → to", "Strategy", "Requested by", "Approved by", "Merged", "Commit", "Signature"}
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
+	for range cols {
+		b.WriteString(" --- |")
+	}
+	b.WriteString("\n")
+	for _, e := range events {
+		merge := e.Via
+		if e.PullRequest > 0 {
+			merge = fmt.Sprintf("#%d, %s", e.PullRequest, e.Via)
+		}
+		if e.MergedBy != "" {
+			merge += " by " + personName(e.MergedBy)
+		}
+		approved := namesOf(e.ApprovedBy)
+		if approved == "" {
+			approved = "**none recorded**"
+		}
+		sig := sigWord(e.Signature)
+		if !e.Signature.Trusted {
+			sig = "**" + sig + "**"
+		}
+		row := []string{e.Time.Format("2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+			personName(e.RequestedBy), approved, merge, "`" + e.Commit[:12] + "`", sig}
+		for i := range row {
+			row[i] = mdCell(row[i])
+		}
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,47 @@
+package gitops
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// BenchmarkAudit scans the repository named by MODELGIT_AUDIT_REPO (built
+// by bench/auditgen); bench/audit.sh times the command itself.
+func BenchmarkAudit(b *testing.B) {
+	dir := os.Getenv("MODELGIT_AUDIT_REPO")
+	if dir == "" {
+		b.Skip("set MODELGIT_AUDIT_REPO to a repository made by bench/auditgen")
+	}
+	reg, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		rep, err := reg.Audit(context.Background(), AuditOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(rep.Events)), "events")
+	}
+}
+
+// BenchmarkWhich asks what ran in production in the middle of the history
+// of MODELGIT_AUDIT_REPO.
+func BenchmarkWhich(b *testing.B) {
+	dir := os.Getenv("MODELGIT_AUDIT_REPO")
+	if dir == "" {
+		b.Skip("set MODELGIT_AUDIT_REPO to a repository made by bench/auditgen")
+	}
+	reg, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	for b.Loop() {
+		if _, err := reg.Which(context.Background(), WhichOptions{Env: "production", At: at}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
