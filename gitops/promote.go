@@ -15,6 +15,7 @@ import (
 	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -41,6 +42,9 @@ type PromoteOptions struct {
 	// credentials.
 	Remote string
 	Auth   transport.AuthMethod
+	// Evidence is Markdown put at the top of the pull request's body: why
+	// the change is proposed (modelgit monitor's measurements).
+	Evidence string
 }
 
 // Promotion is one model's change in a promotion: the version, the
@@ -162,6 +166,9 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		return nil, fmt.Errorf("promoting to %q: HEAD is detached; check out the branch Flux follows", opts.Env)
 	}
 	res.Base = base
+	if err := r.checkClean(opts.Env); err != nil {
+		return nil, err
+	}
 	var releases []*manifests.Release
 	for _, p := range ps {
 		releases = append(releases, p.Release)
@@ -182,6 +189,9 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		res.Changed = append(res.Changed, f.Path)
 	}
 	res.Body = promotionBody(res, diffs)
+	if opts.Evidence != "" {
+		res.Body = strings.TrimRight(opts.Evidence, "\n") + "\n\n" + res.Body
+	}
 	msg := r.promotionMessage(res, opts)
 	if err := r.commitAndPush(ctx, res, opts, head, changed, msg); err != nil {
 		return res, err
@@ -200,6 +210,32 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		res.PR, res.Created = pr, created
 	}
 	return res, nil
+}
+
+// promotionDirs are the directories a promotion reads from HEAD and
+// writes: uncommitted changes there would be silently left out of (or
+// clash with) the promotion.
+var promotionDirs = []string{ModelsDir, EnvironmentsDir, RenderedDir, render.ClustersDir}
+
+// checkClean refuses to promote while files a promotion reads or writes
+// have uncommitted changes (untracked files included): the promotion is
+// built from HEAD, so such changes would be missing from the pull request
+// without anyone noticing.
+func (r *Registry) checkClean(env string) error {
+	dirty, err := r.repo.Dirty(promotionDirs)
+	if err != nil {
+		return err
+	}
+	if len(dirty) == 0 {
+		return nil
+	}
+	const max = 10
+	list := dirty
+	more := ""
+	if len(list) > max {
+		list, more = list[:max], fmt.Sprintf("\n  … and %d more", len(dirty)-max)
+	}
+	return fmt.Errorf("promoting to %q: the work tree has uncommitted changes under %s/:\n  %s%s\ncommit them (modelgit render, then git commit) or stash them (git stash -u), then run the same command again", env, strings.Join(promotionDirs, "/, "), strings.Join(list, "\n  "), more)
 }
 
 // promotionFiles is the new release files plus everything rendered for
@@ -356,8 +392,10 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 	sig.When = r.now()
 	for attempt := 0; ; attempt++ {
 		parent := head
+		var merge, tip plumbing.Hash
 		if opts.Remote != "" {
-			tip, err := r.repo.Fetch(ctx, opts.Remote, res.Branch, opts.Auth)
+			var err error
+			tip, err = r.repo.Fetch(ctx, opts.Remote, res.Branch, opts.Auth)
 			if err != nil {
 				return err
 			}
@@ -369,6 +407,17 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 			}
 			if !tip.IsZero() && !merged {
 				parent = tip
+				// The base moved on since the branch was made: merge it
+				// into the branch, so the pull request merges cleanly and
+				// what it renders (which depends on every release) is
+				// computed from the new base.
+				upToDate, err := r.isAncestor(head, tip)
+				if err != nil {
+					return err
+				}
+				if !upToDate {
+					merge = head
+				}
 			}
 		}
 		if err := r.repo.ResetBranch(res.Branch, parent, sig); err != nil {
@@ -382,6 +431,7 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 			Signer:         opts.Identity.Signer,
 			Branch:         res.Branch,
 			ExpectedParent: parent,
+			Merge:          merge,
 		})
 		if err != nil {
 			return fmt.Errorf("committing on %s: %w", res.Branch, err)
@@ -391,6 +441,21 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 			return nil
 		}
 		err = r.repo.Push(ctx, opts.Remote, res.Branch, opts.Auth)
+		if err != nil && !errors.Is(err, repo.ErrNonFastForward) {
+			// A push racing another on the same branch can fail otherwise
+			// (the server could not lock the ref, or its report is cut
+			// short): if the branch moved meanwhile, it is the same
+			// conflict; if it holds our commit, the push landed.
+			if now, ferr := r.repo.Fetch(ctx, opts.Remote, res.Branch, opts.Auth); ferr == nil {
+				switch now {
+				case h:
+					return nil
+				case tip:
+				default:
+					err = fmt.Errorf("%w: %w", repo.ErrNonFastForward, err)
+				}
+			}
+		}
 		if errors.Is(err, repo.ErrNonFastForward) && attempt < 5 {
 			r.log.Warningf("%s moved on the remote; re-applying the promotion on its new tip", res.Branch)
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 
@@ -159,20 +160,53 @@ type StaleFile struct {
 }
 
 // CheckRendered compares rendered/ and clusters/ at HEAD with what the
-// releases render to; it returns the files that differ.
+// releases render to; it returns the files that differ. The files of an
+// environment nothing was promoted to yet (and of its clusters) may be
+// absent: they would deploy nothing, and the first promotion there writes
+// them.
 func (r *Registry) CheckRendered() ([]StaleFile, error) {
-	files, err := r.Render()
-	if err != nil {
-		return nil, err
-	}
 	head, err := r.head()
 	if err != nil {
 		return nil, err
+	}
+	return r.checkRenderedAt(head)
+}
+
+// checkRenderedAt is CheckRendered at any revision (Check runs it on a
+// pull request's head).
+func (r *Registry) checkRenderedAt(head plumbing.Hash) ([]StaleFile, error) {
+	in, err := r.renderInput(head)
+	if err != nil {
+		return nil, err
+	}
+	files, err := render.All(in)
+	if err != nil {
+		return nil, err
+	}
+	unused := map[string]bool{} // directories of environments without releases
+	for _, e := range r.config.Environments {
+		if !slices.ContainsFunc(in.Releases, func(rel *manifests.Release) bool { return rel.Environment == e.Name }) {
+			unused[path.Join(RenderedDir, e.Name)] = true
+			for _, c := range r.config.Clusters {
+				if c.Environment == e.Name {
+					unused[render.ClusterDir(c.Name)] = true
+				}
+			}
+		}
+	}
+	inUnused := func(p string) bool {
+		for d := range unused {
+			if strings.HasPrefix(p, d+"/") {
+				return true
+			}
+		}
+		return false
 	}
 	var stale []StaleFile
 	for _, f := range files {
 		cur, err := r.repo.ReadFile(head, f.Path)
 		switch {
+		case errors.Is(err, fs.ErrNotExist) && inUnused(f.Path):
 		case errors.Is(err, fs.ErrNotExist):
 			stale = append(stale, StaleFile{Path: f.Path, Missing: true})
 		case err != nil:

@@ -55,6 +55,12 @@ type CommitRequest struct {
 	// concurrent move during the commit). When the branch does not exist
 	// yet, it is created with ExpectedParent as parent (zero: a root commit).
 	ExpectedParent plumbing.Hash
+	// Merge, when not zero, makes a merge commit whose parents are the
+	// branch tip and Merge, and whose tree is Merge's tree with Files
+	// applied: it brings a branch up to date with a base that moved on
+	// (Merge) and re-applies the branch's change on top, without rewriting
+	// the branch's history. Files must then hold the whole change.
+	Merge plumbing.Hash
 }
 
 // Commit records req.Files on top of the branch tip in one commit and
@@ -104,11 +110,19 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 		}
 		baseTree = pc.TreeHash
 	}
-	tree, err := r.buildTree(baseTree, changes)
+	fromTree := baseTree
+	if !req.Merge.IsZero() {
+		mc, err := r.Git.CommitObject(req.Merge)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("reading merged commit %s: %w", req.Merge, err)
+		}
+		fromTree = mc.TreeHash
+	}
+	tree, err := r.buildTree(fromTree, changes)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if exists && tree == baseTree {
+	if exists && tree == baseTree && req.Merge.IsZero() {
 		return cur, r.syncWorktree(refName, changes)
 	}
 	if err := ctx.Err(); err != nil {
@@ -129,6 +143,9 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 	c := &object.Commit{Author: author, Committer: committer, Message: msg, TreeHash: tree}
 	if !parent.IsZero() {
 		c.ParentHashes = []plumbing.Hash{parent}
+	}
+	if !req.Merge.IsZero() {
+		c.ParentHashes = append(c.ParentHashes, req.Merge)
 	}
 	if req.Signer != nil {
 		// Sign exactly the bytes git verifies: the commit encoded without
@@ -469,6 +486,13 @@ func (r *Repo) updateRef(name string, old, new plumbing.Hash, who object.Signatu
 	if err := os.MkdirAll(filepath.Dir(refPath), 0o755); err != nil {
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
+	// go-git's fetch and push read every file under refs/, this lock file
+	// too while it is still empty: keep them out meanwhile.
+	unlock, err := r.lockRemote()
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
+	}
+	defer unlock()
 	lock := refPath + ".lock"
 	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {

@@ -28,7 +28,12 @@ func (r *Repo) Push(ctx context.Context, remote, branch string, auth transport.A
 // PushAs pushes the local branch to remoteBranch on remote, never forcing.
 func (r *Repo) PushAs(ctx context.Context, remote, branch, remoteBranch string, auth transport.AuthMethod) error {
 	src, dst := plumbing.NewBranchReferenceName(branch), plumbing.NewBranchReferenceName(remoteBranch)
-	err := r.Git.PushContext(ctx, &git.PushOptions{
+	unlock, err := r.lockRemote()
+	if err != nil {
+		return fmt.Errorf("pushing %s to %s: %w", branch, remote, err)
+	}
+	defer unlock()
+	err = r.Git.PushContext(ctx, &git.PushOptions{
 		RemoteName: remote,
 		RefSpecs:   []config.RefSpec{config.RefSpec(src.String() + ":" + dst.String())},
 		Auth:       auth,
@@ -46,7 +51,12 @@ func (r *Repo) PushAs(ctx context.Context, remote, branch, remoteBranch string, 
 // zero hash when the remote has no such branch.
 func (r *Repo) Fetch(ctx context.Context, remote, branch string, auth transport.AuthMethod) (plumbing.Hash, error) {
 	local := plumbing.NewRemoteReferenceName(remote, branch)
-	err := r.Git.FetchContext(ctx, &git.FetchOptions{
+	unlock, err := r.lockRemote()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("fetching %s from %s: %w", branch, remote, err)
+	}
+	defer unlock()
+	err = r.Git.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remote,
 		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + local.String())},
 		Auth:       auth,

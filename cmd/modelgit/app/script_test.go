@@ -1,15 +1,22 @@
 package app
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake"
 	"github.com/modelgit/modelgit/gitops/store/storetest"
 )
 
@@ -58,9 +65,11 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"sshkeygen": cmdSSHKeygen,
-			"gpgkeygen": cmdGPGKeygen,
-			"registry":  cmdRegistry,
+			"sshkeygen":  cmdSSHKeygen,
+			"gpgkeygen":  cmdGPGKeygen,
+			"githubfake": cmdGitHubFake,
+			"jsonvalid":  cmdJSONValid,
+			"registry":   cmdRegistry,
 		},
 	}
 }
@@ -190,5 +199,96 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	if auth {
 		ts.Setenv("REGISTRY_USER", storetest.User)
 		ts.Setenv("REGISTRY_PASSWORD", storetest.Password)
+	}
+}
+
+// fakes are the GitHub fakes the running scripts started, by script.
+var fakes sync.Map // *testscript.TestScript → *githubfake.Server
+
+// cmdGitHubFake implements the in-process GitHub fake for scripts:
+//
+//	githubfake start      serve a new bare repository $WORK/origin.git (branch
+//	                      main) and the API of acme/models; sets $GITHUB_API_URL
+//	                      (for modelgit init --github-url) and $FAKE_GIT_URL (the
+//	                      clone URL); stopped when the script ends
+//	githubfake merge N    merge pull request #N at its head through the API, as
+//	                      the merge button does
+func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) == 0 {
+		ts.Fatalf("usage: githubfake start | githubfake merge N")
+	}
+	switch args[0] {
+	case "start":
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: githubfake start")
+		}
+		if _, ok := fakes.Load(ts); ok {
+			ts.Fatalf("githubfake start: already started")
+		}
+		bare := ts.MkAbs("origin.git")
+		ts.Check(ts.Exec("git", "init", "-q", "--bare", "-b", "main", bare))
+		fake, err := githubfake.Start(githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+		ts.Check(err)
+		fakes.Store(ts, fake)
+		ts.Defer(func() {
+			fakes.Delete(ts)
+			fake.Close()
+		})
+		ts.Setenv("GITHUB_API_URL", fake.URL())
+		ts.Setenv("FAKE_GIT_URL", fake.GitURL())
+	case "merge":
+		if len(args) != 2 {
+			ts.Fatalf("usage: githubfake merge N")
+		}
+		v, ok := fakes.Load(ts)
+		if !ok {
+			ts.Fatalf("githubfake merge: run githubfake start first")
+		}
+		fake := v.(*githubfake.Server)
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		err = mergePullRequest(fake, n)
+		switch {
+		case err != nil && !neg:
+			ts.Fatalf("githubfake merge %d: %v", n, err)
+		case err == nil && neg:
+			ts.Fatalf("githubfake merge %d: merged, want a failure", n)
+		case err != nil:
+			ts.Logf("githubfake merge %d: %v", n, err)
+		}
+	default:
+		ts.Fatalf("githubfake: unknown subcommand %q; want start or merge", args[0])
+	}
+}
+
+// mergePullRequest merges pull request n at its current head through the
+// fake's API, as go-github does against GitHub.
+func mergePullRequest(fake *githubfake.Server, n int) error {
+	fg, err := forge.NewGitHub(forge.GitHubOptions{Repository: fake.Repository(), BaseURL: fake.URL()})
+	if err != nil {
+		return err
+	}
+	for _, pr := range fake.PullRequests() {
+		if pr.Number == n {
+			_, err := fg.Merge(context.Background(), n, pr.HeadSHA, fmt.Sprintf("Merge pull request #%d\n", n), forge.MergeMethodMerge)
+			return err
+		}
+	}
+	return fmt.Errorf("no pull request #%d", n)
+}
+
+// cmdJSONValid implements `jsonvalid FILE`: FILE (or stdout, stderr) holds
+// one JSON value.
+func cmdJSONValid(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: jsonvalid FILE")
+	}
+	var v any
+	err := json.Unmarshal([]byte(ts.ReadFile(args[0])), &v)
+	switch {
+	case err != nil && !neg:
+		ts.Fatalf("%s is not JSON: %v", args[0], err)
+	case err == nil && neg:
+		ts.Fatalf("%s is JSON", args[0])
 	}
 }
