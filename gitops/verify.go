@@ -93,35 +93,12 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 			return err
 		}
 		rep.Commits++
-		touched, err := r.touchesGoverned(c)
+		governed, fs, err := r.checkCommit(c, t)
 		if err != nil {
 			return err
 		}
-		if touched == "" {
-			return nil
-		}
-		rep.Governed++
-		s := signatureInfo(c, t)
-		if !s.Trusted && !s.Signed {
-			// A forge's clean merge brings nothing unsigned of its own.
-			neutral, err := mergeAddsNothing(c)
-			if err != nil {
-				return err
-			}
-			if neutral {
-				s.Trusted = true
-			}
-		}
-		if !s.Trusted {
-			reason := s.Reason
-			if reason == "" {
-				reason = "not signed by an allowed signer"
-			}
-			rep.Findings = append(rep.Findings, Finding{Commit: c.Hash.String(), Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
-		}
-		fs, err := r.immutability(c)
-		if err != nil {
-			return err
+		if governed {
+			rep.Governed++
 		}
 		rep.Findings = append(rep.Findings, fs...)
 		return nil
@@ -133,6 +110,42 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		return nil, err
 	}
 	return rep, nil
+}
+
+// checkCommit checks one commit as Verify and Check do: when it touches a
+// governed directory (governed is then true), that it is signed by a
+// signer t trusts (a forge's merge that adds nothing of its own needs no
+// signature) and that it modifies or deletes no registered version. The
+// caller picks t: Verify trusts the signers listed at the tip, Check those
+// of the base branch, never those of the pull request being judged.
+func (r *Registry) checkCommit(c *object.Commit, t *trust) (governed bool, findings []Finding, err error) {
+	touched, err := r.touchesGoverned(c)
+	if err != nil || touched == "" {
+		return false, nil, err
+	}
+	s := signatureInfo(c, t)
+	if !s.Trusted && !s.Signed {
+		// A forge's clean merge brings nothing unsigned of its own.
+		neutral, err := mergeAddsNothing(c)
+		if err != nil {
+			return true, nil, err
+		}
+		if neutral {
+			s.Trusted = true
+		}
+	}
+	if !s.Trusted {
+		reason := s.Reason
+		if reason == "" {
+			reason = "not signed by an allowed signer"
+		}
+		findings = append(findings, Finding{Commit: c.Hash.String(), Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+	}
+	fs, err := r.immutability(c)
+	if err != nil {
+		return true, nil, err
+	}
+	return true, append(findings, fs...), nil
 }
 
 func (r *Registry) resolveRange(spec string) (base, tip plumbing.Hash, err error) {

@@ -13,6 +13,7 @@ command -v gpg >/dev/null        || need_apt+=(gnupg)
 command -v sha256sum >/dev/null  || need_apt+=(coreutils)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v htpasswd >/dev/null   || need_apt+=(apache2-utils)
+command -v prometheus >/dev/null || need_apt+=(prometheus) # with promtool; --no-install-recommends below
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} with apt-get" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

@@ -306,6 +306,10 @@ func (q *quickstart) run() error {
 		return err
 	}
 
+	if err := q.monitoringStory(); err != nil {
+		return err
+	}
+
 	q.say("tamper with a stored blob: verify --deep catches it")
 	if err := q.corruptOneBlob(); err != nil {
 		return err

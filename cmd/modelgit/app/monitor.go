@@ -1,0 +1,217 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/prom"
+)
+
+// PrometheusEnv names the environment variable that gives monitor's
+// default Prometheus address.
+const PrometheusEnv = "MODELGIT_PROMETHEUS_URL"
+
+// MonitorOptions are the inputs of `modelgit monitor`.
+type MonitorOptions struct {
+	deps
+	Env        string
+	Model      string
+	Prometheus string
+	At         string
+	Act        bool
+	Output     string
+}
+
+// NewCmdMonitor returns `modelgit monitor`.
+func NewCmdMonitor(f *cmdutil.Factory, runF func(*MonitorOptions) error) *cobra.Command {
+	opts := &MonitorOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	defaultURL := os.Getenv(PrometheusEnv)
+	if defaultURL == "" {
+		defaultURL = "http://localhost:9090"
+	}
+	cmd := &cobra.Command{
+		Use:   "monitor --env ENV [--act] [flags]",
+		Short: "Judge the live metrics of the versions running in an environment; --act opens the rollback",
+		Long: `Read, from Prometheus, the live metrics of every version running in an
+environment and judge them with the environment's policy (policies/ENV.yaml
+at HEAD): each metric with a query is compared, in its better direction,
+with the version's registered value (within its tolerance); a canary is
+compared with the primary over the same window; a drift metric (one with a
+threshold) with its absolute threshold.
+
+A check with fewer samples than the metric's minSamples (counted with
+sum(count_over_time(S)) over the query's first range selector S), whose
+query fails, or whose Prometheus is unreachable is "unknown": never healthy,
+never failing, and never acted on.
+
+With --act, every failing model gets one pull request, made by the same code
+as rollback, with the evidence (queries, values, window, bounds) in its body:
+a failing canary is aborted (the stable version takes all traffic again),
+anything else returns to the previous version. Running it again updates the
+same pull request; while a promotion pull request for the model is open,
+nothing is done and monitor says so.
+
+Exit status: 1 when a model is failing and --act was not given (or acting
+failed); 0 otherwise, also when a model is unknown (reported on stderr).`,
+		Example: `  modelgit monitor --env production
+  modelgit monitor --env production -o json --prometheus http://prometheus:9090
+  modelgit monitor --env production --act`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Env == "" {
+				return cmdutil.FlagErrorf("--env is required")
+			}
+			if opts.At != "" {
+				if _, err := time.Parse(time.RFC3339, opts.At); err != nil {
+					return cmdutil.FlagErrorf("--at %q is not an RFC 3339 time, e.g. 2026-03-01T12:00:00Z", opts.At)
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return monitorRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Env, "env", "", "environment to monitor")
+	fl.StringVar(&opts.Model, "model", "", "monitor this model only")
+	fl.StringVar(&opts.Prometheus, "prometheus", defaultURL, "Prometheus address (default from $"+PrometheusEnv+")")
+	fl.StringVar(&opts.At, "at", "", "evaluate every query at this RFC 3339 time (default: now)")
+	fl.BoolVar(&opts.Act, "act", false, "open the rollback (or canary-abort) pull request for each failing model")
+	opts.addFlags(cmd)
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputTable, cmdutil.OutputJSON)
+	return cmd
+}
+
+func monitorRun(ctx context.Context, opts *MonitorOptions) error {
+	reg, err := opts.Factory.Registry()
+	if err != nil {
+		return err
+	}
+	client, err := prom.New(opts.Prometheus)
+	if err != nil {
+		return cmdutil.FlagErrorWrap(err)
+	}
+	var at time.Time
+	if opts.At != "" {
+		at, _ = time.Parse(time.RFC3339, opts.At)
+	}
+	rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: opts.Env, Model: opts.Model, Source: client, SourceName: client.Address(), At: at})
+	if err != nil {
+		return err
+	}
+	var actErr error
+	if opts.Act && rep.Failing() {
+		po, err := opts.promoteOptions(reg)
+		if err != nil {
+			return err
+		}
+		actErr = reg.ActOnMonitor(ctx, rep, po)
+	}
+	if err := printMonitor(opts.IO, opts.Output, rep); err != nil {
+		return err
+	}
+	cs := opts.IO.ColorScheme()
+	for _, m := range rep.Models {
+		if m.Verdict == gitops.MonitorUndecided {
+			fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is undecided: some checks could not be made (see their reasons); it is neither healthy nor failing\n", cs.WarningIcon(), m.Model, rep.Env)
+		}
+	}
+	switch {
+	case actErr != nil:
+		return actErr
+	case rep.Failing() && !opts.Act:
+		return cmdutil.SilentError
+	}
+	return nil
+}
+
+func printMonitor(io *cmdutil.IOStreams, format string, rep *gitops.MonitorReport) error {
+	if format == cmdutil.OutputJSON {
+		return cmdutil.PrintJSON(io.Out, rep)
+	}
+	w, cs := io.Out, io.ColorScheme()
+	fmt.Fprintf(w, "%s at %s (%s)\n", rep.Env, rep.At.Format(time.RFC3339), rep.Source)
+	if len(rep.Models) == 0 {
+		fmt.Fprintf(w, "no model runs in %s\n", rep.Env)
+		return nil
+	}
+	t := cmdutil.NewTablePrinter(io, "MODEL", "VERSION", "METRIC", "VS", "LIVE", "REFERENCE", "ALLOWED", "SAMPLES", "STATUS", "REASON")
+	for _, m := range rep.Models {
+		if len(m.Checks) == 0 {
+			t.AddRow(m.Model, "", "", "", "", "", "", "", m.Verdict, "policies/"+rep.Env+".yaml declares no metric with a query")
+			continue
+		}
+		for _, c := range m.Checks {
+			ver := c.Version
+			if c.Role != "" {
+				ver += " (" + c.Role + ")"
+			}
+			allowed, samples := "-", "-"
+			if c.Bound != nil {
+				op := ">="
+				if c.Direction == "lower" {
+					op = "<="
+				}
+				allowed = op + " " + monitorFmt(c.Bound)
+			}
+			if c.Samples != nil {
+				samples = fmt.Sprintf("%d/%d", *c.Samples, c.MinSamples)
+			}
+			status := c.Status
+			switch status {
+			case gitops.MonitorCheckOK:
+				status = cs.Green(status)
+			case gitops.MonitorCheckFail:
+				status = cs.Red(status)
+			default:
+				status = cs.Yellow(status)
+			}
+			t.AddField(m.Model)
+			t.AddField(ver)
+			t.AddField(c.Metric)
+			t.AddField(c.Kind)
+			t.AddField(monitorFmt(c.Value))
+			t.AddField(monitorFmt(c.Reference))
+			t.AddField(allowed)
+			t.AddField(samples)
+			t.AddField(status)
+			t.AddField(c.Reason)
+			t.EndRow()
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, m := range rep.Models {
+		fmt.Fprintf(w, "%s: %s\n", m.Model, m.Verdict)
+		a := m.Action
+		switch {
+		case a == nil:
+		case a.Skipped != "":
+			fmt.Fprintf(w, "  %s %s not opened: %s\n", cs.WarningIcon(), a.Kind, a.Skipped)
+		case a.PR != 0:
+			verb := "updated"
+			if a.Created {
+				verb = "opened"
+			}
+			fmt.Fprintf(w, "  %s %s to %s: %s pull request #%d: %s\n", cs.SuccessIcon(), a.Kind, a.To, verb, a.PR, a.URL)
+		default:
+			fmt.Fprintf(w, "  %s %s to %s: committed on branch %s (no forge: open the pull request yourself)\n", cs.SuccessIcon(), a.Kind, a.To, a.Branch)
+		}
+	}
+	return nil
+}
+
+func monitorFmt(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.6g", *v)
+}

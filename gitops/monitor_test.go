@@ -1,0 +1,367 @@
+package gitops_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/prom"
+	"github.com/modelgit/modelgit/gitops/prom/promtest"
+)
+
+// monitorAt is the evaluation time of every monitoring test: samples are
+// written before it and queries name it, so results never slide.
+var monitorAt = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+const devPolicy = `apiVersion: modelgit.dev/v1alpha1
+kind: PromotionPolicy
+metrics:
+  accuracy:
+    direction: higher
+    tolerance: 0.05
+    query: avg_over_time(model_accuracy{model="$model",version="$version"}[1h])
+    minSamples: 30
+  latency_p95_ms:
+    direction: lower
+    tolerance: 0.10
+    query: avg_over_time(model_latency_p95_ms{model="$model",version="$version"}[1h])
+    minSamples: 30
+  psi_amount:
+    direction: lower
+    threshold: 0.2
+    query: max_over_time(model_feature_psi{model="$model",version="$version",feature="amount"}[1h])
+    minSamples: 30
+  psi_hour:
+    direction: lower
+    threshold: 0.2
+    query: max_over_time(model_feature_psi{model="$model",version="$version",feature="hour"}[1h])
+    minSamples: 30
+`
+
+const stagingPolicy = `apiVersion: modelgit.dev/v1alpha1
+kind: PromotionPolicy
+metrics:
+  accuracy:
+    direction: higher
+    tolerance: 0.05
+    query: avg_over_time(model_accuracy{model="$model",version="$version"}[1h])
+    minSamples: 30
+`
+
+// gauge is n samples of metric, one a minute, ending at monitorAt.
+func gauge(metric, version string, v float64, n int, extra ...string) promtest.Series {
+	s := promtest.Series{Name: metric, Labels: map[string]string{"model": "fraud", "version": version}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		s.Labels[extra[i]] = extra[i+1]
+	}
+	for i := range n {
+		s.Points = append(s.Points, promtest.Point{T: monitorAt.Add(-time.Duration(i) * time.Minute), V: v})
+	}
+	return s
+}
+
+// devSeries are dev's live metrics of 0.1.1+data.1 (registered accuracy
+// 0.93, latency_p95_ms 40): the given values, 60 samples each.
+func devSeries(acc, lat, psiAmount, psiHour float64, n int) []promtest.Series {
+	const v = "0.1.1+data.1"
+	return []promtest.Series{
+		gauge("model_accuracy", v, acc, n),
+		gauge("model_latency_p95_ms", v, lat, n),
+		gauge("model_feature_psi", v, psiAmount, n, "feature", "amount"),
+		gauge("model_feature_psi", v, psiHour, n, "feature", "hour"),
+	}
+}
+
+// newMonitorFixture runs fraud 0.1.1 in dev (0.1.0 before it) and, in
+// staging, 0.1.0 with 0.1.1 as a 10% canary; dev and staging have
+// monitoring policies. Everything is merged and pushed.
+func newMonitorFixture(t *testing.T) *promoteFixture {
+	t.Helper()
+	p := newPromoteFixture(t)
+	for _, step := range []struct {
+		ref, env string
+		change   gitops.ReleaseChange
+	}{
+		{"fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{}},
+		{"fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{}},
+		{"fraud@0.1.0+data.1", "staging", gitops.ReleaseChange{}},
+		{"fraud@0.1.1+data.1", "staging", gitops.ReleaseChange{Strategy: "canary", Weight: 10}},
+	} {
+		res, err := p.promote(step.ref, step.env, step.change)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.mergeAndPull(res.PR)
+	}
+	writeFile(t, filepath.Join(p.root, "policies", "dev.yaml"), devPolicy)
+	writeFile(t, filepath.Join(p.root, "policies", "staging.yaml"), stagingPolicy)
+	git(t, p.root, "add", "policies")
+	git(t, p.root, "commit", "-q", "-S", "-m", "Monitor dev and staging")
+	git(t, p.root, "push", "-q", "origin", "main")
+	p.reopen()
+	return p
+}
+
+func monitor(t *testing.T, reg *gitops.Registry, env, url string) *gitops.MonitorReport {
+	t.Helper()
+	c, err := prom.New(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: env, Source: c, SourceName: c.Address(), At: monitorAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Models) != 1 || rep.Models[0].Model != "fraud" {
+		t.Fatalf("models = %+v, want fraud alone", rep.Models)
+	}
+	return rep
+}
+
+// statuses maps "version metric" to the check's status.
+func statuses(h gitops.ModelHealth) map[string]string {
+	m := map[string]string{}
+	for _, c := range h.Checks {
+		m[c.Version+" "+c.Metric] = c.Status
+	}
+	return m
+}
+
+func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
+	promtest.Need(t)
+	p := newMonitorFixture(t)
+	down, err := promtest.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const v1, v2 = "0.1.0+data.1", "0.1.1+data.1"
+	for _, tc := range []struct {
+		name    string
+		env     string
+		series  []promtest.Series // nil: Prometheus is down
+		verdict string
+		want    map[string]string // "version metric" → status
+		reason  string            // in every unknown or failing check's reason
+	}{
+		{
+			name: "healthy", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorHealthy,
+			want: map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
+		},
+		{
+			name: "degraded accuracy", env: "dev", series: devSeries(0.80, 40, 0.05, 0.05, 60), verdict: gitops.MonitorFailing,
+			want:   map[string]string{v2 + " accuracy": "fail", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
+			reason: "registered 0.93: want >= 0.8835",
+		},
+		{
+			name: "latency regression", env: "dev", series: devSeries(0.93, 60, 0.05, 0.05, 60), verdict: gitops.MonitorFailing,
+			want:   map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "fail", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
+			reason: "registered 40: want <= 44",
+		},
+		{
+			name: "drift on one feature", env: "dev", series: devSeries(0.93, 40, 0.05, 0.35, 60), verdict: gitops.MonitorFailing,
+			want:   map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "fail"},
+			reason: "threshold <= 0.2",
+		},
+		{
+			name: "too few samples", env: "dev", series: devSeries(0.5, 400, 0.9, 0.9, 10), verdict: gitops.MonitorUndecided,
+			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "unknown", v2 + " psi_amount": "unknown", v2 + " psi_hour": "unknown"},
+			reason: "too few samples: 10 in 1h, policy wants at least 30",
+		},
+		{
+			name: "canary worse than primary", env: "staging", verdict: gitops.MonitorFailing,
+			series: []promtest.Series{gauge("model_accuracy", v1, 0.90, 60), gauge("model_accuracy", v2, 0.84, 60)},
+			want:   map[string]string{v1 + " accuracy": "ok", v2 + " accuracy": "fail"},
+			reason: "primary 0.9 live: want >= 0.855",
+		},
+		{
+			name: "canary as good as primary", env: "staging", verdict: gitops.MonitorHealthy,
+			series: []promtest.Series{gauge("model_accuracy", v1, 0.90, 60), gauge("model_accuracy", v2, 0.89, 60)},
+			want:   map[string]string{v1 + " accuracy": "ok", v2 + " accuracy": "ok"},
+		},
+		{
+			name: "prometheus down", env: "dev", verdict: gitops.MonitorUndecided,
+			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "unknown", v2 + " psi_amount": "unknown", v2 + " psi_hour": "unknown"},
+			reason: "prometheus is unreachable",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := "http://" + down
+			if tc.series != nil {
+				url = promtest.Start(t, tc.series).URL
+			}
+			rep := monitor(t, p.reg, tc.env, url)
+			h := rep.Models[0]
+			if h.Verdict != tc.verdict {
+				t.Errorf("verdict = %s, want %s; checks: %+v", h.Verdict, tc.verdict, h.Checks)
+			}
+			got := statuses(h)
+			for k, want := range tc.want {
+				if got[k] != want {
+					t.Errorf("%s: %s, want %s", k, got[k], want)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("checks = %v, want %v", got, tc.want)
+			}
+			for _, c := range h.Checks {
+				if c.Status != gitops.MonitorCheckOK && !strings.Contains(c.Reason, tc.reason) {
+					t.Errorf("%s %s reason %q lacks %q", c.Version, c.Metric, c.Reason, tc.reason)
+				}
+				if c.Status == gitops.MonitorCheckUnknown && c.Value != nil {
+					t.Errorf("%s %s is unknown but has a value", c.Version, c.Metric)
+				}
+			}
+		})
+	}
+}
+
+func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
+	promtest.Need(t)
+	p := newMonitorFixture(t)
+	srv := promtest.Start(t, devSeries(0.80, 40, 0.05, 0.05, 60))
+	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	act := func() *gitops.MonitorAction {
+		t.Helper()
+		rep := monitor(t, p.reg, "dev", srv.URL)
+		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Models[0].Action
+	}
+	a := act()
+	if a == nil || a.Kind != gitops.MonitorRollback || a.To != "0.1.0+data.1" || !a.Created || a.PR == 0 || a.Skipped != "" {
+		t.Fatalf("action = %+v, want a new rollback PR to 0.1.0+data.1", a)
+	}
+	if a.Branch != "modelgit/rollback/dev/fraud-0.1.0_data.1" {
+		t.Errorf("branch = %s", a.Branch)
+	}
+	pr, err := p.forge.GetPullRequest(ctx, a.PR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### Why: live monitoring found fraud failing",
+		"at 2026-03-01T12:00:00Z against " + srv.URL,
+		"| 0.1.1+data.1 | accuracy | registered | 0.8 | 0.93 | >= 0.8835 | 1h | 60 (min 30) | **FAIL** |",
+		"`avg_over_time(model_accuracy{model=\"fraud\",version=\"0.1.1+data.1\"}[1h])`",
+		"(samples: `sum(count_over_time(model_accuracy{model=\"fraud\",version=\"0.1.1+data.1\"}[1h]))`)",
+		"## fraud 0.1.0+data.1 → dev", // the rollback's own body follows
+	} {
+		if !strings.Contains(pr.Body, want) {
+			t.Errorf("PR body lacks %q:\n%s", want, pr.Body)
+		}
+	}
+	msg := git(t, p.fake.GitDir(), "log", "-1", "--format=%B", a.Branch)
+	if !strings.Contains(msg, "Roll back fraud in dev to 0.1.0+data.1") || !strings.Contains(msg, "Rollback: from 0.1.1+data.1") {
+		t.Errorf("commit message:\n%s", msg)
+	}
+
+	// Again: the same pull request, updated, no second one.
+	again := act()
+	if again.Created || again.PR != a.PR || again.Skipped != "" {
+		t.Errorf("second run: %+v, want PR #%d updated", again, a.PR)
+	}
+	if n := len(p.fake.PullRequests()); n != 5 { // four merged promotions and the rollback
+		t.Errorf("the fake has %d pull requests, want 5", n)
+	}
+
+	// A promotion pull request for fraud in dev is open: hands off.
+	res, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := act()
+	if held.PR != 0 || !strings.Contains(held.Skipped, "promotion pull request #") || !strings.Contains(held.Skipped, res.Branch) {
+		t.Errorf("with a promotion open: %+v", held)
+	}
+}
+
+func TestMonitorActAbortsAFailingCanary(t *testing.T) {
+	promtest.Need(t)
+	p := newMonitorFixture(t)
+	srv := promtest.Start(t, []promtest.Series{gauge("model_accuracy", "0.1.0+data.1", 0.90, 60), gauge("model_accuracy", "0.1.1+data.1", 0.84, 60)})
+	rep := monitor(t, p.reg, "staging", srv.URL)
+	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Models[0].Action
+	if a == nil || a.Kind != gitops.MonitorCanaryAbort || a.To != "0.1.0+data.1" || a.PR == 0 {
+		t.Fatalf("action = %+v, want a canary abort back to 0.1.0+data.1", a)
+	}
+	pr, err := p.forge.GetPullRequest(ctx, a.PR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pr.Body, "aborts the canary of fraud in staging") || !strings.Contains(pr.Body, "| 0.1.1+data.1 (canary) | accuracy | primary | 0.84 | 0.9 | >= 0.855 |") {
+		t.Errorf("PR body:\n%s", pr.Body)
+	}
+	p.mergeAndPull(pr)
+	rel, err := p.reg.Release("staging", "fraud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Strategy != "replace" || len(rel.Versions) != 1 || rel.Versions[0].Version.String() != "0.1.0+data.1" {
+		t.Errorf("release after the abort = %+v", rel)
+	}
+}
+
+func TestMonitorActLeavesUndecidedAlone(t *testing.T) {
+	p := newMonitorFixture(t)
+	down, err := promtest.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := monitor(t, p.reg, "dev", "http://"+down)
+	if err := p.reg.ActOnMonitor(ctx, rep, gitops.PromoteOptions{Forge: p.forge}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Models[0].Action != nil || len(p.fake.PullRequests()) != 4 {
+		t.Errorf("acted on an undecided model: %+v", rep.Models[0].Action)
+	}
+}
+
+// flakySource counts queries and fails them all as unreachable.
+type flakySource struct{ n int }
+
+func (f *flakySource) Query(context.Context, string, time.Time) (prom.Result, error) {
+	f.n++
+	return prom.Result{}, errors.Join(prom.ErrUnreachable, errors.New("connection refused"))
+}
+
+func TestMonitorStopsAskingOnceUnreachable(t *testing.T) {
+	p := newMonitorFixture(t)
+	src := &flakySource{}
+	rep, err := p.reg.Monitor(ctx, gitops.MonitorOptions{Env: "dev", Source: src, At: monitorAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.n != 1 || rep.Models[0].Verdict != gitops.MonitorUndecided {
+		t.Errorf("queries = %d, verdict %s; want 1 query and unknown", src.n, rep.Models[0].Verdict)
+	}
+}
+
+func TestMonitorSamplesQuery(t *testing.T) {
+	for _, tc := range []struct{ query, samples, window string }{
+		{`avg_over_time(model_accuracy{model="fraud",version="1"}[1h])`, `sum(count_over_time(model_accuracy{model="fraud",version="1"}[1h]))`, "1h"},
+		{`histogram_quantile(0.95, sum by (le) (rate(req_bucket{model="a}b"}[5m])))`, `sum(count_over_time(req_bucket{model="a}b"}[5m]))`, "5m"},
+		{`max_over_time({__name__="psi"}[1h30m])`, `sum(count_over_time({__name__="psi"}[1h30m]))`, "1h30m"},
+		{`model_feature_psi{feature="age"}`, "", ""},
+		{`max_over_time((x)[1h:5m])`, "", ""},
+	} {
+		s, w, ok := gitops.MonitorSamplesQuery(tc.query)
+		if s != tc.samples || w != tc.window || ok != (tc.samples != "") {
+			t.Errorf("MonitorSamplesQuery(%q) = %q, %q, %v; want %q, %q", tc.query, s, w, ok, tc.samples, tc.window)
+		}
+	}
+}
+
+func TestMonitorUnknownEnvironment(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.reg.Monitor(ctx, gitops.MonitorOptions{Env: "qa", Source: &flakySource{}})
+	mustContain(t, err, `unknown environment "qa"`)
+}
