@@ -11,15 +11,7 @@ import (
 )
 
 func TestMarshalRoundTrip(t *testing.T) {
-	for _, tt := range []struct {
-		file  string
-		parse func(string, []byte) (any, error)
-	}{
-		{"testdata/config.yaml", func(f string, b []byte) (any, error) { return ParseConfig(f, b) }},
-		{"testdata/model.yaml", func(f string, b []byte) (any, error) { return ParseModel(f, b) }},
-		{"testdata/modelversion.yaml", func(f string, b []byte) (any, error) { return ParseModelVersion(f, b) }},
-		{"testdata/release.yaml", func(f string, b []byte) (any, error) { return ParseRelease(f, b) }},
-	} {
+	for _, tt := range validFiles {
 		t.Run(tt.file, func(t *testing.T) {
 			in, err := os.ReadFile(tt.file)
 			if err != nil {
@@ -114,14 +106,7 @@ registeredAt: 2024-05-01T12:00:00Z
 }
 
 func TestVersionDigest(t *testing.T) {
-	b, err := os.ReadFile("testdata/modelversion.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mv, err := ParseModelVersion("v.yaml", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, mv := readVersion(t)
 	d1, err := VersionDigest(mv)
 	if err != nil {
 		t.Fatal(err)
@@ -147,14 +132,7 @@ func TestVersionDigest(t *testing.T) {
 }
 
 func TestJSONIsCamelCase(t *testing.T) {
-	b, err := os.ReadFile("testdata/modelversion.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mv, err := ParseModelVersion("v.yaml", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mv := readVersion(t)
 	j, err := json.Marshal(mv)
 	if err != nil {
 		t.Fatal(err)
@@ -179,10 +157,7 @@ func TestJSONIsCamelCase(t *testing.T) {
 }
 
 func BenchmarkParseModelVersion(b *testing.B) {
-	data, err := os.ReadFile("testdata/modelversion.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
+	data, _ := readVersion(b)
 	for b.Loop() {
 		if _, err := ParseModelVersion("v.yaml", data); err != nil {
 			b.Fatal(err)
@@ -191,14 +166,7 @@ func BenchmarkParseModelVersion(b *testing.B) {
 }
 
 func BenchmarkMarshal(b *testing.B) {
-	data, err := os.ReadFile("testdata/modelversion.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	mv, err := ParseModelVersion("v.yaml", data)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, mv := readVersion(b)
 	for b.Loop() {
 		if _, err := Marshal(mv); err != nil {
 			b.Fatal(err)

@@ -220,16 +220,33 @@ func TestParseModelVersionErrors(t *testing.T) {
 	}
 }
 
+// validFiles are the valid manifests in testdata, each with its parser.
+var validFiles = []struct {
+	file  string
+	parse func(string, []byte) (any, error)
+}{
+	{"testdata/config.yaml", func(f string, b []byte) (any, error) { return ParseConfig(f, b) }},
+	{"testdata/model.yaml", func(f string, b []byte) (any, error) { return ParseModel(f, b) }},
+	{"testdata/modelversion.yaml", func(f string, b []byte) (any, error) { return ParseModelVersion(f, b) }},
+	{"testdata/release.yaml", func(f string, b []byte) (any, error) { return ParseRelease(f, b) }},
+}
+
+// readVersion returns testdata/modelversion.yaml and its parse.
+func readVersion(tb testing.TB) ([]byte, *ModelVersion) {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/modelversion.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mv, err := ParseModelVersion("v.yaml", b)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b, mv
+}
+
 func TestParseValidFiles(t *testing.T) {
-	for _, tt := range []struct {
-		file  string
-		parse func(string, []byte) (any, error)
-	}{
-		{"testdata/config.yaml", func(f string, b []byte) (any, error) { return ParseConfig(f, b) }},
-		{"testdata/model.yaml", func(f string, b []byte) (any, error) { return ParseModel(f, b) }},
-		{"testdata/modelversion.yaml", func(f string, b []byte) (any, error) { return ParseModelVersion(f, b) }},
-		{"testdata/release.yaml", func(f string, b []byte) (any, error) { return ParseRelease(f, b) }},
-	} {
+	for _, tt := range validFiles {
 		t.Run(tt.file, func(t *testing.T) {
 			b, err := os.ReadFile(tt.file)
 			if err != nil {
@@ -243,14 +260,7 @@ func TestParseValidFiles(t *testing.T) {
 }
 
 func TestParseModelVersionValues(t *testing.T) {
-	b, err := os.ReadFile("testdata/modelversion.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mv, err := ParseModelVersion("v.yaml", b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, mv := readVersion(t)
 	if mv.Version != (Version{1, 4, 0, 7}) || mv.Artifacts.Weights.Digest.Hex() != hexA || mv.Data.Digest.IsZero() {
 		t.Errorf("parsed %+v", mv)
 	}

@@ -18,21 +18,21 @@ const (
 	DirectionLower  = "lower"
 )
 
-func validateConfig(c *checker, cfg *Config) {
+func validateConfig(c *Checker, cfg *Config) {
 	if cfg.Store != "" && !strings.HasPrefix(cfg.Store, "file://") && !strings.HasPrefix(cfg.Store, "oci://") {
-		c.fail("store", "store %q is not supported; want file://DIR or oci://REGISTRY/REPO", cfg.Store)
+		c.Fail("store", "store %q is not supported; want file://DIR or oci://REGISTRY/REPO", cfg.Store)
 	}
 	if len(cfg.Environments) == 0 {
-		c.fail("environments", "at least one environment is required, e.g. - name: dev")
+		c.Fail("environments", "at least one environment is required, e.g. - name: dev")
 	}
 	var envs []string
 	for i, e := range cfg.Environments {
 		p := "environments[" + strconv.Itoa(i) + "].name"
 		if err := ValidName(e.Name); err != nil {
-			c.fail(p, "environment %v", err)
+			c.Fail(p, "environment %v", err)
 		}
 		if j := slices.Index(envs, e.Name); j >= 0 {
-			c.fail(p, "environment %q is declared twice (also environments[%d])", e.Name, j)
+			c.Fail(p, "environment %q is declared twice (also environments[%d])", e.Name, j)
 		}
 		envs = append(envs, e.Name)
 	}
@@ -40,89 +40,89 @@ func validateConfig(c *checker, cfg *Config) {
 	for i, cl := range cfg.Clusters {
 		p := "clusters[" + strconv.Itoa(i) + "]"
 		if err := ValidName(cl.Name); err != nil {
-			c.fail(p+".name", "cluster %v", err)
+			c.Fail(p+".name", "cluster %v", err)
 		}
 		if j := slices.Index(clusters, cl.Name); j >= 0 {
-			c.fail(p+".name", "cluster %q is declared twice (also clusters[%d])", cl.Name, j)
+			c.Fail(p+".name", "cluster %q is declared twice (also clusters[%d])", cl.Name, j)
 		}
 		clusters = append(clusters, cl.Name)
 		if !slices.Contains(envs, cl.Environment) {
-			c.fail(p+".environment", "environment %q is not declared; declared environments: %s", cl.Environment, strings.Join(envs, ", "))
+			c.Fail(p+".environment", "environment %q is not declared; declared environments: %s", cl.Environment, strings.Join(envs, ", "))
 		}
 		if cl.GPU != nil && cl.GPU.Count < 1 {
-			c.fail(p+".gpu.count", "GPU count %d is not valid; want 1 or more", cl.GPU.Count)
+			c.Fail(p+".gpu.count", "GPU count %d is not valid; want 1 or more", cl.GPU.Count)
 		}
 	}
 	if f := cfg.Forge; f != nil {
 		if f.Type != "github" {
-			c.fail("forge.type", "forge type %q is not supported; want \"github\"", f.Type)
+			c.Fail("forge.type", "forge type %q is not supported; want \"github\"", f.Type)
 		}
 		if owner, name, ok := strings.Cut(f.Repository, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-			c.fail("forge.repository", "repository %q is not valid; want OWNER/NAME", f.Repository)
+			c.Fail("forge.repository", "repository %q is not valid; want OWNER/NAME", f.Repository)
 		}
 	}
 }
 
-func validateModel(c *checker, m *Model) {
+func validateModel(c *Checker, m *Model) {
 	if err := ValidName(m.Name); err != nil {
-		c.fail("name", "model %v", err)
+		c.Fail("name", "model %v", err)
 	}
 	for _, k := range sortedKeys(m.Metrics) {
 		if d := m.Metrics[k]; d != DirectionHigher && d != DirectionLower {
-			c.fail("metrics."+k, "direction %q is not valid; want \"higher\" or \"lower\"", d)
+			c.Fail("metrics."+k, "direction %q is not valid; want \"higher\" or \"lower\"", d)
 		}
 	}
 	if s := m.Serving; s != nil {
 		if s.Runtime != "" && s.Runtime != "kserve" && s.Runtime != "deployment" {
-			c.fail("serving.runtime", "runtime %q is not supported; want \"kserve\" or \"deployment\"", s.Runtime)
+			c.Fail("serving.runtime", "runtime %q is not supported; want \"kserve\" or \"deployment\"", s.Runtime)
 		}
 		if s.Port < 0 || s.Port > 65535 {
-			c.fail("serving.port", "port %d is not valid; want 1 to 65535", s.Port)
+			c.Fail("serving.port", "port %d is not valid; want 1 to 65535", s.Port)
 		}
 	}
 }
 
-func validateModelVersion(c *checker, mv *ModelVersion) {
+func validateModelVersion(c *Checker, mv *ModelVersion) {
 	if err := ValidName(mv.Model); err != nil {
-		c.fail("model", "model %v", err)
+		c.Fail("model", "model %v", err)
 	}
 	mv.Artifacts.Each(func(kind string, a *Artifact) {
 		p := "artifacts." + kind
 		if a.Path != path.Base(a.Path) || a.Path == "." || a.Path == ".." || strings.Contains(a.Path, `\`) {
-			c.fail(p+".path", "path %q is not valid; want a base name without directories", a.Path)
+			c.Fail(p+".path", "path %q is not valid; want a base name without directories", a.Path)
 		}
 		if a.Size < 0 {
-			c.fail(p+".size", "size %d is not valid; want 0 or more bytes", a.Size)
+			c.Fail(p+".size", "size %d is not valid; want 0 or more bytes", a.Size)
 		}
 	})
 	if d := mv.Data; d != nil && (d.Size < 0 || d.Files < 0) {
-		c.fail("data", "negative size or file count; want 0 or more")
+		c.Fail("data", "negative size or file count; want 0 or more")
 	}
 	for _, k := range sortedKeys(mv.Metrics) {
 		if v := mv.Metrics[k]; math.IsNaN(v) || math.IsInf(v, 0) {
-			c.fail("metrics."+k, "metric value %v is not valid; want a finite number", v)
+			c.Fail("metrics."+k, "metric value %v is not valid; want a finite number", v)
 		}
 	}
 	for i, t := range mv.Targets {
 		if t == "" {
-			c.fail("targets["+strconv.Itoa(i)+"]", "target is empty; want a cluster or environment name")
+			c.Fail("targets["+strconv.Itoa(i)+"]", "target is empty; want a cluster or environment name")
 		}
 	}
 }
 
-func validateRelease(c *checker, r *Release) {
+func validateRelease(c *Checker, r *Release) {
 	if err := ValidName(r.Model); err != nil {
-		c.fail("model", "model %v", err)
+		c.Fail("model", "model %v", err)
 	}
 	if err := ValidName(r.Environment); err != nil {
-		c.fail("environment", "environment %v", err)
+		c.Fail("environment", "environment %v", err)
 	}
 	want := map[string][2]int{ // min and max number of versions
 		StrategyReplace: {1, 1}, StrategyCanary: {2, 2}, StrategyBlueGreen: {1, 2}, StrategyAB: {2, 2},
 	}
 	n, ok := want[r.Strategy]
 	if !ok {
-		c.fail("strategy", "strategy %q is not supported; want one of %s", r.Strategy, strings.Join(Strategies, ", "))
+		c.Fail("strategy", "strategy %q is not supported; want one of %s", r.Strategy, strings.Join(Strategies, ", "))
 	} else if len(r.Versions) < n[0] || len(r.Versions) > n[1] {
 		count := strconv.Itoa(n[0]) + " versions"
 		switch {
@@ -131,7 +131,7 @@ func validateRelease(c *checker, r *Release) {
 		case n[0] == 1:
 			count = "1 version"
 		}
-		c.fail("versions", "strategy %q takes %s, got %d", r.Strategy, count, len(r.Versions))
+		c.Fail("versions", "strategy %q takes %s, got %d", r.Strategy, count, len(r.Versions))
 	}
 	roles := map[string][]string{
 		StrategyReplace: {"", "stable"}, StrategyCanary: {"", "stable", "canary"},
@@ -142,31 +142,31 @@ func validateRelease(c *checker, r *Release) {
 	for i, v := range r.Versions {
 		p := "versions[" + strconv.Itoa(i) + "]"
 		if slices.Contains(seen, v.Version) {
-			c.fail(p+".version", "version %s is listed twice", v.Version)
+			c.Fail(p+".version", "version %s is listed twice", v.Version)
 		}
 		seen = append(seen, v.Version)
 		if v.Weight != nil {
 			if *v.Weight < 0 || *v.Weight > 100 {
-				c.fail(p+".weight", "weight %d is not valid; want 0 to 100", *v.Weight)
+				c.Fail(p+".weight", "weight %d is not valid; want 0 to 100", *v.Weight)
 			}
 			sum += *v.Weight
 			weighted++
 		}
 		if allowed, ok := roles[r.Strategy]; ok && !slices.Contains(allowed, v.Role) {
-			c.fail(p+".role", "role %q does not fit strategy %q; want one of %s", v.Role, r.Strategy, strings.Join(allowed[1:], ", "))
+			c.Fail(p+".role", "role %q does not fit strategy %q; want one of %s", v.Role, r.Strategy, strings.Join(allowed[1:], ", "))
 		}
 	}
 	switch {
 	case r.Strategy == StrategyCanary && weighted != len(r.Versions):
-		c.fail("versions", "canary needs a weight on every version, summing to 100")
+		c.Fail("versions", "canary needs a weight on every version, summing to 100")
 	case weighted > 0 && sum != 100:
-		c.fail("versions", "weights sum to %d; want 100", sum)
+		c.Fail("versions", "weights sum to %d; want 100", sum)
 	}
 	if r.Strategy == StrategyAB {
 		if name, value, ok := strings.Cut(r.Match, "="); !ok || name == "" || value == "" {
-			c.fail("match", "match %q is not valid; strategy \"ab\" needs a header match name=value", r.Match)
+			c.Fail("match", "match %q is not valid; strategy \"ab\" needs a header match name=value", r.Match)
 		}
 	} else if r.Match != "" {
-		c.fail("match", "match is only used by strategy \"ab\"")
+		c.Fail("match", "match is only used by strategy \"ab\"")
 	}
 }

@@ -92,6 +92,15 @@ type metricRef struct {
 
 func (r metricRef) String() string { return r.subject + ".metrics." + r.metric }
 
+// of returns the subject r reads: candidate or baseline (nil when there
+// is no baseline).
+func (r metricRef) of(candidate, baseline *Subject) *Subject {
+	if r.subject == varBaseline {
+		return baseline
+	}
+	return candidate
+}
+
 // celIssue is one compile problem with its place in the expression.
 type celIssue struct {
 	line, column int // 1-based, in the expression text

@@ -182,10 +182,7 @@ func evalError(err error, cg *compiledGate, candidate, baseline *Subject) string
 		return fmt.Sprintf("the expression needs more than the cost limit of %d; simplify it", CostLimit)
 	}
 	for _, ref := range cg.refs {
-		s := candidate
-		if ref.subject == varBaseline {
-			s = baseline
-		}
+		s := ref.of(candidate, baseline)
 		if s == nil {
 			continue
 		}
@@ -212,10 +209,7 @@ func listOrNone(names []string) string {
 func (cg *compiledGate) numbers(candidate, baseline *Subject) string {
 	var parts []string
 	for _, ref := range cg.refs {
-		s := candidate
-		if ref.subject == varBaseline {
-			s = baseline
-		}
+		s := ref.of(candidate, baseline)
 		if s == nil {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,16 +26,22 @@ import (
 // one written in the file must match it. Left-out defaults are filled in:
 // the default gate at DefaultTolerance and DefaultApprovals approvals.
 func Parse(file string, data []byte) (*PromotionPolicy, error) {
-	c := newChecker(file, data)
-	p := new(PromotionPolicy)
-	if !decodeStrict(c, Kind, p) {
-		return nil, c.result()
-	}
-	validate(c, p)
-	if len(c.errs) > 0 {
-		return nil, c.result()
-	}
-	return p, nil
+	return manifests.Decode(file, data, Kind, decodeOptions, func(c *manifests.Checker, p *PromotionPolicy) {
+		validate(c, data, p)
+	})
+}
+
+// decodeOptions make the strict reader refuse aliases (expanding them
+// multiplies work and errors; a policy is short enough to write out) and
+// count a field written as null as written (tolerance: ~ is 0, not the
+// default).
+var decodeOptions = manifests.DecodeOptions{
+	NoAliases: true,
+	Noun:      "policy",
+	KeepNulls: true,
+	Describe: map[reflect.Type]string{
+		reflect.TypeFor[Duration](): `a duration such as "24h", "90m" or "7d"`,
+	},
 }
 
 // fileEnv returns the environment a file name implies: "prod" for
@@ -53,25 +60,25 @@ var teamRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][A-Za-z0-9
 
 var queryVarRE = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*`)
 
-func validate(c *checker, p *PromotionPolicy) {
-	fromFile := fileEnv(c.file)
+func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
+	fromFile := fileEnv(c.File())
 	switch {
 	case p.Environment == "" && fromFile == "":
-		c.fail("environment", "required field is missing (the file name %q does not name an environment); want the environment this policy guards", path.Base(c.file))
+		c.Fail("environment", "required field is missing (the file name %q does not name an environment); want the environment this policy guards", path.Base(c.File()))
 	case p.Environment == "":
 		p.Environment = fromFile
 	default:
 		if err := manifests.ValidName(p.Environment); err != nil {
-			c.fail("environment", "environment %v", err)
+			c.Fail("environment", "environment %v", err)
 		} else if fromFile != "" && fromFile != p.Environment {
-			c.fail("environment", "environment %q does not match the file name; move the policy to policies/%s.yaml or write environment: %s", p.Environment, p.Environment, fromFile)
+			c.Fail("environment", "environment %q does not match the file name; move the policy to policies/%s.yaml or write environment: %s", p.Environment, p.Environment, fromFile)
 		}
 	}
 	if p.From != "" {
 		if err := manifests.ValidName(p.From); err != nil {
-			c.fail("from", "environment %v", err)
+			c.Fail("from", "environment %v", err)
 		} else if p.From == p.Environment {
-			c.fail("from", "a version cannot come from %q into %q itself; name the environment before it, or leave from out", p.From, p.Environment)
+			c.Fail("from", "a version cannot come from %q into %q itself; name the environment before it, or leave from out", p.From, p.Environment)
 		}
 	}
 
@@ -80,15 +87,15 @@ func validate(c *checker, p *PromotionPolicy) {
 		g := &p.Gates[i]
 		at := "gates[" + strconv.Itoa(i) + "]"
 		if g.Name == DefaultGateName {
-			c.fail(at+".name", "gate name %q is reserved for the default gate; pick another name", g.Name)
+			c.Fail(at+".name", "gate name %q is reserved for the default gate; pick another name", g.Name)
 		} else if j, dup := names[g.Name]; dup {
-			c.fail(at+".name", "gate %q is declared twice (also gates[%d])", g.Name, j)
+			c.Fail(at+".name", "gate %q is declared twice (also gates[%d])", g.Name, j)
 		} else {
 			names[g.Name] = i
 		}
 		cg, issues := compileGate(g.Expression)
 		if issues != nil {
-			c.celErrors(at+".expression", g.Expression, issues)
+			celErrors(c, data, at+".expression", g.Expression, issues)
 			continue
 		}
 		g.compiled = cg
@@ -96,7 +103,7 @@ func validate(c *checker, p *PromotionPolicy) {
 
 	if p.DefaultGate == nil {
 		p.DefaultGate = &DefaultGate{Tolerance: DefaultTolerance}
-	} else if !c.has("defaultGate.tolerance") {
+	} else if !c.Has("defaultGate.tolerance") {
 		p.DefaultGate.Tolerance = DefaultTolerance
 	}
 	checkTolerance(c, "defaultGate.tolerance", p.DefaultGate.Tolerance)
@@ -107,41 +114,41 @@ func validate(c *checker, p *PromotionPolicy) {
 		switch m.Direction {
 		case "", manifests.DirectionHigher, manifests.DirectionLower:
 		default:
-			c.fail(at+".direction", "direction %q is not valid; want %q or %q", m.Direction, manifests.DirectionHigher, manifests.DirectionLower)
+			c.Fail(at+".direction", "direction %q is not valid; want %q or %q", m.Direction, manifests.DirectionHigher, manifests.DirectionLower)
 		}
 		checkTolerance(c, at+".tolerance", m.Tolerance)
 		if m.MinSamples < 0 {
-			c.fail(at+".minSamples", "minSamples %d is negative; want 0 or more", m.MinSamples)
+			c.Fail(at+".minSamples", "minSamples %d is negative; want 0 or more", m.MinSamples)
 		}
 		if m.Threshold != nil && (math.IsNaN(*m.Threshold) || math.IsInf(*m.Threshold, 0)) {
-			c.fail(at+".threshold", "threshold must be a finite number")
+			c.Fail(at+".threshold", "threshold must be a finite number")
 		}
 		for _, v := range queryVarRE.FindAllString(m.Query, -1) {
 			if !slices.Contains(queryVars, v) {
-				c.fail(at+".query", "placeholder %s is not known; want %s", v, strings.Join(queryVars, ", "))
+				c.Fail(at+".query", "placeholder %s is not known; want %s", v, strings.Join(queryVars, ", "))
 			}
 		}
 	}
 
 	if p.Approvals.Count < 0 {
-		c.fail("approvals.count", "approvals count %d is negative; want 0 or more", p.Approvals.Count)
+		c.Fail("approvals.count", "approvals count %d is negative; want 0 or more", p.Approvals.Count)
 	}
-	if !c.has("approvals.count") {
+	if !c.Has("approvals.count") {
 		p.Approvals.Count = DefaultApprovals
 	}
 	for i, t := range p.Approvals.Teams {
 		at := "approvals.teams[" + strconv.Itoa(i) + "]"
 		if !teamRE.MatchString(t) {
-			c.fail(at, "team %q is not valid; want ORG/TEAM, e.g. acme/ml-leads", t)
+			c.Fail(at, "team %q is not valid; want ORG/TEAM, e.g. acme/ml-leads", t)
 		} else if j := slices.Index(p.Approvals.Teams, t); j < i {
-			c.fail(at, "team %q is listed twice (also approvals.teams[%d])", t, j)
+			c.Fail(at, "team %q is listed twice (also approvals.teams[%d])", t, j)
 		}
 	}
 }
 
-func checkTolerance(c *checker, field string, v float64) {
+func checkTolerance(c *manifests.Checker, field string, v float64) {
 	if math.IsNaN(v) || v < 0 || v > 1 {
-		c.fail(field, "tolerance %v is not valid; want a fraction from 0 to 1, e.g. 0.05 for 5%%", v)
+		c.Fail(field, "tolerance %v is not valid; want a fraction from 0 to 1, e.g. 0.05 for 5%%", v)
 	}
 }
 
@@ -154,30 +161,31 @@ func slicesSorted[V any](m map[string]V) []string {
 	return keys
 }
 
-// celErrors reports CEL compile problems at their place in the file when
-// the expression's text can be found there, and otherwise at the start of
-// the expression's value.
-func (c *checker) celErrors(field, expr string, issues []celIssue) {
-	n := c.at(field)
+// celErrors reports CEL compile problems at their place in the file (whose
+// text is data) when the expression's text can be found there, and
+// otherwise at the start of the expression's value.
+func celErrors(c *manifests.Checker, data []byte, field, expr string, issues []celIssue) {
+	n := c.At(field)
 	multiline := strings.Contains(strings.TrimRight(expr, "\n"), "\n")
 	for _, ci := range issues {
-		e := &manifests.FileError{File: c.file, Field: field, Msg: describeIssue(ci, multiline)}
+		e := &manifests.FileError{File: c.File(), Field: field, Msg: describeIssue(ci, multiline)}
 		if n != nil {
 			e.Line, e.Column = n.Line, n.Column
 		}
 		if ci.line > 0 && n != nil {
-			if line, col, ok := c.locate(n, expr, ci.line, ci.column); ok {
+			if line, col, ok := locate(data, n, expr, ci.line, ci.column); ok {
 				e.Line, e.Column = line, col
 			}
 		}
-		c.errs = append(c.errs, e)
+		c.Add(e)
 	}
 }
 
 // locate maps line and column of the expression held by n to a line and
-// column of the file, when the expression's text stands there verbatim:
-// plain or quoted on one line, or a literal block (|).
-func (c *checker) locate(n *yaml.Node, expr string, line, col int) (int, int, bool) {
+// column of the file (whose text is data), when the expression's text
+// stands there verbatim: plain or quoted on one line, or a literal block
+// (|).
+func locate(data []byte, n *yaml.Node, expr string, line, col int) (int, int, bool) {
 	exprLines := strings.Split(expr, "\n")
 	if line > len(exprLines) {
 		return 0, 0, false
@@ -206,7 +214,7 @@ func (c *checker) locate(n *yaml.Node, expr string, line, col int) (int, int, bo
 	default:
 		return 0, 0, false
 	}
-	src := sourceLine(c.data, fileLine)
+	src := sourceLine(data, fileLine)
 	if src == nil {
 		return 0, 0, false
 	}
