@@ -20,6 +20,14 @@ import (
 // every environment's releases and the versions they pin. overrides
 // replace (or add) releases, the ones a promotion is about to write.
 func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
+	return r.renderInputEnvs(rev, nil, overrides...)
+}
+
+// renderInputEnvs is renderInput restricted to the releases of envs (nil:
+// all) and the models and versions they use: what rendering those
+// environments and their clusters needs, at a cost that does not grow
+// with the other environments.
+func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, overrides ...*manifests.Release) (render.Input, error) {
 	in := render.Input{
 		Config:   r.config,
 		Models:   map[string]*manifests.Model{},
@@ -32,6 +40,9 @@ func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Releas
 	models, err := r.listDir(rev, ModelsDir)
 	if err != nil {
 		return in, err
+	}
+	if envs != nil {
+		models = nil // read below, for the releases that use them
 	}
 	for _, m := range models {
 		if manifests.ValidName(m) != nil {
@@ -48,6 +59,9 @@ func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Releas
 		in.Models[m] = model
 	}
 	for _, env := range r.config.Environments {
+		if envs != nil && !envs[env.Name] {
+			continue
+		}
 		files, err := r.listDir(rev, EnvironmentsDir+"/"+env.Name)
 		if err != nil {
 			return in, err
@@ -73,6 +87,20 @@ func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Releas
 		}
 	}
 	in.Releases = append(in.Releases, overrides...)
+	for _, rel := range in.Releases {
+		if _, ok := in.Models[rel.Model]; ok || envs == nil {
+			continue
+		}
+		raw, err := r.repo.ReadFile(rev, ModelFile(rel.Model))
+		if err != nil {
+			continue // a model registered without model.yaml renders with defaults
+		}
+		model, err := manifests.ParseModel(ModelFile(rel.Model), raw)
+		if err != nil {
+			return in, err
+		}
+		in.Models[rel.Model] = model
+	}
 	for _, rel := range in.Releases {
 		for _, rv := range rel.Versions {
 			key := render.VersionKey(rel.Model, rv.Version)
@@ -169,22 +197,40 @@ func (r *Registry) CheckRendered() ([]StaleFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.checkRenderedAt(head)
+	return r.checkRenderedAt(head, nil)
 }
 
-// checkRenderedAt is CheckRendered at any revision (Check runs it on a
-// pull request's head).
-func (r *Registry) checkRenderedAt(head plumbing.Hash) ([]StaleFile, error) {
-	in, err := r.renderInput(head)
+// checkRenderedAt is CheckRendered at any revision, for the environments
+// in envs (and their clusters) or, with nil, all of them: Check runs it on
+// a pull request's head for the environments the pull request affects.
+func (r *Registry) checkRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
+	in, err := r.renderInputEnvs(head, envs)
 	if err != nil {
 		return nil, err
 	}
-	files, err := render.All(in)
+	var files []render.File
+	if envs == nil {
+		files, err = render.All(in)
+	} else {
+		for _, e := range r.config.Environments {
+			if !envs[e.Name] {
+				continue
+			}
+			fs, err := r.renderFiles(in, e.Name)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, fs...)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	unused := map[string]bool{} // directories of environments without releases
 	for _, e := range r.config.Environments {
+		if envs != nil && !envs[e.Name] {
+			continue
+		}
 		if !slices.ContainsFunc(in.Releases, func(rel *manifests.Release) bool { return rel.Environment == e.Name }) {
 			unused[path.Join(RenderedDir, e.Name)] = true
 			for _, c := range r.config.Clusters {

@@ -1,0 +1,228 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modelgit/modelgit/action"
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+)
+
+// CheckOptions are the inputs of `modelgit check`.
+type CheckOptions struct {
+	IO      *cmdutil.IOStreams
+	Factory *cmdutil.Factory
+	PR      int
+	Base    string
+	Head    string
+	Remote  string
+	Output  string
+	// Report asks for the verdict to be published on the forge (commit
+	// status, sticky comment, job summary, annotations) through Publish.
+	Report bool
+	// Publish posts a report; the Action runtime provides it (nil: --report
+	// is refused with a message).
+	Publish func(ctx context.Context, rep *gitops.CheckReport) error
+}
+
+// NewCmdCheck returns `modelgit check`.
+func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{IO: f.IOStreams, Factory: f}
+	opts.Publish = func(ctx context.Context, rep *gitops.CheckReport) error {
+		reg, err := f.Registry()
+		if err != nil {
+			return err
+		}
+		fg, err := f.Forge(reg.Config())
+		if err != nil {
+			return err
+		}
+		return action.Publish(ctx, fg, action.FromEnv(os.Getenv), rep, f.IOStreams.Out)
+	}
+	cmd := &cobra.Command{
+		Use:   "check (--pr N | --base REV --head REV) [flags]",
+		Short: "Judge a promotion pull request: what passed, what failed, who may still approve",
+		Long: `Judge a pull request from its base to its head:
+
+  manifests      the changed manifests parse and validate (errors name file and line)
+  signatures     every commit touching governed paths is signed by a signer
+                 allowed on the BASE branch
+  immutability   no registered version is modified or deleted
+  artifacts      every artifact of a new version is in the store
+  rendered       rendered/ and clusters/ are in sync with the releases
+  gates          each changed environment's policy, read from the BASE branch
+  order, soak    the version ran in the environment before for the policy's soak
+                 time, according to the base's history
+  approvals      enough distinct eligible people approved the current head: the
+                 latest review per person, on the head SHA, members of the
+                 policy's teams; never the requester, the registrant, a
+                 committer or a bot; an API error counts as not approved
+
+Policies and allowed signers come from the base, never from the pull request
+being judged. With --base and --head the check runs locally, without a forge:
+approvals are skipped, and the report says so. The exit code is 1 when the
+check fails.`,
+		Example: `  modelgit check --pr 42
+  modelgit check --pr 42 -o json
+  modelgit check --base main --head HEAD`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case opts.PR < 0:
+				return cmdutil.FlagErrorf("--pr must be a pull request number")
+			case opts.PR == 0 && (opts.Base == "" || opts.Head == ""):
+				return cmdutil.FlagErrorf("give --pr N, or both --base and --head")
+			case opts.PR != 0 && opts.Head != "":
+				return cmdutil.FlagErrorf("--head is the pull request's head with --pr; give one or the other")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return checkRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&opts.PR, "pr", 0, "pull request `NUMBER` to judge through the forge")
+	fl.StringVar(&opts.Base, "base", "", "base revision (default with --pr: the pull request's base branch)")
+	fl.StringVar(&opts.Head, "head", "", "head revision, for a local check")
+	fl.StringVar(&opts.Remote, "remote", "", "with --pr: fetch the pull request's branches from this git remote first")
+	fl.BoolVar(&opts.Report, "publish", false, "in GitHub Actions: publish the verdict (commit status, sticky comment, job summary, annotations, step outputs)")
+	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
+	return cmd
+}
+
+// checkOptions builds the library options: the forge for a pull request,
+// the remote to fetch.
+func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, head, remote string) (gitops.CheckOptions, error) {
+	o := gitops.CheckOptions{PR: pr, Base: base, Head: head}
+	if pr == 0 {
+		return o, nil
+	}
+	fg, err := f.Forge(reg.Config())
+	if err != nil {
+		return o, err
+	}
+	o.Forge = fg
+	if remote != "" {
+		o.Remote, o.Auth = remote, f.PushAuth()
+	}
+	return o, nil
+}
+
+func checkRun(ctx context.Context, opts *CheckOptions) error {
+	if opts.Report && opts.Publish == nil {
+		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
+	}
+	reg, err := opts.Factory.Registry()
+	if err != nil {
+		return err
+	}
+	lo, err := checkLibOptions(reg, opts.Factory, opts.PR, opts.Base, opts.Head, opts.Remote)
+	if err != nil {
+		return err
+	}
+	rep, err := reg.Check(ctx, lo)
+	if err != nil {
+		return err
+	}
+	if opts.Report {
+		if err := opts.Publish(ctx, rep); err != nil {
+			return fmt.Errorf("publishing the check: %w", err)
+		}
+	}
+	if opts.Report {
+		// The report holds untrusted text (titles, branch names): while it
+		// is printed, nothing may be read as a workflow command.
+		resume := action.StopCommands(opts.IO.Out)
+		defer resume()
+	}
+	if opts.Output == cmdutil.OutputJSON {
+		if err := cmdutil.PrintJSON(opts.IO.Out, rep); err != nil {
+			return err
+		}
+	} else {
+		printCheck(opts.IO, rep)
+	}
+	if !rep.Passed {
+		return cmdutil.SilentError
+	}
+	return nil
+}
+
+// printCheck writes a report for humans. Every value from the forge or
+// the pull request is printed on one line of its own.
+func printCheck(io *cmdutil.IOStreams, rep *gitops.CheckReport) {
+	cs := io.ColorScheme()
+	out := io.Out
+	if pr := rep.PullRequest; pr != nil {
+		fmt.Fprintf(out, "pull request #%d: %s\n", pr.Number, safeLine(pr.Title))
+	}
+	fmt.Fprintf(out, "base %s, head %s\n", abbrev(rep.Base), abbrev(rep.Head))
+	for _, p := range rep.Promotions {
+		from := p.From
+		if from == "" {
+			from = "none"
+		}
+		fmt.Fprintf(out, "  %s: %s → %s in %s (%s)\n", p.Model, from, orDash(p.To), p.Environment, p.Strategy)
+	}
+	for _, it := range rep.Items {
+		icon := cs.SuccessIcon()
+		switch it.Status {
+		case gitops.CheckFail:
+			icon = cs.FailureIcon()
+		case gitops.CheckSkip:
+			icon = cs.Gray("-")
+		}
+		fmt.Fprintf(out, "%s %-13s %s\n", icon, it.Name, safeLine(it.Summary))
+		if it.Status == gitops.CheckFail || it.Name == gitops.CheckApprovals || it.Name == gitops.CheckGates {
+			for _, d := range it.Details {
+				fmt.Fprintf(out, "    %s\n", safeLine(d))
+			}
+		}
+	}
+	for _, a := range rep.Annotations {
+		loc := a.File
+		if a.Line > 0 {
+			loc = fmt.Sprintf("%s:%d", loc, a.Line)
+		}
+		fmt.Fprintf(out, "%s %s: %s\n", a.Level, loc, safeLine(a.Message))
+	}
+	if rep.PullRequest != nil && rep.Missing > 0 {
+		fmt.Fprintf(out, "may still approve: %s\n", safeLine(rep.Eligible))
+	}
+	verdict := cs.Green("passed")
+	if !rep.Passed {
+		verdict = cs.Red("failed")
+	}
+	fmt.Fprintf(out, "check %s\n", verdict)
+}
+
+func abbrev(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "(removed)"
+	}
+	return s
+}
+
+// safeLine keeps text from the forge on one line, without control
+// characters (a terminal escape in a title is data, not a command).
+func safeLine(s string) string {
+	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)), " ")
+}

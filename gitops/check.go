@@ -1,0 +1,713 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/render"
+	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/manifests"
+	"github.com/modelgit/modelgit/policies"
+)
+
+// CheckOptions say what Check judges.
+type CheckOptions struct {
+	// PR is the pull request to judge through Forge; 0 judges Base..Head
+	// locally, without approvals (the approvals check is skipped, saying
+	// so).
+	PR    int
+	Forge forge.Forge
+	// Base and Head are revisions. With PR, Head is always the PR's head
+	// SHA as the forge reports it, and Base defaults to the PR's base
+	// branch: its remote-tracking branch when there is one, else the local
+	// branch.
+	Base, Head string
+	// Remote, when set with PR, is fetched first (the PR's base and head
+	// branches), with Auth.
+	Remote string
+	Auth   transport.AuthMethod
+	// Now is the time soak is measured at; zero means the registry's
+	// clock.
+	Now time.Time
+}
+
+// ErrNoForge is returned by Check and Merge when a pull request is named
+// but no forge is configured.
+var ErrNoForge = errors.New("no forge configured")
+
+// checkRun is the state of one Check.
+type checkRun struct {
+	r      *Registry
+	opts   CheckOptions
+	rep    *CheckReport
+	base   *object.Commit
+	head   *object.Commit
+	trust  *trust
+	items  map[string]*CheckItem
+	commit []*object.Commit // base..head
+	// policies applied, by environment, read from base.
+	applied map[string]*AppliedPolicy
+	// candidates are the versions the pull request promotes, for the
+	// registrant exclusion.
+	candidates []*manifests.ModelVersion
+}
+
+// Check judges a pull request (or base..head): the changed manifests
+// parse and validate; every commit in the range that touches governed
+// paths is signed by a signer allowed at the base; no registered version
+// changes; the artifacts of new versions exist in the store; rendered/ is
+// in sync at the head; each changed environment's policy (read from the
+// base) passes, with its promotion order and soak time according to the
+// base's history; and, with a forge, enough eligible people approved the
+// head. Problems found are in the report (Passed false); an error means
+// the check could not be run.
+func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
+	c := &checkRun{r: r, opts: opts, items: map[string]*CheckItem{}, applied: map[string]*AppliedPolicy{}}
+	c.rep = &CheckReport{Policies: map[string]string{}, Promotions: []CheckedPromotion{}, Annotations: []Annotation{}, Approvals: []Approval{}}
+	for _, name := range []string{CheckManifests, CheckSignatures, CheckImmutability, CheckArtifacts, CheckRendered, CheckGates, CheckOrder, CheckSoak, CheckApprovals} {
+		c.rep.Items = append(c.rep.Items, CheckItem{Name: name, Status: CheckPass})
+	}
+	for i := range c.rep.Items {
+		c.items[c.rep.Items[i].Name] = &c.rep.Items[i]
+	}
+	var pr *forge.PullRequest
+	if opts.PR != 0 {
+		if opts.Forge == nil {
+			return nil, fmt.Errorf("checking pull request #%d: %w in %s (add a forge section: modelgit init --github OWNER/REPO), or check locally with --base and --head", opts.PR, ErrNoForge, ConfigFile)
+		}
+		var err error
+		if pr, err = opts.Forge.GetPullRequest(ctx, opts.PR); err != nil {
+			return nil, fmt.Errorf("checking pull request #%d: %w", opts.PR, err)
+		}
+		c.rep.PullRequest = &CheckedPR{Number: pr.Number, Title: pr.Title, URL: pr.URL, Author: pr.Author}
+	}
+	if err := c.resolve(ctx, pr); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.trust, err = r.loadTrust(c.base.Hash); err != nil {
+		return nil, fmt.Errorf("reading the allowed signers of the base %s: %w", short(c.base.Hash), err)
+	}
+	if c.commit, err = r.rangeCommits(c.base.Hash, c.head.Hash); err != nil {
+		return nil, err
+	}
+	changed, err := r.changedPaths(c.base, c.head, append([]string{ConfigFile, render.ClustersDir}, GovernedDirs...))
+	if err != nil {
+		return nil, err
+	}
+	steps := []func(context.Context, []changedPath) error{c.manifests, c.signatures, c.artifacts, c.rendered, c.promotions}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := step(ctx, changed); err != nil {
+			return nil, err
+		}
+	}
+	if pr == nil {
+		c.skip(CheckApprovals, "not checked: no pull request (run with --pr N against the forge)")
+	} else {
+		c.approvals(ctx, pr)
+	}
+	c.rep.Passed = len(c.rep.Failed()) == 0
+	return c.rep, nil
+}
+
+func short(h plumbing.Hash) string { return h.String()[:12] }
+
+// resolve finds the base and head commits.
+func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
+	r := c.r
+	base, head := c.opts.Base, c.opts.Head
+	if pr != nil {
+		if pr.State != "open" {
+			return fmt.Errorf("checking pull request #%d: it is %s", pr.Number, pr.State)
+		}
+		if c.opts.Remote != "" {
+			for _, b := range []string{pr.Base, pr.Head} {
+				if _, err := r.repo.Fetch(ctx, c.opts.Remote, b, c.opts.Auth); err != nil {
+					return fmt.Errorf("checking pull request #%d: %w", pr.Number, err)
+				}
+			}
+		}
+		head = pr.HeadSHA
+		if base == "" {
+			base = pr.Base
+			remote := c.opts.Remote
+			if remote == "" {
+				remote = "origin"
+			}
+			if _, err := r.repo.Resolve("refs/remotes/" + remote + "/" + pr.Base); err == nil {
+				base = "refs/remotes/" + remote + "/" + pr.Base
+			}
+		}
+	}
+	if base == "" || head == "" {
+		return fmt.Errorf("checking: both a base and a head revision are needed (--base main --head HEAD), or a pull request (--pr N)")
+	}
+	get := func(what, rev string) (*object.Commit, error) {
+		h, err := r.repo.Resolve(rev)
+		if err != nil {
+			hint := ""
+			if pr != nil {
+				hint = fmt.Sprintf(" (fetch it first: git fetch origin %s %s, or pass --remote origin)", pr.Base, pr.Head)
+			}
+			return nil, fmt.Errorf("checking: resolving the %s %q: %w%s", what, rev, err, hint)
+		}
+		cm, err := r.repo.Git.CommitObject(h)
+		if err != nil {
+			return nil, fmt.Errorf("checking: reading the %s %s: %w", what, h, err)
+		}
+		return cm, nil
+	}
+	var err error
+	if c.base, err = get("base", base); err != nil {
+		return err
+	}
+	if c.head, err = get("head", head); err != nil {
+		return err
+	}
+	c.rep.Base, c.rep.Head = c.base.Hash.String(), c.head.Hash.String()
+	return nil
+}
+
+func (c *checkRun) fail(name, detail string) {
+	it := c.items[name]
+	it.Status = CheckFail
+	it.Details = append(it.Details, detail)
+}
+
+func (c *checkRun) skip(name, summary string) {
+	it := c.items[name]
+	if it.Status == CheckPass {
+		it.Status = CheckSkip
+	}
+	if it.Summary == "" {
+		it.Summary = summary
+	}
+}
+
+func (c *checkRun) pass(name, detail string) {
+	c.items[name].Details = append(c.items[name].Details, detail)
+}
+
+func (c *checkRun) summarize(name, passSummary, failSummary string) {
+	it := c.items[name]
+	if it.Summary != "" {
+		return
+	}
+	if it.Status == CheckFail {
+		it.Summary = failSummary
+	} else {
+		it.Summary = passSummary
+	}
+}
+
+// annotate records an annotation for err on file: one per FileError when
+// err carries them, else one on the file.
+func (c *checkRun) annotate(file string, err error) {
+	if fes := manifests.AsFileErrors(err); len(fes) > 0 {
+		for _, fe := range fes {
+			msg := fe.Msg
+			if fe.Field != "" {
+				msg = fmt.Sprintf("field %q: %s", fe.Field, fe.Msg)
+			}
+			c.rep.Annotations = append(c.rep.Annotations, Annotation{File: fe.File, Line: fe.Line, Column: fe.Column, Level: "error", Message: msg})
+		}
+		return
+	}
+	msg := strings.TrimPrefix(err.Error(), file+": ")
+	c.rep.Annotations = append(c.rep.Annotations, Annotation{File: file, Level: "error", Message: msg})
+}
+
+// manifests parses every changed manifest at the head.
+func (c *checkRun) manifests(_ context.Context, changed []changedPath) error {
+	r := c.r
+	n := 0
+	for _, ch := range changed {
+		if ch.Deleted || !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		raw, err := r.repo.ReadFile(c.head.Hash, ch.Path)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(ch.Path, "/")
+		switch {
+		case ch.Path == ConfigFile:
+			_, err = manifests.ParseConfig(ch.Path, raw)
+		case len(parts) == 3 && parts[0] == ModelsDir && parts[2] == "model.yaml":
+			_, err = manifests.ParseModel(ch.Path, raw)
+		case len(parts) == 4 && parts[0] == ModelsDir && parts[2] == "versions":
+			var v *VersionRef
+			if v, err = r.readVersion(c.head.Hash, ch.Path); err == nil && v.Manifest.Model != parts[1] {
+				err = &manifests.FileError{File: ch.Path, Field: "model", Msg: fmt.Sprintf("%q does not match the directory (want %q)", v.Manifest.Model, parts[1])}
+			}
+		case len(parts) == 3 && parts[0] == EnvironmentsDir:
+			err = c.checkRelease(ch.Path, parts[1], strings.TrimSuffix(parts[2], ".yaml"), raw)
+		case len(parts) == 2 && parts[0] == PoliciesDir:
+			_, err = policies.Parse(ch.Path, raw)
+		default:
+			continue
+		}
+		n++
+		if err != nil {
+			c.fail(CheckManifests, err.Error())
+			c.annotate(ch.Path, err)
+		}
+	}
+	c.summarize(CheckManifests, fmt.Sprintf("%s changed, all valid", count(n, "manifest")), fmt.Sprintf("%s of %s changed invalid", count(len(c.items[CheckManifests].Details), "manifest"), fmt.Sprint(n)))
+	return nil
+}
+
+// checkRelease validates a release file beyond its schema: it belongs
+// where it is, and pins versions registered at the head with their
+// digests.
+func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
+	rel, err := manifests.ParseRelease(p, raw)
+	if err != nil {
+		return err
+	}
+	if err := c.r.checkEnv(env); err != nil {
+		return &manifests.FileError{File: p, Msg: err.Error()}
+	}
+	if rel.Environment != env {
+		return &manifests.FileError{File: p, Field: "environment", Msg: fmt.Sprintf("%q does not match the directory (want %q)", rel.Environment, env)}
+	}
+	if rel.Model != model {
+		return &manifests.FileError{File: p, Field: "model", Msg: fmt.Sprintf("%q does not match the file name (want %q)", rel.Model, model)}
+	}
+	for i, rv := range rel.Versions {
+		v, err := c.r.readVersion(c.head.Hash, VersionFile(model, rv.Version.String()))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].version", i), Msg: fmt.Sprintf("%s of %s is not registered", rv.Version, model)}
+		case err != nil:
+			return err
+		case v.Digest != rv.Digest:
+			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].digest", i), Msg: fmt.Sprintf("%s does not match the manifest of %s, which hashes to %s", rv.Digest, rv.Version, v.Digest)}
+		}
+	}
+	return nil
+}
+
+// signatures checks every commit of the range with the base's signers.
+func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
+	governed := 0
+	for _, cm := range c.commit {
+		g, fs, err := c.r.checkCommit(cm, c.trust)
+		if err != nil {
+			return err
+		}
+		if g {
+			governed++
+		}
+		for _, f := range fs {
+			name := CheckSignatures
+			if f.Check == "immutable" {
+				name = CheckImmutability
+				c.rep.Annotations = append(c.rep.Annotations, Annotation{File: f.Path, Level: "error", Message: f.Message})
+			}
+			c.fail(name, f.String())
+		}
+	}
+	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths, all signed by signers allowed at the base", count(governed, "commit")), fmt.Sprintf("%s not signed by a signer allowed at the base %s", count(len(c.items[CheckSignatures].Details), "commit"), short(c.base.Hash)))
+	c.summarize(CheckImmutability, "no registered version modified or deleted", "registered versions modified or deleted")
+	return nil
+}
+
+// artifacts checks that the artifacts of added versions are in the store.
+func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
+	n, versions := 0, 0
+	seen := map[manifests.Digest]bool{}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if ch.Deleted || len(parts) != 4 || parts[0] != ModelsDir || parts[2] != "versions" || !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		v, err := c.r.readVersion(c.head.Hash, ch.Path)
+		if err != nil {
+			continue // reported by the manifests check
+		}
+		versions++
+		var firstErr error
+		v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
+			if firstErr != nil || seen[a.Digest] {
+				return
+			}
+			seen[a.Digest] = true
+			n++
+			msg, err := c.r.checkBlob(ctx, a.Digest, a.MediaType, false)
+			if err != nil {
+				firstErr = fmt.Errorf("checking %s %s of %s: %w", kind, a.Digest, ch.Path, err)
+				return
+			}
+			if msg != "" {
+				c.fail(CheckArtifacts, fmt.Sprintf("%s: %s %s: %s", ch.Path, kind, a.Digest, msg))
+				c.rep.Annotations = append(c.rep.Annotations, Annotation{File: ch.Path, Level: "error", Message: fmt.Sprintf("%s %s: %s", kind, a.Digest, msg)})
+			}
+		})
+		if firstErr != nil {
+			return firstErr
+		}
+	}
+	if versions == 0 {
+		c.skip(CheckArtifacts, "no version added")
+		return nil
+	}
+	c.summarize(CheckArtifacts, fmt.Sprintf("%s of %s found in the store", count(n, "artifact"), count(versions, "new version")), "artifacts missing from the store")
+	return nil
+}
+
+// rendered checks rendered/ and clusters/ at the head.
+func (c *checkRun) rendered(_ context.Context, changed []changedPath) error {
+	envs := c.renderedEnvs(changed)
+	if envs != nil && len(envs) == 0 {
+		c.skip(CheckRendered, "nothing the pull request changes is rendered")
+		return nil
+	}
+	stale, err := c.r.checkRenderedAt(c.head.Hash, envs)
+	if err != nil {
+		c.fail(CheckRendered, "rendering the head: "+err.Error())
+		c.items[CheckRendered].Summary = "the releases at the head do not render"
+		if fes := manifests.AsFileErrors(err); len(fes) > 0 {
+			c.annotate("", err)
+		}
+		return nil
+	}
+	for _, s := range stale {
+		what := "differs from what the releases render to"
+		if s.Missing {
+			what = "is missing"
+		}
+		c.fail(CheckRendered, s.Path+" "+what)
+		c.rep.Annotations = append(c.rep.Annotations, Annotation{File: s.Path, Level: "error", Message: "stale generated file: " + what + "; run modelgit render and commit the result"})
+	}
+	c.summarize(CheckRendered, "rendered/ and clusters/ are in sync with the releases", fmt.Sprintf("%s out of sync: run modelgit render and commit", count(len(stale), "generated file")))
+	return nil
+}
+
+// renderedEnvs returns the environments whose rendered files the change
+// can affect: those whose releases, rendered/ or clusters' files it
+// changes; nil (all) when it changes modelgit.yaml or a model's
+// manifest, which every environment renders from.
+func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
+	envs := map[string]bool{}
+	clusterEnv := map[string]string{}
+	for _, cl := range c.r.config.Clusters {
+		clusterEnv[cl.Name] = cl.Environment
+	}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		switch {
+		case ch.Path == ConfigFile:
+			return nil
+		case parts[0] == ModelsDir && len(parts) == 3 && parts[2] == "model.yaml":
+			return nil
+		case (parts[0] == EnvironmentsDir || parts[0] == RenderedDir) && len(parts) > 2:
+			envs[parts[1]] = true
+		case parts[0] == render.ClustersDir && len(parts) > 2:
+			if e, ok := clusterEnv[parts[1]]; ok {
+				envs[e] = true
+			}
+		}
+	}
+	return envs
+}
+
+// promotions judges each changed release: gates, order and soak, under
+// the policy read from the base.
+func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error {
+	r := c.r
+	now := c.opts.Now
+	if now.IsZero() {
+		now = r.now()
+	}
+	requested := c.requestedBy()
+	type promo struct {
+		cp        CheckedPromotion
+		candidate *VersionRef
+		baseline  *VersionRef
+		ap        *AppliedPolicy
+	}
+	var ps []promo
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if len(parts) != 3 || parts[0] != EnvironmentsDir || !strings.HasSuffix(parts[2], ".yaml") {
+			continue
+		}
+		env, model := parts[1], strings.TrimSuffix(parts[2], ".yaml")
+		if r.checkEnv(env) != nil || manifests.ValidName(model) != nil {
+			continue // reported by the manifests check
+		}
+		baseRel, _ := c.releaseAt(c.base.Hash, env, model)
+		headRel, err := c.releaseAt(c.head.Hash, env, model)
+		if err != nil && !ch.Deleted {
+			continue // reported by the manifests check
+		}
+		p := promo{cp: CheckedPromotion{Model: model, Environment: env, RequestedBy: requested}}
+		if v, ok := currentStable(baseRel); ok {
+			p.cp.From = v.Version.String()
+			p.baseline, _ = r.readVersion(c.base.Hash, VersionFile(model, v.Version.String()))
+		}
+		if cand, ok := candidateOf(baseRel, headRel); ok {
+			p.cp.To = cand.String()
+			p.cp.Strategy = strategyTrailer(headRel, cand)
+			p.candidate, _ = r.readVersion(c.head.Hash, VersionFile(model, cand.String()))
+		} else {
+			p.cp.Strategy = "removed"
+		}
+		if p.ap, err = c.policy(env); err != nil {
+			c.fail(CheckGates, fmt.Sprintf("the policy of %s on the base does not parse: %v", env, err))
+			c.fail(CheckApprovals, fmt.Sprintf("the policy of %s on the base does not parse, so nobody can approve under it", env))
+			c.rep.Promotions = append(c.rep.Promotions, p.cp)
+			continue
+		}
+		ps = append(ps, p)
+	}
+	if len(ps) == 0 {
+		c.summarize(CheckGates, "", "a policy on the base does not parse")
+		c.skip(CheckGates, "no release changed")
+		c.skip(CheckOrder, "no release changed")
+		c.skip(CheckSoak, "no release changed")
+		return nil
+	}
+	var queries []servingQuery
+	for _, p := range ps {
+		if p.candidate == nil {
+			continue
+		}
+		v := p.candidate.Manifest.Version
+		queries = append(queries, servingQuery{Env: p.cp.Environment, Model: p.cp.Model, Version: v})
+		if p.ap.From != "" {
+			queries = append(queries, servingQuery{Env: p.ap.From, Model: p.cp.Model, Version: v})
+		}
+	}
+	runs, err := r.servingRuns(ctx, c.base.Hash, queries)
+	if err != nil {
+		return err
+	}
+	qi := 0
+	gatesRun, orderRun, soakRun := 0, 0, 0
+	for _, p := range ps {
+		c.rep.Promotions = append(c.rep.Promotions, p.cp)
+		label := fmt.Sprintf("%s %s → %s", p.cp.Model, orNone(p.cp.From), p.cp.Environment)
+		if p.candidate == nil {
+			if p.cp.To == "" {
+				c.pass(CheckGates, fmt.Sprintf("%s: the release is removed; no gate applies", p.cp.Model+" in "+p.cp.Environment))
+			} else {
+				c.fail(CheckGates, fmt.Sprintf("%s %s: not registered at the head", p.cp.Model, p.cp.To))
+			}
+			continue
+		}
+		label = fmt.Sprintf("%s %s → %s in %s", p.cp.Model, orNone(p.cp.From), p.cp.To, p.cp.Environment)
+		// Gates.
+		model := c.modelAt(c.head.Hash, p.cp.Model)
+		cand := policies.FromVersion(p.candidate.Manifest, model)
+		var baseline *policies.Subject
+		if p.baseline != nil && p.baseline.Manifest.Version != p.candidate.Manifest.Version {
+			b := policies.FromVersion(p.baseline.Manifest, c.modelAt(c.base.Hash, p.cp.Model))
+			baseline = &b
+		}
+		gatesRun++
+		for _, g := range p.ap.Policy.Evaluate(cand, baseline) {
+			line := fmt.Sprintf("%s: gate %s: %s", label, g.Name, g.Message)
+			switch {
+			case g.Skipped:
+				c.pass(CheckGates, line+" (skipped)")
+			case g.Passed:
+				c.pass(CheckGates, line)
+			default:
+				c.fail(CheckGates, line)
+			}
+		}
+		// Order and soak.
+		here := runs[qi]
+		qi++
+		var prev servingRun
+		if p.ap.From != "" {
+			prev = runs[qi]
+			qi++
+		}
+		switch {
+		case p.ap.From == "":
+			c.pass(CheckOrder, fmt.Sprintf("%s: %s is the first environment", label, p.cp.Environment))
+		case !here.Commit.IsZero() && !here.Now:
+			orderRun++
+			c.pass(CheckOrder, fmt.Sprintf("%s: a rollback; %s served in %s before (from %s)", label, p.cp.To, p.cp.Environment, short(here.Commit)))
+		case prev.Commit.IsZero():
+			orderRun++
+			msg := fmt.Sprintf("%s: %s has not run in %q (policy order: %s first)", label, p.cp.To, p.ap.From, p.ap.From)
+			if forced := c.trailer("Forced"); forced != "" {
+				msg += "; the promotion was forced: " + forced
+			}
+			c.fail(CheckOrder, msg)
+		default:
+			orderRun++
+			c.pass(CheckOrder, fmt.Sprintf("%s: ran in %s since %s (%s)", label, p.ap.From, prev.Since.UTC().Format(time.RFC3339), short(prev.Commit)))
+		}
+		soak := time.Duration(p.ap.Policy.Soak)
+		switch {
+		case soak == 0:
+		case p.ap.From == "" || (!here.Commit.IsZero() && !here.Now):
+			c.pass(CheckSoak, fmt.Sprintf("%s: no soak applies", label))
+		case prev.Commit.IsZero():
+			soakRun++
+			c.fail(CheckSoak, fmt.Sprintf("%s: needs %s in %s; it has not run there", label, p.ap.Policy.Soak, p.ap.From))
+		default:
+			soakRun++
+			ran := now.Sub(prev.Since)
+			if ran >= soak {
+				c.pass(CheckSoak, fmt.Sprintf("%s: ran %s in %s (policy: %s)", label, roundDuration(ran), p.ap.From, p.ap.Policy.Soak))
+			} else {
+				c.fail(CheckSoak, fmt.Sprintf("%s: ran %s in %s, the policy asks %s (mergeable after %s)", label, roundDuration(ran), p.ap.From, p.ap.Policy.Soak, prev.Since.Add(soak).UTC().Format(time.RFC3339)))
+			}
+		}
+		c.candidates = append(c.candidates, p.candidate.Manifest)
+	}
+	c.summarize(CheckGates, fmt.Sprintf("the gates of %s passed", count(gatesRun, "promotion")), "a policy gate failed")
+	if orderRun == 0 && c.items[CheckOrder].Status != CheckFail {
+		c.skip(CheckOrder, "no order applies")
+	}
+	c.summarize(CheckOrder, "every version ran in the environment before", "the promotion order does not hold")
+	if soakRun == 0 && c.items[CheckSoak].Status != CheckFail {
+		c.skip(CheckSoak, "no soak time applies")
+	}
+	c.summarize(CheckSoak, "every version soaked long enough", "a version has not soaked long enough")
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	if d > time.Hour {
+		return d.Round(time.Minute)
+	}
+	return d.Round(time.Second)
+}
+
+// policy returns the policy of env read from the base, once.
+func (c *checkRun) policy(env string) (*AppliedPolicy, error) {
+	if ap, ok := c.applied[env]; ok {
+		return ap, nil
+	}
+	ap, err := c.r.policyAt(c.base.Hash, env)
+	if err != nil {
+		return nil, err
+	}
+	c.applied[env] = ap
+	c.rep.Policies[env] = ap.Digest.String()
+	return ap, nil
+}
+
+func (c *checkRun) releaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
+	p := ReleaseFile(env, model)
+	raw, err := c.r.repo.ReadFile(rev, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return manifests.ParseRelease(p, raw)
+}
+
+func (c *checkRun) modelAt(rev plumbing.Hash, model string) *manifests.Model {
+	raw, err := c.r.repo.ReadFile(rev, ModelFile(model))
+	if err != nil {
+		return nil
+	}
+	m, err := manifests.ParseModel(ModelFile(model), raw)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// candidateOf is the version a release change is about: the first
+// version the head release lists that the base release does not, else
+// the one whose weight grew the most, else the head's main version.
+func candidateOf(base, head *manifests.Release) (manifests.Version, bool) {
+	if head == nil || len(head.Versions) == 0 {
+		return manifests.Version{}, false
+	}
+	weights := map[manifests.Version]int{}
+	if base != nil {
+		for _, v := range base.Versions {
+			weights[v.Version] = weightOf(v)
+		}
+	}
+	for _, v := range head.Versions {
+		if _, ok := weights[v.Version]; !ok {
+			return v.Version, true
+		}
+	}
+	best, grew := head.Versions[0].Version, 0
+	for _, v := range head.Versions {
+		if d := weightOf(v) - weights[v.Version]; d > grew {
+			best, grew = v.Version, d
+		}
+	}
+	return best, true
+}
+
+func weightOf(v manifests.ReleasedVersion) int {
+	if v.Weight == nil {
+		return 100
+	}
+	return *v.Weight
+}
+
+// trailer returns the first value of a trailer in the range's commit
+// messages, newest first.
+func (c *checkRun) trailer(key string) string {
+	for _, cm := range c.commit {
+		for _, t := range repo.ParseTrailers(cm.Message) {
+			if strings.EqualFold(t.Key, key) {
+				return t.Value
+			}
+		}
+	}
+	return ""
+}
+
+// requestedBy returns the distinct Requested-by trailers of the range,
+// joined.
+func (c *checkRun) requestedBy() string {
+	return strings.Join(c.requesters(), ", ")
+}
+
+func (c *checkRun) requesters() []string {
+	var out []string
+	for _, cm := range c.commit {
+		for _, t := range repo.ParseTrailers(cm.Message) {
+			if strings.EqualFold(t.Key, "Requested-by") && !slices.Contains(out, t.Value) {
+				out = append(out, t.Value)
+			}
+		}
+	}
+	return out
+}
+
+// count returns "1 commit", "2 commits".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

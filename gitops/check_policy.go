@@ -1,0 +1,85 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/manifests"
+	"github.com/modelgit/modelgit/policies"
+)
+
+// PolicyFile returns policies/<env>.yaml.
+func PolicyFile(env string) string { return path.Join(PoliciesDir, env+".yaml") }
+
+// AppliedPolicy is the promotion policy that guards an environment at one
+// revision, with what it implies from modelgit.yaml.
+type AppliedPolicy struct {
+	Environment string `json:"environment"`
+	// File is policies/<env>.yaml; Default is true when it is absent and
+	// policies.Default applies.
+	File    string `json:"file"`
+	Default bool   `json:"default"`
+	// From is the environment a version must have run in first: the
+	// policy's from, else the previous environment in modelgit.yaml; ""
+	// for the first environment.
+	From     string                    `json:"from,omitempty"`
+	Digest   manifests.Digest          `json:"digest"`
+	Policy   *policies.PromotionPolicy `json:"policy"`
+	Order    []string                  `json:"order"`
+	Revision string                    `json:"revision"`
+}
+
+// Policy returns the policy of env as committed at rev ("" for HEAD).
+// Check reads it at the base of a pull request, so a pull request that
+// loosens its own gate is judged by the old one.
+func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
+	if err := r.checkEnv(env); err != nil {
+		return nil, fmt.Errorf("reading the policy: %w", err)
+	}
+	var h plumbing.Hash
+	var err error
+	if rev == "" {
+		h, err = r.head()
+	} else {
+		h, err = r.repo.Resolve(rev)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.policyAt(h, env)
+}
+
+func (r *Registry) policyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
+	ap := &AppliedPolicy{Environment: env, File: PolicyFile(env), Revision: rev.String()}
+	for _, e := range r.config.Environments {
+		ap.Order = append(ap.Order, e.Name)
+	}
+	var data []byte
+	var err error
+	if !rev.IsZero() {
+		data, err = r.repo.ReadFile(rev, ap.File)
+	}
+	switch {
+	case rev.IsZero() || errors.Is(err, fs.ErrNotExist):
+		ap.Policy, ap.Default = policies.Default(env), true
+	case err != nil:
+		return nil, err
+	default:
+		if ap.Policy, err = policies.Parse(ap.File, data); err != nil {
+			return nil, err
+		}
+	}
+	ap.From = ap.Policy.From
+	if ap.From == "" {
+		if i := slices.Index(ap.Order, env); i > 0 {
+			ap.From = ap.Order[i-1]
+		}
+	}
+	ap.Digest = ap.Policy.Digest()
+	return ap, nil
+}

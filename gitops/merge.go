@@ -1,0 +1,123 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/repo"
+)
+
+// ErrCheckFailed is returned by Merge when the pull request does not pass
+// the check.
+var ErrCheckFailed = errors.New("the check did not pass")
+
+// MergeOptions say which pull request Merge merges.
+type MergeOptions struct {
+	CheckOptions
+}
+
+// MergeResult is what Merge did.
+type MergeResult struct {
+	// Report is the check the merge relied on.
+	Report *CheckReport `json:"report"`
+	// Commit is the merge commit's SHA.
+	Commit string `json:"commit,omitempty"`
+	// Message is the merge commit's message.
+	Message string `json:"message"`
+}
+
+// Merge checks a pull request and, when the check passes, merges it
+// through the forge as a merge commit pinned to the head SHA that was
+// checked, with a message whose trailers record the approvers, the
+// policies and the pull request (MergeMessage). When the head moved
+// between check and merge, the forge refuses and Merge returns an error
+// matching forge.ErrHeadMoved: check again, never merge blind. A failed
+// check returns the result with its report and an error matching
+// ErrCheckFailed.
+func (r *Registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, error) {
+	if opts.PR == 0 {
+		return nil, fmt.Errorf("merging: a pull request number is needed")
+	}
+	rep, err := r.Check(ctx, opts.CheckOptions)
+	if err != nil {
+		return nil, err
+	}
+	res := &MergeResult{Report: rep}
+	if !rep.Passed {
+		var names []string
+		for _, it := range rep.Failed() {
+			names = append(names, it.Name)
+		}
+		return res, fmt.Errorf("merging pull request #%d: %w: %s failed", opts.PR, ErrCheckFailed, strings.Join(names, ", "))
+	}
+	res.Message = MergeMessage(rep)
+	sha, err := opts.Forge.Merge(ctx, opts.PR, rep.Head, res.Message, forge.MergeMethodMerge)
+	if errors.Is(err, forge.ErrHeadMoved) {
+		return res, fmt.Errorf("merging pull request #%d: its head moved after %s was checked; run modelgit check again (nothing was merged): %w", opts.PR, shortSHA(rep.Head), err)
+	}
+	if err != nil {
+		return res, fmt.Errorf("merging pull request #%d at %s: %w", opts.PR, shortSHA(rep.Head), err)
+	}
+	res.Commit = sha
+	return res, nil
+}
+
+// MergeMessage is the merge commit message for a passed check: a subject
+// naming the pull request, the promotions in the body, and the trailers
+// Approved-by (one per counted approver), Policy (environment and policy
+// digest, one per environment), Pull-Request and Checked-Head. Every value
+// from the forge or the pull request is reduced to one line of printable
+// text, so that a title or login cannot add trailers or lines of its own.
+func MergeMessage(rep *CheckReport) string {
+	subject := "Merge promotion"
+	var prRef string
+	if pr := rep.PullRequest; pr != nil {
+		subject = fmt.Sprintf("Merge pull request #%d: %s", pr.Number, oneLine(pr.Title))
+		prRef = fmt.Sprintf("#%d", pr.Number)
+		if pr.URL != "" {
+			prRef += " " + oneLine(pr.URL)
+		}
+	}
+	var body strings.Builder
+	for _, p := range rep.Promotions {
+		fmt.Fprintf(&body, "- %s %s → %s in %s (%s)\n", oneLine(p.Model), orNone(oneLine(p.From)), orNone(oneLine(p.To)), oneLine(p.Environment), oneLine(p.Strategy))
+	}
+	var trailers []repo.Trailer
+	for _, a := range rep.Approvals {
+		if a.Counted {
+			login := oneLine(a.User)
+			trailers = append(trailers, repo.Trailer{Key: "Approved-by", Value: fmt.Sprintf("%s <%s@users.noreply.github.com>", login, login)})
+		}
+	}
+	envs := make([]string, 0, len(rep.Policies))
+	for env := range rep.Policies {
+		envs = append(envs, env)
+	}
+	sort.Strings(envs)
+	for _, env := range envs {
+		trailers = append(trailers, repo.Trailer{Key: "Policy", Value: oneLine(env) + " " + oneLine(rep.Policies[env])})
+	}
+	if prRef != "" {
+		trailers = append(trailers, repo.Trailer{Key: "Pull-Request", Value: prRef})
+	}
+	trailers = append(trailers, repo.Trailer{Key: "Checked-Head", Value: oneLine(rep.Head)})
+	return repo.FormatMessage(subject, body.String(), trailers)
+}
+
+// oneLine makes text safe for one line of a commit message: control
+// characters (newlines included) become spaces, runs of spaces one, and
+// the result is trimmed.
+func oneLine(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
