@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -59,10 +60,12 @@ The directory is kept so you can look around; its path is printed.`,
 type quickstart struct {
 	opts *QuickstartOptions
 	ctx  context.Context
-	root string // the story's directory: repo/, work/, keys/
-	repo string
-	work string
-	env  []string
+	root string
+	// canaryAt is a moment while the production canary served.
+	canaryAt time.Time // the story's directory: repo/, work/, keys/
+	repo     string
+	work     string
+	env      []string
 }
 
 func quickstartRun(ctx context.Context, opts *QuickstartOptions) error {

@@ -8,7 +8,9 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -56,14 +58,24 @@ func (q *quickstart) promotionStory(fake *githubfake.Server) error {
 	if err := clone.Push(&git.PushOptions{RemoteName: "origin"}); err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return fmt.Errorf("quickstart: pushing main: %w", err)
 	}
+	shownCheck := false
 	merge := func() error {
 		prs, err := fg.ListPullRequests(q.ctx, "open", "modelgit/")
 		if err != nil {
 			return err
 		}
 		for _, pr := range prs {
-			fmt.Fprintf(out, "%s a reviewer approves and merges pull request #%d: %s\n", cs.Gray("#"), pr.Number, pr.Title)
-			if _, err := fg.Merge(q.ctx, pr.Number, pr.HeadSHA, fmt.Sprintf("Merge pull request #%d from %s\n\n%s\n", pr.Number, pr.Head, pr.Title), forge.MergeMethodMerge); err != nil {
+			n := strconv.Itoa(pr.Number)
+			if !shownCheck {
+				// The first time: what the Action reports before anyone reviewed.
+				shownCheck = true
+				if err := q.modelgitExpect(false, "check", "--pr", n); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(out, "%s rita (a reviewer) approves pull request #%d on its head %s\n", cs.Gray("#"), pr.Number, pr.HeadSHA[:12])
+			fake.AddReview(pr.Number, "rita", forge.ReviewApproved, pr.HeadSHA)
+			if err := q.modelgit("merge", "--pr", n); err != nil {
 				return err
 			}
 		}
@@ -103,6 +115,10 @@ func (q *quickstart) promotionStory(fake *githubfake.Server) error {
 	if err := step("promote", "fraud-detector@0.2.0+data.2", "--to", "production", "--strategy", "canary", "--weight", "10"); err != nil {
 		return err
 	}
+	// A moment while the canary served, for `which --at` below.
+	time.Sleep(1100 * time.Millisecond)
+	q.canaryAt = time.Now()
+	time.Sleep(1100 * time.Millisecond)
 	if err := q.modelgit("status"); err != nil {
 		return err
 	}
@@ -126,9 +142,16 @@ func (q *quickstart) promotionStory(fake *githubfake.Server) error {
 	if err := q.modelgit("render", "--check"); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s git log --first-parent --format='%%h %%s' main\n", cs.Gray("$"))
-	if msg, err := q.git("log", "--first-parent", "--format=%h %s", "main"); err == nil {
+	q.say("git log is the audit: who requested, who approved, what ran when")
+	fmt.Fprintf(out, "%s git log -1 --format=%%B main   # the last merge\n", cs.Gray("$"))
+	if msg, err := q.git("log", "-1", "--format=%B", "main"); err == nil {
 		fmt.Fprint(out, msg)
+	}
+	if err := q.modelgit("audit", "--env", "production"); err != nil {
+		return err
+	}
+	if err := q.modelgit("which", "--env", "production", "--at", q.canaryAt.Format(time.RFC3339)); err != nil {
+		return err
 	}
 	return nil
 }

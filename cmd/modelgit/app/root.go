@@ -39,31 +39,47 @@ Promotions between environments are pull requests gated by policy and approvals,
 	cmd.PersistentFlags().StringVar(&f.RegistryConfig, "registry-config", "", "credentials `FILE` for an oci:// store (docker config.json format; default: docker's and oras's)")
 	cmd.PersistentFlags().BoolVar(&f.PlainHTTP, "plain-http", false, "talk plain HTTP to an oci:// store's registry (always for localhost)")
 
-	// Subcommands: add one line per command.
-	for _, sub := range []*cobra.Command{
-		NewCmdInit(f, nil),
-		NewCmdRegister(f, nil),
-		NewCmdShow(f, nil),
-		NewCmdHistory(f, nil),
-		NewCmdDiff(f, nil),
-		NewCmdPull(f, nil),
-		NewCmdVerify(f, nil),
-		NewCmdPromote(f, nil),
-		NewCmdRollback(f, nil),
-		NewCmdMonitor(f, nil),
-		NewCmdRender(f, nil),
-		NewCmdStatus(f, nil),
-		NewCmdStore(f),
-		NewCmdQuickstart(f, nil),
-		NewCmdAudit(f, nil),
-		NewCmdWhich(f, nil),
-		NewCmdReport(f, nil),
-		NewCmdCheck(f, nil),
-		NewCmdMerge(f, nil),
-		NewCmdPolicy(f, nil),
-		NewCmdVersion(f, nil),
-	} {
-		cmd.AddCommand(sub)
+	// Subcommands, grouped in the help as gh groups its commands. Add a
+	// command to the group it belongs to.
+	groups := []struct {
+		id, title string
+		cmds      []*cobra.Command
+	}{
+		{"registry", "Registry commands:", []*cobra.Command{
+			NewCmdInit(f, nil),
+			NewCmdRegister(f, nil),
+			NewCmdShow(f, nil),
+			NewCmdHistory(f, nil),
+			NewCmdDiff(f, nil),
+			NewCmdPull(f, nil),
+			NewCmdVerify(f, nil),
+			NewCmdStore(f),
+		}},
+		{"promotion", "Promotion commands:", []*cobra.Command{
+			NewCmdPromote(f, nil),
+			NewCmdRollback(f, nil),
+			NewCmdRender(f, nil),
+			NewCmdStatus(f, nil),
+		}},
+		{"governance", "Governance commands:", []*cobra.Command{
+			NewCmdPolicy(f, nil),
+			NewCmdCheck(f, nil),
+			NewCmdMerge(f, nil),
+			NewCmdMonitor(f, nil),
+		}},
+		{"audit", "Audit commands:", []*cobra.Command{
+			NewCmdAudit(f, nil),
+			NewCmdWhich(f, nil),
+			NewCmdReport(f, nil),
+		}},
 	}
+	for _, g := range groups {
+		cmd.AddGroup(&cobra.Group{ID: g.id, Title: g.title})
+		for _, sub := range g.cmds {
+			sub.GroupID = g.id
+			cmd.AddCommand(sub)
+		}
+	}
+	cmd.AddCommand(NewCmdQuickstart(f, nil), NewCmdVersion(f, nil))
 	return cmd
 }
