@@ -212,6 +212,10 @@ func TestQuickstart(t *testing.T) {
 		"canaryTrafficPercent: 10",
 		"Roll back fraud-detector in production to 0.1.1+data.2",
 		"rendered/ and clusters/ are in sync with the releases",
+		"0 of 1 required approvals",
+		"approved by rita",
+		"Approved-by: rita <rita@users.noreply.github.com>",
+		"0.2.0+data.2  10% — canary",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q", want)
