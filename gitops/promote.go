@@ -188,7 +188,11 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 	for _, f := range changed {
 		res.Changed = append(res.Changed, f.Path)
 	}
-	res.Body = promotionBody(res, diffs)
+	ap, err := r.policyAt(head, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	res.Body = promotionBody(res, diffs, ap)
 	if opts.Evidence != "" {
 		res.Body = strings.TrimRight(opts.Evidence, "\n") + "\n\n" + res.Body
 	}
@@ -485,7 +489,7 @@ func (r *Registry) isAncestor(a, b plumbing.Hash) (bool, error) {
 
 // promotionBody is the pull request's description: what changes, the
 // metric comparison, the rendered diff and what must happen before merge.
-func promotionBody(res *PromoteResult, diffs []fileDiff) string {
+func promotionBody(res *PromoteResult, diffs []fileDiff, ap *AppliedPolicy) string {
 	var b strings.Builder
 	for _, p := range res.Promotions {
 		mv := p.Version.Manifest
@@ -512,8 +516,23 @@ func promotionBody(res *PromoteResult, diffs []fileDiff) string {
 		fmt.Fprintf(&b, "<details><summary><code>%s</code></summary>\n\n```diff\n%s```\n\n</details>\n\n", d.Path, lineDiff(string(d.Old), string(d.New)))
 	}
 	b.WriteString("### Before merge\n\n")
-	b.WriteString("- the modelgit check passes: signatures, immutable versions, rendered/ in sync, policy gates\n")
-	b.WriteString("- the approvals the environment's policy requires, on this head commit\n")
+	pol := ap.Policy
+	fmt.Fprintf(&b, "- the modelgit check passes on this head: signatures, immutable versions, rendered/ in sync, and the gates of `%s`", ap.File)
+	if ap.Default {
+		b.WriteString(" (absent: the default policy applies)")
+	}
+	b.WriteString("\n")
+	if pol.Soak > 0 {
+		fmt.Fprintf(&b, "- each version ran in the previous environment for at least %s\n", pol.Soak)
+	}
+	need := fmt.Sprintf("%d approving review", pol.Approvals.Count)
+	if pol.Approvals.Count != 1 {
+		need += "s"
+	}
+	if len(pol.Approvals.Teams) > 0 {
+		need += " including one from each of " + strings.Join(pol.Approvals.Teams, ", ")
+	}
+	fmt.Fprintf(&b, "- %s on this head commit, by someone other than the requester, the registrant or a committer\n", need)
 	b.WriteString("- merge with `modelgit merge`, so the merge commit records who approved\n")
 	return b.String()
 }

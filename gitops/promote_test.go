@@ -98,7 +98,8 @@ func TestPromoteOpensPullRequestAndIsIdempotent(t *testing.T) {
 	}
 	git(t, p.root, "-c", "gpg.ssh.allowedSignersFile="+filepath.Join(p.root, "policies", "allowed_signers"), "verify-commit", res.Commit.String())
 	body := res.PR.Body
-	for _, want := range []string{"## fraud 0.1.1+data.1 → dev", "| accuracy |", "rendered/dev/fraud.yaml", "```diff"} {
+	for _, want := range []string{"## fraud 0.1.1+data.1 → dev", "| accuracy |", "rendered/dev/fraud.yaml", "```diff",
+		"the gates of `policies/dev.yaml` (absent: the default policy applies)", "1 approving review on this head commit"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("PR body lacks %q:\n%s", want, body)
 		}
