@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
@@ -99,6 +100,14 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if len(opts.AllowedKey) > 0 {
 		files = append(files, repo.File{Path: AllowedKeysFile, Content: opts.AllowedKey})
 	}
+	// With a clone URL Flux can follow (the forge, or origin), lay out
+	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
+	// before the first promotion.
+	flux, err := initialFluxFiles(rp, files)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, flux...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var todo []repo.File
 	for _, f := range files {
@@ -143,6 +152,38 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		ExpectedParent: head,
 	})
 	return res, err
+}
+
+// initialFluxFiles renders the clusters of the configuration Init writes
+// (or finds), when a repository URL for Flux is known.
+func initialFluxFiles(rp *repo.Repo, files []repo.File) ([]repo.File, error) {
+	var cfgData []byte
+	if cur, err := os.ReadFile(filepath.Join(rp.Root, ConfigFile)); err == nil {
+		cfgData = cur
+	} else {
+		for _, f := range files {
+			if f.Path == ConfigFile {
+				cfgData = f.Content
+			}
+		}
+	}
+	cfg, err := manifests.ParseConfig(ConfigFile, cfgData)
+	if err != nil {
+		return nil, err
+	}
+	url := fluxURL(cfg, rp)
+	if url == "" {
+		return nil, nil
+	}
+	rendered, err := render.All(render.Input{Config: cfg, RepoURL: url, Models: map[string]*manifests.Model{}, Versions: map[string]*manifests.ModelVersion{}})
+	if err != nil {
+		return nil, fmt.Errorf("rendering the clusters of %s: %w", ConfigFile, err)
+	}
+	var out []repo.File
+	for _, f := range rendered {
+		out = append(out, repo.File{Path: f.Path, Content: f.Content})
+	}
+	return out, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames

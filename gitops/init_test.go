@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 var initFiles = []string{
@@ -121,5 +122,44 @@ func TestInitKeepsExistingFiles(t *testing.T) {
 	})
 	if res, err := gitops.Init(ctx, root, gitops.InitOptions{}); err != nil || len(res.Written) != 0 {
 		t.Errorf("second Init: %+v, %v", res, err)
+	}
+}
+
+// TestInitLaysOutFluxWhenTheForgeIsKnown: with --github, init writes
+// clusters/<cluster>/ (the kustomization and flux-system/) at once, so
+// Flux can be bootstrapped before the first promotion, and render --check
+// agrees with what it wrote.
+func TestInitLaysOutFluxWhenTheForgeIsKnown(t *testing.T) {
+	key, pub := sshKey(t, "alice@example.com")
+	signer, err := signing.LoadSSHSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "gitops")
+	res, err := gitops.Init(ctx, root, gitops.InitOptions{
+		AllowedSigner: `alice@example.com namespaces="git" ` + pub,
+		Identity:      alice, Signer: signer,
+		Forge: &manifests.Forge{Type: "github", Repository: "acme/models"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := strings.Join(res.Written, " ")
+	for _, want := range []string{"clusters/gpu-prod/kustomization.yaml", "clusters/gpu-prod/flux-system/gotk-sync.yaml", "rendered/production/kustomization.yaml"} {
+		if !strings.Contains(written, want) {
+			t.Errorf("init did not write %s: %s", want, written)
+		}
+	}
+	sync, err := os.ReadFile(filepath.Join(root, "clusters", "gpu-prod", "flux-system", "gotk-sync.yaml"))
+	if err != nil || !strings.Contains(string(sync), "url: https://github.com/acme/models.git") {
+		t.Errorf("gotk-sync.yaml = %s, %v", sync, err)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := reg.CheckRendered()
+	if err != nil || len(stale) != 0 {
+		t.Errorf("CheckRendered after init = %v, %v", stale, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops/render"
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -144,7 +145,12 @@ func (r *Registry) renderFiles(in render.Input, env string) ([]render.File, erro
 // any credentials stripped), else "" (rendering then says what is
 // missing).
 func (r *Registry) fluxRepoURL() string {
-	if f := r.config.Forge; f != nil && f.Repository != "" {
+	return fluxURL(r.config, r.repo)
+}
+
+// fluxURL is fluxRepoURL for a configuration and a repository.
+func fluxURL(cfg *manifests.Config, rp *repo.Repo) string {
+	if f := cfg.Forge; f != nil && f.Repository != "" {
 		host := "https://github.com"
 		if f.URL != "" {
 			if u, err := url.Parse(f.URL); err == nil && u.Host != "" {
@@ -153,7 +159,7 @@ func (r *Registry) fluxRepoURL() string {
 		}
 		return host + "/" + f.Repository + ".git"
 	}
-	remote, err := r.repo.Git.Remote("origin")
+	remote, err := rp.Git.Remote("origin")
 	if err != nil || len(remote.Config().URLs) == 0 {
 		return ""
 	}
@@ -196,6 +202,9 @@ func (r *Registry) CheckRendered() ([]StaleFile, error) {
 	head, err := r.head()
 	if err != nil {
 		return nil, err
+	}
+	if head.IsZero() {
+		return nil, fmt.Errorf("checking rendered files: the branch has no commit yet; commit what modelgit init wrote first")
 	}
 	return r.checkRenderedAt(head, nil)
 }
