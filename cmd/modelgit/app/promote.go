@@ -42,6 +42,16 @@ func (d *deps) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&d.SigningKey, "signing-key", "", "key to sign with (default: git config user.signingkey)")
 }
 
+// open opens the registry and builds the promotion options for it.
+func (d *deps) open() (*gitops.Registry, gitops.PromoteOptions, error) {
+	reg, err := d.Factory.Registry()
+	if err != nil {
+		return nil, gitops.PromoteOptions{}, err
+	}
+	po, err := d.promoteOptions(reg)
+	return reg, po, err
+}
+
 // promoteOptions builds the library options: identity, forge, remote.
 func (d *deps) promoteOptions(reg *gitops.Registry) (gitops.PromoteOptions, error) {
 	id, err := d.Factory.Identity(d.SigningKey)
@@ -142,11 +152,7 @@ nothing changes and each reason is listed.`,
 }
 
 func promoteRun(ctx context.Context, opts *PromoteOptions) error {
-	reg, err := opts.Factory.Registry()
-	if err != nil {
-		return err
-	}
-	po, err := opts.promoteOptions(reg)
+	reg, po, err := opts.open()
 	if err != nil {
 		return err
 	}

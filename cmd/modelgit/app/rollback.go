@@ -49,11 +49,7 @@ branch is modelgit/rollback/ENV/MODEL-VERSION.`,
 }
 
 func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
-	reg, err := opts.Factory.Registry()
-	if err != nil {
-		return err
-	}
-	po, err := opts.promoteOptions(reg)
+	reg, po, err := opts.open()
 	if err != nil {
 		return err
 	}
