@@ -60,7 +60,7 @@ func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteR
 			problems = append(problems, fmt.Errorf("%s: does not run in %q", m, opts.VersionFrom))
 			continue
 		}
-		p, err := r.plan(m+"@"+v.Version.String(), opts.PromoteOptions)
+		p, err := r.plan(ctx, m+"@"+v.Version.String(), opts.PromoteOptions)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", m, err))
 			continue

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sergi/go-diff/diffmatchpatch"
 
 	"github.com/modelgit/modelgit/gitops/forge"
@@ -95,7 +96,7 @@ func (r *Registry) Promote(ctx context.Context, opts PromoteOptions) (*PromoteRe
 	if err := r.checkEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting %s: %w", opts.Ref, err)
 	}
-	p, err := r.plan(opts.Ref, opts)
+	p, err := r.plan(ctx, opts.Ref, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (r *Registry) checkEnv(env string) error {
 
 // plan checks the promotion order and computes the new release of one
 // model, changing nothing.
-func (r *Registry) plan(ref string, opts PromoteOptions) (*Promotion, error) {
+func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*Promotion, error) {
 	v, err := r.Resolve(ref)
 	if err != nil {
 		return nil, err
@@ -146,10 +147,43 @@ func (r *Registry) plan(ref string, opts PromoteOptions) (*Promotion, error) {
 	if p.Release, err = NextRelease(p.Previous, model, opts.Env, v.Manifest.Version, v.Digest, opts.Change); err != nil {
 		return nil, fmt.Errorf("promoting %s to %q: %w", v.Name(), opts.Env, err)
 	}
+	uri, err := r.pinnedStorageURI(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("promoting %s to %q: %w", v.Name(), opts.Env, err)
+	}
+	for i := range p.Release.Versions {
+		if p.Release.Versions[i].Version == v.Manifest.Version && uri != "" {
+			p.Release.Versions[i].StorageURI = uri
+		}
+	}
 	if p.Baseline, err = r.stableVersion(p.Previous); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// versionResolver is a store that keeps one manifest per version (an OCI
+// registry) and can name it by digest.
+type versionResolver interface {
+	ResolveVersion(ctx context.Context, model string, v manifests.Version) (ocispec.Descriptor, error)
+	Registry() string
+	Repository() string
+}
+
+// pinnedStorageURI is where the serving runtime loads v from, pinned by
+// digest, for a store that can say: oci://REGISTRY/REPO@sha256:… for the
+// version's OCI manifest. The release records it, so rendering stays a
+// pure function of the repository. "" for other stores.
+func (r *Registry) pinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
+	res, ok := r.store.(versionResolver)
+	if !ok {
+		return "", nil
+	}
+	desc, err := res.ResolveVersion(ctx, v.Manifest.Model, v.Manifest.Version)
+	if err != nil {
+		return "", fmt.Errorf("finding %s in %s (run register again to publish it, or store copy): %w", v.Name(), r.store.URL(), err)
+	}
+	return "oci://" + res.Registry() + "/" + res.Repository() + "@" + desc.Digest.String(), nil
 }
 
 // apply renders, commits, pushes and opens the pull request for planned

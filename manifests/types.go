@@ -228,4 +228,9 @@ type ReleasedVersion struct {
 	Weight *int `yaml:"weight,omitempty" json:"weight,omitempty"`
 	// Role is "stable", "canary", "active", "standby", "a" or "b".
 	Role string `yaml:"role,omitempty" json:"role,omitempty"`
+	// StorageURI, when set, is where the serving runtime loads this
+	// version from, pinned by digest (for an OCI store,
+	// oci://REGISTRY/REPO@sha256:…); promote resolves it so rendering
+	// stays a pure function of the repository.
+	StorageURI string `yaml:"storageUri,omitempty" json:"storageUri,omitempty"`
 }

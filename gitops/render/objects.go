@@ -225,6 +225,15 @@ func annotations(r *manifests.Release, ms []member, primary member) map[string]s
 	return a
 }
 
+// memberStorageURI is the storage URI pinned in the release, else the
+// one derived from the store.
+func (in Input) memberStorageURI(m member) string {
+	if m.rv.StorageURI != "" {
+		return m.rv.StorageURI
+	}
+	return in.storageURI(m.mv)
+}
+
 func (in Input) storageURI(mv *manifests.ModelVersion) string {
 	if in.StorageURI != nil {
 		return in.StorageURI(mv)
@@ -270,7 +279,7 @@ func isvcObject(in Input, r *manifests.Release, m *manifests.Model, ms []member)
 		},
 		Spec: isvcSpec{Predictor: isvcPredictor{Model: isvcModel{
 			ModelFormat: isvcModelFormat{Name: format},
-			StorageURI:  in.storageURI(primary.mv),
+			StorageURI:  in.memberStorageURI(primary),
 		}}},
 	}
 	if r.Strategy == manifests.StrategyCanary {
@@ -327,7 +336,7 @@ func routedObjects(in Input, r *manifests.Release, s manifests.Serving, ms []mem
 							{Name: "MODEL_NAME", Value: r.Model},
 							{Name: "MODEL_VERSION", Value: m.rv.Version.String()},
 							{Name: "MODEL_DIGEST", Value: m.rv.Digest.String()},
-							{Name: "STORAGE_URI", Value: in.storageURI(m.mv)},
+							{Name: "STORAGE_URI", Value: in.memberStorageURI(m)},
 						},
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}},
 					}}},
