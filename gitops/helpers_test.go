@@ -15,6 +15,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/signing/signingtest"
 )
 
 // TestMain isolates the whole test binary (and every git, ssh-keygen and
@@ -95,38 +96,15 @@ func git(t testing.TB, dir string, args ...string) string {
 // private key path and the public key line.
 func sshKey(t testing.TB, comment string) (priv, pub string) {
 	t.Helper()
-	need(t, "ssh-keygen", "apt-get install -y openssh-client")
-	priv = filepath.Join(t.TempDir(), "id_ed25519")
-	run(t, "", nil, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", priv)
-	b, err := os.ReadFile(priv + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return priv, strings.TrimSpace(string(b))
+	return signingtest.SSHKey(t, comment)
 }
 
 // gpgKey makes an unprotected ed25519 OpenPGP key with the real gpg in a
 // fresh GNUPGHOME and returns the home, the armored secret and public keys.
 func gpgKey(t testing.TB, uid string) (home string, secret, public []byte) {
 	t.Helper()
-	need(t, "gpg", "apt-get install -y gnupg")
-	// gpg-agent's socket path must be short: not t.TempDir().
-	home, err := os.MkdirTemp("", "gpg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"GNUPGHOME=" + home}
-	t.Cleanup(func() {
-		_, _, _ = runErr("", env, "", "gpgconf", "--kill", "gpg-agent")
-		os.RemoveAll(home)
-	})
-	run(t, "", env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
-	secret = []byte(run(t, "", env, "gpg", "--batch", "--pinentry-mode", "loopback", "--passphrase", "", "--armor", "--export-secret-keys", uid))
-	public = []byte(run(t, "", env, "gpg", "--batch", "--armor", "--export", uid))
-	return home, secret, public
+	k := signingtest.NewGPGKey(t, uid, "ed25519", "sign")
+	return k.Home, k.Secret, k.Public
 }
 
 // fixture is a GitOps repository laid out by Init, whose initial commit is

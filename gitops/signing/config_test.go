@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/signing/signingtest"
 )
 
 func TestReadGitConfig(t *testing.T) {
@@ -54,13 +55,14 @@ func TestReadGitConfig(t *testing.T) {
 
 func TestFromConfig(t *testing.T) {
 	isolate(t)
-	key, _ := sshKey(t, "alice")
+	key, _ := signingtest.SSHKey(t, "alice")
 	armoredSecret := writeFile(t, filepath.Join(t.TempDir(), "key.asc"), "")
-	_, fpr, secret, public := gpgHome(t, "Q <q@example.com>")
+	gk := signingtest.NewGPGKey(t, "Q <q@example.com>", "default", "default")
+	fpr, secret := gk.Fingerprint, gk.Secret
 	if err := os.WriteFile(armoredSecret, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	publicFile := writeFile(t, filepath.Join(t.TempDir(), "pub.asc"), string(public))
+	publicFile := writeFile(t, filepath.Join(t.TempDir(), "pub.asc"), string(gk.Public))
 
 	tests := []struct {
 		name       string

@@ -5,13 +5,15 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/signing/signingtest"
 )
 
 func TestOpenPGP(t *testing.T) {
 	isolate(t)
-	home, fpr, secret, public := gpgHome(t, "Pat <pat@example.com>")
-	env := []string{"GNUPGHOME=" + home}
-	keyring, err := signing.LoadKeyRing(public)
+	gk := signingtest.NewGPGKey(t, "Pat <pat@example.com>", "default", "default")
+	fpr, secret := gk.Fingerprint, gk.Secret
+	env := []string{"GNUPGHOME=" + gk.Home}
+	keyring, err := signing.LoadKeyRing(gk.Public)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func TestOpenPGP(t *testing.T) {
 	})
 
 	t.Run("GPGSigner passes git verify-commit", func(t *testing.T) {
-		t.Setenv("GNUPGHOME", home)
+		t.Setenv("GNUPGHOME", gk.Home)
 		s := signing.GPGSigner(fpr)
 		c := signedCommit(t, r, s, "pgp via gpg")
 		runIn(t, r.Root, env, "git", "verify-commit", "HEAD")

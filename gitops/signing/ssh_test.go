@@ -13,11 +13,12 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/signing/signingtest"
 )
 
 func TestSSHSignedCommitPassesGitVerifyCommit(t *testing.T) {
 	isolate(t)
-	key, pub := sshKey(t, "alice")
+	key, pub := signingtest.SSHKey(t, "alice")
 	priv, err := os.ReadFile(key)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func TestSSHSignedCommitPassesGitVerifyCommit(t *testing.T) {
 
 func TestGitSSHCommitPassesVerifyCommit(t *testing.T) {
 	isolate(t)
-	key, pub := sshKey(t, "bob")
+	key, pub := signingtest.SSHKey(t, "bob")
 	r := newRepo(t)
 	runIn(t, r.Root, nil, "git", "-c", "gpg.format=ssh", "-c", "user.signingkey="+key+".pub",
 		"commit", "-S", "--allow-empty", "-m", "signed by git\n\nModel: a")
@@ -76,8 +77,8 @@ func TestGitSSHCommitPassesVerifyCommit(t *testing.T) {
 
 func TestVerifyCommitUntrusted(t *testing.T) {
 	isolate(t)
-	key, pub := sshKey(t, "alice")
-	_, otherPub := sshKey(t, "mallory")
+	key, pub := signingtest.SSHKey(t, "alice")
+	_, otherPub := signingtest.SSHKey(t, "mallory")
 	s, err := signing.LoadSSHSigner(key)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +120,7 @@ func TestVerifyCommitUntrusted(t *testing.T) {
 
 func TestGitAgreesOnUntrusted(t *testing.T) {
 	isolate(t)
-	key, pub := sshKey(t, "alice")
+	key, pub := signingtest.SSHKey(t, "alice")
 	s, err := signing.LoadSSHSigner(key)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +137,7 @@ func TestGitAgreesOnUntrusted(t *testing.T) {
 
 func TestLoadSSHSignerThroughAgent(t *testing.T) {
 	isolate(t)
-	key, pub := sshKey(t, "carol")
+	key, pub := signingtest.SSHKey(t, "carol")
 	pubKey, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub))
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +193,7 @@ func TestLoadSSHSignerThroughAgent(t *testing.T) {
 		runIn(t, r.Root, nil, "git", "-c", "gpg.ssh.allowedSignersFile="+allowed, "verify-commit", "HEAD")
 	}
 
-	_, otherPub := sshKey(t, "dave")
+	_, otherPub := signingtest.SSHKey(t, "dave")
 	if _, err := signing.LoadSSHSigner("key::" + otherPub); err == nil || !strings.Contains(err.Error(), "ssh-add") {
 		t.Errorf("LoadSSHSigner(key not in agent) = %v, want an error saying ssh-add", err)
 	}

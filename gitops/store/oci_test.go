@@ -26,16 +26,6 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-func readAllVerified(t *testing.T, st Store, d manifests.Digest) ([]byte, error) {
-	t.Helper()
-	rc, err := st.Open(context.Background(), d)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
-}
-
 func TestOCIBlobs(t *testing.T) {
 	reg := startRegistry(t, false)
 	ctx := context.Background()
@@ -86,7 +76,7 @@ func TestOCIBlobs(t *testing.T) {
 				if err != nil || n != int64(len(data)) {
 					t.Fatalf("Stat = %d, %v; want %d", n, err, len(data))
 				}
-				got, err := readAllVerified(t, o, d)
+				got, err := readBlob(t, o, d)
 				if err != nil || !bytes.Equal(got, data) {
 					t.Fatalf("Open: %d bytes, %v; want the %d bytes put", len(got), err, len(data))
 				}
@@ -199,7 +189,7 @@ func TestOCICorruptBlobInRegistry(t *testing.T) {
 	if err := os.WriteFile(p, stored, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = readAllVerified(t, o, d)
+	_, err = readBlob(t, o, d)
 	var dm *DigestMismatchError
 	if !errors.As(err, &dm) || dm.Want != d {
 		t.Fatalf("Open of an altered blob: err = %v, want a *DigestMismatchError for %s", err, d)
@@ -471,7 +461,7 @@ func TestOCIOrasPushInterop(t *testing.T) {
 	if n, err := o.Stat(ctx, d); err != nil || n != int64(len(data)) {
 		t.Fatalf("Stat of what oras pushed = %d, %v", n, err)
 	}
-	got, err := readAllVerified(t, o, d)
+	got, err := readBlob(t, o, d)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Open of what oras pushed: %d bytes, %v", len(got), err)
 	}
@@ -564,7 +554,7 @@ func TestOCIAuth(t *testing.T) {
 		if err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
 			t.Fatalf("Put: %v", err)
 		}
-		if got, err := readAllVerified(t, st, d); err != nil || !bytes.Equal(got, data) {
+		if got, err := readBlob(t, st, d); err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("Open: %q, %v", got, err)
 		}
 	})
@@ -628,7 +618,7 @@ func testKilledMidUpload(t *testing.T, chunked bool) {
 	if n, err := o.Stat(ctx, d); err != nil || n != int64(len(data)) {
 		t.Fatalf("Stat = %d, %v", n, err)
 	}
-	if got, err := readAllVerified(t, o, d); err != nil || !bytes.Equal(got, data) {
+	if got, err := readBlob(t, o, d); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Open after the crash: %d bytes, %v", len(got), err)
 	}
 	t.Logf("sent %d MiB for a 64 MiB blob", o.sent.Load()>>20)
@@ -668,7 +658,7 @@ func TestOCIRerunAfterCrash(t *testing.T) {
 	if err := o2.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); err != nil {
 		t.Fatalf("re-run: %v", err)
 	}
-	if got, err := readAllVerified(t, o2, d); err != nil || !bytes.Equal(got, data) {
+	if got, err := readBlob(t, o2, d); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Open after the re-run: %d bytes, %v", len(got), err)
 	}
 }

@@ -66,6 +66,81 @@ func (s *Server) pullFor(w http.ResponseWriter, r *http.Request) *pull {
 	return s.pulls[n-1]
 }
 
+// withPull runs h on the PR named by the path with s.mu held, or answers
+// 404.
+func (s *Server) withPull(w http.ResponseWriter, r *http.Request, h func(p *pull)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.pullFor(w, r); p != nil {
+		h(p)
+	}
+}
+
+// decode reads the JSON request body into v, or answers 400 and returns
+// false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return false
+	}
+	return true
+}
+
+// decodeCommentBody reads a comment's {"body": ...}, or answers 422 for a
+// body that is missing, empty or not JSON and returns false.
+func decodeCommentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var in struct{ Body string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
+		failValidation(w, "IssueComment", "body", "missing_field", "")
+		return "", false
+	}
+	return in.Body, true
+}
+
+// failValidation answers 422 "Validation Failed" with one error: code on
+// resource, naming field and carrying message where they are not empty.
+func failValidation(w http.ResponseWriter, resource, field, code, message string) {
+	e := map[string]any{"resource": resource, "code": code}
+	if field != "" {
+		e["field"] = field
+	}
+	if message != "" {
+		e["message"] = message
+	}
+	writeError(w, http.StatusUnprocessableEntity, "Validation Failed", e)
+}
+
+// failInternal answers 500 with err's text.
+func failInternal(w http.ResponseWriter, err error) {
+	writeError(w, http.StatusInternalServerError, err.Error())
+}
+
+// ownBranch returns the branch of a head given as "BRANCH" or
+// "OWNER:BRANCH"; ok is false when OWNER is not the served repository's.
+func (s *Server) ownBranch(head string) (branch string, ok bool) {
+	owner, branch, found := strings.Cut(head, ":")
+	if !found {
+		return head, true
+	}
+	return branch, strings.EqualFold(owner, s.opts.Owner)
+}
+
+// existingBranch returns the tip of a PR's branch, given as field of the
+// request, or answers 500 when it cannot be read and 422 when it does not
+// exist. s.mu is held.
+func (s *Server) existingBranch(w http.ResponseWriter, branch, field string) (string, bool) {
+	sha, err := s.branchSHA(branch)
+	if err != nil {
+		failInternal(w, err)
+		return "", false
+	}
+	if sha == "" {
+		failValidation(w, "PullRequest", field, "invalid", "")
+		return "", false
+	}
+	return sha, true
+}
+
 // paginate answers one page of items with GitHub's Link header.
 func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) {
 	q := r.URL.Query()
@@ -149,13 +224,10 @@ func (s *Server) listPulls(w http.ResponseWriter, r *http.Request) {
 	if state == "" {
 		state = "open"
 	}
-	head := q.Get("head")
-	if owner, branch, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(owner, s.opts.Owner) {
-			paginate(w, r, []map[string]any{})
-			return
-		}
-		head = branch
+	head, ok := s.ownBranch(q.Get("head"))
+	if !ok {
+		paginate(w, r, []map[string]any{})
+		return
 	}
 	base := q.Get("base")
 	s.mu.Lock()
@@ -175,58 +247,39 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Title, Body, Head, Base string
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	if !decode(w, r, &in) {
 		return
 	}
-	head := in.Head
-	if owner, branch, ok := strings.Cut(head, ":"); ok {
-		if !strings.EqualFold(owner, s.opts.Owner) {
-			writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
-			return
-		}
-		head = branch
+	head, ok := s.ownBranch(in.Head)
+	if !ok {
+		failValidation(w, "PullRequest", "head", "invalid", "")
+		return
 	}
 	if in.Title == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "title", "code": "missing_field"})
+		failValidation(w, "PullRequest", "title", "missing_field", "")
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pulls {
 		if p.State == "open" && p.Head == head && p.Base == in.Base {
-			writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{
-				"resource": "PullRequest", "code": "custom",
-				"message": fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, head),
-			})
+			failValidation(w, "PullRequest", "", "custom", fmt.Sprintf("A pull request already exists for %s:%s.", s.opts.Owner, head))
 			return
 		}
 	}
-	baseSHA, err := s.branchSHA(in.Base)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+	baseSHA, ok := s.existingBranch(w, in.Base, "base")
+	if !ok {
 		return
 	}
-	if baseSHA == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "base", "code": "invalid"})
-		return
-	}
-	headSHA, err := s.branchSHA(head)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if headSHA == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "head", "code": "invalid"})
+	headSHA, ok := s.existingBranch(w, head, "head")
+	if !ok {
 		return
 	}
 	if merged, err := s.isAncestor(headSHA, baseSHA); err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		failInternal(w, err)
 		return
 	} else if merged {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{
-			"resource": "PullRequest", "code": "custom", "message": fmt.Sprintf("No commits between %s and %s", in.Base, head),
-		})
+		failValidation(w, "PullRequest", "", "custom", fmt.Sprintf("No commits between %s and %s", in.Base, head))
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -239,65 +292,59 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.pullFor(w, r); p != nil {
+	s.withPull(w, r, func(p *pull) {
 		writeJSON(w, http.StatusOK, s.pullJSON(p, true))
-	}
+	})
 }
 
 func (s *Server) editPull(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Title, Body, State *string
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	if !decode(w, r, &in) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	if in.Title != nil {
-		p.Title = *in.Title
-	}
-	if in.Body != nil {
-		p.Body = *in.Body
-	}
-	if in.State != nil && !p.Merged {
-		switch *in.State {
-		case "closed":
-			now := time.Now().UTC()
-			p.State, p.ClosedAt = "closed", &now
-		case "open":
-			p.State, p.ClosedAt = "open", nil
+	s.withPull(w, r, func(p *pull) {
+		if in.Title != nil {
+			p.Title = *in.Title
 		}
-	}
-	p.UpdatedAt = time.Now().UTC().Truncate(time.Second)
-	writeJSON(w, http.StatusOK, s.pullJSON(p, false))
+		if in.Body != nil {
+			p.Body = *in.Body
+		}
+		if in.State != nil && !p.Merged {
+			switch *in.State {
+			case "closed":
+				now := time.Now().UTC()
+				p.State, p.ClosedAt = "closed", &now
+			case "open":
+				p.State, p.ClosedAt = "open", nil
+			}
+		}
+		p.UpdatedAt = time.Now().UTC().Truncate(time.Second)
+		writeJSON(w, http.StatusOK, s.pullJSON(p, false))
+	})
+}
+
+// mergeRequest is the body of PUT .../pulls/{number}/merge.
+type mergeRequest struct {
+	CommitTitle   string  `json:"commit_title"`
+	CommitMessage *string `json:"commit_message"`
+	SHA           string  `json:"sha"`
+	MergeMethod   string  `json:"merge_method"`
 }
 
 func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		CommitTitle   string  `json:"commit_title"`
-		CommitMessage *string `json:"commit_message"`
-		SHA           string  `json:"sha"`
-		MergeMethod   string  `json:"merge_method"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	var in mergeRequest
+	if !decode(w, r, &in) {
 		return
 	}
 	s.gitMu.Lock()
 	defer s.gitMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
+	s.withPull(w, r, func(p *pull) { s.merge(w, p, in) })
+}
+
+// merge merges PR p as in asks. s.gitMu and s.mu are held.
+func (s *Server) merge(w http.ResponseWriter, p *pull, in mergeRequest) {
 	if p.State != "open" {
 		writeError(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable")
 		return
@@ -313,7 +360,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
 		return
 	default:
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequest", "field": "merge_method", "code": "invalid"})
+		failValidation(w, "PullRequest", "merge_method", "invalid", "")
 		return
 	}
 	base, err := s.branchSHA(p.Base)
@@ -327,7 +374,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		failInternal(w, err)
 		return
 	}
 	title := in.CommitTitle
@@ -358,7 +405,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		failInternal(w, err)
 		return
 	}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -375,17 +422,13 @@ func (s *Server) reviewJSON(rv *review) map[string]any {
 }
 
 func (s *Server) listReviews(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	out := []map[string]any{}
-	for _, rv := range s.reviews[p.Number] {
-		out = append(out, s.reviewJSON(rv))
-	}
-	paginate(w, r, out)
+	s.withPull(w, r, func(p *pull) {
+		out := []map[string]any{}
+		for _, rv := range s.reviews[p.Number] {
+			out = append(out, s.reviewJSON(rv))
+		}
+		paginate(w, r, out)
+	})
 }
 
 func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
@@ -394,32 +437,27 @@ func (s *Server) createReview(w http.ResponseWriter, r *http.Request) {
 		Body     string `json:"body"`
 		Event    string `json:"event"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	if !decode(w, r, &in) {
 		return
 	}
 	states := map[string]string{"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 	state, ok := states[in.Event]
 	if !ok {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "PullRequestReview", "field": "event", "code": "invalid"})
+		failValidation(w, "PullRequestReview", "event", "invalid", "")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	if state != "COMMENTED" && strings.EqualFold(p.Author, s.opts.Login) {
-		writeError(w, http.StatusUnprocessableEntity, "Unprocessable Entity", map[string]any{"resource": "PullRequestReview", "code": "custom", "message": "Can not approve your own pull request"})
-		return
-	}
-	if in.CommitID == "" {
-		in.CommitID = s.liveHead(p)
-	}
-	s.addReviewLocked(p.Number, s.opts.Login, state, in.CommitID, in.Body)
-	rvs := s.reviews[p.Number]
-	writeJSON(w, http.StatusOK, s.reviewJSON(rvs[len(rvs)-1]))
+	s.withPull(w, r, func(p *pull) {
+		if state != "COMMENTED" && strings.EqualFold(p.Author, s.opts.Login) {
+			writeError(w, http.StatusUnprocessableEntity, "Unprocessable Entity", map[string]any{"resource": "PullRequestReview", "code": "custom", "message": "Can not approve your own pull request"})
+			return
+		}
+		if in.CommitID == "" {
+			in.CommitID = s.liveHead(p)
+		}
+		s.addReviewLocked(p.Number, s.opts.Login, state, in.CommitID, in.Body)
+		rvs := s.reviews[p.Number]
+		writeJSON(w, http.StatusOK, s.reviewJSON(rvs[len(rvs)-1]))
+	})
 }
 
 // loginForEmail returns the user linked to a commit email, or "". s.mu
@@ -438,49 +476,50 @@ func (s *Server) loginForEmail(email string) string {
 }
 
 func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	head := s.liveHead(p)
-	base := p.baseSHAAtMerge
-	if base == "" {
-		var err error
-		if base, err = s.branchSHA(p.Base); err != nil {
-			writeError(w, http.StatusInternalServerError, err.Error())
+	s.withPull(w, r, func(p *pull) {
+		head := s.liveHead(p)
+		base := p.baseSHAAtMerge
+		if base == "" {
+			var err error
+			if base, err = s.branchSHA(p.Base); err != nil {
+				failInternal(w, err)
+				return
+			}
+		}
+		commits, err := s.commitsBetween(base, head)
+		if err != nil {
+			failInternal(w, err)
 			return
 		}
+		out := []map[string]any{}
+		for _, c := range commits {
+			out = append(out, s.commitJSON(c))
+		}
+		paginate(w, r, out)
+	})
+}
+
+// commitJSON renders a commit of a PR as GitHub does. s.mu is held.
+func (s *Server) commitJSON(c *object.Commit) map[string]any {
+	sig := func(sg object.Signature) map[string]any {
+		return map[string]any{"name": sg.Name, "email": sg.Email, "date": sg.When.UTC()}
 	}
-	commits, err := s.commitsBetween(base, head)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
+	m := map[string]any{
+		"sha":    c.Hash.String(),
+		"commit": map[string]any{"author": sig(c.Author), "committer": sig(c.Committer), "message": c.Message},
 	}
-	out := []map[string]any{}
-	for _, c := range commits {
-		sig := func(sg object.Signature) map[string]any {
-			return map[string]any{"name": sg.Name, "email": sg.Email, "date": sg.When.UTC()}
-		}
-		m := map[string]any{
-			"sha":    c.Hash.String(),
-			"commit": map[string]any{"author": sig(c.Author), "committer": sig(c.Committer), "message": c.Message},
-		}
-		var parents []map[string]any
-		for _, ph := range c.ParentHashes {
-			parents = append(parents, map[string]any{"sha": ph.String()})
-		}
-		m["parents"] = parents
-		if u := s.loginForEmail(c.Author.Email); u != "" {
-			m["author"] = s.userJSON(u)
-		}
-		if u := s.loginForEmail(c.Committer.Email); u != "" {
-			m["committer"] = s.userJSON(u)
-		}
-		out = append(out, m)
+	var parents []map[string]any
+	for _, ph := range c.ParentHashes {
+		parents = append(parents, map[string]any{"sha": ph.String()})
 	}
-	paginate(w, r, out)
+	m["parents"] = parents
+	if u := s.loginForEmail(c.Author.Email); u != "" {
+		m["author"] = s.userJSON(u)
+	}
+	if u := s.loginForEmail(c.Committer.Email); u != "" {
+		m["committer"] = s.userJSON(u)
+	}
+	return m
 }
 
 func (s *Server) commentJSON(c *comment) map[string]any {
@@ -491,44 +530,34 @@ func (s *Server) commentJSON(c *comment) map[string]any {
 }
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	out := []map[string]any{}
-	for _, c := range s.comments {
-		if c.PR == p.Number {
-			out = append(out, s.commentJSON(c))
+	s.withPull(w, r, func(p *pull) {
+		out := []map[string]any{}
+		for _, c := range s.comments {
+			if c.PR == p.Number {
+				out = append(out, s.commentJSON(c))
+			}
 		}
-	}
-	paginate(w, r, out)
+		paginate(w, r, out)
+	})
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Body string }
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "IssueComment", "field": "body", "code": "missing_field"})
+	body, ok := decodeCommentBody(w, r)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	s.nextID++
-	now := time.Now().UTC().Truncate(time.Second)
-	c := &comment{ID: s.nextID, PR: p.Number, User: s.opts.Login, Body: in.Body, CreatedAt: now, UpdatedAt: now}
-	s.comments = append(s.comments, c)
-	writeJSON(w, http.StatusCreated, s.commentJSON(c))
+	s.withPull(w, r, func(p *pull) {
+		s.nextID++
+		now := time.Now().UTC().Truncate(time.Second)
+		c := &comment{ID: s.nextID, PR: p.Number, User: s.opts.Login, Body: body, CreatedAt: now, UpdatedAt: now}
+		s.comments = append(s.comments, c)
+		writeJSON(w, http.StatusCreated, s.commentJSON(c))
+	})
 }
 
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Body string }
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Body == "" {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "IssueComment", "field": "body", "code": "missing_field"})
+	body, ok := decodeCommentBody(w, r)
+	if !ok {
 		return
 	}
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -540,7 +569,7 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusForbidden, "Resource not accessible by integration")
 				return
 			}
-			c.Body, c.UpdatedAt = in.Body, time.Now().UTC().Truncate(time.Second)
+			c.Body, c.UpdatedAt = body, time.Now().UTC().Truncate(time.Second)
 			writeJSON(w, http.StatusOK, s.commentJSON(c))
 			return
 		}
@@ -550,26 +579,21 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) addLabels(w http.ResponseWriter, r *http.Request) {
 	var in []string
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	if !decode(w, r, &in) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pullFor(w, r)
-	if p == nil {
-		return
-	}
-	for _, l := range in {
-		if !containsFold(s.labels[p.Number], l) {
-			s.labels[p.Number] = append(s.labels[p.Number], l)
+	s.withPull(w, r, func(p *pull) {
+		for _, l := range in {
+			if !containsFold(s.labels[p.Number], l) {
+				s.labels[p.Number] = append(s.labels[p.Number], l)
+			}
 		}
-	}
-	out := []map[string]any{}
-	for _, l := range s.labels[p.Number] {
-		out = append(out, map[string]any{"name": l})
-	}
-	writeJSON(w, http.StatusOK, out)
+		out := []map[string]any{}
+		for _, l := range s.labels[p.Number] {
+			out = append(out, map[string]any{"name": l})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }
 
 func containsFold(list []string, s string) bool {
@@ -581,7 +605,7 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-func (s *Server) statusJSON(sha string, st *status) map[string]any {
+func (s *Server) statusJSON(st *status) map[string]any {
 	return map[string]any{
 		"id": st.ID, "state": st.State, "context": st.Context, "description": st.Description,
 		"target_url": st.TargetURL, "creator": s.userJSON(st.Creator), "created_at": st.CreatedAt, "updated_at": st.CreatedAt,
@@ -595,18 +619,17 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 		Description string `json:"description"`
 		TargetURL   string `json:"target_url"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+	if !decode(w, r, &in) {
 		return
 	}
 	switch in.State {
 	case "pending", "success", "failure", "error":
 	default:
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "Status", "field": "state", "code": "custom", "message": "state is not included in the list"})
+		failValidation(w, "Status", "state", "custom", "state is not included in the list")
 		return
 	}
 	if len([]rune(in.Description)) > 140 {
-		writeError(w, http.StatusUnprocessableEntity, "Validation Failed", map[string]any{"resource": "Status", "field": "description", "code": "custom", "message": "description is too long (maximum is 140 characters)"})
+		failValidation(w, "Status", "description", "custom", "description is too long (maximum is 140 characters)")
 		return
 	}
 	if in.Context == "" {
@@ -622,63 +645,57 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request) {
 	s.nextID++
 	st := &status{ID: s.nextID, State: in.State, Context: in.Context, Description: in.Description, TargetURL: in.TargetURL, Creator: s.opts.Login, CreatedAt: time.Now().UTC().Truncate(time.Second)}
 	s.statuses[sha] = append(s.statuses[sha], st)
-	writeJSON(w, http.StatusCreated, s.statusJSON(sha, st))
+	writeJSON(w, http.StatusCreated, s.statusJSON(st))
 }
 
-// statusesFor resolves ref and returns its statuses newest first, or
-// answers 404. s.mu is held.
-func (s *Server) statusesFor(w http.ResponseWriter, r *http.Request) (string, []*status, bool) {
+// withStatuses resolves the path's ref and runs h on its commit and its
+// statuses newest first with s.mu held, or answers 404.
+func (s *Server) withStatuses(w http.ResponseWriter, r *http.Request, h func(sha string, list []*status)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	sha, err := s.resolve(r.PathValue("ref"))
 	if err != nil || sha == "" {
 		writeError(w, http.StatusNotFound, "Not Found")
-		return "", nil, false
+		return
 	}
 	list := append([]*status(nil), s.statuses[sha]...)
 	sort.SliceStable(list, func(i, j int) bool { return list[i].ID > list[j].ID })
-	return sha, list, true
+	h(sha, list)
 }
 
 func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sha, list, ok := s.statusesFor(w, r)
-	if !ok {
-		return
-	}
-	out := []map[string]any{}
-	for _, st := range list {
-		out = append(out, s.statusJSON(sha, st))
-	}
-	paginate(w, r, out)
+	s.withStatuses(w, r, func(_ string, list []*status) {
+		out := []map[string]any{}
+		for _, st := range list {
+			out = append(out, s.statusJSON(st))
+		}
+		paginate(w, r, out)
+	})
 }
 
 func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sha, list, ok := s.statusesFor(w, r)
-	if !ok {
-		return
-	}
-	seen := map[string]bool{}
-	latest := []map[string]any{}
-	state := "success"
-	for _, st := range list {
-		if seen[st.Context] {
-			continue
+	s.withStatuses(w, r, func(sha string, list []*status) {
+		seen := map[string]bool{}
+		latest := []map[string]any{}
+		state := "success"
+		for _, st := range list {
+			if seen[st.Context] {
+				continue
+			}
+			seen[st.Context] = true
+			latest = append(latest, s.statusJSON(st))
+			switch {
+			case st.State == "failure" || st.State == "error":
+				state = "failure"
+			case st.State == "pending" && state == "success":
+				state = "pending"
+			}
 		}
-		seen[st.Context] = true
-		latest = append(latest, s.statusJSON(sha, st))
-		switch {
-		case st.State == "failure" || st.State == "error":
-			state = "failure"
-		case st.State == "pending" && state == "success":
+		if len(latest) == 0 {
 			state = "pending"
 		}
-	}
-	if len(latest) == 0 {
-		state = "pending"
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"state": state, "sha": sha, "total_count": len(latest), "statuses": latest})
+		writeJSON(w, http.StatusOK, map[string]any{"state": state, "sha": sha, "total_count": len(latest), "statuses": latest})
+	})
 }
 
 func (s *Server) teamMembership(w http.ResponseWriter, r *http.Request) {
