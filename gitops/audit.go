@@ -3,7 +3,6 @@ package gitops
 import (
 	"context"
 	"fmt"
-	"path"
 	"regexp"
 	"slices"
 	"strconv"
@@ -134,7 +133,9 @@ func (r *Registry) followedBranches(env string) (map[string][]string, error) {
 // of the followed branch(es): promotions, rollbacks, reverts and edits,
 // with who asked, who approved, who merged and the signatures, oldest
 // first. It also checks the branch against the position recorded by the
-// last run and reports a history rewrite.
+// last run and reports a history rewrite. The events come from, and go
+// to, the audit cache (AuditCacheFile): only commits it does not cover
+// are scanned.
 func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, error) {
 	branches, err := r.followedBranches(opts.Env)
 	if err != nil {
@@ -146,6 +147,11 @@ func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 		names = append(names, b)
 	}
 	slices.Sort(names)
+	// The cache holds every environment of a branch, whichever is asked.
+	envsOf, err := r.followedBranches("")
+	if err != nil {
+		return nil, err
+	}
 	scanned := 0
 	for _, b := range names {
 		tip, err := r.branchTip(ctx, b)
@@ -161,36 +167,27 @@ func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 		if tip.IsZero() {
 			continue
 		}
-		var paths []string
-		for _, e := range branches[b] {
-			if opts.Model != "" {
-				paths = append(paths, ReleaseFile(e, opts.Model))
-			} else {
-				paths = append(paths, path.Join(EnvironmentsDir, e)+"/")
-			}
-		}
-		var events []AuditEvent
-		err = r.scanEvents(ctx, tip, tip, paths, func(_ *fpCommit, evs []AuditEvent) error {
+		progress := func() {
 			scanned++
 			if opts.Progress != nil && scanned%1000 == 0 {
 				opts.Progress(scanned)
 			}
-			for _, ev := range evs {
-				if !opts.Since.IsZero() && ev.Time.Before(opts.Since) {
-					continue
-				}
-				if !opts.Until.IsZero() && ev.Time.After(opts.Until) {
-					continue
-				}
-				events = append(events, ev)
-			}
-			return nil
-		})
+		}
+		all, err := r.branchEvents(ctx, b, tip, envsOf[b], progress)
 		if err != nil {
 			return nil, err
 		}
-		slices.Reverse(events)
-		rep.Events = append(rep.Events, events...)
+		for _, ev := range all {
+			switch {
+			case !slices.Contains(branches[b], ev.Environment),
+				opts.Model != "" && ev.Model != opts.Model,
+				!opts.Since.IsZero() && ev.Time.Before(opts.Since),
+				!opts.Until.IsZero() && ev.Time.After(opts.Until):
+				continue
+			}
+			ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
+			rep.Events = append(rep.Events, ev)
+		}
 	}
 	if opts.Progress != nil {
 		opts.Progress(scanned)
@@ -219,16 +216,13 @@ type eventScanner struct {
 	blobs    map[plumbing.Hash][]byte
 }
 
-// scanEvents scans the first-parent history of tip touching paths and
-// calls fn with each commit's events, newest first.
-// Signatures are judged against the allowed signers at trustRev.
-func (r *Registry) scanEvents(ctx context.Context, tip, trustRev plumbing.Hash, paths []string, fn func(*fpCommit, []AuditEvent) error) error {
-	t, err := r.loadTrust(trustRev)
-	if err != nil {
-		return err
-	}
+// scanEvents scans the first-parent history of tip (down to, not
+// including, stop when not zero) for changes of the release files of envs
+// (and of model, when not "") and calls fn with each commit's events,
+// newest first. Signatures are judged against the allowed signers t.
+func (r *Registry) scanEvents(ctx context.Context, tip, stop plumbing.Hash, t *trust, envs []string, model string, fn func(*fpCommit, []AuditEvent) error) (reached bool, err error) {
 	s := &eventScanner{trust: t, releases: map[plumbing.Hash]*ReleaseState{}, blobs: map[plumbing.Hash][]byte{}}
-	return scanFirstParent(ctx, r.repo.Root, tip, plumbing.ZeroHash, paths, nil, func(c *fpCommit) error {
+	return scanReleases(ctx, r.repo.Root, tip, stop, envs, model, false, func(c *fpCommit) error {
 		evs, err := s.events(c)
 		if err != nil {
 			return err

@@ -8,8 +8,14 @@ import (
 )
 
 // BenchmarkAudit scans the repository named by MODELGIT_AUDIT_REPO (built
-// by bench/auditgen); bench/audit.sh times the command itself.
+// by bench/auditgen), without the audit cache (cold) and with it (warm);
+// bench/audit.sh times the command itself.
 func BenchmarkAudit(b *testing.B) {
+	b.Run("cold", func(b *testing.B) { benchmarkAudit(b, true) })
+	b.Run("warm", func(b *testing.B) { benchmarkAudit(b, false) })
+}
+
+func benchmarkAudit(b *testing.B, cold bool) {
 	dir := os.Getenv("MODELGIT_AUDIT_REPO")
 	if dir == "" {
 		b.Skip("set MODELGIT_AUDIT_REPO to a repository made by bench/auditgen")
@@ -18,7 +24,18 @@ func BenchmarkAudit(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cache, err := reg.auditCachePath(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
 	for b.Loop() {
+		if cold {
+			b.StopTimer()
+			if err := os.Remove(cache); err != nil && !os.IsNotExist(err) {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
 		rep, err := reg.Audit(context.Background(), AuditOptions{})
 		if err != nil {
 			b.Fatal(err)
@@ -38,7 +55,7 @@ func BenchmarkWhich(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	at := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+	at := time.Date(2024, 12, 11, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
 		if _, err := reg.Which(context.Background(), WhichOptions{Env: "production", At: at}); err != nil {
 			b.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"os/exec"
 	"path"
 	"slices"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -96,36 +99,21 @@ type ArtifactRef struct {
 // commitAt returns the newest first-parent commit of tip whose committer
 // time is not after at, and that time; zero when there is none.
 func commitAt(ctx context.Context, dir string, tip plumbing.Hash, at time.Time) (plumbing.Hash, time.Time, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "log", "--first-parent", "--format=%H %ct", tip.String())
-	cmd.Dir = dir
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return plumbing.ZeroHash, time.Time{}, fmt.Errorf("starting git log: %w", err)
+	if at.Unix() < 0 {
+		return plumbing.ZeroHash, time.Time{}, nil // before any commit
 	}
-	if err := cmd.Start(); err != nil {
-		return plumbing.ZeroHash, time.Time{}, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+	// rev-list reads the commit times from the commit-graph when there is
+	// one, without inflating a commit.
+	out, err := gitCmd(ctx, dir, "rev-list", "--first-parent", "--timestamp", "-1", fmt.Sprintf("--until=@%d", at.Unix()), tip.String())
+	if err != nil || out == "" {
+		return plumbing.ZeroHash, time.Time{}, err
 	}
-	defer func() { cancel(); _ = cmd.Wait() }()
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		h, ts, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		sec, err := strconv.ParseInt(ts, 10, 64)
-		if err != nil {
-			return plumbing.ZeroHash, time.Time{}, fmt.Errorf("reading git log: bad time %q", ts)
-		}
-		if t := time.Unix(sec, 0).UTC(); !t.After(at) {
-			return plumbing.NewHash(h), t, nil
-		}
+	ts, h, ok := strings.Cut(out, " ")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || len(h) != 40 {
+		return plumbing.ZeroHash, time.Time{}, fmt.Errorf("reading git rev-list: unexpected %q", out)
 	}
-	if err := sc.Err(); err != nil {
-		return plumbing.ZeroHash, time.Time{}, fmt.Errorf("reading git log: %w", err)
-	}
-	return plumbing.ZeroHash, time.Time{}, nil
+	return plumbing.NewHash(h), time.Unix(sec, 0).UTC(), nil
 }
 
 // Which answers what ran in an environment at a moment: the release files
@@ -196,12 +184,7 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	if err != nil {
 		return nil, err
 	}
-	type pending struct {
-		wm    *WhichModel
-		state *ReleaseState
-		open  map[string]*ServingVersion // version → not yet explained
-	}
-	byModel := map[string]*pending{}
+	byModel := map[string]*whichPending{}
 	var versionPaths []string
 	for _, m := range models {
 		raw := objs[ReleaseFile(opts.Env, m)]
@@ -210,7 +193,7 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 		}
 		st := releaseState(ReleaseFile(opts.Env, m), raw)
 		wm := WhichModel{Model: m, ReleaseFile: ReleaseFile(opts.Env, m), Strategy: st.Strategy, Match: st.Match, Error: st.Error, Versions: []ServingVersion{}}
-		p := &pending{state: st, open: map[string]*ServingVersion{}}
+		p := &whichPending{open: map[string]*ServingVersion{}}
 		for _, rv := range st.Versions {
 			wm.Versions = append(wm.Versions, ServingVersion{Version: rv.Version, Digest: rv.Digest, Weight: rv.Weight, Role: rv.Role, Serving: rv.Weight == nil || *rv.Weight > 0})
 			versionPaths = append(versionPaths, VersionFile(m, rv.Version.String()))
@@ -230,58 +213,191 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	// version's start of service (and each file's last change) is found.
 	unexplained := func() bool {
 		for _, p := range byModel {
-			if p.wm.LastChange == nil || len(p.open) > 0 {
+			if !p.lastFound || len(p.open) > 0 {
 				return true
 			}
 		}
 		return false
 	}
+	// The manifests' chains do not depend on the walk below: read them
+	// meanwhile (each sets other fields of the versions).
+	// go-git's repository is not safe for concurrent use: the allowed
+	// signers are read before.
+	t, err := r.loadTrust(tip)
+	if err != nil {
+		return nil, err
+	}
+	chains := make(chan error, 1)
+	go func() { chains <- r.versionChains(ctx, at, t, res) }()
 	if unexplained() {
-		var paths []string
-		if opts.Model != "" {
-			paths = []string{ReleaseFile(opts.Env, opts.Model)}
-		} else {
-			paths = []string{path.Join(EnvironmentsDir, opts.Env) + "/"}
+		used, err := r.walkCached(ctx, branch, tip, at, opts, byModel, unexplained)
+		if err == nil && !used {
+			err = r.walkBack(ctx, at, t, opts, byModel, unexplained)
 		}
-		err = r.scanEvents(ctx, at, tip, paths, func(_ *fpCommit, evs []AuditEvent) error {
-			for i := range evs {
-				ev := &evs[i]
-				p := byModel[ev.Model]
-				if p == nil || ev.Environment != opts.Env {
-					continue
-				}
-				if p.wm.LastChange == nil {
-					p.wm.LastChange = ev
-				}
-				for v, sv := range p.open {
-					if !sv.Serving {
-						// A standby: since the change that added it, or that
-						// took its traffic away.
-						if ev.From.serving(v) || !slices.Contains(versionsOf(ev.From), v) {
-							sv.IntroducedBy, sv.Since = ev, &ev.Time
-							delete(p.open, v)
-						}
-						continue
-					}
-					if !ev.From.serving(v) {
-						sv.IntroducedBy, sv.Since = ev, &ev.Time
-						delete(p.open, v)
-					}
-				}
-			}
-			if !unexplained() {
-				return errStopScan
-			}
-			return nil
-		})
 		if err != nil {
+			<-chains
 			return nil, err
 		}
 	}
-	if err := r.versionChains(ctx, cf, at, res); err != nil {
+	if err := <-chains; err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// whichPending is one model of a Which answer while the walk back looks
+// for the changes that explain it.
+type whichPending struct {
+	wm        *WhichModel
+	lastFound bool
+	open      map[string]*ServingVersion // version → not yet explained
+}
+
+// explain applies one change of a model's release file, met walking back
+// from the commit in effect, to what is still unexplained about it; it
+// returns the setters to call with the change's event.
+func (p *whichPending) explain(from *ReleaseState) []func(*AuditEvent) {
+	var sets []func(*AuditEvent)
+	if !p.lastFound {
+		p.lastFound = true
+		sets = append(sets, func(ev *AuditEvent) { p.wm.LastChange = ev })
+	}
+	for v, sv := range p.open {
+		explained := !from.serving(v)
+		if !sv.Serving {
+			// A standby: since the change that added it, or that took its
+			// traffic away.
+			explained = from.serving(v) || !slices.Contains(versionsOf(from), v)
+		}
+		if explained {
+			sets = append(sets, func(ev *AuditEvent) { sv.IntroducedBy, sv.Since = ev, &ev.Time })
+			delete(p.open, v)
+		}
+	}
+	return sets
+}
+
+// walkCached walks back through the audit cache's events, when there is
+// a cache (brought up to date first: only the commits after it are
+// scanned); false when there is none, and nothing was done.
+func (r *Registry) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) (bool, error) {
+	file, err := r.auditCachePath(ctx)
+	if err != nil {
+		return false, err
+	}
+	if _, err := os.Stat(file); err != nil {
+		return false, nil // a first scan of the whole history is audit's to pay
+	}
+	all, err := r.followedBranches("")
+	if err != nil {
+		return false, err
+	}
+	events, err := r.branchEvents(ctx, branch, tip, all[branch], nil)
+	if err != nil {
+		return false, err
+	}
+	out, err := gitCmd(ctx, r.repo.Root, "rev-list", "--first-parent", at.String()+".."+tip.String())
+	if err != nil {
+		return false, err
+	}
+	after := map[string]bool{}
+	for h := range strings.FieldsSeq(out) {
+		after[h] = true
+	}
+	for i := len(events) - 1; i >= 0 && unexplained(); i-- {
+		ev := &events[i]
+		p := byModel[ev.Model]
+		if p == nil || ev.Environment != opts.Env || after[ev.Commit] {
+			continue
+		}
+		if sets := p.explain(ev.From); len(sets) > 0 {
+			c := *ev
+			for _, set := range sets {
+				set(&c)
+			}
+		}
+	}
+	return true, nil
+}
+
+// walkBack walks the first-parent history back from at through the
+// changes of the release files until every version's start of service
+// (and each file's last change) is found. The walk reads only trees and
+// release blobs; the few commits that explain something are read after
+// it, and only their events are built.
+func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) error {
+	s := &eventScanner{trust: t, releases: map[plumbing.Hash]*ReleaseState{}, blobs: map[plumbing.Hash][]byte{}}
+	type need struct {
+		c    *fpCommit
+		path string
+		sets []func(*AuditEvent)
+	}
+	var needs []*need
+	_, err := scanReleases(ctx, r.repo.Root, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *fpCommit) error {
+		for _, ch := range c.Changes {
+			// Parse both sides now: a blob is fetched once, by the first
+			// commit that names it, and this commit's objects are not kept.
+			from := s.release(ch.Path, ch.Old, c.objects)
+			s.release(ch.Path, ch.New, c.objects)
+			env, model, ok := splitReleasePath(ch.Path)
+			p := byModel[model]
+			if !ok || p == nil || env != opts.Env {
+				continue
+			}
+			n := &need{c: c, path: ch.Path, sets: p.explain(from)}
+			if len(n.sets) > 0 {
+				needs = append(needs, n)
+			}
+		}
+		if !unexplained() {
+			return errStopScan
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The commits (and a merge's second parent) of the changes found.
+	var hashes []plumbing.Hash
+	seen := map[plumbing.Hash]bool{}
+	for _, n := range needs {
+		hs := []plumbing.Hash{n.c.Hash}
+		if len(n.c.Parents) > 1 {
+			hs = append(hs, n.c.Parents[1])
+		}
+		for _, h := range hs {
+			if !seen[h] {
+				seen[h] = true
+				hashes = append(hashes, h)
+			}
+		}
+	}
+	objs, err := readObjects(ctx, r.repo.Root, hashes)
+	if err != nil {
+		return err
+	}
+	events := map[plumbing.Hash][]AuditEvent{}
+	for _, n := range needs {
+		evs, ok := events[n.c.Hash]
+		if !ok {
+			n.c.objects[n.c.Hash] = objs[n.c.Hash]
+			if len(n.c.Parents) > 1 {
+				n.c.objects[n.c.Parents[1]] = objs[n.c.Parents[1]]
+			}
+			if evs, err = s.events(n.c); err != nil {
+				return err
+			}
+			events[n.c.Hash] = evs
+		}
+		for i := range evs {
+			if ReleaseFile(evs[i].Environment, evs[i].Model) == n.path {
+				for _, set := range n.sets {
+					set(&evs[i])
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func versionsOf(st *ReleaseState) []string {
@@ -335,7 +451,7 @@ func (c *catFile) fetch(rev plumbing.Hash, paths []string) (map[string][]byte, e
 
 // versionChains fills in each version's manifest chain as committed at at,
 // and the commit that registered it.
-func (r *Registry) versionChains(ctx context.Context, _ *catFile, at plumbing.Hash, res *WhichResult) error {
+func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -354,12 +470,7 @@ func (r *Registry) versionChains(ctx context.Context, _ *catFile, at plumbing.Ha
 	if err != nil {
 		return err
 	}
-	t, err := r.loadTrust(plumbing.NewHash(res.Tip))
-	if err != nil {
-		return err
-	}
-	// The registration commits: walk back the first-parent history for the
-	// commits that added these manifests, stopping when all are found.
+	// The registration commits of these manifests.
 	added := map[string]*VersionChain{}
 	for mi := range res.Models {
 		m := &res.Models[mi]
@@ -395,39 +506,173 @@ func (r *Registry) versionChains(ctx context.Context, _ *catFile, at plumbing.Ha
 	if len(added) == 0 {
 		return nil
 	}
-	var want []string
-	for p := range added {
-		want = append(want, p)
+	return r.registrations(ctx, at, t, added)
+}
+
+// registrations finds the commit that registered each manifest: on the
+// first-parent history of at, the oldest commit from which on the path
+// exists (its second parent when that commit is a merge). Manifests are
+// immutable and never removed, so whether a path exists is monotonic
+// along the history, and a binary search finds each one in about log2(n)
+// path look-ups instead of a diff of models/ at every commit.
+func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust, added map[string]*VersionChain) error {
+	out, err := gitCmd(ctx, r.repo.Root, "rev-list", "--first-parent", "--parents", at.String())
+	if err != nil {
+		return err
 	}
-	slices.Sort(want)
-	left := len(want)
-	// One pathspec per manifest makes git match hundreds of patterns on
-	// every commit; the models/ prefix, filtered here, is much faster.
-	return scanFirstParent(ctx, r.repo.Root, at, plumbing.ZeroHash, []string{ModelsDir + "/"}, []string{"--diff-filter=A"}, func(c *fpCommit) error {
-		for _, ch := range c.Changes {
-			vc := added[ch.Path]
-			if vc == nil || vc.RegistrationCommit != "" {
-				continue
+	var chain [][]string // newest first: hash, parents...
+	for line := range strings.SplitSeq(out, "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			chain = append(chain, f)
+		}
+	}
+	type search struct {
+		path   string
+		lo, hi int // exists at lo; not known beyond hi (exclusive)
+	}
+	var all, open []*search
+	for _, p := range slices.Sorted(maps.Keys(added)) {
+		s := &search{path: p, lo: 0, hi: len(chain)}
+		all = append(all, s)
+		if s.hi > 1 {
+			open = append(open, s)
+		}
+	}
+	cf, err := startBatchCheck(ctx, r.repo.Root)
+	if err != nil {
+		return err
+	}
+	defer cf.close()
+	for len(open) > 0 {
+		queries := make([]string, len(open))
+		for i, s := range open {
+			queries[i] = chain[(s.lo+s.hi)/2][0] + ":" + s.path
+		}
+		exists, err := cf.exist(queries)
+		if err != nil {
+			return err
+		}
+		next := open[:0]
+		for i, s := range open {
+			if mid := (s.lo + s.hi) / 2; exists[i] {
+				s.lo = mid
+			} else {
+				s.hi = mid
 			}
-			// A version registered through a pull request: its commit is the
-			// merge's second parent.
-			h := c.Hash
-			if len(c.Parents) > 1 {
-				if _, ok := c.objects[c.Parents[1]]; ok {
-					h = c.Parents[1]
-				}
+			if s.hi-s.lo > 1 {
+				next = append(next, s)
 			}
-			commit, err := lightCommit(h, c.objects[h])
-			if err != nil {
+		}
+		open = next
+	}
+	// A registration through a pull request: its commit is the merge's
+	// second parent.
+	commits := map[plumbing.Hash]*object.Commit{}
+	var hashes []plumbing.Hash
+	for _, s := range all {
+		c := chain[s.lo]
+		h := plumbing.NewHash(c[0])
+		if len(c) > 2 {
+			h = plumbing.NewHash(c[2])
+		}
+		if _, ok := commits[h]; !ok {
+			commits[h] = nil
+			hashes = append(hashes, h)
+		}
+	}
+	objs, err := readObjects(ctx, r.repo.Root, hashes)
+	if err != nil {
+		return err
+	}
+	for _, s := range all {
+		c := chain[s.lo]
+		h := plumbing.NewHash(c[0])
+		if len(c) > 2 {
+			h = plumbing.NewHash(c[2])
+		}
+		commit := commits[h]
+		if commit == nil {
+			if commit, err = lightCommit(h, objs[h]); err != nil {
 				return err
 			}
-			s := signatureInfo(commit, t)
-			vc.RegistrationCommit, vc.Signature = h.String(), &s
-			left--
+			commits[h] = commit
 		}
-		if left == 0 {
-			return errStopScan
+		sig := signatureInfo(commit, t)
+		vc := added[s.path]
+		vc.RegistrationCommit, vc.Signature = h.String(), &sig
+	}
+	return nil
+}
+
+// batchCheck is a running `git cat-file --batch-check`, answering one
+// round of questions at a time.
+type batchCheck struct {
+	cmd *exec.Cmd
+	in  *bufio.Writer
+	inC io.Closer
+	out *bufio.Reader
+}
+
+func startBatchCheck(ctx context.Context, dir string) (*batchCheck, error) {
+	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch-check=%(objecttype)")
+	cmd.Dir = dir
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting git cat-file: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting git cat-file: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting git cat-file: %w (install git: apt-get install -y git)", err)
+	}
+	return &batchCheck{cmd: cmd, in: bufio.NewWriter(in), inC: in, out: bufio.NewReader(out)}, nil
+}
+
+func (b *batchCheck) close() { b.inC.Close(); _ = b.cmd.Wait() }
+
+// exist reports, for each "rev:path", whether it names an object.
+func (b *batchCheck) exist(queries []string) ([]bool, error) {
+	for _, q := range queries {
+		b.in.WriteString(q)
+		b.in.WriteByte('\n')
+	}
+	if err := b.in.Flush(); err != nil {
+		return nil, fmt.Errorf("writing to git cat-file: %w", err)
+	}
+	out := make([]bool, len(queries))
+	for i, q := range queries {
+		line, err := b.out.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("looking up %s with git cat-file: %w", q, err)
 		}
-		return nil
-	})
+		out[i] = !strings.HasSuffix(line, " missing\n") && !strings.HasSuffix(line, " ambiguous\n")
+	}
+	return out, nil
+}
+
+// readObjects reads the given objects with one `git cat-file --batch`.
+func readObjects(ctx context.Context, dir string, hashes []plumbing.Hash) (map[plumbing.Hash][]byte, error) {
+	cf, err := startCatFile(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { cf.inC.Close(); _ = cf.cmd.Wait() }()
+	go func() {
+		for _, h := range hashes {
+			cf.in.WriteString(h.String() + "\n")
+		}
+		_ = cf.in.Flush()
+		cf.inC.Close()
+	}()
+	out := make(map[plumbing.Hash][]byte, len(hashes))
+	for _, h := range hashes {
+		b, err := cf.read(h)
+		if err != nil {
+			return nil, err
+		}
+		out[h] = b
+	}
+	return out, nil
 }

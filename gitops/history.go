@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -21,6 +22,9 @@ type HistoryEntry struct {
 	Reason       string            `json:"reason,omitempty"`
 	DataHash     string            `json:"dataHash,omitempty"`
 	Signature    SignatureInfo     `json:"signature"`
+	// Ran is where and when the version served traffic, oldest first, read
+	// from the release changes on the followed branches.
+	Ran []RanInterval `json:"ran"`
 }
 
 // SignatureInfo is the verdict on a commit's signature.
@@ -48,7 +52,8 @@ func signatureInfo(c *object.Commit, t *trust) SignatureInfo {
 }
 
 // History lists the versions of model registered at HEAD, oldest first,
-// each with the commit that added it and that commit's signature.
+// each with the commit that added it, that commit's signature, and where
+// and when it ran.
 func (r *Registry) History(model string) ([]HistoryEntry, error) {
 	head, err := r.head()
 	if err != nil {
@@ -90,6 +95,11 @@ func (r *Registry) History(model string) ([]HistoryEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	ran, err := r.modelRan(context.Background(), model)
+	if err != nil {
+		// Where it ran is extra; the registrations are still the answer.
+		r.log.Warningf("cannot tell where %s ran: %v", model, err)
+	}
 	out := make([]HistoryEntry, 0, len(versions))
 	for _, v := range versions {
 		e := HistoryEntry{
@@ -98,6 +108,10 @@ func (r *Registry) History(model string) ([]HistoryEntry, error) {
 			RegisteredBy: v.Manifest.RegisteredBy,
 			RegisteredAt: v.Manifest.RegisteredAt,
 			Reason:       v.Manifest.Reason,
+			Ran:          ran[v.Manifest.Version.String()],
+		}
+		if e.Ran == nil {
+			e.Ran = []RanInterval{}
 		}
 		if v.Manifest.Data != nil {
 			e.DataHash = v.Manifest.Data.Digest.String()

@@ -1,8 +1,14 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 func TestParseWhen(t *testing.T) {
@@ -28,5 +34,87 @@ func TestParseWhen(t *testing.T) {
 		if (err != nil) != tt.wantErr || !got.Equal(tt.want) {
 			t.Errorf("ParseWhen(%q) = %v, %v; want %v (error %v)", tt.in, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+func TestRanText(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	ten := 10
+	end, nextDay := at("2026-03-03T12:00:00Z"), at("2026-03-04T09:30:00Z")
+	tests := []struct {
+		name string
+		in   []gitops.RanInterval
+		want string
+	}{
+		{"never ran", nil, "-"},
+		{"still running", []gitops.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), Strategy: "replace"}}, "production 2026-03-03 10:00→now (replace)"},
+		{"same day, with weight", []gitops.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), To: &end, Strategy: "canary", Weight: &ten}}, "production 2026-03-03 10:00→12:00 (canary 10%)"},
+		{"over days, two environments", []gitops.RanInterval{
+			{Environment: "staging", From: at("2026-03-03T09:00:00Z"), To: &nextDay, Strategy: "replace"},
+			{Environment: "production", From: at("2026-03-03T10:00:00Z"), Strategy: "replace"},
+		}, "staging 2026-03-03 09:00→2026-03-04 09:30 (replace), production 2026-03-03 10:00→now (replace)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ranText(tt.in); got != tt.want {
+				t.Errorf("ranText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzIndentJSON: indentJSON indents any compact JSON exactly as
+// json.Indent does.
+func FuzzIndentJSON(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":null}]}`, `"x"`, `12`,
+		`{"s":"a \"quoted\" {[,:]} \\ back\\\\","t":"\u003c\u00e9"}`,
+		`[[[]],[{}],{"":""}]`, `{"a":true,"b":false,"c":-1.5e10}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if got := indentJSON(nil, compact.Bytes()); !bytes.Equal(got, want.Bytes()) {
+			t.Errorf("indentJSON(%s):\n got %s\nwant %s", compact.Bytes(), got, want.Bytes())
+		}
+	})
+}
+
+// TestPrintJSONFast: the same bytes as cmdutil.PrintJSON, on a report with
+// every kind of value.
+func TestPrintJSONFast(t *testing.T) {
+	w := 0
+	rep := &gitops.AuditReport{TimeBasis: gitops.TimeBasis, Rewrites: []gitops.Rewrite{}, Events: []gitops.AuditEvent{{
+		Time: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), Environment: "production", Model: "fraud", Action: gitops.ActionPromote,
+		To:         &gitops.ReleaseState{Strategy: "canary", Versions: []manifests.ReleasedVersion{{Version: manifests.MustParseVersion("1.1.0"), Weight: &w, Role: "standby"}}},
+		ApprovedBy: []string{}, RequestedBy: "Dana <dana@example.com>", Subject: `Merge "x" & <y> {[,:]} \ done`, Notes: []string{"a", ""},
+	}}}
+	var want, got bytes.Buffer
+	if err := cmdutil.PrintJSON(&want, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := printJSONFast(&got, rep); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("printJSONFast:\n%s\nPrintJSON:\n%s", got.String(), want.String())
 	}
 }

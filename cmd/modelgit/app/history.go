@@ -1,6 +1,9 @@
 package app
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
@@ -20,10 +23,12 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.
 	opts := &HistoryOptions{IO: f.IOStreams, Registry: f.Registry}
 	cmd := &cobra.Command{
 		Use:   "history MODEL",
-		Short: "List the registered versions of a model, with who signed each",
+		Short: "List the registered versions of a model, who signed each and where each ran",
 		Long: `List the registered versions of a model, oldest first: when and by whom
-each was registered, its digest, the commit that added it and whether that
-commit's signature is by an allowed signer. Read from git alone.`,
+each was registered, its digest, the commit that added it, whether that
+commit's signature is by an allowed signer, and where each has run, from
+when to when, with the strategy and weight ("now" while it still runs; a
+change of weight starts a new interval). Read from git alone.`,
 		Example: "  modelgit history fraud-detector\n  modelgit history fraud-detector -o json",
 		Args:    cmdutil.ExactArgs(1, "a model name is required: modelgit history MODEL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,7 +62,7 @@ func historyRun(opts *HistoryOptions) error {
 		return cmdutil.PrintJSON(opts.IO.Out, entries)
 	}
 	cs := opts.IO.ColorScheme()
-	t := cmdutil.NewTablePrinter(opts.IO, "VERSION", "REGISTERED", "BY", "DIGEST", "COMMIT", "SIGNATURE", "WHY")
+	t := cmdutil.NewTablePrinter(opts.IO, "VERSION", "REGISTERED", "BY", "DIGEST", "COMMIT", "SIGNATURE", "RAN", "WHY")
 	for _, e := range entries {
 		commit := e.Commit
 		if len(commit) > 12 {
@@ -70,7 +75,31 @@ func historyRun(opts *HistoryOptions) error {
 		case e.Signature.Signed:
 			sig = cs.Red("untrusted")
 		}
-		t.AddRow(e.Version.String(), e.RegisteredAt.Format("2006-01-02 15:04"), e.RegisteredBy, e.Digest.Short(), commit, sig, e.Reason)
+		t.AddRow(e.Version.String(), e.RegisteredAt.Format("2006-01-02 15:04"), e.RegisteredBy, e.Digest.Short(), commit, sig, ranText(e.Ran), e.Reason)
 	}
 	return t.Render()
+}
+
+// ranText is where and when a version ran, one interval after the other:
+// "production 2026-03-03 10:00→12:00 (canary 10%)".
+func ranText(ivs []gitops.RanInterval) string {
+	if len(ivs) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(ivs))
+	for _, iv := range ivs {
+		to := "now"
+		if iv.To != nil {
+			to = iv.To.Format("2006-01-02 15:04")
+			if iv.To.Format("2006-01-02") == iv.From.Format("2006-01-02") {
+				to = iv.To.Format("15:04")
+			}
+		}
+		how := iv.Strategy
+		if iv.Weight != nil {
+			how += fmt.Sprintf(" %d%%", *iv.Weight)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s→%s (%s)", iv.Environment, iv.From.Format("2006-01-02 15:04"), to, how))
+	}
+	return strings.Join(parts, ", ")
 }

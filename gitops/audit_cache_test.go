@@ -1,0 +1,264 @@
+package gitops_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// TestScanReleasesMatchesGitLog: the pipeline scan finds, commit by
+// commit, exactly the release-file changes `git log --raw` lists, also
+// around a subdirectory, non-YAML files and a removed environment.
+func TestScanReleasesMatchesGitLog(t *testing.T) {
+	s := buildScenario(t)
+	s.onMain(s.commit("odd1", nil, map[string]string{
+		"environments/production/sub/x.yaml": "x\n",
+		"environments/production/sub.yaml":   "y\n",
+		"environments/production/sub0.yaml":  "z\n",
+		"environments/production/README":     "r\n",
+	}, "Odd files", at("18:00"), "Ci <ci@example.com>", true))
+	s.onMain(s.commit("odd2", nil, map[string]string{
+		"environments/dev/fraud.yaml":        "",
+		"environments/production/sub/x.yaml": "",
+		"environments/production/sub.yaml":   "y2\n",
+		"environments/production/README":     "r2\n",
+	}, "Remove dev", at("18:10"), "Ci <ci@example.com>", true))
+	s.onMain(s.commit("odd3", nil, map[string]string{"modelgit.yaml": "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\n# touched\n"}, "Not a release", at("18:20"), "Ci <ci@example.com>", true))
+	s.onMain(s.commit("odd4", nil, map[string]string{"environments/dev/fraud.yaml": release("fraud", "dev", "replace", "1.0.0")}, "Dev again", at("18:30"), "Ci <ci@example.com>", true))
+	for _, envs := range [][]string{{"dev", "staging", "production"}, {"production"}, {"dev"}} {
+		fast, slow, err := gitops.ReleaseChangesForTest(ctx, s.dir, s.main, envs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(slow) == 0 || !slices.Equal(fast, slow) {
+			t.Errorf("envs %v:\npipeline %s\ngit log  %s", envs, strings.Join(fast, "\n         "), strings.Join(slow, "\n         "))
+		}
+	}
+}
+
+func auditCacheFile(s *scenario) string {
+	return filepath.Join(s.dir, ".git", filepath.FromSlash(gitops.AuditCacheFile))
+}
+
+// eventsJSON is the audit's events as `audit -o json` prints them.
+func eventsJSON(t *testing.T, reg *gitops.Registry) (string, *gitops.AuditReport) {
+	t.Helper()
+	rep, err := reg.Audit(ctx, gitops.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.MarshalIndent(rep.Events, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), rep
+}
+
+// TestAuditCache: after each change of the repository or of the cache,
+// an audit that uses the cache answers exactly what one without it does.
+func TestAuditCache(t *testing.T) {
+	bob := []string{"Bob <bob@example.com>"}
+	tests := []struct {
+		name   string
+		change func(t *testing.T, s *scenario)
+		check  func(t *testing.T, s *scenario, rep *gitops.AuditReport)
+	}{
+		{"new commits", func(t *testing.T, s *scenario) {
+			s.register("fraud", "1.2.0", "18:00")
+			s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "replace", "18:30", release("fraud", "production", "replace", "1.2.0"), "", bob, true)
+		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+			if last := rep.Events[len(rep.Events)-1]; s.label(last.Commit) != "P10" {
+				t.Errorf("last event %s, want P10", s.label(last.Commit))
+			}
+		}},
+		{"rebase and force-push", func(t *testing.T, s *scenario) {
+			s.onMain(s.ids["P5"])
+			s.promote("X", "production", "fraud", "1.1.0", "1.0.0", "replace", "19:00", release("fraud", "production", "replace", "1.1.0"), "", bob, true)
+		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+			if len(rep.Rewrites) != 1 {
+				t.Errorf("rewrites %+v, want one", rep.Rewrites)
+			}
+			for _, e := range rep.Events {
+				if l := s.label(e.Commit); l == "P6" || l == "P9" {
+					t.Errorf("event of %s, which the rewrite dropped", l)
+				}
+			}
+		}},
+		{"deleted cache", func(t *testing.T, s *scenario) {
+			if err := os.Remove(auditCacheFile(s)); err != nil {
+				t.Fatal(err)
+			}
+		}, nil},
+		{"truncated cache", func(t *testing.T, s *scenario) {
+			b, err := os.ReadFile(auditCacheFile(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, auditCacheFile(s), string(b[:len(b)/2]))
+		}, nil},
+		{"one byte changed", func(t *testing.T, s *scenario) {
+			b, err := os.ReadFile(auditCacheFile(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := strings.Index(string(b), "Merge pull request #2 ")
+			if i < 0 {
+				t.Fatal("the cache holds no subject of pull request #2")
+			}
+			b[i] = 'X'
+			writeFile(t, auditCacheFile(s), string(b))
+		}, nil},
+		{"garbage cache", func(t *testing.T, s *scenario) {
+			writeFile(t, auditCacheFile(s), "\x00not json")
+		}, nil},
+		{"other allowed signers", func(t *testing.T, s *scenario) {
+			_, pub := sshKey(t, "other")
+			s.onMain(s.commit("signers", nil, map[string]string{"policies/allowed_signers": "other@example.com " + pub + "\n"}, "Rotate signers", at("18:00"), "Ci <ci@example.com>", true))
+		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+			for _, e := range rep.Events {
+				if e.Signature.Trusted {
+					t.Errorf("%s still trusted after the signers changed", s.label(e.Commit))
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := buildScenario(t)
+			reg, err := gitops.Open(s.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventsJSON(t, reg) // fills the cache
+			if _, err := os.Stat(auditCacheFile(s)); err != nil {
+				t.Fatalf("no cache after a first run: %v", err)
+			}
+			tt.change(t, s)
+			warm, rep := eventsJSON(t, reg)
+			if tt.check != nil {
+				tt.check(t, s, rep)
+			}
+			again, _ := eventsJSON(t, reg) // from the cache just written
+			if err := os.Remove(auditCacheFile(s)); err != nil {
+				t.Fatal(err)
+			}
+			cold, _ := eventsJSON(t, reg)
+			if warm != cold || again != cold {
+				t.Errorf("with the cache the events differ from a run without it:\nwarm %s\ncold %s", warm, cold)
+			}
+		})
+	}
+}
+
+// TestAuditCacheIsUsed: a second run reads the events of the commits the
+// cache covers from it, and scans only the commits after them.
+func TestAuditCacheIsUsed(t *testing.T) {
+	s := buildScenario(t)
+	reg, err := gitops.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventsJSON(t, reg)
+	b, err := os.ReadFile(auditCacheFile(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mark one cached subject (same length), and sign the file again.
+	payload := strings.TrimPrefix(string(b), "modelgit audit-cache\n")[len("sha256:")+64:]
+	marked := strings.Replace(payload, "Merge pull request #2 ", "MERGE pull request #2 ", 1)
+	if marked == payload {
+		t.Fatal("the cache holds no subject of pull request #2")
+	}
+	writeFile(t, auditCacheFile(s), "modelgit audit-cache\n"+manifests.FromBytes([]byte(marked)).String()+marked)
+	s.register("fraud", "1.2.0", "18:00")
+	s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "replace", "18:30", release("fraud", "production", "replace", "1.2.0"), "", []string{"Bob <bob@example.com>"}, true)
+	got, rep := eventsJSON(t, reg)
+	if !strings.Contains(got, "MERGE pull request #2") {
+		t.Error("the events of cached commits were read again instead of from the cache")
+	}
+	if last := rep.Events[len(rep.Events)-1]; s.label(last.Commit) != "P10" {
+		t.Errorf("last event %s, want P10", s.label(last.Commit))
+	}
+}
+
+// TestCachedEventHasEveryField: a field added to AuditEvent or to a
+// released version must be added to the cache's copy too (and
+// auditCacheVersion raised).
+func TestCachedEventHasEveryField(t *testing.T) {
+	event, cached, version, cachedV := gitops.CachedEventFieldsForTest()
+	if cached != event-2 {
+		t.Errorf("AuditEvent has %d fields, the cache's copy %d (+ From and To): update cachedEvent in audit_cache.go and auditCacheVersion", event, cached)
+	}
+	if cachedV != version {
+		t.Errorf("manifests.ReleasedVersion has %d fields, the cache's copy %d: update cachedVersion in audit_cache.go and auditCacheVersion", version, cachedV)
+	}
+}
+
+// TestWhichWithCache: which answers the same from the audit cache (also
+// one that new commits made stale) as from the history.
+func TestWhichWithCache(t *testing.T) {
+	s := buildScenario(t)
+	reg, err := gitops.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answers := func() string {
+		t.Helper()
+		var b strings.Builder
+		for _, env := range []string{"production", "dev"} {
+			for _, hhmm := range []string{"10:00", "12:30", "14:45", "16:10", "17:10", "23:00"} {
+				res, err := reg.Which(ctx, gitops.WhichOptions{Env: env, At: at(hhmm)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				j, err := json.Marshal(res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.Write(j)
+				b.WriteByte('\n')
+			}
+		}
+		return b.String()
+	}
+	cold := answers()
+	if _, err := os.Stat(auditCacheFile(s)); err == nil {
+		t.Fatal("which wrote an audit cache; only audit pays for a first scan")
+	}
+	eventsJSON(t, reg) // the cache, at the tip
+	same(t, "cache at the tip", answers(), cold)
+
+	// New commits: the cache is behind the tip.
+	s.register("fraud", "1.2.0", "18:00")
+	s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "canary weight=20", "18:30", release("fraud", "production", "canary", "1.0.0 80 stable", "1.2.0 20 canary"), "", []string{"Bob <bob@example.com>"}, true)
+	aside := auditCacheFile(s) + ".aside"
+	if err := os.Rename(auditCacheFile(s), aside); err != nil {
+		t.Fatal(err)
+	}
+	cold = answers()
+	if err := os.Rename(aside, auditCacheFile(s)); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "stale cache", answers(), cold)
+}
+
+// same reports the first line where got and want differ.
+func same(t *testing.T, what, got, want string) {
+	t.Helper()
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			t.Errorf("%s: answer %d differs:\n got %.2000s\nwant %.2000s", what, i, g[i], w[i])
+			return
+		}
+	}
+	if len(g) != len(w) {
+		t.Errorf("%s: %d answers, want %d", what, len(g), len(w))
+	}
+}

@@ -1,0 +1,538 @@
+package gitops
+
+// The release scan reads each object it needs once, in a pipeline of git
+// processes that run side by side: `git log --first-parent --format='%H %T
+// %P'` (answered from the commit-graph, without inflating commits), then
+// one `git cat-file --batch` per level of the tree: root trees, the
+// environments/ trees that changed, the environment trees that changed,
+// and last the commits, second parents and release blobs of the commits
+// that change a release file. A commit whose environments/ tree is its
+// parent's costs one small tree read; a tree or blob version is read once
+// however many commits share it. `git log --raw -- environments/` read
+// every tree twice (once per side of each diff) and cost twice the whole
+// `git log` baseline on its own.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// fifo is an unbounded queue between two pipeline stages: a bounded one
+// could deadlock, since `git cat-file --buffer` holds its answers until
+// more questions come or its input ends.
+type fifo[T any] struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	items  []T
+	closed bool
+}
+
+func newFifo[T any]() *fifo[T] {
+	q := &fifo[T]{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *fifo[T]) push(v T) {
+	q.mu.Lock()
+	q.items = append(q.items, v)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *fifo[T]) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// pop waits for the next item; false once the queue is closed and empty.
+func (q *fifo[T]) pop() (T, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	var zero T
+	if len(q.items) == 0 {
+		return zero, false
+	}
+	v := q.items[0]
+	q.items[0] = zero
+	q.items = q.items[1:]
+	return v, true
+}
+
+// scanNode is one first-parent commit as the scan sees it.
+type scanNode struct {
+	hash, tree plumbing.Hash
+	parents    []plumbing.Hash
+	// stop marks the commit the scan stops at: only its trees are read,
+	// as the parent side of the commit before it.
+	stop    bool
+	envTree plumbing.Hash
+	askEnv  bool
+	envs    map[string]plumbing.Hash // environment → its tree
+}
+
+// subDiff is one environment tree that a commit changes.
+type subDiff struct {
+	env            string
+	newSub, oldSub plumbing.Hash
+	askNew, askOld bool
+}
+
+type scanItem struct {
+	node    *scanNode
+	subs    []subDiff
+	changes []rawChange
+	want    []plumbing.Hash
+}
+
+// treeEntries calls fn with each entry of a raw tree object.
+func treeEntries(raw []byte, fn func(mode, name string, h plumbing.Hash)) error {
+	for len(raw) > 0 {
+		sp := bytes.IndexByte(raw, ' ')
+		nul := bytes.IndexByte(raw, 0)
+		if sp < 0 || nul < sp || len(raw) < nul+21 {
+			return errors.New("malformed tree object")
+		}
+		var h plumbing.Hash
+		copy(h[:], raw[nul+1:nul+21])
+		fn(string(raw[:sp]), string(raw[sp+1:nul]), h)
+		raw = raw[nul+21:]
+	}
+	return nil
+}
+
+// treeEntry is one entry of a raw tree object.
+type treeEntry struct {
+	name []byte
+	dir  bool
+	hash []byte
+}
+
+// nextEntry splits the first entry off a raw tree object.
+func nextEntry(raw []byte) (treeEntry, []byte, error) {
+	sp := bytes.IndexByte(raw, ' ')
+	nul := bytes.IndexByte(raw, 0)
+	if sp < 1 || nul < sp || len(raw) < nul+21 {
+		return treeEntry{}, nil, errors.New("malformed tree object")
+	}
+	return treeEntry{name: raw[sp+1 : nul], dir: raw[0] == '4', hash: raw[nul+1 : nul+21]}, raw[nul+21:], nil
+}
+
+// compareEntries orders tree entries as git does: a directory's name
+// sorts as if it ended with "/".
+func compareEntries(a, b treeEntry) int {
+	n := min(len(a.name), len(b.name))
+	if c := bytes.Compare(a.name[:n], b.name[:n]); c != 0 {
+		return c
+	}
+	ca, cb := byte(0), byte(0)
+	if len(a.name) > n {
+		ca = a.name[n]
+	} else if a.dir {
+		ca = '/'
+	}
+	if len(b.name) > n {
+		cb = b.name[n]
+	} else if b.dir {
+		cb = '/'
+	}
+	return int(ca) - int(cb)
+}
+
+// diffTrees calls fn with each file (not directory) entry whose blob
+// differs between two raw tree objects; a zero hash is an absent side.
+// It merges the two sorted lists without building either.
+func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)) error {
+	var n, o treeEntry
+	var err error
+	hash := func(b []byte) (h plumbing.Hash) { copy(h[:], b); return h }
+	for len(newT) > 0 || len(oldT) > 0 {
+		// Most entries are the same on both sides: skip them whole.
+		if nul := bytes.IndexByte(newT, 0); nul >= 0 && len(newT) >= nul+21 && len(oldT) >= nul+21 && bytes.Equal(newT[:nul+21], oldT[:nul+21]) {
+			newT, oldT = newT[nul+21:], oldT[nul+21:]
+			continue
+		}
+		c := 0
+		switch {
+		case len(newT) == 0:
+			c = 1
+		case len(oldT) == 0:
+			c = -1
+		default:
+			if n, _, err = nextEntry(newT); err != nil {
+				return err
+			}
+			if o, _, err = nextEntry(oldT); err != nil {
+				return err
+			}
+			c = compareEntries(n, o)
+		}
+		if c <= 0 {
+			if n, newT, err = nextEntry(newT); err != nil {
+				return err
+			}
+		}
+		if c >= 0 {
+			if o, oldT, err = nextEntry(oldT); err != nil {
+				return err
+			}
+		}
+		switch {
+		case c < 0:
+			if !n.dir {
+				fn(n.name, hash(n.hash), plumbing.ZeroHash)
+			}
+		case c > 0:
+			if !o.dir {
+				fn(o.name, plumbing.ZeroHash, hash(o.hash))
+			}
+		case n.dir != o.dir:
+			if !n.dir {
+				fn(n.name, hash(n.hash), plumbing.ZeroHash)
+			}
+			if !o.dir {
+				fn(o.name, plumbing.ZeroHash, hash(o.hash))
+			}
+		case !n.dir && !bytes.Equal(n.hash, o.hash):
+			fn(n.name, hash(n.hash), hash(o.hash))
+		}
+	}
+	return nil
+}
+
+// scanReleases calls fn, newest first, with each first-parent commit of
+// tip that changes a release file (environments/<env>/<model>.yaml) of
+// one of envs (and of model, when not ""), with its changes and objects,
+// as scanFirstParent does. The scan stops before stop when it is not zero
+// (stop's trees are read as the parent side); reached says whether stop
+// was found on the first-parent history (when not, the whole history was
+// scanned). With lite, only the release blobs are read, not the commits.
+// Returning errStopScan from fn ends the scan early without error.
+func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*fpCommit) error) (reached bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wantEnv := map[string]bool{}
+	for _, e := range envs {
+		wantEnv[e] = true
+	}
+	logArgs := []string{"log", "--first-parent", "--format=%H %T %P", tip.String()}
+	log := exec.CommandContext(ctx, "git", logArgs...)
+	log.Dir = dir
+	var logErr bytes.Buffer
+	log.Stderr = &logErr
+	logOut, err := log.StdoutPipe()
+	if err != nil {
+		return false, fmt.Errorf("starting git log: %w", err)
+	}
+	if err := log.Start(); err != nil {
+		return false, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+	}
+	var cfs []*catFile
+	defer func() {
+		cancel()
+		_ = log.Wait()
+		for _, cf := range cfs {
+			_ = cf.cmd.Wait()
+		}
+	}()
+	for range 4 {
+		cf, err := startCatFile(ctx, dir)
+		if err != nil {
+			return false, err
+		}
+		cfs = append(cfs, cf)
+	}
+	cfRoot, cfEnv, cfSub, cfObj := cfs[0], cfs[1], cfs[2], cfs[3]
+	qRoot, qEnv, qSub, qObj := newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
+	queuesClosed := sync.OnceFunc(func() { qRoot.close(); qEnv.close(); qSub.close(); qObj.close() })
+	var (
+		errMu    sync.Mutex
+		firstErr error
+		stopped  bool // the log was cut short on purpose
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		if firstErr == nil && ctx.Err() == nil {
+			firstErr = err
+		}
+		errMu.Unlock()
+		cancel()
+		queuesClosed()
+	}
+	ask := func(cf *catFile, h plumbing.Hash) {
+		cf.in.WriteString(h.String())
+		cf.in.WriteByte('\n')
+	}
+	finish := func(cf *catFile) {
+		_ = cf.in.Flush()
+		cf.inC.Close()
+	}
+	var wg sync.WaitGroup
+	// Stage 1: the first-parent list; ask for each root tree.
+	wg.Go(func() {
+		defer qRoot.close()
+		defer finish(cfRoot)
+		sc := bufio.NewScanner(logOut)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) < 2 {
+				continue
+			}
+			nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1])}
+			for _, p := range f[2:] {
+				nd.parents = append(nd.parents, plumbing.NewHash(p))
+			}
+			nd.stop = !stop.IsZero() && nd.hash == stop
+			ask(cfRoot, nd.tree)
+			qRoot.push(nd)
+			if nd.stop {
+				errMu.Lock()
+				stopped = true
+				errMu.Unlock()
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			fail(fmt.Errorf("reading git log: %w", err))
+		}
+	})
+	// Stage 2: root trees → the environments/ tree; ask for it when it
+	// differs from the one before.
+	wg.Go(func() {
+		defer qEnv.close()
+		defer finish(cfEnv)
+		var last plumbing.Hash
+		for {
+			nd, ok := qRoot.pop()
+			if !ok {
+				return
+			}
+			raw, err := cfRoot.read(nd.tree)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
+				if name == EnvironmentsDir && mode == "40000" {
+					nd.envTree = h
+				}
+			}); err != nil {
+				fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.tree, nd.hash, err))
+				return
+			}
+			if !nd.envTree.IsZero() && nd.envTree != last {
+				nd.askEnv = true
+				ask(cfEnv, nd.envTree)
+			}
+			last = nd.envTree
+			qEnv.push(nd)
+		}
+	})
+	// Stage 3: environments/ trees → the environment trees each commit
+	// changes relative to its first parent (the next node).
+	wg.Go(func() {
+		defer qSub.close()
+		defer finish(cfSub)
+		var pending *scanNode
+		var lastEnvs map[string]plumbing.Hash
+		lastSub := map[string]plumbing.Hash{}
+		emit := func(nd *scanNode, parent map[string]plumbing.Hash) {
+			var subs []subDiff
+			for _, e := range envs {
+				n, o := nd.envs[e], parent[e]
+				if n == o {
+					continue
+				}
+				d := subDiff{env: e, newSub: n, oldSub: o}
+				if !n.IsZero() && n != lastSub[e] {
+					d.askNew = true
+					ask(cfSub, n)
+				}
+				if !o.IsZero() {
+					d.askOld = true
+					ask(cfSub, o)
+				}
+				lastSub[e] = o
+				subs = append(subs, d)
+			}
+			if len(subs) > 0 {
+				qSub.push(&scanItem{node: nd, subs: subs})
+			}
+		}
+		for {
+			nd, ok := qEnv.pop()
+			if !ok {
+				break
+			}
+			switch {
+			case nd.askEnv:
+				raw, err := cfEnv.read(nd.envTree)
+				if err != nil {
+					fail(err)
+					return
+				}
+				nd.envs = map[string]plumbing.Hash{}
+				if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
+					if mode == "40000" && wantEnv[name] {
+						nd.envs[name] = h
+					}
+				}); err != nil {
+					fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.envTree, nd.hash, err))
+					return
+				}
+			case nd.envTree.IsZero():
+				nd.envs = nil
+			default:
+				nd.envs = lastEnvs
+			}
+			lastEnvs = nd.envs
+			if pending != nil {
+				emit(pending, nd.envs)
+			}
+			if nd.stop {
+				return
+			}
+			pending = nd
+		}
+		if pending != nil && ctx.Err() == nil {
+			emit(pending, nil) // the root commit (or a shallow clone's last)
+		}
+	})
+	// Stage 4: environment trees → changed release files; ask for the
+	// commit, a merge's second parent and the release blobs.
+	wg.Go(func() {
+		defer qObj.close()
+		defer finish(cfObj)
+		cur := map[string][]byte{} // env → its raw tree, the new side of the next change
+		asked := map[plumbing.Hash]bool{}
+		for {
+			it, ok := qSub.pop()
+			if !ok {
+				return
+			}
+			for _, d := range it.subs {
+				newT := cur[d.env]
+				if d.askNew {
+					raw, err := cfSub.read(d.newSub)
+					if err != nil {
+						fail(err)
+						return
+					}
+					newT = raw
+				}
+				if d.newSub.IsZero() {
+					newT = nil
+				}
+				var oldT []byte
+				if d.askOld {
+					raw, err := cfSub.read(d.oldSub)
+					if err != nil {
+						fail(err)
+						return
+					}
+					oldT = raw
+				}
+				cur[d.env] = oldT
+				prefix := EnvironmentsDir + "/" + d.env + "/"
+				err := diffTrees(newT, oldT, func(name []byte, nh, oh plumbing.Hash) {
+					if !bytes.HasSuffix(name, []byte(".yaml")) || model != "" && string(name) != model+".yaml" {
+						return
+					}
+					it.changes = append(it.changes, rawChange{Path: prefix + string(name), Old: oh, New: nh})
+				})
+				if err != nil {
+					fail(fmt.Errorf("reading the trees of %s at commit %s: %w", prefix, it.node.hash, err))
+					return
+				}
+			}
+			if len(it.changes) == 0 {
+				continue
+			}
+			slices.SortFunc(it.changes, func(a, b rawChange) int { return strings.Compare(a.Path, b.Path) })
+			want := func(h plumbing.Hash) {
+				if h.IsZero() || asked[h] {
+					return
+				}
+				asked[h] = true
+				it.want = append(it.want, h)
+				ask(cfObj, h)
+			}
+			if !lite {
+				want(it.node.hash)
+			}
+			if !lite && len(it.node.parents) > 1 {
+				want(it.node.parents[1])
+			}
+			for _, c := range it.changes {
+				want(c.New)
+				want(c.Old)
+			}
+			qObj.push(it)
+		}
+	})
+	// Stage 5, on this goroutine: read the objects, hand the commit to fn.
+	var fnErr error
+	for {
+		it, ok := qObj.pop()
+		if !ok {
+			break
+		}
+		c := &fpCommit{Hash: it.node.hash, Parents: it.node.parents, Changes: it.changes, objects: make(map[plumbing.Hash][]byte, len(it.want))}
+		for _, h := range it.want {
+			b, err := cfObj.read(h)
+			if err != nil {
+				fail(err)
+				break
+			}
+			c.objects[h] = b
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err := fn(c); err != nil {
+			fnErr = err
+			cancel()
+			queuesClosed()
+			break
+		}
+	}
+	wg.Wait()
+	errMu.Lock()
+	err = firstErr
+	cut := stopped
+	errMu.Unlock()
+	if fnErr != nil {
+		if errors.Is(fnErr, errStopScan) {
+			return cut, nil
+		}
+		return cut, fnErr
+	}
+	if err != nil {
+		return cut, err
+	}
+	if err := ctx.Err(); err != nil {
+		return cut, err
+	}
+	if cut {
+		return true, nil // the deferred cancel ends git log
+	}
+	if err := log.Wait(); err != nil {
+		return false, fmt.Errorf("running git %s: %w: %s", strings.Join(logArgs, " "), err, strings.TrimSpace(logErr.String()))
+	}
+	return false, nil
+}
