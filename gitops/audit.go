@@ -464,7 +464,13 @@ func (s *eventScanner) events(c *fpCommit) ([]AuditEvent, error) {
 		default:
 			ev.Action = ActionEdit
 		}
-		if ev.Signature.Signed && !ev.Signature.Trusted || !ev.Signature.Signed {
+		switch cs := ev.ChangeSignature; {
+		case ev.Signature.Trusted:
+		case !ev.Signature.Signed && cs != nil && cs.Trusted:
+			// The forge's merge button: the merge is unsigned, what it
+			// merges is signed (verify accepts it when it adds nothing).
+			ev.Notes = append(ev.Notes, "the merge commit is unsigned (a forge merge); the change it merges is signed by "+cs.Signer)
+		default:
 			ev.Notes = append(ev.Notes, "the commit's signature does not verify: "+sigReason(ev.Signature))
 		}
 		out = append(out, ev)
