@@ -67,20 +67,31 @@ type catFile struct {
 }
 
 func startCatFile(ctx context.Context, dir string) (*catFile, error) {
-	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch", "--buffer")
+	cmd, in, out, err := startPiped(ctx, dir, "cat-file", "--batch", "--buffer")
+	if err != nil {
+		return nil, err
+	}
+	return &catFile{cmd: cmd, in: bufio.NewWriterSize(in, 64<<10), inC: in, out: bufio.NewReaderSize(out, 256<<10)}, nil
+}
+
+// startPiped starts `git ARGS…` in dir with its standard input and output
+// as pipes, for the long-running cat-file processes the scans talk to.
+func startPiped(ctx context.Context, dir string, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
+	what := "starting git " + args[0]
 	in, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w", err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w", err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w (install git: apt-get install -y git)", err)
+		return nil, nil, nil, fmt.Errorf("%s: %w (install git: apt-get install -y git)", what, err)
 	}
-	return &catFile{cmd: cmd, in: bufio.NewWriterSize(in, 64<<10), inC: in, out: bufio.NewReaderSize(out, 256<<10)}, nil
+	return cmd, in, out, nil
 }
 
 // read reads one object answered by cat-file.

@@ -614,18 +614,9 @@ type batchCheck struct {
 }
 
 func startBatchCheck(ctx context.Context, dir string) (*batchCheck, error) {
-	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch-check=%(objecttype)")
-	cmd.Dir = dir
-	in, err := cmd.StdinPipe()
+	cmd, in, out, err := startPiped(ctx, dir, "cat-file", "--batch-check=%(objecttype)")
 	if err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w", err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w", err)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting git cat-file: %w (install git: apt-get install -y git)", err)
+		return nil, err
 	}
 	return &batchCheck{cmd: cmd, in: bufio.NewWriter(in), inC: in, out: bufio.NewReader(out)}, nil
 }
