@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -28,7 +29,7 @@ import (
 func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, error) {
 	type mark struct{ uninteresting bool }
 	marks := map[plumbing.Hash]*mark{}
-	q := &commitQueue{}
+	q := &repo.CommitQueue{}
 	push := func(h plumbing.Hash, uninteresting bool) error {
 		if m, ok := marks[h]; ok {
 			if uninteresting {
@@ -76,22 +77,6 @@ func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, err
 	// A commit first met as interesting and later reached from base is
 	// not in the range.
 	return slices.DeleteFunc(out, func(c *object.Commit) bool { return marks[c.Hash].uninteresting }), nil
-}
-
-// commitQueue orders commits newest committer time first.
-type commitQueue []*object.Commit
-
-func (q commitQueue) Len() int { return len(q) }
-func (q commitQueue) Less(i, j int) bool {
-	return q[i].Committer.When.After(q[j].Committer.When)
-}
-func (q commitQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *commitQueue) Push(x any)   { *q = append(*q, x.(*object.Commit)) }
-func (q *commitQueue) Pop() any {
-	old := *q
-	c := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return c
 }
 
 // changedPath is one file a pull request adds, modifies or deletes.

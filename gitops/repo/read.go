@@ -147,7 +147,7 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 		entryCache[c.TreeHash] = v
 		return v, nil
 	}
-	q := &commitQueue{}
+	q := &CommitQueue{}
 	seen := map[plumbing.Hash]bool{from: true}
 	heap.Push(q, start)
 	for q.Len() > 0 {
@@ -201,19 +201,29 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 	return nil
 }
 
-// commitQueue orders commits newest committer time first.
-type commitQueue []*object.Commit
+// CommitQueue is a container/heap of commits, newest committer time first
+// (ties by hash, so walks are deterministic): the order git log walks in.
+type CommitQueue []*object.Commit
 
-func (q commitQueue) Len() int { return len(q) }
-func (q commitQueue) Less(i, j int) bool {
+// Len implements heap.Interface.
+func (q CommitQueue) Len() int { return len(q) }
+
+// Less implements heap.Interface.
+func (q CommitQueue) Less(i, j int) bool {
 	if !q[i].Committer.When.Equal(q[j].Committer.When) {
 		return q[i].Committer.When.After(q[j].Committer.When)
 	}
 	return q[i].Hash.String() < q[j].Hash.String()
 }
-func (q commitQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *commitQueue) Push(x any)   { *q = append(*q, x.(*object.Commit)) }
-func (q *commitQueue) Pop() any {
+
+// Swap implements heap.Interface.
+func (q CommitQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+
+// Push implements heap.Interface.
+func (q *CommitQueue) Push(x any) { *q = append(*q, x.(*object.Commit)) }
+
+// Pop implements heap.Interface.
+func (q *CommitQueue) Pop() any {
 	old := *q
 	c := old[len(old)-1]
 	*q = old[:len(old)-1]
