@@ -79,16 +79,7 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 	if err != nil {
 		return nil, err
 	}
-	excluded := map[plumbing.Hash]bool{}
-	if !base.IsZero() {
-		if err := r.walk(base, func(c *object.Commit) error { excluded[c.Hash] = true; return nil }); err != nil {
-			return nil, err
-		}
-	}
-	err = r.walk(tip, func(c *object.Commit) error {
-		if excluded[c.Hash] {
-			return nil
-		}
+	visit := func(c *object.Commit) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -102,7 +93,21 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		}
 		rep.Findings = append(rep.Findings, fs...)
 		return nil
-	})
+	}
+	if base.IsZero() {
+		err = r.walk(tip, visit)
+	} else {
+		// BASE..TIP: the range walk stops where the two histories meet,
+		// instead of walking all of base's history and then all of tip's.
+		var commits []*object.Commit
+		if commits, err = r.rangeCommits(base, tip); err == nil {
+			for _, c := range commits {
+				if err = visit(c); err != nil {
+					break
+				}
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
