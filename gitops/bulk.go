@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -103,7 +105,7 @@ func (r *Registry) selectModels(sel map[string]string) ([]string, error) {
 
 func formatSelector(sel map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(sel) {
+	for _, k := range slices.Sorted(maps.Keys(sel)) {
 		parts = append(parts, k+"="+sel[k])
 	}
 	return strings.Join(parts, ",")

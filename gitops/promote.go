@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -580,13 +581,13 @@ func metricTable(mv, baseline *manifests.ModelVersion) string {
 	var b strings.Builder
 	if baseline == nil {
 		b.WriteString("| metric | value |\n|---|---:|\n")
-		for _, k := range sortedKeys(mv.Metrics) {
+		for _, k := range slices.Sorted(maps.Keys(mv.Metrics)) {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, fmtFloat(mv.Metrics[k]))
 		}
 		return b.String()
 	}
 	fmt.Fprintf(&b, "| metric | better | %s | %s | change |\n|---|---|---:|---:|---:|\n", baseline.Version, mv.Version)
-	for _, k := range sortedKeys(mv.Metrics) {
+	for _, k := range slices.Sorted(maps.Keys(mv.Metrics)) {
 		dir := manifests.MetricDirection(nil, k)
 		arrow := "↑"
 		if dir == manifests.DirectionLower {

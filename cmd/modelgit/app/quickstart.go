@@ -9,9 +9,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -393,7 +395,7 @@ func gitInitConfig(repo string, settings map[string]string) error {
 	var b strings.Builder
 	sections := map[string][]string{}
 	var order []string
-	for _, k := range sortedKeys(settings) {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		sec, key, _ := strings.Cut(k, ".")
 		if sec == "gpg" && strings.HasPrefix(key, "ssh.") {
 			sec, key = `gpg "ssh"`, strings.TrimPrefix(key, "ssh.")

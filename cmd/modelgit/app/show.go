@@ -2,6 +2,8 @@ package app
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -110,7 +112,7 @@ func printMap[V any](w interface{ Write([]byte) (int, error) }, title string, m 
 		return
 	}
 	fmt.Fprintf(w, "  %s:\n", title)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fmt.Fprintf(w, "    %-24s %v\n", k, m[k])
 	}
 }
