@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -424,17 +425,21 @@ func (r *Repo) writeObject(obj *plumbing.MemoryObject) (plumbing.Hash, error) {
 		return h, fmt.Errorf("writing object %s: %w", hex, err)
 	}
 	final := filepath.Join(dir, hex[2:])
-	if err := writeFileAtomic(final, buf.Bytes(), 0o444); err != nil {
+	// git's own temporary objects are named tmp_obj_*; `git prune` (and so
+	// gc) removes stale ones a crash left behind.
+	if err := writeFileAtomic(dir, "tmp_obj_", final, buf.Bytes(), 0o444, "object-temp-written"); err != nil {
 		return h, fmt.Errorf("writing object %s: %w", hex, err)
 	}
 	return h, nil
 }
 
-// writeFileAtomic writes data to a temp file beside name, fsyncs it and
-// renames it over name, then fsyncs the directory.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
+// writeFileAtomic writes data to a temp file in tmpDir named after prefix,
+// fsyncs it and renames it over name, then fsyncs name's directory. tmpDir
+// must be on name's file system.
+// step names the crash checkpoint between writing and renaming.
+func writeFileAtomic(tmpDir, prefix, name string, data []byte, perm os.FileMode, step string) error {
 	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(name)+"-*")
+	f, err := os.CreateTemp(tmpDir, prefix+"*")
 	if err != nil {
 		return err
 	}
@@ -458,6 +463,7 @@ func writeFileAtomic(name string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	checkpoint(step)
 	if err := os.Rename(tmp, name); err != nil {
 		return err
 	}
@@ -569,7 +575,7 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 			removeEmptyParents(r.Root, filepath.Dir(p))
 			continue
 		}
-		if err := writeWorktreeFile(p, f); err != nil {
+		if err := r.writeWorktreeFile(p, f); err != nil {
 			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
 		}
 		fi, err := os.Lstat(p)
@@ -582,7 +588,11 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 	return r.updateIndex(changes, stats)
 }
 
-func writeWorktreeFile(p string, f File) error {
+// writeWorktreeFile replaces the worktree file p with f's content, through
+// a temp file under .git/modelgit/tmp: a kill between writing and renaming
+// leaves nothing `git status` shows. Where .git is on another file system
+// than the worktree the temp file is made beside p instead.
+func (r *Repo) writeWorktreeFile(p string, f File) error {
 	dir := filepath.Dir(p)
 	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 		if err := os.RemoveAll(p); err != nil {
@@ -592,12 +602,25 @@ func writeWorktreeFile(p string, f File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	tmpDir, ok := r.worktreeTempDir()
+	if !ok {
+		tmpDir = dir
+	}
 	if f.Mode == filemode.Symlink {
-		tmp := filepath.Join(dir, fmt.Sprintf(".tmp-%s-%d", filepath.Base(p), time.Now().UnixNano()))
+		tmp := filepath.Join(tmpDir, fmt.Sprintf("symlink-%d", time.Now().UnixNano()))
 		if err := os.Symlink(string(f.Content), tmp); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, p); err != nil {
+		err := os.Rename(tmp, p)
+		if errors.Is(err, syscall.EXDEV) {
+			os.Remove(tmp)
+			tmp = filepath.Join(dir, fmt.Sprintf(".tmp-%s-%d", filepath.Base(p), time.Now().UnixNano()))
+			if err = os.Symlink(string(f.Content), tmp); err != nil {
+				return err
+			}
+			err = os.Rename(tmp, p)
+		}
+		if err != nil {
 			os.Remove(tmp)
 			return err
 		}
@@ -607,7 +630,28 @@ func writeWorktreeFile(p string, f File) error {
 	if f.Mode == filemode.Executable {
 		perm = 0o755
 	}
-	return writeFileAtomic(p, f.Content, perm)
+	err := writeFileAtomic(tmpDir, "worktree-", p, f.Content, perm, "worktree-temp-written")
+	if errors.Is(err, syscall.EXDEV) {
+		err = writeFileAtomic(dir, ".tmp-"+filepath.Base(p)+"-", p, f.Content, perm, "worktree-temp-written")
+	}
+	return err
+}
+
+// worktreeTempDir is .git/modelgit/tmp, created on first use; temp files a
+// crash left there more than an hour ago are removed on the way.
+func (r *Repo) worktreeTempDir() (string, bool) {
+	d := filepath.Join(r.gitDir, "modelgit", "tmp")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", false
+	}
+	if ents, err := os.ReadDir(d); err == nil {
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	return d, true
 }
 
 func removeEmptyParents(root, dir string) {

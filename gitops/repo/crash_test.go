@@ -59,7 +59,7 @@ func crashRequest(base plumbing.Hash) CommitRequest {
 }
 
 func TestCommitSurvivesKillAtEveryStep(t *testing.T) {
-	for _, step := range []string{"objects-written", "ref-locked", "ref-updated", "worktree-file-written", "index-locked"} {
+	for _, step := range []string{"object-temp-written", "objects-written", "worktree-temp-written", "ref-locked", "ref-updated", "worktree-file-written", "index-locked"} {
 		t.Run(step, func(t *testing.T) {
 			r := newRepo(t)
 			base := commit(t, r, "base", File{Path: "environments/dev/a.yaml", Content: []byte("version: 1\n")}, File{Path: "old.txt", Content: []byte("old\n")})
@@ -106,7 +106,7 @@ func TestCommitSurvivesKillAtEveryStep(t *testing.T) {
 			if got := run(t, r.Root, "rev-parse", "HEAD^"); got != base.String() {
 				t.Errorf("re-run did not converge: HEAD^ = %s, want %s", got, base)
 			}
-			if got := run(t, r.Root, "status", "--porcelain"); got != "" {
+			if got := run(t, r.Root, "status", "--porcelain", "--untracked-files=all"); got != "" {
 				t.Errorf("status after re-run = %q, want clean", got)
 			}
 			if out, err := runErr(r.Root, "", "fsck", "--strict", "--no-dangling"); err != nil {
