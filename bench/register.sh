@@ -371,9 +371,9 @@ section=$W/section.md
 	if [[ $lfs_go =~ ^1\.([0-9]+) ]] && ((BASH_REMATCH[1] < 21)); then
 		echo "- $(git lfs version | cut -d' ' -f1) is built with go $lfs_go; Go's sha256 uses SHA-NI only from Go 1.21 on, so this git lfs hashes at about sha256sum's speed, besides copying the file into .git/lfs/objects through git's clean filter."
 	fi
-	echo "- register can be faster than the plain Go pass: it reads the next 4 MiB buffer on one goroutine while the previous one is hashed on another (the copy out of the page cache overlaps hashing), and the O_DIRECT write overlaps both; the plain pass reads and hashes in turn."
-	echo "- The directory target needs both cores free: two files hashed at once are at best 2 × one core, and register also has to write every byte durably, which costs the disk the 'write floor' row. On a shared 2-core machine whatever else runs takes from exactly that headroom; the CPU s column shows the work itself."
-	echo "- Peak RSS includes the pages of the modelgit executable that were touched (RssFile), not only memory that grows with the input; Ingest's buffers are a fixed 4 × 4 MiB."
+	echo "- register can be faster than the plain Go pass: it memory-maps the file and hashes the page cache in place (no read(2) copy; the pass's system time is that copy), while the O_DIRECT write of the blob goes straight from the same mapped pages on two other goroutines (docs/design.md, 'How a file store ingests a file')."
+	echo "- The directory target needs both cores free: two files hashed at once are at best 2 × one core, and register also has to write every byte durably, which costs the disk the 'write floor' row. On this VM the disk's emulation seems to share the CPU quota (hashing and writing together take longer than either alone, though they overlap), so register sits just above the larger of the two floors. On a shared 2-core machine whatever else runs takes from exactly that headroom; the CPU s column shows the work itself."
+	echo "- Peak RSS includes the pages of the modelgit executable that were touched (RssFile), not only memory that grows with the input; mapped chunks are released as soon as they are hashed and written (about three 2 MiB chunks per file are resident), and the reading path's buffers are a fixed 4 × 1 MiB."
 	echo '<!-- register:end -->'
 } >"$section"
 

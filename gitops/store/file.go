@@ -37,7 +37,9 @@ const (
 // renamed into place and the directory fsynced, so a crash at any point
 // leaves either the whole blob or none under its final name. On Linux blob
 // data is written with O_DIRECT where the file system allows it, so the
-// disk write overlaps hashing without costing CPU or page cache.
+// disk write overlaps hashing without costing CPU or page cache. When a
+// Hasher adds a regular file on Linux, the file is memory-mapped instead
+// of read, and the blob written straight from the mapped pages.
 type File struct {
 	dir   string
 	clean sync.Once
@@ -137,6 +139,17 @@ func (s *File) Ingest(ctx context.Context, r io.Reader) (manifests.Digest, int64
 // nil) with the digest and size, and renames the file to its final name,
 // durably. Nothing is left under a final name on any error.
 func (s *File) write(ctx context.Context, r io.Reader, check func(manifests.Digest, int64) error) (manifests.Digest, int64, error) {
+	return s.store(check, func(f *os.File, direct bool) (*manifests.Digester, error) {
+		return copyHashing(ctx, newDiskWriter(f, direct), r)
+	})
+}
+
+// store creates a temp file, has fill write the blob into it and return
+// its digester (direct tells fill whether the file was opened with
+// O_DIRECT), calls check (when not nil) with the digest and size, and
+// renames the file to its final name, durably. Nothing is left under a
+// final name on any error.
+func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.File, direct bool) (*manifests.Digester, error)) (manifests.Digest, int64, error) {
 	dir := s.blobDir()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
@@ -153,7 +166,7 @@ func (s *File) write(ctx context.Context, r io.Reader, check func(manifests.Dige
 			os.Remove(f.Name())
 		}
 	}()
-	dg, err := copyHashing(ctx, newDiskWriter(f, direct), r)
+	dg, err := fill(f, direct)
 	if err != nil {
 		return manifests.Digest{}, 0, err
 	}

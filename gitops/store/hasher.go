@@ -125,6 +125,9 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
 
+	if _, ok := st.(*File); ok {
+		defer boostProcs(h.workers())()
+	}
 	entries := make([]Entry, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.workers())
@@ -194,7 +197,13 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 		n, err = copyBuf(dg, r)
 		e.Digest = dg.Digest()
 	case ok:
-		e.Digest, n, err = in.Ingest(ctx, r)
+		mapped := false
+		if fst, isFile := st.(*File); isFile {
+			e.Digest, n, mapped, err = fst.ingestFile(ctx, fd, e.Size, prog)
+		}
+		if !mapped {
+			e.Digest, n, err = in.Ingest(ctx, r)
+		}
 	default:
 		// A store without Ingester needs the digest first: hash, rewind,
 		// store. Put skips the second read when the blob is there.
@@ -206,11 +215,14 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 			}
 		}
 	}
+	if ce := (*changedError)(nil); errors.As(err, &ce) {
+		return Entry{}, ce
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("reading: %w", err)
 	}
 	if n != e.Size {
-		return Entry{}, fmt.Errorf("file changed while it was read (%d bytes, then %d): try again", e.Size, n)
+		return Entry{}, &changedError{before: e.Size, after: n}
 	}
 	// Cache only if the file did not change while it was read.
 	if h.Cache != nil {
@@ -219,6 +231,17 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 		}
 	}
 	return e, nil
+}
+
+// changedError reports a file whose size changed while it was read; what
+// was read is not stored.
+type changedError struct{ before, after int64 }
+
+func (e *changedError) Error() string {
+	if e.before == e.after {
+		return "file changed while it was read (written to in place): try again"
+	}
+	return fmt.Sprintf("file changed while it was read (%d bytes, then %d): try again", e.before, e.after)
 }
 
 // onlyReader hides the WriteTo of an *os.File, so copies use their own

@@ -1,0 +1,248 @@
+//go:build linux
+
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// mappedPaths returns the lines of /proc/self/maps that map path.
+func mappedPaths(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for l := range strings.Lines(string(b)) {
+		if strings.HasSuffix(strings.TrimSpace(l), path) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// patterned returns size bytes that differ from chunk to chunk.
+func patterned(size int) []byte {
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i*7 + i>>20 + size)
+	}
+	return data
+}
+
+func TestIngestFileMapped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, size := range []int{1, 4095, 4096, 4097, mapPiece + 1, mapChunk, mapChunk + 4097, 3*mapChunk - 4096, mapWindow + mapChunk + 123} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			data := patterned(size)
+			src := filepath.Join(dir, fmt.Sprintf("src-%d", size))
+			if err := os.WriteFile(src, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st := NewFile(t.TempDir())
+			p := &countProgress{}
+			d, n, mapped, err := st.ingestFile(ctx, f, int64(size), p)
+			if err != nil || !mapped {
+				t.Fatalf("ingestFile = mapped %v, %v; want a mapped ingest", mapped, err)
+			}
+			if d != manifests.FromBytes(data) || n != int64(size) {
+				t.Fatalf("ingestFile = %s, %d; want %s, %d", d, n, manifests.FromBytes(data), size)
+			}
+			if got, err := os.ReadFile(st.Path(d)); err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("stored bytes differ (%d bytes read, %v)", len(got), err)
+			}
+			if p.done.Load() != int64(size) {
+				t.Errorf("progress = %d bytes, want %d", p.done.Load(), size)
+			}
+			if files := blobFiles(t, st); len(files) != 1 {
+				t.Errorf("blob dir = %v, want the one blob", files)
+			}
+			if m := mappedPaths(t, src); len(m) != 0 {
+				t.Errorf("still mapped after ingest: %q", m)
+			}
+		})
+	}
+}
+
+func TestIngestFileNotMapped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, []byte("twelve bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st := NewFile(t.TempDir())
+	for _, size := range []int64{0, 11, 13} { // empty, or not the size it has
+		if _, _, mapped, err := st.ingestFile(ctx, f, size, NoProgress); mapped || err != nil {
+			t.Errorf("size %d: ingestFile = mapped %v, %v; want a fallback to Ingest", size, mapped, err)
+		}
+	}
+	if files := blobFiles(t, st); len(files) != 0 {
+		t.Errorf("blob dir = %v, want empty", files)
+	}
+}
+
+// TestMappedCopyBuffered covers file systems without O_DIRECT.
+func TestMappedCopyBuffered(t *testing.T) {
+	dir := t.TempDir()
+	data := patterned(mapChunk + 4097)
+	src := filepath.Join(dir, "src")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	m := &mapping{src: f, fd: int(f.Fd()), size: int64(len(data)), before: keyOf(fi)}
+	if err := m.mapNext(); err != nil {
+		t.Fatal(err)
+	}
+	defer m.unmapAll()
+	dg, err := m.copyHashing(context.Background(), out, false, NoProgress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dg.Digest() != manifests.FromBytes(data) {
+		t.Errorf("digest %s, want %s", dg.Digest(), manifests.FromBytes(data))
+	}
+	if got, err := os.ReadFile(out.Name()); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("written bytes differ (%d bytes read, %v)", len(got), err)
+	}
+}
+
+// resizeProgress changes the size of path once n bytes are reported.
+type resizeProgress struct {
+	path   string
+	after  int64
+	resize func(path string) error
+	done   atomic.Int64
+	err    atomic.Pointer[error]
+}
+
+func (p *resizeProgress) Start(string, int64) {}
+func (p *resizeProgress) Done()               {}
+func (p *resizeProgress) Add(n int64) {
+	if p.done.Add(n) >= p.after && p.done.Load()-n < p.after {
+		if err := p.resize(p.path); err != nil {
+			p.err.Store(&err)
+		}
+	}
+}
+
+// TestIngestFileChangedWhileMapped truncates (SIGBUS on the next read of
+// the mapping) or extends a file while it is being ingested.
+func TestIngestFileChangedWhileMapped(t *testing.T) {
+	const size = 3*mapChunk + 4096
+	for _, tc := range []struct {
+		name   string
+		resize func(path string) error
+		after  int64
+	}{
+		{"truncated to nothing", func(p string) error { return os.Truncate(p, 0) }, 0},
+		{"truncated mid-way", func(p string) error { return os.Truncate(p, mapChunk+mapPiece) }, mapChunk + mapPiece},
+		{"extended", func(p string) error {
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.Write([]byte("more"))
+			return err
+		}, size + 4},
+		// Same size, other bytes: hasher and writers read the page at
+		// different moments, so this must fail rather than store a blob
+		// whose bytes are not its digest.
+		{"written in place", func(p string) error {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteAt([]byte("changed"), 2*mapChunk)
+			return err
+		}, size},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "weights.bin")
+			if err := os.WriteFile(src, patterned(size), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st := NewFile(t.TempDir())
+			p := &resizeProgress{path: src, after: mapPiece, resize: tc.resize}
+			_, err := (&Hasher{Progress: p}).Add(context.Background(), st, src)
+			if e := p.err.Load(); e != nil {
+				t.Fatalf("resizing %s: %v", src, *e)
+			}
+			want := fmt.Sprintf("adding %q: file changed while it was read (%d bytes, then %d): try again", src, size, tc.after)
+			if tc.after == size {
+				want = fmt.Sprintf("adding %q: file changed while it was read (written to in place): try again", src)
+			}
+			if err == nil || err.Error() != want {
+				t.Fatalf("Add of a file resized while read:\n got %v\nwant %s", err, want)
+			}
+			if files := blobFiles(t, st); len(files) != 0 {
+				t.Errorf("blob dir = %v, want empty (nothing stored, no temp file left)", files)
+			}
+			if m := mappedPaths(t, src); len(m) != 0 {
+				t.Errorf("still mapped after a failed ingest: %q", m)
+			}
+		})
+	}
+}
+
+func TestBoostProcs(t *testing.T) {
+	before, ncpu := runtime.GOMAXPROCS(0), runtime.NumCPU()
+	restore := boostProcs(2)
+	during := runtime.GOMAXPROCS(0)
+	inner := boostProcs(2)
+	inner()
+	if got := runtime.GOMAXPROCS(0); got != during {
+		t.Errorf("GOMAXPROCS = %d after a nested restore, want %d until the last one", got, during)
+	}
+	restore()
+	restore() // a second call does nothing
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Errorf("GOMAXPROCS = %d after restore, want %d", got, before)
+	}
+	want := before
+	if os.Getenv("GOMAXPROCS") == "" && before == ncpu {
+		want = min(ncpu+2*mapWriters, 4*ncpu)
+	}
+	if during != want {
+		t.Errorf("GOMAXPROCS = %d during the ingest, want %d", during, want)
+	}
+}
