@@ -193,6 +193,11 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	var n int64
 	switch in, ok := st.(Ingester); {
 	case st == nil:
+		var mapped bool
+		if e.Digest, mapped, err = hashFile(ctx, fd, e.Size, prog); mapped {
+			n = e.Size
+			break
+		}
 		dg := manifests.NewDigester()
 		n, err = copyBuf(dg, r)
 		e.Digest = dg.Digest()

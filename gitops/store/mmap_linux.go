@@ -54,15 +54,8 @@ var errFault = errors.New("mapped file truncated")
 // is turned into a *changedError, as is any other change of size; nothing
 // is stored then.
 func (s *File) ingestFile(ctx context.Context, src *os.File, size int64, prog Progress) (d manifests.Digest, n int64, mapped bool, err error) {
-	if size <= 0 || int64(int(size)) != size {
-		return manifests.Digest{}, 0, false, nil
-	}
-	fi, err := src.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
-		return manifests.Digest{}, 0, false, nil
-	}
-	m := &mapping{src: src, fd: int(src.Fd()), size: size, before: keyOf(fi)}
-	if err := m.mapNext(); err != nil {
+	m, ok := mapFile(src, size)
+	if !ok {
 		return manifests.Digest{}, 0, false, nil
 	}
 	defer m.unmapAll()
@@ -169,32 +162,74 @@ func (m *mapping) copyHashing(ctx context.Context, f *os.File, direct bool, prog
 		err = w.write(tail.b[tail.wlen:], tail.off+int64(tail.wlen))
 		tail.release()
 	}
-	if err == nil || errors.Is(err, errFault) {
-		// The file must not have changed while it was read. The reading
-		// path finds a change of size by reading to EOF; here the hasher
-		// and the writers read the same pages at different moments, so a
-		// write in place between the two would store bytes that are not
-		// what was hashed: any change of mtime or ctime fails too.
-		after := m.before
-		if fi, serr := m.src.Stat(); serr == nil {
-			after = keyOf(fi)
-		}
-		if err != nil && after.Size == m.size {
-			// The page could not be read although it is inside the
-			// file: an I/O error, which read(2) would have returned.
-			return nil, fmt.Errorf("reading: %w", &fs.PathError{Op: "read", Path: m.src.Name(), Err: unix.EIO})
-		}
-		if err != nil || after != m.before {
-			return nil, &changedError{before: m.size, after: after.Size}
-		}
-	}
-	if err != nil {
+	if err := m.check(err); err != nil {
 		return nil, err
 	}
 	return dg, nil
 }
 
-// hash hands each chunk to the writers, then hashes it, mapping windows as
+// check turns the error of a copy or hash of the mapping (nil, errFault
+// or another) into what the caller reports. The file must not have
+// changed while it was read: the reading path finds a change of size by
+// reading to EOF; here the hasher and the writers read the same pages at
+// different moments, so a write in place between the two would store
+// bytes that are not what was hashed, and any change of mtime or ctime
+// fails too.
+func (m *mapping) check(err error) error {
+	if err != nil && !errors.Is(err, errFault) {
+		return err
+	}
+	after := m.before
+	if fi, serr := m.src.Stat(); serr == nil {
+		after = keyOf(fi)
+	}
+	if err != nil && after.Size == m.size {
+		// The page could not be read although it is inside the file: an
+		// I/O error, which read(2) would have returned.
+		return &fs.PathError{Op: "read", Path: m.src.Name(), Err: unix.EIO}
+	}
+	if err != nil || after != m.before {
+		return &changedError{before: m.size, after: after.Size}
+	}
+	return nil
+}
+
+// hashFile is the sha256 pass of Hasher.Hash over src, a regular file of
+// size bytes, read through memory mappings: no copy out of the page cache.
+// mapped is false, with nothing read, when src cannot be mapped; the
+// caller then reads it.
+func hashFile(ctx context.Context, src *os.File, size int64, prog Progress) (d manifests.Digest, mapped bool, err error) {
+	m, ok := mapFile(src, size)
+	if !ok {
+		return manifests.Digest{}, false, nil
+	}
+	defer m.unmapAll()
+	dg := manifests.NewDigester()
+	_, err = m.hash(ctx, dg, nil, false, prog)
+	if err := m.check(err); err != nil {
+		return manifests.Digest{}, true, err
+	}
+	return dg.Digest(), true, nil
+}
+
+// mapFile maps the first window of src, a regular file of size bytes (its
+// stat before it was opened); false when it cannot be mapped.
+func mapFile(src *os.File, size int64) (*mapping, bool) {
+	if size <= 0 || int64(int(size)) != size {
+		return nil, false
+	}
+	fi, err := src.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return nil, false
+	}
+	m := &mapping{src: src, fd: int(src.Fd()), size: size, before: keyOf(fi)}
+	if err := m.mapNext(); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// hash hands each chunk to the writers (when queue is not nil), then hashes it, mapping windows as
 // it goes. With O_DIRECT it returns the last chunk, still referenced,
 // when that chunk ends in an unaligned tail the writers left out. A read
 // past the end of the file (SIGBUS) returns errFault.
@@ -216,10 +251,14 @@ func (m *mapping) hash(ctx context.Context, dg *manifests.Digester, queue chan<-
 			c.wlen = len(c.b) &^ (directAlign - 1)
 			tail = c
 		}
-		select {
-		case queue <- c:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if queue == nil {
+			c.release() // the writers' reference: there are none
+		} else {
+			select {
+			case queue <- c:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
 		for o := 0; o < len(c.b); o += mapPiece {
 			p := c.b[o:min(o+mapPiece, len(c.b))]

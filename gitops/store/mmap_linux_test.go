@@ -77,6 +77,19 @@ func TestIngestFileMapped(t *testing.T) {
 			if m := mappedPaths(t, src); len(m) != 0 {
 				t.Errorf("still mapped after ingest: %q", m)
 			}
+
+			// The hash-only pass (register --dry-run, --data) maps too.
+			p = &countProgress{}
+			hd, mapped, err := hashFile(ctx, f, int64(size), p)
+			if err != nil || !mapped || hd != d {
+				t.Fatalf("hashFile = %s, mapped %v, %v; want %s, mapped", hd, mapped, err, d)
+			}
+			if p.done.Load() != int64(size) {
+				t.Errorf("hashFile progress = %d bytes, want %d", p.done.Load(), size)
+			}
+			if m := mappedPaths(t, src); len(m) != 0 {
+				t.Errorf("still mapped after hashFile: %q", m)
+			}
 		})
 	}
 }
@@ -204,23 +217,43 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 			st := NewFile(t.TempDir())
 			p := &resizeProgress{path: src, after: mapPiece, resize: tc.resize}
 			_, err := (&Hasher{Progress: p}).Add(context.Background(), st, src)
-			if e := p.err.Load(); e != nil {
-				t.Fatalf("resizing %s: %v", src, *e)
-			}
-			want := fmt.Sprintf("adding %q: file changed while it was read (%d bytes, then %d): try again", src, size, tc.after)
-			if tc.after == size {
-				want = fmt.Sprintf("adding %q: file changed while it was read (written to in place): try again", src)
-			}
-			if err == nil || err.Error() != want {
-				t.Fatalf("Add of a file resized while read:\n got %v\nwant %s", err, want)
-			}
+			checkChanged(t, "adding", tc.after, src, err, p)
 			if files := blobFiles(t, st); len(files) != 0 {
 				t.Errorf("blob dir = %v, want empty (nothing stored, no temp file left)", files)
 			}
 			if m := mappedPaths(t, src); len(m) != 0 {
 				t.Errorf("still mapped after a failed ingest: %q", m)
 			}
+
+			// The same change during a hash-only pass.
+			if err := os.WriteFile(src, patterned(size), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p = &resizeProgress{path: src, after: mapPiece, resize: tc.resize}
+			_, err = (&Hasher{Progress: p}).Hash(context.Background(), src)
+			checkChanged(t, "hashing", tc.after, src, err, p)
+			if m := mappedPaths(t, src); len(m) != 0 {
+				t.Errorf("still mapped after a failed hash: %q", m)
+			}
 		})
+	}
+}
+
+// checkChanged asserts the error of an Add ("adding") or a Hash
+// ("hashing") of src, a file of
+// size bytes changed to after bytes while it was read.
+func checkChanged(t *testing.T, verb string, after int64, src string, err error, p *resizeProgress) {
+	t.Helper()
+	const size = 3*mapChunk + 4096
+	if e := p.err.Load(); e != nil {
+		t.Fatalf("resizing %s: %v", src, *e)
+	}
+	want := fmt.Sprintf("%s %q: file changed while it was read (%d bytes, then %d): try again", verb, src, size, after)
+	if after == size {
+		want = fmt.Sprintf("%s %q: file changed while it was read (written to in place): try again", verb, src)
+	}
+	if err == nil || err.Error() != want {
+		t.Fatalf("a file changed while read:\n got %v\nwant %s", err, want)
 	}
 }
 
