@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -211,9 +212,7 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			src := filepath.Join(dir, "weights.bin")
-			if err := os.WriteFile(src, patterned(size), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeOld(t, src, patterned(size))
 			st := NewFile(t.TempDir())
 			p := &resizeProgress{path: src, after: mapPiece, resize: tc.resize}
 			_, err := (&Hasher{Progress: p}).Add(context.Background(), st, src)
@@ -226,9 +225,7 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 			}
 
 			// The same change during a hash-only pass.
-			if err := os.WriteFile(src, patterned(size), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeOld(t, src, patterned(size))
 			p = &resizeProgress{path: src, after: mapPiece, resize: tc.resize}
 			_, err = (&Hasher{Progress: p}).Hash(context.Background(), src)
 			checkChanged(t, "hashing", tc.after, src, err, p)
@@ -236,6 +233,20 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 				t.Errorf("still mapped after a failed hash: %q", m)
 			}
 		})
+	}
+}
+
+// writeOld writes data to path and dates it an hour back, so that a write
+// during the test changes its mtime even where the kernel's timestamps
+// are as coarse as a clock tick (before Linux 6.13's multigrain times).
+func writeOld(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		t.Fatal(err)
 	}
 }
 
