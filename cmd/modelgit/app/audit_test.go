@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -92,29 +93,49 @@ func FuzzIndentJSON(f *testing.F) {
 		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
 			t.Fatal(err)
 		}
-		if got := indentJSON(nil, compact.Bytes()); !bytes.Equal(got, want.Bytes()) {
+		if got := indentJSON(nil, compact.Bytes(), 0); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("indentJSON(%s):\n got %s\nwant %s", compact.Bytes(), got, want.Bytes())
 		}
 	})
 }
 
-// TestPrintJSONFast: the same bytes as cmdutil.PrintJSON, on a report with
-// every kind of value.
-func TestPrintJSONFast(t *testing.T) {
+// TestPrintAuditJSON: the same bytes as cmdutil.PrintJSON, on reports
+// with no event, one event with every kind of value, and more events than
+// one chunk.
+func TestPrintAuditJSON(t *testing.T) {
 	w := 0
-	rep := &gitops.AuditReport{TimeBasis: gitops.TimeBasis, Rewrites: []gitops.Rewrite{}, Events: []gitops.AuditEvent{{
+	ev := gitops.AuditEvent{
 		Time: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), Environment: "production", Model: "fraud", Action: gitops.ActionPromote,
 		To:         &gitops.ReleaseState{Strategy: "canary", Versions: []manifests.ReleasedVersion{{Version: manifests.MustParseVersion("1.1.0"), Weight: &w, Role: "standby"}}},
 		ApprovedBy: []string{}, RequestedBy: "Dana <dana@example.com>", Subject: `Merge "x" & <y> {[,:]} \ done`, Notes: []string{"a", ""},
-	}}}
-	var want, got bytes.Buffer
-	if err := cmdutil.PrintJSON(&want, rep); err != nil {
-		t.Fatal(err)
 	}
-	if err := printJSONFast(&got, rep); err != nil {
-		t.Fatal(err)
+	many := make([]gitops.AuditEvent, 1000)
+	for i := range many {
+		many[i] = ev
+		many[i].Model = fmt.Sprintf("model-%04d", i)
 	}
-	if got.String() != want.String() {
-		t.Errorf("printJSONFast:\n%s\nPrintJSON:\n%s", got.String(), want.String())
+	for _, tc := range []struct {
+		name   string
+		events []gitops.AuditEvent
+	}{
+		{"none", []gitops.AuditEvent{}},
+		{"nil", nil},
+		{"one", []gitops.AuditEvent{ev}},
+		{"several chunks", many},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &gitops.AuditReport{TimeBasis: gitops.TimeBasis, Rewrites: []gitops.Rewrite{}, Events: tc.events,
+				Branches: []gitops.BranchTip{{Branch: "main", Tip: "abc", Environments: []string{"production"}}}}
+			var want, got bytes.Buffer
+			if err := cmdutil.PrintJSON(&want, rep); err != nil {
+				t.Fatal(err)
+			}
+			if err := printAuditJSON(&got, rep); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("printAuditJSON:\n%s\nPrintJSON:\n%s", got.String(), want.String())
+			}
+		})
 	}
 }
