@@ -435,8 +435,8 @@ func (r *Repo) writeObject(obj *plumbing.MemoryObject) (plumbing.Hash, error) {
 
 // writeFileAtomic writes data to a temp file in tmpDir named after prefix,
 // fsyncs it and renames it over name, then fsyncs name's directory. tmpDir
-// must be on name's file system.
-// step names the crash checkpoint between writing and renaming.
+// must be on name's file system; step names the crash checkpoint between
+// writing and renaming.
 func writeFileAtomic(tmpDir, prefix, name string, data []byte, perm os.FileMode, step string) error {
 	dir := filepath.Dir(name)
 	f, err := os.CreateTemp(tmpDir, prefix+"*")
