@@ -14,6 +14,7 @@ command -v sha256sum >/dev/null  || need_apt+=(coreutils)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v htpasswd >/dev/null   || need_apt+=(apache2-utils)
 command -v prometheus >/dev/null || need_apt+=(prometheus) # with promtool; --no-install-recommends below
+{ command -v mkfs.xfs || [ -x /usr/sbin/mkfs.xfs ]; } >/dev/null || need_apt+=(xfsprogs) # reflink tests mount an XFS image
 if ((${#need_apt[@]})); then
   echo "installing ${need_apt[*]} with apt-get" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

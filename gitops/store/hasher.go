@@ -191,16 +191,21 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	defer fd.Close()
 	r := progressReader{fd, prog}
 	var n int64
+	// Errors say what failed: reading the file, or the store's own step
+	// (ingesting, storing), which names its blob or temp file.
 	switch in, ok := st.(Ingester); {
 	case st == nil:
 		var mapped bool
-		if e.Digest, mapped, err = hashFile(ctx, fd, e.Size, prog); mapped {
+		if e.Digest, mapped, err = hashFile(ctx, fd, e.Size, prog); !mapped {
+			dg := manifests.NewDigester()
+			n, err = copyBuf(dg, r)
+			e.Digest = dg.Digest()
+		} else {
 			n = e.Size
-			break
 		}
-		dg := manifests.NewDigester()
-		n, err = copyBuf(dg, r)
-		e.Digest = dg.Digest()
+		if err != nil && !errors.As(err, new(*changedError)) {
+			err = fmt.Errorf("reading: %w", err)
+		}
 	case ok:
 		mapped := false
 		if fst, isFile := st.(*File); isFile {
@@ -213,18 +218,22 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 		// A store without Ingester needs the digest first: hash, rewind,
 		// store. Put skips the second read when the blob is there.
 		dg := manifests.NewDigester()
-		if n, err = copyBuf(dg, r); err == nil {
-			e.Digest = dg.Digest()
-			if _, err = fd.Seek(0, io.SeekStart); err == nil {
-				err = st.Put(ctx, e.Digest, n, onlyReader{fd})
-			}
+		if n, err = copyBuf(dg, r); err != nil {
+			err = fmt.Errorf("reading: %w", err)
+			break
 		}
+		e.Digest = dg.Digest()
+		if _, err = fd.Seek(0, io.SeekStart); err != nil {
+			err = fmt.Errorf("rewinding: %w", err)
+			break
+		}
+		err = st.Put(ctx, e.Digest, n, onlyReader{fd})
 	}
 	if ce := (*changedError)(nil); errors.As(err, &ce) {
 		return Entry{}, ce
 	}
 	if err != nil {
-		return Entry{}, fmt.Errorf("reading: %w", err)
+		return Entry{}, err
 	}
 	if n != e.Size {
 		return Entry{}, &changedError{before: e.Size, after: n}

@@ -126,11 +126,25 @@ func (m *mapping) unmapAll() {
 }
 
 // copyHashing hashes the mapped file into a digester on the calling
-// goroutine and writes it to f from mapWriters goroutines. A chunk goes
-// to the writers just before it is hashed, so the disk is busy from the
-// first chunk on and hashing never runs more than one chunk ahead of the
-// writes. With O_DIRECT an unaligned tail is written last, without it.
+// goroutine and clones it into f (FICLONE), or else writes it to f from
+// mapWriters goroutines. A chunk goes to the writers just before it is
+// hashed, so the disk is busy from the first chunk on and hashing never
+// runs more than one chunk ahead of the writes. With O_DIRECT an
+// unaligned tail is written last, without it.
 func (m *mapping) copyHashing(ctx context.Context, f *os.File, direct bool, prog Progress) (*manifests.Digester, error) {
+	// On a file system with reflinks (XFS, btrfs) and source and store on
+	// the same one, the blob shares the source's extents: nothing is
+	// written, only hashed. The clone is taken after the stat that check
+	// compares against, so a change of the source before or after it
+	// fails the ingest as it does on the copying path.
+	if unix.IoctlFileClone(int(f.Fd()), m.fd) == nil {
+		dg := manifests.NewDigester()
+		_, err := m.hash(ctx, dg, nil, false, prog)
+		if err := m.check(err); err != nil {
+			return nil, err
+		}
+		return dg, nil
+	}
 	w := &mapWriter{f: f, fd: int(f.Fd())}
 	w.direct.Store(direct)
 	dg := manifests.NewDigester()

@@ -1,0 +1,147 @@
+//go:build linux
+
+package store
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// xfsMount mounts a fresh 320 MiB XFS image (reflinks on, as mkfs.xfs
+// makes them by default) on a loop device for the test and returns the
+// mount point. Mounting needs root, as CI runs; a developer without it
+// sees the test skipped, with the reason.
+func xfsMount(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting an XFS image on a loop device needs root (CI runs as root)")
+	}
+	mkfs, err := exec.LookPath("mkfs.xfs")
+	if err != nil {
+		if _, serr := os.Stat("/usr/sbin/mkfs.xfs"); serr != nil {
+			t.Fatal("mkfs.xfs is missing: apt-get install -y xfsprogs")
+		}
+		mkfs = "/usr/sbin/mkfs.xfs"
+	}
+	img := filepath.Join(t.TempDir(), "xfs.img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 320<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(mkfs, "-q", "-f", img).CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.xfs: %v\n%s", err, out)
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mounting an XFS image (needs loop devices): %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v\n%s", mnt, err, out)
+		}
+	})
+	return mnt
+}
+
+func freeBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
+// TestIngestReflink: on a file system with reflinks, a file beside the
+// store is cloned, not copied: the blob takes no space of its own, holds
+// the file's bytes, and keeps them when the file is overwritten later.
+// From another file system it is copied as usual.
+func TestIngestReflink(t *testing.T) {
+	mnt := xfsMount(t)
+	ctx := context.Background()
+	const size = 64<<20 + 123
+	data := patterned(size)
+	src := filepath.Join(mnt, "model.safetensors")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := manifests.FromBytes(data)
+
+	t.Run("same file system", func(t *testing.T) {
+		st := NewFile(filepath.Join(mnt, "store"))
+		before := freeBytes(t, mnt)
+		res, err := (&Hasher{}).Add(ctx, st, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Digest != want {
+			t.Fatalf("digest %s, want %s", res.Digest, want)
+		}
+		if used := before - freeBytes(t, mnt); used > 4<<20 {
+			t.Errorf("storing a %d-byte file used %d bytes: copied, not cloned", size, used)
+		}
+		// Copy on write: overwriting the source leaves the blob whole.
+		f, err := os.OpenFile(src, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 1<<20), 0); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, err := os.ReadFile(st.Path(want))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("blob after the source was overwritten: %d bytes, equal %v, %v", len(got), bytes.Equal(got, data), err)
+		}
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("changed while hashed", func(t *testing.T) {
+		st := NewFile(filepath.Join(mnt, "store2"))
+		p := &resizeProgress{path: src, after: mapPiece, resize: func(p string) error {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteAt([]byte("changed"), 3*mapChunk)
+			return err
+		}}
+		writeOld(t, src, data)
+		_, err := (&Hasher{Progress: p}).Add(ctx, st, src)
+		if e := p.err.Load(); e != nil {
+			t.Fatal(*e)
+		}
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("file changed while it was read (written to in place)")) {
+			t.Fatalf("Add of a file written while cloned and hashed = %v, want a changed-file error", err)
+		}
+		if files := blobFiles(t, st); len(files) != 0 {
+			t.Errorf("blob dir = %v, want empty", files)
+		}
+		writeOld(t, src, data)
+	})
+
+	t.Run("other file system", func(t *testing.T) {
+		st := NewFile(t.TempDir())
+		res, err := (&Hasher{}).Add(ctx, st, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(st.Path(res.Digest))
+		if res.Digest != want || err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("copy across file systems: digest %s (want %s), %d bytes, %v", res.Digest, want, len(got), err)
+		}
+	})
+}
