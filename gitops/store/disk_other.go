@@ -34,3 +34,6 @@ func alignedBuf(n int) []byte { return make([]byte, n) }
 
 // startWriteback is a no-op where sync_file_range does not exist.
 func startWriteback(*os.File, int64, int64) {}
+
+// cloneFile clones on Linux only.
+func cloneFile(dst *os.File, src string) bool { return false }

@@ -5,6 +5,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,6 +106,43 @@ func TestIngestReflink(t *testing.T) {
 		}
 		if err := os.WriteFile(src, data, 0o644); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("restore", func(t *testing.T) {
+		st := NewFile(filepath.Join(mnt, "store3"))
+		if _, err := (&Hasher{}).Add(ctx, st, src); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(mnt, "out", "model.safetensors")
+		before := freeBytes(t, mnt)
+		if err := Restore(ctx, st, want, "", out); err != nil {
+			t.Fatal(err)
+		}
+		if used := before - freeBytes(t, mnt); used > 4<<20 {
+			t.Errorf("restoring a %d-byte blob used %d bytes: copied, not cloned", size, used)
+		}
+		if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("restored file: %d bytes, equal %v, %v", len(got), bytes.Equal(got, data), err)
+		}
+		// A blob corrupted in the store is caught, clone or not.
+		blob := st.Path(want)
+		if err := os.Chmod(blob, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(blob, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte{0}, size/2)
+		f.Close()
+		bad := filepath.Join(mnt, "out", "bad.safetensors")
+		var mismatch *DigestMismatchError
+		if err := Restore(ctx, st, want, "", bad); !errors.As(err, &mismatch) {
+			t.Fatalf("Restore of a corrupt blob = %v, want a digest mismatch", err)
+		}
+		if _, err := os.Stat(bad); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed restore (%v)", bad, err)
 		}
 	})
 
