@@ -34,6 +34,10 @@ const (
 	mapPiece = 1 << 20
 	// mapWriters is the number of blob writes in flight per file.
 	mapWriters = 2
+	// mapMin is the smallest file worth mapping: below it one read(2)
+	// costs less than mmap, munmap (a TLB shootdown on every CPU running
+	// the process) and the write's setup.
+	mapMin = 1 << 20
 )
 
 // errFault is a failed read of mapped memory (SIGBUS, or EFAULT from a
@@ -48,8 +52,8 @@ var errFault = errors.New("mapped file truncated")
 // flight, while the hasher moves on. It reports each hashed piece to prog.
 //
 // mapped is false, with nothing read or stored, when src cannot be
-// mapped (an empty file, a file system without mmap, a size that differs
-// from size already): the caller then reads it through Ingest. A file that
+// mapped (smaller than mapMin, a file system without mmap, a size that
+// differs from size already): the caller then reads it through Ingest. A file that
 // shrinks while it is mapped raises SIGBUS on the hashing goroutine, which
 // is turned into a *changedError, as is any other change of size; nothing
 // is stored then.
@@ -227,9 +231,10 @@ func hashFile(ctx context.Context, src *os.File, size int64, prog Progress) (d m
 }
 
 // mapFile maps the first window of src, a regular file of size bytes (its
-// stat before it was opened); false when it cannot be mapped.
+// stat before it was opened); false when it cannot be mapped or is
+// smaller than mapMin.
 func mapFile(src *os.File, size int64) (*mapping, bool) {
-	if size <= 0 || int64(int(size)) != size {
+	if size < mapMin || int64(int(size)) != size {
 		return nil, false
 	}
 	fi, err := src.Stat()

@@ -45,7 +45,7 @@ func patterned(size int) []byte {
 func TestIngestFileMapped(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	for _, size := range []int{1, 4095, 4096, 4097, mapPiece + 1, mapChunk, mapChunk + 4097, 3*mapChunk - 4096, mapWindow + mapChunk + 123} {
+	for _, size := range []int{mapMin, mapMin + 1, mapMin + 4095, mapChunk, mapChunk + 4097, 3*mapChunk - 4096, mapWindow + mapChunk + 123} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			data := patterned(size)
 			src := filepath.Join(dir, fmt.Sprintf("src-%d", size))
@@ -108,9 +108,12 @@ func TestIngestFileNotMapped(t *testing.T) {
 	}
 	defer f.Close()
 	st := NewFile(t.TempDir())
-	for _, size := range []int64{0, 11, 13} { // empty, or not the size it has
+	for _, size := range []int64{0, 11, 12, 13} { // empty, too small to map, or not the size it has
 		if _, _, mapped, err := st.ingestFile(ctx, f, size, NoProgress); mapped || err != nil {
 			t.Errorf("size %d: ingestFile = mapped %v, %v; want a fallback to Ingest", size, mapped, err)
+		}
+		if _, mapped, err := hashFile(ctx, f, size, NoProgress); mapped || err != nil {
+			t.Errorf("size %d: hashFile = mapped %v, %v; want a fallback to reading", size, mapped, err)
 		}
 	}
 	if files := blobFiles(t, st); len(files) != 0 {
