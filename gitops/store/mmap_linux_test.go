@@ -49,14 +49,7 @@ func TestIngestFileMapped(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			data := patterned(size)
 			src := filepath.Join(dir, fmt.Sprintf("src-%d", size))
-			if err := os.WriteFile(src, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			f, err := os.Open(src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f := writeOpen(t, src, data)
 			st := NewFile(t.TempDir())
 			p := &countProgress{}
 			d, n, mapped, err := st.ingestFile(ctx, f, int64(size), p)
@@ -125,15 +118,7 @@ func TestIngestFileNotMapped(t *testing.T) {
 func TestMappedCopyBuffered(t *testing.T) {
 	dir := t.TempDir()
 	data := patterned(mapChunk + 4097)
-	src := filepath.Join(dir, "src")
-	if err := os.WriteFile(src, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := writeOpen(t, filepath.Join(dir, "src"), data)
 	fi, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
@@ -202,15 +187,7 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 		// Same size, other bytes: hasher and writers read the page at
 		// different moments, so this must fail rather than store a blob
 		// whose bytes are not its digest.
-		{"written in place", func(p string) error {
-			f, err := os.OpenFile(p, os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = f.WriteAt([]byte("changed"), 2*mapChunk)
-			return err
-		}, size},
+		{"written in place", func(p string) error { return writeAt(p, []byte("changed"), 2*mapChunk) }, size},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -237,6 +214,32 @@ func TestIngestFileChangedWhileMapped(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeOpen writes data to path and opens it for reading until the test
+// ends.
+func writeOpen(t *testing.T, path string, data []byte) *os.File {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// writeAt overwrites path with b at off, in place.
+func writeAt(path string, b []byte, off int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteAt(b, off)
+	return err
 }
 
 // writeOld writes data to path and dates it an hour back, so that a write

@@ -92,14 +92,9 @@ func TestIngestReflink(t *testing.T) {
 			t.Errorf("storing a %d-byte file used %d bytes: copied, not cloned", size, used)
 		}
 		// Copy on write: overwriting the source leaves the blob whole.
-		f, err := os.OpenFile(src, os.O_WRONLY, 0)
-		if err != nil {
+		if err := writeAt(src, bytes.Repeat([]byte{0xff}, 1<<20), 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 1<<20), 0); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 		got, err := os.ReadFile(st.Path(want))
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("blob after the source was overwritten: %d bytes, equal %v, %v", len(got), bytes.Equal(got, data), err)
@@ -148,15 +143,7 @@ func TestIngestReflink(t *testing.T) {
 
 	t.Run("changed while hashed", func(t *testing.T) {
 		st := NewFile(filepath.Join(mnt, "store2"))
-		p := &resizeProgress{path: src, after: mapPiece, resize: func(p string) error {
-			f, err := os.OpenFile(p, os.O_WRONLY, 0)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = f.WriteAt([]byte("changed"), 3*mapChunk)
-			return err
-		}}
+		p := &resizeProgress{path: src, after: mapPiece, resize: func(p string) error { return writeAt(p, []byte("changed"), 3*mapChunk) }}
 		writeOld(t, src, data)
 		_, err := (&Hasher{Progress: p}).Add(ctx, st, src)
 		if e := p.err.Load(); e != nil {
