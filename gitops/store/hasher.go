@@ -125,7 +125,16 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
 
-	if _, ok := st.(*File); ok {
+	// Spare Ps help the blob writers of mapped files (boostProcs); a
+	// directory of small files, which are read and written on one
+	// goroutine each, only pays for the extra threads.
+	var mappedBytes int64
+	for _, f := range files {
+		if f.fi.Size() >= mapMin {
+			mappedBytes += f.fi.Size()
+		}
+	}
+	if _, ok := st.(*File); ok && mappedBytes*2 > total {
 		defer boostProcs(h.workers())()
 	}
 	entries := make([]Entry, len(files))

@@ -296,3 +296,54 @@ func TestBoostProcs(t *testing.T) {
 		t.Errorf("GOMAXPROCS = %d during the ingest, want %d", during, want)
 	}
 }
+
+// procsProgress records GOMAXPROCS while files are being read.
+type procsProgress struct{ max atomic.Int64 }
+
+func (p *procsProgress) Start(string, int64) {}
+func (p *procsProgress) Done()               {}
+func (p *procsProgress) Add(int64) {
+	n := int64(runtime.GOMAXPROCS(0))
+	for {
+		old := p.max.Load()
+		if n <= old || p.max.CompareAndSwap(old, n) {
+			return
+		}
+	}
+}
+
+// TestBoostOnlyForMappedDirs: GOMAXPROCS goes up while a directory of
+// mapped files is added, not for one of small files (read, not mapped).
+func TestBoostOnlyForMappedDirs(t *testing.T) {
+	if os.Getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) != runtime.NumCPU() {
+		t.Skip("GOMAXPROCS is set: boostProcs leaves it alone")
+	}
+	for _, tc := range []struct {
+		name      string
+		files     int
+		size      int
+		wantBoost bool
+	}{
+		{"small files", 20, 4096, false},
+		{"mapped files", 3, mapMin + 4096, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for i := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprint(i)), patterned(tc.size+i), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := &procsProgress{}
+			if _, err := (&Hasher{Progress: p}).Add(context.Background(), NewFile(t.TempDir()), dir); err != nil {
+				t.Fatal(err)
+			}
+			if boosted := p.max.Load() > int64(runtime.NumCPU()); boosted != tc.wantBoost {
+				t.Errorf("GOMAXPROCS up to %d while adding (NumCPU %d): boosted %v, want %v", p.max.Load(), runtime.NumCPU(), boosted, tc.wantBoost)
+			}
+			if got := runtime.GOMAXPROCS(0); got != runtime.NumCPU() {
+				t.Errorf("GOMAXPROCS = %d after the add, want %d", got, runtime.NumCPU())
+			}
+		})
+	}
+}

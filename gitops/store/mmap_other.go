@@ -9,6 +9,9 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 )
 
+// mapMin is the smallest file mapped on Linux; nothing is mapped here.
+const mapMin = 1 << 20
+
 // ingestFile maps files on Linux only; elsewhere mapped is false and the
 // caller reads the file through Ingest.
 func (s *File) ingestFile(ctx context.Context, src *os.File, size int64, prog Progress) (d manifests.Digest, n int64, mapped bool, err error) {
