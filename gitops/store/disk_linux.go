@@ -2,7 +2,11 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -33,47 +37,79 @@ func createBlobTemp(dir string) (*os.File, bool, error) {
 	return nil, false, errors.New("too many temp file name collisions")
 }
 
-// diskWriter writes a blob's buffers in order. With O_DIRECT it writes
-// aligned buffers directly and drops the flag for an unaligned tail (or if
-// the file system rejects a direct write); without it, it starts writeback
-// of each buffer at once (sync_file_range), so the final fsync has little
-// left to do.
-type diskWriter struct {
+// blobWriter writes a blob's bytes at their offsets (pwrite), from one
+// goroutine or several at once. With O_DIRECT it drops the flag for a
+// buffer that is not aligned (an unaligned tail) or when the file system
+// rejects a direct write; without it, it starts writeback of each write at
+// once (sync_file_range), so the final fsync has little left to do.
+type blobWriter struct {
 	f      *os.File
 	fd     int
-	direct bool
-	off    int64
+	direct atomic.Bool
 }
 
-func newDiskWriter(f *os.File, direct bool) *diskWriter {
-	return &diskWriter{f: f, fd: int(f.Fd()), direct: direct}
+func newBlobWriter(f *os.File, direct bool) *blobWriter {
+	w := &blobWriter{f: f, fd: int(f.Fd())}
+	w.direct.Store(direct)
+	return w
 }
 
-func (w *diskWriter) write(b []byte) error {
-	if w.direct && (len(b)%directAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0) {
+// writeAt writes b at off. Its errors name the file; a write from memory
+// that cannot be read (EFAULT: a mapped file truncated) is errFault.
+func (w *blobWriter) writeAt(b []byte, off int64) error {
+	if w.direct.Load() && (len(b)%directAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0) {
 		w.buffered()
 	}
-	_, err := w.f.Write(b)
-	if err != nil && w.direct && errors.Is(err, unix.EINVAL) {
-		w.buffered()
-		_, err = w.f.Write(b)
+	for len(b) > 0 {
+		n, err := unix.Pwrite(w.fd, b, off)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EINVAL) && w.direct.Load():
+			w.buffered()
+			continue
+		case errors.Is(err, unix.EFAULT):
+			return errFault
+		case err != nil:
+			return fmt.Errorf("writing %q: %w", w.f.Name(), &fs.PathError{Op: "write", Path: w.f.Name(), Err: err})
+		case n == 0:
+			return fmt.Errorf("writing %q: %w", w.f.Name(), io.ErrShortWrite)
+		}
+		if !w.direct.Load() {
+			_ = unix.SyncFileRange(w.fd, off, int64(n), unix.SYNC_FILE_RANGE_WRITE) // only a hint
+		}
+		b, off = b[n:], off+int64(n)
 	}
-	if err != nil {
-		return err
-	}
-	if !w.direct {
-		_ = unix.SyncFileRange(w.fd, w.off, int64(len(b)), unix.SYNC_FILE_RANGE_WRITE) // only a hint
-	}
-	w.off += int64(len(b))
 	return nil
 }
 
 // buffered switches the file from O_DIRECT to ordinary writes.
-func (w *diskWriter) buffered() {
+func (w *blobWriter) buffered() {
+	if !w.direct.Swap(false) {
+		return
+	}
 	if fl, err := unix.FcntlInt(uintptr(w.fd), unix.F_GETFL, 0); err == nil {
 		_, _ = unix.FcntlInt(uintptr(w.fd), unix.F_SETFL, fl&^unix.O_DIRECT)
 	}
-	w.direct = false
+}
+
+// diskWriter writes a blob's buffers in order, as blobWriter does.
+type diskWriter struct {
+	*blobWriter
+	off int64
+}
+
+func newDiskWriter(f *os.File, direct bool) *diskWriter {
+	return &diskWriter{blobWriter: newBlobWriter(f, direct)}
+}
+
+// write writes b after what was written so far.
+func (w *diskWriter) write(b []byte) error {
+	if err := w.writeAt(b, w.off); err != nil {
+		return err
+	}
+	w.off += int64(len(b))
+	return nil
 }
 
 // alignedBuf returns a zeroed buffer of n bytes aligned for O_DIRECT.

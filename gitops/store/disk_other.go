@@ -4,6 +4,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 )
 
@@ -25,9 +26,12 @@ type diskWriter struct{ f *os.File }
 
 func newDiskWriter(f *os.File, direct bool) *diskWriter { return &diskWriter{f: f} }
 
+// write writes b after what was written so far; its errors name the file.
 func (w *diskWriter) write(b []byte) error {
-	_, err := w.f.Write(b)
-	return err
+	if _, err := w.f.Write(b); err != nil {
+		return fmt.Errorf("writing %q: %w", w.f.Name(), err)
+	}
+	return nil
 }
 
 func alignedBuf(n int) []byte { return make([]byte, n) }

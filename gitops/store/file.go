@@ -251,7 +251,7 @@ func copyHashing(ctx context.Context, w *diskWriter, r io.Reader) (*manifests.Di
 				continue // drain so the other stages can finish
 			}
 			if err := w.write(b); err != nil {
-				return fmt.Errorf("writing %q: %w", w.f.Name(), err)
+				return err
 			}
 			free <- b[:cap(b)]
 		}

@@ -118,9 +118,12 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	if err := walk(p, "", fi, nil, &files); err != nil {
 		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
 	}
-	var total int64
+	var total, mappedBytes int64
 	for _, f := range files {
 		total += f.fi.Size()
+		if f.fi.Size() >= mapMin {
+			mappedBytes += f.fi.Size()
+		}
 	}
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
@@ -128,12 +131,6 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	// Spare Ps help the blob writers of mapped files (boostProcs); a
 	// directory of small files, which are read and written on one
 	// goroutine each, only pays for the extra threads.
-	var mappedBytes int64
-	for _, f := range files {
-		if f.fi.Size() >= mapMin {
-			mappedBytes += f.fi.Size()
-		}
-	}
 	if _, ok := st.(*File); ok && mappedBytes*2 > total {
 		defer boostProcs(h.workers())()
 	}

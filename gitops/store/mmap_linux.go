@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"runtime"
@@ -53,10 +52,10 @@ var errFault = errors.New("mapped file truncated")
 //
 // mapped is false, with nothing read or stored, when src cannot be
 // mapped (smaller than mapMin, a file system without mmap, a size that
-// differs from size already): the caller then reads it through Ingest. A file that
-// shrinks while it is mapped raises SIGBUS on the hashing goroutine, which
-// is turned into a *changedError, as is any other change of size; nothing
-// is stored then.
+// differs from size already): the caller then reads it through Ingest. A
+// file that shrinks while it is mapped raises SIGBUS on the hashing
+// goroutine, which is turned into a *changedError, as is any other change
+// of size; nothing is stored then.
 func (s *File) ingestFile(ctx context.Context, src *os.File, size int64, prog Progress) (d manifests.Digest, n int64, mapped bool, err error) {
 	m, ok := mapFile(src, size)
 	if !ok {
@@ -142,15 +141,9 @@ func (m *mapping) copyHashing(ctx context.Context, f *os.File, direct bool, prog
 	// compares against, so a change of the source before or after it
 	// fails the ingest as it does on the copying path.
 	if unix.IoctlFileClone(int(f.Fd()), m.fd) == nil {
-		dg := manifests.NewDigester()
-		_, err := m.hash(ctx, dg, nil, false, prog)
-		if err := m.check(err); err != nil {
-			return nil, err
-		}
-		return dg, nil
+		return m.hashOnly(ctx, prog)
 	}
-	w := &mapWriter{f: f, fd: int(f.Fd())}
-	w.direct.Store(direct)
+	w := newBlobWriter(f, direct)
 	dg := manifests.NewDigester()
 	queue := make(chan *mchunk)
 	g, gctx := errgroup.WithContext(ctx)
@@ -160,7 +153,7 @@ func (m *mapping) copyHashing(ctx context.Context, f *os.File, direct bool, prog
 				if gctx.Err() != nil {
 					continue // drain; unmapAll releases the chunk
 				}
-				if err := w.write(c.b[:c.wlen], c.off); err != nil {
+				if err := w.writeAt(c.b[:c.wlen], c.off); err != nil {
 					return err
 				}
 				c.release()
@@ -176,8 +169,7 @@ func (m *mapping) copyHashing(ctx context.Context, f *os.File, direct bool, prog
 		err = werr // the cause; the hasher only saw the cancellation
 	}
 	if err == nil && tail != nil {
-		w.buffered()
-		err = w.write(tail.b[tail.wlen:], tail.off+int64(tail.wlen))
+		err = w.writeAt(tail.b[tail.wlen:], tail.off+int64(tail.wlen)) // unaligned: without O_DIRECT
 		tail.release()
 	}
 	if err := m.check(err); err != nil {
@@ -222,12 +214,21 @@ func hashFile(ctx context.Context, src *os.File, size int64, prog Progress) (d m
 		return manifests.Digest{}, false, nil
 	}
 	defer m.unmapAll()
-	dg := manifests.NewDigester()
-	_, err = m.hash(ctx, dg, nil, false, prog)
-	if err := m.check(err); err != nil {
+	dg, err := m.hashOnly(ctx, prog)
+	if err != nil {
 		return manifests.Digest{}, true, err
 	}
 	return dg.Digest(), true, nil
+}
+
+// hashOnly hashes the mapped file without writing it anywhere.
+func (m *mapping) hashOnly(ctx context.Context, prog Progress) (*manifests.Digester, error) {
+	dg := manifests.NewDigester()
+	_, err := m.hash(ctx, dg, nil, false, prog)
+	if err := m.check(err); err != nil {
+		return nil, err
+	}
+	return dg, nil
 }
 
 // mapFile maps the first window of src, a regular file of size bytes (its
@@ -248,8 +249,8 @@ func mapFile(src *os.File, size int64) (*mapping, bool) {
 	return m, true
 }
 
-// hash hands each chunk to the writers (when queue is not nil), then hashes it, mapping windows as
-// it goes. With O_DIRECT it returns the last chunk, still referenced,
+// hash hands each chunk to the writers (when queue is not nil), then
+// hashes it, mapping windows as it goes. With O_DIRECT it returns the last chunk, still referenced,
 // when that chunk ends in an unaligned tail the writers left out. A read
 // past the end of the file (SIGBUS) returns errFault.
 func (m *mapping) hash(ctx context.Context, dg *manifests.Digester, queue chan<- *mchunk, direct bool, prog Progress) (*mchunk, error) {
@@ -305,50 +306,6 @@ func hashMapped(dg *manifests.Digester, b []byte) (ok bool) {
 	}()
 	dg.Write(b)
 	return true
-}
-
-// mapWriter writes chunks of a blob at their offsets, from several
-// goroutines at once. Like diskWriter it drops O_DIRECT for the unaligned
-// tail or when the file system rejects a direct write, and without
-// O_DIRECT starts writeback at once.
-type mapWriter struct {
-	f      *os.File
-	fd     int
-	direct atomic.Bool
-}
-
-func (w *mapWriter) write(b []byte, off int64) error {
-	for len(b) > 0 {
-		n, err := unix.Pwrite(w.fd, b, off)
-		switch {
-		case errors.Is(err, unix.EINTR):
-			continue
-		case errors.Is(err, unix.EINVAL) && w.direct.Load():
-			w.buffered()
-			continue
-		case errors.Is(err, unix.EFAULT):
-			return errFault
-		case err != nil:
-			return fmt.Errorf("writing %q: %w", w.f.Name(), &fs.PathError{Op: "write", Path: w.f.Name(), Err: err})
-		case n == 0:
-			return fmt.Errorf("writing %q: %w", w.f.Name(), io.ErrShortWrite)
-		}
-		if !w.direct.Load() {
-			_ = unix.SyncFileRange(w.fd, off, int64(n), unix.SYNC_FILE_RANGE_WRITE) // only a hint
-		}
-		b, off = b[n:], off+int64(n)
-	}
-	return nil
-}
-
-// buffered switches the file from O_DIRECT to ordinary writes.
-func (w *mapWriter) buffered() {
-	if !w.direct.Swap(false) {
-		return
-	}
-	if fl, err := unix.FcntlInt(uintptr(w.fd), unix.F_GETFL, 0); err == nil {
-		_, _ = unix.FcntlInt(uintptr(w.fd), unix.F_SETFL, fl&^unix.O_DIRECT)
-	}
 }
 
 var procs struct {
