@@ -566,6 +566,7 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 		return err
 	}
 	stats := map[string]os.FileInfo{}
+	tmpDir := r.worktreeTempDir()
 	for _, f := range changes {
 		p := filepath.Join(r.Root, filepath.FromSlash(f.Path))
 		if f.Delete {
@@ -575,7 +576,7 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 			removeEmptyParents(r.Root, filepath.Dir(p))
 			continue
 		}
-		if err := r.writeWorktreeFile(p, f); err != nil {
+		if err := writeWorktreeFile(p, f, tmpDir); err != nil {
 			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
 		}
 		fi, err := os.Lstat(p)
@@ -589,10 +590,10 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 }
 
 // writeWorktreeFile replaces the worktree file p with f's content, through
-// a temp file under .git/modelgit/tmp: a kill between writing and renaming
-// leaves nothing `git status` shows. Where .git is on another file system
-// than the worktree the temp file is made beside p instead.
-func (r *Repo) writeWorktreeFile(p string, f File) error {
+// a temp file in tmpDir (.git/modelgit/tmp: a kill between writing and
+// renaming leaves nothing `git status` shows). Where tmpDir is on another
+// file system than p, the temp file is made beside p instead.
+func writeWorktreeFile(p string, f File, tmpDir string) error {
 	dir := filepath.Dir(p)
 	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
 		if err := os.RemoveAll(p); err != nil {
@@ -602,47 +603,42 @@ func (r *Repo) writeWorktreeFile(p string, f File) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmpDir, ok := r.worktreeTempDir()
-	if !ok {
-		tmpDir = dir
+	prefix := ".tmp-" + filepath.Base(p) + "-"
+	perm := os.FileMode(0o644)
+	if f.Mode == filemode.Executable {
+		perm = 0o755
 	}
-	if f.Mode == filemode.Symlink {
-		tmp := filepath.Join(tmpDir, fmt.Sprintf("symlink-%d", time.Now().UnixNano()))
+	place := func(in string) error {
+		if f.Mode != filemode.Symlink {
+			return writeFileAtomic(in, prefix, p, f.Content, perm, "worktree-temp-written")
+		}
+		tmp := filepath.Join(in, fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()))
 		if err := os.Symlink(string(f.Content), tmp); err != nil {
 			return err
 		}
-		err := os.Rename(tmp, p)
-		if errors.Is(err, syscall.EXDEV) {
-			os.Remove(tmp)
-			tmp = filepath.Join(dir, fmt.Sprintf(".tmp-%s-%d", filepath.Base(p), time.Now().UnixNano()))
-			if err = os.Symlink(string(f.Content), tmp); err != nil {
-				return err
-			}
-			err = os.Rename(tmp, p)
-		}
-		if err != nil {
+		if err := os.Rename(tmp, p); err != nil {
 			os.Remove(tmp)
 			return err
 		}
 		return nil
 	}
-	perm := os.FileMode(0o644)
-	if f.Mode == filemode.Executable {
-		perm = 0o755
+	if tmpDir == "" {
+		return place(dir)
 	}
-	err := writeFileAtomic(tmpDir, "worktree-", p, f.Content, perm, "worktree-temp-written")
+	err := place(tmpDir)
 	if errors.Is(err, syscall.EXDEV) {
-		err = writeFileAtomic(dir, ".tmp-"+filepath.Base(p)+"-", p, f.Content, perm, "worktree-temp-written")
+		err = place(dir)
 	}
 	return err
 }
 
 // worktreeTempDir is .git/modelgit/tmp, created on first use; temp files a
-// crash left there more than an hour ago are removed on the way.
-func (r *Repo) worktreeTempDir() (string, bool) {
+// crash left there more than an hour ago are removed on the way. It is ""
+// when the directory cannot be made.
+func (r *Repo) worktreeTempDir() string {
 	d := filepath.Join(r.gitDir, "modelgit", "tmp")
 	if err := os.MkdirAll(d, 0o755); err != nil {
-		return "", false
+		return ""
 	}
 	if ents, err := os.ReadDir(d); err == nil {
 		for _, e := range ents {
@@ -651,7 +647,7 @@ func (r *Repo) worktreeTempDir() (string, bool) {
 			}
 		}
 	}
-	return d, true
+	return d
 }
 
 func removeEmptyParents(root, dir string) {
