@@ -209,8 +209,8 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 		} else {
 			n = e.Size
 		}
-		if err != nil && !errors.As(err, new(*changedError)) {
-			err = fmt.Errorf("reading: %w", err)
+		if err != nil {
+			err = fmt.Errorf("reading: %w", err) // a *changedError is unwrapped below
 		}
 	case ok:
 		mapped := false
@@ -253,8 +253,9 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	return e, nil
 }
 
-// changedError reports a file whose size changed while it was read; what
-// was read is not stored.
+// changedError reports a file that changed while it was read (its size,
+// or, on the mapped path, its mtime or ctime); what was read is not
+// stored.
 type changedError struct{ before, after int64 }
 
 func (e *changedError) Error() string {
