@@ -261,22 +261,17 @@ func writeAuditMarkdown(w io.Writer, events []gitops.AuditEvent) error {
 // held as one compact and one indented copy (json.Indent alone took three
 // times as long as encoding).
 func printAuditJSON(w io.Writer, rep *gitops.AuditReport) error {
+	if len(rep.Events) == 0 {
+		return cmdutil.PrintJSON(w, rep)
+	}
 	head := *rep
 	head.Events = []gitops.AuditEvent{}
-	if len(rep.Events) == 0 {
-		head.Events = rep.Events // [] or null, as given
-	}
 	compact, err := compactJSON(&head)
 	if err != nil {
 		return err
 	}
 	top := indentJSON(nil, compact, 0)
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if len(rep.Events) == 0 {
-		bw.Write(top)
-		bw.WriteByte('\n')
-		return flushJSON(bw)
-	}
 	// The events come last: `"events": []` then the closing brace.
 	prefix, ok := bytes.CutSuffix(top, []byte("[]\n}"))
 	if !ok {
