@@ -64,7 +64,8 @@ type Checker struct {
 // kind into a new T, a struct: the file must be a mapping whose kind is
 // kind and whose apiVersion is APIVersion, and every field must be known
 // to T and of its type. T's fields are named by their yaml tags; a
-// validate tag holding "required" makes a field required. Fields may be
+// validate tag holding "required" makes a field required (a hint tag then
+// says how to write it, in place of its type). Fields may be
 // structs, maps with string keys, slices, pointers, strings, integers,
 // floats, booleans, time.Time, encoding.TextUnmarshalers (Digest,
 // Version) and, for free-form values, interfaces. YAML merge keys (<<)
@@ -270,6 +271,9 @@ type field struct {
 	name     string
 	typ      reflect.Type
 	required bool
+	// hint, from the field's hint tag, replaces "want <type>" when a
+	// required field is missing or empty: how to write it.
+	hint string
 }
 
 func structFields(t reflect.Type) []field {
@@ -285,7 +289,7 @@ func structFields(t reflect.Type) []field {
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		fs = append(fs, field{name: name, typ: sf.Type, required: hasRule(sf.Tag.Get("validate"), "required")})
+		fs = append(fs, field{name: name, typ: sf.Type, required: hasRule(sf.Tag.Get("validate"), "required"), hint: sf.Tag.Get("hint")})
 	}
 	return fs
 }
@@ -520,12 +524,12 @@ func (c *Checker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 				c.nodes[p] = v
 			}
 			if f.required {
-				c.errorf(v, p, "required field is empty; want %s", c.describeType(f.typ))
+				c.errorf(v, p, "required field is empty; %s", c.want(f))
 			}
 			continue
 		}
 		if f.required && v.Kind == yaml.ScalarNode && v.Value == "" {
-			c.errorf(v, p, "required field is empty; want %s", c.describeType(f.typ))
+			c.errorf(v, p, "required field is empty; %s", c.want(f))
 			continue
 		}
 		c.walk(v, f.typ, p)
@@ -536,9 +540,18 @@ func (c *Checker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 	}
 	for _, f := range fields {
 		if _, ok := seen[f.name]; !ok && f.required {
-			c.errorf(at, join(path, f.name), "required field is missing; want %s", c.describeType(f.typ))
+			c.errorf(at, join(path, f.name), "required field is missing; %s", c.want(f))
 		}
 	}
+}
+
+// want says what a required field should hold: its hint, else "want"
+// and its type.
+func (c *Checker) want(f field) string {
+	if f.hint != "" {
+		return f.hint
+	}
+	return "want " + c.describeType(f.typ)
 }
 
 // walkAny checks free-form values (hyperparameters): mapping keys must be

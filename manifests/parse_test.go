@@ -272,6 +272,25 @@ func TestParseModelVersionValues(t *testing.T) {
 	}
 }
 
+// TestParseConfigCPUCluster: gpu: {count: 0} is a CPU-only cluster,
+// which ParseConfig returns without GPU defaults.
+func TestParseConfigCPUCluster(t *testing.T) {
+	in := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\nclusters:\n" +
+		"  - name: cpu\n    environment: dev\n    gpu: {count: 0}\n" +
+		"  - name: cpu2\n    environment: dev\n    gpu: {resource: nvidia.com/gpu, count: 0}\n" +
+		"  - name: gpu\n    environment: dev\n    gpu: {resource: nvidia.com/gpu, count: 1}\n"
+	cfg, err := ParseConfig("c.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Clusters[0].GPU != nil || cfg.Clusters[1].GPU != nil {
+		t.Errorf("CPU-only clusters have GPU defaults: %+v, %+v", cfg.Clusters[0].GPU, cfg.Clusters[1].GPU)
+	}
+	if g := cfg.Clusters[2].GPU; g == nil || g.Resource != "nvidia.com/gpu" || g.Count != 1 {
+		t.Errorf("gpu cluster: %+v", g)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	base := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\n"
 	tests := []struct {
@@ -282,7 +301,21 @@ func TestParseConfigErrors(t *testing.T) {
 		{"missing environments", base + "store: file://x\n", []string{`c.yaml:1:1: field "environments": required field is missing; want a list of mappings`}},
 		{"duplicate environment", base + "environments:\n  - name: dev\n  - name: dev\n", []string{`c.yaml:5:11: field "environments[1].name": environment "dev" is declared twice (also environments[0])`}},
 		{"environment without name", base + "environments:\n  - branch: main\n", []string{`c.yaml:4:5: field "environments[0].name": required field is missing; want a string`}},
-		{"cluster environment undeclared", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: prod\n", []string{`c.yaml:7:18: field "clusters[0].environment": environment "prod" is not declared; declared environments: dev`}},
+		{"cluster environment undeclared", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: prod\n    gpu: {count: 0}\n", []string{`c.yaml:7:18: field "clusters[0].environment": environment "prod" is not declared; declared environments: dev`}},
+		// A cluster with no GPU defaults is refused: a forgotten block must
+		// not silently make a CPU-only cluster.
+		{"cluster without gpu", base + "environments:\n  - name: dev\nclusters:\n  - name: c0\n    environment: dev\n    gpu: {count: 0}\n  - name: c1\n    environment: dev\n", []string{
+			`c.yaml:9:5: field "clusters[1].gpu": required field is missing; add gpu: {resource: nvidia.com/gpu, count: 1} or, for a CPU-only cluster, gpu: {count: 0}`}},
+		{"cluster gpu empty", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu:\n", []string{
+			`c.yaml:8:9: field "clusters[0].gpu": required field is empty; add gpu: {resource: nvidia.com/gpu, count: 1} or, for a CPU-only cluster, gpu: {count: 0}`}},
+		{"gpu without count", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu:\n      resource: nvidia.com/gpu\n", []string{
+			`c.yaml:8:5: field "clusters[0].gpu.count": required field is missing; want the number of GPUs per model, or 0 for a CPU-only cluster`}},
+		{"gpu count negative", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu: {resource: nvidia.com/gpu, count: -1}\n", []string{
+			`c.yaml:8:44: field "clusters[0].gpu.count": GPU count -1 is not valid; want 1 or more, or 0 for a CPU-only cluster`}},
+		{"gpu without resource", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu: {count: 2}\n", []string{
+			`c.yaml:8:10: field "clusters[0].gpu.resource": required when count is 2; want a resource name such as nvidia.com/gpu (or count: 0 for a CPU-only cluster)`}},
+		{"cpu-only with gpu defaults", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu:\n      count: 0\n      runtimeClassName: nvidia\n", []string{
+			`c.yaml:9:14: field "clusters[0].gpu.count": count 0 makes a CPU-only cluster, which gets no GPU defaults, yet the gpu block sets runtimeClassName; remove them or set count to 1 or more`}},
 		{"bad store", base + "store: s3://x\nenvironments:\n  - name: dev\n", []string{`c.yaml:3:8: field "store": store "s3://x" is not supported; want file://DIR or oci://REGISTRY/REPO`}},
 		{"bad forge", base + "environments:\n  - name: dev\nforge:\n  type: gitlab\n  repository: x\n", []string{
 			`c.yaml:6:9: field "forge.type": forge type "gitlab" is not supported; want "github"`,

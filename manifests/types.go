@@ -42,13 +42,20 @@ type Environment struct {
 type Cluster struct {
 	Name        string `yaml:"name" json:"name" validate:"required"`
 	Environment string `yaml:"environment" json:"environment" validate:"required"`
-	GPU         *GPU   `yaml:"gpu,omitempty" json:"gpu,omitempty"`
+	// GPU is required in modelgit.yaml, so that a forgotten block is not
+	// silently a CPU-only cluster: gpu: {count: 0} says CPU-only, and
+	// ParseConfig leaves GPU nil for it.
+	GPU *GPU `yaml:"gpu,omitempty" json:"gpu,omitempty" validate:"required" hint:"add gpu: {resource: nvidia.com/gpu, count: 1} or, for a CPU-only cluster, gpu: {count: 0}"`
 }
 
 // GPU holds the defaults every model served on a cluster gets.
 type GPU struct {
-	Resource         string            `yaml:"resource" json:"resource" validate:"required"`
-	Count            int               `yaml:"count" json:"count" validate:"required"`
+	// Resource is the extended resource requested, e.g. nvidia.com/gpu;
+	// required when Count is 1 or more.
+	Resource string `yaml:"resource,omitempty" json:"resource,omitempty"`
+	// Count is the number of GPUs each model's container is limited to; 0
+	// means a CPU-only cluster.
+	Count            int               `yaml:"count" json:"count" validate:"required" hint:"want the number of GPUs per model, or 0 for a CPU-only cluster"`
 	NodeSelector     map[string]string `yaml:"nodeSelector,omitempty" json:"nodeSelector,omitempty"`
 	Tolerations      []Toleration      `yaml:"tolerations,omitempty" json:"tolerations,omitempty"`
 	RuntimeClassName string            `yaml:"runtimeClassName,omitempty" json:"runtimeClassName,omitempty"`

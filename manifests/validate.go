@@ -49,9 +49,7 @@ func validateConfig(c *Checker, cfg *Config) {
 		if !slices.Contains(envs, cl.Environment) {
 			c.Fail(p+".environment", "environment %q is not declared; declared environments: %s", cl.Environment, strings.Join(envs, ", "))
 		}
-		if cl.GPU != nil && cl.GPU.Count < 1 {
-			c.Fail(p+".gpu.count", "GPU count %d is not valid; want 1 or more", cl.GPU.Count)
-		}
+		validateClusterGPU(c, p, &cfg.Clusters[i])
 	}
 	if f := cfg.Forge; f != nil {
 		if f.Type != "github" {
@@ -60,6 +58,39 @@ func validateConfig(c *Checker, cfg *Config) {
 		if owner, name, ok := strings.Cut(f.Repository, "/"); !ok || owner == "" || name == "" || strings.Contains(name, "/") {
 			c.Fail("forge.repository", "repository %q is not valid; want OWNER/NAME", f.Repository)
 		}
+	}
+}
+
+// validateClusterGPU checks the gpu block of the cluster at path p (the
+// decoder has made sure it is written: a forgotten block must not
+// silently mean CPU-only). Count 0 is a CPU-only cluster, whose GPU is
+// then left nil.
+func validateClusterGPU(c *Checker, p string, cl *Cluster) {
+	g := cl.GPU
+	if g == nil {
+		return
+	}
+	switch {
+	case g.Count < 0:
+		c.Fail(p+".gpu.count", "GPU count %d is not valid; want 1 or more, or 0 for a CPU-only cluster", g.Count)
+	case g.Count == 0:
+		var extra []string
+		if len(g.NodeSelector) > 0 {
+			extra = append(extra, "nodeSelector")
+		}
+		if len(g.Tolerations) > 0 {
+			extra = append(extra, "tolerations")
+		}
+		if g.RuntimeClassName != "" {
+			extra = append(extra, "runtimeClassName")
+		}
+		if len(extra) > 0 {
+			c.Fail(p+".gpu.count", "count 0 makes a CPU-only cluster, which gets no GPU defaults, yet the gpu block sets %s; remove them or set count to 1 or more", strings.Join(extra, ", "))
+			return
+		}
+		cl.GPU = nil
+	case g.Resource == "":
+		c.Fail(p+".gpu.resource", "required when count is %d; want a resource name such as nvidia.com/gpu (or count: 0 for a CPU-only cluster)", g.Count)
 	}
 }
 

@@ -105,7 +105,7 @@ func run(out string, n, nModels int, seed uint64) error {
 	ms := make([]*model, nModels)
 	// The first commit: modelgit.yaml and every model's model.yaml.
 	var files []fileMod
-	files = append(files, fileMod{"modelgit.yaml", g.blob([]byte("apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\nclusters:\n  - name: gpu-prod\n    environment: production\n"))})
+	files = append(files, fileMod{"modelgit.yaml", g.blob([]byte("apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\nclusters:\n  - name: gpu-prod\n    environment: production\n    gpu: {count: 0}\n"))})
 	files = append(files, fileMod{"policies/allowed_signers", g.blob([]byte("ada@example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIH7GLPFJR8o3yzaWdapo8cw6+flaIHPGtHF7bmPteJtK\n"))})
 	for i := range ms {
 		ms[i] = &model{name: fmt.Sprintf("model-%03d", i), rel: map[string]*manifests.Release{}, relBlob: map[string]int{}}
