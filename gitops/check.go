@@ -47,14 +47,21 @@ var ErrNoForge = errors.New("no forge configured")
 
 // checkRun is the state of one Check.
 type checkRun struct {
-	r      *Registry
-	opts   CheckOptions
-	rep    *CheckReport
-	base   *object.Commit
-	head   *object.Commit
-	trust  *trust
-	items  map[string]*CheckItem
-	commit []*object.Commit // base..head
+	r    *Registry
+	opts CheckOptions
+	rep  *CheckReport
+	base *object.Commit
+	head *object.Commit
+	// mergeBase is where head forked from base: the pull request's own
+	// changes are mergeBase..head, as the forge shows them.
+	mergeBase *object.Commit
+	// baseReg is r reading modelgit.yaml as committed at the base, which
+	// decides the environments, their order and the clusters; headReg
+	// reads the head's, used only to render the head.
+	baseReg, headReg *Registry
+	trust            *trust
+	items            map[string]*CheckItem
+	commit           []*object.Commit // base..head
 	// policies applied, by environment, read from base.
 	applied map[string]*AppliedPolicy
 	// candidates are the versions the pull request promotes, for the
@@ -62,15 +69,17 @@ type checkRun struct {
 	candidates []*manifests.ModelVersion
 }
 
-// Check judges a pull request (or base..head): the changed manifests
-// parse and validate; every commit in the range that touches governed
-// paths is signed by a signer allowed at the base; no registered version
-// changes; the artifacts of new versions exist in the store; rendered/ is
-// in sync at the head; each changed environment's policy (read from the
-// base) passes, with its promotion order and soak time according to the
-// base's history; and, with a forge, enough eligible people approved the
-// head. Problems found are in the report (Passed false); an error means
-// the check could not be run.
+// Check judges a pull request (or base..head): the manifests it changes
+// (from the merge base of base and head, as the forge diffs a pull
+// request) parse and validate; every commit in the range that touches
+// governed paths or modelgit.yaml is signed by a signer allowed at the
+// base; no registered version changes; the artifacts of new versions
+// exist in the store; rendered/ is in sync at the head; each changed
+// environment's policy (read from the base, with the environment order of
+// the base's modelgit.yaml) passes, with its promotion order and soak time
+// according to the base's history; and, with a forge, enough eligible
+// people approved the head. Problems found are in the report (Passed
+// false); an error means the check could not be run.
 func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	c := &checkRun{r: r, opts: opts, items: map[string]*CheckItem{}, applied: map[string]*AppliedPolicy{}}
 	c.rep = &CheckReport{Policies: map[string]string{}, Promotions: []CheckedPromotion{}, Annotations: []Annotation{}, Approvals: []Approval{}}
@@ -94,6 +103,9 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 	if err := c.resolve(ctx, pr); err != nil {
 		return nil, err
 	}
+	if err := c.configs(); err != nil {
+		return nil, err
+	}
 	var err error
 	if c.trust, err = r.loadTrust(c.base.Hash); err != nil {
 		return nil, fmt.Errorf("reading the allowed signers of the base %s: %w", short(c.base.Hash), err)
@@ -101,7 +113,10 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 	if c.commit, err = r.rangeCommits(c.base.Hash, c.head.Hash); err != nil {
 		return nil, err
 	}
-	changed, err := r.changedPaths(c.base, c.head, append([]string{ConfigFile, render.ClustersDir}, GovernedDirs...))
+	if c.mergeBase, err = r.mergeBase(ctx, c.base.Hash, c.head.Hash); err != nil {
+		return nil, err
+	}
+	changed, err := r.changedPaths(c.mergeBase, c.head, append([]string{ConfigFile, render.ClustersDir}, GovernedDirs...))
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +139,23 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 }
 
 func short(h plumbing.Hash) string { return h.String()[:12] }
+
+// configs reads modelgit.yaml at the base and at the head. The base's
+// decides what the check enforces (environments, order, clusters), so
+// that a pull request cannot reorder the environments it is judged by;
+// the head's only renders the head. A head whose modelgit.yaml does not
+// parse is rendered with the base's (the manifests check reports it).
+func (c *checkRun) configs() error {
+	cfg, err := c.r.configAt(c.base.Hash)
+	if err != nil {
+		return fmt.Errorf("checking: reading %s at the base %s: %w", ConfigFile, short(c.base.Hash), err)
+	}
+	c.baseReg, c.headReg = c.r.withConfig(cfg), c.r.withConfig(cfg)
+	if cfg, err := c.r.configAt(c.head.Hash); err == nil {
+		c.headReg = c.r.withConfig(cfg)
+	}
+	return nil
+}
 
 // resolve finds the base and head commits.
 func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
@@ -278,7 +310,7 @@ func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := c.r.checkEnv(env); err != nil {
+	if err := c.headReg.checkEnv(env); err != nil {
 		return &manifests.FileError{File: p, Msg: err.Error()}
 	}
 	if rel.Environment != env {
@@ -306,6 +338,9 @@ func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
 	governed := 0
 	for _, cm := range c.commit {
 		g, fs, err := c.r.checkCommit(cm, c.trust)
+		if err == nil && !g {
+			g, fs, err = c.r.checkConfigCommit(cm, c.trust)
+		}
 		if err != nil {
 			return err
 		}
@@ -321,14 +356,14 @@ func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
 			c.fail(name, f.String())
 		}
 	}
-	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths, all signed by signers allowed at the base", count(governed, "commit")), fmt.Sprintf("%s not signed by a signer allowed at the base %s", count(len(c.items[CheckSignatures].Details), "commit"), short(c.base.Hash)))
+	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths or %s, all signed by signers allowed at the base", count(governed, "commit"), ConfigFile), fmt.Sprintf("%s not signed by a signer allowed at the base %s", count(len(c.items[CheckSignatures].Details), "commit"), short(c.base.Hash)))
 	c.summarize(CheckImmutability, "no registered version modified or deleted", "registered versions modified or deleted")
 	return nil
 }
 
 // artifacts checks that the artifacts of added versions are in the store.
 func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
-	n, versions := 0, 0
+	n, added, modified := 0, 0, 0
 	seen := map[manifests.Digest]bool{}
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
@@ -339,7 +374,14 @@ func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
 		if err != nil {
 			continue // reported by the manifests check
 		}
-		versions++
+		// A version the base already registers is modified, not new (the
+		// immutability check fails it); its artifacts are checked all the
+		// same.
+		if _, err := c.r.repo.ReadFile(c.mergeBase.Hash, ch.Path); err == nil {
+			modified++
+		} else {
+			added++
+		}
 		var firstErr error
 		v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
 			if firstErr != nil || seen[a.Digest] {
@@ -361,11 +403,18 @@ func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
 			return firstErr
 		}
 	}
-	if versions == 0 {
+	if added+modified == 0 {
 		c.skip(CheckArtifacts, "no version added")
 		return nil
 	}
-	c.summarize(CheckArtifacts, fmt.Sprintf("%s of %s found in the store", count(n, "artifact"), count(versions, "new version")), "artifacts missing from the store")
+	var of []string
+	if added > 0 {
+		of = append(of, count(added, "new version"))
+	}
+	if modified > 0 {
+		of = append(of, count(modified, "modified registered version"))
+	}
+	c.summarize(CheckArtifacts, fmt.Sprintf("%s of %s found in the store", count(n, "artifact"), strings.Join(of, " and ")), "artifacts missing from the store")
 	return nil
 }
 
@@ -376,7 +425,7 @@ func (c *checkRun) rendered(_ context.Context, changed []changedPath) error {
 		c.skip(CheckRendered, "nothing the pull request changes is rendered")
 		return nil
 	}
-	stale, err := c.r.checkRenderedAt(c.head.Hash, envs)
+	stale, err := c.headReg.checkRenderedAt(c.head.Hash, envs)
 	if err != nil {
 		c.fail(CheckRendered, "rendering the head: "+err.Error())
 		c.items[CheckRendered].Summary = "the releases at the head do not render"
@@ -399,13 +448,16 @@ func (c *checkRun) rendered(_ context.Context, changed []changedPath) error {
 
 // renderedEnvs returns the environments whose rendered files the change
 // can affect: those whose releases, rendered/ or clusters' files it
-// changes; nil (all) when it changes modelgit.yaml or a model's
+// changes (a cluster's environment by the base's and the head's
+// modelgit.yaml); nil (all) when it changes modelgit.yaml or a model's
 // manifest, which every environment renders from.
 func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
 	envs := map[string]bool{}
-	clusterEnv := map[string]string{}
-	for _, cl := range c.r.config.Clusters {
-		clusterEnv[cl.Name] = cl.Environment
+	clusterEnv := map[string][]string{}
+	for _, reg := range []*Registry{c.baseReg, c.headReg} {
+		for _, cl := range reg.config.Clusters {
+			clusterEnv[cl.Name] = append(clusterEnv[cl.Name], cl.Environment)
+		}
 	}
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
@@ -417,7 +469,7 @@ func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
 		case (parts[0] == EnvironmentsDir || parts[0] == RenderedDir) && len(parts) > 2:
 			envs[parts[1]] = true
 		case parts[0] == render.ClustersDir && len(parts) > 2:
-			if e, ok := clusterEnv[parts[1]]; ok {
+			for _, e := range clusterEnv[parts[1]] {
 				envs[e] = true
 			}
 		}
@@ -439,6 +491,10 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		candidate *VersionRef
 		baseline  *VersionRef
 		ap        *AppliedPolicy
+		// undeclared: the environment is not in the base's modelgit.yaml
+		// (the pull request declares it), so no order of the base
+		// applies.
+		undeclared bool
 	}
 	var ps []promo
 	for _, ch := range changed {
@@ -447,7 +503,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 			continue
 		}
 		env, model := parts[1], strings.TrimSuffix(parts[2], ".yaml")
-		if r.checkEnv(env) != nil || manifests.ValidName(model) != nil {
+		if c.headReg.checkEnv(env) != nil || manifests.ValidName(model) != nil {
 			continue // reported by the manifests check
 		}
 		baseRel, _ := c.releaseAt(c.base.Hash, env, model)
@@ -455,7 +511,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		if err != nil && !ch.Deleted {
 			continue // reported by the manifests check
 		}
-		p := promo{cp: CheckedPromotion{Model: model, Environment: env, RequestedBy: requested}}
+		p := promo{cp: CheckedPromotion{Model: model, Environment: env, RequestedBy: requested}, undeclared: c.baseReg.checkEnv(env) != nil}
 		if v, ok := currentStable(baseRel); ok {
 			p.cp.From = v.Version.String()
 			p.baseline, _ = r.readVersion(c.base.Hash, VersionFile(model, v.Version.String()))
@@ -540,6 +596,9 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 			qi++
 		}
 		switch {
+		case p.undeclared:
+			orderRun++
+			c.fail(CheckOrder, fmt.Sprintf("%s: %s is not an environment in %s at the base %s, so no order applies to it; declare it in a pull request of its own and promote once that has merged", label, p.cp.Environment, ConfigFile, short(c.base.Hash)))
 		case p.ap.From == "":
 			c.pass(CheckOrder, fmt.Sprintf("%s: %s is the first environment", label, p.cp.Environment))
 		case !here.Commit.IsZero() && !here.Now:
@@ -601,12 +660,13 @@ func roundDuration(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
-// policy returns the policy of env read from the base, once.
+// policy returns the policy of env read from the base, with the order of
+// the base's modelgit.yaml, once.
 func (c *checkRun) policy(env string) (*AppliedPolicy, error) {
 	if ap, ok := c.applied[env]; ok {
 		return ap, nil
 	}
-	ap, err := c.r.policyAt(c.base.Hash, env)
+	ap, err := c.baseReg.policyAt(c.base.Hash, env)
 	if err != nil {
 		return nil, err
 	}

@@ -89,18 +89,27 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 		apiFail("reading the commits", err)
 		return
 	}
-	// Who may not approve.
+	// Who may not approve. A committer is matched by the login the forge
+	// links to their email and, like a requester, by their name or the
+	// local part of their email: the forge links no login to an email it
+	// has not verified, which must not let that committer approve.
 	byEmail := map[string][]string{}
-	committers := map[string]bool{}
+	var committers []person
 	for _, cm := range commits {
-		for _, pair := range [][2]string{{cm.AuthorLogin, cm.AuthorEmail}, {cm.CommitterLogin, cm.CommitterEmail}} {
-			if pair[0] == "" {
+		for _, who := range [][3]string{{cm.AuthorLogin, cm.AuthorName, cm.AuthorEmail}, {cm.CommitterLogin, cm.CommitterName, cm.CommitterEmail}} {
+			login, name, email := who[0], who[1], strings.ToLower(who[2])
+			if login != "" && !slices.Contains(byEmail[email], login) {
+				byEmail[email] = append(byEmail[email], login)
+			}
+			if login == "" && name == "" && email == "" {
 				continue
 			}
-			committers[strings.ToLower(pair[0])] = true
-			e := strings.ToLower(pair[1])
-			if !slices.Contains(byEmail[e], pair[0]) {
-				byEmail[e] = append(byEmail[e], pair[0])
+			p := person{text: committerText(login, name, email), name: name, email: email}
+			if login != "" {
+				p.logins = []string{login}
+			}
+			if !slices.ContainsFunc(committers, func(q person) bool { return q.text == p.text }) {
+				committers = append(committers, p)
 			}
 		}
 	}
@@ -140,8 +149,11 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 				a.Reason = "requested the promotion (Requested-by: " + who + ")"
 			} else if who, ok := anyMatch(registrants, rv.User); ok {
 				a.Reason = "registered the version (" + who + ")"
-			} else if committers[login] {
+			} else if who, ok := anyMatch(committers, rv.User); ok {
 				a.Reason = "committed to the pull request"
+				if !strings.EqualFold(who, rv.User) {
+					a.Reason += " (" + who + ")"
+				}
 			}
 		}
 		eligible := a.Reason == ""
@@ -186,7 +198,7 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 				a.Reason = fmt.Sprintf("membership of %s could not be read (%v); counted as not approved", strings.Join(teams, ", "), apiErr)
 
 			default:
-				a.Reason = "not a member of " + strings.Join(teams, " or ")
+				a.Reason = "not a member of " + orList(teams)
 			}
 		default:
 			a.Counted = true
@@ -226,7 +238,7 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 	case len(uncovered) > 0:
 		it.Status = CheckFail
 		if it.Summary == "" {
-			it.Summary = fmt.Sprintf("no approval yet from a member of %s", strings.Join(uncovered, ", "))
+			it.Summary = fmt.Sprintf("no approval yet from a member of %s (each team needs one)", strings.Join(uncovered, ", "))
 		}
 	case preFailed:
 		it.Summary = "not approved: a policy on the base does not parse"
@@ -237,14 +249,45 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 	}
 }
 
-// eligibleText says who may still approve, for humans.
-func (c *checkRun) eligibleText(teams []string, requesters, registrants []person, committers map[string]bool, pr *forge.PullRequest) string {
-	var b strings.Builder
-	if len(teams) > 0 {
-		fmt.Fprintf(&b, "members of %s", strings.Join(teams, " or "))
-	} else {
-		b.WriteString("anyone with review rights")
+// committerText names a committer: their login when the forge links
+// one, else "Name <email>".
+func committerText(login, name, email string) string {
+	switch {
+	case login != "":
+		return login
+	case name == "":
+		return "<" + email + ">"
+	case email == "":
+		return name
 	}
+	return name + " <" + email + ">"
+}
+
+// orList joins "a", "a or b", "a, b or c".
+func orList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
+}
+
+// TeamsText says who may approve under teams, as check enforces it: with
+// one team its members; with several, at least one approval from a
+// member of each (one person in several teams covers each of them).
+func TeamsText(teams []string) string {
+	switch len(teams) {
+	case 0:
+		return "anyone with review rights"
+	case 1:
+		return "members of " + teams[0]
+	}
+	return "a member of each of " + strings.Join(teams, ", ") + " (one approval from each team; a member of several teams covers each)"
+}
+
+// eligibleText says who may still approve, for humans.
+func (c *checkRun) eligibleText(teams []string, requesters, registrants, committers []person, pr *forge.PullRequest) string {
+	var b strings.Builder
+	b.WriteString(TeamsText(teams))
 	var not []string
 	for _, p := range requesters {
 		not = append(not, "the requester "+p.text)
@@ -253,8 +296,8 @@ func (c *checkRun) eligibleText(teams []string, requesters, registrants []person
 		not = append(not, "the registrant "+p.text)
 	}
 	var cs []string
-	for l := range committers {
-		cs = append(cs, l)
+	for _, p := range committers {
+		cs = append(cs, p.text)
 	}
 	sort.Strings(cs)
 	if len(cs) > 0 {

@@ -79,6 +79,79 @@ func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, err
 	return slices.DeleteFunc(out, func(c *object.Commit) bool { return marks[c.Hash].uninteresting }), nil
 }
 
+// mergeBase returns the best common ancestor of base and head, as `git
+// merge-base` picks it: a pull request's changes are what head changes
+// since then, so that what the base gained after the pull request forked
+// (another promotion merged meanwhile) is not taken for something the
+// pull request removes. It asks git rather than go-git, whose MergeBase
+// indexes the whole history of one side; git answers from the commit
+// graph in milliseconds on long histories.
+func (r *Registry) mergeBase(ctx context.Context, base, head plumbing.Hash) (*object.Commit, error) {
+	cmd := exec.CommandContext(ctx, "git", "merge-base", base.String(), head.String())
+	cmd.Dir = r.repo.Root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.Error
+		var xe *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			return nil, fmt.Errorf("checking: finding the merge base of the base and the head: %w (install git: apt-get install -y git)", err)
+		case errors.As(err, &xe) && xe.ExitCode() == 1 && stderr.Len() == 0:
+			return nil, fmt.Errorf("checking: the base %s and the head %s share no history; open the pull request from a branch of the base", short(base), short(head))
+		}
+		return nil, fmt.Errorf("checking: finding the merge base of %s and %s: git merge-base: %w: %s (a shallow clone lacks it: fetch with --unshallow, or fetch-depth: 0 in actions/checkout)", short(base), short(head), err, strings.TrimSpace(stderr.String()))
+	}
+	h := plumbing.NewHash(strings.TrimSpace(string(out)))
+	c, err := r.repo.Git.CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("checking: reading the merge base %s: %w", h, err)
+	}
+	return c, nil
+}
+
+// checkConfigCommit checks a commit that changes modelgit.yaml and no
+// governed directory (checkCommit judges the others) as checkCommit
+// would: modelgit.yaml decides the environments, their order and the
+// clusters, so a change to it must be signed by a signer t trusts, unless
+// it is a forge's merge that brings nothing of its own.
+func (r *Registry) checkConfigCommit(c *object.Commit, t *trust) (governed bool, findings []Finding, err error) {
+	h, err := subtree(c, ConfigFile)
+	if err != nil {
+		return false, nil, err
+	}
+	var ph plumbing.Hash
+	if c.NumParents() > 0 {
+		p, err := c.Parent(0)
+		if err != nil {
+			return false, nil, err
+		}
+		if ph, err = subtree(p, ConfigFile); err != nil {
+			return false, nil, err
+		}
+	}
+	if h == ph {
+		return false, nil, nil
+	}
+	s := signatureInfo(c, t)
+	if !s.Trusted && !s.Signed {
+		neutral, err := mergeAddsNothing(c)
+		if err != nil {
+			return true, nil, err
+		}
+		s.Trusted = neutral
+	}
+	if !s.Trusted {
+		reason := s.Reason
+		if reason == "" {
+			reason = "not signed by an allowed signer"
+		}
+		findings = append(findings, Finding{Commit: c.Hash.String(), Path: ConfigFile, Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+	}
+	return true, findings, nil
+}
+
 // changedPath is one file a pull request adds, modifies or deletes.
 type changedPath struct {
 	Path    string

@@ -34,13 +34,12 @@ type AppliedPolicy struct {
 	Revision string                    `json:"revision"`
 }
 
-// Policy returns the policy of env as committed at rev ("" for HEAD).
-// Check reads it at the base of a pull request, so a pull request that
-// loosens its own gate is judged by the old one.
+// Policy returns the policy of env as committed at rev ("" for HEAD),
+// with the environment order of modelgit.yaml as committed there (the
+// work tree's when rev has none). Check reads it at the base of a pull
+// request, so a pull request that loosens its own gate or reorders the
+// environments is judged by the old ones.
 func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
-	if err := r.checkEnv(env); err != nil {
-		return nil, fmt.Errorf("reading the policy: %w", err)
-	}
 	var h plumbing.Hash
 	var err error
 	if rev == "" {
@@ -51,9 +50,43 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.policyAt(h, env)
+	at := r
+	if !h.IsZero() {
+		cfg, err := r.configAt(h)
+		switch {
+		case err == nil:
+			at = r.withConfig(cfg)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("reading the policy: reading %s at %s: %w", ConfigFile, short(h), err)
+		}
+	}
+	if err := at.checkEnv(env); err != nil {
+		return nil, fmt.Errorf("reading the policy: %w", err)
+	}
+	return at.policyAt(h, env)
 }
 
+// configAt parses modelgit.yaml as committed at rev; an error matching
+// fs.ErrNotExist when rev has none.
+func (r *Registry) configAt(rev plumbing.Hash) (*manifests.Config, error) {
+	data, err := r.repo.ReadFile(rev, ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return manifests.ParseConfig(ConfigFile, data)
+}
+
+// withConfig returns a copy of r that reads cfg as its modelgit.yaml (the
+// store and the rest are shared), to judge a revision by the
+// configuration committed there rather than the work tree's.
+func (r *Registry) withConfig(cfg *manifests.Config) *Registry {
+	cp := *r
+	cp.config = cfg
+	return &cp
+}
+
+// policyAt reads the policy of env at rev, with the environment order of
+// r's modelgit.yaml (see withConfig).
 func (r *Registry) policyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
 	ap := &AppliedPolicy{Environment: env, File: PolicyFile(env), Revision: rev.String()}
 	for _, e := range r.config.Environments {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,8 +219,10 @@ func TestCheckApprovalStory(t *testing.T) {
 	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "rate limit")
 
 	// Healthy again (a new process: go-github remembers a rate limit
-	// until it resets): merge, with the trailers in git log.
+	// until it resets): merge, with the trailers in git log, erin named
+	// by her public profile.
 	g.forge = newFastForge(t, g.fake.URL())
+	g.fake.SetUserProfile("erin", "Erin Example", "erin@example.com", 0)
 	mr, err := g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +230,7 @@ func TestCheckApprovalStory(t *testing.T) {
 	git(t, g.root, "pull", "-q", "--no-rebase", "origin", "main")
 	msg := git(t, g.root, "log", "-1", "--format=%B", mr.Commit)
 	tr := trailerMap(msg)
-	if got := tr["Approved-by"]; len(got) != 1 || got[0] != "erin <erin@users.noreply.github.com>" {
+	if got := tr["Approved-by"]; len(got) != 1 || got[0] != "Erin Example <erin@example.com>" {
 		t.Errorf("Approved-by = %v\n%s", got, msg)
 	}
 	if got := tr["Policy"]; len(got) != 1 || !strings.HasPrefix(got[0], "dev sha256:") {
@@ -244,7 +247,7 @@ func TestCheckApprovalStory(t *testing.T) {
 		t.Errorf("merge parents = %v, want a merge commit of %s", parents, newHead)
 	}
 	// git's own trailer parser agrees.
-	if out := git(t, g.root, "log", "-1", "--format=%(trailers:key=Approved-by,valueonly)", mr.Commit); out != "erin <erin@users.noreply.github.com>" {
+	if out := git(t, g.root, "log", "-1", "--format=%(trailers:key=Approved-by,valueonly)", mr.Commit); out != "Erin Example <erin@example.com>" {
 		t.Errorf("git interpret-trailers sees Approved-by %q", out)
 	}
 	// And verify accepts the history, the forge's merge included.
@@ -434,8 +437,8 @@ func TestMergeMessageKeepsInjectionAsData(t *testing.T) {
 	git(t, g.root, "pull", "-q", "--no-rebase", "origin", "main")
 	msg := git(t, g.root, "log", "-1", "--format=%B", mr.Commit)
 	tr := trailerMap(msg)
-	if got := tr["Approved-by"]; len(got) != 1 || got[0] != "bob <bob@users.noreply.github.com>" {
-		t.Errorf("Approved-by = %v\n%s", got, msg)
+	if got, want := tr["Approved-by"], fmt.Sprintf("bob <%d+bob@users.noreply.github.com>", g.fake.UserID("bob")); len(got) != 1 || got[0] != want {
+		t.Errorf("Approved-by = %v, want %s\n%s", got, want, msg)
 	}
 	if got := tr["Checked-Head"]; len(got) != 1 || got[0] != res.Commit.String() {
 		t.Errorf("Checked-Head = %v", got)

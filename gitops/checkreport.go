@@ -55,6 +55,10 @@ type Approval struct {
 	// requester, the registrant, a committer of the PR, a bot, not in the
 	// required team, or an API error.
 	Reason string `json:"reason,omitempty"`
+	// Identity is how the merge commit's Approved-by trailer names a
+	// counted approver ("Name <email>" from the forge profile, else
+	// GitHub's no-reply address); only Merge sets it.
+	Identity string `json:"identity,omitempty"`
 }
 
 // CheckedPromotion is one model's promotion a pull request makes.

@@ -34,11 +34,14 @@ type MergeResult struct {
 // Merge checks a pull request and, when the check passes, merges it
 // through the forge as a merge commit pinned to the head SHA that was
 // checked, with a message whose trailers record the approvers, the
-// policies and the pull request (MergeMessage). When the head moved
-// between check and merge, the forge refuses and Merge returns an error
-// matching forge.ErrHeadMoved: check again, never merge blind. A failed
-// check returns the result with its report and an error matching
-// ErrCheckFailed.
+// policies and the pull request (MergeMessage). Each approver is named by
+// their forge profile (see approverIdentity). When the head moved between
+// check and merge, the forge refuses and Merge returns an error matching
+// forge.ErrHeadMoved: check again, never merge blind. When the forge
+// finds the pull request not mergeable (a conflict with its base), the
+// error matches forge.ErrNotMergeable and says how to update the branch.
+// A failed check returns the result with its report and an error
+// matching ErrCheckFailed.
 func (r *Registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, error) {
 	if opts.PR == 0 {
 		return nil, fmt.Errorf("merging: a pull request number is needed")
@@ -55,22 +58,86 @@ func (r *Registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, 
 		}
 		return res, fmt.Errorf("merging pull request #%d: %w: %s failed", opts.PR, ErrCheckFailed, strings.Join(names, ", "))
 	}
+	for i := range rep.Approvals {
+		if a := &rep.Approvals[i]; a.Counted {
+			a.Identity = r.approverIdentity(ctx, opts.Forge, a.User)
+		}
+	}
 	res.Message = MergeMessage(rep)
 	sha, err := opts.Forge.Merge(ctx, opts.PR, rep.Head, res.Message, forge.MergeMethodMerge)
-	if errors.Is(err, forge.ErrHeadMoved) {
-		return res, fmt.Errorf("merging pull request #%d: its head moved after %s was checked; run modelgit check again (nothing was merged): %w", opts.PR, shortSHA(rep.Head), err)
-	}
-	if err != nil {
-		return res, fmt.Errorf("merging pull request #%d at %s: %w", opts.PR, shortSHA(rep.Head), err)
+	// The forge's errors already say "merging pull request #N at SHA".
+	switch {
+	case errors.Is(err, forge.ErrHeadMoved):
+		return res, fmt.Errorf("%w; its head moved after %s was checked: run modelgit check again (nothing was merged)", err, shortSHA(rep.Head))
+	case errors.Is(err, forge.ErrNotMergeable):
+		return res, fmt.Errorf("%w; update the branch: %s, then check again (nothing was merged)", err, updateHint(rep))
+	case err != nil:
+		return res, err
 	}
 	res.Commit = sha
 	return res, nil
 }
 
+// updateHint says how to bring a pull request up to date with its base:
+// promote again (which rebuilds the branch on the base) or merge the base
+// into the branch.
+func updateHint(rep *CheckReport) string {
+	promote := "run `modelgit promote MODEL@VERSION --to ENV` again"
+	if len(rep.Promotions) == 1 && rep.Promotions[0].To != "" {
+		p := rep.Promotions[0]
+		promote = fmt.Sprintf("run `modelgit promote %s@%s --to %s` again", oneLine(p.Model), oneLine(p.To), oneLine(p.Environment))
+	}
+	return promote + ", or merge the base into it"
+}
+
+// approverIdentity is how the Approved-by trailer names login: "Name
+// <public email>" from the forge's profile (the login when the name is
+// not public); without a public email, GitHub's no-reply address
+// "login <ID+login@users.noreply.github.com>"; and when the profile
+// cannot be read, the older "login <login@users.noreply.github.com>",
+// with a warning. A failed lookup never fails the merge.
+func (r *Registry) approverIdentity(ctx context.Context, fg forge.Forge, login string) string {
+	u, err := fg.User(ctx, login)
+	switch {
+	case err != nil || u == nil:
+		if err == nil {
+			err = errors.New("no profile")
+		}
+		r.log.Warningf("reading the profile of approver %s: %v; the merge names them %s", login, err, noReplyIdentity(login, 0))
+		return noReplyIdentity(login, 0)
+	case u.Email != "":
+		name := u.Name
+		if identText(name) == "" {
+			name = login
+		}
+		return identText(name) + " <" + identText(u.Email) + ">"
+	default:
+		return noReplyIdentity(login, u.ID)
+	}
+}
+
+// noReplyIdentity is "login <ID+login@users.noreply.github.com>", or
+// without an ID the older "login <login@users.noreply.github.com>".
+func noReplyIdentity(login string, id int64) string {
+	login = identText(login)
+	if id > 0 {
+		return fmt.Sprintf("%s <%d+%s@users.noreply.github.com>", login, id, login)
+	}
+	return fmt.Sprintf("%s <%s@users.noreply.github.com>", login, login)
+}
+
+// identText makes a name or email safe inside "Name <email>": one line
+// (oneLine), without the angle brackets that delimit the email, as git
+// strips them from identities.
+func identText(s string) string {
+	return oneLine(strings.NewReplacer("<", "", ">", "").Replace(s))
+}
+
 // MergeMessage is the merge commit message for a passed check: a subject
 // naming the pull request, the promotions in the body, and the trailers
-// Approved-by (one per counted approver), Policy (environment and policy
-// digest, one per environment), Pull-Request and Checked-Head. Every value
+// Approved-by (one per counted approver: its Identity, else its login at
+// GitHub's no-reply domain), Policy (environment and policy digest, one
+// per environment), Pull-Request and Checked-Head. Every value
 // from the forge or the pull request is reduced to one line of printable
 // text, so that a title or login cannot add trailers or lines of its own.
 func MergeMessage(rep *CheckReport) string {
@@ -90,8 +157,11 @@ func MergeMessage(rep *CheckReport) string {
 	var trailers []repo.Trailer
 	for _, a := range rep.Approvals {
 		if a.Counted {
-			login := oneLine(a.User)
-			trailers = append(trailers, repo.Trailer{Key: "Approved-by", Value: fmt.Sprintf("%s <%s@users.noreply.github.com>", login, login)})
+			who := oneLine(a.Identity)
+			if who == "" {
+				who = noReplyIdentity(a.User, 0)
+			}
+			trailers = append(trailers, repo.Trailer{Key: "Approved-by", Value: who})
 		}
 	}
 	envs := make([]string, 0, len(rep.Policies))

@@ -10,8 +10,9 @@ import (
 )
 
 // mergeAddsNothing reports whether a merge commit brings no governed
-// content of its own: every file under models/, environments/, rendered/
-// and policies/ is, byte for byte, the version of one of its parents, and
+// content of its own: modelgit.yaml and every file under models/,
+// environments/, rendered/ and policies/ is, byte for byte, the version
+// of one of its parents, and
 // every file it drops is absent from one of them. Such a merge (a forge's
 // merge button on a clean pull request) needs no signature of its own:
 // what it brings in was signed in the commits it merges, which are
@@ -58,14 +59,20 @@ func mergeAddsNothing(c *object.Commit) (bool, error) {
 	return true, nil
 }
 
-// governedFiles maps every file under the governed directories of c to
-// its blob hash.
+// governedFiles maps modelgit.yaml and every file under the governed
+// directories of c to its blob hash.
 func governedFiles(c *object.Commit) (map[string]plumbing.Hash, error) {
 	tree, err := c.Tree()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]plumbing.Hash{}
+	switch e, err := tree.FindEntry(ConfigFile); {
+	case err == nil:
+		out[ConfigFile] = e.Hash
+	case !errors.Is(err, object.ErrEntryNotFound) && !errors.Is(err, object.ErrDirectoryNotFound):
+		return nil, err
+	}
 	for _, dir := range GovernedDirs {
 		sub, err := tree.Tree(dir)
 		if errors.Is(err, object.ErrDirectoryNotFound) {

@@ -26,11 +26,13 @@ type VerifyOptions struct {
 
 // Finding is one problem Verify found. Commit is the commit at fault for
 // "signature" and "immutable" findings, and the revision whose manifests
-// were checked (the tip) for "manifest" and "artifact" findings.
+// were checked (the tip) for "manifest", "artifact" and "published"
+// findings ("published": with Deep, an OCI store's manifest of the version
+// is missing or is not modelgit's manifest of it).
 type Finding struct {
 	Commit  string `json:"commit,omitempty"`
 	Path    string `json:"path,omitempty"`
-	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact"
+	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact", "published"
 	Message string `json:"message"`
 }
 
@@ -85,6 +87,11 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		}
 		rep.Commits++
 		governed, fs, err := r.checkCommit(c, t)
+		if err == nil && !governed {
+			// modelgit.yaml orders the environments and names the store:
+			// changing it needs an allowed signer too, as in check.
+			governed, fs, err = r.checkConfigCommit(c, t)
+		}
 		if err != nil {
 			return err
 		}
@@ -357,9 +364,41 @@ func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 			if firstErr != nil {
 				return firstErr
 			}
+			if deep {
+				msg, err := r.checkPublished(ctx, v)
+				if err != nil {
+					return err
+				}
+				if msg != "" {
+					rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "published", Message: msg})
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// checkPublished returns a finding's message when the store keeps one
+// manifest per version (OCI) and the one under v's tag is missing or is
+// not modelgit's manifest of v (deep only: it reads tree listings); an
+// error only for a failure to check.
+func (r *Registry) checkPublished(ctx context.Context, v *VersionRef) (string, error) {
+	res, ok := r.store.(versionChecker)
+	if !ok {
+		return "", nil
+	}
+	_, err := res.CheckVersion(ctx, v.Manifest, v.Raw)
+	var mismatch *store.DigestMismatchError
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTagMismatch), errors.As(err, &mismatch):
+		if hint := republishHint(res, v, err); hint != "" {
+			return err.Error() + "; " + hint, nil
+		}
+		return err.Error(), nil
+	}
+	return "", err
 }
 
 // checkBlob returns a finding's message for a blob that is missing or

@@ -1,7 +1,8 @@
 // Package forge is modelgit's view of the code-hosting service that holds
 // promotion pull requests: open or adopt a PR for a branch, read its
-// reviews and commits, report a commit status and one sticky comment, and
-// merge it pinned to the head SHA that passed the check.
+// reviews and commits, read a reviewer's public profile, report a commit
+// status and one sticky comment, and merge it pinned to the head SHA that
+// passed the check.
 //
 // Forge is the small interface the rest of modelgit uses, with neutral
 // types (PullRequest, Review, Comment, Status). NewGitHub implements it

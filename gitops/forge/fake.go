@@ -23,6 +23,7 @@ type Fake struct {
 	LatestReviewsFn     func(ctx context.Context, number int) ([]Review, error)
 	IsTeamMemberFn      func(ctx context.Context, org, team, user string) (bool, error)
 	ListCommitsFn       func(ctx context.Context, number int) ([]Commit, error)
+	UserFn              func(ctx context.Context, login string) (*User, error)
 	SetStatusFn         func(ctx context.Context, sha string, st Status) error
 	UpsertCommentFn     func(ctx context.Context, number int, marker, body string) (*Comment, error)
 	MergeFn             func(ctx context.Context, number int, sha, message, method string) (string, error)
@@ -112,6 +113,14 @@ func (f *Fake) ListCommits(ctx context.Context, number int) ([]Commit, error) {
 		return nil, errNotImplemented
 	}
 	return f.ListCommitsFn(ctx, number)
+}
+
+// User implements Forge.
+func (f *Fake) User(ctx context.Context, login string) (*User, error) {
+	if f.UserFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.UserFn(ctx, login)
 }
 
 // SetStatus implements Forge.

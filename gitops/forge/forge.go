@@ -91,8 +91,22 @@ type Commit struct {
 	// AuthorLogin and CommitterLogin are the forge accounts linked to the
 	// commit's emails; empty when the forge knows no such account.
 	AuthorLogin, CommitterLogin string
-	// AuthorEmail and CommitterEmail are from the commit itself.
-	AuthorEmail, CommitterEmail string
+	// AuthorName, AuthorEmail, CommitterName and CommitterEmail are from
+	// the commit itself, whether or not the forge links them to an
+	// account.
+	AuthorName, AuthorEmail       string
+	CommitterName, CommitterEmail string
+}
+
+// User is a forge account as its public profile shows it.
+type User struct {
+	// Login is the account's current login.
+	Login string
+	// ID is the account's numeric id, which survives a change of login.
+	ID int64
+	// Name and Email are the profile's public name and email; empty when
+	// the user did not make them public.
+	Name, Email string
 }
 
 // Merge methods accepted by Merge.
@@ -133,6 +147,9 @@ type Forge interface {
 	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
 	// ListCommits lists the commits of a PR, all pages.
 	ListCommits(ctx context.Context, number int) ([]Commit, error)
+	// User reads the public profile of login; ErrNotFound when there is
+	// no such account.
+	User(ctx context.Context, login string) (*User, error)
 	// SetStatus creates a commit status on sha.
 	SetStatus(ctx context.Context, sha string, st Status) error
 	// UpsertComment keeps one sticky comment on a PR: the comment carrying

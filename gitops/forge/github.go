@@ -63,6 +63,7 @@ type githubClient interface {
 	createStatus(ctx context.Context, owner, repo, ref string, st *github.RepoStatus) (*github.RepoStatus, *github.Response, error)
 	teamMembership(ctx context.Context, org, slug, user string) (*github.Membership, *github.Response, error)
 	authenticatedUser(ctx context.Context) (*github.User, *github.Response, error)
+	getUser(ctx context.Context, login string) (*github.User, *github.Response, error)
 }
 
 type goGitHub struct{ c *github.Client }
@@ -121,6 +122,10 @@ func (g goGitHub) teamMembership(ctx context.Context, org, slug, user string) (*
 
 func (g goGitHub) authenticatedUser(ctx context.Context) (*github.User, *github.Response, error) {
 	return g.c.Users.Get(ctx, "")
+}
+
+func (g goGitHub) getUser(ctx context.Context, login string) (*github.User, *github.Response, error) {
+	return g.c.Users.Get(ctx, login)
 }
 
 // GitHub is the Forge over the GitHub REST API.
@@ -519,7 +524,9 @@ func (g *GitHub) ListCommits(ctx context.Context, number int) ([]Commit, error) 
 				SHA:            c.GetSHA(),
 				AuthorLogin:    c.GetAuthor().GetLogin(),
 				CommitterLogin: c.GetCommitter().GetLogin(),
+				AuthorName:     c.GetCommit().GetAuthor().GetName(),
 				AuthorEmail:    c.GetCommit().GetAuthor().GetEmail(),
+				CommitterName:  c.GetCommit().GetCommitter().GetName(),
 				CommitterEmail: c.GetCommit().GetCommitter().GetEmail(),
 			})
 		}
@@ -528,6 +535,19 @@ func (g *GitHub) ListCommits(ctx context.Context, number int) ([]Commit, error) 
 		}
 		opts.Page = resp.NextPage
 	}
+}
+
+// User implements Forge.
+func (g *GitHub) User(ctx context.Context, login string) (*User, error) {
+	if login == "" {
+		// go-github reads the token's own account for "".
+		return nil, fmt.Errorf("reading user: no login given")
+	}
+	u, _, err := g.client.getUser(ctx, login)
+	if err != nil {
+		return nil, g.wrap(err, "reading user %q", login)
+	}
+	return &User{Login: u.GetLogin(), ID: u.GetID(), Name: u.GetName(), Email: u.GetEmail()}, nil
 }
 
 // SetStatus implements Forge. An empty Context is StatusContext; a

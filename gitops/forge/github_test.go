@@ -347,8 +347,15 @@ func TestStatusCommitsAndTeams(t *testing.T) {
 
 	commits, err := e.forge.ListCommits(e.ctx, pr.Number)
 	must(t, err)
-	if len(commits) != 1 || commits[0].SHA != head || commits[0].AuthorLogin != "alice" || commits[0].AuthorEmail != "alice@example.com" {
+	if len(commits) != 1 || commits[0].SHA != head || commits[0].AuthorLogin != "alice" || commits[0].AuthorEmail != "alice@example.com" || commits[0].AuthorName != "Dev" || commits[0].CommitterName != "Dev" {
 		t.Fatalf("commits = %+v", commits)
+	}
+	// An email GitHub links to nobody still carries its name and email.
+	e.push("b", "main", map[string]string{"g": "2"}, "mallory@corp.example")
+	commits, err = e.forge.ListCommits(e.ctx, pr.Number)
+	must(t, err)
+	if len(commits) != 2 || commits[1].AuthorLogin != "" || commits[1].CommitterEmail != "mallory@corp.example" || commits[1].CommitterName != "Dev" {
+		t.Fatalf("unlinked commit = %+v", commits[1])
 	}
 
 	e.fake.AddTeamMember("acme", "ml-leads", "alice")
@@ -367,6 +374,31 @@ func TestStatusCommitsAndTeams(t *testing.T) {
 	noToken(t, err)
 	if err == nil || got {
 		t.Fatalf("membership with 5xx: %v, %v; want an error and false", got, err)
+	}
+}
+
+func TestUser(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SetUserProfile("erin", "Erin Example", "erin@example.com", 4242)
+	for _, tc := range []struct {
+		login string
+		want  forge.User
+	}{
+		{"erin", forge.User{Login: "erin", ID: 4242, Name: "Erin Example", Email: "erin@example.com"}},
+		{"bob", forge.User{Login: "bob", ID: e.fake.UserID("bob")}},
+	} {
+		got, err := e.forge.User(e.ctx, tc.login)
+		must(t, err)
+		if *got != tc.want {
+			t.Errorf("User(%s) = %+v, want %+v", tc.login, *got, tc.want)
+		}
+	}
+	e.fake.FailNext("GET", "/users/*", 404, 1)
+	if _, err := e.forge.User(e.ctx, "ghost"); !errors.Is(err, forge.ErrNotFound) || !strings.Contains(err.Error(), `reading user "ghost"`) {
+		t.Errorf("unknown user: %v, want ErrNotFound naming the login", err)
+	}
+	if _, err := e.forge.User(e.ctx, ""); err == nil {
+		t.Error("an empty login read the token's own account")
 	}
 }
 

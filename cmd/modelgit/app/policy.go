@@ -78,10 +78,7 @@ func policyShowRun(opts *PolicyShowOptions) error {
 	} else {
 		fmt.Fprintf(out, "comes from:  nowhere: %s is the first environment\n", ap.Environment)
 	}
-	teams := "anyone with review rights"
-	if len(ap.Policy.Approvals.Teams) > 0 {
-		teams = "members of " + strings.Join(ap.Policy.Approvals.Teams, " or ")
-	}
+	teams := gitops.TeamsText(ap.Policy.Approvals.Teams)
 	fmt.Fprintf(out, "approvals:   %d, from %s; not the requester, the registrant, a committer or a bot; on the current head\n", ap.Policy.Approvals.Count, teams)
 	fmt.Fprintf(out, "\n%s", ap.Policy.Explain())
 	if !strings.HasSuffix(ap.Policy.Explain(), "\n") {

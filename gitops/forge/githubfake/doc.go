@@ -1,6 +1,7 @@
 // Package githubfake is an in-process, stateful GitHub REST API for tests:
 // go-github talks to it unchanged over HTTP. Pull requests, reviews,
-// comments, statuses and team memberships live in memory; refs live in a
+// comments, statuses, team memberships and user profiles (SetUserProfile)
+// live in memory; refs live in a
 // real bare git repository served over HTTP by fluxcd's gittestserver, so
 // pushing a branch, opening a PR and merging it change real refs and make
 // real merge commits that `git log` shows.

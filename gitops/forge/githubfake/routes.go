@@ -37,6 +37,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 		defer s.mu.Unlock()
 		writeJSON(w, http.StatusOK, s.userJSON(s.opts.Login))
 	})
+	mux.HandleFunc("GET /users/{user}", s.getUser)
 	mux.HandleFunc("GET /rate_limit", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"resources": map[string]any{}})
 	})
@@ -696,6 +697,24 @@ func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"state": state, "sha": sha, "total_count": len(latest), "statuses": latest})
 	})
+}
+
+// getUser answers a user's public profile; every login exists.
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	login := r.PathValue("user")
+	m := s.userJSON(login)
+	m["name"], m["email"] = nil, nil
+	if p, ok := s.profiles[strings.ToLower(login)]; ok {
+		if p.name != "" {
+			m["name"] = p.name
+		}
+		if p.email != "" {
+			m["email"] = p.email
+		}
+	}
+	writeJSON(w, http.StatusOK, m)
 }
 
 func (s *Server) teamMembership(w http.ResponseWriter, r *http.Request) {

@@ -65,6 +65,7 @@ type Server struct {
 	userTypes     map[string]string
 	userIDs       map[string]int64
 	emails        map[string]string
+	profiles      map[string]profile
 	faults        []*fault
 	delay         time.Duration
 	delayN        int // -1: every request
@@ -87,6 +88,9 @@ type pull struct {
 	MergedAt, ClosedAt   *time.Time
 	baseSHAAtMerge       string
 }
+
+// profile is a user's public name and email.
+type profile struct{ name, email string }
 
 type review struct {
 	ID          int64
@@ -159,6 +163,7 @@ func Start(opts Options) (*Server, error) {
 		userTypes:     map[string]string{},
 		userIDs:       map[string]int64{},
 		emails:        map[string]string{},
+		profiles:      map[string]profile{},
 		rateRemaining: 5000,
 		rateReset:     time.Now().Add(time.Hour),
 	}
@@ -304,6 +309,26 @@ func (s *Server) SetUserEmail(user, email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.emails[strings.ToLower(email)] = user
+}
+
+// SetUserProfile sets the public name and email that GET /users/{user}
+// answers for user (empty: not public, as GitHub's null) and, when id is
+// not 0, the user's numeric ID (otherwise one is given at first sight).
+func (s *Server) SetUserProfile(user, name, email string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := strings.ToLower(user)
+	s.profiles[k] = profile{name: name, email: email}
+	if id != 0 {
+		s.userIDs[k] = id
+	}
+}
+
+// UserID returns the numeric ID of user, giving one if it has none yet.
+func (s *Server) UserID(user string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.userJSON(user)["id"].(int64)
 }
 
 // ClosePullRequest closes PR number without merging it.
