@@ -27,6 +27,11 @@
 #                  blob); and with a stat cache (no hash, HEAD only)
 #   modelgit pull  bench/ocipush pull: manifest, verified GET, temp + rename
 #   oras pull      oras pull into an empty directory
+#   modelgit register (CLI)  `modelgit register` of the file in a new Git
+#                  repository whose store is a new registry repository: hash,
+#                  HEAD, one streamed PUT, signed commit, version manifest
+#   modelgit pull (CLI)      `modelgit pull` of that version into an empty
+#                  directory
 # Nothing here passes or fails on timing.
 set -euo pipefail
 
@@ -54,8 +59,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "building bench/ocipush"
-(cd "$ROOT" && go build -o "$WORK/ocipush" ./bench/ocipush)
+log "building bench/ocipush and modelgit"
+(cd "$ROOT" && go build -o "$WORK/ocipush" ./bench/ocipush && go build -o "$WORK/modelgit" ./cmd/modelgit)
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 ADDR=127.0.0.1:$PORT
@@ -125,6 +130,30 @@ timepair mg_pull run_mg_pull oras_pull run_oras_pull
 cmp "$WORK/src/weights.bin" "$WORK/pull-mg/weights.bin" || die "modelgit pulled other bytes"
 cmp "$WORK/src/weights.bin" "$WORK/pull-oras/weights.bin" || die "oras pulled other bytes"
 
+# The CLI: one Git repository per run (made before the clock starts), each
+# storing into its own registry repository, signed with an SSH key.
+log "preparing $RUNS Git repositories for modelgit register"
+export HOME="$WORK/home" GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@example.com
+mkdir -p "$HOME"
+git config --global user.name Bench && git config --global user.email bench@example.com && git config --global init.defaultBranch main
+ssh-keygen -q -t ed25519 -N '' -C bench@example.com -f "$WORK/key"
+for i in $(seq "$RUNS"); do
+	(
+		git init -q "$WORK/repo$i" && cd "$WORK/repo$i"
+		git config gpg.format ssh && git config user.signingkey "$WORK/key"
+		"$WORK/modelgit" init >/dev/null 2>&1
+		sed -i "s|^store:.*|store: oci://$ADDR/cli/mg$i|" modelgit.yaml
+		git commit -q -S -am 'Store artifacts in the registry'
+	) || die "preparing $WORK/repo$i"
+done
+run_cli_register() { (cd "$WORK/repo$RUN" && "$WORK/modelgit" register bench --weights "$WORK/src/weights.bin" 2>/dev/null); }
+run_oras_push_cli() { oras push --plain-http "$ADDR/cli/oras$RUN:bench-0.1.0" weights.bin:application/vnd.cncf.model.weight.v1.raw; }
+run_cli_pull() { rm -rf "$WORK/pull-cli" && (cd "$WORK/repo1" && "$WORK/modelgit" pull bench "$WORK/pull-cli" 2>/dev/null); }
+run_oras_pull_cli() { rm -rf "$WORK/pull-oras" && mkdir "$WORK/pull-oras" && oras pull --plain-http -o "$WORK/pull-oras" "$ADDR/cli/oras1:bench-0.1.0"; }
+timepair cli_register run_cli_register oras_push_cli run_oras_push_cli
+timepair cli_pull run_cli_pull oras_pull_cli run_oras_pull_cli
+cmp "$WORK/src/weights.bin" "$WORK/pull-cli/weights.bin" || die "modelgit pull wrote other bytes"
+
 rate() { echo "scale=1; $MB / $1" | bc -l; }
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc -l)"; }
 SECTION=$(cat <<MD
@@ -138,7 +167,11 @@ modelgit = \`bench/ocipush\` over \`gitops/store.OCI\`: push = hash, HEAD,
 one streamed PUT (hashed again as it is sent; chunked PATCHes only after a
 failure), version manifest; pull verifies digest and size and writes
 temp + fsync + rename. oras = \`oras push\` / \`oras pull\` of the same file
-(it hashes first too). modelgit and oras runs alternate; the machine is
+(it hashes first too). The CLI rows time the \`modelgit\` binary itself:
+\`register\` (hash, HEAD, one streamed PUT, signed Git commit, version
+manifest; a new Git repository and registry repository each run) and
+\`pull\` (verified, temp + fsync + rename), against \`oras push\` /
+\`oras pull\` of the same file. modelgit and oras runs alternate; the machine is
 shared with other work, so single runs vary by ±30 %: the medians are
 what to compare. Ratio is modelgit time / oras time (lower is better).
 Target: ratio ≤ 1.1 for push and pull.
@@ -149,6 +182,8 @@ Command: \`BENCH_OCI_MB=${MB} BENCH_RUNS=${RUNS} bench/oci.sh\`
 |---|---|---|---|---|
 | push | ${T[mg_push]} s ($(rate "${T[mg_push]}") MiB/s) | ${T[oras_push]} s ($(rate "${T[oras_push]}") MiB/s) | $(ratio "${T[mg_push]}" "${T[oras_push]}") | ${ALL[mg_push]% } / ${ALL[oras_push]% } |
 | pull | ${T[mg_pull]} s ($(rate "${T[mg_pull]}") MiB/s) | ${T[oras_pull]} s ($(rate "${T[oras_pull]}") MiB/s) | $(ratio "${T[mg_pull]}" "${T[oras_pull]}") | ${ALL[mg_pull]% } / ${ALL[oras_pull]% } |
+| \`modelgit register\` / \`oras push\` (CLI) | ${T[cli_register]} s ($(rate "${T[cli_register]}") MiB/s) | ${T[oras_push_cli]} s ($(rate "${T[oras_push_cli]}") MiB/s) | $(ratio "${T[cli_register]}" "${T[oras_push_cli]}") | ${ALL[cli_register]% } / ${ALL[oras_push_cli]% } |
+| \`modelgit pull\` / \`oras pull\` (CLI) | ${T[cli_pull]} s ($(rate "${T[cli_pull]}") MiB/s) | ${T[oras_pull_cli]} s ($(rate "${T[oras_pull_cli]}") MiB/s) | $(ratio "${T[cli_pull]}" "${T[oras_pull_cli]}") | ${ALL[cli_pull]% } / ${ALL[oras_pull_cli]% } |
 | push again, unchanged | ${T[mg_repush]} s (hash + HEAD, no upload) | – | – | ${ALL[mg_repush]% } |
 | push again, unchanged, stat cache | ${T[mg_repush_cached]} s (HEAD only: no hash, no upload) | – | – | ${ALL[mg_repush_cached]% } |
 

@@ -2,9 +2,15 @@ package gitops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // CopyResult says what CopyStore did.
@@ -12,8 +18,16 @@ type CopyResult struct {
 	Source      string `json:"source"`
 	Destination string `json:"destination"`
 	Versions    int    `json:"versions"`
-	Blobs       int    `json:"blobs"`
-	Published   int    `json:"published"`
+	// Blobs is how many blobs the versions need; BlobsCopied of them were
+	// copied and BlobsSkipped were in the destination already.
+	Blobs        int   `json:"blobs"`
+	BlobsCopied  int   `json:"blobsCopied"`
+	BlobsSkipped int   `json:"blobsSkipped"`
+	BytesCopied  int64 `json:"bytesCopied"`
+	// Published counts the version manifests pushed to an OCI destination;
+	// AlreadyPublished those it held already (nothing pushed).
+	Published        int `json:"published"`
+	AlreadyPublished int `json:"alreadyPublished"`
 }
 
 // OpenStore opens a store URL the way modelgit.yaml's store is opened:
@@ -26,12 +40,24 @@ func (r *Registry) OpenStore(rawURL string) (store.Store, error) {
 	return store.OpenWithOptions(rawURL, r.repo.Root, oci)
 }
 
+// versionPublishReporter is a store that keeps one manifest per version
+// and says whether it held it already (an OCI registry).
+type versionPublishReporter interface {
+	PublishVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, bool, error)
+}
+
 // CopyStore mirrors every version registered at HEAD from src to dst:
 // each blob it needs (verified as read and as written, skipped when dst
 // has it) and, for a store that keeps one manifest per version (OCI), the
-// version's manifest. Running it again copies nothing.
+// version's manifest. Running it again copies nothing: the result counts
+// what was copied and what was there already.
 func (r *Registry) CopyStore(ctx context.Context, src, dst store.Store, prog store.Progress) (*CopyResult, error) {
 	res := &CopyResult{Source: src.URL(), Destination: dst.URL()}
+	if d, ok := src.(interface{ Dir() string }); ok {
+		if _, err := os.Stat(d.Dir()); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("copying from %s: no such store: directory %q does not exist (file:// paths are relative to the repository root)", src.URL(), d.Dir())
+		}
+	}
 	models, err := r.Models()
 	if err != nil {
 		return nil, err
@@ -59,16 +85,23 @@ func (r *Registry) CopyStore(ctx context.Context, src, dst store.Store, prog sto
 		}
 	}
 	res.Versions, res.Blobs = len(all), len(blobs)
-	r.log.Actionf("copying %d blobs of %d versions from %s to %s", len(blobs), len(all), src.URL(), dst.URL())
-	if err := store.CopyBlobs(ctx, dst, src, blobs, 0, prog); err != nil {
+	r.log.Actionf("copying %s of %s from %s to %s", count(len(blobs), "blob"), count(len(all), "version"), src.URL(), dst.URL())
+	stats, err := store.CopyBlobs(ctx, dst, src, blobs, 0, prog)
+	res.BlobsCopied, res.BlobsSkipped, res.BytesCopied = stats.Copied, stats.Skipped, stats.CopiedBytes
+	if err != nil {
 		return res, err
 	}
-	if p, ok := dst.(versionPublisher); ok {
+	if p, ok := dst.(versionPublishReporter); ok {
 		for _, v := range all {
-			if _, err := p.PushVersion(ctx, v.Manifest, v.Raw); err != nil {
+			_, existed, err := p.PublishVersion(ctx, v.Manifest, v.Raw)
+			if err != nil {
 				return res, err
 			}
-			res.Published++
+			if existed {
+				res.AlreadyPublished++
+			} else {
+				res.Published++
+			}
 		}
 	}
 	return res, nil

@@ -65,12 +65,16 @@ type OCIOptions struct {
 	// 127.0.0.0/8 and ::1; anything else needs it set explicitly.
 	PlainHTTP bool
 	// RegistryConfig is the path of a Docker config.json holding
-	// credentials (auths, credsStore, credHelpers). Empty means
-	// $DOCKER_CONFIG/config.json or ~/.docker/config.json, which is where
-	// `oras login` and `docker login` write.
+	// credentials (auths, credsStore, credHelpers); what it holds for a
+	// registry wins over Username and Password. Empty means Username and
+	// Password when set, else $DOCKER_CONFIG/config.json or
+	// ~/.docker/config.json, which is where `oras login` and `docker
+	// login` write.
 	RegistryConfig string
-	// Username and Password, when Username is set, are used instead of the
-	// credential store. Password may be an identity token.
+	// Username and Password are used instead of the default credential
+	// store, and for registries RegistryConfig has nothing for. A
+	// Password without Username is sent as an identity token, which
+	// registries with HTTP Basic auth do not accept.
 	Username, Password string
 	// UserAgent is sent with every request; empty means "modelgit".
 	UserAgent string
@@ -207,31 +211,43 @@ func parseOCIRef(ref string) (registry.Reference, error) {
 	return r, nil
 }
 
-// credentialFunc resolves credentials: explicit Username/Password, else the
+// credentialFunc resolves credentials: the Docker config file named by
+// RegistryConfig when it has some for the host (an explicit file wins over
+// the environment), else explicit Username/Password, else the default
 // Docker config file (and its credential helpers).
 func credentialFunc(opts OCIOptions) (auth.CredentialFunc, error) {
+	var explicit auth.CredentialFunc
 	if opts.Username != "" || opts.Password != "" {
 		c := auth.Credential{Username: opts.Username, Password: opts.Password}
 		if opts.Username == "" {
 			c = auth.Credential{RefreshToken: opts.Password}
 		}
-		return func(context.Context, string) (auth.Credential, error) { return c, nil }, nil
+		explicit = func(context.Context, string) (auth.Credential, error) { return c, nil }
 	}
-	var (
-		st  credentials.Store
-		err error
-	)
 	if opts.RegistryConfig != "" {
-		st, err = credentials.NewStore(opts.RegistryConfig, credentials.StoreOptions{})
+		st, err := credentials.NewStore(opts.RegistryConfig, credentials.StoreOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("reading registry config %q: %w", opts.RegistryConfig, err)
 		}
-	} else {
-		st, err = credentials.NewStoreFromDocker(credentials.StoreOptions{})
-		if err != nil {
-			// An unreadable default config is not fatal: go anonymous.
-			return func(context.Context, string) (auth.Credential, error) { return auth.EmptyCredential, nil }, nil
+		fromFile := credentials.Credential(st)
+		if explicit == nil {
+			return fromFile, nil
 		}
+		return func(ctx context.Context, host string) (auth.Credential, error) {
+			c, err := fromFile(ctx, host)
+			if err != nil || c != auth.EmptyCredential {
+				return c, err
+			}
+			return explicit(ctx, host)
+		}, nil
+	}
+	if explicit != nil {
+		return explicit, nil
+	}
+	st, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	if err != nil {
+		// An unreadable default config is not fatal: go anonymous.
+		return func(context.Context, string) (auth.Credential, error) { return auth.EmptyCredential, nil }, nil
 	}
 	return credentials.Credential(st), nil
 }
@@ -383,6 +399,14 @@ func (o *OCI) transportError(err error) error {
 	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
 		return o.authError(http.StatusUnauthorized, false, "")
 	}
+	// oras-go says this (after the request's method and URL, which must
+	// not be echoed) when the credential cannot answer the challenge: an
+	// identity token for basic auth, or a username without password.
+	if msg := err.Error(); strings.HasSuffix(msg, "missing username or password for basic auth") {
+		return fmt.Errorf("%w: %s asks for a username and password (HTTP Basic), and the credential found has no username or no password (a password alone is used as an identity token): set %s as well, or use `oras login %s` / --registry-config", ErrAuthRequired, o.ref.Registry, EnvRegistryUsername, o.ref.Registry)
+	} else if strings.HasSuffix(msg, "missing username or password for bearer auth") {
+		return fmt.Errorf("%w: %s asks for a token and the credential found has a username without password: set %s as well, or use `oras login %s` / --registry-config", ErrAuthRequired, o.ref.Registry, EnvRegistryPassword, o.ref.Registry)
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
@@ -398,7 +422,7 @@ func (o *OCI) transportError(err error) error {
 	case errors.As(err, &ne) && ne.Timeout():
 		return fmt.Errorf("%w: %s timed out: %v", ErrRegistryUnreachable, o.ref.Registry, err)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return fmt.Errorf("%s speaks plain HTTP, not HTTPS: allow it explicitly (OCIOptions.PlainHTTP, %s=true) if that is intended", o.ref.Registry, EnvRegistryPlainHTTP)
+		return fmt.Errorf("%s speaks plain HTTP, not HTTPS: if that is intended, allow it with --plain-http or %s=true (OCIOptions.PlainHTTP)", o.ref.Registry, EnvRegistryPlainHTTP)
 	}
 	return fmt.Errorf("talking to %s: %w", o.ref.Registry, err)
 }
@@ -501,11 +525,11 @@ func verbOf(method string) string {
 // authError explains a 401: no credentials at all, or rejected ones.
 func (o *OCI) authError(status int, sent bool, detail string) error {
 	if !sent {
-		return fmt.Errorf("%w: %s needs credentials and none were found: run `oras login %s`, pass a registry config, or set %s and %s (%d%s)",
+		return fmt.Errorf("%w: %s needs credentials and none were found: run `oras login %s`, pass --registry-config FILE (a Docker config.json), or set %s and %s (%d%s)",
 			ErrAuthRequired, o.ref.Registry, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, status, suffix(detail))
 	}
-	return fmt.Errorf("%w: authentication failed: %s rejected the credentials: check them (oras login %s) (%d%s)",
-		ErrAuthRequired, o.ref.Registry, o.ref.Registry, status, suffix(detail))
+	return fmt.Errorf("%w: authentication failed: %s rejected the credentials: check them (`oras login %s`, the --registry-config file, or %s and %s) (%d%s)",
+		ErrAuthRequired, o.ref.Registry, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, status, suffix(detail))
 }
 
 // orasError converts an error of an oras-go call into one of ours.

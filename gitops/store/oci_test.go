@@ -436,11 +436,14 @@ func TestOCIPushVersionAndOrasPull(t *testing.T) {
 		t.Fatalf("VersionBlobs = %d blobs, want 6: %v", len(blobs), blobs)
 	}
 	mem := NewMemory()
-	if err := CopyBlobs(ctx, mem, o, blobs, 0, nil); err != nil {
-		t.Fatalf("CopyBlobs to memory: %v", err)
+	if st, err := CopyBlobs(ctx, mem, o, blobs, 0, nil); err != nil || st.Copied != 6 || st.Skipped != 0 {
+		t.Fatalf("CopyBlobs to memory = %+v, %v; want 6 copied", st, err)
 	}
-	if err := CopyBlobs(ctx, other, mem, blobs, 2, nil); err != nil {
-		t.Fatalf("CopyBlobs to OCI: %v", err)
+	if st, err := CopyBlobs(ctx, other, mem, blobs, 2, nil); err != nil || st.Copied != 6 {
+		t.Fatalf("CopyBlobs to OCI = %+v, %v; want 6 copied", st, err)
+	}
+	if st, err := CopyBlobs(ctx, other, mem, blobs, 2, nil); err != nil || st.Copied != 0 || st.Skipped != 6 || st.CopiedBytes != 0 {
+		t.Fatalf("CopyBlobs again = %+v, %v; want 0 copied, 6 skipped", st, err)
 	}
 	if d2, err := other.PushVersion(ctx, mv, raw); err != nil || d2.Digest != desc.Digest {
 		t.Fatalf("PushVersion after CopyBlobs = %s, %v; want %s", d2.Digest, err, desc.Digest)
@@ -621,7 +624,20 @@ func testKilledMidUpload(t *testing.T, chunked bool) {
 	if got, err := readBlob(t, o, d); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("Open after the crash: %d bytes, %v", len(got), err)
 	}
-	t.Logf("sent %d MiB for a 64 MiB blob", o.sent.Load()>>20)
+	sent := o.sent.Load()
+	t.Logf("sent %d MiB for a 64 MiB blob", sent>>20)
+	if chunked {
+		// The registry was killed between two acknowledged chunks: Put
+		// resumes from what it holds, resending at most the chunk that
+		// was refused. An upload that starts over sends 20 MiB more.
+		if limit := int64(64<<20) + o.opts.ChunkSize; sent > limit {
+			t.Fatalf("sent %d bytes for a %d-byte blob, more than a resume allows (%d): the upload restarted instead of resuming", sent, len(data), limit)
+		}
+	} else if limit := int64(2*64<<20) + o.opts.ChunkSize; sent > limit {
+		// A streamed PUT cut mid-body loses distribution's session: Put
+		// starts over once (docs/oci.md), never more.
+		t.Fatalf("sent %d bytes for a %d-byte blob, more than one restart (%d)", sent, len(data), limit)
+	}
 }
 
 // TestOCIRerunAfterCrash: the registry dies and stays down, Put fails; after

@@ -39,7 +39,7 @@ func (o *OCI) Put(ctx context.Context, d manifests.Digest, size int64, r io.Read
 		return nil
 	}
 	if !errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("storing blob %s in %s: %w", d, o.URL(), err)
+		return err // "statting blob <d>: …" names the blob and the registry
 	}
 	u := &upload{o: o, d: d, size: size, r: r, dg: manifests.NewDigester()}
 	if or, ok := r.(onlyReader); ok {

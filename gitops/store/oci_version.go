@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -111,11 +113,20 @@ func VersionBlobs(ctx context.Context, st Store, mv *manifests.ModelVersion) ([]
 	return out, err
 }
 
+// CopyStats says what CopyBlobs did.
+type CopyStats struct {
+	// Copied and Skipped count the blobs copied and those dst already had.
+	Copied, Skipped int
+	// CopiedBytes is the size of the blobs copied.
+	CopiedBytes int64
+}
+
 // CopyBlobs copies blobs from src to dst, parallel at a time (0 means
 // DefaultOCIParallel), skipping those dst has. Every blob is verified as
 // it is read from src and, by dst, as it is written. prog, when not nil,
-// gets Start with the total size, Add as blobs are read, and Done.
-func CopyBlobs(ctx context.Context, dst, src Store, blobs []Blob, parallel int, prog Progress) error {
+// gets Start with the total size, Add as blobs are read, and Done. The
+// stats count what was done before an error too.
+func CopyBlobs(ctx context.Context, dst, src Store, blobs []Blob, parallel int, prog Progress) (CopyStats, error) {
 	if parallel <= 0 {
 		parallel = DefaultOCIParallel
 	}
@@ -128,26 +139,51 @@ func CopyBlobs(ctx context.Context, dst, src Store, blobs []Blob, parallel int, 
 	}
 	prog.Start("copying to "+dst.URL(), total)
 	defer prog.Done()
+	var (
+		mu    sync.Mutex
+		stats CopyStats
+	)
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallel)
 	for _, b := range blobs {
 		g.Go(func() error {
 			if n, err := dst.Stat(ctx, b.Digest); err == nil && (b.Size < 0 || n == b.Size) {
 				prog.Add(max(b.Size, 0))
+				mu.Lock()
+				stats.Skipped++
+				mu.Unlock()
 				return nil
 			}
 			rc, err := src.Open(ctx, b.Digest)
 			if err != nil {
-				return fmt.Errorf("copying blob %s: %w", b.Digest, err)
+				return fmt.Errorf("copying from %s: %w", src.URL(), err)
 			}
 			defer rc.Close()
-			if err := dst.Put(ctx, b.Digest, b.Size, progressReader{rc, prog}); err != nil {
-				return fmt.Errorf("copying blob %s from %s: %w", b.Digest, src.URL(), err)
+			cr := &countReader{r: progressReader{rc, prog}}
+			if err := dst.Put(ctx, b.Digest, b.Size, cr); err != nil {
+				return fmt.Errorf("copying from %s: %w", src.URL(), err)
 			}
+			mu.Lock()
+			stats.Copied++
+			stats.CopiedBytes += max(b.Size, cr.n)
+			mu.Unlock()
 			return nil
 		})
 	}
-	return g.Wait()
+	err := g.Wait()
+	return stats, err
+}
+
+// countReader counts the bytes read through it.
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // modelPackConfig is the ModelPack model config
@@ -186,76 +222,73 @@ func ociDigest(d manifests.Digest) digest.Digest { return digest.Digest(d.String
 
 // versionLayers builds the layers of mv: one per file artifact, and for a
 // tree one per file (titled "<dir>/<path>") plus its listing (untitled, so
-// `oras pull` skips it). Every blob must be in o already.
-func (o *OCI) versionLayers(ctx context.Context, mv *manifests.ModelVersion) ([]ocispec.Descriptor, error) {
-	type want struct {
-		layer ocispec.Descriptor
-		what  string
-	}
-	var wants []want
-	var err error
+// `oras pull` skips it), reading tree listings from trees. what names each
+// layer for messages.
+func versionLayers(ctx context.Context, trees Store, mv *manifests.ModelVersion) (layers []ocispec.Descriptor, what []string, err error) {
 	mv.Artifacts.Each(func(kind string, a *manifests.Artifact) {
 		if err != nil {
 			return
 		}
 		if a.MediaType != manifests.MediaTypeTree {
-			wants = append(wants, want{ocispec.Descriptor{
+			layers = append(layers, ocispec.Descriptor{
 				MediaType: layerType(kind, a.MediaType), Digest: ociDigest(a.Digest), Size: a.Size,
 				Annotations: map[string]string{ocispec.AnnotationTitle: a.Path, AnnotationFilepath: a.Path, AnnotationArtifact: kind},
-			}, fmt.Sprintf("%s %q", kind, a.Path)})
+			})
+			what = append(what, fmt.Sprintf("%s %q", kind, a.Path))
 			return
 		}
 		var t Tree
-		if t, err = ReadTree(ctx, o, a.Digest); err != nil {
+		if t, err = ReadTree(ctx, trees, a.Digest); err != nil {
 			if errors.Is(err, ErrNotFound) {
-				err = fmt.Errorf("%s %q: tree listing %s is not in %s: copy the version's blobs first", kind, a.Path, a.Digest, o.URL())
+				err = fmt.Errorf("%s %q: tree listing: %w: copy the version's blobs first", kind, a.Path, err)
 			}
 			return
 		}
 		for _, e := range t.Entries {
 			p := path.Join(a.Path, e.Path)
-			wants = append(wants, want{ocispec.Descriptor{
+			layers = append(layers, ocispec.Descriptor{
 				MediaType: layerType(kind, ""), Digest: ociDigest(e.Digest), Size: e.Size,
 				Annotations: map[string]string{ocispec.AnnotationTitle: p, AnnotationFilepath: p, AnnotationArtifact: kind},
-			}, fmt.Sprintf("%s file %q", kind, p)})
+			})
+			what = append(what, fmt.Sprintf("%s file %q", kind, p))
 		}
-		wants = append(wants, want{ocispec.Descriptor{
+		layers = append(layers, ocispec.Descriptor{
 			MediaType: manifests.MediaTypeTree, Digest: ociDigest(a.Digest), Size: int64(len(t.Listing())),
 			Annotations: map[string]string{AnnotationTree: a.Path, AnnotationArtifact: kind},
-		}, fmt.Sprintf("%s tree listing %q", kind, a.Path)})
+		})
+		what = append(what, fmt.Sprintf("%s tree listing %q", kind, a.Path))
 	})
-	if err != nil {
-		return nil, err
-	}
-	errs := make([]error, len(wants))
+	return layers, what, err
+}
+
+// checkLayers checks with parallel HEADs that o holds every layer, naming
+// each missing or wrong one.
+func (o *OCI) checkLayers(ctx context.Context, layers []ocispec.Descriptor, what []string) error {
+	errs := make([]error, len(layers))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.opts.Parallel * 4)
-	for i, w := range wants {
+	for i, l := range layers {
 		g.Go(func() error {
-			d := manifests.MustParseDigest(string(w.layer.Digest))
+			d := manifests.MustParseDigest(string(l.Digest))
 			n, err := o.Stat(gctx, d)
 			switch {
 			case errors.Is(err, ErrNotFound):
-				errs[i] = fmt.Errorf("%s: blob %s is not in %s", w.what, d, o.URL())
+				errs[i] = fmt.Errorf("%s: blob %s is not in %s", what[i], d, o.URL())
 			case err != nil:
 				return err
-			case n != w.layer.Size:
-				errs[i] = fmt.Errorf("%s: blob %s is %d bytes in %s, the manifest says %d", w.what, d, n, o.URL(), w.layer.Size)
+			case n != l.Size:
+				errs[i] = fmt.Errorf("%s: blob %s is %d bytes in %s, the manifest says %d", what[i], d, n, o.URL(), l.Size)
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%w\ncopy the version's blobs first (store.CopyBlobs, `modelgit store copy`)", err)
+		return fmt.Errorf("%w\ncopy the version's blobs first (store.CopyBlobs, `modelgit store copy`)", err)
 	}
-	layers := make([]ocispec.Descriptor, len(wants))
-	for i, w := range wants {
-		layers[i] = w.layer
-	}
-	return layers, nil
+	return nil
 }
 
 // dedupeTitles prefixes every title with "<kind>/" when two layers would
@@ -283,42 +316,48 @@ func dedupeTitles(layers []ocispec.Descriptor) {
 	}
 }
 
-// PushVersion pushes the OCI manifest of model version mv, whose manifest
-// file holds manifestYAML, tagged TagFor(mv.Model, mv.Version). The
-// artifact blobs (and every file of a directory artifact) must already be
-// in o — copy them with CopyBlobs; PushVersion checks each with a HEAD
-// and names any missing one. It uploads the version YAML and the ModelPack
-// config, then the manifest. The manifest bytes depend only on mv and
-// manifestYAML, so pushing again is a no-op; a tag that already holds a
-// different version digest is refused (versions are immutable).
-func (o *OCI) PushVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error) {
-	if mv == nil {
-		return ocispec.Descriptor{}, fmt.Errorf("pushing version: no model version")
-	}
-	name := mv.Model + "@" + mv.Version.String()
-	fail := func(err error) (ocispec.Descriptor, error) {
-		return ocispec.Descriptor{}, fmt.Errorf("pushing %s to %s: %w", name, o.URL(), err)
-	}
-	tag, err := TagFor(mv.Model, mv.Version)
+// versionManifest is the OCI manifest of a model version, as PushVersion
+// pushes it.
+type versionManifest struct {
+	desc     ocispec.Descriptor
+	manifest []byte // the manifest JSON
+	config   []byte // the ModelPack config JSON
+	layers   []ocispec.Descriptor
+	what     []string // names of the artifact layers, for messages
+}
+
+// BuildVersionManifest returns the descriptor and bytes of the OCI
+// manifest PushVersion makes for model version mv, whose manifest file
+// holds manifestYAML, reading tree listings from trees. The bytes depend
+// only on mv, manifestYAML and those listings: the digest a release pins
+// can be computed without the registry.
+func BuildVersionManifest(ctx context.Context, trees Store, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, []byte, error) {
+	vm, err := buildVersionManifest(ctx, trees, mv, manifestYAML)
 	if err != nil {
-		return fail(err)
+		return ocispec.Descriptor{}, nil, err
+	}
+	return vm.desc, vm.manifest, nil
+}
+
+func buildVersionManifest(ctx context.Context, trees Store, mv *manifests.ModelVersion, manifestYAML []byte) (*versionManifest, error) {
+	if mv == nil {
+		return nil, fmt.Errorf("no model version")
 	}
 	if mv.Artifacts.Weights == nil {
-		return fail(fmt.Errorf("the version has no weights artifact"))
+		return nil, fmt.Errorf("the version has no weights artifact")
 	}
 	vd := manifests.FromBytes(manifestYAML)
-	layers, err := o.versionLayers(ctx, mv)
+	layers, what, err := versionLayers(ctx, trees, mv)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	if err := o.Put(ctx, vd, int64(len(manifestYAML)), bytes.NewReader(manifestYAML)); err != nil {
-		return fail(err)
-	}
+	vm := &versionManifest{what: what}
 	layers = append(layers, ocispec.Descriptor{
 		MediaType: MediaTypeVersionManifest, Digest: ociDigest(vd), Size: int64(len(manifestYAML)),
 		Annotations: map[string]string{ocispec.AnnotationTitle: VersionManifestTitle, AnnotationModel: mv.Model, AnnotationVersion: mv.Version.String()},
 	})
 	dedupeTitles(layers)
+	vm.layers = layers
 
 	var cfg modelPackConfig
 	created := mv.RegisteredAt.UTC()
@@ -335,20 +374,14 @@ func (o *OCI) PushVersion(ctx context.Context, mv *manifests.ModelVersion, manif
 	for _, l := range layers {
 		cfg.ModelFS.DiffIDs = append(cfg.ModelFS.DiffIDs, l.Digest)
 	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return fail(err)
+	if vm.config, err = json.Marshal(cfg); err != nil {
+		return nil, err
 	}
-	cd := manifests.FromBytes(cfgJSON)
-	if err := o.Put(ctx, cd, int64(len(cfgJSON)), bytes.NewReader(cfgJSON)); err != nil {
-		return fail(err)
-	}
-
 	m := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,
 		ArtifactType: ArtifactTypeModelManifest,
-		Config:       ocispec.Descriptor{MediaType: MediaTypeModelConfig, Digest: ociDigest(cd), Size: int64(len(cfgJSON))},
+		Config:       ocispec.Descriptor{MediaType: MediaTypeModelConfig, Digest: ociDigest(manifests.FromBytes(vm.config)), Size: int64(len(vm.config))},
 		Layers:       layers,
 		Annotations: map[string]string{
 			ocispec.AnnotationTitle:   mv.Model,
@@ -359,27 +392,151 @@ func (o *OCI) PushVersion(ctx context.Context, mv *manifests.ModelVersion, manif
 			AnnotationDigest:          vd.String(),
 		},
 	}
-	mJSON, err := json.Marshal(m)
+	if vm.manifest, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	vm.desc = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: ArtifactTypeModelManifest, Digest: ociDigest(manifests.FromBytes(vm.manifest)), Size: int64(len(vm.manifest))}
+	return vm, nil
+}
+
+// PushVersion pushes the OCI manifest of model version mv, whose manifest
+// file holds manifestYAML, tagged TagFor(mv.Model, mv.Version). The
+// artifact blobs (and every file of a directory artifact) must already be
+// in o — copy them with CopyBlobs; PushVersion checks each with a HEAD
+// and names any missing one. It uploads the version YAML and the ModelPack
+// config, then the manifest. The manifest bytes depend only on mv and
+// manifestYAML (BuildVersionManifest), so pushing again is a no-op; a tag
+// that already holds a different version, or an artifact that is not a
+// modelgit version, is refused (versions are immutable).
+func (o *OCI) PushVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error) {
+	desc, _, err := o.PublishVersion(ctx, mv, manifestYAML)
+	return desc, err
+}
+
+// PublishVersion is PushVersion, and also reports whether the registry
+// already held the manifest under its tag (then nothing was pushed).
+func (o *OCI) PublishVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (desc ocispec.Descriptor, existed bool, err error) {
+	if mv == nil {
+		return ocispec.Descriptor{}, false, fmt.Errorf("pushing version: no model version")
+	}
+	name := mv.Model + "@" + mv.Version.String()
+	fail := func(err error) (ocispec.Descriptor, bool, error) {
+		return ocispec.Descriptor{}, false, fmt.Errorf("pushing %s to %s: %w", name, o.URL(), err)
+	}
+	tag, err := TagFor(mv.Model, mv.Version)
 	if err != nil {
 		return fail(err)
 	}
-	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: ArtifactTypeModelManifest, Digest: ociDigest(manifests.FromBytes(mJSON)), Size: int64(len(mJSON))}
-
+	vm, err := buildVersionManifest(ctx, o, mv, manifestYAML)
+	if err != nil {
+		return fail(err)
+	}
+	// Every layer but the version YAML, which is uploaded below.
+	if err := o.checkLayers(ctx, vm.layers[:len(vm.what)], vm.what); err != nil {
+		return fail(err)
+	}
 	switch old, err := o.fetchManifest(ctx, tag); {
-	case err == nil && old.desc.Digest == desc.Digest:
-		return desc, nil
+	case err == nil && old.desc.Digest == vm.desc.Digest:
+		return vm.desc, true, nil
 	case err == nil:
-		if got := old.manifest.Annotations[AnnotationDigest]; got != vd.String() {
-			return fail(fmt.Errorf("tag %q already holds a different version (digest %q, this one is %s): versions are immutable", tag, got, vd))
+		if err := o.sameVersion(old, mv, manifestYAML, nil); err != nil {
+			return fail(fmt.Errorf("%w: versions are immutable, so modelgit does not overwrite it; if it should not be there, delete it (oras manifest delete %s) and run again", err, o.Reference(tag)))
 		}
+		// The same version in an older layout: replace it.
 	case !errors.Is(err, ErrNotFound):
 		return fail(err)
 	}
-	ctx = o.scoped(ctx, true)
-	if err := o.repo.Manifests().PushReference(ctx, desc, bytes.NewReader(mJSON), tag); err != nil {
+	vd := manifests.FromBytes(manifestYAML)
+	if err := o.Put(ctx, vd, int64(len(manifestYAML)), bytes.NewReader(manifestYAML)); err != nil {
+		return fail(err)
+	}
+	if err := o.Put(ctx, manifests.FromBytes(vm.config), int64(len(vm.config)), bytes.NewReader(vm.config)); err != nil {
+		return fail(err)
+	}
+	if err := o.repo.Manifests().PushReference(o.scoped(ctx, true), vm.desc, bytes.NewReader(vm.manifest), tag); err != nil {
 		return fail(fmt.Errorf("pushing manifest: %w", o.orasError("PUT", err)))
 	}
-	return desc, nil
+	return vm.desc, false, nil
+}
+
+// ErrTagMismatch is wrapped when the tag of a model version holds
+// something other than modelgit's manifest of that version: an artifact
+// pushed over it by another tool, or another version.
+var ErrTagMismatch = errors.New("the tag does not hold this version")
+
+// tagMismatch is an error that says what a tag holds instead; it is
+// ErrTagMismatch for errors.Is without repeating its text.
+type tagMismatch struct{ msg string }
+
+func (e *tagMismatch) Error() string        { return e.msg }
+func (e *tagMismatch) Is(target error) bool { return target == ErrTagMismatch }
+
+// sameVersion checks that old, a manifest read from the tag of mv, is
+// modelgit's manifest of that very version: model, version and version
+// digest annotations, and, when layers is not nil, the same layers
+// (digest and size, in any order). The error wraps ErrTagMismatch.
+func (o *OCI) sameVersion(old *fetchedManifest, mv *manifests.ModelVersion, manifestYAML []byte, layers []ocispec.Descriptor) error {
+	tag, _ := TagFor(mv.Model, mv.Version)
+	held := fmt.Sprintf("tag %q in %s holds %s", tag, o.URL(), old.desc.Digest)
+	vd := manifests.FromBytes(manifestYAML)
+	ov, _, err := ParseVersionManifest(old.desc.MediaType, old.raw)
+	if err != nil {
+		return &tagMismatch{fmt.Sprintf("%s, which is %v", held, err)}
+	}
+	if ov.Model != mv.Model || ov.Version != mv.Version || ov.Digest != vd {
+		return &tagMismatch{fmt.Sprintf("%s, modelgit's manifest of %s@%s with version digest %s, not this version (%s)", held, ov.Model, ov.Version, ov.Digest, vd)}
+	}
+	if layers == nil {
+		return nil
+	}
+	key := func(ls []ocispec.Descriptor) []string {
+		out := make([]string, 0, len(ls))
+		for _, l := range ls {
+			out = append(out, fmt.Sprintf("%s %d", l.Digest, l.Size))
+		}
+		sort.Strings(out)
+		return out
+	}
+	if !slices.Equal(key(ov.Manifest.Layers), key(layers)) {
+		return &tagMismatch{fmt.Sprintf("%s, whose layers are not the committed version's artifacts", held)}
+	}
+	return nil
+}
+
+// CheckVersion checks that the tag of model version mv (whose manifest
+// file holds manifestYAML) holds modelgit's manifest of that very version
+// and returns its descriptor, the digest a release pins. Normally it is
+// the manifest BuildVersionManifest computes from the committed version
+// (tree listings are read from o); a manifest of an older layout is
+// accepted when its annotations and layers match the committed version.
+// A missing tag wraps ErrNotFound; anything else under it wraps
+// ErrTagMismatch, saying what it is.
+func (o *OCI) CheckVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error) {
+	if mv == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("checking version: no model version")
+	}
+	fail := func(err error) (ocispec.Descriptor, error) {
+		return ocispec.Descriptor{}, fmt.Errorf("checking %s@%s in %s: %w", mv.Model, mv.Version, o.URL(), err)
+	}
+	tag, err := TagFor(mv.Model, mv.Version)
+	if err != nil {
+		return fail(err)
+	}
+	vm, err := buildVersionManifest(ctx, o, mv, manifestYAML)
+	if err != nil {
+		return fail(err)
+	}
+	old, err := o.fetchManifest(ctx, tag)
+	if err != nil {
+		return fail(err)
+	}
+	if old.desc.Digest == vm.desc.Digest {
+		return old.desc, nil
+	}
+	if err := o.sameVersion(old, mv, manifestYAML, vm.layers); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return old.desc, nil
 }
 
 // fetchedManifest is a manifest as read from the registry.

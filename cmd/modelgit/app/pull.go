@@ -59,6 +59,10 @@ func pullRun(cmd *cobra.Command, opts *PullOptions) error {
 	for _, p := range pulled {
 		fmt.Fprintf(opts.IO.Out, "%-9s %s  %s\n", p.Kind, p.Digest, p.Dest)
 	}
-	fmt.Fprintf(opts.IO.Out, "pulled %s: %d artifacts verified\n", v.Name(), len(pulled))
+	noun := "artifacts"
+	if len(pulled) == 1 {
+		noun = "artifact"
+	}
+	fmt.Fprintf(opts.IO.Out, "pulled %s: %d %s verified\n", v.Name(), len(pulled), noun)
 	return nil
 }

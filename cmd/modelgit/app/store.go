@@ -37,8 +37,12 @@ func NewCmdStoreCopy(f *cmdutil.Factory, runF func(*StoreCopyOptions) error) *co
 		Long: `Copy every blob the versions registered at HEAD need from SRC to DST,
 verified as read and as written, skipping what DST already has; to an OCI
 registry, also each version's OCI manifest (tag MODEL-VERSION, + written _).
-Running it again copies nothing. file:// paths are relative to the
-repository root.`,
+It prints how many blobs and manifests were copied and how many DST had
+already: running it again copies nothing. file:// paths are relative to
+the repository root.
+
+Copying an OCI store onto itself republishes every version's manifest
+from the blobs it holds, copying no blob.`,
 		Example: "  modelgit store copy file://.modelgit/store oci://registry.example.com/ml/models",
 		Args:    cmdutil.ExactArgs(2, "a source and a destination store are required: modelgit store copy SRC DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,9 +73,10 @@ repository root.`,
 			if opts.Output == cmdutil.OutputJSON {
 				return cmdutil.PrintJSON(opts.IO.Out, res)
 			}
-			fmt.Fprintf(opts.IO.Out, "%s %s, %s in %s", opts.IO.ColorScheme().SuccessIcon(), count(res.Versions, "version"), count(res.Blobs, "blob"), res.Destination)
-			if res.Published > 0 {
-				fmt.Fprintf(opts.IO.Out, ", %s published", count(res.Published, "version manifest"))
+			fmt.Fprintf(opts.IO.Out, "%s %s, %s in %s: %d copied, %d already there", opts.IO.ColorScheme().SuccessIcon(),
+				count(res.Versions, "version"), count(res.Blobs, "blob"), res.Destination, res.BlobsCopied, res.BlobsSkipped)
+			if res.Published > 0 || res.AlreadyPublished > 0 {
+				fmt.Fprintf(opts.IO.Out, "; %s published, %d already there", count(res.Published, "version manifest"), res.AlreadyPublished)
 			}
 			fmt.Fprintln(opts.IO.Out)
 			return nil

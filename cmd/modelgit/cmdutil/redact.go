@@ -3,6 +3,7 @@ package cmdutil
 import (
 	"regexp"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -19,13 +20,32 @@ var (
 // Redact removes secrets from s before it is printed: URLs lose their
 // user info (https://user:token@host → https://host), query string and
 // fragment; GitHub tokens keep only their prefix (ghp_***); Bearer and
-// Basic credentials become ***. app.Main applies it to every error it
+// Basic credentials become *** (not the words of "basic auth", "bearer
+// token"). app.Main applies it to every error it
 // prints; apply it to anything else that may echo a URL or a header.
 func Redact(s string) string {
 	s = urlPattern.ReplaceAllStringFunc(s, redactURL)
 	s = ghTokenPattern.ReplaceAllString(s, "${1}***")
-	s = authPattern.ReplaceAllString(s, "${1} ***")
+	s = authPattern.ReplaceAllStringFunc(s, redactAuth)
 	return s
+}
+
+// authWords follow "basic" or "bearer" in prose ("basic auth", "bearer
+// token"); they are not credentials.
+var authWords = map[string]bool{
+	"auth": true, "authentication": true, "authorization": true, "challenge": true,
+	"credential": true, "credentials": true, "realm": true, "scheme": true, "token": true,
+}
+
+// redactAuth replaces the credential of one authPattern match with ***,
+// unless it is a word of the sentence around it.
+func redactAuth(m string) string {
+	i := strings.LastIndexFunc(m, unicode.IsSpace)
+	scheme, cred := m[:i+1], m[i+1:]
+	if authWords[strings.ToLower(cred)] {
+		return m
+	}
+	return strings.TrimRightFunc(scheme, unicode.IsSpace) + " ***"
 }
 
 // redactURL strips user info, query and fragment from one URL, keeping

@@ -27,6 +27,10 @@ func TestRedact(t *testing.T) {
 		{"bearer lower", "bearer abc", "bearer ***"},
 		{"token header", "Authorization: token abc123", "Authorization: token ***"},
 		{"basic", "Basic dXNlcjpwYXNz", "Basic ***"},
+		{"basic auth is prose", "missing username or password for basic auth", "missing username or password for basic auth"},
+		{"basic authentication is prose", "HTTP Basic authentication failed", "HTTP Basic authentication failed"},
+		{"bearer token is prose", "asks for a bearer token", "asks for a bearer token"},
+		{"header kept", "Authorization: Basic dXNlcjpwYXNz and basic auth", "Authorization: Basic *** and basic auth"},
 		{"not a token", "ghp is a prefix; github_patch", "ghp is a prefix; github_patch"},
 		{"two urls", "https://a:b@h1/x?q and http://c@h2/y#f", "https://h1/x and http://h2/y"},
 	}

@@ -49,6 +49,9 @@ func Start(t Fataler, dir string, withAuth bool) *Registry {
 		t.Fatalf("docker-registry (the CNCF distribution registry) is not installed: apt-get install -y docker-registry (scripts/test.sh does it)")
 	}
 	r := &Registry{t: t, Addr: FreeAddr(t), Root: filepath.Join(dir, "storage"), cfg: filepath.Join(dir, "config.yml"), log: &syncBuffer{}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("creating %s: %v", dir, err)
+	}
 	authCfg := ""
 	if withAuth {
 		if _, err := exec.LookPath("htpasswd"); err != nil {
@@ -84,9 +87,6 @@ http:
   addr: %s
   secret: modelgit-test-secret
 %s`, r.Root, r.Addr, authCfg)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("creating %s: %v", dir, err)
-	}
 	if err := os.WriteFile(r.cfg, []byte(cfg), 0o600); err != nil {
 		t.Fatalf("writing %s: %v", r.cfg, err)
 	}
