@@ -42,6 +42,9 @@ func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteR
 	if err := r.checkEnv(opts.VersionFrom); err != nil {
 		return nil, fmt.Errorf("--version-from: %w", err)
 	}
+	if err := opts.Change.check(); err != nil {
+		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
 	models, err := r.selectModels(opts.Selector)
 	if err != nil {
 		return nil, err
@@ -59,7 +62,7 @@ func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteR
 		}
 		v, ok := currentStable(rel)
 		if !ok {
-			problems = append(problems, fmt.Errorf("%s: does not run in %q", m, opts.VersionFrom))
+			problems = append(problems, fmt.Errorf("%s: does not run in %q, so there is no version of it to promote; promote it to %s first, or leave it out with a narrower --selector", m, opts.VersionFrom, opts.VersionFrom))
 			continue
 		}
 		p, err := r.plan(ctx, m+"@"+v.Version.String(), opts.PromoteOptions)

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"maps"
 	"math"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -20,6 +22,7 @@ import (
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
+	"github.com/modelgit/modelgit/policies"
 )
 
 // ErrOrder is returned when a version has not yet run in the environment
@@ -34,8 +37,9 @@ type PromoteOptions struct {
 	Change ReleaseChange
 	// Force skips the order check; it is recorded in the commit and the PR.
 	Force bool
-	// Rollback marks a return to a version that ran in the environment
-	// before: no order check, and the commit and PR say so.
+	// Rollback marks a return to an earlier version: one that ran in the
+	// environment before skips the order check, and the commit and PR say
+	// it is a rollback (see Registry.Rollback).
 	Rollback bool
 	Identity Identity
 	// Forge opens the pull request; nil makes the branch and commit only.
@@ -47,6 +51,10 @@ type PromoteOptions struct {
 	// Evidence is Markdown put at the top of the pull request's body: why
 	// the change is proposed (modelgit monitor's measurements).
 	Evidence string
+	// Note is plain text added as a paragraph to the commit message's
+	// body, before the trailers: the part of the evidence that must
+	// outlive the pull request (and is all there is with --no-push).
+	Note string
 }
 
 // Promotion is one model's change in a promotion: the version, the
@@ -59,6 +67,10 @@ type Promotion struct {
 	Baseline *manifests.ModelVersion
 	// Forced says why the order check was skipped; "" when it held.
 	Forced string
+	// RolledBack lists, for a rollback, the versions of Previous it takes
+	// out of the environment (the canary of a canary, the running version
+	// of a replace).
+	RolledBack []manifests.Version
 }
 
 // PromoteResult says what Promote did.
@@ -97,6 +109,9 @@ func (r *Registry) Promote(ctx context.Context, opts PromoteOptions) (*PromoteRe
 	if err := r.checkEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting %s: %w", opts.Ref, err)
 	}
+	if err := opts.Change.check(); err != nil {
+		return nil, fmt.Errorf("promoting %s to %q: %w", opts.Ref, opts.Env, err)
+	}
 	p, err := r.plan(ctx, opts.Ref, opts)
 	if err != nil {
 		return nil, err
@@ -129,17 +144,32 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 	model := v.Manifest.Model
 	p := &Promotion{Version: v}
 	envIdx := slices.IndexFunc(r.config.Environments, func(e manifests.Environment) bool { return e.Name == opts.Env })
-	if envIdx > 0 && !opts.Change.Switch && !opts.Rollback {
+	// A rollback returns to a version that ran in the environment before:
+	// it passed the order then. Any other version is held to the order.
+	inOrder := envIdx <= 0 || opts.Change.Switch
+	if !inOrder && opts.Rollback {
+		ran, err := r.RanIn(opts.Env, model, v.Manifest.Version)
+		if err != nil {
+			return nil, err
+		}
+		inOrder = ran != nil
+	}
+	if !inOrder {
 		prev := r.config.Environments[envIdx-1].Name
 		ran, err := r.RanIn(prev, model, v.Manifest.Version)
 		if err != nil {
 			return nil, err
 		}
-		if ran == nil {
-			if !opts.Force {
-				return nil, fmt.Errorf("promoting %s to %q: %w: it has not run in %q yet; promote it there first (modelgit promote %s --to %s), or pass --force, which is recorded in the commit and the pull request", v.Name(), opts.Env, ErrOrder, prev, v.Name(), prev)
-			}
+		switch {
+		case ran != nil:
+		case opts.Force && opts.Rollback:
+			p.Forced = fmt.Sprintf("rollback to %s, which never ran in %s and has not run in %s", v.Manifest.Version, opts.Env, prev)
+		case opts.Force:
 			p.Forced = fmt.Sprintf("%s has not run in %s", v.Manifest.Version, prev)
+		case opts.Rollback:
+			return nil, fmt.Errorf("rolling back %s in %q to %s: %w: it never ran in %q and has not run in %q yet; roll back to a version that ran in %q (modelgit history %s shows where each ran), or pass --force, which is recorded in the commit and the pull request", model, opts.Env, v.Manifest.Version, ErrOrder, opts.Env, prev, opts.Env, model)
+		default:
+			return nil, fmt.Errorf("promoting %s to %q: %w: it has not run in %q yet; promote it there first (modelgit promote %s --to %s), or pass --force, which is recorded in the commit and the pull request", v.Name(), opts.Env, ErrOrder, prev, v.Name(), prev)
 		}
 	}
 	if p.Previous, err = r.Release(opts.Env, model); err != nil {
@@ -160,6 +190,18 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 	if p.Baseline, err = r.stableVersion(p.Previous); err != nil {
 		return nil, err
 	}
+	if opts.Rollback {
+		// Compared with, and said to be replaced: the version rolled back
+		// from, not the one returned to (the stable of a canary).
+		p.RolledBack = rolledBackVersions(p.Previous, v.Manifest.Version)
+		if len(p.RolledBack) > 0 {
+			ref, err := r.Resolve(model + "@" + p.RolledBack[0].String())
+			if err != nil {
+				return nil, err
+			}
+			p.Baseline = ref.Manifest
+		}
+	}
 	return p, nil
 }
 
@@ -169,22 +211,6 @@ type versionResolver interface {
 	ResolveVersion(ctx context.Context, model string, v manifests.Version) (ocispec.Descriptor, error)
 	Registry() string
 	Repository() string
-}
-
-// pinnedStorageURI is where the serving runtime loads v from, pinned by
-// digest, for a store that can say: oci://REGISTRY/REPO@sha256:… for the
-// version's OCI manifest. The release records it, so rendering stays a
-// pure function of the repository. "" for other stores.
-func (r *Registry) pinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
-	res, ok := r.store.(versionResolver)
-	if !ok {
-		return "", nil
-	}
-	desc, err := res.ResolveVersion(ctx, v.Manifest.Model, v.Manifest.Version)
-	if err != nil {
-		return "", fmt.Errorf("finding %s in %s (run register again to publish it, or store copy): %w", v.Name(), r.store.URL(), err)
-	}
-	return "oci://" + res.Registry() + "/" + res.Repository() + "@" + desc.Digest.String(), nil
 }
 
 // apply renders, commits, pushes and opens the pull request for planned
@@ -208,7 +234,7 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 	for _, p := range ps {
 		releases = append(releases, p.Release)
 	}
-	files, err := r.promotionFiles(head, opts.Env, releases)
+	files, in, err := r.promotionFiles(head, opts.Env, releases)
 	if err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
@@ -220,6 +246,9 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		res.Unchanged = true
 		return res, nil
 	}
+	if err := validateRendered(r.config, opts.Env, files, changed); err != nil {
+		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
 	for _, f := range changed {
 		res.Changed = append(res.Changed, f.Path)
 	}
@@ -227,10 +256,10 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 	if err != nil {
 		return nil, err
 	}
-	res.Body = promotionBody(res, diffs, ap)
-	if opts.Evidence != "" {
-		res.Body = strings.TrimRight(opts.Evidence, "\n") + "\n\n" + res.Body
-	}
+	res.Body = promotionBody(bodyInput{
+		res: res, diffs: diffs, ap: ap, models: in.Models,
+		clusters: envClusters(r.config, opts.Env), evidence: opts.Evidence,
+	})
 	msg := r.promotionMessage(res, opts)
 	if err := r.commitAndPush(ctx, res, opts, head, changed, msg); err != nil {
 		return res, err
@@ -278,28 +307,115 @@ func (r *Registry) checkClean(env string) error {
 }
 
 // promotionFiles is the new release files plus everything rendered for
-// their environment and its clusters.
-func (r *Registry) promotionFiles(head plumbing.Hash, env string, rels []*manifests.Release) ([]repo.File, error) {
+// their environment and its clusters, and the input they were rendered
+// from.
+func (r *Registry) promotionFiles(head plumbing.Hash, env string, rels []*manifests.Release) ([]repo.File, render.Input, error) {
 	in, err := r.renderInput(head, rels...)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	rendered, err := r.renderFiles(in, env)
 	if err != nil {
-		return nil, err
+		return nil, in, err
 	}
 	var files []repo.File
 	for _, rel := range rels {
 		raw, err := manifests.Marshal(rel)
 		if err != nil {
-			return nil, err
+			return nil, in, err
 		}
 		files = append(files, repo.File{Path: ReleaseFile(rel.Environment, rel.Model), Content: raw})
 	}
 	for _, f := range rendered {
 		files = append(files, repo.File{Path: f.Path, Content: f.Content})
 	}
-	return files, nil
+	return files, in, nil
+}
+
+// envClusters are the clusters of modelgit.yaml that run env.
+func envClusters(cfg *manifests.Config, env string) []manifests.Cluster {
+	var out []manifests.Cluster
+	for _, c := range cfg.Clusters {
+		if c.Environment == env {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// validateRendered checks the objects a promotion changes as each cluster
+// of env receives them: the cluster is built (render.BuildCluster, GPU
+// patches applied) over the changed rendered files of env alone
+// (render.EnvironmentSubset) and validated against the objects' schemas
+// (render.Validate), so an object a cluster would refuse is an error,
+// naming the object and field, before anything is committed. The files
+// that do not change were validated when they were committed; leaving
+// them out keeps the cost in proportion to the promotion, not to the
+// environment. Without a cluster, the changed files are validated as
+// they are.
+func validateRendered(cfg *manifests.Config, env string, files, changed []repo.File) error {
+	var models []string
+	var objs []repo.File
+	flux := false
+	for _, f := range changed {
+		dir, name := path.Split(f.Path)
+		switch {
+		case dir == RenderedDir+"/"+env+"/" && name != "kustomization.yaml":
+			models = append(models, strings.TrimSuffix(name, ".yaml"))
+			objs = append(objs, f)
+		case strings.HasPrefix(f.Path, render.ClustersDir+"/") && name == "gotk-sync.yaml":
+			flux = true
+		}
+	}
+	if len(models) == 0 && !flux {
+		return nil
+	}
+	clusters := envClusters(cfg, env)
+	if len(clusters) == 0 {
+		for _, f := range objs {
+			if err := render.Validate(f.Content); err != nil {
+				model := strings.TrimSuffix(path.Base(f.Path), ".yaml")
+				return fmt.Errorf("%s: %w; fix what it is rendered from: %s (or %s)", f.Path, err, ReleaseFile(env, model), ModelFile(model))
+			}
+		}
+		return nil
+	}
+	all := make([]render.File, 0, len(files))
+	for _, f := range files {
+		all = append(all, render.File{Path: f.Path, Content: f.Content})
+	}
+	subset, err := render.EnvironmentSubset(all, env, models)
+	if err != nil {
+		return err
+	}
+	fsys := render.MapFS(subset)
+	for _, c := range clusters {
+		built, err := render.BuildCluster(fsys, c.Name)
+		if err != nil {
+			return err
+		}
+		if err := render.Validate(built); err != nil {
+			return fmt.Errorf("the objects of cluster %q (modelgit render --cluster %s): %w; %s", c.Name, c.Name, err, blameInvalid(env, c.Name, objs))
+		}
+	}
+	return nil
+}
+
+// blameInvalid says where to fix objects of a cluster that do not
+// validate: the releases whose rendered files do not validate on their
+// own, else the cluster's GPU defaults, which the cluster patches in.
+func blameInvalid(env, cluster string, objs []repo.File) string {
+	var sources []string
+	for _, f := range objs {
+		if render.Validate(f.Content) != nil {
+			model := strings.TrimSuffix(path.Base(f.Path), ".yaml")
+			sources = append(sources, ReleaseFile(env, model)+" (or "+ModelFile(model)+")")
+		}
+	}
+	if len(sources) == 0 {
+		return fmt.Sprintf("fix the gpu block of cluster %q in modelgit.yaml, whose defaults every object there gets", cluster)
+	}
+	return "fix what they are rendered from: " + strings.Join(sources, ", ")
 }
 
 // fileDiff is one changed file's old and new content.
@@ -374,13 +490,43 @@ func (r *Registry) promotionMessage(res *PromoteResult, opts PromoteOptions) str
 			trailers = append(trailers, repo.Trailer{Key: "Forced", Value: p.Forced})
 		}
 		if opts.Rollback {
-			trailers = append(trailers, repo.Trailer{Key: "Rollback", Value: "from " + prev})
+			from := prev
+			if len(p.RolledBack) > 0 {
+				from = joinVersions(p.RolledBack)
+				body += fmt.Sprintf("Takes %s out of %s.\n", describeVersions(p.Previous, p.RolledBack), res.Env)
+			}
+			trailers = append(trailers, repo.Trailer{Key: "Rollback", Value: "from " + from})
 		}
+	}
+	if opts.Note != "" {
+		if body != "" {
+			body += "\n"
+		}
+		body += strings.TrimSpace(opts.Note) + "\n"
 	}
 	trailers = append(trailers,
 		repo.Trailer{Key: "Environment", Value: res.Env},
 		repo.Trailer{Key: "Requested-by", Value: formatIdentity(opts.Identity.Signature)})
 	return repo.FormatMessage(subject, body, trailers)
+}
+
+// joinVersions is "1.2.0, 1.3.0".
+func joinVersions(vs []manifests.Version) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = v.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// describeVersions is joinVersions with how rel routes traffic to each:
+// "1.3.0 (canary 10%)".
+func describeVersions(rel *manifests.Release, vs []manifests.Version) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = v.String() + describeRelease(rel, v)
+	}
+	return strings.Join(s, ", ")
 }
 
 // describeRelease says how a release routes traffic to v: "" for a plain
@@ -421,6 +567,11 @@ func strategyTrailer(rel *manifests.Release, v manifests.Version) string {
 	return rel.Strategy
 }
 
+// beforePush, when set (by tests only), runs just before each push of a
+// promotion branch, with the attempt number: a test moves the remote
+// branch there to exercise the retry deterministically.
+var beforePush func(branch string, attempt int)
+
 // commitAndPush commits the changed files on the promotion branch and
 // pushes it. The branch is built on the remote branch when one exists (an
 // update of the same pull request) and on the base tip otherwise; when the
@@ -455,6 +606,12 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 					return err
 				}
 				if !upToDate {
+					// The merge's tree is the base's with the promotion's
+					// files: a commit someone else pushed onto the branch
+					// would silently drop out of it. Refuse instead.
+					if err := r.refuseForeignCommits(res.Branch, head, tip); err != nil {
+						return err
+					}
 					merge = head
 				}
 			}
@@ -478,6 +635,9 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 		res.Commit = h
 		if opts.Remote == "" {
 			return nil
+		}
+		if beforePush != nil {
+			beforePush(res.Branch, attempt)
 		}
 		err = r.repo.Push(ctx, opts.Remote, res.Branch, opts.Auth)
 		if err != nil && !errors.Is(err, repo.ErrNonFastForward) {
@@ -506,6 +666,33 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 	}
 }
 
+// refuseForeignCommits fails when the promotion branch's commits since
+// base include one modelgit did not make (no Model: and Environment:
+// trailers): re-applying the promotion on the new base would drop its
+// changes. Merge commits are let through: what they bring is in their
+// parents, which are checked.
+func (r *Registry) refuseForeignCommits(branch string, base, tip plumbing.Hash) error {
+	commits, err := r.rangeCommits(base, tip)
+	if err != nil {
+		return err
+	}
+	for _, c := range commits {
+		if c.NumParents() > 1 {
+			continue
+		}
+		var model, env bool
+		for _, t := range repo.ParseTrailers(c.Message) {
+			model = model || t.Key == "Model"
+			env = env || t.Key == "Environment"
+		}
+		if model && env {
+			continue
+		}
+		return fmt.Errorf("%s holds commit %s (%q by %s) that modelgit did not make, and the base moved on: re-applying the promotion on the new base would drop it. Merge the base into the branch yourself (git merge) and push, or delete the branch to start over, then run the same command again", branch, c.Hash.String()[:12], firstLine(c.Message), c.Author.Name)
+	}
+	return nil
+}
+
 // isAncestor reports whether a is reachable from b (a zero a is not).
 func (r *Registry) isAncestor(a, b plumbing.Hash) (bool, error) {
 	if a.IsZero() || b.IsZero() {
@@ -522,10 +709,53 @@ func (r *Registry) isAncestor(a, b plumbing.Hash) (bool, error) {
 	return ca.IsAncestor(cb)
 }
 
-// promotionBody is the pull request's description: what changes, the
-// metric comparison, the rendered diff and what must happen before merge.
-func promotionBody(res *PromoteResult, diffs []fileDiff, ap *AppliedPolicy) string {
+// maxBody is the most modelgit writes into a pull request's body. GitHub
+// refuses a body over 65,536 characters; the margin is what
+// action/markdown.go keeps for its comments too. Lengths are counted in
+// bytes, which are never fewer than characters.
+const maxBody = 60000
+
+// bodyInput is what a promotion's pull request body is made from.
+type bodyInput struct {
+	res   *PromoteResult
+	diffs []fileDiff
+	ap    *AppliedPolicy
+	// models are the models' model.yaml, for the metrics' directions.
+	models map[string]*manifests.Model
+	// clusters are the clusters that run the environment.
+	clusters []manifests.Cluster
+	// evidence is Markdown put first (PromoteOptions.Evidence).
+	evidence string
+}
+
+// promotionBody is the pull request's description: why (the evidence, if
+// any), what changes, the metric comparison, the clusters the change
+// applies on, the rendered diff and what must happen before merge. It
+// stays under maxBody: the diff is cut first (the commit has it all),
+// then the metric tables; every model keeps its "## model version → env"
+// heading, which modelgit monitor looks for.
+func promotionBody(in bodyInput) string {
+	evidence := ""
+	if in.evidence != "" {
+		evidence = strings.TrimRight(in.evidence, "\n") + "\n\n"
+	}
+	changes := "### Rendered changes\n\n" + clusterTable(in.res.Env, in.clusters)
+	foot := beforeMerge(in.ap)
+	budget := maxBody - len(evidence) - len(changes) - len(foot)
+	head := promotionSections(in, true)
+	const diffRoom = 4000 // at least a few files' hunks, or the note
+	if len(head) > budget-diffRoom {
+		head = promotionSections(in, false)
+	}
+	body := evidence + head + changes + diffSection(in.diffs, budget-len(head)) + foot
+	return limitBody(body, maxBody)
+}
+
+// promotionSections is one section per promotion; withMetrics false
+// leaves the metric tables out (a large bulk promotion).
+func promotionSections(in bodyInput, withMetrics bool) string {
 	var b strings.Builder
+	res := in.res
 	for _, p := range res.Promotions {
 		mv := p.Version.Manifest
 		fmt.Fprintf(&b, "## %s %s → %s%s\n\n", mv.Model, mv.Version, res.Env, describeRelease(p.Release, mv.Version))
@@ -534,22 +764,116 @@ func promotionBody(res *PromoteResult, diffs []fileDiff, ap *AppliedPolicy) stri
 			fmt.Fprintf(&b, "- training data: `%s`\n", mv.Data.Digest)
 		}
 		fmt.Fprintf(&b, "- registered by %s\n", mv.RegisteredBy)
-		if p.Baseline != nil {
+		switch {
+		case len(p.RolledBack) > 0:
+			fmt.Fprintf(&b, "- rollback: takes %s out of %s\n", describeVersions(p.Previous, p.RolledBack), res.Env)
+		case p.Baseline != nil:
 			fmt.Fprintf(&b, "- replaces %s (now serving in %s)\n", p.Baseline.Version, res.Env)
-		} else {
+		default:
 			fmt.Fprintf(&b, "- first version of %s in %s\n", mv.Model, res.Env)
 		}
 		if p.Forced != "" {
 			fmt.Fprintf(&b, "\n> [!WARNING]\n> Forced past the promotion order: %s.\n", p.Forced)
 		}
+		if !withMetrics {
+			b.WriteString("\n")
+			continue
+		}
+		var pol *policies.PromotionPolicy
+		if in.ap != nil {
+			pol = in.ap.Policy
+		}
 		b.WriteString("\n**Metrics**\n\n")
-		b.WriteString(metricTable(mv, p.Baseline))
+		b.WriteString(metricTable(mv, p.Baseline, in.models[mv.Model], pol))
 		b.WriteString("\n")
 	}
-	b.WriteString("### Rendered changes\n\n")
-	for _, d := range diffs {
-		fmt.Fprintf(&b, "<details><summary><code>%s</code></summary>\n\n```diff\n%s```\n\n</details>\n\n", d.Path, lineDiff(string(d.Old), string(d.New)))
+	if !withMetrics {
+		b.WriteString("_Metric tables are left out to keep this description under GitHub's size limit: `modelgit diff MODEL@OLD MODEL@NEW` compares two versions._\n\n")
 	}
+	return b.String()
+}
+
+// clusterTable names the clusters that run env, each with the GPU
+// defaults it patches onto every InferenceService predictor and
+// Deployment: the rendered diff below applies on each of them so.
+func clusterTable(env string, clusters []manifests.Cluster) string {
+	if len(clusters) == 0 {
+		return fmt.Sprintf("No cluster in modelgit.yaml runs %s: nothing applies these objects yet.\n\n", env)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Flux applies `%s/%s/` on each of these clusters, with the cluster's GPU defaults patched onto every InferenceService predictor and Deployment (`modelgit render --cluster NAME` shows the result):\n\n", RenderedDir, env)
+	b.WriteString("| cluster | GPU | node selector | tolerations | runtime class |\n|---|---|---|---|---|\n")
+	for _, c := range clusters {
+		gpu, sel, tol, rc := "none (CPU only)", "–", "–", "–"
+		if g := c.GPU; g != nil {
+			gpu = fmt.Sprintf("%d × `%s`", g.Count, cell(g.Resource))
+			if len(g.NodeSelector) > 0 {
+				var kv []string
+				for _, k := range slices.Sorted(maps.Keys(g.NodeSelector)) {
+					kv = append(kv, "`"+cell(k+"="+g.NodeSelector[k])+"`")
+				}
+				sel = strings.Join(kv, " ")
+			}
+			if len(g.Tolerations) > 0 {
+				var ts []string
+				for _, t := range g.Tolerations {
+					s := t.Key
+					if t.Operator != "" && t.Operator != "Equal" {
+						s += " " + t.Operator
+					}
+					if t.Value != "" {
+						s += "=" + t.Value
+					}
+					if t.Effect != "" {
+						s += ":" + t.Effect
+					}
+					ts = append(ts, "`"+cell(strings.TrimSpace(s))+"`")
+				}
+				tol = strings.Join(ts, " ")
+			}
+			if g.RuntimeClassName != "" {
+				rc = "`" + cell(g.RuntimeClassName) + "`"
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", c.Name, gpu, sel, tol, rc)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// cell makes s safe inside a Markdown table cell's code span.
+func cell(s string) string {
+	return strings.NewReplacer("|", "\\|", "`", "'", "\n", " ").Replace(s)
+}
+
+// diffSection is the rendered diff, one collapsed block of hunks per
+// file, within budget bytes: the files that do not fit are counted in a
+// note pointing at the commit.
+func diffSection(diffs []fileDiff, budget int) string {
+	var b strings.Builder
+	const noteRoom = 200
+	left := 0
+	for i, d := range diffs {
+		block := fmt.Sprintf("<details><summary><code>%s</code></summary>\n\n```diff\n%s```\n\n</details>\n\n", d.Path, unifiedDiff(string(d.Old), string(d.New), 3))
+		if b.Len()+len(block) > budget-noteRoom {
+			left = len(diffs) - i
+			break
+		}
+		b.WriteString(block)
+	}
+	if left > 0 {
+		noun := "files"
+		if left == 1 {
+			noun = "file"
+		}
+		fmt.Fprintf(&b, "_… %d more %s: see the commit (the diff is cut to keep this description under GitHub's size limit)._\n\n", left, noun)
+	}
+	return b.String()
+}
+
+// beforeMerge is what must happen before the pull request merges.
+func beforeMerge(ap *AppliedPolicy) string {
+	var b strings.Builder
 	b.WriteString("### Before merge\n\n")
 	pol := ap.Policy
 	fmt.Fprintf(&b, "- the modelgit check passes on this head: signatures, immutable versions, rendered/ in sync, and the gates of `%s`", ap.File)
@@ -572,9 +896,34 @@ func promotionBody(res *PromoteResult, diffs []fileDiff, ap *AppliedPolicy) stri
 	return b.String()
 }
 
+// limitBody cuts a body longer than n bytes at a line boundary and says
+// so: the last resort when even the headings do not fit.
+func limitBody(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const note = "\n\n_… cut here to keep this description under GitHub's size limit: the commit has every change._\n"
+	cut := s[:n-len(note)]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + note
+}
+
+// metricDirection is which way metric improves for the table: the
+// policy's declaration, then model.yaml's, then the metric's name (as the
+// gates judge it; pol and model may be nil).
+func metricDirection(model *manifests.Model, pol *policies.PromotionPolicy, metric string) string {
+	d := manifests.MetricDirection(model, metric)
+	if pol == nil {
+		return d
+	}
+	return pol.Rule(metric, map[string]string{metric: d}).Direction
+}
+
 // metricTable compares candidate and baseline metrics, with the better
 // direction of each.
-func metricTable(mv, baseline *manifests.ModelVersion) string {
+func metricTable(mv, baseline *manifests.ModelVersion, model *manifests.Model, pol *policies.PromotionPolicy) string {
 	if len(mv.Metrics) == 0 {
 		return "_no metrics registered_\n"
 	}
@@ -588,7 +937,7 @@ func metricTable(mv, baseline *manifests.ModelVersion) string {
 	}
 	fmt.Fprintf(&b, "| metric | better | %s | %s | change |\n|---|---|---:|---:|---:|\n", baseline.Version, mv.Version)
 	for _, k := range slices.Sorted(maps.Keys(mv.Metrics)) {
-		dir := manifests.MetricDirection(nil, k)
+		dir := metricDirection(model, pol, k)
 		arrow := "↑"
 		if dir == manifests.DirectionLower {
 			arrow = "↓"
@@ -618,29 +967,75 @@ func metricTable(mv, baseline *manifests.ModelVersion) string {
 
 func fmtFloat(f float64) string { return fmt.Sprintf("%.4g", f) }
 
-// lineDiff returns a line diff of old and new: "+", "-" and " " lines.
-func lineDiff(old, new string) string {
+// unifiedDiff returns the hunks of a line diff of old and new in unified
+// format: "@@ -l,n +l,n @@" headers, then " ", "-" and "+" lines, with up
+// to context unchanged lines around the changes (hunks closer than twice
+// that are joined), as `git diff` shows them.
+func unifiedDiff(old, new string, context int) string {
 	dmp := diffmatchpatch.New()
-	a, bb, lines := dmp.DiffLinesToChars(old, new)
-	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, bb, false), lines)
-	var out strings.Builder
+	a, b, lines := dmp.DiffLinesToChars(old, new)
+	diffs := dmp.DiffCharsToLines(dmp.DiffMain(a, b, false), lines)
+	type line struct {
+		op   byte
+		text string
+	}
+	var ls []line
 	for _, d := range diffs {
-		prefix := " "
+		op := byte(' ')
 		switch d.Type {
 		case diffmatchpatch.DiffInsert:
-			prefix = "+"
+			op = '+'
 		case diffmatchpatch.DiffDelete:
-			prefix = "-"
+			op = '-'
 		}
 		for _, l := range strings.SplitAfter(d.Text, "\n") {
-			if l == "" {
-				continue
-			}
-			out.WriteString(prefix + l)
-			if !strings.HasSuffix(l, "\n") {
-				out.WriteString("\n")
+			if l != "" {
+				ls = append(ls, line{op, strings.TrimSuffix(l, "\n")})
 			}
 		}
+	}
+	// oldAt[i] and newAt[i] count the old and new lines before ls[i].
+	oldAt, newAt := make([]int, len(ls)+1), make([]int, len(ls)+1)
+	for i, l := range ls {
+		oldAt[i+1], newAt[i+1] = oldAt[i], newAt[i]
+		if l.op != '+' {
+			oldAt[i+1]++
+		}
+		if l.op != '-' {
+			newAt[i+1]++
+		}
+	}
+	span := func(at []int, from, to int) string {
+		n := at[to] - at[from]
+		start := at[from] + 1
+		if n == 0 {
+			start--
+		}
+		if n == 1 {
+			return strconv.Itoa(start)
+		}
+		return fmt.Sprintf("%d,%d", start, n)
+	}
+	var out strings.Builder
+	for i := 0; i < len(ls); {
+		if ls[i].op == ' ' {
+			i++
+			continue
+		}
+		last := i // the last changed line of the hunk
+		for j := i + 1; j < len(ls) && j-last <= 2*context; j++ {
+			if ls[j].op != ' ' {
+				last = j
+			}
+		}
+		from, to := max(0, i-context), min(len(ls), last+context+1)
+		fmt.Fprintf(&out, "@@ -%s +%s @@\n", span(oldAt, from, to), span(newAt, from, to))
+		for _, l := range ls[from:to] {
+			out.WriteByte(l.op)
+			out.WriteString(l.text)
+			out.WriteByte('\n')
+		}
+		i = to
 	}
 	return out.String()
 }

@@ -68,9 +68,9 @@ func TestPromoteHandEditedRelease(t *testing.T) {
 	mustContain(t, err, fmt.Sprintf("environments/dev/fraud.yaml:%d", line), "strategy", "rolling")
 }
 
-// TestPromoteCPUCluster: a cluster without gpu: in modelgit.yaml is a
-// CPU-only cluster, not an error: its models are rendered without GPU
-// requests, and the GPU defaults of the other clusters stay theirs.
+// TestPromoteCPUCluster: a cluster with gpu: {count: 0} in modelgit.yaml
+// is a CPU-only cluster: its models are rendered without GPU requests,
+// and the GPU defaults of the other clusters stay theirs.
 func TestPromoteCPUCluster(t *testing.T) {
 	p := newPromoteFixture(t)
 	cfg := filepath.Join(p.root, "modelgit.yaml")
@@ -78,7 +78,7 @@ func TestPromoteCPUCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	noGPU := strings.Replace(string(b), "    environment: dev\n    gpu:\n      resource: nvidia.com/gpu\n      count: 1\n", "    environment: dev\n", 1)
+	noGPU := strings.Replace(string(b), "    environment: dev\n    gpu:\n      resource: nvidia.com/gpu\n      count: 1\n", "    environment: dev\n    gpu:\n      count: 0\n", 1)
 	if noGPU == string(b) {
 		t.Fatalf("modelgit.yaml has no gpu-dev GPU block:\n%s", b)
 	}

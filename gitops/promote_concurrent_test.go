@@ -209,10 +209,15 @@ func TestPromoteAgainAfterBaseMoved(t *testing.T) {
 }
 
 // TestPromoteSameBranchFromTwoClones: two CI jobs, each in its own clone,
-// promote the same version at once. Whichever pushes second finds the
-// branch moved (non-fast-forward), re-applies its change on the new tip,
-// finds nothing left to change, and adopts the same pull request: one
-// branch commit, one pull request, both runs succeed.
+// promote the same version at once. Both build the same commit byte for
+// byte (same parent, files, author, second and a deterministic ed25519
+// signature), so whichever pushes second usually finds its commit already
+// on the branch and its push changes nothing; when their seconds differ,
+// its push is non-fast-forward and it re-applies its change on the new
+// tip, where nothing is left to change. Either way both adopt the same
+// pull request: one branch commit, one pull request, both runs succeed.
+// The retry itself is exercised deterministically by
+// TestPromoteRetriesWhenTheBranchMovesBeforePush.
 func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 	p := newPromoteFixture(t)
 	other := filepath.Join(t.TempDir(), "other")
@@ -256,5 +261,49 @@ func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 	}
 	if n := len(p.fake.PullRequests()); n != 1 {
 		t.Errorf("the fake has %d pull requests, want 1", n)
+	}
+}
+
+// TestPromoteAgainRefusesToDropForeignCommits: someone pushed a commit of
+// their own onto a promotion branch, then the base moved. Re-applying the
+// promotion on the new base would make a merge whose tree drops their
+// change, so promote refuses, says what to do, and changes nothing.
+func TestPromoteAgainRefusesToDropForeignCommits(t *testing.T) {
+	p := newPromoteFixture(t)
+	o := p.options(base)
+	o.Model, o.Framework = "scorer", "sklearn=1.5.2"
+	if _, err := p.reg.Register(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	git(t, p.root, "push", "-q", "origin", "main")
+	p.reopen()
+	first, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "reviewer")
+	git(t, ".", "clone", "-q", "-b", second.Branch, p.fake.GitURL(), other)
+	writeFile(t, filepath.Join(other, "docs", "review-notes.md"), "scorer: checked the dashboards\n")
+	git(t, other, "add", "docs/review-notes.md")
+	git(t, other, "-c", "user.name=Rita", "-c", "user.email=rita@example.com", "commit", "-q", "--no-gpg-sign", "-m", "review notes")
+	git(t, other, "push", "-q", "origin", second.Branch)
+	theirs := git(t, other, "rev-parse", "HEAD")
+	p.mergeAndPull(first.PR) // the base moves on
+
+	_, err = p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err == nil {
+		t.Fatal("promoting again over a foreign commit after the base moved: no error")
+	}
+	for _, want := range []string{second.Branch, theirs[:12], `"review notes" by `, "git merge", "delete the branch"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if tip := git(t, p.fake.GitDir(), "rev-parse", "refs/heads/"+second.Branch); tip != theirs {
+		t.Errorf("the branch moved to %s; want it left at their commit %s", tip, theirs)
 	}
 }

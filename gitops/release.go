@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -27,6 +29,44 @@ type ReleaseChange struct {
 	Switch bool
 	// Match is the header match "name=value" that routes to variant B.
 	Match string
+}
+
+// headerNameRE is what the Gateway API accepts as an HTTP header name
+// (HTTPHeaderName: an RFC 7230 token).
+var headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+
+// Header limits of the Gateway API's HTTPHeaderMatch.
+const (
+	maxHeaderName  = 256
+	maxHeaderValue = 4096
+)
+
+// check validates the parts of a change the user typed as flags, before
+// any release is built from them, so that a mistake is reported against
+// the flag and not against a release file the user never wrote.
+func (c ReleaseChange) check() error {
+	if c.Match == "" {
+		return nil
+	}
+	if c.Strategy != manifests.StrategyAB {
+		return fmt.Errorf("--match is for --strategy ab, not %q", c.Strategy)
+	}
+	return checkMatch(c.Match)
+}
+
+// checkMatch validates --match NAME=VALUE as the HTTPRoute rendered from
+// it needs it.
+func checkMatch(match string) error {
+	name, value, ok := strings.Cut(match, "=")
+	switch {
+	case !ok || name == "" || value == "":
+		return fmt.Errorf("--match %q is not valid: want NAME=VALUE, the request header and value that route to the new version, e.g. --match x-variant=b", match)
+	case len(name) > maxHeaderName || !headerNameRE.MatchString(name):
+		return fmt.Errorf("--match %q: header name %q is not valid: want 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~ (an HTTP token), e.g. x-variant", match, name, maxHeaderName)
+	case len(value) > maxHeaderValue:
+		return fmt.Errorf("--match %q: the header value is %d characters long; the Gateway API takes at most %d", match, len(value), maxHeaderValue)
+	}
+	return nil
 }
 
 // NextRelease returns the release of model in env after promoting
@@ -95,6 +135,9 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 		}
 		if change.Match == "" {
 			return nil, fmt.Errorf("an A/B test needs --match NAME=VALUE: the request header that routes to %s", version)
+		}
+		if err := checkMatch(change.Match); err != nil {
+			return nil, err
 		}
 		stable.Role, stable.Weight = "a", nil
 		pin.Role = "b"

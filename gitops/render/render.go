@@ -183,6 +183,37 @@ func Environment(in Input, env string) ([]File, error) {
 	return out, nil
 }
 
+// EnvironmentSubset returns files (a rendered tree) with rendered/<env>/
+// cut down to the files of models: the other models' files are left out
+// and rendered/<env>/kustomization.yaml lists only these. BuildCluster
+// over it gives the objects a cluster of env receives for those models,
+// with the cluster's patches applied, at a cost that grows with them and
+// not with the environment: what a promotion validates.
+func EnvironmentSubset(files []File, env string, models []string) ([]File, error) {
+	dir := path.Join(RenderedDir, env) + "/"
+	var names []string
+	var out []File
+	for _, f := range files {
+		if !strings.HasPrefix(f.Path, dir) {
+			out = append(out, f)
+			continue
+		}
+		name := strings.TrimPrefix(f.Path, dir)
+		if slices.Contains(models, strings.TrimSuffix(name, ".yaml")) && name != "kustomization.yaml" {
+			out = append(out, f)
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	k, err := kustomization(names, nil)
+	if err != nil {
+		return nil, fmt.Errorf("rendering environment %q: %w", env, err)
+	}
+	out = append(out, File{Path: dir + "kustomization.yaml", Content: k})
+	sortFiles(out)
+	return out, nil
+}
+
 // object is a Kubernetes object as generic JSON: what is written and what
 // patches apply to.
 type object = map[string]any

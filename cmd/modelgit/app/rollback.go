@@ -15,6 +15,7 @@ type RollbackOptions struct {
 	Model  string
 	Env    string
 	To     string
+	Force  bool
 	Output string
 }
 
@@ -24,10 +25,18 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobr
 	cmd := &cobra.Command{
 		Use:   "rollback MODEL --env ENV [--to VERSION]",
 		Short: "Open the pull request that returns an environment to an earlier version",
-		Long: `Roll back a model in an environment: a promotion (replace) to the version
-that served there before the current one, found in history, or to --to.
-The commit carries a Rollback trailer and the usual promotion trailers; the
-branch is modelgit/rollback/ENV/MODEL-VERSION.`,
+		Long: `Roll back a model in an environment: a promotion (replace) that
+
+  - during a canary, an A/B test or a blue-green whose standby never served,
+    returns to the stable version alone;
+  - otherwise returns to the version that served before the current one,
+    found in history, skipping versions a rollback already took out;
+  - or returns to --to. A --to version that never ran in ENV must have run
+    in the environment before it, as for a promotion (or --force, which is
+    recorded in the commit and the pull request).
+
+The commit carries a Rollback trailer naming the versions taken out, and the
+usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.`,
 		Example: "  modelgit rollback fraud-detector --env production\n  modelgit rollback fraud-detector --env production --to 1.3.2",
 		Args:    cmdutil.ExactArgs(1, "a model is required: modelgit rollback MODEL --env ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,7 +51,8 @@ branch is modelgit/rollback/ENV/MODEL-VERSION.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Env, "env", "", "environment to roll back")
-	cmd.Flags().StringVar(&opts.To, "to", "", "version to return to (default: the one before the current, from history)")
+	cmd.Flags().StringVar(&opts.To, "to", "", "version to return to (default: the stable one, or the one before the current, from history)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "return to a --to version that never ran in ENV, past the promotion order (recorded in the commit and the pull request)")
 	opts.addFlags(cmd)
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
@@ -53,6 +63,7 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 	if err != nil {
 		return err
 	}
+	po.Force = opts.Force
 	res, err := reg.Rollback(ctx, gitops.RollbackOptions{Model: opts.Model, Env: opts.Env, To: opts.To, PromoteOptions: po})
 	if err != nil {
 		return err

@@ -1,0 +1,92 @@
+package gitops_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// TestPromoteBadMatch: a --match the HTTPRoute cannot take is refused
+// naming the flag, before any release is built: not with the line of a
+// release file the user never wrote.
+func TestPromoteBadMatch(t *testing.T) {
+	p := newPromoteFixture(t)
+	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
+	for _, tc := range []struct {
+		name, match string
+		want        []string
+	}{
+		{"no value", "novalue", []string{`--match "novalue" is not valid`, "want NAME=VALUE", "--match x-variant=b"}},
+		{"empty value", "x-variant=", []string{`--match "x-variant=" is not valid`, "want NAME=VALUE"}},
+		{"space in the name", "x variant=b", []string{`header name "x variant" is not valid`, "HTTP token"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := p.state()
+			_, err := p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{Strategy: manifests.StrategyAB, Match: tc.match})
+			t.Logf("error: %v", err)
+			mustContain(t, err, tc.want...)
+			if err != nil && strings.Contains(err.Error(), "environments/") {
+				t.Errorf("the error cites a release file the user never wrote: %v", err)
+			}
+			p.assertState(before)
+		})
+	}
+	// The same for a bulk promotion.
+	_, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{}, VersionFrom: "dev", PromoteOptions: gitops.PromoteOptions{
+		Env: "staging", Change: gitops.ReleaseChange{Strategy: manifests.StrategyAB, Match: "novalue"},
+		Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
+	mustContain(t, err, `--match "novalue" is not valid`)
+}
+
+// TestBulkPromoteNotRunningSaysWhatToDo: a model that does not run in
+// --version-from is named with what to do about it.
+func TestBulkPromoteNotRunningSaysWhatToDo(t *testing.T) {
+	p := newPromoteFixture(t)
+	p.registerModel("scorer", map[string]string{"team": "risk"}, `{"accuracy": 0.9}`)
+	_, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "staging", PromoteOptions: gitops.PromoteOptions{
+		Env: "production", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
+	mustContain(t, err, "nothing was changed", `scorer: does not run in "staging"`, "promote it to staging first", "narrower --selector")
+}
+
+// TestPromoteRefusesInvalidRenderedObject: when the objects a promotion
+// renders would be refused by the cluster (here an HTTPRoute header name
+// from a release edited by hand: the CRD schema's pattern), the promotion
+// fails naming the object and the field, and commits nothing.
+func TestPromoteRefusesInvalidRenderedObject(t *testing.T) {
+	p := newPromoteFixture(t)
+	p.commitFile("models/fraud/model.yaml", "serving:\n  image: ghcr.io/acme/fraud-server:1.0\n  port: 8080\n", true)
+	p.registerModel("scorer", nil, `{"accuracy": 0.9}`)
+	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
+	res, err := p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{Strategy: manifests.StrategyAB, Match: "x-variant=b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mergeAndPull(res.PR)
+	rel := filepath.Join(p.root, "environments", "dev", "fraud.yaml")
+	b, err := os.ReadFile(rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), "match: x-variant=b", "match: x variant=b", 1)
+	if edited == string(b) {
+		t.Fatalf("the release has no match line:\n%s", b)
+	}
+	p.commitFile("environments/dev/fraud.yaml", edited, false)
+
+	before := p.state()
+	prs := len(p.fake.PullRequests())
+	_, err = p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	t.Logf("error: %v", err)
+	mustContain(t, err, `cluster "gpu-dev"`, `HTTPRoute "fraud"`, "headers[0].name", "fix what they are rendered from: environments/dev/fraud.yaml")
+	p.assertState(before)
+	if n := len(p.fake.PullRequests()); n != prs {
+		t.Errorf("a refused promotion opened a pull request")
+	}
+	if out := git(t, p.fake.GitDir(), "branch", "--list", "modelgit/promote/dev/scorer-*"); out != "" {
+		t.Errorf("a refused promotion pushed %s", out)
+	}
+}
