@@ -45,6 +45,9 @@ type InitResult struct {
 	Written []string
 	Skipped []string // files that existed and were left alone
 	Commit  plumbing.Hash
+	// NoClusters, when not empty, says why clusters/ was not laid out (no
+	// clone URL for Flux yet) and what to do: print it as a warning.
+	NoClusters string
 }
 
 // Init lays out a modelgit GitOps repository in dir: modelgit.yaml with
@@ -103,10 +106,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	// With a clone URL Flux can follow (the forge, or origin), lay out
 	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
 	// before the first promotion.
-	flux, err := initialFluxFiles(rp, files)
+	flux, noClusters, err := initialFluxFiles(rp, files)
 	if err != nil {
 		return nil, err
 	}
+	res.NoClusters = noClusters
 	files = append(files, flux...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var todo []repo.File
@@ -155,8 +159,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 }
 
 // initialFluxFiles renders the clusters of the configuration Init writes
-// (or finds), when a repository URL for Flux is known.
-func initialFluxFiles(rp *repo.Repo, files []repo.File) ([]repo.File, error) {
+// (or finds), when a repository URL for Flux is known; otherwise it says
+// why it rendered nothing.
+func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why string, err error) {
 	var cfgData []byte
 	if cur, err := os.ReadFile(filepath.Join(rp.Root, ConfigFile)); err == nil {
 		cfgData = cur
@@ -169,21 +174,23 @@ func initialFluxFiles(rp *repo.Repo, files []repo.File) ([]repo.File, error) {
 	}
 	cfg, err := manifests.ParseConfig(ConfigFile, cfgData)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	url := fluxURL(cfg, rp)
 	if url == "" {
-		return nil, nil
+		if len(cfg.Clusters) == 0 {
+			return nil, "", nil
+		}
+		return nil, fmt.Sprintf("%s/ was not laid out: Flux needs the URL to clone this repository from, and there is no forge.repository in %s and no git remote origin; %s, then run modelgit render (render and promote fail until then)", render.ClustersDir, ConfigFile, FluxURLHelp), nil
 	}
 	rendered, err := render.All(render.Input{Config: cfg, RepoURL: url, Models: map[string]*manifests.Model{}, Versions: map[string]*manifests.ModelVersion{}})
 	if err != nil {
-		return nil, fmt.Errorf("rendering the clusters of %s: %w", ConfigFile, err)
+		return nil, "", fmt.Errorf("rendering the clusters of %s: %w", ConfigFile, err)
 	}
-	var out []repo.File
 	for _, f := range rendered {
 		out = append(out, repo.File{Path: f.Path, Content: f.Content})
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames

@@ -131,6 +131,9 @@ func (r *Registry) renderFiles(in render.Input, env string) ([]render.File, erro
 		if c.Environment != env {
 			continue
 		}
+		if in.RepoURL == "" {
+			return nil, noFluxURLError(c.Name)
+		}
 		cf, err := render.Cluster(in, c.Name)
 		if err != nil {
 			return nil, err
@@ -138,6 +141,24 @@ func (r *Registry) renderFiles(in render.Input, env string) ([]render.File, erro
 		files = append(files, cf...)
 	}
 	return files, nil
+}
+
+// FluxURLHelp says how to give Flux a clone URL to follow when neither
+// modelgit.yaml's forge nor an origin remote names one.
+const FluxURLHelp = "add a git remote origin (git remote add origin URL) or set forge.repository in modelgit.yaml (modelgit init --github OWNER/NAME)"
+
+// noFluxURLError is the error for rendering cluster without a clone URL.
+func noFluxURLError(cluster string) error {
+	return fmt.Errorf("rendering cluster %q: no repository URL for Flux's GitRepository to clone: %s, then run the same command again", cluster, FluxURLHelp)
+}
+
+// renderAll is render.All over in, after checking that the clusters, if
+// any, have a clone URL to follow.
+func (r *Registry) renderAll(in render.Input) ([]render.File, error) {
+	if in.RepoURL == "" && len(r.config.Clusters) > 0 {
+		return nil, noFluxURLError(r.config.Clusters[0].Name)
+	}
+	return render.All(in)
 }
 
 // fluxRepoURL is the clone URL Flux's GitRepository follows: the forge's
@@ -182,7 +203,7 @@ func (r *Registry) Render() ([]render.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return render.All(in)
+	return r.renderAll(in)
 }
 
 // StaleFile is a generated file whose committed content differs from
@@ -219,7 +240,7 @@ func (r *Registry) checkRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 	}
 	var files []render.File
 	if envs == nil {
-		files, err = render.All(in)
+		files, err = r.renderAll(in)
 	} else {
 		for _, e := range r.config.Environments {
 			if !envs[e.Name] {
@@ -302,7 +323,18 @@ func (r *Registry) WriteRendered() ([]string, error) {
 
 // BuildCluster returns the Kubernetes objects Flux applies on cluster:
 // what `kustomize build clusters/<cluster>` prints over the rendered tree.
+// An undeclared cluster is refused first, listing the declared ones.
 func (r *Registry) BuildCluster(cluster string) ([]byte, error) {
+	if !slices.ContainsFunc(r.config.Clusters, func(c manifests.Cluster) bool { return c.Name == cluster }) {
+		var names []string
+		for _, c := range r.config.Clusters {
+			names = append(names, c.Name)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("building cluster %q: %s declares no clusters; add one under clusters: (name, environment, gpu)", cluster, ConfigFile)
+		}
+		return nil, fmt.Errorf("building cluster %q: not declared in %s; declared clusters: %s", cluster, ConfigFile, strings.Join(names, ", "))
+	}
 	files, err := r.Render()
 	if err != nil {
 		return nil, err

@@ -1,15 +1,23 @@
-// Command rendergen writes a synthetic GitOps repository of N models with
-// package render, or builds one of its clusters the way `modelgit render
-// --cluster` does, for bench/render.sh to time against `kustomize build`.
+// Command rendergen writes a synthetic modelgit repository of N models
+// released in production on one GPU cluster, or builds one of its
+// clusters from the files on disk, for bench/render.sh to time `modelgit
+// render --cluster` against `kustomize build`.
 //
-//	rendergen -out DIR [-n 1000]        write rendered/ and clusters/ under DIR
-//	rendergen -build CLUSTER -out DIR   print BuildCluster's output for DIR
+//	rendergen -out DIR [-n 1000]        write the repository's files under DIR
+//	rendergen -build CLUSTER -out DIR   print render.BuildCluster's output for DIR
+//
+// The files are what modelgit reads and writes: modelgit.yaml,
+// models/<m>/model.yaml, models/<m>/versions/<v>.yaml,
+// environments/production/<m>.yaml, and what they render to, rendered/
+// and clusters/. Committed (plain `git add -A && git commit`; render does
+// not check signatures), DIR is a repository `modelgit render` accepts.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"time"
 
 	"github.com/modelgit/modelgit/gitops/render"
@@ -40,11 +48,49 @@ func run(n int, out, build string) error {
 		_, err = os.Stdout.Write(b)
 		return err
 	}
-	files, err := render.All(input(n))
+	in := input(n)
+	files, err := render.All(in)
 	if err != nil {
 		return err
 	}
-	return render.Write(out, files)
+	sources, err := sourceFiles(in)
+	if err != nil {
+		return err
+	}
+	return render.Write(out, append(sources, files...))
+}
+
+// sourceFiles are the files modelgit renders from: modelgit.yaml, each
+// model's model.yaml and version manifest, and the production releases,
+// as modelgit marshals them (so a version's digest is its file's).
+func sourceFiles(in render.Input) ([]render.File, error) {
+	var files []render.File
+	add := func(p string, v any) error {
+		b, err := manifests.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("marshalling %s: %w", p, err)
+		}
+		files = append(files, render.File{Path: p, Content: b})
+		return nil
+	}
+	if err := add("modelgit.yaml", in.Config); err != nil {
+		return nil, err
+	}
+	for _, rel := range in.Releases {
+		m := rel.Model
+		if err := add(path.Join("models", m, "model.yaml"), in.Models[m]); err != nil {
+			return nil, err
+		}
+		for _, rv := range rel.Versions {
+			if err := add(path.Join("models", m, "versions", rv.Version.String()+".yaml"), in.Versions[render.VersionKey(m, rv.Version)]); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(path.Join("environments", rel.Environment, m+".yaml"), rel); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
 
 // input is n models released in production, a quarter of them blue-green
@@ -53,8 +99,11 @@ func input(n int) render.Input {
 	in := render.Input{
 		Config: &manifests.Config{
 			APIVersion: manifests.APIVersion, Kind: manifests.KindConfig,
-			Store:        "file:///srv/modelgit",
+			Store:        "file://.modelgit/store",
 			Environments: []manifests.Environment{{Name: "production"}},
+			// The clone URL Flux follows is the forge's, as modelgit
+			// computes it from modelgit.yaml.
+			Forge: &manifests.Forge{Type: "github", Repository: "acme/models"},
 			Clusters: []manifests.Cluster{{Name: "gpu", Environment: "production", GPU: &manifests.GPU{
 				Resource: "nvidia.com/gpu", Count: 1,
 				NodeSelector:     map[string]string{"pool": "gpu"},

@@ -103,6 +103,9 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	for _, p := range res.Skipped {
 		fmt.Fprintf(w, "  kept  %s (exists)\n", p)
 	}
+	if res.NoClusters != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", opts.IO.ColorScheme().WarningIcon(), res.NoClusters)
+	}
 	switch {
 	case !res.Commit.IsZero():
 		fmt.Fprintf(w, "committed %s, signed with %s %s\n", res.Commit.String()[:12], id.Signer.Format(), id.Signer.KeyID())

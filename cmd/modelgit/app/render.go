@@ -1,9 +1,14 @@
 package app
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
@@ -31,8 +36,12 @@ flux-system/ with the GitRepository and Kustomization Flux follows).
 Without flags, changed files are written into the work tree.
 --check writes nothing and fails when rendered/ or clusters/ is stale.
 --cluster prints the objects Flux applies on that cluster, exactly what
-` + "`kustomize build clusters/CLUSTER`" + ` produces over the rendered tree.`,
-		Example: "  modelgit render\n  modelgit render --check\n  modelgit render --cluster gpu-prod",
+` + "`kustomize build clusters/CLUSTER`" + ` produces over the rendered tree (with
+-o json, the same objects as a JSON array).
+
+Rendering clusters/ needs the URL Flux clones the repository from: the
+forge.repository of modelgit.yaml, else the git remote origin.`,
+		Example: "  modelgit render\n  modelgit render --check\n  modelgit render --cluster gpu-prod\n  modelgit render --cluster gpu-prod -o json",
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := cmdutil.MutuallyExclusive("--cluster and --check cannot be used together", opts.Cluster != "", opts.Check); err != nil {
@@ -50,6 +59,37 @@ Without flags, changed files are written into the work tree.
 	return cmd
 }
 
+// yamlDocsToJSON converts a multi-document YAML stream (what kustomize
+// build prints) to the list of its objects, each converted by
+// sigs.k8s.io/yaml, so numbers and strings keep their YAML meaning.
+func yamlDocsToJSON(stream []byte) ([]json.RawMessage, error) {
+	list := []json.RawMessage{}
+	dec := k8syaml.NewDocumentDecoder(io.NopCloser(bytes.NewReader(stream)))
+	defer dec.Close()
+	buf := make([]byte, len(stream)+1)
+	for {
+		n, err := dec.Read(buf)
+		if err == io.EOF {
+			return list, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		doc := bytes.TrimSpace(buf[:n])
+		if len(doc) == 0 {
+			continue
+		}
+		j, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("object %d: %w", len(list)+1, err)
+		}
+		if string(j) == "null" {
+			continue
+		}
+		list = append(list, j)
+	}
+}
+
 func renderRun(opts *RenderOptions) error {
 	reg, err := opts.Registry()
 	if err != nil {
@@ -61,6 +101,13 @@ func renderRun(opts *RenderOptions) error {
 		objs, err := reg.BuildCluster(opts.Cluster)
 		if err != nil {
 			return err
+		}
+		if opts.Output == cmdutil.OutputJSON {
+			list, err := yamlDocsToJSON(objs)
+			if err != nil {
+				return fmt.Errorf("converting the objects of cluster %q to JSON: %w", opts.Cluster, err)
+			}
+			return cmdutil.PrintJSON(w, list)
 		}
 		_, err = w.Write(objs)
 		return err

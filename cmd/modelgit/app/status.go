@@ -28,7 +28,10 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Co
 		Short: "Show the matrix of models × environments, with pending promotions",
 		Long: `Show, for every model, its latest registered version and what runs in each
 environment (strategy and weights), from HEAD; with a forge configured in
-modelgit.yaml, also the open promotion pull requests.`,
+modelgit.yaml, also the open promotion and rollback pull requests, each
+under the models it changes with the environment it targets (PENDING
+"#12→staging"). A bulk promotion is listed under every model its head
+commit (or, when this clone lacks the commit, its description) names.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -43,14 +46,7 @@ modelgit.yaml, also the open promotion pull requests.`,
 
 type statusOutput struct {
 	gitops.StatusRow
-	Pending []pendingPR `json:"pending"`
-}
-
-type pendingPR struct {
-	Number int    `json:"number"`
-	Title  string `json:"title"`
-	Branch string `json:"branch"`
-	URL    string `json:"url"`
+	Pending []gitops.PendingPromotion `json:"pending"`
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
@@ -70,13 +66,15 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 			fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
 		}
 	}
+	pending, err := reg.PendingByModel(prs)
+	if err != nil {
+		return err
+	}
 	out := make([]statusOutput, 0, len(rows))
 	for _, row := range rows {
-		o := statusOutput{StatusRow: row, Pending: []pendingPR{}}
-		for _, pr := range prs {
-			if strings.Contains(pr.Head, "/"+row.Model+"-") || strings.Contains(pr.Title, " "+row.Model+" ") {
-				o.Pending = append(o.Pending, pendingPR{Number: pr.Number, Title: pr.Title, Branch: pr.Head, URL: pr.URL})
-			}
+		o := statusOutput{StatusRow: row, Pending: pending[row.Model]}
+		if o.Pending == nil {
+			o.Pending = []gitops.PendingPromotion{}
 		}
 		out = append(out, o)
 	}
@@ -97,7 +95,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 		var pend []string
 		for _, p := range o.Pending {
-			pend = append(pend, fmt.Sprintf("#%d", p.Number))
+			pend = append(pend, fmt.Sprintf("#%d→%s", p.Number, p.Environment))
 		}
 		t.AddField(strings.Join(pend, " "))
 		t.EndRow()

@@ -6,13 +6,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
+	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -56,11 +59,16 @@ type Factory struct {
 	Identity func(explicitKey string) (gitops.Identity, error)
 	// Forge returns the pull-request host modelgit.yaml names (GitHub,
 	// token from GH_TOKEN or GITHUB_TOKEN); nil, nil when it names none.
+	// Inside GitHub Actions (GITHUB_ACTIONS=true with GITHUB_API_URL and
+	// GITHUB_REPOSITORY set) the runner's API URL and repository win over
+	// modelgit.yaml's: there the work tree is a pull request's head, which
+	// must not choose where the token is sent.
 	Forge func(cfg *manifests.Config) (forge.Forge, error)
-	// PushAuth returns the credentials for pushing to the git remote: the
-	// forge token over HTTPS, nil otherwise (git's own helpers are not
-	// consulted by go-git).
-	PushAuth func() transport.AuthMethod
+	// RemoteAuth returns the credentials for fetching from and pushing to
+	// the named git remote: the forge token when the remote's URL is
+	// http(s), nil otherwise, so that go-git uses its defaults (the ssh
+	// agent for ssh URLs; git's credential helpers are not consulted).
+	RemoteAuth func(remote string) transport.AuthMethod
 }
 
 // NewFactory returns the production Factory for the given version, over
@@ -101,16 +109,25 @@ func NewFactory(version string) *Factory {
 		return gitops.Open(dir, opts...)
 	}
 	f.Forge = func(cfg *manifests.Config) (forge.Forge, error) {
-		if cfg == nil || cfg.Forge == nil {
+		opts, ok := forgeOptions(cfg, action.FromEnv(os.Getenv), f.IOStreams)
+		if !ok {
 			return nil, nil
 		}
-		return forge.New(forge.Options{Type: cfg.Forge.Type, Repository: cfg.Forge.Repository, URL: cfg.Forge.URL})
+		return forge.New(opts)
 	}
-	f.PushAuth = func() transport.AuthMethod {
-		if token := forge.TokenFromEnv(); token != "" {
-			return &githttp.BasicAuth{Username: "x-access-token", Password: token}
+	f.RemoteAuth = func(remote string) transport.AuthMethod {
+		token := forge.TokenFromEnv()
+		if token == "" {
+			return nil
 		}
-		return nil
+		dir, err := f.WorkDir()
+		if err != nil {
+			return nil
+		}
+		if !isHTTPRemote(dir, remote) {
+			return nil
+		}
+		return &githttp.BasicAuth{Username: "x-access-token", Password: token}
 	}
 	f.Identity = func(explicitKey string) (gitops.Identity, error) {
 		dir, err := f.WorkDir()
@@ -120,6 +137,66 @@ func NewFactory(version string) *Factory {
 		return gitops.ResolveIdentity(dir, explicitKey)
 	}
 	return f
+}
+
+// forgeOptions is where the forge is: modelgit.yaml's forge, except that
+// inside GitHub Actions the runner's GITHUB_API_URL and GITHUB_REPOSITORY
+// win (the forge is then GitHub even when modelgit.yaml names none), and a
+// disagreement with modelgit.yaml is reported on ios.ErrOut. ok is false
+// when there is no forge.
+func forgeOptions(cfg *manifests.Config, env action.Env, ios *IOStreams) (opts forge.Options, ok bool) {
+	var fc *manifests.Forge
+	if cfg != nil {
+		fc = cfg.Forge
+	}
+	if fc != nil {
+		opts = forge.Options{Type: fc.Type, Repository: fc.Repository, URL: fc.URL}
+	}
+	if !env.Actions || env.APIURL == "" || env.Repository == "" {
+		return opts, fc != nil
+	}
+	if fc != nil && (!strings.EqualFold(fc.Repository, env.Repository) || !sameAPIURL(fc.URL, env.APIURL)) {
+		cfgURL := fc.URL
+		if cfgURL == "" {
+			cfgURL = defaultGitHubAPI
+		}
+		fmt.Fprintf(ios.ErrOut, "%s %s names the forge %s at %s, but this GitHub Actions job runs for %s at %s: using the job's (the work tree may be a pull request's head, which must not choose where the token goes)\n",
+			ios.ColorScheme().WarningIcon(), gitops.ConfigFile, fc.Repository, Redact(cfgURL), env.Repository, Redact(env.APIURL))
+	}
+	return forge.Options{Type: "github", Repository: env.Repository, URL: env.APIURL}, true
+}
+
+// defaultGitHubAPI is the API URL an empty forge.url means.
+const defaultGitHubAPI = "https://api.github.com"
+
+// sameAPIURL reports whether two GitHub API URLs are the same, "" being
+// api.github.com.
+func sameAPIURL(a, b string) bool {
+	norm := func(u string) string {
+		if u == "" {
+			u = defaultGitHubAPI
+		}
+		return strings.ToLower(strings.TrimRight(u, "/"))
+	}
+	return norm(a) == norm(b)
+}
+
+// isHTTPRemote reports whether the remote of the repository at dir (or
+// above it) has an http or https URL.
+func isHTTPRemote(dir, remote string) bool {
+	rp, err := repo.Open(dir)
+	if err != nil {
+		return false
+	}
+	r, err := rp.Git.Remote(remote)
+	if err != nil || len(r.Config().URLs) == 0 {
+		return false
+	}
+	ep, err := transport.NewEndpoint(r.Config().URLs[0])
+	if err != nil {
+		return false
+	}
+	return ep.Protocol == "http" || ep.Protocol == "https"
 }
 
 // resolveWorkDir makes dir absolute against the current directory and

@@ -1,0 +1,177 @@
+package cmdutil
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// gitInit makes a real git repository in a temp directory with the given
+// remotes (name → URL) and returns its path.
+func gitInit(t *testing.T, remotes map[string]string) string {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatalf("git is required: apt-get install -y git")
+	}
+	dir := t.TempDir()
+	gitRun := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	gitRun("init", "-q")
+	for name, url := range remotes {
+		gitRun("remote", "add", name, url)
+	}
+	return dir
+}
+
+// TestRemoteAuth: the forge token goes to http(s) remotes only; for an
+// ssh remote go-git must get no auth, so it uses the ssh agent (a
+// BasicAuth there fails the push with "invalid auth method").
+func TestRemoteAuth(t *testing.T) {
+	dir := gitInit(t, map[string]string{
+		"origin":   "git@github.com:acme/models.git",
+		"ssh-url":  "ssh://git@github.com/acme/models.git",
+		"https":    "https://github.com/acme/models.git",
+		"http":     "http://127.0.0.1:8080/acme/models.git",
+		"local":    "/srv/git/models.git",
+		"file-url": "file:///srv/git/models.git",
+	})
+	tests := []struct {
+		remote    string
+		wantToken bool
+	}{
+		{"origin", false},
+		{"ssh-url", false},
+		{"https", true},
+		{"http", true},
+		{"local", false},
+		{"file-url", false},
+		{"missing", false},
+	}
+	t.Setenv("GITHUB_TOKEN", "")
+	t.Setenv("GH_TOKEN", "ghs_secret")
+	f := NewFactory("test")
+	f.RepoDir = dir
+	for _, tt := range tests {
+		t.Run(tt.remote, func(t *testing.T) {
+			auth := f.RemoteAuth(tt.remote)
+			if !tt.wantToken {
+				if auth != nil {
+					t.Fatalf("RemoteAuth(%q) = %T, want nil", tt.remote, auth)
+				}
+				return
+			}
+			ba, ok := auth.(*githttp.BasicAuth)
+			if !ok || ba.Password != "ghs_secret" {
+				t.Fatalf("RemoteAuth(%q) = %#v, want BasicAuth with the token", tt.remote, auth)
+			}
+		})
+	}
+	t.Setenv("GH_TOKEN", "")
+	if auth := f.RemoteAuth("https"); auth != nil {
+		t.Errorf("RemoteAuth without a token = %T, want nil", auth)
+	}
+}
+
+// TestForgeInActions: inside GitHub Actions, the runner's API URL and
+// repository win over modelgit.yaml's forge, which a pull request's head
+// controls; the disagreement is reported without the token.
+func TestForgeInActions(t *testing.T) {
+	fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models"})
+	var stolen atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("[]"))
+	}))
+	t.Cleanup(evil.Close)
+	cfg := &manifests.Config{Forge: &manifests.Forge{Type: "github", Repository: "evil/models", URL: evil.URL}}
+	tests := []struct {
+		name       string
+		env        map[string]string
+		cfg        *manifests.Config
+		wantEvil   bool
+		wantStderr string
+	}{
+		{
+			name:       "actions: the runner wins",
+			env:        map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": fake.URL(), "GITHUB_REPOSITORY": "acme/models"},
+			cfg:        cfg,
+			wantStderr: "modelgit.yaml names the forge evil/models at " + evil.URL + ", but this GitHub Actions job runs for acme/models at " + fake.URL(),
+		},
+		{
+			name: "actions without a forge in modelgit.yaml",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": fake.URL(), "GITHUB_REPOSITORY": "acme/models"},
+			cfg:  &manifests.Config{},
+		},
+		{
+			name: "actions, same forge: nothing to say",
+			env:  map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": fake.URL() + "/", "GITHUB_REPOSITORY": "ACME/models"},
+			cfg:  &manifests.Config{Forge: &manifests.Forge{Type: "github", Repository: "acme/models", URL: fake.URL()}},
+		},
+		{
+			name:     "outside actions: modelgit.yaml",
+			env:      map[string]string{"GITHUB_ACTIONS": "", "GITHUB_API_URL": fake.URL(), "GITHUB_REPOSITORY": "acme/models"},
+			cfg:      cfg,
+			wantEvil: true,
+		},
+		{
+			name:     "actions without GITHUB_API_URL: modelgit.yaml",
+			env:      map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "", "GITHUB_REPOSITORY": "acme/models"},
+			cfg:      cfg,
+			wantEvil: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GH_TOKEN", "ghs_secret")
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			stolen.Store(0)
+			ios, _, _, stderr := Test()
+			f := NewFactory("test")
+			f.IOStreams = ios
+			fg, err := f.Forge(tt.cfg)
+			if err != nil || fg == nil {
+				t.Fatalf("Forge: %v, %v", fg, err)
+			}
+			if _, err := fg.ListPullRequests(context.Background(), "open", "modelgit/"); err != nil {
+				t.Fatalf("listing pull requests: %v", err)
+			}
+			if got := stolen.Load() > 0; got != tt.wantEvil {
+				t.Errorf("requests to modelgit.yaml's forge.url: %v, want %v", got, tt.wantEvil)
+			}
+			if tt.wantStderr == "" && stderr.Len() > 0 {
+				t.Errorf("stderr = %q, want nothing", stderr)
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tt.wantStderr)
+			}
+			if strings.Contains(stderr.String(), "ghs_secret") {
+				t.Errorf("stderr prints the token: %q", stderr)
+			}
+		})
+	}
+	t.Run("no forge anywhere", func(t *testing.T) {
+		t.Setenv("GITHUB_ACTIONS", "")
+		f := NewFactory("test")
+		if fg, err := f.Forge(&manifests.Config{}); fg != nil || err != nil {
+			t.Errorf("Forge = %v, %v; want nil, nil", fg, err)
+		}
+	})
+}

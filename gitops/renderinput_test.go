@@ -1,0 +1,68 @@
+package gitops_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/config"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/signing"
+)
+
+// TestNoFluxURLSaysWhatToDo: a repository without a forge or an origin
+// remote has no clone URL for Flux. Init says it did not lay out
+// clusters/ and why; render and promote say how to give one; with an
+// origin added, init lays clusters/ out and render works.
+func TestNoFluxURLSaysWhatToDo(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(base)
+	o.Framework = "sklearn=1.5.2"
+	if _, err := f.reg.Register(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	const help = "add a git remote origin (git remote add origin URL) or set forge.repository in modelgit.yaml (modelgit init --github OWNER/NAME)"
+
+	signer, err := signing.LoadSSHSigner(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initOpts := gitops.InitOptions{Identity: alice, Signer: signer}
+	res, err := gitops.Init(ctx, f.root, initOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.NoClusters, "clusters/ was not laid out") || !strings.Contains(res.NoClusters, help) {
+		t.Errorf("Init.NoClusters = %q, want why clusters/ was not laid out and %q", res.NoClusters, help)
+	}
+
+	_, err = f.reg.Render()
+	mustContain(t, err, `rendering cluster "gpu-dev"`, help)
+	_, err = f.reg.BuildCluster("gpu-prod")
+	mustContain(t, err, help)
+	_, err = f.reg.Promote(ctx, gitops.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
+	mustContain(t, err, `promoting to "dev"`, `rendering cluster "gpu-dev"`, help)
+
+	if _, err := f.reg.Repo().Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://git.example.com/acme/models.git"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = gitops.Init(ctx, f.root, initOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NoClusters != "" || !strings.Contains(strings.Join(res.Written, " "), "clusters/gpu-dev/kustomization.yaml") {
+		t.Errorf("Init with an origin: NoClusters %q, wrote %v", res.NoClusters, res.Written)
+	}
+	f.reopen()
+	if _, err := f.reg.Render(); err != nil {
+		t.Errorf("Render with an origin: %v", err)
+	}
+}
+
+// TestBuildClusterUnknown: an undeclared cluster is refused before
+// rendering, listing the declared ones.
+func TestBuildClusterUnknown(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.reg.BuildCluster("nope")
+	mustContain(t, err, `building cluster "nope": not declared in modelgit.yaml; declared clusters: gpu-dev, gpu-staging, gpu-prod`)
+}
