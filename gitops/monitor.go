@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"maps"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"time"
@@ -194,6 +193,25 @@ func (r *Registry) Monitor(ctx context.Context, opts MonitorOptions) (*MonitorRe
 	return rep, nil
 }
 
+// MonitoredEnvironments splits the environments of modelgit.yaml, in its
+// order, into those whose policy (policies/<env>.yaml at HEAD) declares a
+// metric with a query, and the others: what `modelgit monitor` without
+// --env looks at, and what it skips.
+func (r *Registry) MonitoredEnvironments() (monitored, unmonitored []string, err error) {
+	for _, e := range r.config.Environments {
+		pol, err := r.monitorPolicy(e.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if slices.ContainsFunc(slices.Collect(maps.Values(pol.Metrics)), func(mp policies.MetricPolicy) bool { return mp.Query != "" }) {
+			monitored = append(monitored, e.Name)
+		} else {
+			unmonitored = append(unmonitored, e.Name)
+		}
+	}
+	return monitored, unmonitored, nil
+}
+
 // monitorPolicy reads policies/<env>.yaml at HEAD; the default policy
 // (which declares no monitored metric) when there is none.
 func (r *Registry) monitorPolicy(env string) (*policies.PromotionPolicy, error) {
@@ -260,14 +278,23 @@ func (r *Registry) monitorModel(m *monitorPass, rel *manifests.Release) (*ModelH
 		for i, v := range versions {
 			dirs := policies.FromVersion(v.mv, model).Directions
 			rule := m.pol.Rule(name, dirs)
+			// What the value is compared with is known before it is
+			// measured: an unknown check still says it.
+			kind := MonitorKindRegistered
+			switch {
+			case rule.Threshold != nil:
+				kind = MonitorKindThreshold
+			case canary && i == 1:
+				kind = MonitorKindPrimary
+			}
 			c := m.measure(rel.Model, v.rv, mp, rule)
+			c.Kind = kind
 			switch {
 			case c.Status == MonitorCheckUnknown:
-			case rule.Threshold != nil:
-				c.Kind, c.Reference, c.Bound = MonitorKindThreshold, nil, monitorPtr(*rule.Threshold)
+			case kind == MonitorKindThreshold:
+				c.Reference, c.Bound = nil, monitorPtr(*rule.Threshold)
 				monitorJudge(&c, rule.WithinThreshold(*c.Value), fmt.Sprintf("threshold %s %s", monitorOp(rule.Direction), monitorNum(*rule.Threshold)))
-			case canary && i == 1:
-				c.Kind = MonitorKindPrimary
+			case kind == MonitorKindPrimary:
 				if primary == nil {
 					c.Status, c.Reason = MonitorCheckUnknown, "the primary has no live value to compare with"
 					break
@@ -301,7 +328,6 @@ func (m *monitorPass) measure(model string, rv manifests.ReleasedVersion, mp pol
 		Version:    rv.Version.String(),
 		Role:       rv.Role,
 		Metric:     rule.Metric,
-		Kind:       MonitorKindRegistered,
 		Query:      mp.Expand(model, rv.Version.String(), m.env),
 		Direction:  rule.Direction,
 		MinSamples: rule.MinSamples,
@@ -376,24 +402,13 @@ func monitorVerdict(checks []MonitorCheck) string {
 	return MonitorHealthy
 }
 
-// monitorRangeSelector finds a PromQL range selector: a metric name and/or a
-// label matcher set (quoted values may hold braces), then [DURATION]; a
-// subquery ([1h:5m]) does not match.
-var monitorRangeSelector = regexp.MustCompile(`([a-zA-Z_:][a-zA-Z0-9_:]*)?(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})?\[(\d+(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)\]`)
-
-// SamplesQuery returns the query that counts the samples behind query:
-// sum(count_over_time(S)) for the first range selector S in it (the raw
-// samples of every series it selects over its window), and the window.
-// ok is false when query has no range selector.
+// MonitorSamplesQuery returns the query that counts the samples behind
+// query: sum(count_over_time(S)) for the first range selector S in it (the
+// raw samples of every series it selects over its window), and the window.
+// ok is false when query has no range selector (policies.Parse refuses such
+// a query with minSamples).
 func MonitorSamplesQuery(query string) (samples, window string, ok bool) {
-	for _, loc := range monitorRangeSelector.FindAllStringSubmatchIndex(query, -1) {
-		if loc[2] < 0 && loc[4] < 0 {
-			continue // "[5m]" alone, e.g. after a parenthesis: not a selector
-		}
-		sel := query[loc[0]:loc[1]]
-		return "sum(count_over_time(" + sel + "))", query[loc[6]:loc[7]], true
-	}
-	return "", "", false
+	return policies.SamplesQuery(query)
 }
 
 func monitorPtr[T any](v T) *T { return &v }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/manifests"
@@ -95,6 +96,7 @@ func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 		}
 	}
 	opts.Evidence = MonitorEvidence(rep, h, a)
+	opts.Note = MonitorSummary(rep, h)
 	res, err := r.Rollback(ctx, RollbackOptions{Model: h.Model, Env: rep.Env, To: a.To, PromoteOptions: opts})
 	if err != nil {
 		return a, err
@@ -193,4 +195,40 @@ func monitorOrDash(s string) string {
 		return "–"
 	}
 	return s
+}
+
+// MonitorSummary is one plain-text paragraph of the evidence, for the
+// rollback's commit message (which outlives the pull request and is all
+// there is with --no-push): when, against what, and every failing check
+// with its live value, reference, bound, window and samples.
+func MonitorSummary(rep *MonitorReport, h *ModelHealth) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "modelgit monitor found %s failing in %s at %s", h.Model, rep.Env, rep.At.Format(time.RFC3339))
+	if rep.Source != "" {
+		fmt.Fprintf(&b, " (%s)", rep.Source)
+	}
+	b.WriteString(", judged by policies/" + rep.Env + ".yaml:")
+	others := map[string]int{}
+	for _, c := range h.Checks {
+		if c.Status != MonitorCheckFail {
+			others[c.Status]++
+			continue
+		}
+		fmt.Fprintf(&b, " %s %s live %s", c.Version, c.Metric, monitorOptNum(c.Value))
+		if c.Reference != nil {
+			fmt.Fprintf(&b, ", %s %s", c.Kind, monitorNum(*c.Reference))
+		}
+		if c.Bound != nil {
+			fmt.Fprintf(&b, ", allowed %s %s", monitorOp(c.Direction), monitorNum(*c.Bound))
+		}
+		if c.Window != "" {
+			fmt.Fprintf(&b, ", over %s", c.Window)
+		}
+		if c.Samples != nil {
+			fmt.Fprintf(&b, " (%d samples)", *c.Samples)
+		}
+		b.WriteString(";")
+	}
+	fmt.Fprintf(&b, " %d other checks ok, %d unknown.", others[MonitorCheckOK], others[MonitorCheckUnknown])
+	return b.String()
 }

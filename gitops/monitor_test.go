@@ -3,12 +3,14 @@ package gitops_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/prom"
 	"github.com/modelgit/modelgit/gitops/prom/promtest"
 )
@@ -139,9 +141,16 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	const v1, v2 = "0.1.0+data.1", "0.1.1+data.1"
+	// queryPolicy monitors accuracy with the query given and latency with
+	// a good one: latency ok shows that Prometheus was not taken for down.
+	queryPolicy := func(accuracy, minSamples string) string {
+		return "apiVersion: modelgit.dev/v1alpha1\nkind: PromotionPolicy\nmetrics:\n  accuracy:\n    direction: higher\n    query: '" + accuracy + "'\n" + minSamples +
+			"  latency_p95_ms:\n    direction: lower\n    tolerance: 0.10\n    query: avg_over_time(model_latency_p95_ms{model=\"$model\",version=\"$version\"}[1h])\n    minSamples: 30\n"
+	}
 	for _, tc := range []struct {
 		name    string
 		env     string
+		policy  string            // replaces policies/<env>.yaml for the case; "" keeps the fixture's
 		series  []promtest.Series // nil: Prometheus is down
 		verdict string
 		want    map[string]string // "version metric" → status
@@ -187,8 +196,30 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "unknown", v2 + " psi_amount": "unknown", v2 + " psi_hour": "unknown"},
 			reason: "prometheus is unreachable",
 		},
+		{
+			name: "bad promql", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			policy: queryPolicy(`avg_over_time(model_accuracy{model="$model",version="$version"}[1h]`, "    minSamples: 30\n"),
+			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
+			reason: `querying Prometheus for "avg_over_time(model_accuracy{model=\"fraud\",version=\"0.1.1+data.1\"}[1h]": bad_data`,
+		},
+		{
+			name: "several series", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			policy: queryPolicy(`max_over_time(model_feature_psi{model="$model",version="$version"}[1h])`, "    minSamples: 30\n"),
+			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
+			reason: "result: 2 series",
+		},
+		{
+			name: "no data", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			policy: queryPolicy(`avg_over_time(model_precision{model="$model",version="$version"}[1h])`, ""),
+			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
+			reason: "no data: the query matched no series",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.policy != "" {
+				setPolicy(t, p, tc.env, tc.policy)
+				t.Cleanup(func() { setPolicy(t, p, tc.env, devPolicy) })
+			}
 			url := "http://" + down
 			if tc.series != nil {
 				url = promtest.Start(t, tc.series).URL
@@ -214,9 +245,30 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 				if c.Status == gitops.MonitorCheckUnknown && c.Value != nil {
 					t.Errorf("%s %s is unknown but has a value", c.Version, c.Metric)
 				}
+				// What a check compares with is known before it is
+				// measured, also when it stays unknown.
+				kind := gitops.MonitorKindRegistered
+				switch {
+				case strings.HasPrefix(c.Metric, "psi_"):
+					kind = gitops.MonitorKindThreshold
+				case c.Role == "canary":
+					kind = gitops.MonitorKindPrimary
+				}
+				if c.Kind != kind {
+					t.Errorf("%s %s (%s) kind = %q, want %q", c.Version, c.Metric, c.Status, c.Kind, kind)
+				}
 			}
 		})
 	}
+}
+
+// setPolicy commits policy as policies/<env>.yaml on main.
+func setPolicy(t *testing.T, p *promoteFixture, env, policy string) {
+	t.Helper()
+	writeFile(t, filepath.Join(p.root, "policies", env+".yaml"), policy)
+	git(t, p.root, "add", "policies")
+	git(t, p.root, "commit", "-q", "-S", "--allow-empty", "-m", "Monitor "+env)
+	p.reopen()
 }
 
 func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
@@ -259,6 +311,11 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	if !strings.Contains(msg, "Roll back fraud in dev to 0.1.0+data.1") || !strings.Contains(msg, "Rollback: from 0.1.1+data.1") {
 		t.Errorf("commit message:\n%s", msg)
 	}
+	// The evidence outlives the pull request: a summary is in the commit,
+	// before the trailers.
+	if i, j := strings.Index(msg, "modelgit monitor found fraud failing in dev at 2026-03-01T12:00:00Z"), strings.Index(msg, "Rollback: from"); i < 0 || j < i || !strings.Contains(msg[i:j], "accuracy") {
+		t.Errorf("commit message lacks the monitoring summary before its trailers:\n%s", msg)
+	}
 
 	// Again: the same pull request, updated, no second one.
 	again := act()
@@ -269,14 +326,101 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 		t.Errorf("the fake has %d pull requests, want 5", n)
 	}
 
+	// Worse numbers on a later run: the same pull request, its body the
+	// new evidence.
+	worse := promtest.Start(t, devSeries(0.70, 40, 0.05, 0.05, 60))
+	c, err := prom.New(worse.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.reg.Monitor(ctx, gitops.MonitorOptions{Env: "dev", Source: c, SourceName: c.Address(), At: monitorAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+		t.Fatal(err)
+	}
+	if u := rep.Models[0].Action; u == nil || u.Created || u.PR != a.PR {
+		t.Errorf("run with new values: %+v, want PR #%d updated", u, a.PR)
+	}
+	pr, err = p.forge.GetPullRequest(ctx, a.PR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(pr.Body, "| 0.1.1+data.1 | accuracy | registered | 0.7 | 0.93 | >= 0.8835 |") || !strings.Contains(pr.Body, "against "+worse.URL) || strings.Contains(pr.Body, "| 0.8 |") {
+		t.Errorf("PR body after the run with new values:\n%s", pr.Body)
+	}
+	updated := pr.Body
+
+	// A rollback pull request for fraud in dev on another branch (opened
+	// by hand): left alone, no second one, and ours is not touched either.
+	other := "modelgit/rollback/dev/fraud-0.0.9"
+	git(t, p.fake.GitDir(), "branch", other, a.Branch)
+	byHand, err := p.forge.CreatePullRequest(ctx, forge.PullRequestSpec{Title: "Roll back fraud in dev by hand", Body: "by hand", Head: other, Base: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := act()
+	if held.PR != 0 || !strings.Contains(held.Skipped, fmt.Sprintf("rollback pull request #%d (%s) for fraud in dev is already open", byHand.Number, other)) {
+		t.Errorf("with another rollback open: %+v", held)
+	}
+	for n, want := range map[int]string{byHand.Number: "by hand", a.PR: updated} {
+		if got, err := p.forge.GetPullRequest(ctx, n); err != nil || got.Body != want {
+			t.Errorf("pull request #%d was changed (%v):\n%s", n, err, got.Body)
+		}
+	}
+	p.fake.ClosePullRequest(byHand.Number)
+
+	// A bulk promotion to dev that lists fraud: hands off.
+	bulk, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{}, VersionFrom: "staging", PromoteOptions: gitops.PromoteOptions{
+		Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held = act()
+	if held.PR != 0 || !strings.Contains(held.Skipped, fmt.Sprintf("promotion pull request #%d (%s)", bulk.PR.Number, bulk.Branch)) || !strings.Contains(bulk.Branch, "/bulk-") {
+		t.Errorf("with a bulk promotion open: %+v (bulk branch %s)", held, bulk.Branch)
+	}
+	p.fake.ClosePullRequest(bulk.PR.Number)
+
 	// A promotion pull request for fraud in dev is open: hands off.
 	res, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := act()
+	held = act()
 	if held.PR != 0 || !strings.Contains(held.Skipped, "promotion pull request #") || !strings.Contains(held.Skipped, res.Branch) {
 		t.Errorf("with a promotion open: %+v", held)
+	}
+}
+
+// TestMonitorActDoesNotFlipFlop: dev ran 0.1.0, then 0.1.1, and was
+// rolled back to 0.1.0. When 0.1.0 degrades, returning to 0.1.1 (the
+// version just rolled back from) would undo the rollback: monitor must not
+// propose it. Nothing earlier ran in dev, so it proposes nothing.
+func TestMonitorActDoesNotFlipFlop(t *testing.T) {
+	promtest.Need(t)
+	p := newMonitorFixture(t)
+	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	back, err := p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: "dev", PromoteOptions: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mergeAndPull(back.PR)
+	if rel, err := p.reg.Release("dev", "fraud"); err != nil || rel.Versions[0].Version.String() != "0.1.0+data.1" {
+		t.Fatalf("dev after the rollback: %+v, %v", rel, err)
+	}
+	srv := promtest.Start(t, []promtest.Series{gauge("model_accuracy", "0.1.0+data.1", 0.70, 60)})
+	rep := monitor(t, p.reg, "dev", srv.URL)
+	if rep.Models[0].Verdict != gitops.MonitorFailing {
+		t.Fatalf("verdict = %s, want failing: %+v", rep.Models[0].Verdict, rep.Models[0].Checks)
+	}
+	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+		t.Fatal(err)
+	}
+	a := rep.Models[0].Action
+	if a == nil || a.To == "0.1.1+data.1" || a.PR != 0 || !strings.Contains(a.Skipped, "no earlier version of fraud ran in dev") {
+		t.Errorf("action = %+v, want none: 0.1.1+data.1 was rolled back from, and nothing ran in dev before 0.1.0+data.1", a)
 	}
 }
 
@@ -364,4 +508,25 @@ func TestMonitorUnknownEnvironment(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.reg.Monitor(ctx, gitops.MonitorOptions{Env: "qa", Source: &flakySource{}})
 	mustContain(t, err, `unknown environment "qa"`)
+}
+
+func TestMonitorSummary(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	n := 60
+	rep := &gitops.MonitorReport{Env: "dev", At: monitorAt, Source: "http://prom:9090"}
+	h := &gitops.ModelHealth{Model: "fraud", Checks: []gitops.MonitorCheck{
+		{Version: "0.1.1+data.1", Metric: "accuracy", Kind: gitops.MonitorKindRegistered, Direction: "higher", Window: "1h",
+			Value: f(0.8), Reference: f(0.93), Bound: f(0.8835), Samples: &n, MinSamples: 30, Status: gitops.MonitorCheckFail},
+		{Version: "0.1.1+data.1", Metric: "psi_hour", Kind: gitops.MonitorKindThreshold, Direction: "lower", Window: "1h",
+			Value: f(0.35), Bound: f(0.2), Status: gitops.MonitorCheckFail},
+		{Version: "0.1.1+data.1", Metric: "latency_p95_ms", Status: gitops.MonitorCheckOK},
+		{Version: "0.1.1+data.1", Metric: "psi_amount", Status: gitops.MonitorCheckUnknown},
+	}}
+	got := gitops.MonitorSummary(rep, h)
+	want := "modelgit monitor found fraud failing in dev at 2026-03-01T12:00:00Z (http://prom:9090), judged by policies/dev.yaml:" +
+		" 0.1.1+data.1 accuracy live 0.8, registered 0.93, allowed >= 0.8835, over 1h (60 samples);" +
+		" 0.1.1+data.1 psi_hour live 0.35, allowed <= 0.2, over 1h; 1 other checks ok, 1 unknown."
+	if got != want {
+		t.Errorf("MonitorSummary =\n%s\nwant\n%s", got, want)
+	}
 }

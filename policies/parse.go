@@ -120,6 +120,11 @@ func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 		if m.MinSamples < 0 {
 			c.Fail(at+".minSamples", "minSamples %d is negative; want 0 or more", m.MinSamples)
 		}
+		if m.MinSamples > 0 && m.Query != "" {
+			if _, _, ok := SamplesQuery(m.Query); !ok {
+				c.Fail(at+".minSamples", "minSamples %d needs a range selector in the query to count samples over, and %q has none; select a window, e.g. max_over_time(x{…}[1h]) rather than x{…}, or remove minSamples", m.MinSamples, m.Query)
+			}
+		}
 		if m.Threshold != nil && (math.IsNaN(*m.Threshold) || math.IsInf(*m.Threshold, 0)) {
 			c.Fail(at+".threshold", "threshold must be a finite number")
 		}

@@ -180,6 +180,13 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "minSamples without a range selector",
+			src:  head + "metrics:\n  psi_age:\n    threshold: 0.2\n    query: model_feature_psi{feature=\"age\"}\n    minSamples: 1000\n  accuracy:\n    query: avg_over_time(model_accuracy[1h])\n    minSamples: 30\n  auc:\n    query: model_auc\n",
+			want: []string{
+				`policies/prod.yaml:7:17: field "metrics.psi_age.minSamples": minSamples 1000 needs a range selector in the query to count samples over, and "model_feature_psi{feature=\"age\"}" has none; select a window, e.g. max_over_time(x{…}[1h]) rather than x{…}, or remove minSamples`,
+			},
+		},
+		{
 			name: "teams",
 			src:  head + "approvals:\n  teams: [ml-leads, acme/sre, acme/sre]\n",
 			want: []string{
@@ -295,7 +302,7 @@ environment: prod
 soak: 1d
 from: staging
 metrics:
-  psi_age: {direction: lower, threshold: 0.20, minSamples: 1000, query: 'model_feature_psi{model="$model",version="$version",feature="age"}'}
+  psi_age: {direction: lower, threshold: 0.20, minSamples: 1000, query: 'max_over_time(model_feature_psi{model="$model",version="$version",feature="age"}[1h])'}
   latency_p95:
     minSamples: 50
     tolerance: 0.1
@@ -322,7 +329,7 @@ gates:
 	}
 	// The digest of this file is pinned: a change means every Policy:
 	// trailer written before it no longer matches its file.
-	const pinned = "sha256:04b9dfd2e374b4da0f3a0b1634112e083c493909fa5658d0f6c00775ac4d942d"
+	const pinned = "sha256:07428aac5cad35077c06eddcab588d1ff28a272a85fff18698af723bb6f56c96"
 	if d1.String() != pinned {
 		t.Errorf("digest of testdata/prod.yaml = %s, want %s (did the canonical form change?)", d1, pinned)
 	}

@@ -62,17 +62,17 @@ type Client struct {
 func New(address string) (*Client, error) {
 	u, err := url.Parse(address)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("parsing the Prometheus address %q: want http://HOST:PORT or https://HOST:PORT", Redact(address))
+		return nil, fmt.Errorf("parsing the Prometheus address %q: want http://HOST:PORT or https://HOST:PORT", redactAddress(address))
 	}
 	c, err := api.NewClient(api.Config{Address: address})
 	if err != nil {
-		return nil, fmt.Errorf("creating the Prometheus client for %q: %w", Redact(address), err)
+		return nil, fmt.Errorf("creating the Prometheus client for %q: %s", redactAddress(address), Redact(err.Error()))
 	}
 	return &Client{api: v1.NewAPI(c), address: address}, nil
 }
 
 // Address returns the server's address without credentials or query.
-func (c *Client) Address() string { return Redact(c.address) }
+func (c *Client) Address() string { return redactAddress(c.address) }
 
 // Query evaluates query at the instant at (never "now" implicitly, so
 // results do not slide) and reduces the answer to one number: a scalar,
@@ -123,17 +123,46 @@ func (c *Client) Query(ctx context.Context, query string, at time.Time) (Result,
 }
 
 // Redact strips user information and the query string from URLs in s, so
-// that credentials in a Prometheus address never reach a message.
+// that credentials in a Prometheus address never reach a message; also
+// from a URL that does not parse ("http://bob:pw@host:port9090").
 func Redact(s string) string {
 	fields := strings.Fields(s)
 	for _, f := range fields {
 		trimmed := strings.Trim(f, `"':,()`)
 		u, err := url.Parse(trimmed)
-		if err != nil || u.Host == "" || (u.User == nil && u.RawQuery == "") {
+		switch {
+		case err == nil && u.Host != "" && (u.User != nil || u.RawQuery != ""):
+		case strings.Contains(trimmed, "://") && strings.ContainsAny(trimmed, "@?"):
+		default:
 			continue
 		}
-		u.User, u.RawQuery = nil, ""
-		s = strings.ReplaceAll(s, trimmed, u.String())
+		s = strings.ReplaceAll(s, trimmed, redactAddress(trimmed))
 	}
 	return s
+}
+
+// redactAddress strips user information and the query string from one
+// address, also one url.Parse refuses or reads without a host
+// ("bob:pw@localhost:9090"): everything before the last "@" of the part
+// that names the host goes.
+func redactAddress(a string) string {
+	if u, err := url.Parse(a); err == nil && u.Host != "" {
+		u.User, u.RawQuery, u.ForceQuery = nil, "", false
+		return u.String()
+	}
+	scheme, rest := "", a
+	if i := strings.Index(a, "://"); i >= 0 {
+		scheme, rest = a[:i+3], a[i+3:]
+	}
+	host := rest
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		host = rest[:j]
+	}
+	if k := strings.LastIndex(host, "@"); k >= 0 {
+		rest = rest[k+1:]
+	}
+	if j := strings.IndexByte(rest, '?'); j >= 0 {
+		rest = rest[:j]
+	}
+	return scheme + rest
 }

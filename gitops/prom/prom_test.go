@@ -83,3 +83,37 @@ func TestNewRefusesBadAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"querying http://bob:s3cret@prom:9090/api: refused", "querying http://prom:9090/api: refused"},
+		{`Post "https://bob:s3cret@prom:9090/api/v1/query?token=abc": EOF`, `Post "https://prom:9090/api/v1/query": EOF`},
+		{"http://bob:s3cret@prom:port9090 is bad", "http://prom:port9090 is bad"},
+		{"http://bob:s3cret@ is bad", "http:// is bad"},
+		{"mail quinn@example.com about http://prom:9090", "mail quinn@example.com about http://prom:9090"},
+	} {
+		if got := prom.Redact(tc.in); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestNewNeverShowsCredentials(t *testing.T) {
+	for _, a := range []string{"bob:s3cret@localhost:9090", "http://bob:s3cret@prom:port", "ftp://bob:s3cret@prom", "http://bob:s3cret@", "bob:s3cret@"} {
+		_, err := prom.New(a)
+		if err == nil {
+			t.Errorf("New(%q) = nil error", a)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("New(%q): %v shows the password", a, err)
+		}
+	}
+	c, err := prom.New("https://bob:s3cret@prom:9090/?token=t0k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Address(); got != "https://prom:9090/" {
+		t.Errorf("Address() = %q", got)
+	}
+}

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,14 +16,23 @@ import (
 )
 
 // PrometheusEnv names the environment variable that gives monitor's
-// default Prometheus address.
+// Prometheus address when --prometheus is not given.
 const PrometheusEnv = "MODELGIT_PROMETHEUS_URL"
+
+// DefaultPrometheus is monitor's Prometheus address when neither
+// --prometheus nor $MODELGIT_PROMETHEUS_URL gives one.
+const DefaultPrometheus = "http://localhost:9090"
 
 // MonitorOptions are the inputs of `modelgit monitor`.
 type MonitorOptions struct {
 	deps
-	Env        string
-	Model      string
+	// Env is the environment to monitor; empty means every environment
+	// whose policy declares a metric with a query.
+	Env   string
+	Model string
+	// Prometheus is --prometheus; empty means $MODELGIT_PROMETHEUS_URL,
+	// then DefaultPrometheus (resolved when the command runs, so that
+	// --help never shows an address with credentials).
 	Prometheus string
 	At         string
 	Act        bool
@@ -31,12 +42,8 @@ type MonitorOptions struct {
 // NewCmdMonitor returns `modelgit monitor`.
 func NewCmdMonitor(f *cmdutil.Factory, runF func(*MonitorOptions) error) *cobra.Command {
 	opts := &MonitorOptions{deps: deps{IO: f.IOStreams, Factory: f}}
-	defaultURL := os.Getenv(PrometheusEnv)
-	if defaultURL == "" {
-		defaultURL = "http://localhost:9090"
-	}
 	cmd := &cobra.Command{
-		Use:   "monitor --env ENV [--act] [flags]",
+		Use:   "monitor [--env ENV] [--act] [flags]",
 		Short: "Judge the live metrics of the versions running in an environment; --act opens the rollback",
 		Long: `Read, from Prometheus, the live metrics of every version running in an
 environment and judge them with the environment's policy (policies/ENV.yaml
@@ -45,28 +52,36 @@ with the version's registered value (within its tolerance); a canary is
 compared with the primary over the same window; a drift metric (one with a
 threshold) with its absolute threshold.
 
+Without --env, every environment whose policy declares a metric with a
+query is monitored, in modelgit.yaml order (the others are named on
+stderr): the table has one section per environment, and -o json prints an
+array of the per-environment reports. With --env, -o json prints that
+environment's report alone, an object.
+
 A check with fewer samples than the metric's minSamples (counted with
 sum(count_over_time(S)) over the query's first range selector S), whose
-query fails, or whose Prometheus is unreachable is "unknown": never healthy,
-never failing, and never acted on.
+query fails or returns no data, or whose Prometheus is unreachable is
+"unknown": never healthy, never failing, and never acted on.
 
 With --act, every failing model gets one pull request, made by the same code
 as rollback, with the evidence (queries, values, window, bounds) in its body:
 a failing canary is aborted (the stable version takes all traffic again),
 anything else returns to the previous version. Running it again updates the
 same pull request; while a promotion pull request for the model is open,
-nothing is done and monitor says so.
+nothing is done and monitor says so. With --no-push the rollback is
+committed on its branch only.
+
+The Prometheus address is --prometheus, else $` + PrometheusEnv + `, else
+` + DefaultPrometheus + `. Credentials in it (https://user:password@host) are
+sent, never shown.
 
 Exit status: 1 when a model is failing and --act was not given (or acting
 failed); 0 otherwise, also when a model is unknown (reported on stderr).`,
 		Example: `  modelgit monitor --env production
   modelgit monitor --env production -o json --prometheus http://prometheus:9090
-  modelgit monitor --env production --act`,
+  modelgit monitor --act            # every monitored environment: what the scheduled job runs`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Env == "" {
-				return cmdutil.FlagErrorf("--env is required")
-			}
 			if opts.At != "" {
 				if _, err := time.Parse(time.RFC3339, opts.At); err != nil {
 					return cmdutil.FlagErrorf("--at %q is not an RFC 3339 time, e.g. 2026-03-01T12:00:00Z", opts.At)
@@ -79,9 +94,9 @@ failed); 0 otherwise, also when a model is unknown (reported on stderr).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Env, "env", "", "environment to monitor")
+	fl.StringVar(&opts.Env, "env", "", "environment to monitor (default: every environment whose policy declares a metric with a query)")
 	fl.StringVar(&opts.Model, "model", "", "monitor this model only")
-	fl.StringVar(&opts.Prometheus, "prometheus", defaultURL, "Prometheus address (default from $"+PrometheusEnv+")")
+	fl.StringVar(&opts.Prometheus, "prometheus", "", "Prometheus address (default: $"+PrometheusEnv+", else "+DefaultPrometheus+")")
 	fl.StringVar(&opts.At, "at", "", "evaluate every query at this RFC 3339 time (default: now)")
 	fl.BoolVar(&opts.Act, "act", false, "open the rollback (or canary-abort) pull request for each failing model")
 	opts.addFlags(cmd)
@@ -89,12 +104,24 @@ failed); 0 otherwise, also when a model is unknown (reported on stderr).`,
 	return cmd
 }
 
+// prometheusAddress is --prometheus, else $MODELGIT_PROMETHEUS_URL, else
+// DefaultPrometheus.
+func (opts *MonitorOptions) prometheusAddress() string {
+	if opts.Prometheus != "" {
+		return opts.Prometheus
+	}
+	if a := os.Getenv(PrometheusEnv); a != "" {
+		return a
+	}
+	return DefaultPrometheus
+}
+
 func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 	reg, err := opts.Factory.Registry()
 	if err != nil {
 		return err
 	}
-	client, err := prom.New(opts.Prometheus)
+	client, err := prom.New(opts.prometheusAddress())
 	if err != nil {
 		return cmdutil.FlagErrorWrap(err)
 	}
@@ -102,32 +129,84 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 	if opts.At != "" {
 		at, _ = time.Parse(time.RFC3339, opts.At)
 	}
-	rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: opts.Env, Model: opts.Model, Source: client, SourceName: client.Address(), At: at})
-	if err != nil {
-		return err
+	cs := opts.IO.ColorScheme()
+	envs := []string{opts.Env}
+	if opts.Env == "" {
+		monitored, skipped, err := reg.MonitoredEnvironments()
+		if err != nil {
+			return err
+		}
+		for _, env := range skipped {
+			fmt.Fprintf(opts.IO.ErrOut, "not monitoring %s: policies/%s.yaml declares no metric with a query\n", env, env)
+		}
+		envs = monitored
 	}
-	var actErr error
-	if opts.Act && rep.Failing() {
+	var reps []*gitops.MonitorReport
+	for _, env := range envs {
+		rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: env, Model: opts.Model, Source: client, SourceName: client.Address(), At: at})
+		if err != nil {
+			return err
+		}
+		reps = append(reps, rep)
+	}
+	var actErrs []error
+	if opts.Act && slices.ContainsFunc(reps, (*gitops.MonitorReport).Failing) {
 		po, err := opts.promoteOptions(reg)
 		if err != nil {
 			return err
 		}
-		actErr = reg.ActOnMonitor(ctx, rep, po)
+		for _, rep := range reps {
+			if rep.Failing() {
+				actErrs = append(actErrs, reg.ActOnMonitor(ctx, rep, po))
+			}
+		}
 	}
-	if err := printMonitor(opts.IO, opts.Output, rep); err != nil {
+	if opts.Env != "" {
+		err = printMonitor(opts.IO, opts.Output, reps[0])
+	} else {
+		err = printMonitors(opts.IO, opts.Output, reps)
+	}
+	if err != nil {
 		return err
 	}
-	cs := opts.IO.ColorScheme()
-	for _, m := range rep.Models {
-		if m.Verdict == gitops.MonitorUndecided {
-			fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is undecided: some checks could not be made (see their reasons); it is neither healthy nor failing\n", cs.WarningIcon(), m.Model, rep.Env)
+	failing := false
+	for _, rep := range reps {
+		failing = failing || rep.Failing()
+		for _, m := range rep.Models {
+			if m.Verdict == gitops.MonitorUndecided {
+				fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is undecided: some checks could not be made (see their reasons); it is neither healthy nor failing\n", cs.WarningIcon(), m.Model, rep.Env)
+			}
 		}
 	}
 	switch {
-	case actErr != nil:
-		return actErr
-	case rep.Failing() && !opts.Act:
+	case errors.Join(actErrs...) != nil:
+		return errors.Join(actErrs...)
+	case failing && !opts.Act:
 		return cmdutil.SilentError
+	}
+	return nil
+}
+
+// printMonitors prints the reports of several environments: a JSON array,
+// or one table section per environment, separated by a blank line.
+func printMonitors(io *cmdutil.IOStreams, format string, reps []*gitops.MonitorReport) error {
+	if format == cmdutil.OutputJSON {
+		if reps == nil {
+			reps = []*gitops.MonitorReport{}
+		}
+		return cmdutil.PrintJSON(io.Out, reps)
+	}
+	if len(reps) == 0 {
+		fmt.Fprintln(io.Out, "no environment's policy declares a metric with a query: nothing to monitor (see docs/monitoring.md)")
+		return nil
+	}
+	for i, rep := range reps {
+		if i > 0 {
+			fmt.Fprintln(io.Out)
+		}
+		if err := printMonitor(io, format, rep); err != nil {
+			return err
+		}
 	}
 	return nil
 }

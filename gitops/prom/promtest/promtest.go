@@ -45,8 +45,12 @@ type Series struct {
 type Server struct {
 	// URL is its address, http://127.0.0.1:PORT.
 	URL string
-	cmd *exec.Cmd
-	log *lockedBuffer
+	// Data is its TSDB directory.
+	Data     string
+	cmd      *exec.Cmd
+	log      *lockedBuffer
+	exited   chan error
+	stopOnce sync.Once
 }
 
 // lockedBuffer collects Prometheus's output while the test reads it.
@@ -113,27 +117,43 @@ func OpenMetrics(series []Series) []byte {
 func Start(tb TB, series []Series) *Server {
 	tb.Helper()
 	Need(tb)
-	dir := tb.TempDir()
+	s, err := Run(context.Background(), tb.TempDir(), series)
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Run backfills a TSDB in dir/data with series (promtool tsdb
+// create-blocks-from openmetrics, from dir/samples.om) and starts
+// Prometheus on it, on a free 127.0.0.1 port, returning once it is ready.
+// The caller stops it with Stop. Run is not test-only: the quickstart
+// serves its story's live metrics with it.
+func Run(ctx context.Context, dir string, series []Series) (*Server, error) {
 	data := filepath.Join(dir, "data")
 	om := filepath.Join(dir, "samples.om")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(om, OpenMetrics(series), 0o644); err != nil {
-		tb.Fatalf("writing samples: %v", err)
+		return nil, fmt.Errorf("writing samples: %w", err)
 	}
 	if len(series) > 0 {
-		out, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput()
 		if err != nil {
-			tb.Fatalf("promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+			return nil, fmt.Errorf("promtool tsdb create-blocks-from openmetrics %s %s: %w (%s)\n%s", om, data, err, Install, out)
 		}
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 1m\nscrape_configs: []\n"), 0o644); err != nil {
-		tb.Fatalf("writing the Prometheus config: %v", err)
+		return nil, fmt.Errorf("writing the Prometheus config: %w", err)
 	}
 	addr, err := FreeAddr()
 	if err != nil {
-		tb.Fatalf("finding a free port: %v", err)
+		return nil, fmt.Errorf("finding a free port: %w", err)
 	}
-	s := &Server{URL: "http://" + addr, log: &lockedBuffer{}}
+	s := &Server{URL: "http://" + addr, Data: data, log: &lockedBuffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command("prometheus",
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+data,
@@ -143,15 +163,10 @@ func Start(tb TB, series []Series) *Server {
 		"--log.level=warn")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("starting prometheus: %v (%s)", err, Install)
+		return nil, fmt.Errorf("starting prometheus: %w (%s)", err, Install)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- s.cmd.Wait() }()
-	tb.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-exited
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	go func() { s.exited <- s.cmd.Wait() }()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
@@ -159,17 +174,27 @@ func Start(tb TB, series []Series) *Server {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return s, nil
 			}
 		}
 		select {
-		case err := <-exited:
-			tb.Fatalf("prometheus exited before it was ready: %v\n%s", err, s.log.String())
+		case err := <-s.exited:
+			s.exited <- err
+			return nil, fmt.Errorf("prometheus exited before it was ready: %v\n%s", err, s.log.String())
 		case <-ctx.Done():
-			tb.Fatalf("prometheus at %s was not ready within 60s\n%s", s.URL, s.log.String())
+			s.Stop()
+			return nil, fmt.Errorf("prometheus at %s was not ready within 60s\n%s", s.URL, s.log.String())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Stop kills Prometheus and waits for it to exit.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	})
 }
 
 // FreeAddr returns a 127.0.0.1 address nobody listens on at the moment of
