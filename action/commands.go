@@ -1,6 +1,7 @@
 package action
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -75,4 +76,15 @@ func randomToken() string {
 		panic(err) // crypto/rand.Read never fails on supported platforms
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// InertJSON makes JSON output safe to print in a GitHub Actions log. The
+// runner takes a line for a workflow command when it starts with "::"
+// (after spaces) or, in the legacy syntax, holds "##[" anywhere, and
+// report values (a pull request title, a branch name) are untrusted.
+// Indented JSON never starts a line with "::", and "#" can only occur
+// inside a JSON string, so writing each "#" as the escape \u0023 leaves
+// the same JSON value with no "##[" left in it.
+func InertJSON(b []byte) []byte {
+	return bytes.ReplaceAll(b, []byte("#"), []byte(`\u0023`))
 }

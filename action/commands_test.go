@@ -2,6 +2,7 @@ package action_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,24 @@ func TestSetOutputs(t *testing.T) {
 	}
 	if err := action.SetOutputs(filepath.Join(t.TempDir(), "no", "dir"), action.Output{Name: "a", Value: "b"}); err == nil || !strings.Contains(err.Error(), "no/dir") {
 		t.Errorf("unwritable file: %v", err)
+	}
+}
+
+func TestInertJSON(t *testing.T) {
+	v := map[string]any{"title": "x ##[error]injected ##[set-output name=passed]true #1", "n": 1}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := action.InertJSON(b)
+	if bytes.Contains(got, []byte("##[")) || bytes.Contains(got, []byte("#")) {
+		t.Errorf("a legacy workflow command is left in\n%s", got)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(got, &back); err != nil {
+		t.Fatalf("not JSON any more: %v\n%s", err, got)
+	}
+	if back["title"] != v["title"] {
+		t.Errorf("title = %q, want %q", back["title"], v["title"])
 	}
 }

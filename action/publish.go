@@ -23,14 +23,17 @@ const CommentMarker = "modelgit-check"
 //  2. the sticky comment on the pull request (r.PullRequest, else the
 //     event's), edited in place by its marker, never duplicated;
 //  3. Markdown(r) appended to the job summary (env.StepSummary);
-//  4. annotations on stdout (Annotations);
+//  4. annotations on w (Annotations), only inside a GitHub Actions job
+//     (env.Actions): elsewhere workflow commands are noise;
 //
 // and sets the step outputs passed (true/false), head, required and
 // missing in env.Output. With f nil (no forge configured) it skips 1 and
-// 2; with an empty env.StepSummary or env.Output it skips those. It does
+// 2; with an empty env.StepSummary or env.Output it skips those. The
+// runner reads workflow commands from stdout and stderr alike: pass
+// stderr as w when stdout carries a machine-readable report. It does
 // every part it can and returns all failures joined; the token never
 // appears in what it writes or returns.
-func Publish(ctx context.Context, f forge.Forge, env Env, r *gitops.CheckReport, stdout io.Writer) error {
+func Publish(ctx context.Context, f forge.Forge, env Env, r *gitops.CheckReport, w io.Writer) error {
 	if r == nil {
 		return errors.New("publishing the check: no report")
 	}
@@ -61,7 +64,9 @@ func Publish(ctx context.Context, f forge.Forge, env Env, r *gitops.CheckReport,
 			errs = append(errs, fmt.Errorf("writing the job summary: %w", err))
 		}
 	}
-	Annotations(stdout, r)
+	if env.Actions {
+		Annotations(w, r)
+	}
 	if env.Output != "" {
 		outs := []Output{
 			{"passed", strconv.FormatBool(r.Passed)},

@@ -175,6 +175,17 @@ func TestPublishWithoutForge(t *testing.T) {
 	if got := parseOutputs(t, string(out))["passed"]; got != "false" {
 		t.Errorf("passed = %q, want false", got)
 	}
+	// Outside a GitHub Actions job no workflow command is printed.
+	if stdout.Len() != 0 {
+		t.Errorf("annotations outside Actions:\n%s", stdout.String())
+	}
+	env.Actions = true
+	if err := action.Publish(context.Background(), nil, env, sampleReport(), &stdout); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "::error ") {
+		t.Errorf("no annotations in Actions:\n%s", stdout.String())
+	}
 	if err := action.Publish(context.Background(), nil, env, nil, &stdout); err == nil {
 		t.Error("Publish(nil report) succeeded")
 	}
@@ -184,7 +195,7 @@ func TestPublishWithoutForge(t *testing.T) {
 // are joined, and a token an error might carry is redacted.
 func TestPublishForgeErrors(t *testing.T) {
 	dir := t.TempDir()
-	env := action.Env{StepSummary: filepath.Join(dir, "s.md"), Output: filepath.Join(dir, "o"), Token: token}
+	env := action.Env{Actions: true, StepSummary: filepath.Join(dir, "s.md"), Output: filepath.Join(dir, "o"), Token: token}
 	boom := errors.New("API said no to " + token)
 	f := &forge.Fake{
 		SetStatusFn: func(context.Context, string, forge.Status) error { return boom },

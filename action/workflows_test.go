@@ -115,22 +115,28 @@ func TestGeneratedWorkflowsPassActionlint(t *testing.T) {
 	for p, b := range generatedWorkflows(t) {
 		t.Run(p, func(t *testing.T) {
 			lint(t, "", p, b)
-			// Again with the action resolved locally, so actionlint also
-			// checks every `with:` against action.yml's inputs.
-			root := t.TempDir()
-			meta, err := os.ReadFile(actionYML)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wf := filepath.Join(root, filepath.FromSlash(p))
-			os.MkdirAll(filepath.Dir(wf), 0o755)
-			os.Mkdir(filepath.Join(root, ".git"), 0o755)
-			os.WriteFile(filepath.Join(root, "action.yml"), meta, 0o644)
-			local := regexp.MustCompile(`modelgit/modelgit@\S+`).ReplaceAll(b, []byte("./"))
-			os.WriteFile(wf, local, 0o644)
-			lint(t, root, wf, local)
+			lintLocal(t, p, b)
 		})
 	}
+}
+
+// lintLocal lints the workflow b (at path p in a repository) with the
+// action resolved locally, so actionlint also checks every `with:`
+// against action.yml's inputs.
+func lintLocal(t *testing.T, p string, b []byte) {
+	t.Helper()
+	root := t.TempDir()
+	meta, err := os.ReadFile(actionYML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := filepath.Join(root, filepath.FromSlash(p))
+	os.MkdirAll(filepath.Dir(wf), 0o755)
+	os.Mkdir(filepath.Join(root, ".git"), 0o755)
+	os.WriteFile(filepath.Join(root, "action.yml"), meta, 0o644)
+	local := regexp.MustCompile(`modelgit/modelgit@\S+`).ReplaceAll(b, []byte("./"))
+	os.WriteFile(wf, local, 0o644)
+	lint(t, root, wf, local)
 }
 
 // TestActionStepsPassActionlint lints the composite action's steps as the
@@ -196,7 +202,7 @@ func TestActionMetadata(t *testing.T) {
 	if meta.Name == "" || meta.Desc == "" || meta.Runs.Using != "composite" {
 		t.Fatalf("action.yml: name %q, description %q, runs.using %q; want a named composite action", meta.Name, meta.Desc, meta.Runs.Using)
 	}
-	for _, in := range []string{"command", "pr", "environment", "token", "version"} {
+	for _, in := range []string{"command", "pr", "environment", "prometheus", "act", "signing-key", "signer-name", "signer-email", "token", "version"} {
 		if meta.Inputs[in]["description"] == "" {
 			t.Errorf("input %q missing or undocumented", in)
 		}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -28,21 +29,16 @@ type CheckOptions struct {
 	// Publish posts a report; the Action runtime provides it (nil: --report
 	// is refused with a message).
 	Publish func(ctx context.Context, rep *gitops.CheckReport) error
+	// Getenv reads the environment (os.Getenv; nil reads nothing): it
+	// says whether the command runs in a GitHub Actions job.
+	Getenv func(string) string
 }
 
 // NewCmdCheck returns `modelgit check`.
 func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{IO: f.IOStreams, Factory: f}
+	opts := &CheckOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
 	opts.Publish = func(ctx context.Context, rep *gitops.CheckReport) error {
-		reg, err := f.Registry()
-		if err != nil {
-			return err
-		}
-		fg, err := f.Forge(reg.Config())
-		if err != nil {
-			return err
-		}
-		return action.Publish(ctx, fg, action.FromEnv(os.Getenv), rep, f.IOStreams.Out)
+		return publish(ctx, f, opts.Output, opts.Getenv, rep)
 	}
 	cmd := &cobra.Command{
 		Use:   "check (--pr N | --base REV --head REV) [flags]",
@@ -50,8 +46,8 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
 		Long: `Judge a pull request from its base to its head:
 
   manifests      the changed manifests parse and validate (errors name file and line)
-  signatures     every commit touching governed paths is signed by a signer
-                 allowed on the BASE branch
+  signatures     every commit touching governed paths (and modelgit.yaml) is
+                 signed by a signer allowed on the BASE branch
   immutability   no registered version is modified or deleted
   artifacts      every artifact of a new version is in the store
   rendered       rendered/ and clusters/ are in sync with the releases
@@ -59,14 +55,22 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
   order, soak    the version ran in the environment before for the policy's soak
                  time, according to the base's history
   approvals      enough distinct eligible people approved the current head: the
-                 latest review per person, on the head SHA, members of the
-                 policy's teams; never the requester, the registrant, a
+                 latest review per person, on the head SHA, a member of each
+                 of the policy's teams; never the requester, the registrant, a
                  committer or a bot; an API error counts as not approved
 
-Policies and allowed signers come from the base, never from the pull request
-being judged. With --base and --head the check runs locally, without a forge:
+Policies, allowed signers and modelgit.yaml (environments, order, clusters)
+come from the base, never from the pull request being judged; the changes
+are those since the merge base, as on the forge. With --base and --head the check runs locally, without a forge:
 approvals are skipped, and the report says so. The exit code is 1 when the
-check fails.`,
+check fails.
+
+With --publish (and --pr) the verdict is also published: the commit status
+modelgit/promotion on the head SHA and one sticky comment on the pull
+request; inside a GitHub Actions job (GITHUB_ACTIONS=true) also the job
+summary, the step outputs and annotations, which go to stderr with -o json
+so that stdout stays valid JSON. Outside Actions no workflow command is
+printed.`,
 		Example: `  modelgit check --pr 42
   modelgit check --pr 42 -o json
   modelgit check --base main --head HEAD`,
@@ -91,9 +95,71 @@ check fails.`,
 	fl.StringVar(&opts.Base, "base", "", "base revision (default with --pr: the pull request's base branch)")
 	fl.StringVar(&opts.Head, "head", "", "head revision, for a local check")
 	fl.StringVar(&opts.Remote, "remote", "", "with --pr: fetch the pull request's branches from this git remote first")
-	fl.BoolVar(&opts.Report, "publish", false, "in GitHub Actions: publish the verdict (commit status, sticky comment, job summary, annotations, step outputs)")
+	fl.BoolVar(&opts.Report, "publish", false, "publish the verdict: commit status and sticky comment on the forge; in GitHub Actions also the job summary, step outputs and annotations (on stderr with -o json)")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
+}
+
+// publish is what check --publish and merge --publish do with a report:
+// the verdict goes to the forge modelgit.yaml names and, read from the
+// environment, to the Actions job (action.Publish). Workflow commands
+// (annotations) go to stderr when stdout carries JSON (output), so stdout
+// stays one JSON value; the runner reads commands from both streams.
+func publish(ctx context.Context, f *cmdutil.Factory, output string, getenv func(string) string, rep *gitops.CheckReport) error {
+	reg, err := f.Registry()
+	if err != nil {
+		return err
+	}
+	fg, err := f.Forge(reg.Config())
+	if err != nil {
+		return err
+	}
+	w := f.IOStreams.Out
+	if output == cmdutil.OutputJSON {
+		w = f.IOStreams.ErrOut
+	}
+	return action.Publish(ctx, fg, action.FromEnv(envOrEmpty(getenv)), rep, w)
+}
+
+// envOrEmpty is getenv, or a function that finds nothing when it is nil.
+func envOrEmpty(getenv func(string) string) func(string) string {
+	if getenv == nil {
+		return func(string) string { return "" }
+	}
+	return getenv
+}
+
+// inActions reports whether getenv says this is a GitHub Actions job.
+func inActions(getenv func(string) string) bool {
+	return action.FromEnv(envOrEmpty(getenv)).Actions
+}
+
+// printVerdict prints v as JSON, or for humans with text. Inside a GitHub
+// Actions job the runner reads every line for workflow commands, and v
+// holds untrusted text (titles, branch names, logins): text is fenced
+// with stop-commands, and JSON has its "#" escaped (action.InertJSON),
+// which keeps stdout one valid JSON value. Outside Actions it prints no
+// workflow command at all.
+func printVerdict(ios *cmdutil.IOStreams, format string, actions bool, v any, text func()) error {
+	if format == cmdutil.OutputJSON {
+		if !actions {
+			return cmdutil.PrintJSON(ios.Out, v)
+		}
+		var b bytes.Buffer
+		if err := cmdutil.PrintJSON(&b, v); err != nil {
+			return err
+		}
+		if _, err := ios.Out.Write(action.InertJSON(b.Bytes())); err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
+		return nil
+	}
+	if actions {
+		resume := action.StopCommands(ios.Out)
+		defer resume()
+	}
+	text()
+	return nil
 }
 
 // checkOptions builds the library options: the forge for a pull request,
@@ -109,7 +175,7 @@ func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, hea
 	}
 	o.Forge = fg
 	if remote != "" {
-		o.Remote, o.Auth = remote, f.PushAuth()
+		o.Remote, o.Auth = remote, f.RemoteAuth(remote)
 	}
 	return o, nil
 }
@@ -135,18 +201,8 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 			return fmt.Errorf("publishing the check: %w", err)
 		}
 	}
-	if opts.Report {
-		// The report holds untrusted text (titles, branch names): while it
-		// is printed, nothing may be read as a workflow command.
-		resume := action.StopCommands(opts.IO.Out)
-		defer resume()
-	}
-	if opts.Output == cmdutil.OutputJSON {
-		if err := cmdutil.PrintJSON(opts.IO.Out, rep); err != nil {
-			return err
-		}
-	} else {
-		printCheck(opts.IO, rep)
+	if err := printVerdict(opts.IO, opts.Output, inActions(opts.Getenv), rep, func() { printCheck(opts.IO, rep) }); err != nil {
+		return err
 	}
 	if !rep.Passed {
 		return cmdutil.SilentError

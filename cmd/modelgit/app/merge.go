@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,11 +20,23 @@ type MergeOptions struct {
 	Base    string
 	Remote  string
 	Output  string
+	// Report asks for the re-check to be published as check --publish
+	// does (commit status, sticky comment, job summary, annotations, step
+	// outputs) through Publish.
+	Report bool
+	// Publish posts a report (nil: --publish is refused with a message).
+	Publish func(ctx context.Context, rep *gitops.CheckReport) error
+	// Getenv reads the environment (os.Getenv; nil reads nothing): it
+	// says whether the command runs in a GitHub Actions job.
+	Getenv func(string) string
 }
 
 // NewCmdMerge returns `modelgit merge`.
 func NewCmdMerge(f *cmdutil.Factory, runF func(*MergeOptions) error) *cobra.Command {
-	opts := &MergeOptions{IO: f.IOStreams, Factory: f}
+	opts := &MergeOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
+	opts.Publish = func(ctx context.Context, rep *gitops.CheckReport) error {
+		return publish(ctx, f, opts.Output, opts.Getenv, rep)
+	}
 	cmd := &cobra.Command{
 		Use:   "merge --pr N [flags]",
 		Short: "Merge an approved promotion pull request with an audit-complete message",
@@ -37,7 +50,13 @@ through the forge's API:
     policy digest), Pull-Request and Checked-Head.
 
 This is what makes git log a complete audit. docs/governance.md lists the
-branch-protection settings that keep anyone from merging around it.`,
+branch-protection settings that keep anyone from merging around it.
+
+With --publish the re-check is published as check --publish does (commit
+status modelgit/promotion on the checked head, the sticky comment, and in
+GitHub Actions the job summary, step outputs and annotations), whether it
+passed and was merged or failed and was not. Nothing is published when the
+head moved: the check of the new head reports it.`,
 		Example: "  modelgit merge --pr 42",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,11 +73,15 @@ branch-protection settings that keep anyone from merging around it.`,
 	fl.IntVar(&opts.PR, "pr", 0, "pull request `NUMBER` to merge")
 	fl.StringVar(&opts.Base, "base", "", "base revision to check against (default: the pull request's base branch)")
 	fl.StringVar(&opts.Remote, "remote", "", "fetch the pull request's branches from this git remote first")
+	fl.BoolVar(&opts.Report, "publish", false, "publish the re-check as check --publish does (commit status, sticky comment; in GitHub Actions also job summary, step outputs, annotations)")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
 }
 
 func mergeRun(ctx context.Context, opts *MergeOptions) error {
+	if opts.Report && opts.Publish == nil {
+		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
+	}
 	reg, err := opts.Factory.Registry()
 	if err != nil {
 		return err
@@ -68,25 +91,40 @@ func mergeRun(ctx context.Context, opts *MergeOptions) error {
 		return err
 	}
 	res, err := reg.Merge(ctx, gitops.MergeOptions{CheckOptions: lo})
-	if errors.Is(err, gitops.ErrCheckFailed) && res != nil {
-		if opts.Output == cmdutil.OutputJSON {
-			_ = cmdutil.PrintJSON(opts.IO.Out, res)
-		} else {
-			printCheck(opts.IO, res.Report)
+	failed := errors.Is(err, gitops.ErrCheckFailed)
+	// The re-check is published when it decided: merged, or refused by
+	// the check. A moved head (or any other error) leaves the verdict to
+	// the check of the new head.
+	if opts.Report && res != nil && res.Report != nil && (err == nil || failed) {
+		if perr := opts.Publish(ctx, res.Report); perr != nil {
+			perr = fmt.Errorf("publishing the check: %w", perr)
+			if err == nil {
+				// Merged: that is what counts; what could not be
+				// published is a warning after the merge is reported.
+				defer func() {
+					fmt.Fprintf(opts.IO.ErrOut, "%s %v\n", opts.IO.ColorScheme().WarningIcon(), cmdutil.Redact(perr.Error()))
+				}()
+			} else {
+				err = errors.Join(err, perr)
+			}
+		}
+	}
+	actions := inActions(opts.Getenv)
+	if failed && res != nil {
+		if perr := printVerdict(opts.IO, opts.Output, actions, res, func() { printCheck(opts.IO, res.Report) }); perr != nil {
+			return errors.Join(err, perr)
 		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	if opts.Output == cmdutil.OutputJSON {
-		return cmdutil.PrintJSON(opts.IO.Out, res)
-	}
-	fmt.Fprintf(opts.IO.Out, "%s merged pull request #%d at %s: merge commit %s\n", opts.IO.ColorScheme().SuccessIcon(), opts.PR, abbrev(res.Report.Head), res.Commit)
-	for _, a := range res.Report.Approvals {
-		if a.Counted {
-			fmt.Fprintf(opts.IO.Out, "  approved by %s\n", safeLine(a.User))
+	return printVerdict(opts.IO, opts.Output, actions, res, func() {
+		fmt.Fprintf(opts.IO.Out, "%s merged pull request #%d at %s: merge commit %s\n", opts.IO.ColorScheme().SuccessIcon(), opts.PR, abbrev(res.Report.Head), res.Commit)
+		for _, a := range res.Report.Approvals {
+			if a.Counted {
+				fmt.Fprintf(opts.IO.Out, "  approved by %s\n", safeLine(a.User))
+			}
 		}
-	}
-	return nil
+	})
 }

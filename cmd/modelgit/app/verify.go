@@ -26,12 +26,14 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 		Short: "Check signatures, immutability and artifacts over history",
 		Long: `Check, over the whole history of HEAD (or REV, or the commits in BASE..TIP):
 
-  - every commit that touches models/, environments/, rendered/ or policies/
-    is signed by a key in policies/allowed_signers (OpenPGP keys in
-    policies/allowed_signers.asc), as listed at the tip;
+  - every commit that touches models/, environments/, rendered/, policies/
+    or modelgit.yaml is signed by a key in policies/allowed_signers
+    (OpenPGP keys in policies/allowed_signers.asc), as listed at the tip;
   - no registered version manifest was modified or deleted;
   - the version manifests at the tip parse, and every artifact digest they
-    name resolves in the store (--deep reads and re-hashes every blob).
+    name resolves in the store (--deep reads and re-hashes every blob and,
+    in an oci:// store, checks that each version's tag holds the manifest
+    computed from Git: finding "published").
 
 Each finding names the commit, the file and what is wrong. The exit code is
 1 when anything was found.`,
