@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops/prom/promtest"
 )
 
 // TestCommandFlags checks flag and argument parsing of each command
@@ -97,6 +100,11 @@ func TestCommandFlags(t *testing.T) {
 			}
 		}},
 		{name: "rollback needs env", cli: "rollback m", wantErr: "--env is required"},
+		{name: "rollback force", cli: "rollback m --env production --to 0.9.0 --force", check: func(t *testing.T, got any) {
+			if o := got.(*RollbackOptions); !o.Force || o.To != "0.9.0" {
+				t.Errorf("got %+v", o)
+			}
+		}},
 		{name: "render cluster", cli: "render --cluster gpu-prod", check: func(t *testing.T, got any) {
 			if o := got.(*RenderOptions); o.Cluster != "gpu-prod" || o.Check {
 				t.Errorf("got %+v", o)
@@ -181,10 +189,23 @@ func TestQuickstart(t *testing.T) {
 			t.Fatalf("%s not found: apt-get install -y git openssh-client", tool)
 		}
 	}
+	// The monitoring step needs a real Prometheus; without one it is
+	// skipped (TestQuickstartMonitoringNeedsPrometheus), not tested.
+	promtest.Need(t)
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	t.Setenv("NO_COLOR", "1")
+	// Inside a GitHub Actions job the factory's forge is the job's
+	// repository; the story must still talk only to its own fake.
+	decoy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("quickstart sent %s %s to the job's forge", r.Method, r.URL.Path)
+		http.Error(w, "decoy", http.StatusTeapot)
+	}))
+	defer decoy.Close()
+	t.Setenv("GITHUB_ACTIONS", "true")
+	t.Setenv("GITHUB_API_URL", decoy.URL)
+	t.Setenv("GITHUB_REPOSITORY", "someone/else")
 	ios, _, stdout, stderr := cmdutil.Test()
 	f := cmdutil.NewFactory("test")
 	f.IOStreams = ios
@@ -214,11 +235,29 @@ func TestQuickstart(t *testing.T) {
 		"rendered/ and clusters/ are in sync with the releases",
 		"0 of 1 required approvals",
 		"approved by rita",
-		"Approved-by: rita <rita@users.noreply.github.com>",
+		"Approved-by: rita <", // the ID+login noreply address the fake gives rita
+		"+rita@users.noreply.github.com>",
 		"0.2.0+data.2  10% — canary",
+		// Monitoring: 0.81 live where 0.1.1+data.2 registered 0.962, and
+		// 0.2.0+data.2 0.971.
+		"production at ",
+		"fraud-detector\t0.1.1+data.2\taccuracy\tregistered\t0.81\t0.962\t>= 0.9139\t60/30\tfail\t",
+		"fraud-detector\t0.2.0+data.2\taccuracy\tregistered\t0.81\t0.971\t>= 0.92245\t60/30\tfail\t",
+		"fraud-detector: failing",
+		// Staging returns to the version before; production runs the
+		// version the story rolled back to, and must not return to the
+		// one it rolled back from: nothing earlier ran there.
+		"✓ rollback to 0.1.1+data.2: opened pull request #",
+		"✓ rollback to 0.1.1+data.2: updated pull request #",
+		"! rollback not opened: no earlier version of fraud-detector ran in production to roll back to",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"rollback to 0.2.0+data.2", "(skipped:"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("quickstart output has %q", bad)
 		}
 	}
 	if t.Failed() {

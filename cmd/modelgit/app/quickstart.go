@@ -21,6 +21,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // QuickstartOptions are the inputs of `modelgit quickstart`.
@@ -36,16 +38,33 @@ func NewCmdQuickstart(f *cmdutil.Factory, runF func(*QuickstartOptions) error) *
 	cmd := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Run the whole story in a temporary directory, with generated keys",
-		Long: `Run modelgit's story end to end in a new directory, with a generated
-ed25519 signing key and sample artifacts, printing each command as you
-would type it:
+		Long: `Run modelgit's whole story end to end in a new directory, with a generated
+ed25519 signing key, sample artifacts and a built-in fake GitHub (the
+in-process fake the tests use, serving a real git repository over HTTP),
+printing each command as you would type it:
 
-  init → register (first version) → register with new training data (data
-  bump) → with new hyperparameters (patch) → with a new feature (minor) →
-  register unchanged (nothing to do) → history, show, diff → pull (verified)
-  → verify --deep → git verify-commit accepts modelgit's signature.
+  registry   init --github → register the first version → register with new
+             training data (data bump), new hyperparameters (patch), a new
+             feature (minor) → register unchanged (nothing to do) → history,
+             show, diff → pull (each byte verified) → verify --deep → git
+             verify-commit accepts modelgit's signature
+  promotion  git push to the fake → promote to staging is refused (not in dev
+             yet) → promote through dev, staging and production, each a pull
+             request that a reviewer approves and merge merges (check shows
+             the verdict on the first, before review) → a 10% canary in
+             production (status, and what Flux
+             applies on gpu-prod) → complete the canary → rollback to the
+             version before → status, render --check
+  audit      git log trailers of the last merge → audit --env production →
+             which version served production while the canary ran
+  monitoring with prometheus and promtool installed: live accuracy drops,
+             monitor reports it, monitor --act opens the rollback pull
+             requests, and run again updates the same ones (skipped, saying
+             so, without Prometheus)
+  tamper     a flipped byte in a stored blob: verify --deep catches it
 
-The directory is kept so you can look around; its path is printed.`,
+Nothing leaves the machine. The directory is kept so you can look around;
+its path is printed.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -82,6 +101,19 @@ func quickstartRun(ctx context.Context, opts *QuickstartOptions) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return err
+	}
+	// The story's promotions go to its own in-process GitHub, named in the
+	// modelgit.yaml it writes, even inside a GitHub Actions job, where the
+	// factory would otherwise send them to the job's real repository. The
+	// factory itself is changed (and restored), not a copy: its closures
+	// read the -C directory the story's commands set on it.
+	f := opts.Factory
+	defer func(prev func(*manifests.Config) (forge.Forge, error)) { f.Forge = prev }(f.Forge)
+	f.Forge = func(cfg *manifests.Config) (forge.Forge, error) {
+		if cfg == nil || cfg.Forge == nil {
+			return nil, nil
+		}
+		return forge.New(forge.Options{Type: cfg.Forge.Type, Repository: cfg.Forge.Repository, URL: cfg.Forge.URL})
 	}
 	q := &quickstart{opts: opts, ctx: ctx, root: dir, repo: filepath.Join(dir, "registry"), work: filepath.Join(dir, "work")}
 	return q.run()
