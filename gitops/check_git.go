@@ -24,16 +24,27 @@ import (
 // (git's base..head), newest first. It walks both sides by commit time
 // and stops once every commit left to visit is reachable from base, so a
 // pull request near the tip of a long history costs a few commits, not
-// the whole history. With skewed clocks it may include a commit of base,
-// never leave out one of the range: it errs on checking more.
+// the whole history. Only with skewed clocks (a commit older than its
+// parent) may it include a commit of base; it never leaves out one of the
+// range: it errs on checking more.
 func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, error) {
-	type mark struct{ uninteresting bool }
+	type mark struct {
+		uninteresting bool
+		commit        *object.Commit
+		popped        bool
+	}
 	marks := map[plumbing.Hash]*mark{}
 	q := &repo.CommitQueue{}
 	push := func(h plumbing.Hash, uninteresting bool) error {
 		if m, ok := marks[h]; ok {
-			if uninteresting {
+			if uninteresting && !m.uninteresting {
 				m.uninteresting = true
+				if m.popped {
+					// Walked as interesting already: walk it again, so
+					// that its parents are marked too.
+					m.popped = false
+					heap.Push(q, m.commit)
+				}
 			}
 			return nil
 		}
@@ -41,7 +52,7 @@ func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, err
 		if err != nil {
 			return fmt.Errorf("reading commit %s: %w", h, err)
 		}
-		marks[h] = &mark{uninteresting: uninteresting}
+		marks[h] = &mark{uninteresting: uninteresting, commit: c}
 		heap.Push(q, c)
 		return nil
 	}
@@ -54,19 +65,28 @@ func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, err
 		}
 	}
 	var out []*object.Commit
-	interestingLeft := func() bool {
+	var oldest time.Time // the oldest commit in out
+	// The walk goes on while a commit left to visit is interesting, or
+	// could still reach one in out from base: one not older than the
+	// oldest of them (commits of the same second pop in hash order, so a
+	// descendant can come after its ancestor).
+	undecided := func() bool {
 		for _, c := range *q {
-			if !marks[c.Hash].uninteresting {
+			if !marks[c.Hash].uninteresting || (len(out) > 0 && !c.Committer.When.Before(oldest)) {
 				return true
 			}
 		}
 		return false
 	}
-	for q.Len() > 0 && interestingLeft() {
+	for q.Len() > 0 && undecided() {
 		c := heap.Pop(q).(*object.Commit)
+		marks[c.Hash].popped = true
 		un := marks[c.Hash].uninteresting
 		if !un {
 			out = append(out, c)
+			if len(out) == 1 || c.Committer.When.Before(oldest) {
+				oldest = c.Committer.When
+			}
 		}
 		for _, p := range c.ParentHashes {
 			if err := push(p, un); err != nil {
