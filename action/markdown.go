@@ -255,13 +255,5 @@ func clip(s string, n int) string {
 // limit cuts a Markdown document longer than n bytes at a line boundary
 // and says so.
 func limit(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const note = "\n\n_… cut here: the full report is in the job log._\n"
-	cut := s[:n-len(note)]
-	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
-		cut = cut[:i]
-	}
-	return cut + note
+	return gitops.CutMarkdown(s, n, "_… cut here: the full report is in the job log._")
 }

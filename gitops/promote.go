@@ -748,7 +748,8 @@ func promotionBody(in bodyInput) string {
 		head = promotionSections(in, false)
 	}
 	body := evidence + head + changes + diffSection(in.diffs, budget-len(head)) + foot
-	return limitBody(body, maxBody)
+	// The last resort, when even the headings do not fit.
+	return CutMarkdown(body, maxBody, "_… cut here to keep this description under GitHub's size limit: the commit has every change._")
 }
 
 // promotionSections is one section per promotion; withMetrics false
@@ -896,13 +897,15 @@ func beforeMerge(ap *AppliedPolicy) string {
 	return b.String()
 }
 
-// limitBody cuts a body longer than n bytes at a line boundary and says
-// so: the last resort when even the headings do not fit.
-func limitBody(s string, n int) string {
+// CutMarkdown cuts a Markdown document longer than n bytes at a line
+// boundary and ends it with note, saying where the rest is; the result is
+// at most n bytes. Pull request bodies and comments use it against
+// GitHub's size limit.
+func CutMarkdown(s string, n int, note string) string {
 	if len(s) <= n {
 		return s
 	}
-	const note = "\n\n_… cut here to keep this description under GitHub's size limit: the commit has every change._\n"
+	note = "\n\n" + note + "\n"
 	cut := s[:n-len(note)]
 	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
 		cut = cut[:i]

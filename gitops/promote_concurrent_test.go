@@ -152,24 +152,9 @@ func TestPromoteConcurrentToOneEnvironment(t *testing.T) {
 // the new base into the branch in one signed commit, never a force push,
 // and the same pull request then merges cleanly with rendered/ in sync.
 func TestPromoteAgainAfterBaseMoved(t *testing.T) {
-	p := newPromoteFixture(t)
-	o := p.options(base)
-	o.Model, o.Framework = "scorer", "sklearn=1.5.2"
-	if _, err := p.reg.Register(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	git(t, p.root, "push", "-q", "origin", "main")
-	p.reopen()
-	first, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, first, second := twoPromotionsToDev(t)
 	p.mergeAndPull(first.PR)
-	_, err = p.forge.Merge(ctx, second.PR.Number, second.PR.HeadSHA, "Merge\n", forge.MergeMethodMerge)
+	_, err := p.forge.Merge(ctx, second.PR.Number, second.PR.HeadSHA, "Merge\n", forge.MergeMethodMerge)
 	if !errors.Is(err, forge.ErrNotMergeable) {
 		t.Fatalf("merging the second pull request over the first: %v, want ErrNotMergeable", err)
 	}
@@ -269,22 +254,7 @@ func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 // promotion on the new base would make a merge whose tree drops their
 // change, so promote refuses, says what to do, and changes nothing.
 func TestPromoteAgainRefusesToDropForeignCommits(t *testing.T) {
-	p := newPromoteFixture(t)
-	o := p.options(base)
-	o.Model, o.Framework = "scorer", "sklearn=1.5.2"
-	if _, err := p.reg.Register(ctx, o); err != nil {
-		t.Fatal(err)
-	}
-	git(t, p.root, "push", "-q", "origin", "main")
-	p.reopen()
-	first, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, first, second := twoPromotionsToDev(t)
 	other := filepath.Join(t.TempDir(), "reviewer")
 	git(t, ".", "clone", "-q", "-b", second.Branch, p.fake.GitURL(), other)
 	writeFile(t, filepath.Join(other, "docs", "review-notes.md"), "scorer: checked the dashboards\n")
@@ -294,7 +264,7 @@ func TestPromoteAgainRefusesToDropForeignCommits(t *testing.T) {
 	theirs := git(t, other, "rev-parse", "HEAD")
 	p.mergeAndPull(first.PR) // the base moves on
 
-	_, err = p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	_, err := p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
 	if err == nil {
 		t.Fatal("promoting again over a foreign commit after the base moved: no error")
 	}
@@ -306,4 +276,27 @@ func TestPromoteAgainRefusesToDropForeignCommits(t *testing.T) {
 	if tip := git(t, p.fake.GitDir(), "rev-parse", "refs/heads/"+second.Branch); tip != theirs {
 		t.Errorf("the branch moved to %s; want it left at their commit %s", tip, theirs)
 	}
+}
+
+// twoPromotionsToDev registers a second model, scorer, beside fraud and
+// opens two pull requests promoting each to dev, both from the same base.
+func twoPromotionsToDev(t *testing.T) (p *promoteFixture, first, second *gitops.PromoteResult) {
+	t.Helper()
+	p = newPromoteFixture(t)
+	o := p.options(base)
+	o.Model, o.Framework = "scorer", "sklearn=1.5.2"
+	if _, err := p.reg.Register(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	git(t, p.root, "push", "-q", "origin", "main")
+	p.reopen()
+	first, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err = p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, first, second
 }
