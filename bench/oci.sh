@@ -54,7 +54,7 @@ mkdir -p "$BASE"
 WORK=$(mktemp -d "$BASE/oci.XXXXXX")
 REG_PID=""
 cleanup() {
-	[[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+	[[ -n $REG_PID ]] && kill "$REG_PID" 2>/dev/null && { wait "$REG_PID" 2>/dev/null || true; }
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -88,6 +88,10 @@ declare -A T ALL
 once() {
 	local name=$1; shift
 	local s e
+	# Every run starts with nothing dirty in the page cache: otherwise the
+	# writeback of the previous run's output (oras never syncs its files)
+	# competes for the disk with whichever run comes next. Not timed.
+	sync
 	s=$(now)
 	"$@" >/dev/null
 	e=$(now)
@@ -171,7 +175,9 @@ temp + fsync + rename. oras = \`oras push\` / \`oras pull\` of the same file
 \`register\` (hash, HEAD, one streamed PUT, signed Git commit, version
 manifest; a new Git repository and registry repository each run) and
 \`pull\` (verified, temp + fsync + rename), against \`oras push\` /
-\`oras pull\` of the same file. modelgit and oras runs alternate; the machine is
+\`oras pull\` of the same file. Every run starts after a \`sync\` (not timed), so
+the writeback of the previous run's output (oras never syncs) does not land
+on the next. modelgit and oras runs alternate; the machine is
 shared with other work, so single runs vary by ±30 %: the medians are
 what to compare. Ratio is modelgit time / oras time (lower is better).
 Target: ratio ≤ 1.1 for push and pull.
