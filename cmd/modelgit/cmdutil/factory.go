@@ -3,7 +3,9 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,7 +126,15 @@ func NewFactory(version string) *Factory {
 		if err != nil {
 			return nil
 		}
-		if !isHTTPRemote(dir, remote) {
+		host, ok := httpRemoteHost(dir, remote)
+		if !ok {
+			return nil
+		}
+		var cfg *manifests.Config
+		if reg, err := f.Registry(); err == nil {
+			cfg = reg.Config()
+		}
+		if !forgeHosts(cfg, action.FromEnv(os.Getenv), os.Getenv("GITHUB_SERVER_URL"))[host] {
 			return nil
 		}
 		return &githttp.BasicAuth{Username: "x-access-token", Password: token}
@@ -183,20 +193,52 @@ func sameAPIURL(a, b string) bool {
 
 // isHTTPRemote reports whether the remote of the repository at dir (or
 // above it) has an http or https URL.
-func isHTTPRemote(dir, remote string) bool {
+func httpRemoteHost(dir, remote string) (host string, ok bool) {
 	rp, err := repo.Open(dir)
 	if err != nil {
-		return false
+		return "", false
 	}
 	r, err := rp.Git.Remote(remote)
 	if err != nil || len(r.Config().URLs) == 0 {
-		return false
+		return "", false
 	}
 	ep, err := transport.NewEndpoint(r.Config().URLs[0])
-	if err != nil {
-		return false
+	if err != nil || (ep.Protocol != "http" && ep.Protocol != "https") {
+		return "", false
 	}
-	return ep.Protocol == "http" || ep.Protocol == "https"
+	return strings.ToLower(ep.Host), true
+}
+
+// forgeHosts are the host names the forge token may be sent to with git:
+// the forge's (github.com for api.github.com; a GitHub Enterprise or local
+// API URL's own host), and inside GitHub Actions the job's server. A
+// remote elsewhere gets no token, as gh sends its token only to its hosts.
+func forgeHosts(cfg *manifests.Config, env action.Env, serverURL string) map[string]bool {
+	hosts := map[string]bool{}
+	add := func(raw string) {
+		if raw == "" {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" {
+			return
+		}
+		h := strings.ToLower(u.Hostname())
+		if h == "api.github.com" {
+			h = "github.com"
+		}
+		hosts[h] = true
+	}
+	if opts, ok := forgeOptions(cfg, env, &IOStreams{ErrOut: io.Discard}); ok {
+		if opts.URL == "" {
+			hosts["github.com"] = true
+		}
+		add(opts.URL)
+	}
+	if env.Actions {
+		add(serverURL)
+	}
+	return hosts
 }
 
 // resolveWorkDir makes dir absolute against the current directory and

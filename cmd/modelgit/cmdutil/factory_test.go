@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,54 +40,69 @@ func gitInit(t *testing.T, remotes map[string]string) string {
 	return dir
 }
 
-// TestRemoteAuth: the forge token goes to http(s) remotes only; for an
-// ssh remote go-git must get no auth, so it uses the ssh agent (a
-// BasicAuth there fails the push with "invalid auth method").
+// TestRemoteAuth: the forge token goes to http(s) remotes on the forge's
+// host only; for an ssh remote go-git must get no auth, so it uses the ssh
+// agent (a BasicAuth there fails the push with "invalid auth method"), and
+// a remote on another host never sees the token.
 func TestRemoteAuth(t *testing.T) {
-	dir := gitInit(t, map[string]string{
-		"origin":   "git@github.com:acme/models.git",
-		"ssh-url":  "ssh://git@github.com/acme/models.git",
-		"https":    "https://github.com/acme/models.git",
-		"http":     "http://127.0.0.1:8080/acme/models.git",
-		"local":    "/srv/git/models.git",
-		"file-url": "file:///srv/git/models.git",
-	})
 	tests := []struct {
+		name      string
+		forge     string // modelgit.yaml's forge: block, "" for none
+		actions   map[string]string
 		remote    string
 		wantToken bool
 	}{
-		{"origin", false},
-		{"ssh-url", false},
-		{"https", true},
-		{"http", true},
-		{"local", false},
-		{"file-url", false},
-		{"missing", false},
+		{name: "ssh", forge: github, remote: "git@github.com:acme/models.git"},
+		{name: "ssh url", forge: github, remote: "ssh://git@github.com/acme/models.git"},
+		{name: "https github", forge: github, remote: "https://github.com/acme/models.git", wantToken: true},
+		{name: "https elsewhere", forge: github, remote: "https://git.example.com/acme/models.git"},
+		{name: "local path", forge: github, remote: "/srv/git/models.git"},
+		{name: "file url", forge: github, remote: "file:///srv/git/models.git"},
+		{name: "no forge", remote: "https://github.com/acme/models.git"},
+		{name: "enterprise", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com/api/v3/\n", remote: "https://ghe.example.com/acme/models.git", wantToken: true},
+		{name: "enterprise, github.com remote", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com/api/v3/\n", remote: "https://github.com/acme/models.git"},
+		{name: "local forge", forge: "forge:\n  type: github\n  repository: acme/models\n  url: http://127.0.0.1:8081/api/v3/\n", remote: "http://127.0.0.1:8080/acme/models.git", wantToken: true},
+		{name: "actions server", actions: map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.github.com", "GITHUB_REPOSITORY": "acme/models", "GITHUB_SERVER_URL": "https://github.com"}, remote: "https://github.com/acme/models.git", wantToken: true},
 	}
-	t.Setenv("GITHUB_TOKEN", "")
-	t.Setenv("GH_TOKEN", "ghs_secret")
-	f := NewFactory("test")
-	f.RepoDir = dir
 	for _, tt := range tests {
-		t.Run(tt.remote, func(t *testing.T) {
-			auth := f.RemoteAuth(tt.remote)
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("GITHUB_ACTIONS", "")
+			for k, v := range tt.actions {
+				t.Setenv(k, v)
+			}
+			t.Setenv("GITHUB_TOKEN", "")
+			t.Setenv("GH_TOKEN", "ghs_secret")
+			dir := gitInit(t, map[string]string{"origin": tt.remote})
+			cfg := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n" + tt.forge
+			if err := os.WriteFile(filepath.Join(dir, "modelgit.yaml"), []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f := NewFactory("test")
+			f.RepoDir = dir
+			auth := f.RemoteAuth("origin")
 			if !tt.wantToken {
 				if auth != nil {
-					t.Fatalf("RemoteAuth(%q) = %T, want nil", tt.remote, auth)
+					t.Fatalf("RemoteAuth(%s) = %T, want nil", tt.remote, auth)
 				}
 				return
 			}
 			ba, ok := auth.(*githttp.BasicAuth)
 			if !ok || ba.Password != "ghs_secret" {
-				t.Fatalf("RemoteAuth(%q) = %#v, want BasicAuth with the token", tt.remote, auth)
+				t.Fatalf("RemoteAuth(%s) = %#v, want BasicAuth with the token", tt.remote, auth)
+			}
+			t.Setenv("GH_TOKEN", "")
+			if auth := f.RemoteAuth("origin"); auth != nil {
+				t.Errorf("RemoteAuth without a token = %T, want nil", auth)
+			}
+			if auth := f.RemoteAuth("missing"); auth != nil {
+				t.Errorf("RemoteAuth of a missing remote = %T, want nil", auth)
 			}
 		})
 	}
-	t.Setenv("GH_TOKEN", "")
-	if auth := f.RemoteAuth("https"); auth != nil {
-		t.Errorf("RemoteAuth without a token = %T, want nil", auth)
-	}
 }
+
+// github is modelgit.yaml's forge block for github.com.
+const github = "forge:\n  type: github\n  repository: acme/models\n"
 
 // TestForgeInActions: inside GitHub Actions, the runner's API URL and
 // repository win over modelgit.yaml's forge, which a pull request's head
