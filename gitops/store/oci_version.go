@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -406,8 +407,9 @@ func buildVersionManifest(ctx context.Context, trees Store, mv *manifests.ModelV
 // and names any missing one. It uploads the version YAML and the ModelPack
 // config, then the manifest. The manifest bytes depend only on mv and
 // manifestYAML (BuildVersionManifest), so pushing again is a no-op; a tag
-// that already holds a different version, or an artifact that is not a
-// modelgit version, is refused (versions are immutable).
+// that already holds anything else (another version, an artifact that is
+// not a modelgit version, an edited manifest of this version) is refused
+// (versions are immutable) with an error wrapping ErrTagMismatch.
 func (o *OCI) PushVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error) {
 	desc, _, err := o.PublishVersion(ctx, mv, manifestYAML)
 	return desc, err
@@ -439,10 +441,10 @@ func (o *OCI) PublishVersion(ctx context.Context, mv *manifests.ModelVersion, ma
 	case err == nil && old.desc.Digest == vm.desc.Digest:
 		return vm.desc, true, nil
 	case err == nil:
-		if err := o.sameVersion(old, mv, manifestYAML, nil); err != nil {
-			return fail(fmt.Errorf("%w: versions are immutable, so modelgit does not overwrite it; if it should not be there, delete it (oras manifest delete %s) and run again", err, o.Reference(tag)))
-		}
-		// The same version in an older layout: replace it.
+		// No modelgit release ever pushed another layout: whatever else
+		// the tag holds, even a manifest claiming this version, was put
+		// there by someone else.
+		return fail(fmt.Errorf("%w: versions are immutable, so modelgit does not overwrite it; if it should not be there, delete it (oras manifest delete %s) and run again", o.whatTagHolds(old, mv, manifestYAML, vm), o.Reference(tag)))
 	case !errors.Is(err, ErrNotFound):
 		return fail(err)
 	}
@@ -471,11 +473,13 @@ type tagMismatch struct{ msg string }
 func (e *tagMismatch) Error() string        { return e.msg }
 func (e *tagMismatch) Is(target error) bool { return target == ErrTagMismatch }
 
-// sameVersion checks that old, a manifest read from the tag of mv, is
-// modelgit's manifest of that very version: model, version and version
-// digest annotations, and, when layers is not nil, the same layers
-// (digest and size, in any order). The error wraps ErrTagMismatch.
-func (o *OCI) sameVersion(old *fetchedManifest, mv *manifests.ModelVersion, manifestYAML []byte, layers []ocispec.Descriptor) error {
+// whatTagHolds says what old, a manifest read from the tag of mv, is
+// instead of vm, the manifest computed from the committed version: not a
+// modelgit model version, another version's manifest, or a manifest of
+// this version that differs from vm (naming the first difference: a
+// layer's title, file path, media type, …). The error wraps
+// ErrTagMismatch.
+func (o *OCI) whatTagHolds(old *fetchedManifest, mv *manifests.ModelVersion, manifestYAML []byte, vm *versionManifest) error {
 	tag, _ := TagFor(mv.Model, mv.Version)
 	held := fmt.Sprintf("tag %q in %s holds %s", tag, o.URL(), old.desc.Digest)
 	vd := manifests.FromBytes(manifestYAML)
@@ -486,31 +490,99 @@ func (o *OCI) sameVersion(old *fetchedManifest, mv *manifests.ModelVersion, mani
 	if ov.Model != mv.Model || ov.Version != mv.Version || ov.Digest != vd {
 		return &tagMismatch{fmt.Sprintf("%s, modelgit's manifest of %s@%s with version digest %s, not this version (%s)", held, ov.Model, ov.Version, ov.Digest, vd)}
 	}
-	if layers == nil {
-		return nil
+	var want ocispec.Manifest
+	if err := json.Unmarshal(vm.manifest, &want); err != nil {
+		return fmt.Errorf("reading the computed manifest: %w", err)
 	}
-	key := func(ls []ocispec.Descriptor) []string {
-		out := make([]string, 0, len(ls))
-		for _, l := range ls {
-			out = append(out, fmt.Sprintf("%s %d", l.Digest, l.Size))
+	return &tagMismatch{fmt.Sprintf("%s, a manifest of %s@%s that is not the one computed from the committed version (%s): %s", held, mv.Model, mv.Version, vm.desc.Digest, manifestDiff(ov.Manifest, want, vm.what))}
+}
+
+// manifestDiff names the first difference between got, a manifest read
+// from a registry, and want, the one computed from Git, whose artifact
+// layers what names.
+func manifestDiff(got, want ocispec.Manifest, what []string) string {
+	if got.MediaType != want.MediaType {
+		return fmt.Sprintf("media type %q, want %q", got.MediaType, want.MediaType)
+	}
+	if got.ArtifactType != want.ArtifactType {
+		return fmt.Sprintf("artifact type %q, want %q", got.ArtifactType, want.ArtifactType)
+	}
+	if d := descriptorDiff(got.Config, want.Config); d != "" {
+		return "config: " + d
+	}
+	if d := annotationDiff(got.Annotations, want.Annotations); d != "" {
+		return d
+	}
+	if len(got.Layers) != len(want.Layers) {
+		return fmt.Sprintf("%d layers, want %d", len(got.Layers), len(want.Layers))
+	}
+	for i := range want.Layers {
+		if d := descriptorDiff(got.Layers[i], want.Layers[i]); d != "" {
+			name := VersionManifestTitle
+			if i < len(what) {
+				name = what[i]
+			}
+			return fmt.Sprintf("layer %d (%s): %s", i+1, name, d)
 		}
-		sort.Strings(out)
-		return out
 	}
-	if !slices.Equal(key(ov.Manifest.Layers), key(layers)) {
-		return &tagMismatch{fmt.Sprintf("%s, whose layers are not the committed version's artifacts", held)}
+	return "its bytes differ"
+}
+
+// descriptorDiff names the first difference between descriptors got and
+// want: media type, digest, size, annotations, then anything else.
+func descriptorDiff(got, want ocispec.Descriptor) string {
+	switch {
+	case got.MediaType != want.MediaType:
+		return fmt.Sprintf("media type %q, want %q", got.MediaType, want.MediaType)
+	case got.Digest != want.Digest:
+		return fmt.Sprintf("digest %s, want %s", got.Digest, want.Digest)
+	case got.Size != want.Size:
+		return fmt.Sprintf("size %d, want %d", got.Size, want.Size)
 	}
-	return nil
+	if d := annotationDiff(got.Annotations, want.Annotations); d != "" {
+		return d
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if !bytes.Equal(g, w) {
+		return fmt.Sprintf("descriptor %s, want %s", g, w)
+	}
+	return ""
+}
+
+// annotationDiff names the first annotation (in key order) that got and
+// want do not agree on.
+func annotationDiff(got, want map[string]string) string {
+	keys := slices.Collect(maps.Keys(want))
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		g, gok := got[k]
+		w, wok := want[k]
+		switch {
+		case !gok:
+			return fmt.Sprintf("annotation %s missing, want %q", k, w)
+		case !wok:
+			return fmt.Sprintf("annotation %s %q, want none", k, g)
+		case g != w:
+			return fmt.Sprintf("annotation %s %q, want %q", k, g, w)
+		}
+	}
+	return ""
 }
 
 // CheckVersion checks that the tag of model version mv (whose manifest
 // file holds manifestYAML) holds modelgit's manifest of that very version
-// and returns its descriptor, the digest a release pins. Normally it is
+// and returns its descriptor, the digest a release pins: byte for byte
 // the manifest BuildVersionManifest computes from the committed version
-// (tree listings are read from o); a manifest of an older layout is
-// accepted when its annotations and layers match the committed version.
-// A missing tag wraps ErrNotFound; anything else under it wraps
-// ErrTagMismatch, saying what it is.
+// (tree listings are read from o). A missing tag wraps ErrNotFound;
+// anything else under it, even a manifest of this version with other
+// layer titles, file paths or media types, wraps ErrTagMismatch, saying
+// what it is.
 func (o *OCI) CheckVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error) {
 	if mv == nil {
 		return ocispec.Descriptor{}, fmt.Errorf("checking version: no model version")
@@ -530,11 +602,8 @@ func (o *OCI) CheckVersion(ctx context.Context, mv *manifests.ModelVersion, mani
 	if err != nil {
 		return fail(err)
 	}
-	if old.desc.Digest == vm.desc.Digest {
-		return old.desc, nil
-	}
-	if err := o.sameVersion(old, mv, manifestYAML, vm.layers); err != nil {
-		return ocispec.Descriptor{}, err
+	if old.desc.Digest != vm.desc.Digest {
+		return ocispec.Descriptor{}, o.whatTagHolds(old, mv, manifestYAML, vm)
 	}
 	return old.desc, nil
 }
