@@ -52,6 +52,9 @@ type checkRun struct {
 	rep  *CheckReport
 	base *object.Commit
 	head *object.Commit
+	// baseName is the base as the user or the forge names it (main), for
+	// messages.
+	baseName string
 	// mergeBase is where head forked from base: the pull request's own
 	// changes are mergeBase..head, as the forge shows them.
 	mergeBase *object.Commit
@@ -74,7 +77,10 @@ type checkRun struct {
 // request) parse and validate; every commit in the range that touches
 // governed paths or modelgit.yaml is signed by a signer allowed at the
 // base; no registered version changes; the artifacts of new versions
-// exist in the store; rendered/ is in sync at the head; each changed
+// exist in the store; rendered/ is in sync at the head (with an OCI
+// store, each changed release pins the OCI manifest computed from the
+// committed version); no changed release moved on the base since the
+// merge base (up-to-date); each changed
 // environment's policy (read from the base, with the environment order of
 // the base's modelgit.yaml) passes, with its promotion order and soak time
 // according to the base's history; and, with a forge, enough eligible
@@ -83,7 +89,7 @@ type checkRun struct {
 func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	c := &checkRun{r: r, opts: opts, items: map[string]*CheckItem{}, applied: map[string]*AppliedPolicy{}}
 	c.rep = &CheckReport{Policies: map[string]string{}, Promotions: []CheckedPromotion{}, Annotations: []Annotation{}, Approvals: []Approval{}}
-	for _, name := range []string{CheckManifests, CheckSignatures, CheckImmutability, CheckArtifacts, CheckRendered, CheckGates, CheckOrder, CheckSoak, CheckApprovals} {
+	for _, name := range []string{CheckManifests, CheckSignatures, CheckImmutability, CheckArtifacts, CheckRendered, CheckUpToDate, CheckGates, CheckOrder, CheckSoak, CheckApprovals} {
 		c.rep.Items = append(c.rep.Items, CheckItem{Name: name, Status: CheckPass})
 	}
 	for i := range c.rep.Items {
@@ -183,6 +189,10 @@ func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
 				base = "refs/remotes/" + remote + "/" + pr.Base
 			}
 		}
+	}
+	c.baseName = base
+	if pr != nil {
+		c.baseName = pr.Base
 	}
 	if base == "" || head == "" {
 		return fmt.Errorf("checking: both a base and a head revision are needed (--base main --head HEAD), or a pull request (--pr N)")
@@ -418,8 +428,12 @@ func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
 	return nil
 }
 
-// rendered checks rendered/ and clusters/ at the head.
-func (c *checkRun) rendered(_ context.Context, changed []changedPath) error {
+// rendered checks rendered/ and clusters/ at the head, and, for an OCI
+// store, the storage URIs of the changed releases (see pins).
+func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
+	if err := c.pins(ctx, changed); err != nil {
+		return err
+	}
 	envs := c.renderedEnvs(changed)
 	if envs != nil && len(envs) == 0 {
 		c.skip(CheckRendered, "nothing the pull request changes is rendered")
@@ -442,7 +456,45 @@ func (c *checkRun) rendered(_ context.Context, changed []changedPath) error {
 		c.fail(CheckRendered, s.Path+" "+what)
 		c.rep.Annotations = append(c.rep.Annotations, Annotation{File: s.Path, Level: "error", Message: "stale generated file: " + what + "; run modelgit render and commit the result"})
 	}
+	if len(stale) == 0 && c.items[CheckRendered].Status == CheckFail {
+		c.summarize(CheckRendered, "", "a storage URI is not the pin of the version released: re-run modelgit promote")
+	}
 	c.summarize(CheckRendered, "rendered/ and clusters/ are in sync with the releases", fmt.Sprintf("%s out of sync: run modelgit render and commit", count(len(stale), "generated file")))
+	return nil
+}
+
+// pins checks, for an OCI store, that every release the pull request
+// changes (its release or its rendered file) pins each version's storage
+// URI to the OCI manifest computed from the committed version, and that
+// its rendered file deploys only those (checkPins): a hand-edited
+// oci://…@sha256:… would otherwise deploy what Git never registered. It
+// fails the rendered check.
+func (c *checkRun) pins(ctx context.Context, changed []changedPath) error {
+	type key struct{ env, model string }
+	seen := map[key]bool{}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if ch.Deleted || len(parts) != 3 || (parts[0] != EnvironmentsDir && parts[0] != RenderedDir) || !strings.HasSuffix(parts[2], ".yaml") {
+			continue
+		}
+		k := key{parts[1], strings.TrimSuffix(parts[2], ".yaml")}
+		if seen[k] || c.headReg.checkEnv(k.env) != nil || manifests.ValidName(k.model) != nil {
+			continue
+		}
+		seen[k] = true
+		problems, err := c.r.checkPins(ctx, c.head.Hash, k.env, k.model)
+		if err != nil {
+			return fmt.Errorf("checking the storage URIs of %s: %w", ReleaseFile(k.env, k.model), err)
+		}
+		for _, p := range problems {
+			loc := p.File
+			if p.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+			}
+			c.fail(CheckRendered, loc+": "+p.Message)
+			c.rep.Annotations = append(c.rep.Annotations, Annotation{File: p.File, Line: p.Line, Level: "error", Message: p.Message})
+		}
+	}
 	return nil
 }
 
@@ -497,6 +549,8 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		undeclared bool
 	}
 	var ps []promo
+	var unparsed []string
+	releases := 0
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
 		if len(parts) != 3 || parts[0] != EnvironmentsDir || !strings.HasSuffix(parts[2], ".yaml") {
@@ -506,34 +560,54 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		if c.headReg.checkEnv(env) != nil || manifests.ValidName(model) != nil {
 			continue // reported by the manifests check
 		}
+		// What the pull request changes is its release against the merge
+		// base (the candidate); what runs now, the baseline, is the base
+		// tip's. When the base changed this release meanwhile, the two
+		// differ, and the pull request is behind.
+		forkRel, _ := c.releaseAt(c.mergeBase.Hash, env, model)
 		baseRel, _ := c.releaseAt(c.base.Hash, env, model)
 		headRel, err := c.releaseAt(c.head.Hash, env, model)
 		if err != nil && !ch.Deleted {
 			continue // reported by the manifests check
 		}
+		releases++
 		p := promo{cp: CheckedPromotion{Model: model, Environment: env, RequestedBy: requested}, undeclared: c.baseReg.checkEnv(env) != nil}
 		if v, ok := currentStable(baseRel); ok {
 			p.cp.From = v.Version.String()
 			p.baseline, _ = r.readVersion(c.base.Hash, VersionFile(model, v.Version.String()))
 		}
-		if cand, ok := candidateOf(baseRel, headRel); ok {
+		if cand, ok := candidateOf(forkRel, headRel); ok {
 			p.cp.To = cand.String()
 			p.cp.Strategy = strategyTrailer(headRel, cand)
 			p.candidate, _ = r.readVersion(c.head.Hash, VersionFile(model, cand.String()))
 		} else {
 			p.cp.Strategy = "removed"
 		}
+		if err := c.upToDate(ch.Path, p.cp); err != nil {
+			return err
+		}
 		if p.ap, err = c.policy(env); err != nil {
 			c.fail(CheckGates, fmt.Sprintf("the policy of %s on the base does not parse: %v", env, err))
 			c.fail(CheckApprovals, fmt.Sprintf("the policy of %s on the base does not parse, so nobody can approve under it", env))
+			unparsed = append(unparsed, fmt.Sprintf("the policy of %s on the base %s does not parse (%v)", env, short(c.base.Hash), err))
 			c.rep.Promotions = append(c.rep.Promotions, p.cp)
 			continue
 		}
 		ps = append(ps, p)
 	}
+	if releases == 0 {
+		c.skip(CheckUpToDate, "no release changed")
+	}
+	c.summarize(CheckUpToDate, fmt.Sprintf("no release the pull request changes changed on %s since it branched", c.baseName), fmt.Sprintf("behind its base: a release it changes changed on %s since it branched", c.baseName))
 	if len(ps) == 0 {
 		c.summarize(CheckGates, "", "a policy on the base does not parse")
 		c.skip(CheckGates, "no release changed")
+		if len(unparsed) > 0 {
+			// The releases did change: say why they were not judged.
+			c.skip(CheckOrder, "not checked: "+strings.Join(unparsed, "; "))
+			c.skip(CheckSoak, "not checked: "+strings.Join(unparsed, "; "))
+			return nil
+		}
 		c.skip(CheckOrder, "no release changed")
 		c.skip(CheckSoak, "no release changed")
 		return nil
@@ -577,14 +651,21 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		}
 		gatesRun++
 		for _, g := range p.ap.Policy.Evaluate(cand, baseline) {
-			line := fmt.Sprintf("%s: gate %s: %s", label, g.Name, g.Message)
-			switch {
-			case g.Skipped:
-				c.pass(CheckGates, line+" (skipped)")
-			case g.Passed:
-				c.pass(CheckGates, line)
-			default:
-				c.fail(CheckGates, line)
+			// A gate's message may hold one line per metric (the default
+			// gate): each becomes a detail of its own, so that the CLI and
+			// the pull request comment, which print a detail per line,
+			// keep them apart.
+			msg := strings.Split(strings.TrimRight(g.Message, "\n"), "\n")
+			if g.Skipped {
+				msg[0] += " (skipped)"
+			}
+			for _, m := range msg {
+				line := fmt.Sprintf("%s: gate %s: %s", label, g.Name, m)
+				if g.Passed || g.Skipped {
+					c.pass(CheckGates, line)
+				} else {
+					c.fail(CheckGates, line)
+				}
 			}
 		}
 		// Order and soak.
@@ -644,6 +725,73 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 	}
 	c.summarize(CheckSoak, "every version soaked long enough", "a version has not soaked long enough")
 	return nil
+}
+
+// upToDate fails the up-to-date check when the release file p, which
+// the pull request changes (its promotion cp), changed on the base since
+// the merge base: someone else promoted or rolled back this model in this
+// environment meanwhile, and merging would undo or mix with it.
+func (c *checkRun) upToDate(p string, cp CheckedPromotion) error {
+	if c.mergeBase.Hash == c.base.Hash {
+		return nil
+	}
+	fork, err := c.blobAt(c.mergeBase, p)
+	if err != nil {
+		return err
+	}
+	now, err := c.blobAt(c.base, p)
+	if err != nil {
+		return err
+	}
+	if fork == now {
+		return nil
+	}
+	c.fail(CheckUpToDate, fmt.Sprintf("behind its base: %s changed on %s since this pull request branched; re-run `%s` to update it, or merge %s into it", p, c.baseName, promoteCommand(cp), c.baseName))
+	c.rep.Annotations = append(c.rep.Annotations, Annotation{File: p, Level: "error", Message: fmt.Sprintf("changed on %s since this pull request branched; re-run `%s` to update it", c.baseName, promoteCommand(cp))})
+	return nil
+}
+
+// blobAt returns the blob hash of the file p in cm's tree, zero when
+// absent.
+func (c *checkRun) blobAt(cm *object.Commit, p string) (plumbing.Hash, error) {
+	tree, err := cm.Tree()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("checking: reading the tree of %s: %w", short(cm.Hash), err)
+	}
+	e, err := tree.FindEntry(p)
+	if errors.Is(err, object.ErrEntryNotFound) || errors.Is(err, object.ErrDirectoryNotFound) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("checking: reading %s at %s: %w", p, short(cm.Hash), err)
+	}
+	return e.Hash, nil
+}
+
+// promoteCommand is the modelgit promote command that makes cp again,
+// with the flags of its strategy (CheckedPromotion.Strategy, as
+// strategyTrailer writes it).
+func promoteCommand(cp CheckedPromotion) string {
+	if cp.To == "" {
+		return "modelgit promote MODEL@VERSION --to " + oneLine(cp.Environment)
+	}
+	cmd := fmt.Sprintf("modelgit promote %s@%s --to %s", oneLine(cp.Model), oneLine(cp.To), oneLine(cp.Environment))
+	strategy, arg, _ := strings.Cut(oneLine(cp.Strategy), " ")
+	switch strategy {
+	case manifests.StrategyCanary:
+		cmd += " --strategy canary"
+		if w, ok := strings.CutPrefix(arg, "weight="); ok {
+			cmd += " --weight " + w
+		}
+	case manifests.StrategyBlueGreen:
+		cmd += " --strategy blue-green"
+	case manifests.StrategyAB:
+		cmd += " --strategy ab"
+		if m, ok := strings.CutPrefix(arg, "match="); ok {
+			cmd += " --match " + m
+		}
+	}
+	return cmd
 }
 
 func orNone(s string) string {

@@ -75,18 +75,21 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 	sort.Strings(teams)
 	rep.Required = required
 	rep.Missing = required
-	apiFail := func(what string, err error) {
+	// apiFail: without the reviews or the commits nobody can say who may
+	// still approve; the report says so rather than leave it blank.
+	apiFail := func(what, unread string, err error) {
 		c.fail(CheckApprovals, fmt.Sprintf("%s: %v; counted as not approved", what, err))
 		c.items[CheckApprovals].Summary = fmt.Sprintf("not approved: the forge failed while %s (re-run the check)", what)
+		rep.Eligible = fmt.Sprintf("unknown: the %s could not be read (re-run the check)", unread)
 	}
 	reviews, err := fg.LatestReviews(ctx, pr.Number)
 	if err != nil {
-		apiFail("reading the reviews", err)
+		apiFail("reading the reviews", "reviews", err)
 		return
 	}
 	commits, err := fg.ListCommits(ctx, pr.Number)
 	if err != nil {
-		apiFail("reading the commits", err)
+		apiFail("reading the commits", "commits", err)
 		return
 	}
 	// Who may not approve. A committer is matched by the login the forge

@@ -236,15 +236,35 @@ func TestMergeNotMergeableSaysWhatToDo(t *testing.T) {
 	}
 	g.mergeAndPull(first.PR)
 	g.fake.AddReview(second.PR.Number, "bob", forge.ReviewApproved, "")
-	_, err = g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: second.PR.Number, Forge: g.forge, Remote: "origin"}})
+	opts := gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: second.PR.Number, Forge: g.forge, Remote: "origin"}}
+	// The same release changed on main: the check itself fails, saying
+	// how to update.
+	_, err = g.reg.Merge(ctx, opts)
+	if !errors.Is(err, gitops.ErrCheckFailed) {
+		t.Fatalf("err = %v, want ErrCheckFailed (behind its base)", err)
+	}
+	if !strings.Contains(err.Error(), "run `modelgit promote fraud@0.1.1+data.1 --to dev` again, or merge the base into it, then check again") {
+		t.Errorf("err = %s, want what to do next", err)
+	}
+	// A conflict the check does not see (a file outside the governed
+	// directories) is the forge's 405.
+	g2 := newGoverned(t, "")
+	pr, err := g2.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2.pushOnBranch(pr.Branch, "notes.txt", "from the branch\n")
+	g2.commitOnMain("notes.txt", "from main\n", "Add notes")
+	g2.fake.AddReview(pr.PR.Number, "bob", forge.ReviewApproved, "")
+	_, err = g2.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: pr.PR.Number, Forge: g2.forge, Remote: "origin"}})
 	if !errors.Is(err, forge.ErrNotMergeable) {
 		t.Fatalf("err = %v, want ErrNotMergeable", err)
 	}
 	msg := err.Error()
-	if n := strings.Count(msg, "merging pull request #2"); n != 1 {
+	if n := strings.Count(msg, "merging pull request #1"); n != 1 {
 		t.Errorf("the error says %d times what it was doing: %s", n, msg)
 	}
-	if !strings.Contains(msg, "update the branch: run `modelgit promote fraud@0.1.1+data.1 --to dev` again, or merge the base into it, then check again") {
+	if !strings.Contains(msg, "update the branch: run `modelgit promote fraud@0.1.0+data.1 --to dev` again, or merge the base into it, then check again") {
 		t.Errorf("err = %s, want what to do next", msg)
 	}
 }

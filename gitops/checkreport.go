@@ -19,10 +19,14 @@ const (
 	CheckImmutability = "immutability"
 	CheckArtifacts    = "artifacts"
 	CheckRendered     = "rendered"
-	CheckGates        = "gates"
-	CheckOrder        = "order"
-	CheckSoak         = "soak"
-	CheckApprovals    = "approvals"
+	// CheckUpToDate fails when a release the pull request changes was
+	// changed on the base since the pull request branched: merging it
+	// would undo or mix with that change.
+	CheckUpToDate  = "up-to-date"
+	CheckGates     = "gates"
+	CheckOrder     = "order"
+	CheckSoak      = "soak"
+	CheckApprovals = "approvals"
 )
 
 // CheckItem is the outcome of one check.

@@ -53,10 +53,16 @@ func (r *Registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, 
 	res := &MergeResult{Report: rep}
 	if !rep.Passed {
 		var names []string
+		behind := false
 		for _, it := range rep.Failed() {
 			names = append(names, it.Name)
+			behind = behind || it.Name == CheckUpToDate
 		}
-		return res, fmt.Errorf("merging pull request #%d: %w: %s failed", opts.PR, ErrCheckFailed, strings.Join(names, ", "))
+		err := fmt.Errorf("merging pull request #%d: %w: %s failed", opts.PR, ErrCheckFailed, strings.Join(names, ", "))
+		if behind {
+			err = fmt.Errorf("%w; it is behind its base: %s, then check again (nothing was merged)", err, updateHint(rep))
+		}
+		return res, err
 	}
 	for i := range rep.Approvals {
 		if a := &rep.Approvals[i]; a.Counted {
@@ -85,7 +91,7 @@ func updateHint(rep *CheckReport) string {
 	promote := "run `modelgit promote MODEL@VERSION --to ENV` again"
 	if len(rep.Promotions) == 1 && rep.Promotions[0].To != "" {
 		p := rep.Promotions[0]
-		promote = fmt.Sprintf("run `modelgit promote %s@%s --to %s` again", oneLine(p.Model), oneLine(p.To), oneLine(p.Environment))
+		promote = "run `" + promoteCommand(p) + "` again"
 	}
 	return promote + ", or merge the base into it"
 }

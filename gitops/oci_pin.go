@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -22,8 +29,8 @@ type versionChecker interface {
 // pinnedStorageURI is where the serving runtime loads v from, pinned by
 // digest, for a store that can say: oci://REGISTRY/REPO@sha256:… for the
 // version's OCI manifest. The tag is not trusted: what it holds must be
-// modelgit's manifest of v (normally byte for byte the one computed from
-// the committed version), or promotion fails. The release records the
+// byte for byte the manifest computed from the committed version, or
+// promotion fails. The release records the
 // URI, so rendering stays a pure function of the repository. "" for other
 // stores.
 func (r *Registry) pinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
@@ -55,4 +62,118 @@ func republishHint(res versionChecker, v *VersionRef, err error) string {
 		return fmt.Sprintf("publish it: modelgit store copy SRC %s (SRC: a store holding its blobs, %s itself when it has them), or register again if it is the latest version", url, url)
 	}
 	return ""
+}
+
+// wantPin is the storage URI a release must pin for v when the store
+// keeps one OCI manifest per version: oci://REGISTRY/REPO@ the digest of
+// the OCI manifest computed from the committed version
+// (store.BuildVersionManifest), which is what promote pins; nothing the
+// registry's tag holds is trusted. "" for other stores.
+func (r *Registry) wantPin(ctx context.Context, v *VersionRef) (string, error) {
+	res, ok := r.store.(versionChecker)
+	if !ok {
+		return "", nil
+	}
+	desc, _, err := store.BuildVersionManifest(ctx, r.store, v.Manifest, v.Raw)
+	if err != nil {
+		return "", fmt.Errorf("computing the OCI manifest of %s: %w", v.Name(), err)
+	}
+	return "oci://" + res.Registry() + "/" + res.Repository() + "@" + desc.Digest.String(), nil
+}
+
+// pinProblem is a storage URI that is not the pin of a released version.
+type pinProblem struct {
+	File    string
+	Line    int
+	Message string
+}
+
+// checkPins checks, for an OCI store, the storage URIs of the release of
+// model in env as committed at rev against the pins computed from the
+// committed versions (wantPin): each version of the release must pin its
+// own, and every oci:// URI of rendered/<env>/<model>.yaml must be one of
+// them, so that what Flux deploys is the version Git registered. Versions
+// that do not resolve are left to the other checks. Nothing for other
+// stores.
+func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model string) ([]pinProblem, error) {
+	if _, ok := r.store.(versionChecker); !ok {
+		return nil, nil
+	}
+	relPath := ReleaseFile(env, model)
+	raw, err := r.repo.ReadFile(rev, relPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rel, err := manifests.ParseRelease(relPath, raw)
+	if err != nil {
+		return nil, nil // reported by the manifests check
+	}
+	var out []pinProblem
+	want := map[string]bool{}
+	for i, rv := range rel.Versions {
+		v, err := r.readVersion(rev, VersionFile(model, rv.Version.String()))
+		if err != nil {
+			continue // reported by the manifests check
+		}
+		pin, err := r.wantPin(ctx, v)
+		if errors.Is(err, store.ErrNotFound) {
+			out = append(out, pinProblem{File: relPath, Message: fmt.Sprintf("versions[%d] (%s): %v; the pin cannot be checked", i, rv.Version, err)})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		want[pin] = true
+		if rv.StorageURI == pin {
+			continue
+		}
+		found := strconvQuoteOrNone(rv.StorageURI)
+		out = append(out, pinProblem{File: relPath, Line: lineOf(raw, rv.StorageURI), Message: fmt.Sprintf("versions[%d].storageUri of %s is %s, want %s (the OCI manifest computed from %s); re-run modelgit promote %s@%s --to %s, which pins it", i, rv.Version, found, pin, VersionFile(model, rv.Version.String()), model, rv.Version, env)})
+	}
+	rendered := render.RenderedFile(env, model)
+	rraw, err := r.repo.ReadFile(rev, rendered)
+	if errors.Is(err, fs.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	pins := slices.Sorted(maps.Keys(want))
+	for i, line := range strings.Split(string(rraw), "\n") {
+		at := strings.Index(line, "oci://")
+		if at < 0 {
+			continue
+		}
+		uri := strings.Trim(strings.Fields(line[at:])[0], `"'`)
+		if want[uri] {
+			continue
+		}
+		out = append(out, pinProblem{File: rendered, Line: i + 1, Message: fmt.Sprintf("storage URI %s is not the pin of a version %s releases (want %s); re-run modelgit promote %s@VERSION --to %s, which pins it and renders", uri, relPath, orList(pins), model, env)})
+	}
+	return out, nil
+}
+
+// lineOf returns the 1-based line of raw holding s, 0 when s is empty or
+// absent.
+func lineOf(raw []byte, s string) int {
+	if s == "" {
+		return 0
+	}
+	for i, line := range strings.Split(string(raw), "\n") {
+		if strings.Contains(line, s) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// strconvQuoteOrNone is s quoted, or "none" when empty.
+func strconvQuoteOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return strconv.Quote(s)
 }

@@ -26,13 +26,15 @@ type VerifyOptions struct {
 
 // Finding is one problem Verify found. Commit is the commit at fault for
 // "signature" and "immutable" findings, and the revision whose manifests
-// were checked (the tip) for "manifest", "artifact" and "published"
-// findings ("published": with Deep, an OCI store's manifest of the version
-// is missing or is not modelgit's manifest of it).
+// were checked (the tip) for "manifest", "artifact", "published" and
+// "pinned" findings ("published": with Deep, an OCI store's manifest of
+// the version is missing or is not modelgit's manifest of it; "pinned":
+// with Deep and an OCI store, a release or its rendered file points at a
+// storage URI other than the pin computed from the committed version).
 type Finding struct {
 	Commit  string `json:"commit,omitempty"`
 	Path    string `json:"path,omitempty"`
-	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact", "published"
+	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact", "published", "pinned"
 	Message string `json:"message"`
 }
 
@@ -121,7 +123,49 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 	if err := r.verifyArtifacts(ctx, tip, opts.Deep, rep); err != nil {
 		return nil, err
 	}
+	if opts.Deep {
+		if err := r.verifyPins(ctx, tip, rep); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// verifyPins checks, for an OCI store, the storage URIs of every release
+// at tip and of its rendered file against the pins computed from the
+// committed versions (checkPins): "pinned" findings.
+func (r *Registry) verifyPins(ctx context.Context, tip plumbing.Hash, rep *VerifyReport) error {
+	if _, ok := r.store.(versionChecker); !ok {
+		return nil
+	}
+	envs, err := r.listDir(tip, EnvironmentsDir)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		files, err := r.listDir(tip, EnvironmentsDir+"/"+env)
+		if err != nil {
+			continue // a file, not an environment
+		}
+		for _, f := range files {
+			model, ok := strings.CutSuffix(f, ".yaml")
+			if !ok || manifests.ValidName(model) != nil {
+				continue
+			}
+			problems, err := r.checkPins(ctx, tip, env, model)
+			if err != nil {
+				return fmt.Errorf("verifying the storage URIs of %s: %w", ReleaseFile(env, model), err)
+			}
+			for _, p := range problems {
+				msg := p.Message
+				if p.Line > 0 {
+					msg = fmt.Sprintf("line %d: %s", p.Line, msg)
+				}
+				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p.File, Check: "pinned", Message: msg})
+			}
+		}
+	}
+	return nil
 }
 
 // checkCommit checks one commit as Verify and Check do: when it touches a

@@ -50,7 +50,11 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
                  signed by a signer allowed on the BASE branch
   immutability   no registered version is modified or deleted
   artifacts      every artifact of a new version is in the store
-  rendered       rendered/ and clusters/ are in sync with the releases
+  rendered       rendered/ and clusters/ are in sync with the releases (with
+                 an oci:// store: each release pins the OCI manifest
+                 computed from Git)
+  up-to-date     no release the pull request changes was changed on the
+                 base since it branched
   gates          each changed environment's policy, read from the BASE branch
   order, soak    the version ran in the environment before for the policy's soak
                  time, according to the base's history

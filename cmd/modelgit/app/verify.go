@@ -33,7 +33,8 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
   - the version manifests at the tip parse, and every artifact digest they
     name resolves in the store (--deep reads and re-hashes every blob and,
     in an oci:// store, checks that each version's tag holds the manifest
-    computed from Git: finding "published").
+    computed from Git, finding "published", and that each release pins
+    that manifest, finding "pinned").
 
 Each finding names the commit, the file and what is wrong. The exit code is
 1 when anything was found.`,
