@@ -233,7 +233,7 @@ func parseCLI(args []string) (parsed, error) {
 // uncomment turns the commented `# NAME: value` lines of the workflow into
 // YAML, as a user following the comment would.
 func uncomment(src []byte, name string) []byte {
-	return regexp.MustCompile(`(?m)^(\s*)# (`+regexp.QuoteMeta(name)+`: .*)$`).ReplaceAll(src, []byte("$1$2"))
+	return regexp.MustCompile(`(?m)^(\s*)# (`+regexp.QuoteMeta(name)+`:(?: .*)?)$`).ReplaceAll(src, []byte("$1$2"))
 }
 
 const botKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
@@ -368,6 +368,27 @@ func TestWorkflowJobsRunValidCommands(t *testing.T) {
 		u := uncomment(wf, "prometheus")
 		if bytes.Equal(u, wf) {
 			t.Fatal("the workflow has no commented `# prometheus:` line showing how to set Prometheus")
+		}
+		lintLocal(t, ".github/workflows/modelgit.yml", u)
+	})
+
+	// So are the monitor job's commented registry credentials and token
+	// (docs/action.md): the job-level env block and the step's token.
+	t.Run("uncommented monitor credentials pass actionlint", func(t *testing.T) {
+		u := wf
+		for _, name := range []string{"prometheus", "env", "MODELGIT_REGISTRY_USERNAME", "MODELGIT_REGISTRY_PASSWORD", "token"} {
+			before := u
+			if u = uncomment(u, name); bytes.Equal(u, before) {
+				t.Fatalf("the workflow has no commented `# %s:` line", name)
+			}
+		}
+		for _, want := range []string{
+			"    env:\n      MODELGIT_REGISTRY_USERNAME: ${{ secrets.MODELGIT_REGISTRY_USERNAME }}\n      MODELGIT_REGISTRY_PASSWORD: ${{ secrets.MODELGIT_REGISTRY_PASSWORD }}\n    steps:",
+			"          token: ${{ secrets.MODELGIT_BOT_TOKEN }}\n",
+		} {
+			if !bytes.Contains(u, []byte(want)) {
+				t.Errorf("uncommented workflow lacks %q", want)
+			}
 		}
 		lintLocal(t, ".github/workflows/modelgit.yml", u)
 	})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -32,15 +34,21 @@ const (
 // (updated with the new evidence), and an open rollback pull request for
 // the model and environment on another branch is left alone, never
 // duplicated. While a promotion pull request for the model and environment
-// is open, nothing is done and the action says so. Models that are not
+// is open, nothing is done and the action says so; so too when the last
+// pull request of the branch was closed without merging (rejected) and
+// the release it would change has not changed since (the body carries
+// the release file's hash in a hidden marker). Models that are not
 // failing (healthy, unknown, unmonitored) are never acted on. The actions
 // are recorded in rep (ModelHealth.Action).
 func (r *Registry) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts PromoteOptions) error {
-	var open []*forge.PullRequest
+	var open, closed []*forge.PullRequest
 	if opts.Forge != nil && rep.Failing() {
 		var err error
 		if open, err = opts.Forge.ListPullRequests(ctx, "open", "modelgit/"); err != nil {
 			return fmt.Errorf("listing open pull requests before acting on %q: %w", rep.Env, err)
+		}
+		if closed, err = opts.Forge.ListPullRequests(ctx, "closed", "modelgit/rollback/"+rep.Env+"/"); err != nil {
+			return fmt.Errorf("listing closed rollback pull requests before acting on %q: %w", rep.Env, err)
 		}
 	}
 	var errs []error
@@ -49,7 +57,7 @@ func (r *Registry) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts Pr
 		if h.Verdict != MonitorFailing {
 			continue
 		}
-		a, err := r.actOnModel(ctx, rep, h, open, opts)
+		a, err := r.actOnModel(ctx, rep, h, open, closed, opts)
 		h.Action = a
 		if err != nil {
 			errs = append(errs, fmt.Errorf("acting on %s in %q: %w", h.Model, rep.Env, err))
@@ -58,7 +66,7 @@ func (r *Registry) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts Pr
 	return errors.Join(errs...)
 }
 
-func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelHealth, open []*forge.PullRequest, opts PromoteOptions) (*MonitorAction, error) {
+func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelHealth, open, closed []*forge.PullRequest, opts PromoteOptions) (*MonitorAction, error) {
 	rel, err := r.Release(rep.Env, h.Model)
 	if err != nil {
 		return nil, err
@@ -85,7 +93,13 @@ func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 		return a, err
 	}
 	branch := strings.Replace(PromoteBranch(rep.Env, h.Model, to), "modelgit/promote/", "modelgit/rollback/", 1)
+	mark, err := r.releaseMarker(rep.Env, h.Model)
+	if err != nil {
+		return a, err
+	}
+	ours := false
 	for _, pr := range open {
+		ours = ours || pr.Head == branch
 		switch {
 		case monitorPRFor(pr, "modelgit/promote/"+rep.Env+"/", h.Model):
 			a.Skipped = fmt.Sprintf("promotion pull request #%d (%s) for %s in %s is open; not acting while it is: merge or close it first", pr.Number, pr.Head, h.Model, rep.Env)
@@ -95,7 +109,13 @@ func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 			return a, nil
 		}
 	}
-	opts.Evidence = MonitorEvidence(rep, h, a)
+	// A human closed our last pull request without merging it: a
+	// rejection, respected until the release it would change changes.
+	if last := lastClosed(closed, branch); !ours && last != nil && !last.Merged && strings.Contains(last.Body, mark) {
+		a.Skipped = fmt.Sprintf("rollback pull request #%d was closed without merging; not reopening while %s is unchanged: reopen #%d (%s) or roll back by hand (modelgit rollback %s --env %s --to %s)", last.Number, ReleaseFile(rep.Env, h.Model), last.Number, branch, h.Model, rep.Env, a.To)
+		return a, nil
+	}
+	opts.Evidence = MonitorEvidence(rep, h, a) + "\n" + mark + "\n"
 	opts.Note = MonitorSummary(rep, h)
 	res, err := r.Rollback(ctx, RollbackOptions{Model: h.Model, Env: rep.Env, To: a.To, PromoteOptions: opts})
 	if err != nil {
@@ -112,6 +132,35 @@ func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 		a.PR, a.URL, a.Created = res.PR.Number, res.PR.URL, res.Created
 	}
 	return a, nil
+}
+
+// releaseMarker is the hidden line that ties a monitoring pull request to
+// the release it changes: the Git blob hash of the release file at HEAD.
+// A closed pull request that carries the marker of the current release
+// was rejected for this very release.
+func (r *Registry) releaseMarker(env, model string) (string, error) {
+	head, _, err := r.repo.Head()
+	if err != nil {
+		return "", err
+	}
+	raw, err := r.repo.ReadFile(head, ReleaseFile(env, model))
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", ReleaseFile(env, model), err)
+	}
+	h := plumbing.ComputeHash(plumbing.BlobObject, raw)
+	return forge.Marker("release " + ReleaseFile(env, model) + " " + h.String()), nil
+}
+
+// lastClosed is the most recent of the closed pull requests from branch;
+// nil when there is none.
+func lastClosed(closed []*forge.PullRequest, branch string) *forge.PullRequest {
+	var last *forge.PullRequest
+	for _, pr := range closed {
+		if pr.Head == branch && (last == nil || pr.Number > last.Number) {
+			last = pr
+		}
+	}
+	return last
 }
 
 // canaryFailed reports whether a check of the canary version failed.

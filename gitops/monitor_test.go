@@ -317,10 +317,15 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 		t.Errorf("commit message lacks the monitoring summary before its trailers:\n%s", msg)
 	}
 
-	// Again: the same pull request, updated, no second one.
+	// Again: the same pull request, updated, no second one, and the same
+	// head: a new commit would dismiss the approvals it has.
+	first := git(t, p.fake.GitDir(), "rev-parse", a.Branch)
 	again := act()
 	if again.Created || again.PR != a.PR || again.Skipped != "" {
 		t.Errorf("second run: %+v, want PR #%d updated", again, a.PR)
+	}
+	if head := git(t, p.fake.GitDir(), "rev-parse", a.Branch); head != first {
+		t.Errorf("second run moved %s from %s to %s, want the head kept", a.Branch, first, head)
 	}
 	if n := len(p.fake.PullRequests()); n != 5 { // four merged promotions and the rollback
 		t.Errorf("the fake has %d pull requests, want 5", n)
@@ -342,6 +347,14 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	}
 	if u := rep.Models[0].Action; u == nil || u.Created || u.PR != a.PR {
 		t.Errorf("run with new values: %+v, want PR #%d updated", u, a.PR)
+	}
+	// The change is the same: the head stays (its approvals with it), and
+	// the commit keeps the first evidence; only the body is new.
+	if head := git(t, p.fake.GitDir(), "rev-parse", a.Branch); head != first {
+		t.Errorf("run with new values moved %s from %s to %s, want the head kept", a.Branch, first, head)
+	}
+	if msg := git(t, p.fake.GitDir(), "log", "-1", "--format=%B", a.Branch); !strings.Contains(msg, "live 0.8") || strings.Contains(msg, "live 0.7") {
+		t.Errorf("commit message after the run with new values, want the first evidence:\n%s", msg)
 	}
 	pr, err = p.forge.GetPullRequest(ctx, a.PR)
 	if err != nil {
@@ -391,6 +404,47 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	held = act()
 	if held.PR != 0 || !strings.Contains(held.Skipped, "promotion pull request #") || !strings.Contains(held.Skipped, res.Branch) {
 		t.Errorf("with a promotion open: %+v", held)
+	}
+}
+
+// TestMonitorActRespectsAClosedRollback: a human closed monitor's
+// rollback pull request without merging it (a rejection). The next runs
+// do not reopen it while the release is unchanged, and say so; once the
+// release changes, monitor proposes the rollback again.
+func TestMonitorActRespectsAClosedRollback(t *testing.T) {
+	promtest.Need(t)
+	p := newMonitorFixture(t)
+	srv := promtest.Start(t, devSeries(0.80, 40, 0.05, 0.05, 60))
+	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	act := func() *gitops.MonitorAction {
+		t.Helper()
+		rep := monitor(t, p.reg, "dev", srv.URL)
+		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Models[0].Action
+	}
+	a := act()
+	if a == nil || !a.Created || a.PR == 0 {
+		t.Fatalf("action = %+v, want a new rollback pull request", a)
+	}
+	p.fake.ClosePullRequest(a.PR)
+	n := len(p.fake.PullRequests())
+
+	held := act()
+	want := fmt.Sprintf("rollback pull request #%d was closed without merging; not reopening while environments/dev/fraud.yaml is unchanged", a.PR)
+	if held == nil || held.PR != 0 || !strings.Contains(held.Skipped, want) {
+		t.Errorf("after the rollback was closed: %+v, want %q", held, want)
+	}
+	if got := len(p.fake.PullRequests()); got != n {
+		t.Errorf("the fake has %d pull requests, want %d: the closed one was reopened as a new one", got, n)
+	}
+
+	// The release changes: the rejection no longer holds.
+	p.commitFile("environments/dev/fraud.yaml", "# edited by hand\n", true)
+	again := act()
+	if again == nil || again.Skipped != "" || !again.Created || again.PR == a.PR {
+		t.Errorf("after the release changed: %+v, want a new pull request", again)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -616,21 +618,45 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 				}
 			}
 		}
-		if err := r.repo.ResetBranch(res.Branch, parent, sig); err != nil {
-			return err
+		// With no remote branch to update in place, a local branch that
+		// already holds this very change on this base is kept: re-running
+		// with other words in the message (monitor's evidence) must not
+		// make a new head, which would dismiss the approvals of the pull
+		// request it is pushed to.
+		var h plumbing.Hash
+		if parent == head {
+			local, err := r.branchTip(ctx, res.Branch)
+			if err != nil {
+				return err
+			}
+			held, err := r.holdsChange(head, local, files)
+			if err != nil {
+				return err
+			}
+			if held {
+				h = local
+			}
 		}
-		h, err := r.repo.Commit(ctx, repo.CommitRequest{
-			Files:          files,
-			Message:        msg,
-			Author:         sig,
-			Committer:      sig,
-			Signer:         opts.Identity.Signer,
-			Branch:         res.Branch,
-			ExpectedParent: parent,
-			Merge:          merge,
-		})
-		if err != nil {
-			return fmt.Errorf("committing on %s: %w", res.Branch, err)
+		var err error
+		if h.IsZero() {
+			if err := r.repo.ResetBranch(res.Branch, parent, sig); err != nil {
+				return err
+			}
+			// On the remote branch, Commit makes no commit when the tip
+			// already holds the files: the head stays, whatever msg says.
+			h, err = r.repo.Commit(ctx, repo.CommitRequest{
+				Files:          files,
+				Message:        msg,
+				Author:         sig,
+				Committer:      sig,
+				Signer:         opts.Identity.Signer,
+				Branch:         res.Branch,
+				ExpectedParent: parent,
+				Merge:          merge,
+			})
+			if err != nil {
+				return fmt.Errorf("committing on %s: %w", res.Branch, err)
+			}
 		}
 		res.Commit = h
 		if opts.Remote == "" {
@@ -664,6 +690,58 @@ func (r *Registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 		}
 		return nil
 	}
+}
+
+// holdsChange reports whether tip already holds the change a promotion
+// would commit on head: head is an ancestor of tip (the base is still
+// current) and the trees of head and tip differ in exactly files, each
+// with its content. Such a tip is the same change, whatever its commit
+// message says.
+func (r *Registry) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool, error) {
+	if tip.IsZero() || tip == head || len(files) == 0 {
+		return false, nil
+	}
+	if ok, err := r.isAncestor(head, tip); err != nil || !ok {
+		return false, err
+	}
+	trees := make([]*object.Tree, 2)
+	for i, h := range []plumbing.Hash{head, tip} {
+		c, err := r.repo.Git.CommitObject(h)
+		if err != nil {
+			return false, err
+		}
+		if trees[i], err = c.Tree(); err != nil {
+			return false, fmt.Errorf("reading the tree of %s: %w", h, err)
+		}
+	}
+	changes, err := object.DiffTree(trees[0], trees[1])
+	if err != nil {
+		return false, fmt.Errorf("comparing %s with %s: %w", head.String()[:12], tip.String()[:12], err)
+	}
+	want := make(map[string][]byte, len(files))
+	for _, f := range files {
+		if f.Delete || (f.Mode != 0 && f.Mode != filemode.Regular) {
+			return false, nil
+		}
+		want[f.Path] = f.Content
+	}
+	if len(changes) != len(want) {
+		return false, nil
+	}
+	for _, c := range changes {
+		content, ok := want[c.To.Name]
+		if !ok || c.To.Name == "" || c.To.TreeEntry.Mode != filemode.Regular {
+			return false, nil
+		}
+		got, err := r.repo.ReadFile(tip, c.To.Name)
+		if err != nil {
+			return false, err
+		}
+		if !bytes.Equal(got, content) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // refuseForeignCommits fails when the promotion branch's commits since
@@ -972,8 +1050,8 @@ func fmtFloat(f float64) string { return fmt.Sprintf("%.4g", f) }
 
 // unifiedDiff returns the hunks of a line diff of old and new in unified
 // format: "@@ -l,n +l,n @@" headers, then " ", "-" and "+" lines, with up
-// to context unchanged lines around the changes (hunks closer than twice
-// that are joined), as `git diff` shows them.
+// to context unchanged lines around the changes (changes at most twice
+// that many unchanged lines apart share a hunk), as `git diff` shows them.
 func unifiedDiff(old, new string, context int) string {
 	dmp := diffmatchpatch.New()
 	a, b, lines := dmp.DiffLinesToChars(old, new)
@@ -1026,7 +1104,9 @@ func unifiedDiff(old, new string, context int) string {
 			continue
 		}
 		last := i // the last changed line of the hunk
-		for j := i + 1; j < len(ls) && j-last <= 2*context; j++ {
+		// A change at most 2×context unchanged lines after the last one
+		// joins the hunk (their contexts touch or overlap), as in git.
+		for j := i + 1; j < len(ls) && j-last-1 <= 2*context; j++ {
 			if ls[j].op != ' ' {
 				last = j
 			}

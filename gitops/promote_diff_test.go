@@ -32,6 +32,8 @@ func TestUnifiedDiffMatchesGit(t *testing.T) {
 		{"one change in the middle", lines(1, 30, nil), lines(1, 30, map[int]string{15: "changed"})},
 		{"two far apart", lines(1, 40, nil), lines(1, 40, map[int]string{5: "a", 35: "b"})},
 		{"two close: one hunk", lines(1, 40, nil), lines(1, 40, map[int]string{10: "a", 16: "b"})},
+		{"six lines between, twice the context: one hunk", lines(1, 40, nil), lines(1, 40, map[int]string{10: "a", 17: "b"})},
+		{"six lines between, deletions: one hunk", lines(1, 40, nil), lines(1, 40, map[int]string{10: "", 17: ""})},
 		{"seven apart: two hunks", lines(1, 40, nil), lines(1, 40, map[int]string{10: "a", 18: "b"})},
 		{"first and last", lines(1, 20, nil), lines(1, 20, map[int]string{1: "a", 20: "b"})},
 		{"deleted lines", lines(1, 20, nil), lines(1, 20, map[int]string{7: "", 8: ""})},

@@ -87,7 +87,8 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 	}
 	pin := manifests.ReleasedVersion{Version: version, Digest: digest}
 	stable, hasStable := currentStable(cur)
-	if hasStable && stable.Version == version && strategy != manifests.StrategyBlueGreen {
+	running := hasStable && stable.Version == version
+	if running && strategy != manifests.StrategyBlueGreen {
 		hasStable = false // promoting the running version again: nothing to keep beside it
 	}
 	weight := func(n int) *int { return &n }
@@ -101,6 +102,8 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 		case change.Weight == 100:
 			next.Strategy = manifests.StrategyReplace
 			next.Versions = []manifests.ReleasedVersion{pin}
+		case running:
+			return nil, fmt.Errorf("%s %s already runs in %q: a canary shares traffic between it and another version; promote a newer version of %s with --strategy canary", model, version, env, model)
 		case !hasStable:
 			return nil, fmt.Errorf("a canary of %s in %q needs a version already running there to share traffic with; promote with --strategy replace first", model, env)
 		default:
@@ -130,7 +133,10 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 			next.Versions = []manifests.ReleasedVersion{stable, pin}
 		}
 	case manifests.StrategyAB:
-		if !hasStable {
+		switch {
+		case running:
+			return nil, fmt.Errorf("%s %s already runs in %q: an A/B test routes between it (variant A) and another version (B); promote the version to test against it with --strategy ab", model, version, env)
+		case !hasStable:
 			return nil, fmt.Errorf("an A/B test of %s in %q needs a version already running there as variant A; promote with --strategy replace first", model, env)
 		}
 		if change.Match == "" {

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/prom"
@@ -37,11 +39,14 @@ type MonitorOptions struct {
 	At         string
 	Act        bool
 	Output     string
+	// Getenv reads the environment (os.Getenv; nil reads nothing): inside
+	// GitHub Actions, undecided models also get a ::warning command.
+	Getenv func(string) string
 }
 
 // NewCmdMonitor returns `modelgit monitor`.
 func NewCmdMonitor(f *cmdutil.Factory, runF func(*MonitorOptions) error) *cobra.Command {
-	opts := &MonitorOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	opts := &MonitorOptions{deps: deps{IO: f.IOStreams, Factory: f}, Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "monitor [--env ENV] [--act] [flags]",
 		Short: "Judge the live metrics of the versions running in an environment; --act opens the rollback",
@@ -67,16 +72,24 @@ With --act, every failing model gets one pull request, made by the same code
 as rollback, with the evidence (queries, values, window, bounds) in its body:
 a failing canary is aborted (the stable version takes all traffic again),
 anything else returns to the previous version. Running it again updates the
-same pull request; while a promotion pull request for the model is open,
-nothing is done and monitor says so. With --no-push the rollback is
-committed on its branch only.
+same pull request's body with the new evidence and keeps its head commit
+when the change is the same (so approvals given on it still count). Nothing
+is done, and monitor says why, while a promotion or another rollback pull
+request for the model is open, when no earlier version ran in the
+environment, or when the rollback's last pull request was closed without
+merging and the release has not changed since. With --no-push the rollback
+is committed on its branch only.
 
 The Prometheus address is --prometheus, else $` + PrometheusEnv + `, else
 ` + DefaultPrometheus + `. Credentials in it (https://user:password@host) are
 sent, never shown.
 
-Exit status: 1 when a model is failing and --act was not given (or acting
-failed); 0 otherwise, also when a model is unknown (reported on stderr).`,
+Exit status: 1 when a model is failing and --act was not given, when --act
+opened or updated no pull request for a failing model (nothing done: the
+reason is printed), or when acting failed; 0 otherwise, also when a model is
+unknown (reported on stderr; inside GitHub Actions, GITHUB_ACTIONS=true,
+also as a ::warning workflow command naming the models and why, so a
+Prometheus the runner cannot reach shows on the run page).`,
 		Example: `  modelgit monitor --env production
   modelgit monitor --env production -o json --prometheus http://prometheus:9090
   modelgit monitor --act            # every monitored environment: what the scheduled job runs`,
@@ -169,22 +182,72 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 	if err != nil {
 		return err
 	}
-	failing := false
+	failing, undone := false, false
 	for _, rep := range reps {
 		failing = failing || rep.Failing()
 		for _, m := range rep.Models {
-			if m.Verdict == gitops.MonitorUndecided {
+			switch {
+			case m.Verdict == gitops.MonitorUndecided:
 				fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is undecided: some checks could not be made (see their reasons); it is neither healthy nor failing\n", cs.WarningIcon(), m.Model, rep.Env)
+			case m.Verdict == gitops.MonitorFailing && opts.Act && m.Action != nil && m.Action.Skipped != "":
+				undone = true
+				fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is failing and --act opened no pull request: %s\n", cs.FailureIcon(), m.Model, rep.Env, m.Action.Skipped)
 			}
+		}
+	}
+	if inActions(opts.Getenv) {
+		if w := undecidedWarning(reps); w != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "::warning title=%s::%s\n", action.EscapeProperty("modelgit monitor"), action.EscapeData(w))
 		}
 	}
 	switch {
 	case errors.Join(actErrs...) != nil:
 		return errors.Join(actErrs...)
-	case failing && !opts.Act:
+	case failing && !opts.Act, undone:
 		return cmdutil.SilentError
 	}
 	return nil
+}
+
+// undecidedWarning is one line naming every undecided model and why its
+// checks could not be made ("" when none is): the text of the ::warning
+// a scheduled job shows, since an unknown verdict leaves it green. The
+// Prometheus address is shown without credentials (prom.Client.Address).
+func undecidedWarning(reps []*gitops.MonitorReport) string {
+	var parts []string
+	down := false
+	for _, rep := range reps {
+		for _, m := range rep.Models {
+			if m.Verdict != gitops.MonitorUndecided {
+				continue
+			}
+			var why []string
+			for _, c := range m.Checks {
+				if c.Status != gitops.MonitorCheckUnknown {
+					continue
+				}
+				r := c.Reason
+				switch {
+				case strings.Contains(r, prom.ErrUnreachable.Error()):
+					r, down = "Prometheus at "+rep.Source+" is unreachable", true
+				case strings.HasPrefix(r, "too few samples"):
+					r = "too few samples"
+				}
+				if !slices.Contains(why, r) {
+					why = append(why, r)
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s in %s is unknown (%s)", m.Model, rep.Env, strings.Join(why, "; ")))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	msg := strings.Join(parts, ", ") + ". Unknown is neither healthy nor failing: nothing was acted on and this job stays green"
+	if down {
+		msg += "; give the monitor job a Prometheus its runner can reach (the action's prometheus input, or $" + PrometheusEnv + ")"
+	}
+	return msg + "."
 }
 
 // printMonitors prints the reports of several environments: a JSON array,

@@ -121,6 +121,7 @@ func newMonitorCLI(t *testing.T) *monitorCLI {
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	t.Setenv("NO_COLOR", "1")
 	t.Setenv(PrometheusEnv, "")
+	t.Setenv("GITHUB_ACTIONS", "")
 	write := func(name, content string) string {
 		t.Helper()
 		p := filepath.Join(root, name)
@@ -276,6 +277,8 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 		wantStdout []string // regular expressions
 		wantStderr []string
 		notStdout  []string
+		notStderr  []string
+		env        map[string]string
 		check      func(t *testing.T, stdout string)
 	}{
 		{
@@ -317,6 +320,18 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 			wantStdout: []string{`(?m)^fraud: unknown$`, `accuracy\s+registered\s+-\s+-\s+-\s+-\s+unknown\s+querying http://` + regexp.QuoteMeta(down) + `: prometheus is unreachable`},
 			wantStderr: []string{`fraud in dev is undecided: some checks could not be made`},
 			notStdout:  []string{"pull request"},
+			notStderr:  []string{"::warning"},
+		},
+		{
+			name:       "prometheus down in GitHub Actions: unknown, exit 0, a ::warning naming why",
+			args:       []string{"--prometheus", "http://monitor:s3cret@" + down, "--act"},
+			env:        map[string]string{"GITHUB_ACTIONS": "true"},
+			wantStdout: []string{`(?m)^fraud: unknown$`},
+			wantStderr: []string{
+				`(?m)^::warning title=modelgit monitor::fraud in dev is unknown \(Prometheus at http://` + regexp.QuoteMeta(down) + ` is unreachable\), fraud in staging is unknown \(Prometheus at http://` + regexp.QuoteMeta(down) + ` is unreachable\)\. Unknown is neither healthy nor failing: nothing was acted on and this job stays green; give the monitor job a Prometheus its runner can reach \(the action's prometheus input, or \$MODELGIT_PROMETHEUS_URL\)\.$`,
+			},
+			notStdout: []string{"s3cret", "pull request"},
+			notStderr: []string{"s3cret", "//monitor"},
 		},
 		{
 			name:     "every monitored environment, grouped",
@@ -368,6 +383,9 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
 			stdout, stderr, code := m.modelgit(append([]string{"monitor", "--at", at}, tc.args...)...)
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d", code, tc.wantCode)
@@ -387,6 +405,11 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 					t.Errorf("stdout has %q", s)
 				}
 			}
+			for _, s := range tc.notStderr {
+				if strings.Contains(stderr, s) {
+					t.Errorf("stderr has %q", s)
+				}
+			}
 			if tc.check != nil {
 				tc.check(t, stdout)
 			}
@@ -396,14 +419,38 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 		})
 	}
 
+	// An hour later (new evaluation time, so new evidence): the pull
+	// request's body is updated, its head is not, so its approvals stand.
+	head := m.git("ls-remote", "origin", "refs/heads/"+rollbackBranch)
+	later := monitorAt.Add(time.Minute).Format(time.RFC3339)
+	stdout, stderr, code := m.modelgit("monitor", "--env", "dev", "--prometheus", srv.URL, "--at", later, "--act")
+	if code != ExitOK || !strings.Contains(stdout, "updated pull request #5") {
+		t.Errorf("later run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if now := m.git("ls-remote", "origin", "refs/heads/"+rollbackBranch); now != head || head == "" {
+		t.Errorf("later run moved the rollback branch: %q, was %q", now, head)
+	}
+	if pr, err := m.forge.GetPullRequest(context.Background(), 5); err != nil || !strings.Contains(pr.Body, "evaluated every query at "+later) {
+		t.Errorf("pull request #5 after the later run (%v), want its evidence at %s:\n%s", err, later, pr.Body)
+	}
+	// With --no-push too: the local branch already holds the change.
+	local := m.git("rev-parse", rollbackBranch)
+	if _, stderr, code := m.modelgit("monitor", "--env", "dev", "--prometheus", srv.URL, "--at", monitorAt.Add(2*time.Minute).Format(time.RFC3339), "--act", "--no-push"); code != ExitOK {
+		t.Errorf("later run with --no-push: exit %d\n%s", code, stderr)
+	}
+	if now := m.git("rev-parse", rollbackBranch); now != local {
+		t.Errorf("a later run with --no-push moved the rollback branch from %s to %s", local, now)
+	}
+
 	// A promotion pull request for fraud in dev is open: monitor --act
-	// says so and does nothing.
+	// says so, does nothing, and exits 1: fraud is still failing.
 	out, _ := m.ok("promote", "fraud@0.1.0+data.1", "--to", "dev")
 	promotion := prNumber.FindStringSubmatch(out)
-	stdout, stderr, code := m.modelgit("monitor", "--env", "dev", "--prometheus", srv.URL, "--at", at, "--act")
+	stdout, stderr, code = m.modelgit("monitor", "--env", "dev", "--prometheus", srv.URL, "--at", at, "--act")
 	want := "  ! rollback not opened: promotion pull request #" + promotion[1] + " (modelgit/promote/dev/fraud-0.1.0_data.1) for fraud in dev is open; not acting while it is: merge or close it first\n"
-	if code != ExitOK || promotion == nil || !strings.Contains(stdout, want) {
-		t.Errorf("with a promotion open: exit %d, want 0 and %q\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+	wantErr := "X fraud in dev is failing and --act opened no pull request: promotion pull request #"
+	if code != ExitError || promotion == nil || !strings.Contains(stdout, want) || !strings.Contains(stderr, wantErr) {
+		t.Errorf("with a promotion open: exit %d, want 1, %q on stdout and %q on stderr\nstdout:\n%s\nstderr:\n%s", code, want, wantErr, stdout, stderr)
 	}
 }
 

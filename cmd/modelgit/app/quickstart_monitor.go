@@ -99,9 +99,10 @@ func (q *quickstart) monitoringStory() error {
 	}
 	q.say("the scheduled job runs monitor --act for every monitored environment: one pull request per failing model, the evidence in its body")
 	fmt.Fprintf(out, "%s staging returns to the version before; production already runs the version it was rolled back to, and the one after it was rolled back from: nothing to return to, fix forward\n", cs.Gray("#"))
-	if err := q.modelgit("monitor", "--prometheus", srv.URL, "--at", at, "--act"); err != nil {
+	// Exit 1: production's failing model is left as it is (fix forward).
+	if err := q.modelgitExpect(false, "monitor", "--prometheus", srv.URL, "--at", at, "--act"); err != nil {
 		return err
 	}
 	q.say("run again: the same pull request is updated, never a second one")
-	return q.modelgit("monitor", "--prometheus", srv.URL, "--at", at, "--act")
+	return q.modelgitExpect(false, "monitor", "--prometheus", srv.URL, "--at", at, "--act")
 }
