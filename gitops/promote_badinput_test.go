@@ -50,16 +50,8 @@ func TestPromoteHandEditedRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.mergeAndPull(res.PR)
-	rel := filepath.Join(p.root, "environments", "dev", "fraud.yaml")
-	b, err := os.ReadFile(rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(b), "strategy: replace", "strategy: rolling", 1)
-	if edited == string(b) {
-		t.Fatalf("the release has no strategy line:\n%s", b)
-	}
-	writeFile(t, rel, edited)
+	edited := p.editedFile("environments/dev/fraud.yaml", "strategy: replace", "strategy: rolling")
+	writeFile(t, filepath.Join(p.root, "environments", "dev", "fraud.yaml"), edited)
 	git(t, p.root, "commit", "-q", "-S", "-am", "hand edit")
 	p.reopen()
 	line := 1 + strings.Count(edited[:strings.Index(edited, "strategy: rolling")], "\n")

@@ -33,6 +33,21 @@ func (p *promoteFixture) registerModel(model string, labels map[string]string, m
 	return vs
 }
 
+// editedFile returns the committed file rel of the fixture's work tree
+// with old replaced by new once, failing the test when old is not there.
+func (p *promoteFixture) editedFile(rel, old, new string) string {
+	p.t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.root, rel))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), old, new, 1)
+	if edited == string(b) {
+		p.t.Fatalf("%s has no %q:\n%s", rel, old, b)
+	}
+	return edited
+}
+
 // commitFile writes (or, with appendTo, appends to) a file of the clone,
 // commits it signed and pushes main.
 func (p *promoteFixture) commitFile(rel, content string, appendTo bool) {

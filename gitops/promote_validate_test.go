@@ -1,8 +1,6 @@
 package gitops_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,15 +64,7 @@ func TestPromoteRefusesInvalidRenderedObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.mergeAndPull(res.PR)
-	rel := filepath.Join(p.root, "environments", "dev", "fraud.yaml")
-	b, err := os.ReadFile(rel)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edited := strings.Replace(string(b), "match: x-variant=b", "match: x variant=b", 1)
-	if edited == string(b) {
-		t.Fatalf("the release has no match line:\n%s", b)
-	}
+	edited := p.editedFile("environments/dev/fraud.yaml", "match: x-variant=b", "match: x variant=b")
 	p.commitFile("environments/dev/fraud.yaml", edited, false)
 
 	before := p.state()
