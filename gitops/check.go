@@ -576,6 +576,14 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 			p.cp.From = v.Version.String()
 			p.baseline, _ = r.readVersion(c.base.Hash, VersionFile(model, v.Version.String()))
 		}
+		if fresh := newVersions(forkRel, headRel); len(fresh) > 1 {
+			// Gates, order and soak judge one candidate per release: a
+			// second new version would run unjudged. modelgit promote
+			// never writes this; a hand edit can.
+			msg := fmt.Sprintf("%s starts serving %d new versions at once (%s): a promotion brings one new version into an environment at a time, and only the first would be judged; promote them one by one", ch.Path, len(fresh), joinVersions(fresh))
+			c.fail(CheckOrder, msg)
+			c.rep.Annotations = append(c.rep.Annotations, Annotation{File: ch.Path, Level: "error", Message: msg})
+		}
 		if cand, ok := candidateOf(forkRel, headRel); ok {
 			p.cp.To = cand.String()
 			p.cp.Strategy = strategyTrailer(headRel, cand)
@@ -872,6 +880,20 @@ func candidateOf(base, head *manifests.Release) (manifests.Version, bool) {
 		}
 	}
 	return best, true
+}
+
+// newVersions are the versions head serves that base did not.
+func newVersions(base, head *manifests.Release) []manifests.Version {
+	if head == nil {
+		return nil
+	}
+	var out []manifests.Version
+	for _, v := range head.Versions {
+		if base == nil || !slices.ContainsFunc(base.Versions, func(b manifests.ReleasedVersion) bool { return b.Version == v.Version }) {
+			out = append(out, v.Version)
+		}
+	}
+	return out
 }
 
 func weightOf(v manifests.ReleasedVersion) int {
