@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // BulkOptions promote every model whose labels match Selector, each at
@@ -32,10 +35,31 @@ func ParseSelector(s string) (map[string]string, error) {
 	return out, nil
 }
 
+// BulkResult says what BulkPromote did. Its PromoteResult is the
+// promotion of the models whose release changes; it is Unchanged, with no
+// Promotions, when every selected model already runs its version.
+type BulkResult struct {
+	*PromoteResult
+	// AlreadyRunning lists, sorted by model, the selected models whose
+	// release in Env would not change: left out of the commit (no
+	// trailers) and of the pull request's body.
+	AlreadyRunning []AlreadyRunning
+}
+
+// AlreadyRunning is a model a bulk promotion leaves out: its environment
+// already runs Version, released as it would be.
+type AlreadyRunning struct {
+	Model   string
+	Version manifests.Version
+}
+
 // BulkPromote promotes many models in one commit and pull request. Every
 // model is planned first; if any cannot be promoted, nothing is changed
-// and every reason is returned.
-func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteResult, error) {
+// and every reason is returned. A model whose release would not change
+// (Env already runs its version, released the same way) is not promoted
+// but listed in AlreadyRunning; when that is every model, nothing is
+// committed.
+func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*BulkResult, error) {
 	if err := r.checkEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
@@ -53,6 +77,7 @@ func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteR
 		return nil, fmt.Errorf("promoting to %q: no model has the labels %s", opts.Env, formatSelector(opts.Selector))
 	}
 	var plans []*Promotion
+	var running []AlreadyRunning
 	var problems []error
 	for _, m := range models {
 		rel, err := r.Release(opts.VersionFrom, m)
@@ -70,13 +95,50 @@ func (r *Registry) BulkPromote(ctx context.Context, opts BulkOptions) (*PromoteR
 			problems = append(problems, fmt.Errorf("%s: %w", m, err))
 			continue
 		}
+		same, err := sameRelease(p.Previous, p.Release)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s: %w", m, err))
+			continue
+		}
+		if same {
+			running = append(running, AlreadyRunning{Model: m, Version: v.Version})
+			continue
+		}
 		plans = append(plans, p)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("promoting %d models to %q: nothing was changed, because %d cannot be promoted:\n%w", len(models), opts.Env, len(problems), errors.Join(problems...))
 	}
 	branch := fmt.Sprintf("modelgit/promote/%s/bulk-%s", opts.Env, selectorSlug(opts.Selector))
-	return r.apply(ctx, opts.PromoteOptions, branch, plans)
+	if len(plans) == 0 {
+		_, base, err := r.repo.Head()
+		if err != nil {
+			return nil, err
+		}
+		return &BulkResult{PromoteResult: &PromoteResult{Env: opts.Env, Base: base, Branch: branch, Unchanged: true}, AlreadyRunning: running}, nil
+	}
+	res, err := r.apply(ctx, opts.PromoteOptions, branch, plans)
+	if res == nil {
+		return nil, err
+	}
+	return &BulkResult{PromoteResult: res, AlreadyRunning: running}, err
+}
+
+// sameRelease reports whether next releases exactly what cur does (cur
+// nil: no release yet, never the same), as the release file would say it.
+func sameRelease(cur, next *manifests.Release) (bool, error) {
+	if cur == nil {
+		return false, nil
+	}
+	a, err := manifests.Marshal(cur)
+	if err != nil {
+		return false, err
+	}
+	b, err := manifests.Marshal(next)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(a, b), nil
 }
 
 // selectModels returns the models at HEAD whose model.yaml labels match.

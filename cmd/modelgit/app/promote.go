@@ -100,7 +100,10 @@ Strategies:
 
 With --selector, every model whose labels match is promoted at the version
 running in --version-from, in one pull request; if any cannot be promoted,
-nothing changes and each reason is listed.`,
+nothing changes and each reason is listed. A model whose release in --to
+would not change (it already runs that version there) is left out of the
+commit and the pull request and listed as "already runs VERSION"; when
+every selected model does, nothing is committed.`,
 		Example: `  modelgit promote fraud-detector@1.4.0+data.7 --to staging
   modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy canary --weight 10
   modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy blue-green --switch
@@ -158,17 +161,19 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	}
 	po.Ref, po.Env, po.Force = opts.Ref, opts.Env, opts.Force
 	po.Change = gitops.ReleaseChange{Strategy: opts.Strategy, Weight: opts.Weight, Switch: opts.Switch, Match: opts.Match}
-	var res *gitops.PromoteResult
 	if opts.Selector != "" {
 		sel, err := gitops.ParseSelector(opts.Selector)
 		if err != nil {
 			return cmdutil.FlagErrorWrap(err)
 		}
-		res, err = reg.BulkPromote(ctx, gitops.BulkOptions{Selector: sel, VersionFrom: opts.VersionFrom, PromoteOptions: po})
+		res, err := reg.BulkPromote(ctx, gitops.BulkOptions{Selector: sel, VersionFrom: opts.VersionFrom, PromoteOptions: po})
 		if err != nil {
 			return err
 		}
-	} else if res, err = reg.Promote(ctx, po); err != nil {
+		return printBulkPromotion(opts.IO, opts.Output, res)
+	}
+	res, err := reg.Promote(ctx, po)
+	if err != nil {
 		return err
 	}
 	return printPromotion(opts.IO, opts.Output, res)
@@ -182,7 +187,15 @@ type promotionOutput struct {
 	Unchanged   bool              `json:"unchanged"`
 	Changed     []string          `json:"changed"`
 	Models      []promotedVersion `json:"models"`
-	PullRequest *pullRequestRef   `json:"pullRequest,omitempty"`
+	// AlreadyRunning (bulk promotions only) lists the selected models left
+	// out because the environment already runs their version.
+	AlreadyRunning []alreadyRunning `json:"alreadyRunning,omitzero"`
+	PullRequest    *pullRequestRef  `json:"pullRequest,omitempty"`
+}
+
+type alreadyRunning struct {
+	Model   string `json:"model"`
+	Version string `json:"version"`
 }
 
 type promotedVersion struct {
@@ -200,8 +213,24 @@ type pullRequestRef struct {
 	Created bool   `json:"created"`
 }
 
+// printPromotion prints what a promotion of one model did.
 func printPromotion(io *cmdutil.IOStreams, format string, res *gitops.PromoteResult) error {
-	out := promotionOutput{Environment: res.Env, Branch: res.Branch, Base: res.Base, Unchanged: res.Unchanged, Changed: res.Changed}
+	return printPromotionOf(io, format, res, nil)
+}
+
+// printBulkPromotion prints what a bulk promotion did, the models it left
+// out because the environment already runs their version included.
+func printBulkPromotion(io *cmdutil.IOStreams, format string, res *gitops.BulkResult) error {
+	running := make([]alreadyRunning, 0, len(res.AlreadyRunning))
+	for _, a := range res.AlreadyRunning {
+		running = append(running, alreadyRunning{Model: a.Model, Version: a.Version.String()})
+	}
+	return printPromotionOf(io, format, res.PromoteResult, running)
+}
+
+// printPromotionOf prints res; running is nil for a one-model promotion.
+func printPromotionOf(io *cmdutil.IOStreams, format string, res *gitops.PromoteResult, running []alreadyRunning) error {
+	out := promotionOutput{Environment: res.Env, Branch: res.Branch, Base: res.Base, Unchanged: res.Unchanged, Changed: res.Changed, Models: []promotedVersion{}, AlreadyRunning: running}
 	if out.Changed == nil {
 		out.Changed = []string{}
 	}
@@ -222,7 +251,17 @@ func printPromotion(io *cmdutil.IOStreams, format string, res *gitops.PromoteRes
 		return cmdutil.PrintJSON(io.Out, out)
 	}
 	w, cs := io.Out, io.ColorScheme()
-	if res.Unchanged {
+	alreadyRuns := func() {
+		for _, a := range running {
+			fmt.Fprintf(w, "- %s: already runs %s in %s\n", a.Model, a.Version, res.Env)
+		}
+	}
+	switch {
+	case res.Unchanged && running != nil:
+		alreadyRuns()
+		fmt.Fprintf(w, "%s already runs the version of every selected model: nothing to promote\n", res.Env)
+		return nil
+	case res.Unchanged:
 		fmt.Fprintf(w, "%s already runs this release: nothing to promote\n", res.Env)
 		return nil
 	}
@@ -236,6 +275,7 @@ func printPromotion(io *cmdutil.IOStreams, format string, res *gitops.PromoteRes
 			fmt.Fprintf(w, "  %s forced: %s\n", cs.WarningIcon(), m.Forced)
 		}
 	}
+	alreadyRuns()
 	fmt.Fprintf(w, "  branch:  %s (commit %s)\n", res.Branch, out.Commit[:min(12, len(out.Commit))])
 	fmt.Fprintf(w, "  changes: %s\n", strings.Join(res.Changed, ", "))
 	switch {

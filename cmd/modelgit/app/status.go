@@ -31,7 +31,11 @@ environment (strategy and weights), from HEAD; with a forge configured in
 modelgit.yaml, also the open promotion and rollback pull requests, each
 under the models it changes with the environment it targets (PENDING
 "#12→staging"). A bulk promotion is listed under every model its head
-commit (or, when this clone lacks the commit, its description) names.`,
+commit (or, when this clone lacks the commit, its description) names.
+
+When the forge cannot be reached, status still prints the matrix and warns
+on stderr; with -o json, each model's "pending" is then null (not []) and
+"pendingError" says why.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -46,7 +50,10 @@ commit (or, when this clone lacks the commit, its description) names.`,
 
 type statusOutput struct {
 	gitops.StatusRow
-	Pending []gitops.PendingPromotion `json:"pending"`
+	// Pending is null, not [], when the forge could not be asked:
+	// PendingError then says why.
+	Pending      []gitops.PendingPromotion `json:"pending"`
+	PendingError string                    `json:"pendingError,omitempty"`
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
@@ -59,12 +66,18 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	var prs []*forge.PullRequest
+	// unknown says why the open pull requests are unknown ("" when known,
+	// or when no forge is configured and there are none).
+	var unknown string
 	if fg, err := opts.Factory.Forge(reg.Config()); err != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
+		unknown = err.Error()
 	} else if fg != nil {
 		if prs, err = fg.ListPullRequests(ctx, "open", "modelgit/"); err != nil {
-			fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
+			unknown = err.Error()
 		}
+	}
+	if unknown != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %s\n", opts.IO.ColorScheme().WarningIcon(), unknown)
 	}
 	pending, err := reg.PendingByModel(prs)
 	if err != nil {
@@ -72,8 +85,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	out := make([]statusOutput, 0, len(rows))
 	for _, row := range rows {
-		o := statusOutput{StatusRow: row, Pending: pending[row.Model]}
-		if o.Pending == nil {
+		o := statusOutput{StatusRow: row, Pending: pending[row.Model], PendingError: unknown}
+		if o.Pending == nil && unknown == "" {
 			o.Pending = []gitops.PendingPromotion{}
 		}
 		out = append(out, o)
@@ -96,6 +109,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		var pend []string
 		for _, p := range o.Pending {
 			pend = append(pend, fmt.Sprintf("#%d→%s", p.Number, p.Environment))
+		}
+		if o.PendingError != "" {
+			pend = append(pend, "?") // unknown: the warning above says why
 		}
 		t.AddField(strings.Join(pend, " "))
 		t.EndRow()
