@@ -79,7 +79,8 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.
 	cmd := &cobra.Command{
 		Use:   "promote MODEL@VERSION --to ENV [flags]",
 		Short: "Open the pull request that moves a model version into an environment",
-		Long: `Promote a registered model version into an environment.
+		Long: `Promote a registered model version into an environment. MODEL alone, or
+MODEL@latest, means its latest registered version.
 
 The environment's release (environments/ENV/MODEL.yaml) and the Kubernetes
 objects rendered from it (rendered/ENV/, clusters/) are written on the
