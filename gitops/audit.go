@@ -153,6 +153,8 @@ func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 		return nil, err
 	}
 	scanned := 0
+	modelSeen := false
+	var tips []string
 	for _, b := range names {
 		tip, err := r.branchTip(ctx, b)
 		if err != nil {
@@ -177,7 +179,9 @@ func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 		if err != nil {
 			return nil, err
 		}
+		tips = append(tips, tip.String())
 		for _, ev := range all {
+			modelSeen = modelSeen || ev.Model == opts.Model
 			switch {
 			case !slices.Contains(branches[b], ev.Environment),
 				opts.Model != "" && ev.Model != opts.Model,
@@ -192,8 +196,37 @@ func (r *Registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 	if opts.Progress != nil {
 		opts.Progress(scanned)
 	}
+	if opts.Model != "" && !modelSeen {
+		if err := r.checkAuditedModel(ctx, opts.Model, tips); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortStableFunc(rep.Events, func(a, b AuditEvent) int { return a.Time.Compare(b.Time) })
 	return rep, nil
+}
+
+// checkAuditedModel refuses a --model that names no model: not one under
+// models/ at HEAD, nor one whose directory is in the history of the
+// followed branches' tips (a model removed since is still audited).
+func (r *Registry) checkAuditedModel(ctx context.Context, model string, tips []string) error {
+	known, err := r.Models()
+	if err != nil {
+		return err
+	}
+	if slices.Contains(known, model) {
+		return nil
+	}
+	if manifests.ValidName(model) == nil && len(tips) > 0 {
+		args := append([]string{"log", "-1", "--format=%H"}, tips...)
+		out, err := gitCmd(ctx, r.repo.Root, append(args, "--", ModelsDir+"/"+model)...)
+		if err != nil {
+			return err
+		}
+		if out != "" {
+			return nil
+		}
+	}
+	return fmt.Errorf("auditing: %w %q: it is not under %s/ and never was in the history audited (registered: %s)", ErrUnknownModel, model, ModelsDir, listOrNone(known))
 }
 
 // branchTip reads refs/heads/<branch>; zero when it does not exist yet.

@@ -102,6 +102,13 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 		}
 		var err error
 		if pr, err = opts.Forge.GetPullRequest(ctx, opts.PR); err != nil {
+			if errors.Is(err, forge.ErrNotFound) {
+				where := "the forge's repository"
+				if f := r.config.Forge; f != nil && f.Repository != "" {
+					where = f.Repository
+				}
+				return nil, fmt.Errorf("pull request #%d not found in %s (gh pr list shows the open ones): %w", opts.PR, where, err)
+			}
 			return nil, fmt.Errorf("checking pull request #%d: %w", opts.PR, err)
 		}
 		c.rep.PullRequest = &CheckedPR{Number: pr.Number, Title: pr.Title, URL: pr.URL, Author: pr.Author}

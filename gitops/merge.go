@@ -47,6 +47,9 @@ func (r *Registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, 
 		return nil, fmt.Errorf("merging: a pull request number is needed")
 	}
 	rep, err := r.Check(ctx, opts.CheckOptions)
+	if errors.Is(err, forge.ErrNotFound) {
+		return nil, fmt.Errorf("merging: %w", err) // Check says which and where
+	}
 	if err != nil {
 		return nil, err
 	}

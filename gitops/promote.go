@@ -197,7 +197,11 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 		// from, not the one returned to (the stable of a canary).
 		p.RolledBack = rolledBackVersions(p.Previous, v.Manifest.Version)
 		if len(p.RolledBack) > 0 {
-			ref, err := r.Resolve(model + "@" + p.RolledBack[0].String())
+			head, err := r.head()
+			if err != nil {
+				return nil, err
+			}
+			ref, err := r.pinnedVersion(head, ReleaseFile(opts.Env, model), model, p.RolledBack[0])
 			if err != nil {
 				return nil, err
 			}
@@ -305,7 +309,15 @@ func (r *Registry) checkClean(env string) error {
 	if len(list) > max {
 		list, more = list[:max], fmt.Sprintf("\n  … and %d more", len(dirty)-max)
 	}
-	return fmt.Errorf("promoting to %q: the work tree has uncommitted changes under %s/:\n  %s%s\ncommit them (modelgit render, then git commit) or stash them (git stash -u), then run the same command again", env, strings.Join(promotionDirs, "/, "), strings.Join(list, "\n  "), more)
+	// modelgit render renders committed releases only: a release or
+	// version edit is committed first, and rendered after.
+	commit := "commit them (git commit), then run modelgit render and commit its output,"
+	if !slices.ContainsFunc(dirty, func(p string) bool {
+		return !strings.HasPrefix(p, RenderedDir+"/") && !strings.HasPrefix(p, render.ClustersDir+"/")
+	}) {
+		commit = "commit them (modelgit render, then git commit)"
+	}
+	return fmt.Errorf("promoting to %q: the work tree has uncommitted changes under %s/:\n  %s%s\n%s or stash them (git stash -u), then run the same command again", env, strings.Join(promotionDirs, "/, "), strings.Join(list, "\n  "), more, commit)
 }
 
 // promotionFiles is the new release files plus everything rendered for
@@ -453,7 +465,11 @@ func (r *Registry) stableVersion(rel *manifests.Release) (*manifests.ModelVersio
 	if !ok {
 		return nil, nil
 	}
-	ref, err := r.Resolve(rel.Model + "@" + v.Version.String())
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
+	ref, err := r.pinnedVersion(head, ReleaseFile(rel.Environment, rel.Model), rel.Model, v.Version)
 	if err != nil {
 		return nil, err
 	}

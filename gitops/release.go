@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/manifests"
@@ -239,5 +240,31 @@ func (r *Registry) Release(env, model string) (*manifests.Release, error) {
 	if err != nil {
 		return nil, err
 	}
-	return manifests.ParseRelease(p, raw)
+	rel, err := manifests.ParseRelease(p, raw)
+	if err != nil {
+		return nil, brokenRelease(p, err)
+	}
+	return rel, nil
+}
+
+// brokenRelease adds the next step to err, the reason the committed
+// release file p no longer parses, validates or resolves: every command
+// that reads the release fails the same way until the file is repaired.
+func brokenRelease(p string, err error) error {
+	return fmt.Errorf("%w; fix %s by hand, or restore it (git checkout <last good commit> -- %s, or git revert the commit that broke it), commit, then run modelgit render", err, p, p)
+}
+
+// pinnedVersion reads, at rev, the manifest of version v of model that
+// the committed release file p pins. When it does not resolve, the error
+// says the release pins it (not that anyone asked for it) and how to
+// repair the release.
+func (r *Registry) pinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
+	ref, err := r.readVersion(rev, VersionFile(model, v.String()))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s, which is not registered (no %s)", p, model, v, VersionFile(model, v.String())))
+	case err != nil:
+		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s: %w", p, model, v, err))
+	}
+	return ref, nil
 }

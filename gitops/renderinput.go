@@ -82,7 +82,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 			}
 			rel, err := manifests.ParseRelease(p, raw)
 			if err != nil {
-				return in, err
+				return in, brokenRelease(p, err)
 			}
 			in.Releases = append(in.Releases, rel)
 		}
@@ -108,12 +108,13 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 			if _, ok := in.Versions[key]; ok {
 				continue
 			}
-			v, err := r.readVersion(rev, VersionFile(rel.Model, rv.Version.String()))
+			p := ReleaseFile(rel.Environment, rel.Model)
+			v, err := r.pinnedVersion(rev, p, rel.Model, rv.Version)
 			if err != nil {
-				return in, fmt.Errorf("release of %s in %q pins %s: %w", rel.Model, rel.Environment, rv.Version, err)
+				return in, err
 			}
 			if v.Digest != rv.Digest {
-				return in, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", ReleaseFile(rel.Environment, rel.Model), rv.Version, rv.Digest.Short(), v.Digest.Short())
+				return in, brokenRelease(p, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", p, rv.Version, rv.Digest.Short(), v.Digest.Short()))
 			}
 			in.Versions[key] = v.Manifest
 		}
