@@ -275,15 +275,8 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	promtest.Need(t)
 	p := newMonitorFixture(t)
 	srv := promtest.Start(t, devSeries(0.80, 40, 0.05, 0.05, 60))
-	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
-	act := func() *gitops.MonitorAction {
-		t.Helper()
-		rep := monitor(t, p.reg, "dev", srv.URL)
-		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
-			t.Fatal(err)
-		}
-		return rep.Models[0].Action
-	}
+	opts := p.actOptions()
+	act := p.actor(t, srv.URL, opts)
 	a := act()
 	if a == nil || a.Kind != gitops.MonitorRollback || a.To != "0.1.0+data.1" || !a.Created || a.PR == 0 || a.Skipped != "" {
 		t.Fatalf("action = %+v, want a new rollback PR to 0.1.0+data.1", a)
@@ -415,15 +408,8 @@ func TestMonitorActRespectsAClosedRollback(t *testing.T) {
 	promtest.Need(t)
 	p := newMonitorFixture(t)
 	srv := promtest.Start(t, devSeries(0.80, 40, 0.05, 0.05, 60))
-	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
-	act := func() *gitops.MonitorAction {
-		t.Helper()
-		rep := monitor(t, p.reg, "dev", srv.URL)
-		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
-			t.Fatal(err)
-		}
-		return rep.Models[0].Action
-	}
+	opts := p.actOptions()
+	act := p.actor(t, srv.URL, opts)
 	a := act()
 	if a == nil || !a.Created || a.PR == 0 {
 		t.Fatalf("action = %+v, want a new rollback pull request", a)
@@ -582,5 +568,24 @@ func TestMonitorSummary(t *testing.T) {
 		" 0.1.1+data.1 psi_hour live 0.35, allowed <= 0.2, over 1h; 1 other checks ok, 1 unknown."
 	if got != want {
 		t.Errorf("MonitorSummary =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// actOptions are the promotion options monitor --act uses in these tests:
+// alice signs, the fake forge, pushed to origin.
+func (p *promoteFixture) actOptions() gitops.PromoteOptions {
+	return gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+}
+
+// actor returns a function that monitors dev against the Prometheus at
+// url, acts on the report with opts and returns the first model's action.
+func (p *promoteFixture) actor(t *testing.T, url string, opts gitops.PromoteOptions) func() *gitops.MonitorAction {
+	return func() *gitops.MonitorAction {
+		t.Helper()
+		rep := monitor(t, p.reg, "dev", url)
+		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Models[0].Action
 	}
 }
