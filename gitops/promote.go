@@ -252,6 +252,17 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		res.Unchanged = true
 		return res, nil
 	}
+	if !changesARelease(changed, opts.Env) {
+		// The releases are as they are: what differs is rendering the
+		// base left stale. That is not this promotion's to carry.
+		var stale []string
+		for _, f := range changed {
+			stale = append(stale, f.Path)
+		}
+		r.log.Warningf("%s already runs this release, but %s on %s differ from what the releases render to: run modelgit render and commit the result", opts.Env, strings.Join(stale, ", "), base)
+		res.Unchanged = true
+		return res, nil
+	}
 	if err := validateRendered(r.config, opts.Env, files, changed); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
@@ -344,6 +355,16 @@ func (r *Registry) promotionFiles(head plumbing.Hash, env string, rels []*manife
 		files = append(files, repo.File{Path: f.Path, Content: f.Content})
 	}
 	return files, in, nil
+}
+
+// changesARelease reports whether changed holds a release file of env.
+func changesARelease(changed []repo.File, env string) bool {
+	for _, f := range changed {
+		if path.Dir(f.Path) == EnvironmentsDir+"/"+env {
+			return true
+		}
+	}
+	return false
 }
 
 // envClusters are the clusters of modelgit.yaml that run env.
