@@ -45,17 +45,13 @@ func TestPromoteBadInput(t *testing.T) {
 // invalid state and committed is named with its line and field.
 func TestPromoteHandEditedRelease(t *testing.T) {
 	p := newPromoteFixture(t)
-	res, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mergeAndPull(res.PR)
+	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
 	edited := p.editedFile("environments/dev/fraud.yaml", "strategy: replace", "strategy: rolling")
 	writeFile(t, filepath.Join(p.root, "environments", "dev", "fraud.yaml"), edited)
 	git(t, p.root, "commit", "-q", "-S", "-am", "hand edit")
 	p.reopen()
 	line := 1 + strings.Count(edited[:strings.Index(edited, "strategy: rolling")], "\n")
-	_, err = p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{})
+	_, err := p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{})
 	t.Logf("error: %v", err)
 	mustContain(t, err, fmt.Sprintf("environments/dev/fraud.yaml:%d", line), "strategy", "rolling")
 }
@@ -78,11 +74,7 @@ func TestPromoteCPUCluster(t *testing.T) {
 	git(t, p.root, "commit", "-q", "-S", "-am", "gpu-dev is CPU only")
 	git(t, p.root, "push", "-q", "origin", "main")
 	p.reopen()
-	res, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mergeAndPull(res.PR)
+	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
 	objs, err := p.reg.BuildCluster("gpu-dev")
 	if err != nil {
 		t.Fatal(err)

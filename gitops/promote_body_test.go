@@ -131,12 +131,8 @@ func TestPromoteBodyNamesClusters(t *testing.T) {
 // three lines of context in hunks, not whole files.
 func TestPromoteBodyDiffHunks(t *testing.T) {
 	p := newPromoteFixture(t)
-	res, err := p.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mergeAndPull(res.PR)
-	res, err = p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{})
+	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
+	res, err := p.promote("fraud@0.1.1+data.1", "dev", gitops.ReleaseChange{})
 	if err != nil {
 		t.Fatal(err)
 	}
