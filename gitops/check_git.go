@@ -107,23 +107,15 @@ func (r *Registry) rangeCommits(base, head plumbing.Hash) ([]*object.Commit, err
 // indexes the whole history of one side; git answers from the commit
 // graph in milliseconds on long histories.
 func (r *Registry) mergeBase(ctx context.Context, base, head plumbing.Hash) (*object.Commit, error) {
-	cmd := exec.CommandContext(ctx, "git", "merge-base", base.String(), head.String())
-	cmd.Dir = r.repo.Root
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := gitCmd(ctx, r.repo.Root, "merge-base", base.String(), head.String())
 	if err != nil {
-		var ee *exec.Error
 		var xe *exec.ExitError
-		switch {
-		case errors.As(err, &ee):
-			return nil, fmt.Errorf("checking: finding the merge base of the base and the head: %w (install git: apt-get install -y git)", err)
-		case errors.As(err, &xe) && xe.ExitCode() == 1 && stderr.Len() == 0:
+		if errors.As(err, &xe) && xe.ExitCode() == 1 { // git merge-base found none
 			return nil, fmt.Errorf("checking: the base %s and the head %s share no history; open the pull request from a branch of the base", short(base), short(head))
 		}
-		return nil, fmt.Errorf("checking: finding the merge base of %s and %s: git merge-base: %w: %s (a shallow clone lacks it: fetch with --unshallow, or fetch-depth: 0 in actions/checkout)", short(base), short(head), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("checking: finding the merge base of %s and %s: %w (a shallow clone lacks it: fetch with --unshallow, or fetch-depth: 0 in actions/checkout)", short(base), short(head), err)
 	}
-	h := plumbing.NewHash(strings.TrimSpace(string(out)))
+	h := plumbing.NewHash(out)
 	c, err := r.repo.Git.CommitObject(h)
 	if err != nil {
 		return nil, fmt.Errorf("checking: reading the merge base %s: %w", h, err)
@@ -287,20 +279,12 @@ func (r *Registry) servingRuns(ctx context.Context, rev plumbing.Hash, queries [
 	for _, q := range queries {
 		args = append(args, ReleaseFile(q.Env, q.Model))
 	}
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = r.repo.Root
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	raw, err := cmd.Output()
+	raw, err := gitCmd(ctx, r.repo.Root, args...)
 	if err != nil {
-		var ee *exec.Error
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("reading the release history: %w (install git: apt-get install -y git)", err)
-		}
-		return nil, fmt.Errorf("reading the release history: git log: %w: %s", err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("reading the release history: %w", err)
 	}
 	var cur event
-	for _, line := range strings.Split(string(raw), "\n") {
+	for _, line := range strings.Split(raw, "\n") {
 		switch {
 		case strings.HasPrefix(line, "C "):
 			f := strings.Fields(line)
