@@ -571,9 +571,9 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		// base (the candidate); what runs now, the baseline, is the base
 		// tip's. When the base changed this release meanwhile, the two
 		// differ, and the pull request is behind.
-		forkRel, _ := c.releaseAt(c.mergeBase.Hash, env, model)
-		baseRel, _ := c.releaseAt(c.base.Hash, env, model)
-		headRel, err := c.releaseAt(c.head.Hash, env, model)
+		forkRel, _ := c.r.releaseAt(c.mergeBase.Hash, env, model)
+		baseRel, _ := c.r.releaseAt(c.base.Hash, env, model)
+		headRel, err := c.r.releaseAt(c.head.Hash, env, model)
 		if err != nil && !ch.Deleted {
 			continue // reported by the manifests check
 		}
@@ -836,18 +836,6 @@ func (c *checkRun) policy(env string) (*AppliedPolicy, error) {
 	c.applied[env] = ap
 	c.rep.Policies[env] = ap.Digest.String()
 	return ap, nil
-}
-
-func (c *checkRun) releaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
-	p := ReleaseFile(env, model)
-	raw, err := c.r.repo.ReadFile(rev, p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return manifests.ParseRelease(p, raw)
 }
 
 func (c *checkRun) modelAt(rev plumbing.Hash, model string) *manifests.Model {

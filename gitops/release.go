@@ -232,8 +232,15 @@ func (r *Registry) Release(env, model string) (*manifests.Release, error) {
 	if err != nil || head.IsZero() {
 		return nil, err
 	}
+	return r.releaseAt(head, env, model)
+}
+
+// releaseAt reads the release of model in env as committed at rev; nil
+// when there is none. A file that no longer parses or validates is a
+// brokenRelease error.
+func (r *Registry) releaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
 	p := ReleaseFile(env, model)
-	raw, err := r.repo.ReadFile(head, p)
+	raw, err := r.repo.ReadFile(rev, p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
