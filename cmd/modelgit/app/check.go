@@ -179,7 +179,7 @@ func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, hea
 	}
 	o.Forge = fg
 	if remote != "" {
-		o.Remote, o.Auth = remote, f.RemoteAuth(remote)
+		o.Remote, o.Auth = remote, f.RemoteAuth(reg.Config(), remote)
 	}
 	return o, nil
 }

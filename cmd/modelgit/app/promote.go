@@ -66,7 +66,7 @@ func (d *deps) promoteOptions(reg *gitops.Registry) (gitops.PromoteOptions, erro
 		fmt.Fprintf(d.IO.ErrOut, "%s no remote %q: committing on the branch only\n", d.IO.ColorScheme().WarningIcon(), d.Remote)
 		return o, nil
 	}
-	o.Remote, o.Auth = d.Remote, d.Factory.RemoteAuth(d.Remote)
+	o.Remote, o.Auth = d.Remote, d.Factory.RemoteAuth(reg.Config(), d.Remote)
 	if o.Forge, err = d.Factory.Forge(reg.Config()); err != nil {
 		return o, err
 	}

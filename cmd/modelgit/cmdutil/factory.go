@@ -68,9 +68,10 @@ type Factory struct {
 	Forge func(cfg *manifests.Config) (forge.Forge, error)
 	// RemoteAuth returns the credentials for fetching from and pushing to
 	// the named git remote: the forge token when the remote's URL is
-	// http(s), nil otherwise, so that go-git uses its defaults (the ssh
-	// agent for ssh URLs; git's credential helpers are not consulted).
-	RemoteAuth func(remote string) transport.AuthMethod
+	// http(s) on the host of the forge cfg names (see forgeHosts), nil
+	// otherwise, so that go-git uses its defaults (the ssh agent for ssh
+	// URLs; git's credential helpers are not consulted).
+	RemoteAuth func(cfg *manifests.Config, remote string) transport.AuthMethod
 }
 
 // NewFactory returns the production Factory for the given version, over
@@ -117,7 +118,7 @@ func NewFactory(version string) *Factory {
 		}
 		return forge.New(opts)
 	}
-	f.RemoteAuth = func(remote string) transport.AuthMethod {
+	f.RemoteAuth = func(cfg *manifests.Config, remote string) transport.AuthMethod {
 		token := forge.TokenFromEnv()
 		if token == "" {
 			return nil
@@ -129,10 +130,6 @@ func NewFactory(version string) *Factory {
 		host, ok := httpRemoteHost(dir, remote)
 		if !ok {
 			return nil
-		}
-		var cfg *manifests.Config
-		if reg, err := f.Registry(); err == nil {
-			cfg = reg.Config()
 		}
 		if !forgeHosts(cfg, action.FromEnv(os.Getenv), os.Getenv("GITHUB_SERVER_URL"))[host] {
 			return nil

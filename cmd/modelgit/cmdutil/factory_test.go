@@ -4,9 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,12 +72,13 @@ func TestRemoteAuth(t *testing.T) {
 			t.Setenv("GH_TOKEN", "ghs_secret")
 			dir := gitInit(t, map[string]string{"origin": tt.remote})
 			cfg := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n" + tt.forge
-			if err := os.WriteFile(filepath.Join(dir, "modelgit.yaml"), []byte(cfg), 0o644); err != nil {
+			config, err := manifests.ParseConfig("modelgit.yaml", []byte(cfg))
+			if err != nil {
 				t.Fatal(err)
 			}
 			f := NewFactory("test")
 			f.RepoDir = dir
-			auth := f.RemoteAuth("origin")
+			auth := f.RemoteAuth(config, "origin")
 			if !tt.wantToken {
 				if auth != nil {
 					t.Fatalf("RemoteAuth(%s) = %T, want nil", tt.remote, auth)
@@ -91,10 +90,10 @@ func TestRemoteAuth(t *testing.T) {
 				t.Fatalf("RemoteAuth(%s) = %#v, want BasicAuth with the token", tt.remote, auth)
 			}
 			t.Setenv("GH_TOKEN", "")
-			if auth := f.RemoteAuth("origin"); auth != nil {
+			if auth := f.RemoteAuth(config, "origin"); auth != nil {
 				t.Errorf("RemoteAuth without a token = %T, want nil", auth)
 			}
-			if auth := f.RemoteAuth("missing"); auth != nil {
+			if auth := f.RemoteAuth(config, "missing"); auth != nil {
 				t.Errorf("RemoteAuth of a missing remote = %T, want nil", auth)
 			}
 		})
