@@ -857,15 +857,13 @@ func candidateOf(base, head *manifests.Release) (manifests.Version, bool) {
 	if head == nil || len(head.Versions) == 0 {
 		return manifests.Version{}, false
 	}
+	if fresh := newVersions(base, head); len(fresh) > 0 {
+		return fresh[0], true
+	}
 	weights := map[manifests.Version]int{}
 	if base != nil {
 		for _, v := range base.Versions {
 			weights[v.Version] = weightOf(v)
-		}
-	}
-	for _, v := range head.Versions {
-		if _, ok := weights[v.Version]; !ok {
-			return v.Version, true
 		}
 	}
 	best, grew := head.Versions[0].Version, 0
