@@ -218,7 +218,7 @@ func (r *Registry) checkAuditedModel(ctx context.Context, model string, tips []s
 	}
 	if manifests.ValidName(model) == nil && len(tips) > 0 {
 		args := append([]string{"log", "-1", "--format=%H"}, tips...)
-		out, err := gitCmd(ctx, r.repo.Root, append(args, "--", ModelsDir+"/"+model)...)
+		out, err := gitCmd(ctx, r.repo.Root, append(args, "--", manifests.ModelsDir+"/"+model)...)
 		if err != nil {
 			return err
 		}
@@ -226,7 +226,7 @@ func (r *Registry) checkAuditedModel(ctx context.Context, model string, tips []s
 			return nil
 		}
 	}
-	return fmt.Errorf("auditing: %w %q: it is not under %s/ and never was in the history audited (registered: %s)", ErrUnknownModel, model, ModelsDir, listOrNone(known))
+	return fmt.Errorf("auditing: %w %q: it is not under %s/ and never was in the history audited (registered: %s)", ErrUnknownModel, model, manifests.ModelsDir, listOrNone(known))
 }
 
 // branchTip reads refs/heads/<branch>; zero when it does not exist yet.
@@ -523,7 +523,7 @@ func sigReason(s SignatureInfo) string {
 
 // splitReleasePath splits environments/<env>/<model>.yaml.
 func splitReleasePath(p string) (env, model string, ok bool) {
-	rest, ok := strings.CutPrefix(p, EnvironmentsDir+"/")
+	rest, ok := strings.CutPrefix(p, manifests.EnvironmentsDir+"/")
 	if !ok {
 		return "", "", false
 	}

@@ -142,8 +142,8 @@ func (c cachedRelease) state() (*ReleaseState, bool) {
 // trustKey identifies the allowed signers at rev, which the cached
 // signature verdicts depend on.
 func (r *Registry) trustKey(rev plumbing.Hash) string {
-	signers, _ := r.repo.ReadFile(rev, AllowedSignersFile)
-	keys, _ := r.repo.ReadFile(rev, AllowedKeysFile)
+	signers, _ := r.repo.ReadFile(rev, manifests.AllowedSignersFile)
+	keys, _ := r.repo.ReadFile(rev, manifests.AllowedKeysFile)
 	return manifests.FromBytes(slices.Concat(signers, []byte{0}, keys)).String()
 }
 

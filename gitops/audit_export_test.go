@@ -36,7 +36,7 @@ func ReleaseChangesForTest(ctx context.Context, dir, tip string, envs []string) 
 	}
 	var paths []string
 	for _, e := range envs {
-		paths = append(paths, EnvironmentsDir+"/"+e+"/")
+		paths = append(paths, manifests.EnvironmentsDir+"/"+e+"/")
 	}
 	err = scanFirstParent(ctx, dir, plumbing.NewHash(tip), plumbing.ZeroHash, paths, nil, func(c *fpCommit) error {
 		for _, ch := range c.Changes {
@@ -126,7 +126,7 @@ func scanFirstParent(ctx context.Context, dir string, rev, since plumbing.Hash, 
 				ask(cur.Parents[1])
 			}
 			for _, c := range cur.Changes {
-				if strings.HasPrefix(c.Path, EnvironmentsDir+"/") {
+				if strings.HasPrefix(c.Path, manifests.EnvironmentsDir+"/") {
 					ask(c.New)
 					ask(c.Old)
 				}

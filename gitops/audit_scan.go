@@ -24,6 +24,7 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // fifo is an unbounded queue between two pipeline stages: a bounded one
@@ -328,7 +329,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 				return
 			}
 			if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
-				if name == EnvironmentsDir && mode == "40000" {
+				if name == manifests.EnvironmentsDir && mode == "40000" {
 					nd.envTree = h
 				}
 			}); err != nil {
@@ -448,7 +449,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 					oldT = raw
 				}
 				cur[d.env] = oldT
-				prefix := EnvironmentsDir + "/" + d.env + "/"
+				prefix := manifests.EnvironmentsDir + "/" + d.env + "/"
 				err := diffTrees(newT, oldT, func(name []byte, nh, oh plumbing.Hash) {
 					if !bytes.HasSuffix(name, []byte(".yaml")) || model != "" && string(name) != model+".yaml" {
 						return

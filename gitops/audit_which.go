@@ -164,7 +164,7 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	if opts.Model != "" {
 		models = []string{opts.Model}
 	} else {
-		out, err := gitCmd(ctx, r.repo.Root, "ls-tree", "--name-only", at.String(), path.Join(EnvironmentsDir, opts.Env)+"/")
+		out, err := gitCmd(ctx, r.repo.Root, "ls-tree", "--name-only", at.String(), path.Join(manifests.EnvironmentsDir, opts.Env)+"/")
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	objs, err := cf.fetch(at, func() []string {
 		var ps []string
 		for _, m := range models {
-			ps = append(ps, ReleaseFile(opts.Env, m))
+			ps = append(ps, manifests.ReleaseFile(opts.Env, m))
 		}
 		return ps
 	}())
@@ -187,16 +187,16 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	byModel := map[string]*whichPending{}
 	var versionPaths []string
 	for _, m := range models {
-		raw := objs[ReleaseFile(opts.Env, m)]
+		raw := objs[manifests.ReleaseFile(opts.Env, m)]
 		if raw == nil {
 			continue // the model does not run there then
 		}
-		st := releaseState(ReleaseFile(opts.Env, m), raw)
-		wm := WhichModel{Model: m, ReleaseFile: ReleaseFile(opts.Env, m), Strategy: st.Strategy, Match: st.Match, Error: st.Error, Versions: []ServingVersion{}}
+		st := releaseState(manifests.ReleaseFile(opts.Env, m), raw)
+		wm := WhichModel{Model: m, ReleaseFile: manifests.ReleaseFile(opts.Env, m), Strategy: st.Strategy, Match: st.Match, Error: st.Error, Versions: []ServingVersion{}}
 		p := &whichPending{open: map[string]*ServingVersion{}}
 		for _, rv := range st.Versions {
 			wm.Versions = append(wm.Versions, ServingVersion{Version: rv.Version, Digest: rv.Digest, Weight: rv.Weight, Role: rv.Role, Serving: rv.Weight == nil || *rv.Weight > 0})
-			versionPaths = append(versionPaths, VersionFile(m, rv.Version.String()))
+			versionPaths = append(versionPaths, manifests.VersionFile(m, rv.Version.String()))
 		}
 		res.Models = append(res.Models, wm)
 		byModel[m] = p
@@ -390,7 +390,7 @@ func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opt
 			events[n.c.Hash] = evs
 		}
 		for i := range evs {
-			if ReleaseFile(evs[i].Environment, evs[i].Model) == n.path {
+			if manifests.ReleaseFile(evs[i].Environment, evs[i].Model) == n.path {
 				for _, set := range n.sets {
 					set(&evs[i])
 				}
@@ -455,7 +455,7 @@ func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
-			paths = append(paths, VersionFile(m.Model, v.Version.String()))
+			paths = append(paths, manifests.VersionFile(m.Model, v.Version.String()))
 		}
 	}
 	if len(paths) == 0 {
@@ -476,7 +476,7 @@ func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust
 		m := &res.Models[mi]
 		for vi := range m.Versions {
 			v := &m.Versions[vi]
-			p := VersionFile(m.Model, v.Version.String())
+			p := manifests.VersionFile(m.Model, v.Version.String())
 			vc := &VersionChain{Path: p, Artifacts: []ArtifactRef{}}
 			v.Manifest = vc
 			raw, ok := objs[p]

@@ -14,7 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
 	"github.com/modelgit/modelgit/gitops/forge"
-	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 	"github.com/modelgit/modelgit/policies"
@@ -98,7 +97,7 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 	var pr *forge.PullRequest
 	if opts.PR != 0 {
 		if opts.Forge == nil {
-			return nil, fmt.Errorf("checking pull request #%d: %w in %s (add a forge section: modelgit init --github OWNER/REPO), or check locally with --base and --head", opts.PR, ErrNoForge, ConfigFile)
+			return nil, fmt.Errorf("checking pull request #%d: %w in %s (add a forge section: modelgit init --github OWNER/REPO), or check locally with --base and --head", opts.PR, ErrNoForge, manifests.ConfigFile)
 		}
 		var err error
 		if pr, err = opts.Forge.GetPullRequest(ctx, opts.PR); err != nil {
@@ -129,7 +128,7 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 	if c.mergeBase, err = r.mergeBase(ctx, c.base.Hash, c.head.Hash); err != nil {
 		return nil, err
 	}
-	changed, err := r.changedPaths(c.mergeBase, c.head, append([]string{ConfigFile, render.ClustersDir}, GovernedDirs...))
+	changed, err := r.changedPaths(c.mergeBase, c.head, append([]string{manifests.ConfigFile, manifests.ClustersDir}, manifests.GovernedDirs...))
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +160,7 @@ func short(h plumbing.Hash) string { return h.String()[:12] }
 func (c *checkRun) configs() error {
 	cfg, err := c.r.configAt(c.base.Hash)
 	if err != nil {
-		return fmt.Errorf("checking: reading %s at the base %s: %w", ConfigFile, short(c.base.Hash), err)
+		return fmt.Errorf("checking: reading %s at the base %s: %w", manifests.ConfigFile, short(c.base.Hash), err)
 	}
 	c.baseReg, c.headReg = c.r.withConfig(cfg), c.r.withConfig(cfg)
 	if cfg, err := c.r.configAt(c.head.Hash); err == nil {
@@ -293,18 +292,18 @@ func (c *checkRun) manifests(_ context.Context, changed []changedPath) error {
 		}
 		parts := strings.Split(ch.Path, "/")
 		switch {
-		case ch.Path == ConfigFile:
+		case ch.Path == manifests.ConfigFile:
 			_, err = manifests.ParseConfig(ch.Path, raw)
-		case len(parts) == 3 && parts[0] == ModelsDir && parts[2] == "model.yaml":
+		case len(parts) == 3 && parts[0] == manifests.ModelsDir && parts[2] == "model.yaml":
 			_, err = manifests.ParseModel(ch.Path, raw)
-		case len(parts) == 4 && parts[0] == ModelsDir && parts[2] == "versions":
+		case len(parts) == 4 && parts[0] == manifests.ModelsDir && parts[2] == "versions":
 			var v *VersionRef
 			if v, err = r.readVersion(c.head.Hash, ch.Path); err == nil && v.Manifest.Model != parts[1] {
 				err = &manifests.FileError{File: ch.Path, Field: "model", Msg: fmt.Sprintf("%q does not match the directory (want %q)", v.Manifest.Model, parts[1])}
 			}
-		case len(parts) == 3 && parts[0] == EnvironmentsDir:
+		case len(parts) == 3 && parts[0] == manifests.EnvironmentsDir:
 			err = c.checkRelease(ch.Path, parts[1], strings.TrimSuffix(parts[2], ".yaml"), raw)
-		case len(parts) == 2 && parts[0] == PoliciesDir:
+		case len(parts) == 2 && parts[0] == manifests.PoliciesDir:
 			_, err = policies.Parse(ch.Path, raw)
 		default:
 			continue
@@ -337,7 +336,7 @@ func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
 		return &manifests.FileError{File: p, Field: "model", Msg: fmt.Sprintf("%q does not match the file name (want %q)", rel.Model, model)}
 	}
 	for i, rv := range rel.Versions {
-		v, err := c.r.readVersion(c.head.Hash, VersionFile(model, rv.Version.String()))
+		v, err := c.r.readVersion(c.head.Hash, manifests.VersionFile(model, rv.Version.String()))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].version", i), Msg: fmt.Sprintf("%s of %s is not registered", rv.Version, model)}
@@ -373,7 +372,7 @@ func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
 			c.fail(name, f.String())
 		}
 	}
-	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths or %s, all signed by signers allowed at the base", count(governed, "commit"), ConfigFile), fmt.Sprintf("%s not signed by a signer allowed at the base %s", count(len(c.items[CheckSignatures].Details), "commit"), short(c.base.Hash)))
+	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths or %s, all signed by signers allowed at the base", count(governed, "commit"), manifests.ConfigFile), fmt.Sprintf("%s not signed by a signer allowed at the base %s", count(len(c.items[CheckSignatures].Details), "commit"), short(c.base.Hash)))
 	c.summarize(CheckImmutability, "no registered version modified or deleted", "registered versions modified or deleted")
 	return nil
 }
@@ -384,7 +383,7 @@ func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
 	seen := map[manifests.Digest]bool{}
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
-		if ch.Deleted || len(parts) != 4 || parts[0] != ModelsDir || parts[2] != "versions" || !strings.HasSuffix(ch.Path, ".yaml") {
+		if ch.Deleted || len(parts) != 4 || parts[0] != manifests.ModelsDir || parts[2] != "versions" || !strings.HasSuffix(ch.Path, ".yaml") {
 			continue
 		}
 		v, err := c.r.readVersion(c.head.Hash, ch.Path)
@@ -481,7 +480,7 @@ func (c *checkRun) pins(ctx context.Context, changed []changedPath) error {
 	seen := map[key]bool{}
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
-		if ch.Deleted || len(parts) != 3 || (parts[0] != EnvironmentsDir && parts[0] != RenderedDir) || !strings.HasSuffix(parts[2], ".yaml") {
+		if ch.Deleted || len(parts) != 3 || (parts[0] != manifests.EnvironmentsDir && parts[0] != manifests.RenderedDir) || !strings.HasSuffix(parts[2], ".yaml") {
 			continue
 		}
 		k := key{parts[1], strings.TrimSuffix(parts[2], ".yaml")}
@@ -491,7 +490,7 @@ func (c *checkRun) pins(ctx context.Context, changed []changedPath) error {
 		seen[k] = true
 		problems, err := c.r.checkPins(ctx, c.head.Hash, k.env, k.model)
 		if err != nil {
-			return fmt.Errorf("checking the storage URIs of %s: %w", ReleaseFile(k.env, k.model), err)
+			return fmt.Errorf("checking the storage URIs of %s: %w", manifests.ReleaseFile(k.env, k.model), err)
 		}
 		for _, p := range problems {
 			loc := p.File
@@ -521,13 +520,13 @@ func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
 		switch {
-		case ch.Path == ConfigFile:
+		case ch.Path == manifests.ConfigFile:
 			return nil
-		case parts[0] == ModelsDir && len(parts) == 3 && parts[2] == "model.yaml":
+		case parts[0] == manifests.ModelsDir && len(parts) == 3 && parts[2] == "model.yaml":
 			return nil
-		case (parts[0] == EnvironmentsDir || parts[0] == RenderedDir) && len(parts) > 2:
+		case (parts[0] == manifests.EnvironmentsDir || parts[0] == manifests.RenderedDir) && len(parts) > 2:
 			envs[parts[1]] = true
-		case parts[0] == render.ClustersDir && len(parts) > 2:
+		case parts[0] == manifests.ClustersDir && len(parts) > 2:
 			for _, e := range clusterEnv[parts[1]] {
 				envs[e] = true
 			}
@@ -560,7 +559,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 	releases := 0
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
-		if len(parts) != 3 || parts[0] != EnvironmentsDir || !strings.HasSuffix(parts[2], ".yaml") {
+		if len(parts) != 3 || parts[0] != manifests.EnvironmentsDir || !strings.HasSuffix(parts[2], ".yaml") {
 			continue
 		}
 		env, model := parts[1], strings.TrimSuffix(parts[2], ".yaml")
@@ -581,7 +580,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		p := promo{cp: CheckedPromotion{Model: model, Environment: env, RequestedBy: requested}, undeclared: c.baseReg.checkEnv(env) != nil}
 		if v, ok := currentStable(baseRel); ok {
 			p.cp.From = v.Version.String()
-			p.baseline, _ = r.readVersion(c.base.Hash, VersionFile(model, v.Version.String()))
+			p.baseline, _ = r.readVersion(c.base.Hash, manifests.VersionFile(model, v.Version.String()))
 		}
 		if fresh := newVersions(forkRel, headRel); len(fresh) > 1 {
 			// Gates, order and soak judge one candidate per release: a
@@ -594,7 +593,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		if cand, ok := candidateOf(forkRel, headRel); ok {
 			p.cp.To = cand.String()
 			p.cp.Strategy = strategyTrailer(headRel, cand)
-			p.candidate, _ = r.readVersion(c.head.Hash, VersionFile(model, cand.String()))
+			p.candidate, _ = r.readVersion(c.head.Hash, manifests.VersionFile(model, cand.String()))
 		} else {
 			p.cp.Strategy = "removed"
 		}
@@ -694,7 +693,7 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		switch {
 		case p.undeclared:
 			orderRun++
-			c.fail(CheckOrder, fmt.Sprintf("%s: %s is not an environment in %s at the base %s, so no order applies to it; declare it in a pull request of its own and promote once that has merged", label, p.cp.Environment, ConfigFile, short(c.base.Hash)))
+			c.fail(CheckOrder, fmt.Sprintf("%s: %s is not an environment in %s at the base %s, so no order applies to it; declare it in a pull request of its own and promote once that has merged", label, p.cp.Environment, manifests.ConfigFile, short(c.base.Hash)))
 		case p.ap.From == "":
 			c.pass(CheckOrder, fmt.Sprintf("%s: %s is the first environment", label, p.cp.Environment))
 		case !here.Commit.IsZero() && !here.Now:
@@ -839,11 +838,11 @@ func (c *checkRun) policy(env string) (*AppliedPolicy, error) {
 }
 
 func (c *checkRun) modelAt(rev plumbing.Hash, model string) *manifests.Model {
-	raw, err := c.r.repo.ReadFile(rev, ModelFile(model))
+	raw, err := c.r.repo.ReadFile(rev, manifests.ModelFile(model))
 	if err != nil {
 		return nil
 	}
-	m, err := manifests.ParseModel(ModelFile(model), raw)
+	m, err := manifests.ParseModel(manifests.ModelFile(model), raw)
 	if err != nil {
 		return nil
 	}

@@ -44,7 +44,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 		b.Fatal(err)
 	}
 	ver := first.Version.Manifest.Version
-	modelTmpl, err := os.ReadFile(filepath.Join(f.root, gitops.ModelFile("m0000")))
+	modelTmpl, err := os.ReadFile(filepath.Join(f.root, manifests.ModelFile("m0000")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,8 +66,8 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	for i := 1; i < models; i++ {
 		m := fmt.Sprintf("m%04d", i)
 		raw := bytes.Replace(tmpl, []byte("model: m0000"), []byte("model: "+m), 1)
-		files = append(files, file{gitops.VersionFile(m, ver.String()), blob(raw)})
-		files = append(files, file{gitops.ModelFile(m), blob(bytes.ReplaceAll(modelTmpl, []byte("m0000"), []byte(m)))})
+		files = append(files, file{manifests.VersionFile(m, ver.String()), blob(raw)})
+		files = append(files, file{manifests.ModelFile(m), blob(bytes.ReplaceAll(modelTmpl, []byte("m0000"), []byte(m)))})
 		rel, err := gitops.NextRelease(nil, m, "dev", ver, manifests.FromBytes(raw), gitops.ReleaseChange{})
 		if err != nil {
 			b.Fatal(err)
@@ -76,7 +76,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		files = append(files, file{gitops.ReleaseFile("dev", m), blob(relRaw)})
+		files = append(files, file{manifests.ReleaseFile("dev", m), blob(relRaw)})
 	}
 	when := int64(1_700_000_000)
 	head := git(b, f.root, "rev-parse", "HEAD")

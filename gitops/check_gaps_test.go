@@ -10,6 +10,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // commitOnBranchAs adds an unsigned commit to a pull request's branch,
@@ -60,21 +61,21 @@ func TestCheckJudgesConfigByBase(t *testing.T) {
 	rep := g.check(res.PR.Number)
 	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, `has not run in "staging"`)
 
-	cfg, err := os.ReadFile(filepath.Join(g.root, gitops.ConfigFile))
+	cfg, err := os.ReadFile(filepath.Join(g.root, manifests.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	reordered := strings.Replace(string(cfg), "  - name: dev\n  - name: staging\n  - name: production\n", "  - name: production\n  - name: dev\n  - name: staging\n", 1)
 	if reordered == string(cfg) {
-		t.Fatalf("the fixture's %s has no dev, staging, production list:\n%s", gitops.ConfigFile, cfg)
+		t.Fatalf("the fixture's %s has no dev, staging, production list:\n%s", manifests.ConfigFile, cfg)
 	}
-	g.commitOnBranchAs(res.Branch, gitops.ConfigFile, reordered, [2]string{"Mallory", "mallory@example.com"}, [2]string{"Mallory", "mallory@example.com"})
+	g.commitOnBranchAs(res.Branch, manifests.ConfigFile, reordered, [2]string{"Mallory", "mallory@example.com"}, [2]string{"Mallory", "mallory@example.com"})
 	g.checkoutBranch(res.Branch)
 	if got := g.reg.Config().Environments[0].Name; got != "production" {
 		t.Fatalf("the work tree's first environment is %s, want the pull request's production", got)
 	}
 	rep = g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckSignatures, gitops.CheckFail, gitops.ConfigFile, "not signed")
+	wantStatus(t, rep, gitops.CheckSignatures, gitops.CheckFail, manifests.ConfigFile, "not signed")
 	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, `has not run in "staging"`)
 	if rep.Passed {
 		t.Error("passed with an unsigned reordering of the environments")
@@ -98,12 +99,12 @@ func TestCheckNewEnvironmentNeedsItsOwnPR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := os.ReadFile(filepath.Join(g.root, gitops.ConfigFile))
+	cfg, err := os.ReadFile(filepath.Join(g.root, manifests.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	added := strings.Replace(string(cfg), "  - name: production\n", "  - name: production\n  - name: vip\n", 1)
-	g.pushOnBranch(res.Branch, gitops.ConfigFile, added)
+	g.pushOnBranch(res.Branch, manifests.ConfigFile, added)
 	git(t, g.root, "fetch", "-q", "origin", res.Branch)
 	rel := git(t, g.root, "show", "FETCH_HEAD:environments/dev/fraud.yaml") + "\n"
 	g.pushOnBranch(res.Branch, "environments/vip/fraud.yaml", strings.Replace(rel, "environment: dev", "environment: vip", 1))
@@ -294,7 +295,7 @@ func TestCheckFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := gitops.VersionFile("fraud", "0.1.0+data.1")
+		p := manifests.VersionFile("fraud", "0.1.0+data.1")
 		raw, err := os.ReadFile(filepath.Join(g.root, p))
 		if err != nil {
 			t.Fatal(err)

@@ -129,7 +129,7 @@ func (r *Registry) mergeBase(ctx context.Context, base, head plumbing.Hash) (*ob
 // clusters, so a change to it must be signed by a signer t trusts, unless
 // it is a forge's merge that brings nothing of its own.
 func (r *Registry) checkConfigCommit(c *object.Commit, t *trust) (governed bool, findings []Finding, err error) {
-	h, err := subtree(c, ConfigFile)
+	h, err := subtree(c, manifests.ConfigFile)
 	if err != nil {
 		return false, nil, err
 	}
@@ -139,7 +139,7 @@ func (r *Registry) checkConfigCommit(c *object.Commit, t *trust) (governed bool,
 		if err != nil {
 			return false, nil, err
 		}
-		if ph, err = subtree(p, ConfigFile); err != nil {
+		if ph, err = subtree(p, manifests.ConfigFile); err != nil {
 			return false, nil, err
 		}
 	}
@@ -159,7 +159,7 @@ func (r *Registry) checkConfigCommit(c *object.Commit, t *trust) (governed bool,
 		if reason == "" {
 			reason = "not signed by an allowed signer"
 		}
-		findings = append(findings, Finding{Commit: c.Hash.String(), Path: ConfigFile, Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
+		findings = append(findings, Finding{Commit: c.Hash.String(), Path: manifests.ConfigFile, Check: "signature", Message: fmt.Sprintf("%s (%s)", reason, firstLine(c.Message))})
 	}
 	return true, findings, nil
 }
@@ -277,7 +277,7 @@ func (r *Registry) servingRuns(ctx context.Context, rev plumbing.Hash, queries [
 	events := map[string][]event{}
 	args := []string{"log", "--first-parent", "--root", "--no-renames", "--raw", "--no-abbrev", "--format=C %H %ct", rev.String(), "--"}
 	for _, q := range queries {
-		args = append(args, ReleaseFile(q.Env, q.Model))
+		args = append(args, manifests.ReleaseFile(q.Env, q.Model))
 	}
 	raw, err := gitCmd(ctx, r.repo.Root, args...)
 	if err != nil {
@@ -317,7 +317,7 @@ func (r *Registry) servingRuns(ctx context.Context, rev plumbing.Hash, queries [
 		return slices.Contains(Serving(rel), v)
 	}
 	for i, q := range queries {
-		p := ReleaseFile(q.Env, q.Model)
+		p := manifests.ReleaseFile(q.Env, q.Model)
 		evs := events[p]
 		inRun := false
 		for j, ev := range evs {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/store/storetest"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // TestCheckAndVerifyOCIPins: with an OCI store, a release whose storageUri
@@ -20,7 +21,7 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 	reg := storetest.Start(t, t.TempDir(), false)
 	t.Cleanup(reg.Kill)
 	f := newFixture(t)
-	cfgPath := filepath.Join(f.root, gitops.ConfigFile)
+	cfgPath := filepath.Join(f.root, manifests.ConfigFile)
 	cfg, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +29,7 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 	url := "oci://" + reg.Addr + "/ml/models"
 	cfg2 := regexp.MustCompile(`(?m)^store:.*$`).ReplaceAllString(string(cfg), "store: "+url)
 	if cfg2 == string(cfg) {
-		t.Fatalf("no store line in %s:\n%s", gitops.ConfigFile, cfg)
+		t.Fatalf("no store line in %s:\n%s", manifests.ConfigFile, cfg)
 	}
 	writeFile(t, cfgPath, cfg2)
 	git(t, f.root, "commit", "-q", "-S", "-am", "Store artifacts in the registry")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -12,9 +11,6 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 	"github.com/modelgit/modelgit/policies"
 )
-
-// PolicyFile returns policies/<env>.yaml.
-func PolicyFile(env string) string { return path.Join(PoliciesDir, env+".yaml") }
 
 // AppliedPolicy is the promotion policy that guards an environment at one
 // revision, with what it implies from modelgit.yaml.
@@ -57,7 +53,7 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 		case err == nil:
 			at = r.withConfig(cfg)
 		case !errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("reading the policy: reading %s at %s: %w", ConfigFile, short(h), err)
+			return nil, fmt.Errorf("reading the policy: reading %s at %s: %w", manifests.ConfigFile, short(h), err)
 		}
 	}
 	if err := at.checkEnv(env); err != nil {
@@ -69,11 +65,11 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 // configAt parses modelgit.yaml as committed at rev; an error matching
 // fs.ErrNotExist when rev has none.
 func (r *Registry) configAt(rev plumbing.Hash) (*manifests.Config, error) {
-	data, err := r.repo.ReadFile(rev, ConfigFile)
+	data, err := r.repo.ReadFile(rev, manifests.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
-	return manifests.ParseConfig(ConfigFile, data)
+	return manifests.ParseConfig(manifests.ConfigFile, data)
 }
 
 // withConfig returns a copy of r that reads cfg as its modelgit.yaml (the
@@ -88,7 +84,7 @@ func (r *Registry) withConfig(cfg *manifests.Config) *Registry {
 // policyAt reads the policy of env at rev, with the environment order of
 // r's modelgit.yaml (see withConfig).
 func (r *Registry) policyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
-	ap := &AppliedPolicy{Environment: env, File: PolicyFile(env), Revision: rev.String()}
+	ap := &AppliedPolicy{Environment: env, File: manifests.PolicyFile(env), Revision: rev.String()}
 	for _, e := range r.config.Environments {
 		ap.Order = append(ap.Order, e.Name)
 	}

@@ -74,7 +74,7 @@ func (r *Registry) History(model string) ([]HistoryEntry, error) {
 	added := map[string]*object.Commit{}
 	// Newest first: the last commit seen that has a path but whose parent
 	// has not is the one that added it.
-	err = r.repo.Log(head, []string{VersionsDir(model)}, func(c *object.Commit) error {
+	err = r.repo.Log(head, []string{manifests.VersionsDir(model)}, func(c *object.Commit) error {
 		var parent plumbing.Hash
 		if c.NumParents() > 0 {
 			parent = c.ParentHashes[0]

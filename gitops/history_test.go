@@ -46,7 +46,7 @@ func TestHistoryShowsEveryVersionWithItsCommit(t *testing.T) {
 		t.Fatalf("History: %d entries, want %d", len(h), len(want))
 	}
 	for i, e := range h {
-		path := gitops.VersionFile("fraud", want[i])
+		path := manifests.VersionFile("fraud", want[i])
 		if e.Version.String() != want[i] {
 			t.Errorf("entry %d: version %s, want %s (oldest first)", i, e.Version, want[i])
 		}

@@ -79,17 +79,17 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 			return err
 		}
 		switch p {
-		case ConfigFile:
+		case manifests.ConfigFile:
 			if f := opts.Forge; f != nil {
 				content = append(content, []byte(fmt.Sprintf("# Where promotion pull requests are opened.\nforge:\n  type: %s\n  repository: %s\n", f.Type, f.Repository))...)
 				if f.URL != "" {
 					content = append(content, []byte(fmt.Sprintf("  url: %s\n", f.URL))...)
 				}
-				if _, err := manifests.ParseConfig(ConfigFile, content); err != nil {
+				if _, err := manifests.ParseConfig(manifests.ConfigFile, content); err != nil {
 					return fmt.Errorf("--forge: %w", err)
 				}
 			}
-		case AllowedSignersFile:
+		case manifests.AllowedSignersFile:
 			if opts.AllowedSigner != "" {
 				content = append(content, []byte(opts.AllowedSigner+"\n")...)
 			}
@@ -101,7 +101,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		return nil, fmt.Errorf("reading the init templates: %w", err)
 	}
 	if len(opts.AllowedKey) > 0 {
-		files = append(files, repo.File{Path: AllowedKeysFile, Content: opts.AllowedKey})
+		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
 	}
 	// With a clone URL Flux can follow (the forge, or origin), lay out
 	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
@@ -163,16 +163,16 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 // why it rendered nothing.
 func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why string, err error) {
 	var cfgData []byte
-	if cur, err := os.ReadFile(filepath.Join(rp.Root, ConfigFile)); err == nil {
+	if cur, err := os.ReadFile(filepath.Join(rp.Root, manifests.ConfigFile)); err == nil {
 		cfgData = cur
 	} else {
 		for _, f := range files {
-			if f.Path == ConfigFile {
+			if f.Path == manifests.ConfigFile {
 				cfgData = f.Content
 			}
 		}
 	}
-	cfg, err := manifests.ParseConfig(ConfigFile, cfgData)
+	cfg, err := manifests.ParseConfig(manifests.ConfigFile, cfgData)
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,11 +181,11 @@ func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why st
 		if len(cfg.Clusters) == 0 {
 			return nil, "", nil
 		}
-		return nil, fmt.Sprintf("%s/ was not laid out: Flux needs the URL to clone this repository from, and there is no forge.repository in %s and no git remote origin; %s, then run modelgit render (render and promote fail until then)", render.ClustersDir, ConfigFile, FluxURLHelp), nil
+		return nil, fmt.Sprintf("%s/ was not laid out: Flux needs the URL to clone this repository from, and there is no forge.repository in %s and no git remote origin; %s, then run modelgit render (render and promote fail until then)", manifests.ClustersDir, manifests.ConfigFile, FluxURLHelp), nil
 	}
 	rendered, err := render.All(render.Input{Config: cfg, RepoURL: url, Models: map[string]*manifests.Model{}, Versions: map[string]*manifests.ModelVersion{}})
 	if err != nil {
-		return nil, "", fmt.Errorf("rendering the clusters of %s: %w", ConfigFile, err)
+		return nil, "", fmt.Errorf("rendering the clusters of %s: %w", manifests.ConfigFile, err)
 	}
 	for _, f := range rendered {
 		out = append(out, repo.File{Path: f.Path, Content: f.Content})

@@ -7,6 +7,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // mergeAddsNothing reports whether a merge commit brings no governed
@@ -67,13 +68,13 @@ func governedFiles(c *object.Commit) (map[string]plumbing.Hash, error) {
 		return nil, err
 	}
 	out := map[string]plumbing.Hash{}
-	switch e, err := tree.FindEntry(ConfigFile); {
+	switch e, err := tree.FindEntry(manifests.ConfigFile); {
 	case err == nil:
-		out[ConfigFile] = e.Hash
+		out[manifests.ConfigFile] = e.Hash
 	case !errors.Is(err, object.ErrEntryNotFound) && !errors.Is(err, object.ErrDirectoryNotFound):
 		return nil, err
 	}
-	for _, dir := range GovernedDirs {
+	for _, dir := range manifests.GovernedDirs {
 		sub, err := tree.Tree(dir)
 		if errors.Is(err, object.ErrDirectoryNotFound) {
 			continue

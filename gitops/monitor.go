@@ -219,7 +219,7 @@ func (r *Registry) monitorPolicy(env string) (*policies.PromotionPolicy, error) 
 	if err != nil {
 		return nil, err
 	}
-	p := path.Join(PoliciesDir, env+".yaml")
+	p := path.Join(manifests.PoliciesDir, env+".yaml")
 	if head.IsZero() {
 		return policies.Default(env), nil
 	}
@@ -247,8 +247,8 @@ func (r *Registry) monitorModel(m *monitorPass, rel *manifests.Release) (*ModelH
 	h := &ModelHealth{Model: rel.Model, Strategy: rel.Strategy, Checks: []MonitorCheck{}}
 	var model *manifests.Model
 	if head, err := r.head(); err == nil {
-		if raw, err := r.repo.ReadFile(head, ModelFile(rel.Model)); err == nil {
-			model, _ = manifests.ParseModel(ModelFile(rel.Model), raw)
+		if raw, err := r.repo.ReadFile(head, manifests.ModelFile(rel.Model)); err == nil {
+			model, _ = manifests.ParseModel(manifests.ModelFile(rel.Model), raw)
 		}
 	}
 	type running struct {

@@ -112,7 +112,7 @@ func (r *Registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 	// A human closed our last pull request without merging it: a
 	// rejection, respected until the release it would change changes.
 	if last := lastClosed(closed, branch); !ours && last != nil && !last.Merged && strings.Contains(last.Body, mark) {
-		a.Skipped = fmt.Sprintf("rollback pull request #%d was closed without merging; not reopening while %s is unchanged: reopen #%d (%s) or roll back by hand (modelgit rollback %s --env %s --to %s)", last.Number, ReleaseFile(rep.Env, h.Model), last.Number, branch, h.Model, rep.Env, a.To)
+		a.Skipped = fmt.Sprintf("rollback pull request #%d was closed without merging; not reopening while %s is unchanged: reopen #%d (%s) or roll back by hand (modelgit rollback %s --env %s --to %s)", last.Number, manifests.ReleaseFile(rep.Env, h.Model), last.Number, branch, h.Model, rep.Env, a.To)
 		return a, nil
 	}
 	opts.Evidence = MonitorEvidence(rep, h, a) + "\n" + mark + "\n"
@@ -143,12 +143,12 @@ func (r *Registry) releaseMarker(env, model string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	raw, err := r.repo.ReadFile(head, ReleaseFile(env, model))
+	raw, err := r.repo.ReadFile(head, manifests.ReleaseFile(env, model))
 	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", ReleaseFile(env, model), err)
+		return "", fmt.Errorf("reading %s: %w", manifests.ReleaseFile(env, model), err)
 	}
 	h := plumbing.ComputeHash(plumbing.BlobObject, raw)
-	return forge.Marker("release " + ReleaseFile(env, model) + " " + h.String()), nil
+	return forge.Marker("release " + manifests.ReleaseFile(env, model) + " " + h.String()), nil
 }
 
 // lastClosed is the most recent of the closed pull requests from branch;

@@ -13,7 +13,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -99,7 +98,7 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 	if _, ok := r.store.(versionChecker); !ok {
 		return nil, nil
 	}
-	relPath := ReleaseFile(env, model)
+	relPath := manifests.ReleaseFile(env, model)
 	raw, err := r.repo.ReadFile(rev, relPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -114,7 +113,7 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 	var out []pinProblem
 	want := map[string]bool{}
 	for i, rv := range rel.Versions {
-		v, err := r.readVersion(rev, VersionFile(model, rv.Version.String()))
+		v, err := r.readVersion(rev, manifests.VersionFile(model, rv.Version.String()))
 		if err != nil {
 			continue // reported by the manifests check
 		}
@@ -131,9 +130,9 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 			continue
 		}
 		found := strconvQuoteOrNone(rv.StorageURI)
-		out = append(out, pinProblem{File: relPath, Line: lineOf(raw, rv.StorageURI), Message: fmt.Sprintf("versions[%d].storageUri of %s is %s, want %s (the OCI manifest computed from %s); re-run modelgit promote %s@%s --to %s, which pins it", i, rv.Version, found, pin, VersionFile(model, rv.Version.String()), model, rv.Version, env)})
+		out = append(out, pinProblem{File: relPath, Line: lineOf(raw, rv.StorageURI), Message: fmt.Sprintf("versions[%d].storageUri of %s is %s, want %s (the OCI manifest computed from %s); re-run modelgit promote %s@%s --to %s, which pins it", i, rv.Version, found, pin, manifests.VersionFile(model, rv.Version.String()), model, rv.Version, env)})
 	}
-	rendered := render.RenderedFile(env, model)
+	rendered := manifests.RenderedFile(env, model)
 	rraw, err := r.repo.ReadFile(rev, rendered)
 	if errors.Is(err, fs.ErrNotExist) {
 		return out, nil

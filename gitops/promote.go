@@ -201,7 +201,7 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 			if err != nil {
 				return nil, err
 			}
-			ref, err := r.pinnedVersion(head, ReleaseFile(opts.Env, model), model, p.RolledBack[0])
+			ref, err := r.pinnedVersion(head, manifests.ReleaseFile(opts.Env, model), model, p.RolledBack[0])
 			if err != nil {
 				return nil, err
 			}
@@ -300,7 +300,7 @@ func (r *Registry) apply(ctx context.Context, opts PromoteOptions, branch string
 // promotionDirs are the directories a promotion reads from HEAD and
 // writes: uncommitted changes there would be silently left out of (or
 // clash with) the promotion.
-var promotionDirs = []string{ModelsDir, EnvironmentsDir, RenderedDir, render.ClustersDir}
+var promotionDirs = []string{manifests.ModelsDir, manifests.EnvironmentsDir, manifests.RenderedDir, manifests.ClustersDir}
 
 // checkClean refuses to promote while files a promotion reads or writes
 // have uncommitted changes (untracked files included): the promotion is
@@ -324,7 +324,7 @@ func (r *Registry) checkClean(env string) error {
 	// version edit is committed first, and rendered after.
 	commit := "commit them (git commit), then run modelgit render and commit its output,"
 	if !slices.ContainsFunc(dirty, func(p string) bool {
-		return !strings.HasPrefix(p, RenderedDir+"/") && !strings.HasPrefix(p, render.ClustersDir+"/")
+		return !strings.HasPrefix(p, manifests.RenderedDir+"/") && !strings.HasPrefix(p, manifests.ClustersDir+"/")
 	}) {
 		commit = "commit them (modelgit render, then git commit)"
 	}
@@ -349,7 +349,7 @@ func (r *Registry) promotionFiles(head plumbing.Hash, env string, rels []*manife
 		if err != nil {
 			return nil, in, err
 		}
-		files = append(files, repo.File{Path: ReleaseFile(rel.Environment, rel.Model), Content: raw})
+		files = append(files, repo.File{Path: manifests.ReleaseFile(rel.Environment, rel.Model), Content: raw})
 	}
 	for _, f := range rendered {
 		files = append(files, repo.File{Path: f.Path, Content: f.Content})
@@ -360,7 +360,7 @@ func (r *Registry) promotionFiles(head plumbing.Hash, env string, rels []*manife
 // changesARelease reports whether changed holds a release file of env.
 func changesARelease(changed []repo.File, env string) bool {
 	for _, f := range changed {
-		if path.Dir(f.Path) == EnvironmentsDir+"/"+env {
+		if path.Dir(f.Path) == manifests.EnvironmentsDir+"/"+env {
 			return true
 		}
 	}
@@ -395,10 +395,10 @@ func validateRendered(cfg *manifests.Config, env string, files, changed []repo.F
 	for _, f := range changed {
 		dir, name := path.Split(f.Path)
 		switch {
-		case dir == RenderedDir+"/"+env+"/" && name != "kustomization.yaml":
+		case dir == manifests.RenderedDir+"/"+env+"/" && name != "kustomization.yaml":
 			models = append(models, strings.TrimSuffix(name, ".yaml"))
 			objs = append(objs, f)
-		case strings.HasPrefix(f.Path, render.ClustersDir+"/") && name == "gotk-sync.yaml":
+		case strings.HasPrefix(f.Path, manifests.ClustersDir+"/") && name == "gotk-sync.yaml":
 			flux = true
 		}
 	}
@@ -410,7 +410,7 @@ func validateRendered(cfg *manifests.Config, env string, files, changed []repo.F
 		for _, f := range objs {
 			if err := render.Validate(f.Content); err != nil {
 				model := strings.TrimSuffix(path.Base(f.Path), ".yaml")
-				return fmt.Errorf("%s: %w; fix what it is rendered from: %s (or %s)", f.Path, err, ReleaseFile(env, model), ModelFile(model))
+				return fmt.Errorf("%s: %w; fix what it is rendered from: %s (or %s)", f.Path, err, manifests.ReleaseFile(env, model), manifests.ModelFile(model))
 			}
 		}
 		return nil
@@ -444,7 +444,7 @@ func blameInvalid(env, cluster string, objs []repo.File) string {
 	for _, f := range objs {
 		if render.Validate(f.Content) != nil {
 			model := strings.TrimSuffix(path.Base(f.Path), ".yaml")
-			sources = append(sources, ReleaseFile(env, model)+" (or "+ModelFile(model)+")")
+			sources = append(sources, manifests.ReleaseFile(env, model)+" (or "+manifests.ModelFile(model)+")")
 		}
 	}
 	if len(sources) == 0 {
@@ -490,7 +490,7 @@ func (r *Registry) stableVersion(rel *manifests.Release) (*manifests.ModelVersio
 	if err != nil {
 		return nil, err
 	}
-	ref, err := r.pinnedVersion(head, ReleaseFile(rel.Environment, rel.Model), rel.Model, v.Version)
+	ref, err := r.pinnedVersion(head, manifests.ReleaseFile(rel.Environment, rel.Model), rel.Model, v.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -917,7 +917,7 @@ func clusterTable(env string, clusters []manifests.Cluster) string {
 		return fmt.Sprintf("No cluster in modelgit.yaml runs %s: nothing applies these objects yet.\n\n", env)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Flux applies `%s/%s/` on each of these clusters, with the cluster's GPU defaults patched onto every InferenceService predictor and Deployment (`modelgit render --cluster NAME` shows the result):\n\n", RenderedDir, env)
+	fmt.Fprintf(&b, "Flux applies `%s/%s/` on each of these clusters, with the cluster's GPU defaults patched onto every InferenceService predictor and Deployment (`modelgit render --cluster NAME` shows the result):\n\n", manifests.RenderedDir, env)
 	b.WriteString("| cluster | GPU | node selector | tolerations | runtime class |\n|---|---|---|---|---|\n")
 	for _, c := range clusters {
 		gpu, sel, tol, rc := "none (CPU only)", "–", "–", "–"

@@ -190,7 +190,7 @@ func TestBulkPromoteBodyStaysUnderGitHubLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f := gitops.ReleaseFile("dev", m)
+		f := manifests.ReleaseFile("dev", m)
 		writeFile(t, filepath.Join(p.root, f), string(raw))
 		releases = append(releases, f)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // TestPromoteConcurrentToOneEnvironment starts 20 promotions of different
@@ -93,11 +94,11 @@ func TestPromoteConcurrentToOneEnvironment(t *testing.T) {
 		files := strings.Fields(git(t, p.fake.GitDir(), "diff", "--name-only", "main..."+res.Branch))
 		var releases []string
 		for _, f := range files {
-			if strings.HasPrefix(f, gitops.EnvironmentsDir+"/") {
+			if strings.HasPrefix(f, manifests.EnvironmentsDir+"/") {
 				releases = append(releases, f)
 			}
 		}
-		if want := gitops.ReleaseFile("dev", m); len(releases) != 1 || releases[0] != want {
+		if want := manifests.ReleaseFile("dev", m); len(releases) != 1 || releases[0] != want {
 			t.Errorf("%s: the branch changes the releases %v, want exactly %s", m, releases, want)
 		}
 		if !strings.Contains(strings.Join(files, " "), "rendered/dev/"+m+".yaml") {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // TestRangeCommitsSameSecond: with every commit made in the same second,
@@ -22,7 +23,7 @@ func TestRangeCommitsSameSecond(t *testing.T) {
 			t.Setenv("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
 			t.Setenv("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
 			git(t, dir, "init", "-q", "-b", "main")
-			writeFile(t, filepath.Join(dir, gitops.ConfigFile), "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n")
+			writeFile(t, filepath.Join(dir, manifests.ConfigFile), "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n")
 			commit := func(msg string) {
 				git(t, dir, "add", "-A")
 				git(t, dir, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "--no-gpg-sign", "--allow-empty", "-m", msg)

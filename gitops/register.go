@@ -166,7 +166,7 @@ func (r *Registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 		}
 	}
 
-	cache, err := store.OpenStatCache(filepath.Join(r.repo.Root, StateDir, "statcache"))
+	cache, err := store.OpenStatCache(filepath.Join(r.repo.Root, manifests.StateDir, "statcache"))
 	if err != nil {
 		return nil, err
 	}
@@ -268,14 +268,14 @@ func (r *Registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 	if err != nil {
 		return err
 	}
-	path := VersionFile(opts.Model, candidate.Version.String())
+	path := manifests.VersionFile(opts.Model, candidate.Version.String())
 	res.Version = &VersionRef{Manifest: candidate, Digest: manifests.FromBytes(raw), Path: path, Raw: raw}
 	if opts.DryRun {
 		return nil
 	}
 	files := []repo.File{{Path: path, Content: raw}}
 	if !head.IsZero() {
-		if _, err := r.repo.ReadFile(head, ModelFile(opts.Model)); err != nil {
+		if _, err := r.repo.ReadFile(head, manifests.ModelFile(opts.Model)); err != nil {
 			files = append(files, r.newModelFile(opts)...)
 		}
 	} else {
@@ -348,7 +348,7 @@ func (r *Registry) newModelFile(opts RegisterOptions) []repo.File {
 	if err != nil {
 		return nil
 	}
-	return []repo.File{{Path: ModelFile(opts.Model), Content: raw}}
+	return []repo.File{{Path: manifests.ModelFile(opts.Model), Content: raw}}
 }
 
 // repairWorktree restores the latest version's manifest in the work tree

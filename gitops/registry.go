@@ -64,7 +64,7 @@ func Open(dir string, opts ...Option) (*Registry, error) {
 	for _, o := range opts {
 		o(r)
 	}
-	cfgPath := filepath.Join(rp.Root, ConfigFile)
+	cfgPath := filepath.Join(rp.Root, manifests.ConfigFile)
 	data, err := os.ReadFile(cfgPath)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("opening registry %q: %w (run `modelgit init` there first)", rp.Root, ErrNoConfig)
@@ -72,7 +72,7 @@ func Open(dir string, opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", cfgPath, err)
 	}
-	cfg, err := manifests.ParseConfig(ConfigFile, data)
+	cfg, err := manifests.ParseConfig(manifests.ConfigFile, data)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func Open(dir string, opts ...Option) (*Registry, error) {
 		}
 		st, err := store.OpenWithOptions(cfg.Store, rp.Root, oci)
 		if err != nil {
-			return nil, fmt.Errorf("opening store of %s: %w", ConfigFile, err)
+			return nil, fmt.Errorf("opening store of %s: %w", manifests.ConfigFile, err)
 		}
 		r.store = st
 	}
@@ -148,7 +148,7 @@ func (r *Registry) Models() ([]string, error) {
 	if err != nil || h.IsZero() {
 		return nil, err
 	}
-	names, err := r.listDir(h, ModelsDir)
+	names, err := r.listDir(h, manifests.ModelsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, e
 	if rev.IsZero() {
 		return nil, nil
 	}
-	names, err := r.listDir(rev, VersionsDir(model))
+	names, err := r.listDir(rev, manifests.VersionsDir(model))
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, e
 		if !strings.HasSuffix(n, ".yaml") {
 			continue
 		}
-		p := VersionsDir(model) + "/" + n
+		p := manifests.VersionsDir(model) + "/" + n
 		v, err := r.readVersion(rev, p)
 		if err != nil {
 			return nil, err

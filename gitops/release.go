@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/modelgit/modelgit/manifests"
 )
-
-// ReleaseFile returns environments/<env>/<model>.yaml.
-func ReleaseFile(env, model string) string { return path.Join(EnvironmentsDir, env, model+".yaml") }
 
 // ReleaseChange says how a promotion changes an environment's release.
 type ReleaseChange struct {
@@ -157,7 +153,7 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 	if err != nil {
 		return nil, err
 	}
-	if _, err := manifests.ParseRelease(ReleaseFile(env, model), raw); err != nil {
+	if _, err := manifests.ParseRelease(manifests.ReleaseFile(env, model), raw); err != nil {
 		return nil, err
 	}
 	return next, nil
@@ -206,7 +202,7 @@ func (r *Registry) RanIn(env, model string, version manifests.Version) (*Ran, er
 	if err != nil || head.IsZero() {
 		return nil, err
 	}
-	p := ReleaseFile(env, model)
+	p := manifests.ReleaseFile(env, model)
 	var first *Ran
 	err = r.repo.Log(head, []string{p}, func(c *object.Commit) error {
 		raw, err := r.repo.ReadFile(c.Hash, p)
@@ -239,7 +235,7 @@ func (r *Registry) Release(env, model string) (*manifests.Release, error) {
 // when there is none. A file that no longer parses or validates is a
 // brokenRelease error.
 func (r *Registry) releaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
-	p := ReleaseFile(env, model)
+	p := manifests.ReleaseFile(env, model)
 	raw, err := r.repo.ReadFile(rev, p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -266,10 +262,10 @@ func brokenRelease(p string, err error) error {
 // says the release pins it (not that anyone asked for it) and how to
 // repair the release.
 func (r *Registry) pinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
-	ref, err := r.readVersion(rev, VersionFile(model, v.String()))
+	ref, err := r.readVersion(rev, manifests.VersionFile(model, v.String()))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s, which is not registered (no %s)", p, model, v, VersionFile(model, v.String())))
+		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s, which is not registered (no %s)", p, model, v, manifests.VersionFile(model, v.String())))
 	case err != nil:
 		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s: %w", p, model, v, err))
 	}

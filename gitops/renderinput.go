@@ -38,7 +38,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 	if rev.IsZero() {
 		return in, nil
 	}
-	models, err := r.listDir(rev, ModelsDir)
+	models, err := r.listDir(rev, manifests.ModelsDir)
 	if err != nil {
 		return in, err
 	}
@@ -49,11 +49,11 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 		if manifests.ValidName(m) != nil {
 			continue
 		}
-		raw, err := r.repo.ReadFile(rev, ModelFile(m))
+		raw, err := r.repo.ReadFile(rev, manifests.ModelFile(m))
 		if err != nil {
 			continue // a model registered without model.yaml renders with defaults
 		}
-		model, err := manifests.ParseModel(ModelFile(m), raw)
+		model, err := manifests.ParseModel(manifests.ModelFile(m), raw)
 		if err != nil {
 			return in, err
 		}
@@ -63,7 +63,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 		if envs != nil && !envs[env.Name] {
 			continue
 		}
-		files, err := r.listDir(rev, EnvironmentsDir+"/"+env.Name)
+		files, err := r.listDir(rev, manifests.EnvironmentsDir+"/"+env.Name)
 		if err != nil {
 			return in, err
 		}
@@ -75,7 +75,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 			if slices.ContainsFunc(overrides, func(o *manifests.Release) bool { return o.Environment == env.Name && o.Model == model }) {
 				continue
 			}
-			p := ReleaseFile(env.Name, model)
+			p := manifests.ReleaseFile(env.Name, model)
 			raw, err := r.repo.ReadFile(rev, p)
 			if err != nil {
 				return in, err
@@ -92,11 +92,11 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 		if _, ok := in.Models[rel.Model]; ok || envs == nil {
 			continue
 		}
-		raw, err := r.repo.ReadFile(rev, ModelFile(rel.Model))
+		raw, err := r.repo.ReadFile(rev, manifests.ModelFile(rel.Model))
 		if err != nil {
 			continue // a model registered without model.yaml renders with defaults
 		}
-		model, err := manifests.ParseModel(ModelFile(rel.Model), raw)
+		model, err := manifests.ParseModel(manifests.ModelFile(rel.Model), raw)
 		if err != nil {
 			return in, err
 		}
@@ -108,7 +108,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 			if _, ok := in.Versions[key]; ok {
 				continue
 			}
-			p := ReleaseFile(rel.Environment, rel.Model)
+			p := manifests.ReleaseFile(rel.Environment, rel.Model)
 			v, err := r.pinnedVersion(rev, p, rel.Model, rv.Version)
 			if err != nil {
 				return in, err
@@ -263,10 +263,10 @@ func (r *Registry) checkRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 			continue
 		}
 		if !slices.ContainsFunc(in.Releases, func(rel *manifests.Release) bool { return rel.Environment == e.Name }) {
-			unused[path.Join(RenderedDir, e.Name)] = true
+			unused[path.Join(manifests.RenderedDir, e.Name)] = true
 			for _, c := range r.config.Clusters {
 				if c.Environment == e.Name {
-					unused[render.ClusterDir(c.Name)] = true
+					unused[manifests.ClusterDir(c.Name)] = true
 				}
 			}
 		}
@@ -332,9 +332,9 @@ func (r *Registry) BuildCluster(cluster string) ([]byte, error) {
 			names = append(names, c.Name)
 		}
 		if len(names) == 0 {
-			return nil, fmt.Errorf("building cluster %q: %s declares no clusters; add one under clusters: (name, environment, gpu)", cluster, ConfigFile)
+			return nil, fmt.Errorf("building cluster %q: %s declares no clusters; add one under clusters: (name, environment, gpu)", cluster, manifests.ConfigFile)
 		}
-		return nil, fmt.Errorf("building cluster %q: not declared in %s; declared clusters: %s", cluster, ConfigFile, strings.Join(names, ", "))
+		return nil, fmt.Errorf("building cluster %q: not declared in %s; declared clusters: %s", cluster, manifests.ConfigFile, strings.Join(names, ", "))
 	}
 	files, err := r.Render()
 	if err != nil {

@@ -36,7 +36,7 @@ func (r *Registry) PreviousVersion(env, model string) (manifests.Version, error)
 	if err != nil {
 		return manifests.Version{}, err
 	}
-	p := ReleaseFile(env, model)
+	p := manifests.ReleaseFile(env, model)
 	var prev *manifests.Version
 	// Newest first along the branch, so a rollback is seen before the
 	// promotions of the version it rolled back from (commit times, with

@@ -138,12 +138,12 @@ func (r *Registry) verifyPins(ctx context.Context, tip plumbing.Hash, rep *Verif
 	if _, ok := r.store.(versionChecker); !ok {
 		return nil
 	}
-	envs, err := r.listDir(tip, EnvironmentsDir)
+	envs, err := r.listDir(tip, manifests.EnvironmentsDir)
 	if err != nil {
 		return err
 	}
 	for _, env := range envs {
-		files, err := r.listDir(tip, EnvironmentsDir+"/"+env)
+		files, err := r.listDir(tip, manifests.EnvironmentsDir+"/"+env)
 		if err != nil {
 			continue // a file, not an environment
 		}
@@ -154,7 +154,7 @@ func (r *Registry) verifyPins(ctx context.Context, tip plumbing.Hash, rep *Verif
 			}
 			problems, err := r.checkPins(ctx, tip, env, model)
 			if err != nil {
-				return fmt.Errorf("verifying the storage URIs of %s: %w", ReleaseFile(env, model), err)
+				return fmt.Errorf("verifying the storage URIs of %s: %w", manifests.ReleaseFile(env, model), err)
 			}
 			for _, p := range problems {
 				msg := p.Message
@@ -277,7 +277,7 @@ func (r *Registry) touchesGoverned(c *object.Commit) (string, error) {
 		}
 		parent = p
 	}
-	for _, dir := range GovernedDirs {
+	for _, dir := range manifests.GovernedDirs {
 		h, err := subtree(c, dir)
 		if err != nil {
 			return "", err
@@ -305,11 +305,11 @@ func (r *Registry) immutability(c *object.Commit) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	ph, err := subtree(parent, ModelsDir)
+	ph, err := subtree(parent, manifests.ModelsDir)
 	if err != nil || ph.IsZero() {
 		return nil, err
 	}
-	if h, err := subtree(c, ModelsDir); err != nil || h == ph {
+	if h, err := subtree(c, manifests.ModelsDir); err != nil || h == ph {
 		return nil, err
 	}
 	before, err := versionBlobs(parent)
@@ -339,7 +339,7 @@ func versionBlobs(c *object.Commit) (map[string]plumbing.Hash, error) {
 	if err != nil {
 		return nil, err
 	}
-	models, err := tree.Tree(ModelsDir)
+	models, err := tree.Tree(manifests.ModelsDir)
 	if errors.Is(err, object.ErrDirectoryNotFound) {
 		return nil, nil
 	}
@@ -357,7 +357,7 @@ func versionBlobs(c *object.Commit) (map[string]plumbing.Hash, error) {
 		}
 		for _, v := range vt.Entries {
 			if v.Mode.IsFile() && strings.HasSuffix(v.Name, ".yaml") {
-				out[VersionsDir(m.Name)+"/"+v.Name] = v.Hash
+				out[manifests.VersionsDir(m.Name)+"/"+v.Name] = v.Hash
 			}
 		}
 	}
@@ -365,7 +365,7 @@ func versionBlobs(c *object.Commit) (map[string]plumbing.Hash, error) {
 }
 
 func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep bool, rep *VerifyReport) error {
-	names, err := r.listDir(tip, ModelsDir)
+	names, err := r.listDir(tip, manifests.ModelsDir)
 	if err != nil {
 		return err
 	}
@@ -374,7 +374,7 @@ func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 		if manifests.ValidName(model) != nil {
 			continue
 		}
-		files, err := r.listDir(tip, VersionsDir(model))
+		files, err := r.listDir(tip, manifests.VersionsDir(model))
 		if err != nil {
 			return err
 		}
@@ -382,7 +382,7 @@ func (r *Registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 			if !strings.HasSuffix(f, ".yaml") {
 				continue
 			}
-			p := VersionsDir(model) + "/" + f
+			p := manifests.VersionsDir(model) + "/" + f
 			v, err := r.readVersion(tip, p)
 			if err != nil {
 				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "manifest", Message: err.Error()})

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/modelgit/modelgit/manifests"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -35,7 +36,7 @@ var errUnsupported = errors.New("not supported by the fast path")
 // library (krusty) instead, so the answer is the same either way; a test
 // checks both against the kustomize CLI.
 func BuildCluster(fsys fs.FS, cluster string) ([]byte, error) {
-	dir := ClusterDir(cluster)
+	dir := manifests.ClusterDir(cluster)
 	objs, err := fastBuild(fsys, dir)
 	if errors.Is(err, errUnsupported) {
 		objs, err = krustyBuild(fsys, dir)

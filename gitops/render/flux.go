@@ -31,9 +31,6 @@ const (
 	SyncTimeout    = 5 * time.Minute
 )
 
-// ClusterDir returns clusters/<cluster>.
-func ClusterDir(cluster string) string { return path.Join(ClustersDir, cluster) }
-
 // kustomization renders a kustomization.yaml.
 func kustomization(resources []string, patches []ktypes.Patch) ([]byte, error) {
 	k := ktypes.Kustomization{
@@ -80,8 +77,8 @@ func Cluster(in Input, cluster string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
-	dir := ClusterDir(cluster)
-	k, err := kustomization([]string{"../../" + path.Join(RenderedDir, c.Environment), "flux-system"}, patches)
+	dir := manifests.ClusterDir(cluster)
+	k, err := kustomization([]string{"../../" + path.Join(manifests.RenderedDir, c.Environment), "flux-system"}, patches)
 	if err != nil {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}

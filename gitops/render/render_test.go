@@ -324,7 +324,7 @@ func TestKustomizeCLIAgrees(t *testing.T) {
 					t.Errorf("edited kustomization not honoured")
 				}
 				// The krusty path must agree too.
-				kobjs, err := krustyBuild(os.DirFS(root), ClusterDir(c))
+				kobjs, err := krustyBuild(os.DirFS(root), manifests.ClusterDir(c))
 				if err != nil {
 					t.Fatal(err)
 				}

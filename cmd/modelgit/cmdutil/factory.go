@@ -168,7 +168,7 @@ func forgeOptions(cfg *manifests.Config, env action.Env, ios *IOStreams) (opts f
 			cfgURL = defaultGitHubAPI
 		}
 		fmt.Fprintf(ios.ErrOut, "%s %s names the forge %s at %s, but this GitHub Actions job runs for %s at %s: using the job's (the work tree may be a pull request's head, which must not choose where the token goes)\n",
-			ios.ColorScheme().WarningIcon(), gitops.ConfigFile, fc.Repository, Redact(cfgURL), env.Repository, Redact(env.APIURL))
+			ios.ColorScheme().WarningIcon(), manifests.ConfigFile, fc.Repository, Redact(cfgURL), env.Repository, Redact(env.APIURL))
 	}
 	return forge.Options{Type: "github", Repository: env.Repository, URL: env.APIURL}, true
 }

@@ -1,14 +1,16 @@
-package gitops
+package manifests
 
 import "path"
 
 // Paths in a modelgit GitOps repository, slash-separated and relative to
-// its root.
+// its root. Every package names a repository path through these, so each
+// path is spelled once.
 const (
 	ConfigFile         = "modelgit.yaml"
 	ModelsDir          = "models"
 	EnvironmentsDir    = "environments"
 	RenderedDir        = "rendered"
+	ClustersDir        = "clusters"
 	PoliciesDir        = "policies"
 	AllowedSignersFile = "policies/allowed_signers"
 	// AllowedKeysFile holds the armored OpenPGP public keys of allowed
@@ -32,3 +34,15 @@ func VersionsDir(model string) string { return path.Join(ModelsDir, model, "vers
 func VersionFile(model, version string) string {
 	return path.Join(VersionsDir(model), version+".yaml")
 }
+
+// ReleaseFile returns environments/<env>/<model>.yaml.
+func ReleaseFile(env, model string) string { return path.Join(EnvironmentsDir, env, model+".yaml") }
+
+// PolicyFile returns policies/<env>.yaml.
+func PolicyFile(env string) string { return path.Join(PoliciesDir, env+".yaml") }
+
+// RenderedFile returns rendered/<env>/<model>.yaml.
+func RenderedFile(env, model string) string { return path.Join(RenderedDir, env, model+".yaml") }
+
+// ClusterDir returns clusters/<cluster>.
+func ClusterDir(cluster string) string { return path.Join(ClustersDir, cluster) }
