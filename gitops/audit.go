@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
@@ -217,13 +216,9 @@ func (r *Registry) checkAuditedModel(ctx context.Context, model string, tips []s
 		return nil
 	}
 	if manifests.ValidName(model) == nil && len(tips) > 0 {
-		args := append([]string{"log", "-1", "--format=%H"}, tips...)
-		out, err := gitCmd(ctx, r.repo.Root, append(args, "--", manifests.ModelsDir+"/"+model)...)
-		if err != nil {
+		seen, err := r.repo.EverTouched(ctx, tips, manifests.ModelsDir+"/"+model)
+		if err != nil || seen {
 			return err
-		}
-		if out != "" {
-			return nil
 		}
 	}
 	return fmt.Errorf("auditing: %w %q: it is not under %s/ and never was in the history audited (registered: %s)", ErrUnknownModel, model, manifests.ModelsDir, listOrNone(known))
@@ -231,14 +226,7 @@ func (r *Registry) checkAuditedModel(ctx context.Context, model string, tips []s
 
 // branchTip reads refs/heads/<branch>; zero when it does not exist yet.
 func (r *Registry) branchTip(ctx context.Context, branch string) (plumbing.Hash, error) {
-	out, err := gitCmd(ctx, r.repo.Root, "for-each-ref", "--format=%(objectname)", "refs/heads/"+branch)
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if out == "" {
-		return plumbing.ZeroHash, nil
-	}
-	return plumbing.NewHash(out), nil
+	return r.repo.BranchTip(ctx, branch)
 }
 
 // eventScanner turns scanned commits into events; it keeps the parsed
@@ -253,28 +241,15 @@ type eventScanner struct {
 // including, stop when not zero) for changes of the release files of envs
 // (and of model, when not "") and calls fn with each commit's events,
 // newest first. Signatures are judged against the allowed signers t.
-func (r *Registry) scanEvents(ctx context.Context, tip, stop plumbing.Hash, t *trust, envs []string, model string, fn func(*fpCommit, []AuditEvent) error) (reached bool, err error) {
+func (r *Registry) scanEvents(ctx context.Context, tip, stop plumbing.Hash, t *trust, envs []string, model string, fn func(*repo.FPCommit, []AuditEvent) error) (reached bool, err error) {
 	s := &eventScanner{trust: t, releases: map[plumbing.Hash]*ReleaseState{}, blobs: map[plumbing.Hash][]byte{}}
-	return scanReleases(ctx, r.repo.Root, tip, stop, envs, model, false, func(c *fpCommit) error {
+	return r.repo.ScanReleases(ctx, tip, stop, envs, model, false, func(c *repo.FPCommit) error {
 		evs, err := s.events(c)
 		if err != nil {
 			return err
 		}
 		return fn(c, evs)
 	})
-}
-
-func decodeCommit(h plumbing.Hash, raw []byte) (*object.Commit, error) {
-	obj := &plumbing.MemoryObject{}
-	obj.SetType(plumbing.CommitObject)
-	if _, err := obj.Write(raw); err != nil {
-		return nil, fmt.Errorf("decoding commit %s: %w", h, err)
-	}
-	c := &object.Commit{}
-	if err := c.Decode(obj); err != nil {
-		return nil, fmt.Errorf("decoding commit %s: %w", h, err)
-	}
-	return c, nil
 }
 
 // release parses a release blob (cached by hash); zero hash: no file.
@@ -373,8 +348,8 @@ func first(m map[string][]string, k string) string {
 }
 
 // events builds the events of one first-parent commit.
-func (s *eventScanner) events(c *fpCommit) ([]AuditEvent, error) {
-	var changes []rawChange
+func (s *eventScanner) events(c *repo.FPCommit) ([]AuditEvent, error) {
+	var changes []repo.RawChange
 	for _, ch := range c.Changes {
 		if _, _, ok := splitReleasePath(ch.Path); ok {
 			changes = append(changes, ch)
@@ -383,7 +358,7 @@ func (s *eventScanner) events(c *fpCommit) ([]AuditEvent, error) {
 	if len(changes) == 0 {
 		return nil, nil
 	}
-	commit, err := lightCommit(c.Hash, c.objects[c.Hash])
+	commit, err := repo.LightCommit(c.Hash, c.Objects[c.Hash])
 	if err != nil {
 		return nil, err
 	}
@@ -418,8 +393,8 @@ func (s *eventScanner) events(c *fpCommit) ([]AuditEvent, error) {
 			base.Via = ViaOutside
 		}
 		p2 := c.Parents[1]
-		if raw, ok := c.objects[p2]; ok {
-			if change, err = lightCommit(p2, raw); err != nil {
+		if raw, ok := c.Objects[p2]; ok {
+			if change, err = repo.LightCommit(p2, raw); err != nil {
 				return nil, err
 			}
 			base.ChangeCommit = p2.String()
@@ -442,8 +417,8 @@ func (s *eventScanner) events(c *fpCommit) ([]AuditEvent, error) {
 		ev := base
 		ev.ApprovedBy = slices.Clone(base.ApprovedBy)
 		ev.Environment, ev.Model = env, model
-		ev.From = s.release(ch.Path, ch.Old, c.objects)
-		ev.To = s.release(ch.Path, ch.New, c.objects)
+		ev.From = s.release(ch.Path, ch.Old, c.Objects)
+		ev.To = s.release(ch.Path, ch.New, c.Objects)
 		var g trailerGroup
 		for _, cand := range groups {
 			if cand["model"] == model {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -277,7 +278,7 @@ func (r *Registry) branchEvents(ctx context.Context, branch string, tip plumbing
 		return nil, err
 	}
 	var newer []AuditEvent
-	reached, err := r.scanEvents(ctx, tip, stop, t, envs, "", func(_ *fpCommit, evs []AuditEvent) error {
+	reached, err := r.scanEvents(ctx, tip, stop, t, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
 		if progress != nil {
 			progress()
 		}

@@ -34,7 +34,7 @@ type followedState struct {
 
 // gitCommonDir is the repository's shared git directory.
 func (r *Registry) gitCommonDir(ctx context.Context) (string, error) {
-	return gitCmd(ctx, r.repo.Root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	return r.repo.CommonDir(ctx)
 }
 
 // checkFollowed compares branch's tip with the position recorded by the
@@ -102,6 +102,6 @@ func (r *Registry) gitIsAncestor(ctx context.Context, a string, b plumbing.Hash)
 	if b.IsZero() {
 		return false
 	}
-	_, err := gitCmd(ctx, r.repo.Root, "merge-base", "--is-ancestor", a, b.String())
-	return err == nil
+	ok, err := r.repo.IsAncestor(ctx, plumbing.NewHash(a), b)
+	return err == nil && ok
 }

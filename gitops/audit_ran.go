@@ -22,6 +22,9 @@ type RanInterval struct {
 	// Commit is the change that started the interval, on the followed
 	// branch (for a pull request, its merge commit).
 	Commit string `json:"commit"`
+	// endedBy is the change that ended it; a run goes on without a gap
+	// when the next interval starts at the same change.
+	endedBy string
 }
 
 // ranIntervals derives, from one model's events in the order of the
@@ -56,7 +59,7 @@ func ranIntervals(events []AuditEvent) map[string][]RanInterval {
 				continue
 			}
 			t := ev.Time
-			cur.To = &t
+			cur.To, cur.endedBy = &t, ev.Commit
 			delete(open, k)
 		}
 		for _, v := range slices.Sorted(maps.Keys(now)) {

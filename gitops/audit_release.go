@@ -6,9 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
-
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -175,32 +172,4 @@ func plainScalar(s string) bool {
 		}
 	}
 	return true
-}
-
-// lightCommit decodes an unsigned commit without go-git (which is several
-// times slower and matters over tens of thousands of commits); a signed
-// commit, or anything unusual, goes through go-git so that the signature
-// is verified over exactly the bytes git signs.
-func lightCommit(h plumbing.Hash, raw []byte) (*object.Commit, error) {
-	hdr, msg, ok := bytes.Cut(raw, []byte("\n\n"))
-	if !ok || bytes.Contains(hdr, []byte("\ngpgsig")) || bytes.Contains(hdr, []byte("\nencoding ")) {
-		return decodeCommit(h, raw)
-	}
-	c := &object.Commit{Hash: h, Message: string(msg)}
-	for _, line := range bytes.Split(hdr, []byte("\n")) {
-		k, v, _ := bytes.Cut(line, []byte(" "))
-		switch string(k) {
-		case "tree":
-			c.TreeHash = plumbing.NewHash(string(v))
-		case "parent":
-			c.ParentHashes = append(c.ParentHashes, plumbing.NewHash(string(v)))
-		case "author":
-			c.Author.Decode(v)
-		case "committer":
-			c.Committer.Decode(v)
-		case "mergetag", "":
-			return decodeCommit(h, raw)
-		}
-	}
-	return c, nil
 }

@@ -1,22 +1,18 @@
 package gitops
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -96,26 +92,6 @@ type ArtifactRef struct {
 	Digest manifests.Digest `json:"digest"`
 }
 
-// commitAt returns the newest first-parent commit of tip whose committer
-// time is not after at, and that time; zero when there is none.
-func commitAt(ctx context.Context, dir string, tip plumbing.Hash, at time.Time) (plumbing.Hash, time.Time, error) {
-	if at.Unix() < 0 {
-		return plumbing.ZeroHash, time.Time{}, nil // before any commit
-	}
-	// rev-list reads the commit times from the commit-graph when there is
-	// one, without inflating a commit.
-	out, err := gitCmd(ctx, dir, "rev-list", "--first-parent", "--timestamp", "-1", fmt.Sprintf("--until=@%d", at.Unix()), tip.String())
-	if err != nil || out == "" {
-		return plumbing.ZeroHash, time.Time{}, err
-	}
-	ts, h, ok := strings.Cut(out, " ")
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if !ok || err != nil || len(h) != 40 {
-		return plumbing.ZeroHash, time.Time{}, fmt.Errorf("reading git rev-list: unexpected %q", out)
-	}
-	return plumbing.NewHash(h), time.Unix(sec, 0).UTC(), nil
-}
-
 // Which answers what ran in an environment at a moment: the release files
 // as they were on the first-parent history of the followed branch at that
 // time, every version in them (both sides of a canary, with weights), and
@@ -148,33 +124,33 @@ func (r *Registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, 
 	if tip.IsZero() {
 		return res, nil
 	}
-	at, atTime, err := commitAt(ctx, r.repo.Root, tip, opts.At)
+	at, atTime, err := r.repo.CommitAt(ctx, tip, opts.At)
 	if err != nil || at.IsZero() {
 		return res, err
 	}
 	res.Commit, res.CommitTime = at.String(), &atTime
 
 	// The release files in effect.
-	cf, err := startCatFile(ctx, r.repo.Root)
+	cf, err := r.repo.CatFile(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { cf.inC.Close(); _ = cf.cmd.Wait() }()
+	defer cf.Close()
 	var models []string
 	if opts.Model != "" {
 		models = []string{opts.Model}
 	} else {
-		out, err := gitCmd(ctx, r.repo.Root, "ls-tree", "--name-only", at.String(), path.Join(manifests.EnvironmentsDir, opts.Env)+"/")
+		names, err := r.repo.TreeNames(ctx, at, path.Join(manifests.EnvironmentsDir, opts.Env))
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range strings.Split(out, "\n") {
-			if _, m, ok := splitReleasePath(p); ok {
+		for _, n := range names {
+			if _, m, ok := splitReleasePath(path.Join(manifests.EnvironmentsDir, opts.Env, n)); ok {
 				models = append(models, m)
 			}
 		}
 	}
-	objs, err := cf.fetch(at, func() []string {
+	objs, err := cf.Fetch(at, func() []string {
 		var ps []string
 		for _, m := range models {
 			ps = append(ps, manifests.ReleaseFile(opts.Env, m))
@@ -296,13 +272,13 @@ func (r *Registry) walkCached(ctx context.Context, branch string, tip, at plumbi
 	if err != nil {
 		return false, err
 	}
-	out, err := gitCmd(ctx, r.repo.Root, "rev-list", "--first-parent", at.String()+".."+tip.String())
+	later, err := r.repo.FirstParentRange(ctx, at, tip)
 	if err != nil {
 		return false, err
 	}
 	after := map[string]bool{}
-	for h := range strings.FieldsSeq(out) {
-		after[h] = true
+	for _, h := range later {
+		after[h.String()] = true
 	}
 	for i := len(events) - 1; i >= 0 && unexplained(); i-- {
 		ev := &events[i]
@@ -328,17 +304,17 @@ func (r *Registry) walkCached(ctx context.Context, branch string, tip, at plumbi
 func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) error {
 	s := &eventScanner{trust: t, releases: map[plumbing.Hash]*ReleaseState{}, blobs: map[plumbing.Hash][]byte{}}
 	type need struct {
-		c    *fpCommit
+		c    *repo.FPCommit
 		path string
 		sets []func(*AuditEvent)
 	}
 	var needs []*need
-	_, err := scanReleases(ctx, r.repo.Root, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *fpCommit) error {
+	_, err := r.repo.ScanReleases(ctx, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *repo.FPCommit) error {
 		for _, ch := range c.Changes {
 			// Parse both sides now: a blob is fetched once, by the first
 			// commit that names it, and this commit's objects are not kept.
-			from := s.release(ch.Path, ch.Old, c.objects)
-			s.release(ch.Path, ch.New, c.objects)
+			from := s.release(ch.Path, ch.Old, c.Objects)
+			s.release(ch.Path, ch.New, c.Objects)
 			env, model, ok := splitReleasePath(ch.Path)
 			p := byModel[model]
 			if !ok || p == nil || env != opts.Env {
@@ -350,7 +326,7 @@ func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opt
 			}
 		}
 		if !unexplained() {
-			return errStopScan
+			return repo.ErrStopScan
 		}
 		return nil
 	})
@@ -372,7 +348,7 @@ func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opt
 			}
 		}
 	}
-	objs, err := readObjects(ctx, r.repo.Root, hashes)
+	objs, err := r.repo.ReadObjects(ctx, hashes)
 	if err != nil {
 		return err
 	}
@@ -380,9 +356,9 @@ func (r *Registry) walkBack(ctx context.Context, at plumbing.Hash, t *trust, opt
 	for _, n := range needs {
 		evs, ok := events[n.c.Hash]
 		if !ok {
-			n.c.objects[n.c.Hash] = objs[n.c.Hash]
+			n.c.Objects[n.c.Hash] = objs[n.c.Hash]
 			if len(n.c.Parents) > 1 {
-				n.c.objects[n.c.Parents[1]] = objs[n.c.Parents[1]]
+				n.c.Objects[n.c.Parents[1]] = objs[n.c.Parents[1]]
 			}
 			if evs, err = s.events(n.c); err != nil {
 				return err
@@ -411,44 +387,6 @@ func versionsOf(st *ReleaseState) []string {
 	return out
 }
 
-// fetch reads the given paths at rev; a missing path is absent from the
-// result.
-func (c *catFile) fetch(rev plumbing.Hash, paths []string) (map[string][]byte, error) {
-	for _, p := range paths {
-		c.in.WriteString(rev.String() + ":" + p + "\n")
-	}
-	if err := c.in.Flush(); err != nil {
-		return nil, fmt.Errorf("writing to git cat-file: %w", err)
-	}
-	// With --buffer, cat-file answers only when its output buffer fills or
-	// its input ends; so the batch process is single-use per fetch.
-	c.inC.Close()
-	out := map[string][]byte{}
-	for _, p := range paths {
-		header, err := c.out.ReadString('\n')
-		if err != nil {
-			return nil, fmt.Errorf("reading %s at %s from git cat-file: %w", p, rev, err)
-		}
-		if strings.HasSuffix(header, " missing\n") || strings.HasSuffix(header, " ambiguous\n") {
-			continue
-		}
-		f := strings.Fields(header)
-		if len(f) != 3 {
-			return nil, fmt.Errorf("reading %s at %s from git cat-file: unexpected header %q", p, rev, header)
-		}
-		n, err := strconv.Atoi(f[2])
-		if err != nil {
-			return nil, fmt.Errorf("reading %s at %s from git cat-file: unexpected header %q", p, rev, header)
-		}
-		b := make([]byte, n+1)
-		if _, err := io.ReadFull(c.out, b); err != nil {
-			return nil, fmt.Errorf("reading %s at %s from git cat-file: %w", p, rev, err)
-		}
-		out[p] = b[:n]
-	}
-	return out, nil
-}
-
 // versionChains fills in each version's manifest chain as committed at at,
 // and the commit that registered it.
 func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust, res *WhichResult) error {
@@ -461,12 +399,12 @@ func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust
 	if len(paths) == 0 {
 		return nil
 	}
-	cf, err := startCatFile(ctx, r.repo.Root)
+	cf, err := r.repo.CatFile(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() { cf.inC.Close(); _ = cf.cmd.Wait() }()
-	objs, err := cf.fetch(at, paths)
+	defer cf.Close()
+	objs, err := cf.Fetch(at, paths)
 	if err != nil {
 		return err
 	}
@@ -516,14 +454,14 @@ func (r *Registry) versionChains(ctx context.Context, at plumbing.Hash, t *trust
 // along the history, and a binary search finds each one in about log2(n)
 // path look-ups instead of a diff of models/ at every commit.
 func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust, added map[string]*VersionChain) error {
-	out, err := gitCmd(ctx, r.repo.Root, "rev-list", "--first-parent", "--parents", at.String())
+	lines, err := r.repo.FirstParentLines(ctx, at)
 	if err != nil {
 		return err
 	}
-	var chain [][]string // newest first: hash, parents...
-	for line := range strings.SplitSeq(out, "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			chain = append(chain, f)
+	chain := make([][]string, len(lines)) // newest first: hash, parents...
+	for i, hs := range lines {
+		for _, h := range hs {
+			chain[i] = append(chain[i], h.String())
 		}
 	}
 	type search struct {
@@ -538,17 +476,17 @@ func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust
 			open = append(open, s)
 		}
 	}
-	cf, err := startBatchCheck(ctx, r.repo.Root)
+	cf, err := r.repo.BatchCheck(ctx)
 	if err != nil {
 		return err
 	}
-	defer cf.close()
+	defer cf.Close()
 	for len(open) > 0 {
 		queries := make([]string, len(open))
 		for i, s := range open {
 			queries[i] = chain[(s.lo+s.hi)/2][0] + ":" + s.path
 		}
-		exists, err := cf.exist(queries)
+		exists, err := cf.Exist(queries)
 		if err != nil {
 			return err
 		}
@@ -580,7 +518,7 @@ func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust
 			hashes = append(hashes, h)
 		}
 	}
-	objs, err := readObjects(ctx, r.repo.Root, hashes)
+	objs, err := r.repo.ReadObjects(ctx, hashes)
 	if err != nil {
 		return err
 	}
@@ -592,7 +530,7 @@ func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust
 		}
 		commit := commits[h]
 		if commit == nil {
-			if commit, err = lightCommit(h, objs[h]); err != nil {
+			if commit, err = repo.LightCommit(h, objs[h]); err != nil {
 				return err
 			}
 			commits[h] = commit
@@ -602,68 +540,4 @@ func (r *Registry) registrations(ctx context.Context, at plumbing.Hash, t *trust
 		vc.RegistrationCommit, vc.Signature = h.String(), &sig
 	}
 	return nil
-}
-
-// batchCheck is a running `git cat-file --batch-check`, answering one
-// round of questions at a time.
-type batchCheck struct {
-	cmd *exec.Cmd
-	in  *bufio.Writer
-	inC io.Closer
-	out *bufio.Reader
-}
-
-func startBatchCheck(ctx context.Context, dir string) (*batchCheck, error) {
-	cmd, in, out, err := startPiped(ctx, dir, "cat-file", "--batch-check=%(objecttype)")
-	if err != nil {
-		return nil, err
-	}
-	return &batchCheck{cmd: cmd, in: bufio.NewWriter(in), inC: in, out: bufio.NewReader(out)}, nil
-}
-
-func (b *batchCheck) close() { b.inC.Close(); _ = b.cmd.Wait() }
-
-// exist reports, for each "rev:path", whether it names an object.
-func (b *batchCheck) exist(queries []string) ([]bool, error) {
-	for _, q := range queries {
-		b.in.WriteString(q)
-		b.in.WriteByte('\n')
-	}
-	if err := b.in.Flush(); err != nil {
-		return nil, fmt.Errorf("writing to git cat-file: %w", err)
-	}
-	out := make([]bool, len(queries))
-	for i, q := range queries {
-		line, err := b.out.ReadString('\n')
-		if err != nil {
-			return nil, fmt.Errorf("looking up %s with git cat-file: %w", q, err)
-		}
-		out[i] = !strings.HasSuffix(line, " missing\n") && !strings.HasSuffix(line, " ambiguous\n")
-	}
-	return out, nil
-}
-
-// readObjects reads the given objects with one `git cat-file --batch`.
-func readObjects(ctx context.Context, dir string, hashes []plumbing.Hash) (map[plumbing.Hash][]byte, error) {
-	cf, err := startCatFile(ctx, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { cf.inC.Close(); _ = cf.cmd.Wait() }()
-	go func() {
-		for _, h := range hashes {
-			cf.in.WriteString(h.String() + "\n")
-		}
-		_ = cf.in.Flush()
-		cf.inC.Close()
-	}()
-	out := make(map[plumbing.Hash][]byte, len(hashes))
-	for _, h := range hashes {
-		b, err := cf.read(h)
-		if err != nil {
-			return nil, err
-		}
-		out[h] = b
-	}
-	return out, nil
 }

@@ -122,7 +122,7 @@ func (r *Registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, 
 	if c.trust, err = r.loadTrust(c.base.Hash); err != nil {
 		return nil, fmt.Errorf("reading the allowed signers of the base %s: %w", short(c.base.Hash), err)
 	}
-	if c.commit, err = r.rangeCommits(c.base.Hash, c.head.Hash); err != nil {
+	if c.commit, err = r.repo.RangeCommits(c.base.Hash, c.head.Hash); err != nil {
 		return nil, err
 	}
 	if c.mergeBase, err = r.mergeBase(ctx, c.base.Hash, c.head.Hash); err != nil {
@@ -212,7 +212,7 @@ func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
 			}
 			return nil, fmt.Errorf("checking: resolving the %s %q: %w%s", what, rev, err, hint)
 		}
-		cm, err := r.repo.Git.CommitObject(h)
+		cm, err := r.repo.CommitObject(h)
 		if err != nil {
 			return nil, fmt.Errorf("checking: reading the %s %s: %w", what, h, err)
 		}
@@ -626,22 +626,15 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		c.skip(CheckSoak, "no release changed")
 		return nil
 	}
-	var queries []servingQuery
-	for _, p := range ps {
-		if p.candidate == nil {
-			continue
+	// runOf asks the ledger for the candidate's latest run at the base.
+	runOf := func(env, model string, v manifests.Version) (Run, error) {
+		served, err := r.Served(ctx, c.base.Hash, env, model)
+		if err != nil {
+			return Run{}, fmt.Errorf("reading the release history: %w", err)
 		}
-		v := p.candidate.Manifest.Version
-		queries = append(queries, servingQuery{Env: p.cp.Environment, Model: p.cp.Model, Version: v})
-		if p.ap.From != "" {
-			queries = append(queries, servingQuery{Env: p.ap.From, Model: p.cp.Model, Version: v})
-		}
+		run, _ := LatestRun(served[v.String()])
+		return run, nil
 	}
-	runs, err := r.servingRuns(ctx, c.base.Hash, queries)
-	if err != nil {
-		return err
-	}
-	qi := 0
 	gatesRun, orderRun, soakRun := 0, 0, 0
 	for _, p := range ps {
 		c.rep.Promotions = append(c.rep.Promotions, p.cp)
@@ -683,12 +676,16 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 			}
 		}
 		// Order and soak.
-		here := runs[qi]
-		qi++
-		var prev servingRun
+		v := p.candidate.Manifest.Version
+		here, err := runOf(p.cp.Environment, p.cp.Model, v)
+		if err != nil {
+			return err
+		}
+		var prev Run
 		if p.ap.From != "" {
-			prev = runs[qi]
-			qi++
+			if prev, err = runOf(p.ap.From, p.cp.Model, v); err != nil {
+				return err
+			}
 		}
 		switch {
 		case p.undeclared:

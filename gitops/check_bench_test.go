@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
-
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
@@ -29,7 +27,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	bare := filepath.Join(b.TempDir(), "origin.git")
 	git(b, ".", "init", "-q", "--bare", "-b", "main", bare)
 	fake := githubfake.New(b, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
-	if _, err := reg0.Repo().Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{fake.GitURL()}}); err != nil {
+	if err := reg0.Repo().AddRemote("origin", fake.GitURL()); err != nil {
 		b.Fatal(err)
 	}
 	o := f.options(base)

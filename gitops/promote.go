@@ -149,8 +149,12 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 	// A rollback returns to a version that ran in the environment before:
 	// it passed the order then. Any other version is held to the order.
 	inOrder := envIdx <= 0 || opts.Change.Switch
+	head, err := r.head()
+	if err != nil {
+		return nil, err
+	}
 	if !inOrder && opts.Rollback {
-		ran, err := r.RanIn(opts.Env, model, v.Manifest.Version)
+		ran, err := r.ranAt(ctx, head, opts.Env, model, v.Manifest.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +162,7 @@ func (r *Registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 	}
 	if !inOrder {
 		prev := r.config.Environments[envIdx-1].Name
-		ran, err := r.RanIn(prev, model, v.Manifest.Version)
+		ran, err := r.ranAt(ctx, head, prev, model, v.Manifest.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -743,7 +747,7 @@ func (r *Registry) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool
 	}
 	trees := make([]*object.Tree, 2)
 	for i, h := range []plumbing.Hash{head, tip} {
-		c, err := r.repo.Git.CommitObject(h)
+		c, err := r.repo.CommitObject(h)
 		if err != nil {
 			return false, err
 		}
@@ -787,7 +791,7 @@ func (r *Registry) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool
 // changes. Merge commits are let through: what they bring is in their
 // parents, which are checked.
 func (r *Registry) refuseForeignCommits(branch string, base, tip plumbing.Hash) error {
-	commits, err := r.rangeCommits(base, tip)
+	commits, err := r.repo.RangeCommits(base, tip)
 	if err != nil {
 		return err
 	}
@@ -813,15 +817,7 @@ func (r *Registry) isAncestor(a, b plumbing.Hash) (bool, error) {
 	if a.IsZero() || b.IsZero() {
 		return false, nil
 	}
-	ca, err := r.repo.Git.CommitObject(a)
-	if err != nil {
-		return false, err
-	}
-	cb, err := r.repo.Git.CommitObject(b)
-	if err != nil {
-		return false, err
-	}
-	return ca.IsAncestor(cb)
+	return r.repo.IsAncestor(context.Background(), a, b)
 }
 
 // maxBody is the most modelgit writes into a pull request's body. GitHub

@@ -14,7 +14,7 @@ func SetBeforePushForTest(fn func(branch string, attempt int)) (restore func()) 
 // RangeCommitsForTest is rangeCommits: the commits of base..head, newest
 // first, as hex hashes.
 func (r *Registry) RangeCommitsForTest(base, head string) ([]string, error) {
-	cs, err := r.rangeCommits(plumbing.NewHash(base), plumbing.NewHash(head))
+	cs, err := r.repo.RangeCommits(plumbing.NewHash(base), plumbing.NewHash(head))
 	var out []string
 	for _, c := range cs {
 		out = append(out, c.Hash.String())

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
-
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
@@ -41,7 +39,7 @@ func newPromoteFixture(t *testing.T) *promoteFixture {
 	bare := filepath.Join(t.TempDir(), "origin.git")
 	git(t, ".", "init", "-q", "--bare", "-b", "main", bare)
 	fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
-	if _, err := f.reg.Repo().Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{fake.GitURL()}}); err != nil {
+	if err := f.reg.Repo().AddRemote("origin", fake.GitURL()); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.reg.Repo().Push(ctx, "origin", "main", nil); err != nil {

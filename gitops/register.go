@@ -375,12 +375,7 @@ func (r *Registry) repairWorktree(head plumbing.Hash, v *VersionRef) error {
 // (a crash between moving the branch and updating the index leaves it
 // stale even when the work-tree file is right).
 func (r *Registry) indexHas(path string, content []byte) bool {
-	idx, err := r.repo.Git.Storer.Index()
-	if err != nil {
-		return false
-	}
-	e, err := idx.Entry(path)
-	return err == nil && e.Hash == plumbing.ComputeHash(plumbing.BlobObject, content)
+	return r.repo.IndexHas(path, content)
 }
 
 // notEmpty refuses an artifact or data set with no bytes: an empty file

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -185,40 +182,6 @@ func Serving(r *manifests.Release) []manifests.Version {
 		out = append(out, v.Version)
 	}
 	return out
-}
-
-// Ran is when a version first served traffic in an environment.
-type Ran struct {
-	Commit string
-	Since  time.Time
-}
-
-// RanIn reports whether version served traffic in env according to the
-// history of HEAD (any commit whose release file routed traffic to it),
-// and since when. It is how promotion order is enforced: a version enters
-// an environment only after it ran in the one before.
-func (r *Registry) RanIn(env, model string, version manifests.Version) (*Ran, error) {
-	head, err := r.head()
-	if err != nil || head.IsZero() {
-		return nil, err
-	}
-	p := manifests.ReleaseFile(env, model)
-	var first *Ran
-	err = r.repo.Log(head, []string{p}, func(c *object.Commit) error {
-		raw, err := r.repo.ReadFile(c.Hash, p)
-		if err != nil {
-			return nil // deleted in this commit
-		}
-		rel, err := manifests.ParseRelease(p, raw)
-		if err != nil {
-			return nil // an invalid release served nothing
-		}
-		if slices.Contains(Serving(rel), version) {
-			first = &Ran{Commit: c.Hash.String(), Since: c.Committer.When}
-		}
-		return nil
-	})
-	return first, err
 }
 
 // Release reads the release of model in env at HEAD; nil when there is

@@ -181,13 +181,13 @@ func fluxURL(cfg *manifests.Config, rp *repo.Repo) string {
 		}
 		return host + "/" + f.Repository + ".git"
 	}
-	remote, err := rp.Git.Remote("origin")
-	if err != nil || len(remote.Config().URLs) == 0 {
+	origin, err := rp.RemoteURL("origin")
+	if err != nil || origin == "" {
 		return ""
 	}
-	u, err := url.Parse(remote.Config().URLs[0])
+	u, err := url.Parse(origin)
 	if err != nil || u.Scheme == "" {
-		return remote.Config().URLs[0]
+		return origin
 	}
 	u.User = nil
 	return u.String()

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/config"
-
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/signing"
 )
@@ -43,7 +41,7 @@ func TestNoFluxURLSaysWhatToDo(t *testing.T) {
 	_, err = f.reg.Promote(ctx, gitops.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
 	mustContain(t, err, `promoting to "dev"`, `rendering cluster "gpu-dev"`, help)
 
-	if _, err := f.reg.Repo().Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{"https://git.example.com/acme/models.git"}}); err != nil {
+	if err := f.reg.Repo().AddRemote("origin", "https://git.example.com/acme/models.git"); err != nil {
 		t.Fatal(err)
 	}
 	res, err = gitops.Init(ctx, f.root, initOpts)

@@ -104,7 +104,7 @@ func (r *Registry) firstParentChanges(head plumbing.Hash, p string, fn func(c *o
 		}
 		return e.Hash, nil
 	}
-	c, err := r.repo.Git.CommitObject(head)
+	c, err := r.repo.CommitObject(head)
 	if err != nil {
 		return fmt.Errorf("reading commit %s: %w", head, err)
 	}
@@ -116,7 +116,7 @@ func (r *Registry) firstParentChanges(head plumbing.Hash, p string, fn func(c *o
 		var parent *object.Commit
 		var theirs plumbing.Hash
 		if c.NumParents() > 0 {
-			if parent, err = r.repo.Git.CommitObject(c.ParentHashes[0]); err != nil {
+			if parent, err = r.repo.CommitObject(c.ParentHashes[0]); err != nil {
 				return fmt.Errorf("reading parent %s of commit %s: %w", c.ParentHashes[0], c.Hash, err)
 			}
 			if theirs, err = blob(parent); err != nil {
@@ -126,7 +126,7 @@ func (r *Registry) firstParentChanges(head plumbing.Hash, p string, fn func(c *o
 		if mine != theirs {
 			msgs := []string{c.Message}
 			for _, h := range c.ParentHashes[1:] {
-				if pc, err := r.repo.Git.CommitObject(h); err == nil {
+				if pc, err := r.repo.CommitObject(h); err == nil {
 					msgs = append(msgs, pc.Message)
 				}
 			}
@@ -211,7 +211,7 @@ func (r *Registry) Rollback(ctx context.Context, opts RollbackOptions) (*Promote
 	}
 	to := opts.To
 	if to == "" {
-		v, err := r.rollbackTarget(opts.Env, opts.Model, cur)
+		v, err := r.rollbackTarget(ctx, opts.Env, opts.Model, cur)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +225,7 @@ func (r *Registry) Rollback(ctx context.Context, opts RollbackOptions) (*Promote
 
 // rollbackTarget is the version a rollback without --to returns to, given
 // the current release cur (see Rollback).
-func (r *Registry) rollbackTarget(env, model string, cur *manifests.Release) (manifests.Version, error) {
+func (r *Registry) rollbackTarget(ctx context.Context, env, model string, cur *manifests.Release) (manifests.Version, error) {
 	if len(cur.Versions) > 1 {
 		if len(Serving(cur)) > 1 {
 			return cur.Versions[0].Version, nil
@@ -234,7 +234,11 @@ func (r *Registry) rollbackTarget(env, model string, cur *manifests.Release) (ma
 			// A standby that served before is the active of before the
 			// switch: history finds it. One that never served is the
 			// change being rolled back.
-			ran, err := r.RanIn(env, model, cur.Versions[1].Version)
+			head, err := r.head()
+			if err != nil {
+				return manifests.Version{}, err
+			}
+			ran, err := r.ranAt(ctx, head, env, model, cur.Versions[1].Version)
 			if err != nil {
 				return manifests.Version{}, err
 			}

@@ -171,7 +171,7 @@ func (r *Registry) PendingByModel(prs []*forge.PullRequest) (map[string][]Pendin
 func (r *Registry) bulkModels(pr *forge.PullRequest, env string) [][2]string {
 	var out [][2]string
 	if h := plumbing.NewHash(pr.HeadSHA); plumbing.IsHash(pr.HeadSHA) && !h.IsZero() {
-		if c, err := r.repo.Git.CommitObject(h); err == nil {
+		if c, err := r.repo.CommitObject(h); err == nil {
 			groups, _ := promotionTrailers(c.Message)
 			for _, g := range groups {
 				out = append(out, [2]string{g["model"], g["model-version"]})

@@ -109,7 +109,7 @@ func (r *Registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 		// BASE..TIP: the range walk stops where the two histories meet,
 		// instead of walking all of base's history and then all of tip's.
 		var commits []*object.Commit
-		if commits, err = r.rangeCommits(base, tip); err == nil {
+		if commits, err = r.repo.RangeCommits(base, tip); err == nil {
 			for _, c := range commits {
 				if err = visit(c); err != nil {
 					break
@@ -206,12 +206,12 @@ func (r *Registry) checkCommit(c *object.Commit, t *trust) (governed bool, findi
 
 func (r *Registry) resolveRange(spec string) (base, tip plumbing.Hash, err error) {
 	resolve := func(rev string) (plumbing.Hash, error) {
-		h, err := r.repo.Git.ResolveRevision(plumbing.Revision(rev))
+		h, err := r.repo.Resolve(rev)
 		if err != nil {
 			// go-git answers a walk past the root commit with a bare EOF.
-			return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: unknown revision (%v)", rev, err)
+			return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: unknown revision (%v)", rev, errors.Unwrap(err))
 		}
-		return *h, nil
+		return h, nil
 	}
 	switch {
 	case spec == "":
@@ -241,7 +241,7 @@ func (r *Registry) resolveRange(spec string) (base, tip plumbing.Hash, err error
 
 // walk visits every commit reachable from tip once.
 func (r *Registry) walk(tip plumbing.Hash, fn func(*object.Commit) error) error {
-	c, err := r.repo.Git.CommitObject(tip)
+	c, err := r.repo.CommitObject(tip)
 	if err != nil {
 		return fmt.Errorf("reading commit %s: %w", tip, err)
 	}

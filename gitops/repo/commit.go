@@ -105,7 +105,7 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 
 	var baseTree plumbing.Hash
 	if !parent.IsZero() {
-		pc, err := r.Git.CommitObject(parent)
+		pc, err := r.git.CommitObject(parent)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("reading parent commit %s: %w", parent, err)
 		}
@@ -113,7 +113,7 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 	}
 	fromTree := baseTree
 	if !req.Merge.IsZero() {
-		mc, err := r.Git.CommitObject(req.Merge)
+		mc, err := r.git.CommitObject(req.Merge)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("reading merged commit %s: %w", req.Merge, err)
 		}
@@ -195,11 +195,11 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 // alreadyCommitted reports whether tip is the commit this request would
 // have made on top of expected (a re-run after a crash).
 func (r *Repo) alreadyCommitted(tip, expected plumbing.Hash, changes []File) (bool, error) {
-	tc, err := r.Git.CommitObject(tip)
+	tc, err := r.git.CommitObject(tip)
 	if err != nil || len(tc.ParentHashes) == 0 || tc.ParentHashes[0] != expected {
 		return false, err
 	}
-	pc, err := r.Git.CommitObject(expected)
+	pc, err := r.git.CommitObject(expected)
 	if err != nil {
 		return false, err
 	}
@@ -313,7 +313,7 @@ func (r *Repo) buildTree(base plumbing.Hash, changes []File) (plumbing.Hash, err
 func (r *Repo) editTree(base plumbing.Hash, changes []File) (plumbing.Hash, error) {
 	entries := map[string]object.TreeEntry{}
 	if !base.IsZero() {
-		t, err := r.Git.TreeObject(base)
+		t, err := r.git.TreeObject(base)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("reading tree %s: %w", base, err)
 		}
@@ -403,7 +403,7 @@ func blobObject(b []byte) *plumbing.MemoryObject {
 // place, so a ref never points at an object that a crash could lose.
 func (r *Repo) writeObject(obj *plumbing.MemoryObject) (plumbing.Hash, error) {
 	h := obj.Hash()
-	if r.Git.Storer.HasEncodedObject(h) == nil {
+	if r.git.Storer.HasEncodedObject(h) == nil {
 		return h, nil
 	}
 	hex := h.String()

@@ -33,7 +33,7 @@ func (r *Repo) PushAs(ctx context.Context, remote, branch, remoteBranch string, 
 		return fmt.Errorf("pushing %s to %s: %w", branch, remote, err)
 	}
 	defer unlock()
-	err = r.Git.PushContext(ctx, &git.PushOptions{
+	err = r.git.PushContext(ctx, &git.PushOptions{
 		RemoteName: remote,
 		RefSpecs:   []config.RefSpec{config.RefSpec(src.String() + ":" + dst.String())},
 		Auth:       auth,
@@ -56,7 +56,7 @@ func (r *Repo) Fetch(ctx context.Context, remote, branch string, auth transport.
 		return plumbing.ZeroHash, fmt.Errorf("fetching %s from %s: %w", branch, remote, err)
 	}
 	defer unlock()
-	err = r.Git.FetchContext(ctx, &git.FetchOptions{
+	err = r.git.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: remote,
 		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + local.String())},
 		Auth:       auth,
@@ -68,7 +68,7 @@ func (r *Repo) Fetch(ctx context.Context, remote, branch string, auth transport.
 		}
 		return plumbing.ZeroHash, fmt.Errorf("fetching %s from %s: %w", branch, remote, err)
 	}
-	ref, err := r.Git.Reference(local, true)
+	ref, err := r.git.Reference(local, true)
 	if errors.Is(err, plumbing.ErrReferenceNotFound) {
 		return plumbing.ZeroHash, nil
 	}

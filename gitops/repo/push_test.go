@@ -23,7 +23,7 @@ func TestPushNeverForces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := r.Git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{bare}}); err != nil {
+		if _, err := r.git.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{bare}}); err != nil {
 			t.Fatal(err)
 		}
 		return r
@@ -52,7 +52,7 @@ func TestPushNeverForces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ra, err := b.Git.Reference("refs/remotes/origin/main", true)
+	ra, err := b.git.Reference("refs/remotes/origin/main", true)
 	if err != nil || ra.Hash() != tip {
 		t.Fatalf("remote-tracking ref = %v, %v", ra, err)
 	}

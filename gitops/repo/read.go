@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -19,7 +21,7 @@ import (
 // Resolve turns a revision (hash, branch, tag, "HEAD", "HEAD~2", …) into a
 // commit hash.
 func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
-	h, err := r.Git.ResolveRevision(plumbing.Revision(rev))
+	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("resolving revision %q: %w", rev, err)
 	}
@@ -28,7 +30,7 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 
 // tree returns the root tree of commit rev.
 func (r *Repo) tree(rev plumbing.Hash) (*object.Tree, error) {
-	c, err := r.Git.CommitObject(rev)
+	c, err := r.git.CommitObject(rev)
 	if err != nil {
 		return nil, fmt.Errorf("reading commit %s: %w", rev, err)
 	}
@@ -53,7 +55,7 @@ func (r *Repo) ReadFile(rev plumbing.Hash, path string) ([]byte, error) {
 	if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
 		return nil, fmt.Errorf("reading %q at %s: is a directory", path, short(rev))
 	}
-	b, err := r.Git.BlobObject(e.Hash)
+	b, err := r.git.BlobObject(e.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("reading %q at %s: %w", path, short(rev), err)
 	}
@@ -116,7 +118,7 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 	for _, p := range paths {
 		prefixes = append(prefixes, strings.Trim(p, "/"))
 	}
-	start, err := r.Git.CommitObject(from)
+	start, err := r.git.CommitObject(from)
 	if err != nil {
 		return fmt.Errorf("reading commit %s: %w", from, err)
 	}
@@ -127,7 +129,7 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 		if v, ok := entryCache[c.TreeHash]; ok {
 			return v, nil
 		}
-		t, err := r.Git.TreeObject(c.TreeHash)
+		t, err := r.git.TreeObject(c.TreeHash)
 		if err != nil {
 			return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
 		}
@@ -155,7 +157,7 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 		touches := len(prefixes) == 0
 		var first *object.Commit
 		for i, ph := range c.ParentHashes {
-			p, err := r.Git.CommitObject(ph)
+			p, err := r.git.CommitObject(ph)
 			if err != nil {
 				return fmt.Errorf("reading parent %s of commit %s: %w", ph, c.Hash, err)
 			}
@@ -234,7 +236,7 @@ func (q *CommitQueue) Pop() any {
 // differ between HEAD, the index and the worktree, untracked files
 // included (ignored ones not).
 func (r *Repo) Dirty(paths []string) ([]string, error) {
-	wt, err := r.Git.Worktree()
+	wt, err := r.git.Worktree()
 	if err != nil {
 		return nil, fmt.Errorf("reading worktree status: %w", err)
 	}
@@ -266,4 +268,83 @@ func matchesPrefix(p string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// RangeCommits returns the commits reachable from head and not from base
+// (git's base..head), newest first. It walks both sides by commit time
+// and stops once every commit left to visit is reachable from base, so a
+// pull request near the tip of a long history costs a few commits, not
+// the whole history. Only with skewed clocks (a commit older than its
+// parent) may it include a commit of base; it never leaves out one of the
+// range: it errs on checking more.
+func (r *Repo) RangeCommits(base, head plumbing.Hash) ([]*object.Commit, error) {
+	type mark struct {
+		uninteresting bool
+		commit        *object.Commit
+		popped        bool
+	}
+	marks := map[plumbing.Hash]*mark{}
+	q := &CommitQueue{}
+	push := func(h plumbing.Hash, uninteresting bool) error {
+		if m, ok := marks[h]; ok {
+			if uninteresting && !m.uninteresting {
+				m.uninteresting = true
+				if m.popped {
+					// Walked as interesting already: walk it again, so
+					// that its parents are marked too.
+					m.popped = false
+					heap.Push(q, m.commit)
+				}
+			}
+			return nil
+		}
+		c, err := r.git.CommitObject(h)
+		if err != nil {
+			return fmt.Errorf("reading commit %s: %w", h, err)
+		}
+		marks[h] = &mark{uninteresting: uninteresting, commit: c}
+		heap.Push(q, c)
+		return nil
+	}
+	if err := push(head, false); err != nil {
+		return nil, err
+	}
+	if !base.IsZero() {
+		if err := push(base, true); err != nil {
+			return nil, err
+		}
+	}
+	var out []*object.Commit
+	var oldest time.Time // the oldest commit in out
+	// The walk goes on while a commit left to visit is interesting, or
+	// could still reach one in out from base: one not older than the
+	// oldest of them (commits of the same second pop in hash order, so a
+	// descendant can come after its ancestor).
+	undecided := func() bool {
+		for _, c := range *q {
+			if !marks[c.Hash].uninteresting || (len(out) > 0 && !c.Committer.When.Before(oldest)) {
+				return true
+			}
+		}
+		return false
+	}
+	for q.Len() > 0 && undecided() {
+		c := heap.Pop(q).(*object.Commit)
+		marks[c.Hash].popped = true
+		un := marks[c.Hash].uninteresting
+		if !un {
+			out = append(out, c)
+			if len(out) == 1 || c.Committer.When.Before(oldest) {
+				oldest = c.Committer.When
+			}
+		}
+		for _, p := range c.ParentHashes {
+			if err := push(p, un); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// A commit first met as interesting and later reached from base is
+	// not in the range.
+	return slices.DeleteFunc(out, func(c *object.Commit) bool { return marks[c.Hash].uninteresting }), nil
 }

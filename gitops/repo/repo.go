@@ -43,8 +43,9 @@ func (e *RefMovedError) Is(target error) bool { return target == ErrRefMoved }
 
 // Repo is a git repository with a worktree.
 type Repo struct {
-	// Git is the go-git repository, for reads.
-	Git *git.Repository
+	// git is the go-git repository; nothing outside this package reaches
+	// it, so that every git access is one of the named operations here.
+	git *git.Repository
 	// Root is the worktree root.
 	Root string
 
@@ -109,7 +110,7 @@ func openAt(root, gitDir string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening repository %q: %w", root, err)
 	}
-	return &Repo{Git: g, Root: root, gitDir: gitDir, commonDir: common}, nil
+	return &Repo{git: g, Root: root, gitDir: gitDir, commonDir: common}, nil
 }
 
 // Init creates a repository at path with default branch main, like

@@ -84,7 +84,7 @@ func signedCommit(t *testing.T, r *repo.Repo, s signing.Signer, msg string) *obj
 
 func commitObject(t *testing.T, r *repo.Repo, h plumbing.Hash) *object.Commit {
 	t.Helper()
-	c, err := r.Git.CommitObject(h)
+	c, err := r.CommitObject(h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func (d *deps) promoteOptions(reg *gitops.Registry) (gitops.PromoteOptions, erro
 	if d.NoPush {
 		return o, nil
 	}
-	if _, err := reg.Repo().Git.Remote(d.Remote); err != nil {
+	if !reg.Repo().HasRemote(d.Remote) {
 		fmt.Fprintf(d.IO.ErrOut, "%s no remote %q: committing on the branch only\n", d.IO.ColorScheme().WarningIcon(), d.Remote)
 		return o, nil
 	}

@@ -195,11 +195,11 @@ func httpRemoteHost(dir, remote string) (host string, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	r, err := rp.Git.Remote(remote)
-	if err != nil || len(r.Config().URLs) == 0 {
+	u, err := rp.RemoteURL(remote)
+	if err != nil || u == "" {
 		return "", false
 	}
-	ep, err := transport.NewEndpoint(r.Config().URLs[0])
+	ep, err := transport.NewEndpoint(u)
 	if err != nil || (ep.Protocol != "http" && ep.Protocol != "https") {
 		return "", false
 	}

@@ -1,4 +1,4 @@
-package gitops
+package repo
 
 // The release scan reads each object it needs once, in a pipeline of git
 // processes that run side by side: `git log --first-parent --format='%H %T
@@ -20,10 +20,13 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -77,6 +80,7 @@ func (q *fifo[T]) pop() (T, bool) {
 // scanNode is one first-parent commit as the scan sees it.
 type scanNode struct {
 	hash, tree plumbing.Hash
+	time       time.Time // committer time
 	parents    []plumbing.Hash
 	// stop marks the commit the scan stops at: only its trees are read,
 	// as the parent side of the commit before it.
@@ -96,7 +100,7 @@ type subDiff struct {
 type scanItem struct {
 	node    *scanNode
 	subs    []subDiff
-	changes []rawChange
+	changes []RawChange
 	want    []plumbing.Hash
 }
 
@@ -215,24 +219,24 @@ func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)
 	return nil
 }
 
-// scanReleases calls fn, newest first, with each first-parent commit of
+// ScanReleases calls fn, newest first, with each first-parent commit of
 // tip that changes a release file (environments/<env>/<model>.yaml) of
 // one of envs (and of model, when not ""), with its changes and objects,
 // as scanFirstParent does. The scan stops before stop when it is not zero
 // (stop's trees are read as the parent side); reached says whether stop
 // was found on the first-parent history (when not, the whole history was
 // scanned). With lite, only the release blobs are read, not the commits.
-// Returning errStopScan from fn ends the scan early without error.
-func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*fpCommit) error) (reached bool, err error) {
+// Returning ErrStopScan from fn ends the scan early without error.
+func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wantEnv := map[string]bool{}
 	for _, e := range envs {
 		wantEnv[e] = true
 	}
-	logArgs := []string{"log", "--first-parent", "--format=%H %T %P", tip.String()}
+	logArgs := []string{"log", "--first-parent", "--format=%H %T %ct %P", tip.String()}
 	log := exec.CommandContext(ctx, "git", logArgs...)
-	log.Dir = dir
+	log.Dir = r.Root
 	var logErr bytes.Buffer
 	log.Stderr = &logErr
 	logOut, err := log.StdoutPipe()
@@ -242,7 +246,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 	if err := log.Start(); err != nil {
 		return false, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
 	}
-	var cfs []*catFile
+	var cfs []*CatFile
 	defer func() {
 		cancel()
 		_ = log.Wait()
@@ -251,7 +255,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 		}
 	}()
 	for range 4 {
-		cf, err := startCatFile(ctx, dir)
+		cf, err := startCatFile(ctx, r.Root)
 		if err != nil {
 			return false, err
 		}
@@ -274,11 +278,11 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 		cancel()
 		queuesClosed()
 	}
-	ask := func(cf *catFile, h plumbing.Hash) {
+	ask := func(cf *CatFile, h plumbing.Hash) {
 		cf.in.WriteString(h.String())
 		cf.in.WriteByte('\n')
 	}
-	finish := func(cf *catFile) {
+	finish := func(cf *CatFile) {
 		_ = cf.in.Flush()
 		cf.inC.Close()
 	}
@@ -291,11 +295,12 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			f := strings.Fields(sc.Text())
-			if len(f) < 2 {
+			if len(f) < 3 {
 				continue
 			}
-			nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1])}
-			for _, p := range f[2:] {
+			secs, _ := strconv.ParseInt(f[2], 10, 64)
+			nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1]), time: time.Unix(secs, 0)}
+			for _, p := range f[3:] {
 				nd.parents = append(nd.parents, plumbing.NewHash(p))
 			}
 			nd.stop = !stop.IsZero() && nd.hash == stop
@@ -323,7 +328,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 			if !ok {
 				return
 			}
-			raw, err := cfRoot.read(nd.tree)
+			raw, err := cfRoot.Read(nd.tree)
 			if err != nil {
 				fail(err)
 				return
@@ -382,7 +387,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 			}
 			switch {
 			case nd.askEnv:
-				raw, err := cfEnv.read(nd.envTree)
+				raw, err := cfEnv.Read(nd.envTree)
 				if err != nil {
 					fail(err)
 					return
@@ -429,7 +434,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 			for _, d := range it.subs {
 				newT := cur[d.env]
 				if d.askNew {
-					raw, err := cfSub.read(d.newSub)
+					raw, err := cfSub.Read(d.newSub)
 					if err != nil {
 						fail(err)
 						return
@@ -441,7 +446,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 				}
 				var oldT []byte
 				if d.askOld {
-					raw, err := cfSub.read(d.oldSub)
+					raw, err := cfSub.Read(d.oldSub)
 					if err != nil {
 						fail(err)
 						return
@@ -454,7 +459,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 					if !bytes.HasSuffix(name, []byte(".yaml")) || model != "" && string(name) != model+".yaml" {
 						return
 					}
-					it.changes = append(it.changes, rawChange{Path: prefix + string(name), Old: oh, New: nh})
+					it.changes = append(it.changes, RawChange{Path: prefix + string(name), Old: oh, New: nh})
 				})
 				if err != nil {
 					fail(fmt.Errorf("reading the trees of %s at commit %s: %w", prefix, it.node.hash, err))
@@ -464,7 +469,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 			if len(it.changes) == 0 {
 				continue
 			}
-			slices.SortFunc(it.changes, func(a, b rawChange) int { return strings.Compare(a.Path, b.Path) })
+			slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
 			want := func(h plumbing.Hash) {
 				if h.IsZero() || asked[h] {
 					return
@@ -493,14 +498,14 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 		if !ok {
 			break
 		}
-		c := &fpCommit{Hash: it.node.hash, Parents: it.node.parents, Changes: it.changes, objects: make(map[plumbing.Hash][]byte, len(it.want))}
+		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want))}
 		for _, h := range it.want {
-			b, err := cfObj.read(h)
+			b, err := cfObj.Read(h)
 			if err != nil {
 				fail(err)
 				break
 			}
-			c.objects[h] = b
+			c.Objects[h] = b
 		}
 		if ctx.Err() != nil {
 			break
@@ -518,7 +523,7 @@ func scanReleases(ctx context.Context, dir string, tip, stop plumbing.Hash, envs
 	cut := stopped
 	errMu.Unlock()
 	if fnErr != nil {
-		if errors.Is(fnErr, errStopScan) {
+		if errors.Is(fnErr, ErrStopScan) {
 			return cut, nil
 		}
 		return cut, fnErr
