@@ -24,7 +24,7 @@ func benchmarkAudit(b *testing.B, cold bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cache, err := reg.auditCachePath(context.Background())
+	cache, err := reg.CachePath(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}

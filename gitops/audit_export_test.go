@@ -56,7 +56,7 @@ func ReleaseChangesForTest(ctx context.Context, dir, tip string, envs []string) 
 		case strings.HasPrefix(l, ":"):
 			meta, p, _ := strings.Cut(l, "\t")
 			f := strings.Fields(meta)
-			if _, _, ok := splitReleasePath(p); ok && len(f) >= 4 {
+			if _, _, ok := SplitReleasePath(p); ok && len(f) >= 4 {
 				old, nw := plumbing.NewHash(f[2]), plumbing.NewHash(f[3])
 				slow = append(slow, line(&cur, repo.RawChange{Path: p, Old: old, New: nw}))
 			}

@@ -41,9 +41,9 @@ func TestSplitReleasePath(t *testing.T) {
 		{"rendered/prod/fraud.yaml", "", "", false},
 	}
 	for _, tt := range tests {
-		env, model, ok := splitReleasePath(tt.in)
+		env, model, ok := SplitReleasePath(tt.in)
 		if ok != tt.ok || ok && (env != tt.env || model != tt.model) {
-			t.Errorf("splitReleasePath(%q) = %q, %q, %v", tt.in, env, model, ok)
+			t.Errorf("SplitReleasePath(%q) = %q, %q, %v", tt.in, env, model, ok)
 		}
 	}
 }

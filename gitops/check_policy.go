@@ -39,7 +39,7 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 	var h plumbing.Hash
 	var err error
 	if rev == "" {
-		h, err = r.head()
+		h, err = r.Head()
 	} else {
 		h, err = r.repo.Resolve(rev)
 	}
@@ -48,23 +48,23 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 	}
 	at := r
 	if !h.IsZero() {
-		cfg, err := r.configAt(h)
+		cfg, err := r.ConfigAt(h)
 		switch {
 		case err == nil:
-			at = r.withConfig(cfg)
+			at = r.UsingConfig(cfg)
 		case !errors.Is(err, fs.ErrNotExist):
-			return nil, fmt.Errorf("reading the policy: reading %s at %s: %w", manifests.ConfigFile, short(h), err)
+			return nil, fmt.Errorf("reading the policy: reading %s at %s: %w", manifests.ConfigFile, Short(h), err)
 		}
 	}
-	if err := at.checkEnv(env); err != nil {
+	if err := at.CheckEnv(env); err != nil {
 		return nil, fmt.Errorf("reading the policy: %w", err)
 	}
-	return at.policyAt(h, env)
+	return at.PolicyAt(h, env)
 }
 
 // configAt parses modelgit.yaml as committed at rev; an error matching
 // fs.ErrNotExist when rev has none.
-func (r *Registry) configAt(rev plumbing.Hash) (*manifests.Config, error) {
+func (r *Registry) ConfigAt(rev plumbing.Hash) (*manifests.Config, error) {
 	data, err := r.repo.ReadFile(rev, manifests.ConfigFile)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (r *Registry) configAt(rev plumbing.Hash) (*manifests.Config, error) {
 // withConfig returns a copy of r that reads cfg as its modelgit.yaml (the
 // store and the rest are shared), to judge a revision by the
 // configuration committed there rather than the work tree's.
-func (r *Registry) withConfig(cfg *manifests.Config) *Registry {
+func (r *Registry) UsingConfig(cfg *manifests.Config) *Registry {
 	cp := *r
 	cp.config = cfg
 	return &cp
@@ -83,7 +83,7 @@ func (r *Registry) withConfig(cfg *manifests.Config) *Registry {
 
 // policyAt reads the policy of env at rev, with the environment order of
 // r's modelgit.yaml (see withConfig).
-func (r *Registry) policyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
+func (r *Registry) PolicyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
 	ap := &AppliedPolicy{Environment: env, File: manifests.PolicyFile(env), Revision: rev.String()}
 	for _, e := range r.config.Environments {
 		ap.Order = append(ap.Order, e.Name)

@@ -328,7 +328,7 @@ type state struct {
 func (f *fixture) state() state {
 	f.t.Helper()
 	return state{
-		head:   f.head(),
+		head:   f.Head(),
 		status: git(f.t, f.root, "status", "--porcelain", "--untracked-files=all"),
 		blobs:  checkBlobs(f.t, f.blobDir(), nil, false),
 	}

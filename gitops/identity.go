@@ -59,3 +59,11 @@ func AllowedSignerEntry(id Identity) (line string, openPGP []byte, err error) {
 	}
 	return line, pgp, nil
 }
+
+// FormatIdentity is "Name <email>".
+func FormatIdentity(s object.Signature) string {
+	if s.Name == "" {
+		return "<" + s.Email + ">"
+	}
+	return s.Name + " <" + s.Email + ">"
+}

@@ -99,7 +99,7 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by someone else\n")
 	git(t, f.root, "add", ".")
 	git(t, f.root, "-c", "user.signingkey="+mallory, "-c", "user.email=mallory@example.com", "commit", "-q", "-S", "-m", "Notes by mallory")
-	bad := f.head()
+	bad := f.Head()
 	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{Range: good + "..HEAD"})
 	if err != nil {
 		t.Fatal(err)

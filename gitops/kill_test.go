@@ -85,7 +85,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 	var lastKill time.Duration
 	for i := 0; i < len(delays); i++ {
 		delay := delays[i] * time.Millisecond
-		oldHead := f.head()
+		oldHead := f.Head()
 		oldVersions := versionCount(t, f)
 		// New content, new inode: the stat cache cannot answer.
 		binary.BigEndian.PutUint64(weights, uint64(i+1))
@@ -113,7 +113,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 		if o, e, err := runErr(f.root, nil, "", "git", "fsck", "--no-dangling"); err != nil {
 			t.Fatalf("delay %v: git fsck: %v\n%s%s", delay, err, o, e)
 		}
-		head := f.head()
+		head := f.Head()
 		if head != oldHead {
 			if parent := git(t, f.root, "rev-parse", head+"^"); parent != oldHead {
 				t.Fatalf("delay %v: HEAD %s is neither the old commit nor its child", delay, head)

@@ -62,7 +62,7 @@ func TestLedgerIsTheOneAnswer(t *testing.T) {
 	git(t, p.root, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge exp", "exp")
 	p.reopen()
 
-	head := plumbing.NewHash(p.head())
+	head := plumbing.NewHash(p.Head())
 	served, err := p.reg.Served(ctx, head, "staging", "fraud")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestLedgerIsTheOneAnswer(t *testing.T) {
 	}
 	p.commitRelease("staging", "", "apiVersion: [not a release\n")
 	p.commitRelease("staging", v1, "")
-	served, err = p.reg.Served(ctx, plumbing.NewHash(p.head()), "staging", "fraud")
+	served, err = p.reg.Served(ctx, plumbing.NewHash(p.Head()), "staging", "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}

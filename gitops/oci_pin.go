@@ -17,11 +17,11 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// versionChecker is a store that keeps one manifest per version (an OCI
+// VersionChecker is a store that keeps one manifest per version (an OCI
 // registry) and can check that the one under a version's tag is
 // modelgit's manifest of that very version.
-type versionChecker interface {
-	versionResolver
+type VersionChecker interface {
+	VersionResolver
 	CheckVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error)
 }
 
@@ -32,14 +32,14 @@ type versionChecker interface {
 // promotion fails. The release records the
 // URI, so rendering stays a pure function of the repository. "" for other
 // stores.
-func (r *Registry) pinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
-	res, ok := r.store.(versionChecker)
+func (r *Registry) PinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
+	res, ok := r.store.(VersionChecker)
 	if !ok {
 		return "", nil
 	}
 	desc, err := res.CheckVersion(ctx, v.Manifest, v.Raw)
 	if err != nil {
-		if hint := republishHint(res, v, err); hint != "" {
+		if hint := RepublishHint(res, v, err); hint != "" {
 			err = fmt.Errorf("%w\n%s", err, hint)
 		}
 		return "", fmt.Errorf("pinning %s: %w", v.Name(), err)
@@ -47,9 +47,9 @@ func (r *Registry) pinnedStorageURI(ctx context.Context, v *VersionRef) (string,
 	return "oci://" + res.Registry() + "/" + res.Repository() + "@" + desc.Digest.String(), nil
 }
 
-// republishHint says how to put v's manifest (back) in an OCI store after
+// RepublishHint says how to put v's manifest (back) in an OCI store after
 // CheckVersion failed with err ("" when it cannot tell).
-func republishHint(res versionChecker, v *VersionRef, err error) string {
+func RepublishHint(res VersionChecker, v *VersionRef, err error) string {
 	url := "oci://" + res.Registry() + "/" + res.Repository()
 	switch {
 	case errors.Is(err, store.ErrTagMismatch):
@@ -68,8 +68,8 @@ func republishHint(res versionChecker, v *VersionRef, err error) string {
 // the OCI manifest computed from the committed version
 // (store.BuildVersionManifest), which is what promote pins; nothing the
 // registry's tag holds is trusted. "" for other stores.
-func (r *Registry) wantPin(ctx context.Context, v *VersionRef) (string, error) {
-	res, ok := r.store.(versionChecker)
+func (r *Registry) WantPin(ctx context.Context, v *VersionRef) (string, error) {
+	res, ok := r.store.(VersionChecker)
 	if !ok {
 		return "", nil
 	}
@@ -80,8 +80,8 @@ func (r *Registry) wantPin(ctx context.Context, v *VersionRef) (string, error) {
 	return "oci://" + res.Registry() + "/" + res.Repository() + "@" + desc.Digest.String(), nil
 }
 
-// pinProblem is a storage URI that is not the pin of a released version.
-type pinProblem struct {
+// PinProblem is a storage URI that is not the pin of a released version.
+type PinProblem struct {
 	File    string
 	Line    int
 	Message string
@@ -94,8 +94,8 @@ type pinProblem struct {
 // them, so that what Flux deploys is the version Git registered. Versions
 // that do not resolve are left to the other checks. Nothing for other
 // stores.
-func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model string) ([]pinProblem, error) {
-	if _, ok := r.store.(versionChecker); !ok {
+func (r *Registry) CheckPins(ctx context.Context, rev plumbing.Hash, env, model string) ([]PinProblem, error) {
+	if _, ok := r.store.(VersionChecker); !ok {
 		return nil, nil
 	}
 	relPath := manifests.ReleaseFile(env, model)
@@ -110,16 +110,16 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 	if err != nil {
 		return nil, nil // reported by the manifests check
 	}
-	var out []pinProblem
+	var out []PinProblem
 	want := map[string]bool{}
 	for i, rv := range rel.Versions {
-		v, err := r.readVersion(rev, manifests.VersionFile(model, rv.Version.String()))
+		v, err := r.ReadVersion(rev, manifests.VersionFile(model, rv.Version.String()))
 		if err != nil {
 			continue // reported by the manifests check
 		}
-		pin, err := r.wantPin(ctx, v)
+		pin, err := r.WantPin(ctx, v)
 		if errors.Is(err, store.ErrNotFound) {
-			out = append(out, pinProblem{File: relPath, Message: fmt.Sprintf("versions[%d] (%s): %v; the pin cannot be checked", i, rv.Version, err)})
+			out = append(out, PinProblem{File: relPath, Message: fmt.Sprintf("versions[%d] (%s): %v; the pin cannot be checked", i, rv.Version, err)})
 			continue
 		}
 		if err != nil {
@@ -129,8 +129,8 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 		if rv.StorageURI == pin {
 			continue
 		}
-		found := strconvQuoteOrNone(rv.StorageURI)
-		out = append(out, pinProblem{File: relPath, Line: lineOf(raw, rv.StorageURI), Message: fmt.Sprintf("versions[%d].storageUri of %s is %s, want %s (the OCI manifest computed from %s); re-run modelgit promote %s@%s --to %s, which pins it", i, rv.Version, found, pin, manifests.VersionFile(model, rv.Version.String()), model, rv.Version, env)})
+		found := QuoteOrNone(rv.StorageURI)
+		out = append(out, PinProblem{File: relPath, Line: LineOf(raw, rv.StorageURI), Message: fmt.Sprintf("versions[%d].storageUri of %s is %s, want %s (the OCI manifest computed from %s); re-run modelgit promote %s@%s --to %s, which pins it", i, rv.Version, found, pin, manifests.VersionFile(model, rv.Version.String()), model, rv.Version, env)})
 	}
 	rendered := manifests.RenderedFile(env, model)
 	rraw, err := r.repo.ReadFile(rev, rendered)
@@ -150,14 +150,14 @@ func (r *Registry) checkPins(ctx context.Context, rev plumbing.Hash, env, model 
 		if want[uri] {
 			continue
 		}
-		out = append(out, pinProblem{File: rendered, Line: i + 1, Message: fmt.Sprintf("storage URI %s is not the pin of a version %s releases (want %s); re-run modelgit promote %s@VERSION --to %s, which pins it and renders", uri, relPath, orList(pins), model, env)})
+		out = append(out, PinProblem{File: rendered, Line: i + 1, Message: fmt.Sprintf("storage URI %s is not the pin of a version %s releases (want %s); re-run modelgit promote %s@VERSION --to %s, which pins it and renders", uri, relPath, OrList(pins), model, env)})
 	}
 	return out, nil
 }
 
-// lineOf returns the 1-based line of raw holding s, 0 when s is empty or
+// LineOf returns the 1-based line of raw holding s, 0 when s is empty or
 // absent.
-func lineOf(raw []byte, s string) int {
+func LineOf(raw []byte, s string) int {
 	if s == "" {
 		return 0
 	}
@@ -169,10 +169,18 @@ func lineOf(raw []byte, s string) int {
 	return 0
 }
 
-// strconvQuoteOrNone is s quoted, or "none" when empty.
-func strconvQuoteOrNone(s string) string {
+// QuoteOrNone is s quoted, or "none" when empty.
+func QuoteOrNone(s string) string {
 	if s == "" {
 		return "none"
 	}
 	return strconv.Quote(s)
+}
+
+// VersionResolver is a store that keeps one manifest per version (an OCI
+// registry) and can name it by digest.
+type VersionResolver interface {
+	ResolveVersion(ctx context.Context, model string, v manifests.Version) (ocispec.Descriptor, error)
+	Registry() string
+	Repository() string
 }

@@ -18,7 +18,7 @@ func TestRegisterProposesVersions(t *testing.T) {
 		t.Fatalf("first version = %s, want 0.1.0+data.1", got)
 	}
 	checkTrailers(t, f, first)
-	baseHead := f.head()
+	baseHead := f.Head()
 
 	tests := []struct {
 		name   string
@@ -121,7 +121,7 @@ func TestRegisterExplicitVersion(t *testing.T) {
 		mustContain(t, err, "--version")
 		// The artifacts were stored (content-addressed, harmless) but no
 		// commit was made and the work tree is untouched.
-		if got := f.head(); got != before.head {
+		if got := f.Head(); got != before.head {
 			t.Errorf("--version %s: HEAD moved", tc.version)
 		}
 		if got := git(t, f.root, "status", "--porcelain"); got != before.status {
@@ -171,7 +171,7 @@ func TestRegisterDryRunWritesNothing(t *testing.T) {
 func checkTrailers(t *testing.T, f *fixture, res *gitops.RegisterResult) {
 	t.Helper()
 	commit := res.Commit.String()
-	if got := f.head(); got != commit {
+	if got := f.Head(); got != commit {
 		t.Fatalf("HEAD = %s, want the registering commit %s", got, commit)
 	}
 	msg := git(t, f.root, "log", "-1", "--format=%B", commit) + "\n"

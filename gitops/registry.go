@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -100,10 +101,16 @@ func (r *Registry) Repo() *repo.Repo { return r.repo }
 // Config is the parsed modelgit.yaml.
 func (r *Registry) Config() *manifests.Config { return r.config }
 
+// Log is where progress messages go.
+func (r *Registry) Log() Logger { return r.log }
+
+// Now is the registry's clock.
+func (r *Registry) Now() time.Time { return r.now() }
+
 // Store is the artifact store.
 func (r *Registry) Store() store.Store { return r.store }
 
-func (r *Registry) newProgress() store.Progress {
+func (r *Registry) NewProgress() store.Progress {
 	if r.progress == nil {
 		return nil
 	}
@@ -127,7 +134,7 @@ func (v *VersionRef) Name() string {
 }
 
 // listDir lists a directory at rev; a missing directory is empty.
-func (r *Registry) listDir(rev plumbing.Hash, dir string) ([]string, error) {
+func (r *Registry) ListDir(rev plumbing.Hash, dir string) ([]string, error) {
 	names, err := r.repo.ListDir(rev, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -137,18 +144,18 @@ func (r *Registry) listDir(rev plumbing.Hash, dir string) ([]string, error) {
 
 // head returns the commit HEAD points to, or the zero hash on an unborn
 // branch.
-func (r *Registry) head() (plumbing.Hash, error) {
+func (r *Registry) Head() (plumbing.Hash, error) {
 	h, _, err := r.repo.Head()
 	return h, err
 }
 
 // Models lists the models registered at HEAD, sorted.
 func (r *Registry) Models() ([]string, error) {
-	h, err := r.head()
+	h, err := r.Head()
 	if err != nil || h.IsZero() {
 		return nil, err
 	}
-	names, err := r.listDir(h, manifests.ModelsDir)
+	names, err := r.ListDir(h, manifests.ModelsDir)
 	if err != nil {
 		return nil, err
 	}
@@ -164,18 +171,18 @@ func (r *Registry) Models() ([]string, error) {
 
 // Versions returns the versions of model committed at HEAD, oldest first.
 func (r *Registry) Versions(model string) ([]*VersionRef, error) {
-	h, err := r.head()
+	h, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
-	return r.versionsAt(h, model)
+	return r.VersionsAt(h, model)
 }
 
-func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, error) {
+func (r *Registry) VersionsAt(rev plumbing.Hash, model string) ([]*VersionRef, error) {
 	if rev.IsZero() {
 		return nil, nil
 	}
-	names, err := r.listDir(rev, manifests.VersionsDir(model))
+	names, err := r.ListDir(rev, manifests.VersionsDir(model))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +192,7 @@ func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, e
 			continue
 		}
 		p := manifests.VersionsDir(model) + "/" + n
-		v, err := r.readVersion(rev, p)
+		v, err := r.ReadVersion(rev, p)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +204,7 @@ func (r *Registry) versionsAt(rev plumbing.Hash, model string) ([]*VersionRef, e
 	return refs, nil
 }
 
-func (r *Registry) readVersion(rev plumbing.Hash, p string) (*VersionRef, error) {
+func (r *Registry) ReadVersion(rev plumbing.Hash, p string) (*VersionRef, error) {
 	raw, err := r.repo.ReadFile(rev, p)
 	if err != nil {
 		return nil, err
@@ -231,7 +238,7 @@ func (r *Registry) Resolve(ref string) (*VersionRef, error) {
 	}
 	if len(versions) == 0 {
 		known, _ := r.Models()
-		return nil, fmt.Errorf("resolving %q: %w %q (registered: %s)", ref, ErrUnknownModel, model, listOrNone(known))
+		return nil, fmt.Errorf("resolving %q: %w %q (registered: %s)", ref, ErrUnknownModel, model, ListOrNone(known))
 	}
 	if ver == "" || ver == "latest" {
 		return versions[len(versions)-1], nil
@@ -247,12 +254,91 @@ func (r *Registry) Resolve(ref string) (*VersionRef, error) {
 		}
 		have = append(have, v.Manifest.Version.String())
 	}
-	return nil, fmt.Errorf("resolving %q: %w %s of %q (registered: %s)", ref, ErrUnknownVersion, want, model, listOrNone(have))
+	return nil, fmt.Errorf("resolving %q: %w %s of %q (registered: %s)", ref, ErrUnknownVersion, want, model, ListOrNone(have))
 }
 
-func listOrNone(s []string) string {
+func ListOrNone(s []string) string {
 	if len(s) == 0 {
 		return "none"
 	}
 	return strings.Join(s, ", ")
 }
+
+func (r *Registry) CheckEnv(env string) error {
+	if slices.ContainsFunc(r.config.Environments, func(e manifests.Environment) bool { return e.Name == env }) {
+		return nil
+	}
+	var names []string
+	for _, e := range r.config.Environments {
+		names = append(names, e.Name)
+	}
+	return fmt.Errorf("unknown environment %q (modelgit.yaml declares: %s)", env, strings.Join(names, ", "))
+}
+
+// Short is the 12-digit prefix of h that messages show.
+func Short(h plumbing.Hash) string { return h.String()[:12] }
+
+// OrList joins "a", "a or b", "a, b or c".
+func OrList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " or " + xs[len(xs)-1]
+}
+
+// FirstLine is the first line of s.
+func FirstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// WriteFileAtomic writes data to a temporary file beside path and renames
+// it into place.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("creating %q: %w", filepath.Dir(path), err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".modelgit-tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// OpenStore opens a store URL the way modelgit.yaml's store is opened:
+// file:// paths relative to the repository root.
+func (r *Registry) OpenStore(rawURL string) (store.Store, error) {
+	oci := store.OCIOptionsFromEnv()
+	if r.ociOptions != nil {
+		oci = *r.ociOptions
+	}
+	return store.OpenWithOptions(rawURL, r.repo.Root, oci)
+}
+
+
+// Count returns "1 commit", "2 commits".
+func Count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+

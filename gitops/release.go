@@ -35,10 +35,10 @@ const (
 	maxHeaderValue = 4096
 )
 
-// check validates the parts of a change the user typed as flags, before
+// Validate validates the parts of a change the user typed as flags, before
 // any release is built from them, so that a mistake is reported against
 // the flag and not against a release file the user never wrote.
-func (c ReleaseChange) check() error {
+func (c ReleaseChange) Validate() error {
 	if c.Match == "" {
 		return nil
 	}
@@ -80,7 +80,7 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 		Strategy:    strategy,
 	}
 	pin := manifests.ReleasedVersion{Version: version, Digest: digest}
-	stable, hasStable := currentStable(cur)
+	stable, hasStable := CurrentStable(cur)
 	running := hasStable && stable.Version == version
 	if running && strategy != manifests.StrategyBlueGreen {
 		hasStable = false // promoting the running version again: nothing to keep beside it
@@ -156,10 +156,10 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 	return next, nil
 }
 
-// currentStable returns the version that serves most traffic in cur: the
+// CurrentStable returns the version that serves most traffic in cur: the
 // only one of a replace, the stable of a canary, the active of a
 // blue-green, variant A of an A/B test.
-func currentStable(cur *manifests.Release) (manifests.ReleasedVersion, bool) {
+func CurrentStable(cur *manifests.Release) (manifests.ReleasedVersion, bool) {
 	if cur == nil || len(cur.Versions) == 0 {
 		return manifests.ReleasedVersion{}, false
 	}
@@ -187,17 +187,17 @@ func Serving(r *manifests.Release) []manifests.Version {
 // Release reads the release of model in env at HEAD; nil when there is
 // none.
 func (r *Registry) Release(env, model string) (*manifests.Release, error) {
-	head, err := r.head()
+	head, err := r.Head()
 	if err != nil || head.IsZero() {
 		return nil, err
 	}
-	return r.releaseAt(head, env, model)
+	return r.ReleaseAt(head, env, model)
 }
 
 // releaseAt reads the release of model in env as committed at rev; nil
 // when there is none. A file that no longer parses or validates is a
-// brokenRelease error.
-func (r *Registry) releaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
+// BrokenRelease error.
+func (r *Registry) ReleaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
 	p := manifests.ReleaseFile(env, model)
 	raw, err := r.repo.ReadFile(rev, p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -208,15 +208,15 @@ func (r *Registry) releaseAt(rev plumbing.Hash, env, model string) (*manifests.R
 	}
 	rel, err := manifests.ParseRelease(p, raw)
 	if err != nil {
-		return nil, brokenRelease(p, err)
+		return nil, BrokenRelease(p, err)
 	}
 	return rel, nil
 }
 
-// brokenRelease adds the next step to err, the reason the committed
+// BrokenRelease adds the next step to err, the reason the committed
 // release file p no longer parses, validates or resolves: every command
 // that reads the release fails the same way until the file is repaired.
-func brokenRelease(p string, err error) error {
+func BrokenRelease(p string, err error) error {
 	return fmt.Errorf("%w; fix %s by hand, or restore it (git checkout <last good commit> -- %s, or git revert the commit that broke it), commit, then run modelgit render", err, p, p)
 }
 
@@ -224,13 +224,42 @@ func brokenRelease(p string, err error) error {
 // the committed release file p pins. When it does not resolve, the error
 // says the release pins it (not that anyone asked for it) and how to
 // repair the release.
-func (r *Registry) pinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
-	ref, err := r.readVersion(rev, manifests.VersionFile(model, v.String()))
+func (r *Registry) PinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
+	ref, err := r.ReadVersion(rev, manifests.VersionFile(model, v.String()))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s, which is not registered (no %s)", p, model, v, manifests.VersionFile(model, v.String())))
+		return nil, BrokenRelease(p, fmt.Errorf("%s: pins %s@%s, which is not registered (no %s)", p, model, v, manifests.VersionFile(model, v.String())))
 	case err != nil:
-		return nil, brokenRelease(p, fmt.Errorf("%s: pins %s@%s: %w", p, model, v, err))
+		return nil, BrokenRelease(p, fmt.Errorf("%s: pins %s@%s: %w", p, model, v, err))
 	}
 	return ref, nil
+}
+
+// StrategyTrailer is "replace", "canary weight=10", "blue-green role=standby"
+// or "ab match=x-variant=b".
+func StrategyTrailer(rel *manifests.Release, v manifests.Version) string {
+	for _, rv := range rel.Versions {
+		if rv.Version != v {
+			continue
+		}
+		switch rel.Strategy {
+		case manifests.StrategyCanary:
+			return fmt.Sprintf("canary weight=%d", *rv.Weight)
+		case manifests.StrategyBlueGreen:
+			return "blue-green role=" + rv.Role
+		case manifests.StrategyAB:
+			return "ab match=" + rel.Match
+		}
+	}
+	return rel.Strategy
+}
+
+// joinVersions is "1.2.0, 1.3.0".
+// JoinVersions joins versions with ", ".
+func JoinVersions(vs []manifests.Version) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = v.String()
+	}
+	return strings.Join(s, ", ")
 }

@@ -20,15 +20,15 @@ import (
 // renderInput reads what rendering needs as committed at rev: the models,
 // every environment's releases and the versions they pin. overrides
 // replace (or add) releases, the ones a promotion is about to write.
-func (r *Registry) renderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
-	return r.renderInputEnvs(rev, nil, overrides...)
+func (r *Registry) RenderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
+	return r.RenderInputEnvs(rev, nil, overrides...)
 }
 
 // renderInputEnvs is renderInput restricted to the releases of envs (nil:
 // all) and the models and versions they use: what rendering those
 // environments and their clusters needs, at a cost that does not grow
 // with the other environments.
-func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, overrides ...*manifests.Release) (render.Input, error) {
+func (r *Registry) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, overrides ...*manifests.Release) (render.Input, error) {
 	in := render.Input{
 		Config:   r.config,
 		Models:   map[string]*manifests.Model{},
@@ -38,7 +38,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 	if rev.IsZero() {
 		return in, nil
 	}
-	models, err := r.listDir(rev, manifests.ModelsDir)
+	models, err := r.ListDir(rev, manifests.ModelsDir)
 	if err != nil {
 		return in, err
 	}
@@ -63,7 +63,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 		if envs != nil && !envs[env.Name] {
 			continue
 		}
-		files, err := r.listDir(rev, manifests.EnvironmentsDir+"/"+env.Name)
+		files, err := r.ListDir(rev, manifests.EnvironmentsDir+"/"+env.Name)
 		if err != nil {
 			return in, err
 		}
@@ -82,7 +82,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 			}
 			rel, err := manifests.ParseRelease(p, raw)
 			if err != nil {
-				return in, brokenRelease(p, err)
+				return in, BrokenRelease(p, err)
 			}
 			in.Releases = append(in.Releases, rel)
 		}
@@ -109,12 +109,12 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 				continue
 			}
 			p := manifests.ReleaseFile(rel.Environment, rel.Model)
-			v, err := r.pinnedVersion(rev, p, rel.Model, rv.Version)
+			v, err := r.PinnedVersion(rev, p, rel.Model, rv.Version)
 			if err != nil {
 				return in, err
 			}
 			if v.Digest != rv.Digest {
-				return in, brokenRelease(p, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", p, rv.Version, rv.Digest.Short(), v.Digest.Short()))
+				return in, BrokenRelease(p, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", p, rv.Version, rv.Digest.Short(), v.Digest.Short()))
 			}
 			in.Versions[key] = v.Manifest
 		}
@@ -123,7 +123,7 @@ func (r *Registry) renderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 }
 
 // renderFiles renders the environment env and its clusters.
-func (r *Registry) renderFiles(in render.Input, env string) ([]render.File, error) {
+func (r *Registry) RenderFiles(in render.Input, env string) ([]render.File, error) {
 	files, err := render.Environment(in, env)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func noFluxURLError(cluster string) error {
 
 // renderAll is render.All over in, after checking that the clusters, if
 // any, have a clone URL to follow.
-func (r *Registry) renderAll(in render.Input) ([]render.File, error) {
+func (r *Registry) RenderAll(in render.Input) ([]render.File, error) {
 	if in.RepoURL == "" && len(r.config.Clusters) > 0 {
 		return nil, noFluxURLError(r.config.Clusters[0].Name)
 	}
@@ -167,11 +167,11 @@ func (r *Registry) renderAll(in render.Input) ([]render.File, error) {
 // any credentials stripped), else "" (rendering then says what is
 // missing).
 func (r *Registry) fluxRepoURL() string {
-	return fluxURL(r.config, r.repo)
+	return FluxURL(r.config, r.repo)
 }
 
-// fluxURL is fluxRepoURL for a configuration and a repository.
-func fluxURL(cfg *manifests.Config, rp *repo.Repo) string {
+// FluxURL is fluxRepoURL for a configuration and a repository.
+func FluxURL(cfg *manifests.Config, rp *repo.Repo) string {
 	if f := cfg.Forge; f != nil && f.Repository != "" {
 		host := "https://github.com"
 		if f.URL != "" {
@@ -196,15 +196,15 @@ func fluxURL(cfg *manifests.Config, rp *repo.Repo) string {
 // Render renders every environment and cluster from the releases
 // committed at HEAD.
 func (r *Registry) Render() ([]render.File, error) {
-	head, err := r.head()
+	head, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
-	in, err := r.renderInput(head)
+	in, err := r.RenderInput(head)
 	if err != nil {
 		return nil, err
 	}
-	return r.renderAll(in)
+	return r.RenderAll(in)
 }
 
 // StaleFile is a generated file whose committed content differs from
@@ -221,33 +221,33 @@ type StaleFile struct {
 // absent: they would deploy nothing, and the first promotion there writes
 // them.
 func (r *Registry) CheckRendered() ([]StaleFile, error) {
-	head, err := r.head()
+	head, err := r.Head()
 	if err != nil {
 		return nil, err
 	}
 	if head.IsZero() {
 		return nil, fmt.Errorf("checking rendered files: the branch has no commit yet; commit what modelgit init wrote first")
 	}
-	return r.checkRenderedAt(head, nil)
+	return r.CheckRenderedAt(head, nil)
 }
 
 // checkRenderedAt is CheckRendered at any revision, for the environments
 // in envs (and their clusters) or, with nil, all of them: Check runs it on
 // a pull request's head for the environments the pull request affects.
-func (r *Registry) checkRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
-	in, err := r.renderInputEnvs(head, envs)
+func (r *Registry) CheckRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
+	in, err := r.RenderInputEnvs(head, envs)
 	if err != nil {
 		return nil, err
 	}
 	var files []render.File
 	if envs == nil {
-		files, err = r.renderAll(in)
+		files, err = r.RenderAll(in)
 	} else {
 		for _, e := range r.config.Environments {
 			if !envs[e.Name] {
 				continue
 			}
-			fs, err := r.renderFiles(in, e.Name)
+			fs, err := r.RenderFiles(in, e.Name)
 			if err != nil {
 				return nil, err
 			}

@@ -7,23 +7,24 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// trust is who may sign: policies/allowed_signers and the OpenPGP keys
+// Trust is who may sign: policies/allowed_signers and the OpenPGP keys
 // beside it, as committed at one revision.
-type trust struct {
+type Trust struct {
 	rev     plumbing.Hash
 	signers *signing.AllowedSigners
 	keyring openpgp.EntityList
 }
 
-// loadTrust reads the allowed signers at rev. A missing file means nobody
+// LoadTrust reads the allowed signers at rev. A missing file means nobody
 // is trusted, which verification reports on every commit.
-func (r *Registry) loadTrust(rev plumbing.Hash) (*trust, error) {
-	t := &trust{rev: rev}
+func (r *Registry) LoadTrust(rev plumbing.Hash) (*Trust, error) {
+	t := &Trust{rev: rev}
 	data, err := r.repo.ReadFile(rev, manifests.AllowedSignersFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
@@ -42,3 +43,50 @@ func (r *Registry) loadTrust(rev plumbing.Hash) (*trust, error) {
 	}
 	return t, nil
 }
+
+// SignatureInfo is the verdict on a commit's signature.
+type SignatureInfo struct {
+	Signed    bool   `json:"signed"`
+	Trusted   bool   `json:"trusted"`
+	Format    string `json:"format,omitempty"`
+	Signer    string `json:"signer,omitempty"`
+	Key       string `json:"key,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Committer string `json:"committer,omitempty"`
+}
+
+// SignatureOf judges c's signature against the allowed signers t.
+func SignatureOf(c *object.Commit, t *Trust) SignatureInfo {
+	res := signing.VerifyCommit(c, t.signers, t.keyring)
+	return SignatureInfo{
+		Signed:    res.Signed,
+		Trusted:   res.Trusted,
+		Format:    res.Format,
+		Signer:    res.Principal,
+		Key:       res.KeyFingerprint,
+		Reason:    res.Reason,
+		Committer: c.Committer.Name + " <" + c.Committer.Email + ">",
+	}
+}
+
+// SigReason says in a few words why s is not trusted.
+func SigReason(s SignatureInfo) string {
+	if s.Reason != "" {
+		return s.Reason
+	}
+	if !s.Signed {
+		return "unsigned"
+	}
+	return "not by an allowed signer"
+}
+
+// Verify judges c's signature against the allowed signers t.
+func (t *Trust) Verify(c *object.Commit) signing.Result {
+	return signing.VerifyCommit(c, t.signers, t.keyring)
+}
+
+// Rev is the revision whose allowed signers t holds.
+func (t *Trust) Rev() plumbing.Hash { return t.rev }
+
+// Signers are the allowed signers of t.
+func (t *Trust) Signers() *signing.AllowedSigners { return t.signers }

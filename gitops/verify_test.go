@@ -28,8 +28,8 @@ func TestVerifyCleanHistory(t *testing.T) {
 		if rep.Commits != 3 || rep.Governed != 3 || rep.Versions != 2 || rep.Artifacts != 4 {
 			t.Errorf("deep=%v: report %+v, want 3 commits, 3 governed, 2 versions, 4 artifacts", deep, rep)
 		}
-		if rep.Tip != f.head() {
-			t.Errorf("Tip = %s, want HEAD %s", rep.Tip, f.head())
+		if rep.Tip != f.Head() {
+			t.Errorf("Tip = %s, want HEAD %s", rep.Tip, f.Head())
 		}
 	}
 }
@@ -43,7 +43,7 @@ func gitCommit(t *testing.T, f *fixture, sign bool, msg string) string {
 		flag = "-S"
 	}
 	git(t, f.root, "commit", "-q", flag, "-m", msg)
-	return f.head()
+	return f.Head()
 }
 
 func TestVerifyFindings(t *testing.T) {
@@ -95,7 +95,7 @@ func TestVerifyFindings(t *testing.T) {
 				if err := os.Remove(f.blobPath(weightsDigest(t, f))); err != nil {
 					t.Fatal(err)
 				}
-				return f.head(), v
+				return f.Head(), v
 			},
 			check: "artifact", message: "not in the store",
 		},
@@ -103,7 +103,7 @@ func TestVerifyFindings(t *testing.T) {
 			name: "corrupted blob",
 			change: func(t *testing.T, f *fixture, v string) (string, string) {
 				flipByte(t, f.blobPath(weightsDigest(t, f)))
-				return f.head(), v
+				return f.Head(), v
 			},
 			check: "artifact", message: "do not match the digest", deepOnly: true,
 		},
@@ -172,7 +172,7 @@ func TestVerifyRangeAndGovernedPaths(t *testing.T) {
 	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "notes\n")
 	git(t, f.root, "add", ".")
 	bad := gitCommit(t, f, false, "Unsigned notes")
-	baseRev := f.head()
+	baseRev := f.Head()
 	// In the range: a version and an unsigned commit outside governed paths.
 	f.register(base)
 	writeFile(t, filepath.Join(f.root, "README.md"), "# registry\n")

@@ -1,0 +1,458 @@
+package register
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// Media types of artifacts. Weights and code follow the CNCF ModelPack
+// model-spec; the feature schema and inference config have no standard
+// type there, so modelgit names its own.
+const (
+	MediaTypeWeights         = "application/vnd.cncf.model.weight.v1.raw"
+	MediaTypePipeline        = "application/vnd.cncf.model.code.v1.raw"
+	MediaTypeFeatureSchema   = "application/vnd.modelgit.feature-schema.v1+json"
+	MediaTypeInferenceConfig = "application/vnd.modelgit.inference-config.v1+yaml"
+)
+
+// RegisterOptions describe a model version to register.
+type RegisterOptions struct {
+	Model string
+	// Paths of the artifacts. Weights is required; Weights and Pipeline
+	// may be directories (a sharded checkpoint), Schema and Config must be
+	// files.
+	Weights, Pipeline, Schema, Config string
+	// Metrics and Params are paths of JSON or YAML files.
+	Metrics, Params string
+	// Data is the training data (a directory or a file): hashed, not
+	// stored. DataSource says where it came from.
+	Data, DataSource string
+	// Version overrides the proposed version.
+	Version string
+	// Framework is "name" or "name=version"; Libraries map name to version.
+	Framework string
+	Libraries map[string]string
+	Targets   []string
+	TrainedAt *time.Time
+	// Owner and Labels are used when the model is registered for the first
+	// time (they go into models/<model>/model.yaml).
+	Owner  string
+	Labels map[string]string
+	// Identity is who registers (name and email of the commit).
+	Identity object.Signature
+	// Signer signs the commit; nil makes an unsigned commit.
+	Signer signing.Signer
+	// DryRun hashes and proposes a version without storing or committing.
+	DryRun bool
+}
+
+// RegisterResult says what Register did.
+type RegisterResult struct {
+	// Version is the new version, or the latest one when nothing changed.
+	Version  *gitops.VersionRef
+	Previous *gitops.VersionRef
+	Proposal manifests.Proposal
+	// Unchanged is true when nothing differs from the latest version: no
+	// commit was made.
+	Unchanged bool
+	Commit    plumbing.Hash
+	Artifacts []StoredArtifact
+}
+
+// StoredArtifact is one artifact as hashed and stored.
+type StoredArtifact struct {
+	Kind string `json:"kind"`
+	manifests.Artifact
+	// Files is the number of files of a directory artifact.
+	Files int `json:"files"`
+}
+
+type input struct {
+	kind, flag, path, mediaType string
+	fileOnly                    bool
+}
+
+// Register hashes and stores the artifacts, proposes the next version,
+// writes models/<model>/versions/<version>.yaml and commits it, signed,
+// with trailers. Re-running it with the same inputs converges: it reports
+// that nothing changed.
+func (r *registry) Register(ctx context.Context, opts RegisterOptions) (*RegisterResult, error) {
+	if err := manifests.ValidName(opts.Model); err != nil {
+		return nil, fmt.Errorf("registering: model name: %w", err)
+	}
+	if opts.Weights == "" {
+		return nil, fmt.Errorf("registering %q: --weights is required", opts.Model)
+	}
+	if opts.Identity.Email == "" {
+		return nil, fmt.Errorf("registering %q: no committer identity: set git config user.name and user.email", opts.Model)
+	}
+	inputs := []input{
+		{manifests.ArtifactWeights, "--weights", opts.Weights, MediaTypeWeights, false},
+		{manifests.ArtifactPipeline, "--pipeline", opts.Pipeline, MediaTypePipeline, false},
+		{manifests.ArtifactSchema, "--schema", opts.Schema, MediaTypeFeatureSchema, true},
+		{manifests.ArtifactConfig, "--config", opts.Config, MediaTypeInferenceConfig, true},
+	}
+	// Check every input before anything is stored, so bad input costs
+	// nothing and leaves nothing behind.
+	for _, in := range append(inputs,
+		input{flag: "--metrics", path: opts.Metrics, fileOnly: true},
+		input{flag: "--params", path: opts.Params, fileOnly: true},
+		input{flag: "--data", path: opts.Data}) {
+		if err := checkInput(in); err != nil {
+			return nil, err
+		}
+	}
+	candidate := &manifests.ModelVersion{
+		APIVersion:   manifests.APIVersion,
+		Kind:         manifests.KindModelVersion,
+		Model:        opts.Model,
+		Libraries:    opts.Libraries,
+		Targets:      opts.Targets,
+		TrainedAt:    opts.TrainedAt,
+		RegisteredBy: gitops.FormatIdentity(opts.Identity),
+	}
+	var err error
+	if opts.Metrics != "" {
+		if candidate.Metrics, err = ReadMetrics(opts.Metrics); err != nil {
+			return nil, fmt.Errorf("--metrics: %w", err)
+		}
+	}
+	if opts.Params != "" {
+		if candidate.Params, err = ReadParams(opts.Params); err != nil {
+			return nil, fmt.Errorf("--params: %w", err)
+		}
+	}
+	if opts.Schema != "" {
+		if candidate.Features, err = ReadFeatures(opts.Schema); err != nil {
+			return nil, fmt.Errorf("--schema: %w", err)
+		}
+	}
+	if opts.Config != "" {
+		in, out, err := ReadInterface(opts.Config)
+		if err != nil {
+			return nil, fmt.Errorf("--config: %w", err)
+		}
+		if in != nil || out != nil {
+			candidate.Interface = &manifests.Interface{Inputs: in, Outputs: out}
+		}
+	}
+	if opts.Framework != "" {
+		name, ver, _ := strings.Cut(opts.Framework, "=")
+		candidate.Framework = &manifests.Framework{Name: name, Version: ver}
+	}
+	var explicit manifests.Version
+	if opts.Version != "" {
+		if explicit, err = manifests.ParseVersion(opts.Version); err != nil {
+			return nil, fmt.Errorf("registering %q: --version: %w", opts.Model, err)
+		}
+		// Refuse a version that cannot be used before storing anything;
+		// commitVersion checks again against the tip it commits on.
+		if err := r.checkExplicit(opts.Model, explicit); err != nil {
+			return nil, err
+		}
+	}
+
+	cache, err := store.OpenStatCache(filepath.Join(r.Repo().Root, manifests.StateDir, "statcache"))
+	if err != nil {
+		return nil, err
+	}
+	h := &store.Hasher{Cache: cache, Progress: r.NewProgress()}
+	// The training data is hashed first: it is only hashed, never stored,
+	// so a problem there (a symlink loop, an unreadable file) fails before
+	// any artifact reaches the store.
+	if opts.Data != "" {
+		r.Log().Actionf("hashing training data %s", opts.Data)
+		hr, err := h.Hash(ctx, opts.Data)
+		if err != nil {
+			return nil, fmt.Errorf("registering %q: --data: %w", opts.Model, err)
+		}
+		if err := notEmpty("--data", opts.Data, hr); err != nil {
+			return nil, err
+		}
+		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
+	}
+	res := &RegisterResult{}
+	for _, in := range inputs {
+		if in.path == "" {
+			continue
+		}
+		var hr store.Result
+		if opts.DryRun {
+			r.Log().Actionf("hashing %s %s", in.kind, in.path)
+			hr, err = h.Hash(ctx, in.path)
+		} else {
+			r.Log().Actionf("storing %s %s", in.kind, in.path)
+			hr, err = h.Add(ctx, r.Store(), in.path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("registering %q: %s: %w", opts.Model, in.flag, err)
+		}
+		art := &manifests.Artifact{Path: filepath.Base(in.path), Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
+		if hr.IsDir {
+			art.MediaType = manifests.MediaTypeTree
+		}
+		if err := notEmpty(in.flag, in.path, hr); err != nil {
+			return nil, err
+		}
+		setArtifact(&candidate.Artifacts, in.kind, art)
+		res.Artifacts = append(res.Artifacts, StoredArtifact{Kind: in.kind, Artifact: *art, Files: hr.Files})
+	}
+	if err := cache.Save(); err != nil {
+		r.Log().Warningf("saving the hash cache: %v", err)
+	}
+
+	for attempt := 0; ; attempt++ {
+		err := r.commitVersion(ctx, opts, candidate, explicit, res)
+		if errors.Is(err, repo.ErrRefMoved) && attempt < 5 {
+			r.Log().Warningf("the branch moved while registering; trying again on its new tip")
+			continue
+		}
+		return res, err
+	}
+}
+
+// commitVersion proposes the version against the current tip and commits
+// it. It is retried from scratch when the branch moves underneath.
+func (r *registry) commitVersion(ctx context.Context, opts RegisterOptions, candidate *manifests.ModelVersion, explicit manifests.Version, res *RegisterResult) error {
+	head, err := r.Head()
+	if err != nil {
+		return err
+	}
+	versions, err := r.VersionsAt(head, opts.Model)
+	if err != nil {
+		return err
+	}
+	var latest *manifests.ModelVersion
+	if len(versions) > 0 {
+		res.Previous = versions[len(versions)-1]
+		latest = res.Previous.Manifest
+	}
+	res.Proposal = manifests.Propose(latest, candidate)
+	if explicit.IsZero() && res.Proposal.Bump == manifests.BumpNone {
+		res.Unchanged = true
+		res.Version = res.Previous
+		if err := r.repairWorktree(head, res.Previous); err != nil {
+			return err
+		}
+		if opts.DryRun {
+			return nil
+		}
+		// A crash after the commit may have left the registry without the
+		// version's manifest: pushing again is a no-op when it is there.
+		return r.publishVersion(ctx, res.Previous)
+	}
+	candidate.Version = res.Proposal.Version
+	if !explicit.IsZero() {
+		if err := explicitAgainst(opts.Model, versions, explicit); err != nil {
+			return err
+		}
+		candidate.Version = explicit
+	}
+	candidate.Reason = strings.Join(res.Proposal.Reasons, "; ")
+	candidate.RegisteredAt = r.Now().UTC().Truncate(time.Second)
+	raw, err := manifests.Marshal(candidate)
+	if err != nil {
+		return err
+	}
+	path := manifests.VersionFile(opts.Model, candidate.Version.String())
+	res.Version = &gitops.VersionRef{Manifest: candidate, Digest: manifests.FromBytes(raw), Path: path, Raw: raw}
+	if opts.DryRun {
+		return nil
+	}
+	files := []repo.File{{Path: path, Content: raw}}
+	if !head.IsZero() {
+		if _, err := r.Repo().ReadFile(head, manifests.ModelFile(opts.Model)); err != nil {
+			files = append(files, r.newModelFile(opts)...)
+		}
+	} else {
+		files = append(files, r.newModelFile(opts)...)
+	}
+	trailers := []repo.Trailer{
+		{Key: "Model", Value: opts.Model},
+		{Key: "Model-Version", Value: candidate.Version.String()},
+		{Key: "Model-Digest", Value: res.Version.Digest.String()},
+	}
+	if candidate.Data != nil {
+		trailers = append(trailers, repo.Trailer{Key: "Data-Hash", Value: candidate.Data.Digest.String()})
+	}
+	trailers = append(trailers, repo.Trailer{Key: "Registered-by", Value: candidate.RegisteredBy})
+	body := ""
+	for _, reason := range res.Proposal.Reasons {
+		body += "- " + reason + "\n"
+	}
+	if !explicit.IsZero() {
+		body += fmt.Sprintf("- version %s given explicitly (proposed: %s)\n", explicit, res.Proposal.Version)
+	}
+	msg := repo.FormatMessage(fmt.Sprintf("Register %s %s", opts.Model, candidate.Version), body, trailers)
+	sig := opts.Identity
+	sig.When = candidate.RegisteredAt
+	r.Log().Actionf("committing %s", path)
+	res.Commit, err = r.Repo().Commit(ctx, repo.CommitRequest{
+		Files:          files,
+		Message:        msg,
+		Author:         sig,
+		Committer:      sig,
+		Signer:         opts.Signer,
+		ExpectedParent: head,
+	})
+	if err != nil {
+		return err
+	}
+	return r.publishVersion(ctx, res.Version)
+}
+
+// versionPublisher is a store that keeps one manifest per model version
+// beside the blobs (an OCI registry).
+type versionPublisher interface {
+	PushVersion(ctx context.Context, mv *manifests.ModelVersion, manifestYAML []byte) (ocispec.Descriptor, error)
+}
+
+// publishVersion pushes v's manifest to a store that keeps one per version,
+// after the commit that registers it: re-running register converges.
+func (r *registry) publishVersion(ctx context.Context, v *gitops.VersionRef) error {
+	p, ok := r.Store().(versionPublisher)
+	if !ok || v == nil {
+		return nil
+	}
+	desc, err := p.PushVersion(ctx, v.Manifest, v.Raw)
+	if err != nil {
+		return fmt.Errorf("%w (the version is committed; run register again to publish it)", err)
+	}
+	r.Log().Successf("published %s to %s as %s", v.Name(), r.Store().URL(), desc.Digest)
+	return nil
+}
+
+func (r *registry) newModelFile(opts RegisterOptions) []repo.File {
+	m := &manifests.Model{
+		APIVersion: manifests.APIVersion,
+		Kind:       manifests.KindModel,
+		Name:       opts.Model,
+		Owner:      opts.Owner,
+		Labels:     opts.Labels,
+	}
+	raw, err := manifests.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return []repo.File{{Path: manifests.ModelFile(opts.Model), Content: raw}}
+}
+
+// repairWorktree restores the latest version's manifest in the work tree
+// and index when a crash left the commit made but the files unwritten.
+func (r *registry) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) error {
+	if v == nil {
+		return nil
+	}
+	cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(v.Path)))
+	if err == nil && string(cur) == string(v.Raw) && r.indexHas(v.Path, v.Raw) {
+		return nil
+	}
+	r.Log().Warningf("restoring %s in the work tree and index from %s", v.Path, head.String()[:12])
+	// Committing the same bytes changes nothing in history and rewrites
+	// the work-tree file and its index entry.
+	_, err = r.Repo().Commit(context.Background(), repo.CommitRequest{
+		Files:          []repo.File{{Path: v.Path, Content: v.Raw}},
+		ExpectedParent: head,
+	})
+	return err
+}
+
+// indexHas reports whether the index records path with exactly content
+// (a crash between moving the branch and updating the index leaves it
+// stale even when the work-tree file is right).
+func (r *registry) indexHas(path string, content []byte) bool {
+	return r.Repo().IndexHas(path, content)
+}
+
+// notEmpty refuses an artifact or data set with no bytes: an empty file
+// or directory is a pipeline mistake, not a model.
+func notEmpty(flag, path string, hr store.Result) error {
+	switch {
+	case hr.IsDir && hr.Files == 0:
+		return fmt.Errorf("%s %q: the directory has no files", flag, path)
+	case hr.Size == 0:
+		return fmt.Errorf("%s %q: is empty (0 bytes)", flag, path)
+	}
+	return nil
+}
+
+// checkExplicit refuses an explicit version that exists or is not
+// greater than the latest at HEAD.
+func (r *registry) checkExplicit(model string, v manifests.Version) error {
+	head, err := r.Head()
+	if err != nil {
+		return err
+	}
+	versions, err := r.VersionsAt(head, model)
+	if err != nil {
+		return err
+	}
+	return explicitAgainst(model, versions, v)
+}
+
+// explicitAgainst checks an explicit version against the registered ones
+// (oldest first).
+func explicitAgainst(model string, versions []*gitops.VersionRef, v manifests.Version) error {
+	var latest *manifests.ModelVersion
+	existing := make([]manifests.Version, len(versions))
+	for i, ref := range versions {
+		existing[i] = ref.Manifest.Version
+		latest = ref.Manifest
+	}
+	if err := manifests.ValidateExplicit(latest, v, existing); err != nil {
+		return fmt.Errorf("registering %q: --version: %w", model, err)
+	}
+	return nil
+}
+
+func setArtifact(a *manifests.Artifacts, kind string, art *manifests.Artifact) {
+	switch kind {
+	case manifests.ArtifactWeights:
+		a.Weights = art
+	case manifests.ArtifactPipeline:
+		a.Pipeline = art
+	case manifests.ArtifactSchema:
+		a.Schema = art
+	case manifests.ArtifactConfig:
+		a.Config = art
+	}
+}
+
+func checkInput(in input) error {
+	if in.path == "" {
+		return nil
+	}
+	fi, err := os.Stat(in.path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s %q: no such file or directory", in.flag, in.path)
+		}
+		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+	}
+	if in.fileOnly && fi.IsDir() {
+		return fmt.Errorf("%s %q: is a directory, want a file", in.flag, in.path)
+	}
+	if !fi.IsDir() {
+		f, err := os.Open(in.path)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+		}
+		f.Close()
+	}
+	return nil
+}
