@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // EscapeData escapes the message of a workflow command as the Actions
@@ -28,7 +28,7 @@ func EscapeProperty(s string) string {
 // ("::error file=F,line=L,col=C,title=T::message"), then one per failed
 // check without a file, so each failure shows on the run page and, where
 // it has a file, on the pull request's diff. Every value is escaped.
-func Annotations(w io.Writer, r *gitops.CheckReport) {
+func Annotations(w io.Writer, r *check.CheckReport) {
 	if r == nil {
 		return
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/action"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 func TestEscape(t *testing.T) {
@@ -36,13 +36,13 @@ func TestEscape(t *testing.T) {
 func TestAnnotations(t *testing.T) {
 	tests := []struct {
 		name string
-		r    *gitops.CheckReport
+		r    *check.CheckReport
 		want string
 	}{
 		{"nil", nil, ""},
 		{
 			name: "file line col",
-			r: &gitops.CheckReport{Annotations: []gitops.Annotation{
+			r: &check.CheckReport{Annotations: []check.Annotation{
 				{File: "models/m/versions/1.0.0.yaml", Line: 3, Column: 5, Level: "error", Message: "metrics.accuracy: want a number"},
 				{File: "rendered/dev/m.yaml", Level: "warning", Message: "stale"},
 				{File: "x.yaml", Line: 1, Level: "bogus", Message: "unknown level is an error"},
@@ -53,9 +53,9 @@ func TestAnnotations(t *testing.T) {
 		},
 		{
 			name: "hostile text",
-			r: &gitops.CheckReport{
-				Annotations: []gitops.Annotation{{File: "a,b:c.yaml", Line: 2, Level: "error", Message: evilText}},
-				Items:       []gitops.CheckItem{{Name: "gates", Status: gitops.CheckFail, Summary: "100% bad\n::add-mask::x"}},
+			r: &check.CheckReport{
+				Annotations: []check.Annotation{{File: "a,b:c.yaml", Line: 2, Level: "error", Message: evilText}},
+				Items:       []check.CheckItem{{Name: "gates", Status: check.CheckFail, Summary: "100% bad\n::add-mask::x"}},
 			},
 			want: "::error file=a%2Cb%3Ac.yaml,line=2,title=modelgit::Promote ${{ secrets.X }} `whoami` $(rm -rf /)%0A::error::injected%0A<!-- modelgit:modelgit-check --> cc @org/team [click](https://evil.example) <img src=x onerror=alert(1)> | table\n" +
 				"::error title=modelgit gates::100%25 bad%0A::add-mask::x\n",

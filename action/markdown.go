@@ -7,7 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/promote"
 )
 
 // Limits that keep the comment under GitHub's 65,536-character maximum
@@ -29,7 +30,7 @@ const (
 // fields reach it) and is escaped: HTML is inert, Markdown syntax is
 // literal, "@mentions" and links do not resolve, newlines cannot start a
 // new block, and nothing can fake the hidden sticky-comment marker.
-func Markdown(r *gitops.CheckReport) string {
+func Markdown(r *check.CheckReport) string {
 	var b strings.Builder
 	if r == nil {
 		return "## modelgit: no check report\n"
@@ -145,11 +146,11 @@ func Markdown(r *gitops.CheckReport) string {
 }
 
 // icon shows a check status.
-func icon(s gitops.CheckStatus) string {
+func icon(s check.CheckStatus) string {
 	switch s {
-	case gitops.CheckPass:
+	case check.CheckPass:
 		return "✅"
-	case gitops.CheckSkip:
+	case check.CheckSkip:
 		return "⏭️"
 	default:
 		return "❌"
@@ -255,5 +256,5 @@ func clip(s string, n int) string {
 // limit cuts a Markdown document longer than n bytes at a line boundary
 // and says so.
 func limit(s string, n int) string {
-	return gitops.CutMarkdown(s, n, "_… cut here: the full report is in the job log._")
+	return promote.CutMarkdown(s, n, "_… cut here: the full report is in the job log._")
 }

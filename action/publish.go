@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 )
 
@@ -33,7 +33,7 @@ const CommentMarker = "modelgit-check"
 // stderr as w when stdout carries a machine-readable report. It does
 // every part it can and returns all failures joined; the token never
 // appears in what it writes or returns.
-func Publish(ctx context.Context, f forge.Forge, env Env, r *gitops.CheckReport, w io.Writer) error {
+func Publish(ctx context.Context, f forge.Forge, env Env, r *check.CheckReport, w io.Writer) error {
 	if r == nil {
 		return errors.New("publishing the check: no report")
 	}
@@ -83,7 +83,7 @@ func Publish(ctx context.Context, f forge.Forge, env Env, r *gitops.CheckReport,
 
 // prNumber is the pull request the comment goes to: the report's, else
 // the event's; 0 when neither names one (a scheduled run).
-func prNumber(env Env, r *gitops.CheckReport) (int, error) {
+func prNumber(env Env, r *check.CheckReport) (int, error) {
 	if r.PullRequest != nil && r.PullRequest.Number > 0 {
 		return r.PullRequest.Number, nil
 	}

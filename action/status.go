@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 )
 
@@ -16,7 +16,7 @@ const maxDescription = 140
 // requires), state success or failure, and a one-line description of at
 // most 140 characters naming what failed and how many approvals are
 // missing.
-func StatusFor(r *gitops.CheckReport) forge.Status {
+func StatusFor(r *check.CheckReport) forge.Status {
 	st := forge.Status{Context: forge.StatusContext, State: "failure"}
 	if r == nil {
 		st.Description = "no check report"

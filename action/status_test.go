@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelgit/modelgit/action"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 func TestStatusFor(t *testing.T) {
@@ -14,11 +14,11 @@ func TestStatusFor(t *testing.T) {
 	passed.Passed, passed.Missing = true, 0
 	long := sampleReport()
 	for i := 0; i < 40; i++ {
-		long.Items = append(long.Items, gitops.CheckItem{Name: "check-with-a-long-name\n", Status: gitops.CheckFail})
+		long.Items = append(long.Items, check.CheckItem{Name: "check-with-a-long-name\n", Status: check.CheckFail})
 	}
 	tests := []struct {
 		name      string
-		r         *gitops.CheckReport
+		r         *check.CheckReport
 		state     string
 		wantDescr string
 	}{

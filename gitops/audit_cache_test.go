@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -32,7 +34,7 @@ func TestScanReleasesMatchesGitLog(t *testing.T) {
 	s.onMain(s.commit("odd3", nil, map[string]string{"modelgit.yaml": "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\n# touched\n"}, "Not a release", at("18:20"), "Ci <ci@example.com>", true))
 	s.onMain(s.commit("odd4", nil, map[string]string{"environments/dev/fraud.yaml": release("fraud", "dev", "replace", "1.0.0")}, "Dev again", at("18:30"), "Ci <ci@example.com>", true))
 	for _, envs := range [][]string{{"dev", "staging", "production"}, {"production"}, {"dev"}} {
-		fast, slow, err := gitops.ReleaseChangesForTest(ctx, s.dir, s.main, envs)
+		fast, slow, err := releaseChanges(ctx, s.dir, s.main, envs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,13 +45,13 @@ func TestScanReleasesMatchesGitLog(t *testing.T) {
 }
 
 func auditCacheFile(s *scenario) string {
-	return filepath.Join(s.dir, ".git", filepath.FromSlash(gitops.AuditCacheFile))
+	return filepath.Join(s.dir, ".git", filepath.FromSlash(ledger.AuditCacheFile))
 }
 
 // eventsJSON is the audit's events as `audit -o json` prints them.
-func eventsJSON(t *testing.T, reg *gitops.Registry) (string, *gitops.AuditReport) {
+func eventsJSON(t *testing.T, reg *gitops.Registry) (string, *audit.AuditReport) {
 	t.Helper()
-	rep, err := reg.Audit(ctx, gitops.AuditOptions{})
+	rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,12 +69,12 @@ func TestAuditCache(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(t *testing.T, s *scenario)
-		check  func(t *testing.T, s *scenario, rep *gitops.AuditReport)
+		check  func(t *testing.T, s *scenario, rep *audit.AuditReport)
 	}{
 		{"new commits", func(t *testing.T, s *scenario) {
 			s.register("fraud", "1.2.0", "18:00")
 			s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "replace", "18:30", release("fraud", "production", "replace", "1.2.0"), "", bob, true)
-		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+		}, func(t *testing.T, s *scenario, rep *audit.AuditReport) {
 			if last := rep.Events[len(rep.Events)-1]; s.label(last.Commit) != "P10" {
 				t.Errorf("last event %s, want P10", s.label(last.Commit))
 			}
@@ -80,7 +82,7 @@ func TestAuditCache(t *testing.T) {
 		{"rebase and force-push", func(t *testing.T, s *scenario) {
 			s.onMain(s.ids["P5"])
 			s.promote("X", "production", "fraud", "1.1.0", "1.0.0", "replace", "19:00", release("fraud", "production", "replace", "1.1.0"), "", bob, true)
-		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+		}, func(t *testing.T, s *scenario, rep *audit.AuditReport) {
 			if len(rep.Rewrites) != 1 {
 				t.Errorf("rewrites %+v, want one", rep.Rewrites)
 			}
@@ -120,7 +122,7 @@ func TestAuditCache(t *testing.T) {
 		{"other allowed signers", func(t *testing.T, s *scenario) {
 			_, pub := sshKey(t, "other")
 			s.onMain(s.commit("signers", nil, map[string]string{"policies/allowed_signers": "other@example.com " + pub + "\n"}, "Rotate signers", at("18:00"), "Ci <ci@example.com>", true))
-		}, func(t *testing.T, s *scenario, rep *gitops.AuditReport) {
+		}, func(t *testing.T, s *scenario, rep *audit.AuditReport) {
 			for _, e := range rep.Events {
 				if e.Signature.Trusted {
 					t.Errorf("%s still trusted after the signers changed", s.label(e.Commit))
@@ -187,19 +189,6 @@ func TestAuditCacheIsUsed(t *testing.T) {
 	}
 }
 
-// TestCachedEventHasEveryField: a field added to AuditEvent or to a
-// released version must be added to the cache's copy too (and
-// auditCacheVersion raised).
-func TestCachedEventHasEveryField(t *testing.T) {
-	event, cached, version, cachedV := gitops.CachedEventFieldsForTest()
-	if cached != event-2 {
-		t.Errorf("AuditEvent has %d fields, the cache's copy %d (+ From and To): update cachedEvent in audit_cache.go and auditCacheVersion", event, cached)
-	}
-	if cachedV != version {
-		t.Errorf("manifests.ReleasedVersion has %d fields, the cache's copy %d: update cachedVersion in audit_cache.go and auditCacheVersion", version, cachedV)
-	}
-}
-
 // TestWhichWithCache: which answers the same from the audit cache (also
 // one that new commits made stale) as from the history.
 func TestWhichWithCache(t *testing.T) {
@@ -213,7 +202,7 @@ func TestWhichWithCache(t *testing.T) {
 		var b strings.Builder
 		for _, env := range []string{"production", "dev"} {
 			for _, hhmm := range []string{"10:00", "12:30", "14:45", "16:10", "17:10", "23:00"} {
-				res, err := reg.Which(ctx, gitops.WhichOptions{Env: env, At: at(hhmm)})
+				res, err := audit.Which(ctx, reg, audit.WhichOptions{Env: env, At: at(hhmm)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
 )
 
 // TestHistoryRan: each version's intervals of service, per environment,
@@ -19,7 +20,7 @@ func TestHistoryRan(t *testing.T) {
 	}
 	ran := func(model string) map[string][]string {
 		t.Helper()
-		h, err := reg.History(model)
+		h, err := audit.History(reg, model)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -205,7 +207,7 @@ func TestWhichScenario(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.env+"@"+tt.at, func(t *testing.T) {
-			res, err := reg.Which(ctx, gitops.WhichOptions{Env: tt.env, At: at(tt.at)})
+			res, err := audit.Which(ctx, reg, audit.WhichOptions{Env: tt.env, At: at(tt.at)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,12 +237,12 @@ func TestWhichScenario(t *testing.T) {
 		})
 	}
 	// The chain of the canary at 12:30, exactly.
-	res, err := reg.Which(ctx, gitops.WhichOptions{Env: "production", At: at("12:30"), Model: "fraud"})
+	res, err := audit.Which(ctx, reg, audit.WhichOptions{Env: "production", At: at("12:30"), Model: "fraud"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	stable, canary := res.Models[0].Versions[0], res.Models[0].Versions[1]
-	if e := stable.IntroducedBy; e.Forced != "1.0.0 has not run in staging" || e.Via != gitops.ViaModelgit || e.PullRequest != 2 || !slices.Equal(e.ApprovedBy, []string{"Bob <bob@example.com>"}) || e.RequestedBy != "Dana <dana@example.com>" {
+	if e := stable.IntroducedBy; e.Forced != "1.0.0 has not run in staging" || e.Via != ledger.ViaModelgit || e.PullRequest != 2 || !slices.Equal(e.ApprovedBy, []string{"Bob <bob@example.com>"}) || e.RequestedBy != "Dana <dana@example.com>" {
 		t.Errorf("stable introduced by %+v", e)
 	}
 	if e := canary.IntroducedBy; e.Strategy != "canary weight=10" || !e.Signature.Trusted || e.Signature.Signer != "ci@example.com" || len(e.ApprovedBy) != 2 || e.MergedBy != "Erin <erin@example.com>" {
@@ -260,7 +262,7 @@ func TestAuditScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := reg.Audit(ctx, gitops.AuditOptions{Env: "production"})
+	rep, err := audit.Audit(ctx, reg, audit.AuditOptions{Env: "production"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestAuditScenario(t *testing.T) {
 		t.Errorf("audit:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
 	}
 	// --since/--until and --model filter.
-	rep, err = reg.Audit(ctx, gitops.AuditOptions{Env: "production", Model: "fraud", Since: at("12:00"), Until: at("13:59")})
+	rep, err = audit.Audit(ctx, reg, audit.AuditOptions{Env: "production", Model: "fraud", Since: at("12:00"), Until: at("13:59")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,14 +313,14 @@ func TestAuditDetectsRewrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := reg.Audit(ctx, gitops.AuditOptions{})
+	rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
 	if err != nil || len(rep.Rewrites) != 0 {
 		t.Fatalf("first audit: %v, rewrites %v", err, rep.Rewrites)
 	}
 	// New commits on top: no rewrite, the new change is seen.
 	s.register("fraud", "1.2.0", "18:00")
 	s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "replace", "18:30", release("fraud", "production", "replace", "1.2.0"), "", []string{"Bob <bob@example.com>"}, true)
-	rep, err = reg.Audit(ctx, gitops.AuditOptions{})
+	rep, err = audit.Audit(ctx, reg, audit.AuditOptions{})
 	if err != nil || len(rep.Rewrites) != 0 || s.label(rep.Events[len(rep.Events)-1].Commit) != "P10" {
 		t.Fatalf("after new commits: %v, rewrites %v", err, rep.Rewrites)
 	}
@@ -328,7 +330,7 @@ func TestAuditDetectsRewrite(t *testing.T) {
 	s.promote("X", "production", "fraud", "1.1.0", "1.0.0", "replace", "19:00", release("fraud", "production", "replace", "1.1.0"), "", []string{"Bob <bob@example.com>"}, true)
 	git(t, s.dir, "reset", "-q", "--hard", "main")
 	for run := 0; run < 2; run++ {
-		rep, err = reg.Audit(ctx, gitops.AuditOptions{})
+		rep, err = audit.Audit(ctx, reg, audit.AuditOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +341,7 @@ func TestAuditDetectsRewrite(t *testing.T) {
 	if last := rep.Events[len(rep.Events)-1]; s.label(last.Commit) != "X" {
 		t.Errorf("last event %s, want X", s.label(last.Commit))
 	}
-	res, err := reg.Which(ctx, gitops.WhichOptions{Env: "production", At: at("23:00")})
+	res, err := audit.Which(ctx, reg, audit.WhichOptions{Env: "production", At: at("23:00")})
 	if err != nil || len(res.Rewrites) != 1 {
 		t.Fatalf("which after rewrite: %v, %+v", err, res)
 	}

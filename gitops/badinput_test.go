@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
 )
@@ -20,81 +23,81 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 	tests := []struct {
 		name string
 		// bad edits the options; dir is a scratch directory.
-		bad  func(t *testing.T, o *gitops.RegisterOptions, dir string)
+		bad  func(t *testing.T, o *register.RegisterOptions, dir string)
 		want []string
 	}{
-		{"missing weights", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"missing weights", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Weights = filepath.Join(dir, "nope.safetensors")
 		}, []string{"--weights", "nope.safetensors", "no such file"}},
-		{"no weights", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"no weights", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Weights = ""
 		}, []string{"--weights is required"}},
-		{"directory as schema", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"directory as schema", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Schema = dir
 		}, []string{"--schema", "is a directory, want a file"}},
-		{"directory as metrics", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"directory as metrics", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = dir
 		}, []string{"--metrics", "is a directory"}},
-		{"dangling metrics symlink", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"dangling metrics symlink", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.json")
 			if err := os.Symlink("gone.json", o.Metrics); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"--metrics", "metrics.json", "no such file"}},
-		{"metrics not YAML", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"metrics not YAML", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.json")
 			writeFile(t, o.Metrics, "{\"accuracy\": 0.9,\n\t\"auc\": [\n")
 		}, []string{"--metrics", "metrics.json"}},
-		{"metric not a number", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"metric not a number", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.json")
 			writeFile(t, o.Metrics, "{\n  \"accuracy\": 0.9,\n  \"auc\": \"high\"\n}\n")
 		}, []string{"metrics.json:3:", `field "auc"`, "want a finite number", `"high"`}},
-		{"metric not finite", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"metric not finite", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.yaml")
 			writeFile(t, o.Metrics, "accuracy: 0.9\nloss: .nan\n")
 		}, []string{"metrics.yaml:2:", `field "loss"`}},
-		{"metrics a list", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"metrics a list", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.yaml")
 			writeFile(t, o.Metrics, "- 0.9\n")
 		}, []string{"metrics.yaml:1:", "want a mapping"}},
-		{"params a list", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"params a list", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Params = filepath.Join(dir, "params.yaml")
 			writeFile(t, o.Params, "\n- 1\n")
 		}, []string{"--params", "params.yaml:2:"}},
-		{"schema feature without name", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"schema feature without name", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Schema = filepath.Join(dir, "features.json")
 			writeFile(t, o.Schema, "{\"features\": [\n  {\"name\": \"a\", \"type\": \"int\"},\n  {\"type\": \"float\"}\n]}\n")
 		}, []string{"features.json:3:", "features[1].name"}},
-		{"symlink loop in data", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"symlink loop in data", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			writeFile(t, filepath.Join(dir, "data", "a.csv"), "1\n")
 			if err := os.Symlink("..", filepath.Join(dir, "data", "loop")); err != nil {
 				t.Fatal(err)
 			}
 			o.Data = filepath.Join(dir, "data")
 		}, []string{"--data", "symlink loop"}},
-		{"symlink loop in weights", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"symlink loop in weights", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			writeFile(t, filepath.Join(dir, "model", "shard-1.bin"), "shard one\n")
 			if err := os.Symlink(".", filepath.Join(dir, "model", "again")); err != nil {
 				t.Fatal(err)
 			}
 			o.Weights = filepath.Join(dir, "model")
 		}, []string{"--weights", "symlink loop"}},
-		{"bad model name", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"bad model name", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Model = "Fraud Detector"
 		}, []string{"model name"}},
-		{"bad version", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"bad version", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Version = "v2"
 		}, []string{"--version", "v2"}},
-		{"no identity", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		{"no identity", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Identity.Email = ""
 		}, []string{"no committer identity", "user.email"}},
 	}
 	if os.Getuid() != 0 { // root reads a file whatever its mode
 		tests = append(tests, struct {
 			name string
-			bad  func(t *testing.T, o *gitops.RegisterOptions, dir string)
+			bad  func(t *testing.T, o *register.RegisterOptions, dir string)
 			want []string
-		}{"unreadable metrics", func(t *testing.T, o *gitops.RegisterOptions, dir string) {
+		}{"unreadable metrics", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Metrics = filepath.Join(dir, "metrics.json")
 			writeFile(t, o.Metrics, `{"accuracy": 0.9}`)
 			if err := os.Chmod(o.Metrics, 0); err != nil {
@@ -118,7 +121,7 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 			s.weights = "new weights for " + tc.name
 			o := f.options(s)
 			tc.bad(t, &o, t.TempDir())
-			res, err := f.reg.Register(ctx, o)
+			res, err := register.Register(ctx, f.reg, o)
 			if err == nil {
 				t.Fatalf("no error; registered %s", res.Version.Manifest.Version)
 			}
@@ -205,12 +208,12 @@ func TestHandEditedManifest(t *testing.T) {
 	git(t, f.root, "add", p)
 	gitCommit(t, f, true, "Hand-written version")
 
-	_, err := f.reg.History("fraud")
+	_, err := audit.History(f.reg, "fraud")
 	mustContain(t, err, p+":4", "colour", "unknown field")
 	_, err = f.reg.Resolve("fraud@0.1.0+data.1")
 	mustContain(t, err, p+":4", "colour")
 
-	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 )
 
 // TestBulkPromoteLeavesOutModelsAlreadyRunning: of three selected models,
@@ -19,7 +22,7 @@ func TestBulkPromoteLeavesOutModelsAlreadyRunning(t *testing.T) {
 	for _, m := range models {
 		o := p.options(base)
 		o.Model, o.Framework, o.Labels = m, "sklearn=1.5.2", map[string]string{"team": "risk"}
-		if _, err := p.reg.Register(ctx, o); err != nil {
+		if _, err := register.Register(ctx, p.reg, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -37,9 +40,9 @@ func TestBulkPromoteLeavesOutModelsAlreadyRunning(t *testing.T) {
 	}
 	p.mergeAndPull(res.PR)
 
-	opts := gitops.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "dev", PromoteOptions: gitops.PromoteOptions{
+	opts := promote.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "dev", PromoteOptions: promote.PromoteOptions{
 		Env: "staging", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}}
-	bulk, err := p.reg.BulkPromote(ctx, opts)
+	bulk, err := promote.BulkPromote(ctx, p.reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +71,7 @@ func TestBulkPromoteLeavesOutModelsAlreadyRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending, err := p.reg.PendingByModel(prs)
+	pending, err := audit.PendingByModel(p.reg, prs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +83,7 @@ func TestBulkPromoteLeavesOutModelsAlreadyRunning(t *testing.T) {
 	p.mergeAndPull(bulk.PR)
 	tip := git(t, p.fake.GitDir(), "rev-parse", bulk.Branch)
 	prsBefore := len(p.fake.PullRequests())
-	again, err := p.reg.BulkPromote(ctx, opts)
+	again, err := promote.BulkPromote(ctx, p.reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,11 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -33,7 +36,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	o := f.options(base)
 	o.Model = "m0000"
 	o.Framework = "sklearn=1.5.2"
-	first, err := reg0.Register(ctx, o)
+	first, err := register.Register(ctx, reg0, o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +121,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err := reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, reg, promote.PromoteOptions{
 		Ref: "m0500@" + ver.String(), Env: "staging",
 		Identity: gitops.Identity{Signature: alice, Signer: f.signer},
 		Forge:    fg, Remote: "origin",
@@ -132,7 +135,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		rep, err := reg.Check(ctx, gitops.CheckOptions{PR: res.PR.Number, Forge: fg})
+		rep, err := check.Check(ctx, reg, check.CheckOptions{PR: res.PR.Number, Forge: fg})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,7 +9,10 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -51,7 +54,7 @@ func (g *governed) checkoutBranch(branch string) {
 // when the work tree is the pull request's.
 func TestCheckJudgesConfigByBase(t *testing.T) {
 	g := newGoverned(t, "")
-	res, err := g.reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, g.reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.0+data.1", Env: "production", Force: true,
 		Identity: gitops.Identity{Signature: alice, Signer: g.signer}, Forge: g.forge, Remote: "origin",
 	})
@@ -59,7 +62,7 @@ func TestCheckJudgesConfigByBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, `has not run in "staging"`)
+	wantStatus(t, rep, check.CheckOrder, check.CheckFail, `has not run in "staging"`)
 
 	cfg, err := os.ReadFile(filepath.Join(g.root, manifests.ConfigFile))
 	if err != nil {
@@ -75,8 +78,8 @@ func TestCheckJudgesConfigByBase(t *testing.T) {
 		t.Fatalf("the work tree's first environment is %s, want the pull request's production", got)
 	}
 	rep = g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckSignatures, gitops.CheckFail, manifests.ConfigFile, "not signed")
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, `has not run in "staging"`)
+	wantStatus(t, rep, check.CheckSignatures, check.CheckFail, manifests.ConfigFile, "not signed")
+	wantStatus(t, rep, check.CheckOrder, check.CheckFail, `has not run in "staging"`)
 	if rep.Passed {
 		t.Error("passed with an unsigned reordering of the environments")
 	}
@@ -109,8 +112,8 @@ func TestCheckNewEnvironmentNeedsItsOwnPR(t *testing.T) {
 	rel := git(t, g.root, "show", "FETCH_HEAD:environments/dev/fraud.yaml") + "\n"
 	g.pushOnBranch(res.Branch, "environments/vip/fraud.yaml", strings.Replace(rel, "environment: dev", "environment: vip", 1))
 	rep := g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckSignatures, gitops.CheckPass)
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, "vip is not an environment in modelgit.yaml at the base")
+	wantStatus(t, rep, check.CheckSignatures, check.CheckPass)
+	wantStatus(t, rep, check.CheckOrder, check.CheckFail, "vip is not an environment in modelgit.yaml at the base")
 }
 
 // TestCheckDiffsFromMergeBase: a pull request opened before another
@@ -122,7 +125,7 @@ func TestCheckDiffsFromMergeBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stg, err := g.reg.Promote(ctx, gitops.PromoteOptions{
+	stg, err := promote.Promote(ctx, g.reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.0+data.1", Env: "staging", Force: true,
 		Identity: gitops.Identity{Signature: alice, Signer: g.signer}, Forge: g.forge, Remote: "origin",
 	})
@@ -135,8 +138,8 @@ func TestCheckDiffsFromMergeBase(t *testing.T) {
 		t.Errorf("promotions = %+v, want only the staging one", rep.Promotions)
 	}
 	// The base's history counts: the version now runs in dev.
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckPass, "ran in dev since")
-	wantStatus(t, rep, gitops.CheckRendered, gitops.CheckPass)
+	wantStatus(t, rep, check.CheckOrder, check.CheckPass, "ran in dev since")
+	wantStatus(t, rep, check.CheckRendered, check.CheckPass)
 	for _, it := range rep.Items {
 		if strings.Contains(it.Summary+strings.Join(it.Details, "\n"), "(removed)") || strings.Contains(strings.Join(it.Details, "\n"), "fraud in dev") {
 			t.Errorf("%s mentions dev's release, which the pull request does not touch: %s %v", it.Name, it.Summary, it.Details)
@@ -199,7 +202,7 @@ func TestMergeNamesApproversByProfile(t *testing.T) {
 		g.fake.AddReview(pr, u, forge.ReviewApproved, "")
 	}
 	g.fake.FailNext("GET", "/users/carol", 500, 10)
-	mr, err := g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"}})
+	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,11 +240,11 @@ func TestMergeNotMergeableSaysWhatToDo(t *testing.T) {
 	}
 	g.mergeAndPull(first.PR)
 	g.fake.AddReview(second.PR.Number, "bob", forge.ReviewApproved, "")
-	opts := gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: second.PR.Number, Forge: g.forge, Remote: "origin"}}
+	opts := check.MergeOptions{CheckOptions: check.CheckOptions{PR: second.PR.Number, Forge: g.forge, Remote: "origin"}}
 	// The same release changed on main: the check itself fails, saying
 	// how to update.
-	_, err = g.reg.Merge(ctx, opts)
-	if !errors.Is(err, gitops.ErrCheckFailed) {
+	_, err = check.Merge(ctx, g.reg, opts)
+	if !errors.Is(err, check.ErrCheckFailed) {
 		t.Fatalf("err = %v, want ErrCheckFailed (behind its base)", err)
 	}
 	if !strings.Contains(err.Error(), "run `modelgit promote fraud@0.1.1+data.1 --to dev` again, or merge the base into it, then check again") {
@@ -257,7 +260,7 @@ func TestMergeNotMergeableSaysWhatToDo(t *testing.T) {
 	g2.pushOnBranch(pr.Branch, "notes.txt", "from the branch\n")
 	g2.commitOnMain("notes.txt", "from main\n", "Add notes")
 	g2.fake.AddReview(pr.PR.Number, "bob", forge.ReviewApproved, "")
-	_, err = g2.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: pr.PR.Number, Forge: g2.forge, Remote: "origin"}})
+	_, err = check.Merge(ctx, g2.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr.PR.Number, Forge: g2.forge, Remote: "origin"}})
 	if !errors.Is(err, forge.ErrNotMergeable) {
 		t.Fatalf("err = %v, want ErrNotMergeable", err)
 	}
@@ -287,7 +290,7 @@ func TestCheckFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckGates, gitops.CheckFail, "gate accurate", "accuracy must reach 0.95")
+		wantStatus(t, rep, check.CheckGates, check.CheckFail, "gate accurate", "accuracy must reach 0.95")
 	})
 	t.Run("immutability: a registered version modified", func(t *testing.T) {
 		g := newGoverned(t, "")
@@ -302,9 +305,9 @@ func TestCheckFailures(t *testing.T) {
 		}
 		g.pushOnBranch(res.Branch, p, string(raw)+"# edited\n")
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckImmutability, gitops.CheckFail, p, "modifies a registered version")
-		wantStatus(t, rep, gitops.CheckArtifacts, gitops.CheckPass, "of 1 modified registered version found")
-		if it := item(t, rep, gitops.CheckArtifacts); strings.Contains(it.Summary, "new version") {
+		wantStatus(t, rep, check.CheckImmutability, check.CheckFail, p, "modifies a registered version")
+		wantStatus(t, rep, check.CheckArtifacts, check.CheckPass, "of 1 modified registered version found")
+		if it := item(t, rep, check.CheckArtifacts); strings.Contains(it.Summary, "new version") {
 			t.Errorf("artifacts = %q, counts a modified version as new", it.Summary)
 		}
 	})
@@ -316,7 +319,7 @@ func TestCheckFailures(t *testing.T) {
 		v3.weights = "weights v3\n"
 		o := g.options(v3)
 		o.Framework = "sklearn=1.5.2"
-		reg, err := g.reg.Register(ctx, o)
+		reg, err := register.Register(ctx, g.reg, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -326,11 +329,11 @@ func TestCheckFailures(t *testing.T) {
 		if err := os.Remove(g.blobPath(missing)); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := g.reg.Check(ctx, gitops.CheckOptions{Base: "main", Head: "register"})
+		rep, err := check.Check(ctx, g.reg, check.CheckOptions{Base: "main", Head: "register"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantStatus(t, rep, gitops.CheckArtifacts, gitops.CheckFail, missing, "artifacts missing from the store")
+		wantStatus(t, rep, check.CheckArtifacts, check.CheckFail, missing, "artifacts missing from the store")
 	})
 	t.Run("rendered: a stale rendered file", func(t *testing.T) {
 		g := newGoverned(t, "")
@@ -343,7 +346,7 @@ func TestCheckFailures(t *testing.T) {
 		cur := git(t, g.root, "show", "FETCH_HEAD:"+p)
 		g.pushOnBranch(res.Branch, p, cur+"\n# hand edit\n")
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckRendered, gitops.CheckFail, p+" differs from what the releases render to")
+		wantStatus(t, rep, check.CheckRendered, check.CheckFail, p+" differs from what the releases render to")
 	})
 }
 
@@ -360,7 +363,7 @@ func TestCheckPolicyLooseningInPRIsIgnored(t *testing.T) {
 		}
 		g.pushOnBranch(res.Branch, "policies/dev.yaml", loose)
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckGates, gitops.CheckFail, "gate accurate")
+		wantStatus(t, rep, check.CheckGates, check.CheckFail, "gate accurate")
 	})
 	t.Run("the default gate disabled", func(t *testing.T) {
 		g := newGoverned(t, "")
@@ -369,7 +372,7 @@ func TestCheckPolicyLooseningInPRIsIgnored(t *testing.T) {
 		worse.metrics = `{"accuracy": 0.5}`
 		o := g.options(worse)
 		o.Framework = "sklearn=1.5.2"
-		reg, err := g.reg.Register(ctx, o)
+		reg, err := register.Register(ctx, g.reg, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +389,7 @@ func TestCheckPolicyLooseningInPRIsIgnored(t *testing.T) {
 		}
 		g.pushOnBranch(res.Branch, "policies/dev.yaml", loose)
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckGates, gitops.CheckFail, "gate default", "accuracy")
+		wantStatus(t, rep, check.CheckGates, check.CheckFail, "gate default", "accuracy")
 	})
 }
 
@@ -402,12 +405,12 @@ func TestCheckTwoTeamsNeedOneApprovalEach(t *testing.T) {
 	}
 	g.fake.AddReview(res.PR.Number, "carol", forge.ReviewApproved, "")
 	rep := g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "no approval yet from a member of acme/risk (each team needs one)")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "no approval yet from a member of acme/risk (each team needs one)")
 	if !strings.HasPrefix(rep.Eligible, "a member of each of acme/ml-reviewers, acme/risk") {
 		t.Errorf("eligible = %q, want one member of each team", rep.Eligible)
 	}
 	g.fake.AddReview(res.PR.Number, "rita", forge.ReviewApproved, "")
-	wantStatus(t, g.check(res.PR.Number), gitops.CheckApprovals, gitops.CheckPass)
+	wantStatus(t, g.check(res.PR.Number), check.CheckApprovals, check.CheckPass)
 }
 
 func TestTeamsText(t *testing.T) {
@@ -419,7 +422,7 @@ func TestTeamsText(t *testing.T) {
 		{[]string{"acme/a"}, "members of acme/a"},
 		{[]string{"acme/a", "acme/b"}, "a member of each of acme/a, acme/b (one approval from each team; a member of several teams covers each)"},
 	} {
-		if got := gitops.TeamsText(tc.teams); got != tc.want {
+		if got := check.TeamsText(tc.teams); got != tc.want {
 			t.Errorf("TeamsText(%v) = %q, want %q", tc.teams, got, tc.want)
 		}
 	}

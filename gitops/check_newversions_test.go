@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 )
 
@@ -60,8 +61,8 @@ func TestCheckRefusesTwoNewVersionsInOneRelease(t *testing.T) {
 	if rep.Passed {
 		t.Fatalf("check passed a release that starts serving two new versions:\n%+v", rep.Items)
 	}
-	order := item(t, rep, gitops.CheckOrder)
-	if order.Status != gitops.CheckFail || !strings.Contains(strings.Join(order.Details, "\n"), "starts serving 2 new versions at once (0.1.0+data.1, 0.1.1+data.1)") {
+	order := item(t, rep, check.CheckOrder)
+	if order.Status != check.CheckFail || !strings.Contains(strings.Join(order.Details, "\n"), "starts serving 2 new versions at once (0.1.0+data.1, 0.1.1+data.1)") {
 		t.Errorf("order = %s %v, want a failure naming both new versions", order.Status, order.Details)
 	}
 	found := false

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/store/storetest"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -36,12 +39,12 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 	f.reopen()
 	o := f.options(base)
 	o.Framework = "sklearn=1.5.2"
-	if _, err := f.reg.Register(ctx, o); err != nil {
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
 		t.Fatal(err)
 	}
 	git(t, f.root, "remote", "add", "origin", "https://git.example.com/acme/models.git")
 	f.reopen()
-	res, err := f.reg.Promote(ctx, gitops.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
+	res, err := promote.Promote(ctx, f.reg, promote.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,21 +53,21 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 	if pin == nil {
 		t.Fatalf("the release pins no OCI manifest:\n%s", rel)
 	}
-	check := func() *gitops.CheckReport {
+	runCheck := func() *check.CheckReport {
 		t.Helper()
-		rep, err := f.reg.Check(ctx, gitops.CheckOptions{Base: "main", Head: res.Branch})
+		rep, err := check.Check(ctx, f.reg, check.CheckOptions{Base: "main", Head: res.Branch})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return rep
 	}
-	verifyPinned := func() []gitops.Finding {
+	verifyPinned := func() []check.Finding {
 		t.Helper()
-		rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{Range: res.Branch, Deep: true})
+		rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{Range: res.Branch, Deep: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []gitops.Finding
+		var out []check.Finding
 		for _, fd := range rep.Findings {
 			if fd.Check == "pinned" {
 				out = append(out, fd)
@@ -72,7 +75,7 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 		}
 		return out
 	}
-	wantStatus(t, check(), gitops.CheckRendered, gitops.CheckPass)
+	wantStatus(t, runCheck(), check.CheckRendered, check.CheckPass)
 	if fs := verifyPinned(); len(fs) != 0 {
 		t.Errorf("verify --deep of promote's own pin: %v", fs)
 	}
@@ -94,8 +97,8 @@ func TestCheckAndVerifyOCIPins(t *testing.T) {
 	git(t, f.root, "checkout", "-q", "main")
 	f.reopen()
 
-	rep := check()
-	wantStatus(t, rep, gitops.CheckRendered, gitops.CheckFail,
+	rep := runCheck()
+	wantStatus(t, rep, check.CheckRendered, check.CheckFail,
 		"environments/dev/fraud.yaml:",
 		`versions[0].storageUri of 0.1.0+data.1 is "`+foreign+`", want `+pin[1],
 		"rendered/dev/fraud.yaml:",

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // TestCheckReportTexts: what the report says in three corners. A base
@@ -21,8 +22,8 @@ func TestCheckReportTexts(t *testing.T) {
 		}
 		g.commitOnMain("policies/dev.yaml", "apiVersion: modelgit.dev/v1alpha1\nkind: PromotionPolicy\nsoak: 1 day\n", "Break the dev policy")
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckGates, gitops.CheckFail, "does not parse")
-		for _, name := range []string{gitops.CheckOrder, gitops.CheckSoak} {
+		wantStatus(t, rep, check.CheckGates, check.CheckFail, "does not parse")
+		for _, name := range []string{check.CheckOrder, check.CheckSoak} {
 			it := item(t, rep, name)
 			if strings.Contains(it.Summary, "no release changed") || !strings.Contains(it.Summary, "the policy of dev on the base") || !strings.Contains(it.Summary, "does not parse") || !strings.Contains(it.Summary, "policies/dev.yaml:3:") {
 				t.Errorf("%s: %s: %q, want it to say that policies/dev.yaml:3 on the base does not parse", name, it.Status, it.Summary)
@@ -37,7 +38,7 @@ func TestCheckReportTexts(t *testing.T) {
 		}
 		g.fake.FailNext("GET", "/repos/*/*/pulls/*/reviews", 502, 3)
 		rep := g.check(res.PR.Number)
-		wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "reading the reviews")
+		wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "reading the reviews")
 		if rep.Missing == 0 || rep.Eligible != "unknown: the reviews could not be read (re-run the check)" {
 			t.Errorf("missing %d, eligible %q: want who may still approve to be unknown", rep.Missing, rep.Eligible)
 		}
@@ -50,7 +51,7 @@ func TestCheckReportTexts(t *testing.T) {
 			t.Fatal(err)
 		}
 		rep := g.check(res.PR.Number)
-		it := item(t, rep, gitops.CheckGates)
+		it := item(t, rep, check.CheckGates)
 		var metric string
 		for _, d := range it.Details {
 			if strings.Contains(d, "\n") {

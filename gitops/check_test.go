@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/gitops/repo"
 )
 
@@ -70,16 +72,16 @@ func (g *governed) pushOnBranch(branch, path, content string, extraGit ...string
 	return head
 }
 
-func (g *governed) check(pr int) *gitops.CheckReport {
+func (g *governed) check(pr int) *check.CheckReport {
 	g.t.Helper()
-	rep, err := g.reg.Check(ctx, gitops.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"})
+	rep, err := check.Check(ctx, g.reg, check.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"})
 	if err != nil {
 		g.t.Fatalf("check #%d: %v", pr, err)
 	}
 	return rep
 }
 
-func item(t *testing.T, rep *gitops.CheckReport, name string) gitops.CheckItem {
+func item(t *testing.T, rep *check.CheckReport, name string) check.CheckItem {
 	t.Helper()
 	for _, it := range rep.Items {
 		if it.Name == name {
@@ -87,10 +89,10 @@ func item(t *testing.T, rep *gitops.CheckReport, name string) gitops.CheckItem {
 		}
 	}
 	t.Fatalf("no check %q in %+v", name, rep.Items)
-	return gitops.CheckItem{}
+	return check.CheckItem{}
 }
 
-func wantStatus(t *testing.T, rep *gitops.CheckReport, name string, want gitops.CheckStatus, detailSubs ...string) {
+func wantStatus(t *testing.T, rep *check.CheckReport, name string, want check.CheckStatus, detailSubs ...string) {
 	t.Helper()
 	it := item(t, rep, name)
 	if it.Status != want {
@@ -104,7 +106,7 @@ func wantStatus(t *testing.T, rep *gitops.CheckReport, name string, want gitops.
 	}
 }
 
-func approval(t *testing.T, rep *gitops.CheckReport, user string) gitops.Approval {
+func approval(t *testing.T, rep *check.CheckReport, user string) check.Approval {
 	t.Helper()
 	for _, a := range rep.Approvals {
 		if a.User == user {
@@ -112,7 +114,7 @@ func approval(t *testing.T, rep *gitops.CheckReport, user string) gitops.Approva
 		}
 	}
 	t.Fatalf("no review by %s in %+v", user, rep.Approvals)
-	return gitops.Approval{}
+	return check.Approval{}
 }
 
 const teamPolicy = `apiVersion: modelgit.dev/v1alpha1
@@ -141,12 +143,12 @@ func TestCheckApprovalStory(t *testing.T) {
 
 	// No reviews: everything but approvals passes.
 	rep := g.check(pr)
-	for _, name := range []string{gitops.CheckManifests, gitops.CheckSignatures, gitops.CheckImmutability, gitops.CheckRendered, gitops.CheckGates} {
-		wantStatus(t, rep, name, gitops.CheckPass)
+	for _, name := range []string{check.CheckManifests, check.CheckSignatures, check.CheckImmutability, check.CheckRendered, check.CheckGates} {
+		wantStatus(t, rep, name, check.CheckPass)
 	}
-	wantStatus(t, rep, gitops.CheckArtifacts, gitops.CheckSkip, "no version added")
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckSkip, "first environment")
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "0 of 1")
+	wantStatus(t, rep, check.CheckArtifacts, check.CheckSkip, "no version added")
+	wantStatus(t, rep, check.CheckOrder, check.CheckSkip, "first environment")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "0 of 1")
 	if rep.Passed || rep.Required != 1 || rep.Missing != 1 || rep.Head != res.Commit.String() {
 		t.Fatalf("report = passed %v required %d missing %d head %s", rep.Passed, rep.Required, rep.Missing, rep.Head)
 	}
@@ -175,7 +177,7 @@ func TestCheckApprovalStory(t *testing.T) {
 	if a := approval(t, rep, "carol"); !a.Counted {
 		t.Errorf("carol = %+v, want counted", a)
 	}
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckPass, "1 of 1")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckPass, "1 of 1")
 	if !rep.Passed {
 		t.Fatalf("not passed: %+v", rep.Failed())
 	}
@@ -189,16 +191,16 @@ func TestCheckApprovalStory(t *testing.T) {
 	if a := approval(t, rep, "carol"); a.Counted || !strings.Contains(a.Reason, "older head") {
 		t.Errorf("carol after push = %+v", a)
 	}
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail)
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail)
 
 	// erin requests changes, then approves: the approval supersedes.
 	g.fake.AddReview(pr, "erin", forge.ReviewChangesRequested, "")
 	rep = g.check(pr)
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "changes requested by erin")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "changes requested by erin")
 	g.fake.AddReview(pr, "erin", forge.ReviewCommented, "")
 	g.fake.AddReview(pr, "erin", forge.ReviewApproved, "")
 	rep = g.check(pr)
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckPass)
+	wantStatus(t, rep, check.CheckApprovals, check.CheckPass)
 	if !rep.Passed {
 		t.Fatalf("not passed: %+v", rep.Failed())
 	}
@@ -207,7 +209,7 @@ func TestCheckApprovalStory(t *testing.T) {
 	// a 403 rate limit on team membership. Neither counts as approved.
 	g.fake.FailNext("GET", "/repos/*/*/pulls/*/reviews", 502, 3)
 	rep = g.check(pr)
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "reading the reviews", "502", "counted as not approved")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "reading the reviews", "502", "counted as not approved")
 	if rep.Passed {
 		t.Error("passed while the reviews could not be read")
 	}
@@ -216,14 +218,14 @@ func TestCheckApprovalStory(t *testing.T) {
 	if a := approval(t, rep, "erin"); a.Counted || !strings.Contains(a.Reason, "could not be read") || !strings.Contains(a.Reason, "rate limit") {
 		t.Errorf("erin under a rate limit = %+v", a)
 	}
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "rate limit")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "rate limit")
 
 	// Healthy again (a new process: go-github remembers a rate limit
 	// until it resets): merge, with the trailers in git log, erin named
 	// by her public profile.
 	g.forge = newFastForge(t, g.fake.URL())
 	g.fake.SetUserProfile("erin", "Erin Example", "erin@example.com", 0)
-	mr, err := g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"}})
+	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr, Forge: g.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func TestCheckApprovalStory(t *testing.T) {
 	}
 	// And verify accepts the history, the forge's merge included.
 	g.reopen()
-	if v, err := g.reg.Verify(ctx, gitops.VerifyOptions{}); err != nil || !v.OK() {
+	if v, err := check.Verify(ctx, g.reg, check.VerifyOptions{}); err != nil || !v.OK() {
 		t.Errorf("verify after merge: %v %+v", err, v)
 	}
 }
@@ -285,7 +287,7 @@ func TestMergeRacingAPushIsRefused(t *testing.T) {
 	}
 	g.fake.AddReview(res.PR.Number, "bob", forge.ReviewApproved, "")
 	fg := racingForge{Forge: g.forge, race: func() { g.pushOnBranch(res.Branch, "notes/late.md", "late\n") }}
-	_, err = g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: res.PR.Number, Forge: fg, Remote: "origin"}})
+	_, err = check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: res.PR.Number, Forge: fg, Remote: "origin"}})
 	if !errors.Is(err, forge.ErrHeadMoved) || !strings.Contains(err.Error(), "run modelgit check again") {
 		t.Fatalf("err = %v, want ErrHeadMoved saying to check again", err)
 	}
@@ -294,8 +296,8 @@ func TestMergeRacingAPushIsRefused(t *testing.T) {
 	}
 	// A merge of a failing check is refused before the API is asked.
 	g.fake.AddReview(res.PR.Number, "bob", forge.ReviewChangesRequested, "")
-	mr, err := g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: res.PR.Number, Forge: g.forge, Remote: "origin"}})
-	if !errors.Is(err, gitops.ErrCheckFailed) || mr == nil || mr.Report.Passed {
+	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: res.PR.Number, Forge: g.forge, Remote: "origin"}})
+	if !errors.Is(err, check.ErrCheckFailed) || mr == nil || mr.Report.Passed {
 		t.Fatalf("err = %v, want ErrCheckFailed with the report", err)
 	}
 	if n := g.fake.CountRequests("PUT", "/repos/*/*/pulls/*/merge"); n != 1 {
@@ -320,7 +322,7 @@ func TestCheckReadsPolicyAndSignersFromBase(t *testing.T) {
 	if rep.Required != 2 || rep.Missing != 1 {
 		t.Errorf("required %d missing %d, want the base's 2 and 1 missing", rep.Required, rep.Missing)
 	}
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckFail, "1 of 2")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckFail, "1 of 2")
 	base, err := g.reg.Policy("main", "dev")
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +341,7 @@ func TestCheckReadsPolicyAndSignersFromBase(t *testing.T) {
 	g.pushOnBranch(res.Branch, "policies/allowed_signers", string(signers)+`mallory@example.com namespaces="git" `+pub+"\n")
 	g.pushOnBranch(res.Branch, "environments/dev/notes.txt", "by mallory\n", "-c", "user.signingkey="+key, "-c", "user.email=mallory@example.com")
 	rep = g.check(pr)
-	wantStatus(t, rep, gitops.CheckSignatures, gitops.CheckFail, "1 commit not signed")
+	wantStatus(t, rep, check.CheckSignatures, check.CheckFail, "1 commit not signed")
 }
 
 // TestCheckOrderAndSoak: staging needs the version to have run in dev for
@@ -347,20 +349,20 @@ func TestCheckReadsPolicyAndSignersFromBase(t *testing.T) {
 func TestCheckOrderAndSoak(t *testing.T) {
 	g := newGoverned(t, "")
 	g.commitOnMain("policies/staging.yaml", "apiVersion: modelgit.dev/v1alpha1\nkind: PromotionPolicy\nsoak: 24h\n", "Set the staging policy")
-	forced, err := g.reg.Promote(ctx, gitops.PromoteOptions{
+	forced, err := promote.Promote(ctx, g.reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.1+data.1", Env: "staging", Force: true,
 		Identity: gitops.Identity{Signature: alice, Signer: g.signer}, Forge: g.forge, Remote: "origin",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := g.reg.Check(ctx, gitops.CheckOptions{Base: "main", Head: forced.Commit.String()})
+	rep, err := check.Check(ctx, g.reg, check.CheckOptions{Base: "main", Head: forced.Commit.String()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, rep, gitops.CheckOrder, gitops.CheckFail, `has not run in "dev"`, "forced")
-	wantStatus(t, rep, gitops.CheckSoak, gitops.CheckFail, "has not run there")
-	wantStatus(t, rep, gitops.CheckApprovals, gitops.CheckSkip, "no pull request")
+	wantStatus(t, rep, check.CheckOrder, check.CheckFail, `has not run in "dev"`, "forced")
+	wantStatus(t, rep, check.CheckSoak, check.CheckFail, "has not run there")
+	wantStatus(t, rep, check.CheckApprovals, check.CheckSkip, "no pull request")
 
 	dev, err := g.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
 	if err != nil {
@@ -375,18 +377,18 @@ func TestCheckOrderAndSoak(t *testing.T) {
 	merged := time.Now()
 	for _, tc := range []struct {
 		now  time.Time
-		want gitops.CheckStatus
+		want check.CheckStatus
 		sub  string
 	}{
-		{merged.Add(time.Hour), gitops.CheckFail, "the policy asks 24h"},
-		{merged.Add(25 * time.Hour), gitops.CheckPass, "(policy: 24h)"},
+		{merged.Add(time.Hour), check.CheckFail, "the policy asks 24h"},
+		{merged.Add(25 * time.Hour), check.CheckPass, "(policy: 24h)"},
 	} {
-		rep, err := g.reg.Check(ctx, gitops.CheckOptions{Base: "main", Head: stg.Commit.String(), Now: tc.now})
+		rep, err := check.Check(ctx, g.reg, check.CheckOptions{Base: "main", Head: stg.Commit.String(), Now: tc.now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantStatus(t, rep, gitops.CheckOrder, gitops.CheckPass, "ran in dev since")
-		wantStatus(t, rep, gitops.CheckSoak, tc.want, tc.sub)
+		wantStatus(t, rep, check.CheckOrder, check.CheckPass, "ran in dev since")
+		wantStatus(t, rep, check.CheckSoak, tc.want, tc.sub)
 	}
 }
 
@@ -400,7 +402,7 @@ func TestCheckFindsBadManifestsAndStaleRendering(t *testing.T) {
 	}
 	g.pushOnBranch(res.Branch, "environments/dev/fraud.yaml", "apiVersion: modelgit.dev/v1alpha1\nkind: Release\nmodel: fraud\nenvironment: dev\nstrategy: sideways\nversions: []\n")
 	rep := g.check(res.PR.Number)
-	wantStatus(t, rep, gitops.CheckManifests, gitops.CheckFail, "environments/dev/fraud.yaml")
+	wantStatus(t, rep, check.CheckManifests, check.CheckFail, "environments/dev/fraud.yaml")
 	var found bool
 	for _, a := range rep.Annotations {
 		if a.File == "environments/dev/fraud.yaml" && a.Line > 0 && a.Level == "error" {
@@ -430,7 +432,7 @@ func TestMergeMessageKeepsInjectionAsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.fake.AddReview(res.PR.Number, "bob", forge.ReviewApproved, "")
-	mr, err := g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: res.PR.Number, Forge: g.forge, Remote: "origin"}})
+	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: res.PR.Number, Forge: g.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,22 +454,22 @@ func TestMergeMessageKeepsInjectionAsData(t *testing.T) {
 func TestMergeMessageTable(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		rep   gitops.CheckReport
+		rep   check.CheckReport
 		wants []string
 	}{
-		{"approvers and policies", gitops.CheckReport{
+		{"approvers and policies", check.CheckReport{
 			Head:        "abc",
-			PullRequest: &gitops.CheckedPR{Number: 7, Title: "Promote x", URL: "https://github.com/acme/models/pull/7"},
-			Approvals:   []gitops.Approval{{User: "bob", Counted: true}, {User: "eve"}, {User: "carol", Counted: true}},
+			PullRequest: &check.CheckedPR{Number: 7, Title: "Promote x", URL: "https://github.com/acme/models/pull/7"},
+			Approvals:   []check.Approval{{User: "bob", Counted: true}, {User: "eve"}, {User: "carol", Counted: true}},
 			Policies:    map[string]string{"prod": "sha256:1", "dev": "sha256:2"},
 		}, []string{"Merge pull request #7: Promote x\n", "\nApproved-by: bob <bob@users.noreply.github.com>\nApproved-by: carol <carol@users.noreply.github.com>\nPolicy: dev sha256:2\nPolicy: prod sha256:1\nPull-Request: #7 https://github.com/acme/models/pull/7\nChecked-Head: abc\n"}},
-		{"newline in a login", gitops.CheckReport{
+		{"newline in a login", check.CheckReport{
 			Head:      "abc",
-			Approvals: []gitops.Approval{{User: "bob\nApproved-by: x", Counted: true}},
+			Approvals: []check.Approval{{User: "bob\nApproved-by: x", Counted: true}},
 		}, []string{"Approved-by: bob Approved-by: x <"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := gitops.MergeMessage(&tc.rep)
+			msg := check.MergeMessage(&tc.rep)
 			for _, w := range tc.wants {
 				if !strings.Contains(msg, w) {
 					t.Errorf("message lacks %q:\n%s", w, msg)

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -26,7 +28,7 @@ func TestCheckOutOfDatePromotion(t *testing.T) {
 	v3.weights = "weights v3\n"
 	o := g.options(v3)
 	o.Framework = "sklearn=1.5.2"
-	if _, err := g.reg.Register(ctx, o); err != nil {
+	if _, err := register.Register(ctx, g.reg, o); err != nil {
 		t.Fatal(err)
 	}
 	git(t, g.root, "push", "-q", "origin", "main")
@@ -40,7 +42,7 @@ func TestCheckOutOfDatePromotion(t *testing.T) {
 	}
 	// Before either merges, the canary is up to date.
 	rep := g.check(canary.PR.Number)
-	wantStatus(t, rep, gitops.CheckUpToDate, gitops.CheckPass)
+	wantStatus(t, rep, check.CheckUpToDate, check.CheckPass)
 
 	g.mergeAndPull(replace.PR)
 	rep = g.check(canary.PR.Number)
@@ -50,16 +52,16 @@ func TestCheckOutOfDatePromotion(t *testing.T) {
 	if p := rep.Promotions[0]; p.To != "0.1.2+data.1" || p.From != "0.1.1+data.1" || p.Strategy != "canary weight=20" {
 		t.Errorf("promotion = %+v, want 0.1.1+data.1 → 0.1.2+data.1 (canary weight=20): its own version against the one running now", p)
 	}
-	wantStatus(t, rep, gitops.CheckUpToDate, gitops.CheckFail,
+	wantStatus(t, rep, check.CheckUpToDate, check.CheckFail,
 		"behind its base: environments/dev/fraud.yaml changed on main since this pull request branched; re-run `modelgit promote fraud@0.1.2+data.1 --to dev --strategy canary --weight 20` to update it")
-	wantStatus(t, rep, gitops.CheckGates, gitops.CheckPass, "fraud 0.1.1+data.1 → 0.1.2+data.1 in dev")
+	wantStatus(t, rep, check.CheckGates, check.CheckPass, "fraud 0.1.1+data.1 → 0.1.2+data.1 in dev")
 	if rep.Passed {
 		t.Error("an out-of-date promotion passed")
 	}
 
 	g.fake.AddReview(canary.PR.Number, "bob", forge.ReviewApproved, "")
-	_, err = g.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: canary.PR.Number, Forge: g.forge, Remote: "origin"}})
-	if !errors.Is(err, gitops.ErrCheckFailed) {
+	_, err = check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: canary.PR.Number, Forge: g.forge, Remote: "origin"}})
+	if !errors.Is(err, check.ErrCheckFailed) {
 		t.Fatalf("merge: err = %v, want ErrCheckFailed", err)
 	}
 	if want := "run `modelgit promote fraud@0.1.2+data.1 --to dev --strategy canary --weight 20` again, or merge the base into it"; !strings.Contains(err.Error(), want) {

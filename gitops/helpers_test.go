@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/gitops/signing/signingtest"
 )
@@ -128,7 +129,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), "gitops")
-	if _, err := gitops.Init(ctx, root, gitops.InitOptions{
+	if _, err := register.Init(ctx, root, register.InitOptions{
 		AllowedSigner: `alice@example.com namespaces="git" ` + pub,
 		Identity:      alice,
 		Signer:        signer,
@@ -185,7 +186,7 @@ var base = spec{
 
 // options writes the spec's files into a fresh directory (fresh inodes, so
 // no stat cache entry can match) and returns the options to register it.
-func (f *fixture) options(s spec) gitops.RegisterOptions {
+func (f *fixture) options(s spec) register.RegisterOptions {
 	f.t.Helper()
 	f.seq++
 	dir := filepath.Join(f.t.TempDir(), fmt.Sprintf("in%d", f.seq))
@@ -194,7 +195,7 @@ func (f *fixture) options(s spec) gitops.RegisterOptions {
 		writeFile(f.t, p, content)
 		return p
 	}
-	o := gitops.RegisterOptions{Model: "fraud", Identity: alice, Signer: f.signer, Version: s.version}
+	o := register.RegisterOptions{Model: "fraud", Identity: alice, Signer: f.signer, Version: s.version}
 	switch {
 	case s.shards != nil:
 		for name, c := range s.shards {
@@ -226,9 +227,9 @@ func (f *fixture) options(s spec) gitops.RegisterOptions {
 	return o
 }
 
-func (f *fixture) register(s spec) *gitops.RegisterResult {
+func (f *fixture) register(s spec) *register.RegisterResult {
 	f.t.Helper()
-	res, err := f.reg.Register(ctx, f.options(s))
+	res, err := register.Register(ctx, f.reg, f.options(s))
 	if err != nil {
 		f.t.Fatalf("registering: %v", err)
 	}
@@ -328,7 +329,7 @@ type state struct {
 func (f *fixture) state() state {
 	f.t.Helper()
 	return state{
-		head:   f.Head(),
+		head:   f.head(),
 		status: git(f.t, f.root, "status", "--porcelain", "--untracked-files=all"),
 		blobs:  checkBlobs(f.t, f.blobDir(), nil, false),
 	}

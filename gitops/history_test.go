@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
@@ -37,7 +39,7 @@ func TestHistoryShowsEveryVersionWithItsCommit(t *testing.T) {
 			gitCommit(t, f, true, "Readme")
 		}
 	}
-	h, err := f.reg.History("fraud")
+	h, err := audit.History(f.reg, "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestHistoryShowsEveryVersionWithItsCommit(t *testing.T) {
 		if v.Digest != e.Digest || v.Path != path {
 			t.Errorf("%s: Resolve gives %s at %s, History %s", want[i], v.Digest, v.Path, e.Digest)
 		}
-		p, err := f.reg.Provenance(v)
+		p, err := audit.ProvenanceOf(f.reg, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +80,7 @@ func TestHistoryShowsEveryVersionWithItsCommit(t *testing.T) {
 			t.Errorf("%s: provenance %+v", want[i], p)
 		}
 	}
-	if h, err := f.reg.History("nobody"); err != nil || len(h) != 0 {
+	if h, err := audit.History(f.reg, "nobody"); err != nil || len(h) != 0 {
 		t.Errorf("History(unknown model) = %v, %v; want nothing", h, err)
 	}
 }
@@ -96,10 +98,10 @@ func TestHistoryUntrustedSigner(t *testing.T) {
 	f.signer = nil
 	o := f.options(sharded)
 	o.Signer = nil
-	if _, err := f.reg.Register(ctx, o); err != nil {
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
 		t.Fatal(err)
 	}
-	h, err := f.reg.History("fraud")
+	h, err := audit.History(f.reg, "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,12 +163,12 @@ func TestPullWritesOriginalBytes(t *testing.T) {
 	o := f.options(sharded)
 	o.Pipeline = filepath.Join(filepath.Dir(o.Schema), "preprocess.pkl")
 	writeFile(t, o.Pipeline, "pipeline bytes\n")
-	res, err := f.reg.Register(ctx, o)
+	res, err := register.Register(ctx, f.reg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "pulled")
-	pulled, err := f.reg.Pull(ctx, res.Version, out)
+	pulled, err := register.Pull(ctx, f.reg, res.Version, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +226,7 @@ func TestPullCorruptBlobLeavesNoFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			flipByte(t, f.blobPath(tc.blob))
 			out := t.TempDir()
-			_, err := f.reg.Pull(ctx, tc.v, out)
+			_, err := register.Pull(ctx, f.reg, tc.v, out)
 			mustContain(t, err, "pulling weights", "digest mismatch")
 			if _, serr := os.Lstat(filepath.Join(out, tc.final)); !os.IsNotExist(serr) {
 				t.Errorf("%s exists after a failed pull (%v)", tc.final, serr)

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -34,8 +36,8 @@ func TestInitSigned(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), "new", "gitops")
-	opts := gitops.InitOptions{AllowedSigner: line, Identity: alice, Signer: signer}
-	res, err := gitops.Init(ctx, root, opts)
+	opts := register.InitOptions{AllowedSigner: line, Identity: alice, Signer: signer}
+	res, err := register.Init(ctx, root, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +66,13 @@ func TestInitSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, reg, check.VerifyOptions{})
 	if err != nil || !rep.OK() || rep.Governed != 1 {
 		t.Errorf("Verify after Init: %+v, %v", rep, err)
 	}
 
 	// Running it again writes and commits nothing.
-	again, err := gitops.Init(ctx, root, opts)
+	again, err := register.Init(ctx, root, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +92,7 @@ func TestInitKeepsExistingFiles(t *testing.T) {
 	writeFile(t, filepath.Join(root, "modelgit.yaml"), mine)
 	writeFile(t, filepath.Join(root, ".gitignore"), "*.pyc\n")
 
-	res, err := gitops.Init(ctx, root, gitops.InitOptions{})
+	res, err := register.Init(ctx, root, register.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestInitKeepsExistingFiles(t *testing.T) {
 		}
 		return err
 	})
-	if res, err := gitops.Init(ctx, root, gitops.InitOptions{}); err != nil || len(res.Written) != 0 {
+	if res, err := register.Init(ctx, root, register.InitOptions{}); err != nil || len(res.Written) != 0 {
 		t.Errorf("second Init: %+v, %v", res, err)
 	}
 }
@@ -136,7 +138,7 @@ func TestInitLaysOutFluxWhenTheForgeIsKnown(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), "gitops")
-	res, err := gitops.Init(ctx, root, gitops.InitOptions{
+	res, err := register.Init(ctx, root, register.InitOptions{
 		AllowedSigner: `alice@example.com namespaces="git" ` + pub,
 		Identity:      alice, Signer: signer,
 		Forge: &manifests.Forge{Type: "github", Repository: "acme/models"},

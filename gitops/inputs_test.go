@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 )
 
 func TestReadFeaturesShapes(t *testing.T) {
@@ -32,7 +32,7 @@ func TestReadFeaturesShapes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "features.yaml")
 			writeFile(t, p, tc.content)
-			got, err := gitops.ReadFeatures(p)
+			got, err := register.ReadFeatures(p)
 			if tc.err != "" {
 				mustContain(t, err, p, tc.err)
 				return
@@ -52,23 +52,23 @@ func TestReadInterfaceAndParams(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "inference.yaml")
 	writeFile(t, p, "batch_size: 8\ninputs:\n  - {name: amount, type: float}\noutputs:\n  score: float\n")
-	in, out, err := gitops.ReadInterface(p)
+	in, out, err := register.ReadInterface(p)
 	if err != nil || in["amount"] != "float" || out["score"] != "float" {
 		t.Errorf("ReadInterface = %v, %v, %v", in, out, err)
 	}
 	writeFile(t, p, "batch_size: 8\n")
-	if in, out, err := gitops.ReadInterface(p); err != nil || in != nil || out != nil {
+	if in, out, err := register.ReadInterface(p); err != nil || in != nil || out != nil {
 		t.Errorf("config without an interface: %v, %v, %v", in, out, err)
 	}
 	pp := filepath.Join(dir, "params.json")
 	writeFile(t, pp, `{"lr": 0.1, "layers": [64, 32], "opt": {"name": "adam"}}`)
-	params, err := gitops.ReadParams(pp)
+	params, err := register.ReadParams(pp)
 	if err != nil || params["lr"] != 0.1 || len(params) != 3 {
 		t.Errorf("ReadParams = %v, %v", params, err)
 	}
 	mp := filepath.Join(dir, "metrics.yaml")
 	writeFile(t, mp, "accuracy: 0.97\nauc: 1\naccuracy: 0.5\n")
-	_, err = gitops.ReadMetrics(mp)
+	_, err = register.ReadMetrics(mp)
 	if err == nil || !strings.Contains(err.Error(), mp) {
 		t.Errorf("duplicate metric: %v", err)
 	}
@@ -91,7 +91,7 @@ func FuzzReadFeatures(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content string) {
 		p := filepath.Join(dir, "features.yaml")
 		writeFile(t, p, content)
-		got, err := gitops.ReadFeatures(p)
+		got, err := register.ReadFeatures(p)
 		if err != nil {
 			if !strings.Contains(err.Error(), p) {
 				t.Errorf("error does not name the file: %v", err)
@@ -103,10 +103,10 @@ func FuzzReadFeatures(f *testing.F) {
 				t.Errorf("a feature without a name in %v", got)
 			}
 		}
-		if _, _, err := gitops.ReadInterface(p); err != nil && !strings.Contains(err.Error(), p) {
+		if _, _, err := register.ReadInterface(p); err != nil && !strings.Contains(err.Error(), p) {
 			t.Errorf("ReadInterface error does not name the file: %v", err)
 		}
-		if _, err := gitops.ReadMetrics(p); err != nil && !strings.Contains(err.Error(), p) {
+		if _, err := register.ReadMetrics(p); err != nil && !strings.Contains(err.Error(), p) {
 			t.Errorf("ReadMetrics error does not name the file: %v", err)
 		}
 	})

@@ -8,7 +8,9 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/signing"
 )
 
@@ -43,14 +45,14 @@ func TestRegisterOpenPGPSignatureVerifiedByGit(t *testing.T) {
 	}
 	bob := object.Signature{Name: "Bob", Email: "bob@example.com"}
 	root := filepath.Join(t.TempDir(), "gitops")
-	if _, err := gitops.Init(ctx, root, gitops.InitOptions{AllowedKey: public, Identity: bob, Signer: signer}); err != nil {
+	if _, err := register.Init(ctx, root, register.InitOptions{AllowedKey: public, Identity: bob, Signer: signer}); err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{t: t, root: root, signer: signer}
 	f.reopen()
 	o := f.options(base)
 	o.Identity = bob
-	res, err := f.reg.Register(ctx, o)
+	res, err := register.Register(ctx, f.reg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +62,14 @@ func TestRegisterOpenPGPSignatureVerifiedByGit(t *testing.T) {
 			t.Fatalf("git verify-commit %s: %v\n%s", c, err, stderr)
 		}
 	}
-	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{Deep: true})
+	rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{Deep: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rep.OK() || rep.Governed != 2 {
 		t.Errorf("Verify: %d governed, findings %v", rep.Governed, rep.Findings)
 	}
-	h, err := f.reg.History("fraud")
+	h, err := audit.History(f.reg, "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,7 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by git\n")
 	git(t, f.root, "add", ".")
 	good := gitCommit(t, f, true, "Notes signed by git")
-	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +101,8 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by someone else\n")
 	git(t, f.root, "add", ".")
 	git(t, f.root, "-c", "user.signingkey="+mallory, "-c", "user.email=mallory@example.com", "commit", "-q", "-S", "-m", "Notes by mallory")
-	bad := f.Head()
-	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{Range: good + "..HEAD"})
+	bad := f.head()
+	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{Range: good + "..HEAD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 	writeFile(t, as, string(cur)+`mallory@example.com namespaces="git" `+string(pub))
 	git(t, f.root, "add", ".")
 	gitCommit(t, f, true, "Allow mallory")
-	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/register"
 )
 
 const (
@@ -36,7 +38,7 @@ func registerChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	res, err := reg.Register(ctx, gitops.RegisterOptions{
+	res, err := register.Register(ctx, reg, register.RegisterOptions{
 		Model:    "big",
 		Weights:  os.Getenv(killWeightsEnv),
 		Identity: id.Signature,
@@ -66,7 +68,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 	// A first version, so every run below is a second one.
 	first := f.options(spec{weights: "small\n"})
 	first.Model = "big"
-	if _, err := f.reg.Register(ctx, first); err != nil {
+	if _, err := register.Register(ctx, f.reg, first); err != nil {
 		t.Fatal(err)
 	}
 
@@ -85,7 +87,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 	var lastKill time.Duration
 	for i := 0; i < len(delays); i++ {
 		delay := delays[i] * time.Millisecond
-		oldHead := f.Head()
+		oldHead := f.head()
 		oldVersions := versionCount(t, f)
 		// New content, new inode: the stat cache cannot answer.
 		binary.BigEndian.PutUint64(weights, uint64(i+1))
@@ -113,7 +115,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 		if o, e, err := runErr(f.root, nil, "", "git", "fsck", "--no-dangling"); err != nil {
 			t.Fatalf("delay %v: git fsck: %v\n%s%s", delay, err, o, e)
 		}
-		head := f.Head()
+		head := f.head()
 		if head != oldHead {
 			if parent := git(t, f.root, "rev-parse", head+"^"); parent != oldHead {
 				t.Fatalf("delay %v: HEAD %s is neither the old commit nor its child", delay, head)
@@ -147,7 +149,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 		}
 		checkBlobs(t, f.blobDir(), seen, true)
 		// Signatures of the new commit, immutability, every blob present.
-		rep, err := f.reopen().Verify(ctx, gitops.VerifyOptions{Range: oldHead + "..HEAD"})
+		rep, err := check.Verify(ctx, f.reopen(), check.VerifyOptions{Range: oldHead + "..HEAD"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +173,7 @@ func TestRegisterSurvivesKill9(t *testing.T) {
 	// Every blob re-hashed once at the end: each was checked with
 	// sha256sum as it appeared, so doing it after every kill would only
 	// repeat that work.
-	rep, err := f.reopen().Verify(ctx, gitops.VerifyOptions{Deep: true})
+	rep, err := check.Verify(ctx, f.reopen(), check.VerifyOptions{Deep: true})
 	if err != nil {
 		t.Fatal(err)
 	}

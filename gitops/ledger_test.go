@@ -9,6 +9,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -62,8 +65,8 @@ func TestLedgerIsTheOneAnswer(t *testing.T) {
 	git(t, p.root, "merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "merge exp", "exp")
 	p.reopen()
 
-	head := plumbing.NewHash(p.Head())
-	served, err := p.reg.Served(ctx, head, "staging", "fraud")
+	head := plumbing.NewHash(p.head())
+	served, err := ledger.Of(p.reg).Served(ctx, head, "staging", "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,27 +74,27 @@ func TestLedgerIsTheOneAnswer(t *testing.T) {
 		t.Errorf("ledger: 0.1.1 served in staging %v; it never did on the first-parent line", ivs)
 	}
 	// So promote refuses production, as check would.
-	if _, err := p.promote(v2, "production", gitops.ReleaseChange{}); !errors.Is(err, gitops.ErrOrder) {
+	if _, err := p.promote(v2, "production", gitops.ReleaseChange{}); !errors.Is(err, promote.ErrOrder) {
 		t.Errorf("promote 0.1.1 to production: err = %v, want ErrOrder (it never ran in staging on main)", err)
 	}
 
 	// A broken release file for one commit does not interrupt the run.
-	sinceBefore, ok := gitops.LatestRun(served["0.1.0+data.1"])
+	sinceBefore, ok := ledger.LatestRun(served["0.1.0+data.1"])
 	if !ok || !sinceBefore.Now {
 		t.Fatalf("0.1.0 run in staging = %+v, %v; want a current run", sinceBefore, ok)
 	}
 	p.commitRelease("staging", "", "apiVersion: [not a release\n")
 	p.commitRelease("staging", v1, "")
-	served, err = p.reg.Served(ctx, plumbing.NewHash(p.Head()), "staging", "fraud")
+	served, err = ledger.Of(p.reg).Served(ctx, plumbing.NewHash(p.head()), "staging", "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, ok := gitops.LatestRun(served["0.1.0+data.1"])
+	run, ok := ledger.LatestRun(served["0.1.0+data.1"])
 	if !ok || !run.Now || run.Commit != sinceBefore.Commit || !run.Since.Equal(sinceBefore.Since) {
 		t.Errorf("after a broken commit and its fix, run = %+v; want it to go on from %+v", run, sinceBefore)
 	}
 	// History, from the audit's events, tells the same intervals.
-	hist, err := p.reg.History("fraud")
+	hist, err := audit.History(p.reg, "fraud")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +102,7 @@ func TestLedgerIsTheOneAnswer(t *testing.T) {
 		if h.Version.String() != "0.1.0+data.1" {
 			continue
 		}
-		var staging []gitops.RanInterval
+		var staging []ledger.RanInterval
 		for _, iv := range h.Ran {
 			if iv.Environment == "staging" {
 				staging = append(staging, iv)

@@ -11,8 +11,10 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/monitor"
 	"github.com/modelgit/modelgit/gitops/prom"
 	"github.com/modelgit/modelgit/gitops/prom/promtest"
+	"github.com/modelgit/modelgit/gitops/promote"
 )
 
 // monitorAt is the evaluation time of every monitoring test: samples are
@@ -108,13 +110,13 @@ func newMonitorFixture(t *testing.T) *promoteFixture {
 	return p
 }
 
-func monitor(t *testing.T, reg *gitops.Registry, env, url string) *gitops.MonitorReport {
+func monitorEnv(t *testing.T, reg *gitops.Registry, env, url string) *monitor.MonitorReport {
 	t.Helper()
 	c, err := prom.New(url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: env, Source: c, SourceName: c.Address(), At: monitorAt})
+	rep, err := monitor.Monitor(ctx, reg, monitor.MonitorOptions{Env: env, Source: c, SourceName: c.Address(), At: monitorAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +127,7 @@ func monitor(t *testing.T, reg *gitops.Registry, env, url string) *gitops.Monito
 }
 
 // statuses maps "version metric" to the check's status.
-func statuses(h gitops.ModelHealth) map[string]string {
+func statuses(h monitor.ModelHealth) map[string]string {
 	m := map[string]string{}
 	for _, c := range h.Checks {
 		m[c.Version+" "+c.Metric] = c.Status
@@ -157,59 +159,59 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 		reason  string            // in every unknown or failing check's reason
 	}{
 		{
-			name: "healthy", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorHealthy,
+			name: "healthy", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: monitor.MonitorHealthy,
 			want: map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
 		},
 		{
-			name: "degraded accuracy", env: "dev", series: devSeries(0.80, 40, 0.05, 0.05, 60), verdict: gitops.MonitorFailing,
+			name: "degraded accuracy", env: "dev", series: devSeries(0.80, 40, 0.05, 0.05, 60), verdict: monitor.MonitorFailing,
 			want:   map[string]string{v2 + " accuracy": "fail", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
 			reason: "registered 0.93: want >= 0.8835",
 		},
 		{
-			name: "latency regression", env: "dev", series: devSeries(0.93, 60, 0.05, 0.05, 60), verdict: gitops.MonitorFailing,
+			name: "latency regression", env: "dev", series: devSeries(0.93, 60, 0.05, 0.05, 60), verdict: monitor.MonitorFailing,
 			want:   map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "fail", v2 + " psi_amount": "ok", v2 + " psi_hour": "ok"},
 			reason: "registered 40: want <= 44",
 		},
 		{
-			name: "drift on one feature", env: "dev", series: devSeries(0.93, 40, 0.05, 0.35, 60), verdict: gitops.MonitorFailing,
+			name: "drift on one feature", env: "dev", series: devSeries(0.93, 40, 0.05, 0.35, 60), verdict: monitor.MonitorFailing,
 			want:   map[string]string{v2 + " accuracy": "ok", v2 + " latency_p95_ms": "ok", v2 + " psi_amount": "ok", v2 + " psi_hour": "fail"},
 			reason: "threshold <= 0.2",
 		},
 		{
-			name: "too few samples", env: "dev", series: devSeries(0.5, 400, 0.9, 0.9, 10), verdict: gitops.MonitorUndecided,
+			name: "too few samples", env: "dev", series: devSeries(0.5, 400, 0.9, 0.9, 10), verdict: monitor.MonitorUndecided,
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "unknown", v2 + " psi_amount": "unknown", v2 + " psi_hour": "unknown"},
 			reason: "too few samples: 10 in 1h, policy wants at least 30",
 		},
 		{
-			name: "canary worse than primary", env: "staging", verdict: gitops.MonitorFailing,
+			name: "canary worse than primary", env: "staging", verdict: monitor.MonitorFailing,
 			series: []promtest.Series{gauge("model_accuracy", v1, 0.90, 60), gauge("model_accuracy", v2, 0.84, 60)},
 			want:   map[string]string{v1 + " accuracy": "ok", v2 + " accuracy": "fail"},
 			reason: "primary 0.9 live: want >= 0.855",
 		},
 		{
-			name: "canary as good as primary", env: "staging", verdict: gitops.MonitorHealthy,
+			name: "canary as good as primary", env: "staging", verdict: monitor.MonitorHealthy,
 			series: []promtest.Series{gauge("model_accuracy", v1, 0.90, 60), gauge("model_accuracy", v2, 0.89, 60)},
 			want:   map[string]string{v1 + " accuracy": "ok", v2 + " accuracy": "ok"},
 		},
 		{
-			name: "prometheus down", env: "dev", verdict: gitops.MonitorUndecided,
+			name: "prometheus down", env: "dev", verdict: monitor.MonitorUndecided,
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "unknown", v2 + " psi_amount": "unknown", v2 + " psi_hour": "unknown"},
 			reason: "prometheus is unreachable",
 		},
 		{
-			name: "bad promql", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			name: "bad promql", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: monitor.MonitorUndecided,
 			policy: queryPolicy(`avg_over_time(model_accuracy{model="$model",version="$version"}[1h]`, "    minSamples: 30\n"),
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
 			reason: `querying Prometheus for "avg_over_time(model_accuracy{model=\"fraud\",version=\"0.1.1+data.1\"}[1h]": bad_data`,
 		},
 		{
-			name: "several series", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			name: "several series", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: monitor.MonitorUndecided,
 			policy: queryPolicy(`max_over_time(model_feature_psi{model="$model",version="$version"}[1h])`, "    minSamples: 30\n"),
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
 			reason: "result: 2 series",
 		},
 		{
-			name: "no data", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: gitops.MonitorUndecided,
+			name: "no data", env: "dev", series: devSeries(0.93, 40, 0.05, 0.05, 60), verdict: monitor.MonitorUndecided,
 			policy: queryPolicy(`avg_over_time(model_precision{model="$model",version="$version"}[1h])`, ""),
 			want:   map[string]string{v2 + " accuracy": "unknown", v2 + " latency_p95_ms": "ok"},
 			reason: "no data: the query matched no series",
@@ -224,7 +226,7 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 			if tc.series != nil {
 				url = promtest.Start(t, tc.series).URL
 			}
-			rep := monitor(t, p.reg, tc.env, url)
+			rep := monitorEnv(t, p.reg, tc.env, url)
 			h := rep.Models[0]
 			if h.Verdict != tc.verdict {
 				t.Errorf("verdict = %s, want %s; checks: %+v", h.Verdict, tc.verdict, h.Checks)
@@ -239,20 +241,20 @@ func TestMonitorScenariosAgainstRealPrometheus(t *testing.T) {
 				t.Errorf("checks = %v, want %v", got, tc.want)
 			}
 			for _, c := range h.Checks {
-				if c.Status != gitops.MonitorCheckOK && !strings.Contains(c.Reason, tc.reason) {
+				if c.Status != monitor.MonitorCheckOK && !strings.Contains(c.Reason, tc.reason) {
 					t.Errorf("%s %s reason %q lacks %q", c.Version, c.Metric, c.Reason, tc.reason)
 				}
-				if c.Status == gitops.MonitorCheckUnknown && c.Value != nil {
+				if c.Status == monitor.MonitorCheckUnknown && c.Value != nil {
 					t.Errorf("%s %s is unknown but has a value", c.Version, c.Metric)
 				}
 				// What a check compares with is known before it is
 				// measured, also when it stays unknown.
-				kind := gitops.MonitorKindRegistered
+				kind := monitor.MonitorKindRegistered
 				switch {
 				case strings.HasPrefix(c.Metric, "psi_"):
-					kind = gitops.MonitorKindThreshold
+					kind = monitor.MonitorKindThreshold
 				case c.Role == "canary":
-					kind = gitops.MonitorKindPrimary
+					kind = monitor.MonitorKindPrimary
 				}
 				if c.Kind != kind {
 					t.Errorf("%s %s (%s) kind = %q, want %q", c.Version, c.Metric, c.Status, c.Kind, kind)
@@ -278,7 +280,7 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	opts := p.actOptions()
 	act := p.actor(t, srv.URL, opts)
 	a := act()
-	if a == nil || a.Kind != gitops.MonitorRollback || a.To != "0.1.0+data.1" || !a.Created || a.PR == 0 || a.Skipped != "" {
+	if a == nil || a.Kind != monitor.MonitorRollback || a.To != "0.1.0+data.1" || !a.Created || a.PR == 0 || a.Skipped != "" {
 		t.Fatalf("action = %+v, want a new rollback PR to 0.1.0+data.1", a)
 	}
 	if a.Branch != "modelgit/rollback/dev/fraud-0.1.0_data.1" {
@@ -331,11 +333,11 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := p.reg.Monitor(ctx, gitops.MonitorOptions{Env: "dev", Source: c, SourceName: c.Address(), At: monitorAt})
+	rep, err := monitor.Monitor(ctx, p.reg, monitor.MonitorOptions{Env: "dev", Source: c, SourceName: c.Address(), At: monitorAt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+	if err := monitor.ActOnMonitor(ctx, p.reg, rep, opts); err != nil {
 		t.Fatal(err)
 	}
 	if u := rep.Models[0].Action; u == nil || u.Created || u.PR != a.PR {
@@ -378,7 +380,7 @@ func TestMonitorActOpensOneRollbackPullRequest(t *testing.T) {
 	p.fake.ClosePullRequest(byHand.Number)
 
 	// A bulk promotion to dev that lists fraud: hands off.
-	bulk, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{}, VersionFrom: "staging", PromoteOptions: gitops.PromoteOptions{
+	bulk, err := promote.BulkPromote(ctx, p.reg, promote.BulkOptions{Selector: map[string]string{}, VersionFrom: "staging", PromoteOptions: promote.PromoteOptions{
 		Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
@@ -441,8 +443,8 @@ func TestMonitorActRespectsAClosedRollback(t *testing.T) {
 func TestMonitorActDoesNotFlipFlop(t *testing.T) {
 	promtest.Need(t)
 	p := newMonitorFixture(t)
-	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
-	back, err := p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: "dev", PromoteOptions: opts})
+	opts := promote.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	back, err := promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: "fraud", Env: "dev", PromoteOptions: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,11 +453,11 @@ func TestMonitorActDoesNotFlipFlop(t *testing.T) {
 		t.Fatalf("dev after the rollback: %+v, %v", rel, err)
 	}
 	srv := promtest.Start(t, []promtest.Series{gauge("model_accuracy", "0.1.0+data.1", 0.70, 60)})
-	rep := monitor(t, p.reg, "dev", srv.URL)
-	if rep.Models[0].Verdict != gitops.MonitorFailing {
+	rep := monitorEnv(t, p.reg, "dev", srv.URL)
+	if rep.Models[0].Verdict != monitor.MonitorFailing {
 		t.Fatalf("verdict = %s, want failing: %+v", rep.Models[0].Verdict, rep.Models[0].Checks)
 	}
-	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+	if err := monitor.ActOnMonitor(ctx, p.reg, rep, opts); err != nil {
 		t.Fatal(err)
 	}
 	a := rep.Models[0].Action
@@ -468,13 +470,13 @@ func TestMonitorActAbortsAFailingCanary(t *testing.T) {
 	promtest.Need(t)
 	p := newMonitorFixture(t)
 	srv := promtest.Start(t, []promtest.Series{gauge("model_accuracy", "0.1.0+data.1", 0.90, 60), gauge("model_accuracy", "0.1.1+data.1", 0.84, 60)})
-	rep := monitor(t, p.reg, "staging", srv.URL)
-	opts := gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
-	if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+	rep := monitorEnv(t, p.reg, "staging", srv.URL)
+	opts := promote.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+	if err := monitor.ActOnMonitor(ctx, p.reg, rep, opts); err != nil {
 		t.Fatal(err)
 	}
 	a := rep.Models[0].Action
-	if a == nil || a.Kind != gitops.MonitorCanaryAbort || a.To != "0.1.0+data.1" || a.PR == 0 {
+	if a == nil || a.Kind != monitor.MonitorCanaryAbort || a.To != "0.1.0+data.1" || a.PR == 0 {
 		t.Fatalf("action = %+v, want a canary abort back to 0.1.0+data.1", a)
 	}
 	pr, err := p.forge.GetPullRequest(ctx, a.PR)
@@ -500,8 +502,8 @@ func TestMonitorActLeavesUndecidedAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := monitor(t, p.reg, "dev", "http://"+down)
-	if err := p.reg.ActOnMonitor(ctx, rep, gitops.PromoteOptions{Forge: p.forge}); err != nil {
+	rep := monitorEnv(t, p.reg, "dev", "http://"+down)
+	if err := monitor.ActOnMonitor(ctx, p.reg, rep, promote.PromoteOptions{Forge: p.forge}); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Models[0].Action != nil || len(p.fake.PullRequests()) != 4 {
@@ -520,11 +522,11 @@ func (f *flakySource) Query(context.Context, string, time.Time) (prom.Result, er
 func TestMonitorStopsAskingOnceUnreachable(t *testing.T) {
 	p := newMonitorFixture(t)
 	src := &flakySource{}
-	rep, err := p.reg.Monitor(ctx, gitops.MonitorOptions{Env: "dev", Source: src, At: monitorAt})
+	rep, err := monitor.Monitor(ctx, p.reg, monitor.MonitorOptions{Env: "dev", Source: src, At: monitorAt})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if src.n != 1 || rep.Models[0].Verdict != gitops.MonitorUndecided {
+	if src.n != 1 || rep.Models[0].Verdict != monitor.MonitorUndecided {
 		t.Errorf("queries = %d, verdict %s; want 1 query and unknown", src.n, rep.Models[0].Verdict)
 	}
 }
@@ -537,7 +539,7 @@ func TestMonitorSamplesQuery(t *testing.T) {
 		{`model_feature_psi{feature="age"}`, "", ""},
 		{`max_over_time((x)[1h:5m])`, "", ""},
 	} {
-		s, w, ok := gitops.MonitorSamplesQuery(tc.query)
+		s, w, ok := monitor.MonitorSamplesQuery(tc.query)
 		if s != tc.samples || w != tc.window || ok != (tc.samples != "") {
 			t.Errorf("MonitorSamplesQuery(%q) = %q, %q, %v; want %q, %q", tc.query, s, w, ok, tc.samples, tc.window)
 		}
@@ -546,23 +548,23 @@ func TestMonitorSamplesQuery(t *testing.T) {
 
 func TestMonitorUnknownEnvironment(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.reg.Monitor(ctx, gitops.MonitorOptions{Env: "qa", Source: &flakySource{}})
+	_, err := monitor.Monitor(ctx, f.reg, monitor.MonitorOptions{Env: "qa", Source: &flakySource{}})
 	mustContain(t, err, `unknown environment "qa"`)
 }
 
 func TestMonitorSummary(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	n := 60
-	rep := &gitops.MonitorReport{Env: "dev", At: monitorAt, Source: "http://prom:9090"}
-	h := &gitops.ModelHealth{Model: "fraud", Checks: []gitops.MonitorCheck{
-		{Version: "0.1.1+data.1", Metric: "accuracy", Kind: gitops.MonitorKindRegistered, Direction: "higher", Window: "1h",
-			Value: f(0.8), Reference: f(0.93), Bound: f(0.8835), Samples: &n, MinSamples: 30, Status: gitops.MonitorCheckFail},
-		{Version: "0.1.1+data.1", Metric: "psi_hour", Kind: gitops.MonitorKindThreshold, Direction: "lower", Window: "1h",
-			Value: f(0.35), Bound: f(0.2), Status: gitops.MonitorCheckFail},
-		{Version: "0.1.1+data.1", Metric: "latency_p95_ms", Status: gitops.MonitorCheckOK},
-		{Version: "0.1.1+data.1", Metric: "psi_amount", Status: gitops.MonitorCheckUnknown},
+	rep := &monitor.MonitorReport{Env: "dev", At: monitorAt, Source: "http://prom:9090"}
+	h := &monitor.ModelHealth{Model: "fraud", Checks: []monitor.MonitorCheck{
+		{Version: "0.1.1+data.1", Metric: "accuracy", Kind: monitor.MonitorKindRegistered, Direction: "higher", Window: "1h",
+			Value: f(0.8), Reference: f(0.93), Bound: f(0.8835), Samples: &n, MinSamples: 30, Status: monitor.MonitorCheckFail},
+		{Version: "0.1.1+data.1", Metric: "psi_hour", Kind: monitor.MonitorKindThreshold, Direction: "lower", Window: "1h",
+			Value: f(0.35), Bound: f(0.2), Status: monitor.MonitorCheckFail},
+		{Version: "0.1.1+data.1", Metric: "latency_p95_ms", Status: monitor.MonitorCheckOK},
+		{Version: "0.1.1+data.1", Metric: "psi_amount", Status: monitor.MonitorCheckUnknown},
 	}}
-	got := gitops.MonitorSummary(rep, h)
+	got := monitor.MonitorSummary(rep, h)
 	want := "modelgit monitor found fraud failing in dev at 2026-03-01T12:00:00Z (http://prom:9090), judged by policies/dev.yaml:" +
 		" 0.1.1+data.1 accuracy live 0.8, registered 0.93, allowed >= 0.8835, over 1h (60 samples);" +
 		" 0.1.1+data.1 psi_hour live 0.35, allowed <= 0.2, over 1h; 1 other checks ok, 1 unknown."
@@ -573,17 +575,17 @@ func TestMonitorSummary(t *testing.T) {
 
 // actOptions are the promotion options monitor --act uses in these tests:
 // alice signs, the fake forge, pushed to origin.
-func (p *promoteFixture) actOptions() gitops.PromoteOptions {
-	return gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
+func (p *promoteFixture) actOptions() promote.PromoteOptions {
+	return promote.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}
 }
 
 // actor returns a function that monitors dev against the Prometheus at
 // url, acts on the report with opts and returns the first model's action.
-func (p *promoteFixture) actor(t *testing.T, url string, opts gitops.PromoteOptions) func() *gitops.MonitorAction {
-	return func() *gitops.MonitorAction {
+func (p *promoteFixture) actor(t *testing.T, url string, opts promote.PromoteOptions) func() *monitor.MonitorAction {
+	return func() *monitor.MonitorAction {
 		t.Helper()
-		rep := monitor(t, p.reg, "dev", url)
-		if err := p.reg.ActOnMonitor(ctx, rep, opts); err != nil {
+		rep := monitorEnv(t, p.reg, "dev", url)
+		if err := monitor.ActOnMonitor(ctx, p.reg, rep, opts); err != nil {
 			t.Fatal(err)
 		}
 		return rep.Models[0].Action

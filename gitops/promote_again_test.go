@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -25,9 +26,9 @@ func TestPromoteAgainKeepsTheHead(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPromoteFixture(t)
 			p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
-			promote := func(note string, change gitops.ReleaseChange) *gitops.PromoteResult {
+			promoteAgain := func(note string, change gitops.ReleaseChange) *promote.PromoteResult {
 				t.Helper()
-				o := gitops.PromoteOptions{
+				o := promote.PromoteOptions{
 					Ref: "fraud@0.1.1+data.1", Env: "dev", Change: change,
 					Identity: gitops.Identity{Signature: alice, Signer: p.signer},
 					Note:     "evidence: " + note, Evidence: "### evidence: " + note,
@@ -35,14 +36,14 @@ func TestPromoteAgainKeepsTheHead(t *testing.T) {
 				if tc.push {
 					o.Forge, o.Remote = p.forge, "origin"
 				}
-				res, err := p.reg.Promote(ctx, o)
+				res, err := promote.Promote(ctx, p.reg, o)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return res
 			}
 			// head is the branch's commit where the pull request sees it.
-			head := func(res *gitops.PromoteResult) string {
+			head := func(res *promote.PromoteResult) string {
 				t.Helper()
 				dir := p.root
 				if tc.push {
@@ -50,9 +51,9 @@ func TestPromoteAgainKeepsTheHead(t *testing.T) {
 				}
 				return git(t, dir, "rev-parse", res.Branch)
 			}
-			first := promote("first", gitops.ReleaseChange{})
+			first := promoteAgain("first", gitops.ReleaseChange{})
 			firstHead := head(first)
-			again := promote("second", gitops.ReleaseChange{})
+			again := promoteAgain("second", gitops.ReleaseChange{})
 			if again.Commit != first.Commit || head(again) != firstHead {
 				t.Errorf("same change again: commit %s (branch at %s), want %s kept", again.Commit, head(again), firstHead)
 			}
@@ -66,14 +67,14 @@ func TestPromoteAgainKeepsTheHead(t *testing.T) {
 			}
 
 			// Another change on the same branch: a new head.
-			canary := promote("third", gitops.ReleaseChange{Strategy: manifests.StrategyCanary, Weight: 50})
+			canary := promoteAgain("third", gitops.ReleaseChange{Strategy: manifests.StrategyCanary, Weight: 50})
 			if canary.Commit == first.Commit || head(canary) == firstHead {
 				t.Errorf("another change: the head stayed at %s", firstHead)
 			}
 
 			// The base moved on: a new head, built on the new base.
 			p.commitFile("docs/notes.md", "unrelated\n", false)
-			moved := promote("fourth", gitops.ReleaseChange{Strategy: manifests.StrategyCanary, Weight: 50})
+			moved := promoteAgain("fourth", gitops.ReleaseChange{Strategy: manifests.StrategyCanary, Weight: 50})
 			if moved.Commit == canary.Commit {
 				t.Errorf("the base moved on: the head stayed at %s", canary.Commit)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 )
 
 // TestPromoteBadInput: every refusal says what was wrong and what to do
@@ -36,7 +37,7 @@ func TestPromoteBadInput(t *testing.T) {
 		})
 	}
 	_, err := p.promote("fraud@0.1.1+data.1", "staging", gitops.ReleaseChange{})
-	if !errors.Is(err, gitops.ErrOrder) {
+	if !errors.Is(err, promote.ErrOrder) {
 		t.Errorf("err = %v, want ErrOrder", err)
 	}
 }

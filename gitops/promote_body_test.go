@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -22,7 +24,7 @@ func (p *promoteFixture) registerModel(model string, labels map[string]string, m
 		s.metrics = m
 		o := p.options(s)
 		o.Model, o.Framework, o.Labels = model, "sklearn=1.5.2", labels
-		res, err := p.reg.Register(ctx, o)
+		res, err := register.Register(ctx, p.reg, o)
 		if err != nil {
 			p.t.Fatalf("registering %s: %v", model, err)
 		}
@@ -101,7 +103,7 @@ func TestPromoteBodyMetricDirections(t *testing.T) {
 func TestPromoteBodyNamesClusters(t *testing.T) {
 	p := newPromoteFixture(t)
 	p.commitFile("modelgit.yaml", "  - name: cpu-prod\n    environment: production\n    gpu:\n      count: 0\n", true)
-	res, err := p.reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, p.reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.0+data.1", Env: "production", Force: true,
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin",
 	})
@@ -177,7 +179,7 @@ func TestBulkPromoteBodyStaysUnderGitHubLimit(t *testing.T) {
 		m := fmt.Sprintf("bulk%02d", i)
 		o := p.options(base)
 		o.Model, o.Framework, o.Labels = m, "sklearn=1.5.2", map[string]string{"team": "risk"}
-		res, err := p.reg.Register(ctx, o)
+		res, err := register.Register(ctx, p.reg, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,9 +207,9 @@ func TestBulkPromoteBodyStaysUnderGitHubLimit(t *testing.T) {
 	git(t, p.root, "push", "-q", "origin", "main")
 	p.reopen()
 
-	res, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{
+	res, err := promote.BulkPromote(ctx, p.reg, promote.BulkOptions{
 		Selector: map[string]string{"team": "risk"}, VersionFrom: "dev",
-		PromoteOptions: gitops.PromoteOptions{Env: "staging", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"},
+		PromoteOptions: promote.PromoteOptions{Env: "staging", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"},
 	})
 	if err != nil {
 		t.Fatal(err)

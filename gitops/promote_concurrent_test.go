@@ -9,7 +9,10 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -34,21 +37,21 @@ func TestPromoteConcurrentToOneEnvironment(t *testing.T) {
 		models[i] = fmt.Sprintf("m%02d", i)
 		o := p.options(base)
 		o.Model, o.Framework = models[i], "sklearn=1.5.2"
-		if _, err := p.reg.Register(ctx, o); err != nil {
+		if _, err := register.Register(ctx, p.reg, o); err != nil {
 			t.Fatal(err)
 		}
 	}
 	git(t, p.root, "push", "-q", "origin", "main")
 	p.reopen()
 
-	promoteIn := func(reg *gitops.Registry, model string) (*gitops.PromoteResult, error) {
-		return reg.Promote(ctx, gitops.PromoteOptions{
+	promoteIn := func(reg *gitops.Registry, model string) (*promote.PromoteResult, error) {
+		return promote.Promote(ctx, reg, promote.PromoteOptions{
 			Ref: model + "@0.1.0+data.1", Env: "dev",
 			Identity: gitops.Identity{Signature: alice, Signer: p.signer},
 			Forge:    p.forge, Remote: "origin",
 		})
 	}
-	results := make([]*gitops.PromoteResult, n)
+	results := make([]*promote.PromoteResult, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -188,7 +191,7 @@ func TestPromoteAgainAfterBaseMoved(t *testing.T) {
 	if err != nil || len(stale) != 0 {
 		t.Errorf("render --check: %v, %v", stale, err)
 	}
-	rep, err := p.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, p.reg, check.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("verify: %+v, %v", rep, err)
 	}
@@ -213,7 +216,7 @@ func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 	if regs[1], err = gitops.Open(other); err != nil {
 		t.Fatal(err)
 	}
-	results := make([]*gitops.PromoteResult, 2)
+	results := make([]*promote.PromoteResult, 2)
 	errs := make([]error, 2)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -222,7 +225,7 @@ func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = reg.Promote(ctx, gitops.PromoteOptions{
+			results[i], errs[i] = promote.Promote(ctx, reg, promote.PromoteOptions{
 				Ref: "fraud@0.1.0+data.1", Env: "dev",
 				Identity: gitops.Identity{Signature: alice, Signer: p.signer},
 				Forge:    p.forge, Remote: "origin",
@@ -281,12 +284,12 @@ func TestPromoteAgainRefusesToDropForeignCommits(t *testing.T) {
 
 // twoPromotionsToDev registers a second model, scorer, beside fraud and
 // opens two pull requests promoting each to dev, both from the same base.
-func twoPromotionsToDev(t *testing.T) (p *promoteFixture, first, second *gitops.PromoteResult) {
+func twoPromotionsToDev(t *testing.T) (p *promoteFixture, first, second *promote.PromoteResult) {
 	t.Helper()
 	p = newPromoteFixture(t)
 	o := p.options(base)
 	o.Model, o.Framework = "scorer", "sklearn=1.5.2"
-	if _, err := p.reg.Register(ctx, o); err != nil {
+	if _, err := register.Register(ctx, p.reg, o); err != nil {
 		t.Fatal(err)
 	}
 	git(t, p.root, "push", "-q", "origin", "main")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -30,7 +31,7 @@ func TestPromoteRetriesWhenTheBranchMovesBeforePush(t *testing.T) {
 	other := filepath.Join(t.TempDir(), "reviewer")
 	git(t, ".", "clone", "-q", "-b", branch, p.fake.GitURL(), other)
 	var moved string
-	restore := gitops.SetBeforePushForTest(func(b string, attempt int) {
+	beforePush := func(b string, attempt int) {
 		if b != branch || attempt != 0 {
 			return
 		}
@@ -39,8 +40,7 @@ func TestPromoteRetriesWhenTheBranchMovesBeforePush(t *testing.T) {
 		git(t, other, "-c", "user.name=Rita", "-c", "user.email=rita@example.com", "commit", "-q", "--no-gpg-sign", "-m", "review notes")
 		git(t, other, "push", "-q", "origin", branch)
 		moved = git(t, other, "rev-parse", "HEAD")
-	})
-	defer restore()
+	}
 
 	// Promote again, now as a canary: the same branch, other content.
 	var log bytes.Buffer
@@ -48,10 +48,10 @@ func TestPromoteRetriesWhenTheBranchMovesBeforePush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.1+data.1", Env: "dev", Change: gitops.ReleaseChange{Strategy: manifests.StrategyCanary, Weight: 50},
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer},
-		Forge:    p.forge, Remote: "origin",
+		Forge:    p.forge, Remote: "origin", BeforePush: beforePush,
 	})
 	if err != nil {
 		t.Fatalf("promoting while the branch moves: %v\nlog:\n%s", err, log.String())

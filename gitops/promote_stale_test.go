@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 )
 
 // TestPromoteRunningVersionOverStaleRendering: the base's rendered/ was
@@ -23,7 +24,7 @@ func TestPromoteRunningVersionOverStaleRendering(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := len(p.fake.PullRequests())
-	res, err := reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.0+data.1", Env: "dev",
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer},
 		Forge:    p.forge, Remote: "origin",

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -66,8 +68,8 @@ func TestPromoteStrategiesEndToEnd(t *testing.T) {
 		"replace 0.1.1+data.1")
 
 	// Rollback to a named version.
-	res, err := p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: "production", To: "0.1.0+data.1",
-		PromoteOptions: gitops.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
+	res, err := promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: "fraud", Env: "production", To: "0.1.0+data.1",
+		PromoteOptions: promote.PromoteOptions{Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestPromoteStrategiesEndToEnd(t *testing.T) {
 	p.mergeAndPull(res.PR)
 	checkMain(t, p, "production", "gpu-prod", "replace 0.1.0+data.1")
 
-	rep, err := p.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, p.reg, check.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("verify after the whole story: %v, %v", rep, err)
 	}

@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -32,7 +35,7 @@ func newPromoteFixture(t *testing.T) *promoteFixture {
 	for _, s := range []spec{base, v2} {
 		o := f.options(s)
 		o.Framework = "sklearn=1.5.2" // the KServe model format rendering needs
-		if _, err := f.reg.Register(ctx, o); err != nil {
+		if _, err := register.Register(ctx, f.reg, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,8 +55,8 @@ func newPromoteFixture(t *testing.T) *promoteFixture {
 	return &promoteFixture{fixture: f, fake: fake, forge: fg}
 }
 
-func (p *promoteFixture) promote(ref, env string, change gitops.ReleaseChange) (*gitops.PromoteResult, error) {
-	return p.reg.Promote(ctx, gitops.PromoteOptions{
+func (p *promoteFixture) promote(ref, env string, change gitops.ReleaseChange) (*promote.PromoteResult, error) {
+	return promote.Promote(ctx, p.reg, promote.PromoteOptions{
 		Ref: ref, Env: env, Change: change,
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer},
 		Forge:    p.forge, Remote: "origin",
@@ -119,7 +122,7 @@ func TestPromoteEnforcesOrderThenCanary(t *testing.T) {
 	p := newPromoteFixture(t)
 	// Not in dev yet: staging refuses, saying what to do.
 	_, err := p.promote("fraud@0.1.1+data.1", "staging", gitops.ReleaseChange{})
-	if !errors.Is(err, gitops.ErrOrder) || !strings.Contains(err.Error(), "--force") {
+	if !errors.Is(err, promote.ErrOrder) || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("err = %v, want ErrOrder mentioning --force", err)
 	}
 	// dev, merged; then staging is allowed.
@@ -166,7 +169,7 @@ func TestPromoteEnforcesOrderThenCanary(t *testing.T) {
 
 func TestPromoteForceIsRecorded(t *testing.T) {
 	p := newPromoteFixture(t)
-	res, err := p.reg.Promote(ctx, gitops.PromoteOptions{
+	res, err := promote.Promote(ctx, p.reg, promote.PromoteOptions{
 		Ref: "fraud@0.1.1+data.1", Env: "production", Force: true,
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin",
 	})
@@ -197,11 +200,11 @@ func TestRollbackReturnsToThePreviousVersion(t *testing.T) {
 		}
 		p.mergeAndPull(res.PR)
 	}
-	prev, err := p.reg.PreviousVersion("dev", "fraud")
+	prev, err := promote.PreviousVersion(p.reg, "dev", "fraud")
 	if err != nil || prev.String() != "0.1.0+data.1" {
 		t.Fatalf("PreviousVersion = %s, %v", prev, err)
 	}
-	res, err := p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: "dev", PromoteOptions: gitops.PromoteOptions{
+	res, err := promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: "fraud", Env: "dev", PromoteOptions: promote.PromoteOptions{
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +221,7 @@ func TestRollbackReturnsToThePreviousVersion(t *testing.T) {
 		t.Errorf("release after rollback = %+v, %v", rel, err)
 	}
 	// Only one version ever ran in staging: nothing to roll back to.
-	_, err = p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: "staging"})
+	_, err = promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: "fraud", Env: "staging"})
 	mustContain(t, err, `does not run in "staging"`)
 }
 
@@ -227,7 +230,7 @@ func TestBulkPromoteBySelector(t *testing.T) {
 	for _, m := range []struct{ name, team string }{{"scorer", "risk"}, {"ranker", "risk"}, {"ads", "growth"}} {
 		o := p.options(base)
 		o.Model, o.Framework, o.Labels = m.name, "sklearn=1.5.2", map[string]string{"team": m.team}
-		if _, err := p.reg.Register(ctx, o); err != nil {
+		if _, err := register.Register(ctx, p.reg, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,23 +242,23 @@ func TestBulkPromoteBySelector(t *testing.T) {
 		}
 		p.mergeAndPull(res.PR)
 	}
-	sel, err := gitops.ParseSelector("team=risk")
+	sel, err := promote.ParseSelector("team=risk")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := gitops.BulkOptions{Selector: sel, VersionFrom: "dev", PromoteOptions: gitops.PromoteOptions{
+	opts := promote.BulkOptions{Selector: sel, VersionFrom: "dev", PromoteOptions: promote.PromoteOptions{
 		Env: "staging", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}}
 	before := len(p.fake.PullRequests())
 	// Production first: neither ran in staging, so nothing changes and both
 	// reasons are listed.
 	bad := opts
 	bad.Env = "production"
-	_, err = p.reg.BulkPromote(ctx, bad)
+	_, err = promote.BulkPromote(ctx, p.reg, bad)
 	mustContain(t, err, "nothing was changed", "ranker:", "scorer:", `has not run in "staging"`)
 	if n := len(p.fake.PullRequests()); n != before {
 		t.Errorf("a failed bulk promotion opened a pull request")
 	}
-	res, err := p.reg.BulkPromote(ctx, opts)
+	res, err := promote.BulkPromote(ctx, p.reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +295,7 @@ func TestVerifyAcceptsCleanForgeMerges(t *testing.T) {
 		}
 		p.mergeAndPull(res.PR)
 	}
-	rep, err := p.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err := check.Verify(ctx, p.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +313,7 @@ func TestVerifyAcceptsCleanForgeMerges(t *testing.T) {
 	writeFile(t, filepath.Join(p.root, "environments", "dev", "fraud.yaml"), "tampered: true\n")
 	git(t, p.root, "add", "environments")
 	git(t, p.root, "-c", "commit.gpgsign=false", "commit", "-q", "--no-gpg-sign", "-m", "Merge side")
-	rep, err = p.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err = check.Verify(ctx, p.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -34,7 +35,7 @@ func TestPromoteBadMatch(t *testing.T) {
 		})
 	}
 	// The same for a bulk promotion.
-	_, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{}, VersionFrom: "dev", PromoteOptions: gitops.PromoteOptions{
+	_, err := promote.BulkPromote(ctx, p.reg, promote.BulkOptions{Selector: map[string]string{}, VersionFrom: "dev", PromoteOptions: promote.PromoteOptions{
 		Env: "staging", Change: gitops.ReleaseChange{Strategy: manifests.StrategyAB, Match: "novalue"},
 		Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	mustContain(t, err, `--match "novalue" is not valid`)
@@ -45,7 +46,7 @@ func TestPromoteBadMatch(t *testing.T) {
 func TestBulkPromoteNotRunningSaysWhatToDo(t *testing.T) {
 	p := newPromoteFixture(t)
 	p.registerModel("scorer", map[string]string{"team": "risk"}, `{"accuracy": 0.9}`)
-	_, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "staging", PromoteOptions: gitops.PromoteOptions{
+	_, err := promote.BulkPromote(ctx, p.reg, promote.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "staging", PromoteOptions: promote.PromoteOptions{
 		Env: "production", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	mustContain(t, err, "nothing was changed", `scorer: does not run in "staging"`, "promote it to staging first", "narrower --selector")
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -55,7 +56,11 @@ func TestRangeCommitsSameSecond(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := reg.RangeCommitsForTest(base, head)
+			cs, err := reg.Repo().RangeCommits(plumbing.NewHash(base), plumbing.NewHash(head))
+			var got []string
+			for _, c := range cs {
+				got = append(got, c.Hash.String())
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -18,7 +18,7 @@ func TestRegisterProposesVersions(t *testing.T) {
 		t.Fatalf("first version = %s, want 0.1.0+data.1", got)
 	}
 	checkTrailers(t, f, first)
-	baseHead := f.Head()
+	baseHead := f.head()
 
 	tests := []struct {
 		name   string
@@ -114,14 +114,14 @@ func TestRegisterExplicitVersion(t *testing.T) {
 		before := f.state()
 		s := changed
 		s.version = tc.version
-		_, err := f.reg.Register(ctx, f.options(s))
+		_, err := register.Register(ctx, f.reg, f.options(s))
 		if !errors.Is(err, tc.err) {
 			t.Errorf("--version %s: err = %v, want %v", tc.version, err, tc.err)
 		}
 		mustContain(t, err, "--version")
 		// The artifacts were stored (content-addressed, harmless) but no
 		// commit was made and the work tree is untouched.
-		if got := f.Head(); got != before.head {
+		if got := f.head(); got != before.head {
 			t.Errorf("--version %s: HEAD moved", tc.version)
 		}
 		if got := git(t, f.root, "status", "--porcelain"); got != before.status {
@@ -155,7 +155,7 @@ func TestRegisterDryRunWritesNothing(t *testing.T) {
 	before := f.state()
 	o := f.options(spec{weights: "new weights", data: base.data, schema: base.schema, config: base.config, params: base.params})
 	o.DryRun = true
-	res, err := f.reg.Register(ctx, o)
+	res, err := register.Register(ctx, f.reg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,10 +168,10 @@ func TestRegisterDryRunWritesNothing(t *testing.T) {
 // checkTrailers checks the trailers of the commit that registered res,
 // parsed by repo.ParseTrailers and by the real git interpret-trailers, and
 // the Model-Digest against the real sha256sum of the committed manifest.
-func checkTrailers(t *testing.T, f *fixture, res *gitops.RegisterResult) {
+func checkTrailers(t *testing.T, f *fixture, res *register.RegisterResult) {
 	t.Helper()
 	commit := res.Commit.String()
-	if got := f.Head(); got != commit {
+	if got := f.head(); got != commit {
 		t.Fatalf("HEAD = %s, want the registering commit %s", got, commit)
 	}
 	msg := git(t, f.root, "log", "-1", "--format=%B", commit) + "\n"

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/signing"
 )
 
@@ -16,7 +18,7 @@ func TestNoFluxURLSaysWhatToDo(t *testing.T) {
 	f := newFixture(t)
 	o := f.options(base)
 	o.Framework = "sklearn=1.5.2"
-	if _, err := f.reg.Register(ctx, o); err != nil {
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
 		t.Fatal(err)
 	}
 	const help = "add a git remote origin (git remote add origin URL) or set forge.repository in modelgit.yaml (modelgit init --github OWNER/NAME)"
@@ -25,8 +27,8 @@ func TestNoFluxURLSaysWhatToDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	initOpts := gitops.InitOptions{Identity: alice, Signer: signer}
-	res, err := gitops.Init(ctx, f.root, initOpts)
+	initOpts := register.InitOptions{Identity: alice, Signer: signer}
+	res, err := register.Init(ctx, f.root, initOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +40,13 @@ func TestNoFluxURLSaysWhatToDo(t *testing.T) {
 	mustContain(t, err, `rendering cluster "gpu-dev"`, help)
 	_, err = f.reg.BuildCluster("gpu-prod")
 	mustContain(t, err, help)
-	_, err = f.reg.Promote(ctx, gitops.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
+	_, err = promote.Promote(ctx, f.reg, promote.PromoteOptions{Ref: "fraud@0.1.0+data.1", Env: "dev", Identity: gitops.Identity{Signature: alice, Signer: f.signer}})
 	mustContain(t, err, `promoting to "dev"`, `rendering cluster "gpu-dev"`, help)
 
 	if err := f.reg.Repo().AddRemote("origin", "https://git.example.com/acme/models.git"); err != nil {
 		t.Fatal(err)
 	}
-	res, err = gitops.Init(ctx, f.root, initOpts)
+	res, err = register.Init(ctx, f.root, initOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -24,8 +26,8 @@ func (p *promoteFixture) inOrder(refs []string, envs ...string) {
 	}
 }
 
-func (p *promoteFixture) rollback(env, to string, force bool) (*gitops.PromoteResult, error) {
-	return p.reg.Rollback(ctx, gitops.RollbackOptions{Model: "fraud", Env: env, To: to, PromoteOptions: gitops.PromoteOptions{
+func (p *promoteFixture) rollback(env, to string, force bool) (*promote.PromoteResult, error) {
+	return promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: "fraud", Env: env, To: to, PromoteOptions: promote.PromoteOptions{
 		Force: force, Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 }
 
@@ -90,8 +92,8 @@ func TestRollbackDuringCanary(t *testing.T) {
 			checkMain(t, p, "production", "gpu-prod", "replace "+v1)
 
 			// The canary never served most traffic: nothing earlier is left.
-			_, err = p.reg.PreviousVersion("production", "fraud")
-			if !errors.Is(err, gitops.ErrNoPrevious) {
+			_, err = promote.PreviousVersion(p.reg, "production", "fraud")
+			if !errors.Is(err, promote.ErrNoPrevious) {
 				t.Fatalf("PreviousVersion after the rollback = %v, want ErrNoPrevious", err)
 			}
 			mustContain(t, err, v1+" is the only version that served there", "--to", "modelgit history fraud")
@@ -109,7 +111,7 @@ func TestRollbackSkipsRolledBackVersions(t *testing.T) {
 	v3.metrics = `{"accuracy": 0.94}`
 	o := p.options(v3)
 	o.Framework = "sklearn=1.5.2"
-	reg, err := p.reg.Register(ctx, o)
+	reg, err := register.Register(ctx, p.reg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +132,7 @@ func TestRollbackSkipsRolledBackVersions(t *testing.T) {
 	p.mergeAndPull(res.PR)
 
 	// 0.1.1 → 0.1.0, not back to third.
-	prev, err := p.reg.PreviousVersion("dev", "fraud")
+	prev, err := promote.PreviousVersion(p.reg, "dev", "fraud")
 	if err != nil || prev.String() != "0.1.0+data.1" {
 		t.Fatalf("PreviousVersion after rolling back from %s = %s, %v; want 0.1.0+data.1", third, prev, err)
 	}
@@ -144,7 +146,7 @@ func TestRollbackSkipsRolledBackVersions(t *testing.T) {
 	// Both later versions were rolled back from: nothing is left.
 	before := p.state()
 	_, err = p.rollback("dev", "", false)
-	if !errors.Is(err, gitops.ErrNoPrevious) {
+	if !errors.Is(err, promote.ErrNoPrevious) {
 		t.Fatalf("third rollback: %v, want ErrNoPrevious", err)
 	}
 	mustContain(t, err, "were rolled back from already", "0.1.1+data.1", third, "--to", "modelgit history fraud")
@@ -152,7 +154,7 @@ func TestRollbackSkipsRolledBackVersions(t *testing.T) {
 
 	// A version rolled back from and promoted again counts again.
 	p.inOrder([]string{"fraud@0.1.1+data.1"}, "dev")
-	prev, err = p.reg.PreviousVersion("dev", "fraud")
+	prev, err = promote.PreviousVersion(p.reg, "dev", "fraud")
 	if err != nil || prev.String() != "0.1.0+data.1" {
 		t.Errorf("PreviousVersion after promoting 0.1.1 again = %s, %v; want 0.1.0+data.1", prev, err)
 	}
@@ -178,7 +180,7 @@ func TestRollbackToVersionThatNeverRanKeepsTheOrder(t *testing.T) {
 
 	before := p.state()
 	_, err := p.rollback("production", "0.1.1+data.1", false)
-	if !errors.Is(err, gitops.ErrOrder) {
+	if !errors.Is(err, promote.ErrOrder) {
 		t.Fatalf("rollback to a version that never ran in production or staging: %v, want ErrOrder", err)
 	}
 	mustContain(t, err, `never ran in "production"`, `has not run in "staging"`, "--force", "modelgit history fraud")
@@ -220,7 +222,7 @@ func TestRollbackBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := p.state()
-			_, err := p.reg.Rollback(ctx, gitops.RollbackOptions{Model: tc.model, Env: tc.env, PromoteOptions: gitops.PromoteOptions{
+			_, err := promote.Rollback(ctx, p.reg, promote.RollbackOptions{Model: tc.model, Env: tc.env, PromoteOptions: promote.PromoteOptions{
 				Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 			t.Logf("error: %v", err)
 			mustContain(t, err, tc.want...)

@@ -5,7 +5,10 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/promote"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -20,25 +23,25 @@ func TestParsePromotionBranch(t *testing.T) {
 	}
 	tests := []struct {
 		branch string
-		want   gitops.PromotionBranch
+		want   audit.PromotionBranch
 		ok     bool
 	}{
-		{"modelgit/promote/dev/fraud-0.1.0_data.1", gitops.PromotionBranch{Environment: "dev", Model: "fraud", Version: v("0.1.0+data.1")}, true},
-		{"modelgit/promote/dev/fraud-detector-1.2.3", gitops.PromotionBranch{Environment: "dev", Model: "fraud-detector", Version: v("1.2.3")}, true},
-		{"modelgit/rollback/production/fraud-detector-1.2.3_data.4", gitops.PromotionBranch{Rollback: true, Environment: "production", Model: "fraud-detector", Version: v("1.2.3+data.4")}, true},
-		{"modelgit/promote/staging/bulk-team-risk", gitops.PromotionBranch{Environment: "staging", Bulk: true}, true},
+		{"modelgit/promote/dev/fraud-0.1.0_data.1", audit.PromotionBranch{Environment: "dev", Model: "fraud", Version: v("0.1.0+data.1")}, true},
+		{"modelgit/promote/dev/fraud-detector-1.2.3", audit.PromotionBranch{Environment: "dev", Model: "fraud-detector", Version: v("1.2.3")}, true},
+		{"modelgit/rollback/production/fraud-detector-1.2.3_data.4", audit.PromotionBranch{Rollback: true, Environment: "production", Model: "fraud-detector", Version: v("1.2.3+data.4")}, true},
+		{"modelgit/promote/staging/bulk-team-risk", audit.PromotionBranch{Environment: "staging", Bulk: true}, true},
 		// A model named bulk-… promoted on its own is that model.
-		{"modelgit/promote/staging/bulk-risk-2.0.0", gitops.PromotionBranch{Environment: "staging", Model: "bulk-risk", Version: v("2.0.0")}, true},
-		{"modelgit/promote/dev/fraud", gitops.PromotionBranch{}, false},
-		{"modelgit/promote/dev/fraud-detector", gitops.PromotionBranch{}, false},
-		{"modelgit/promote/dev/fraud-1.0", gitops.PromotionBranch{}, false},
-		{"modelgit/promote/fraud-1.0.0", gitops.PromotionBranch{}, false},
-		{"modelgit/rollback/dev/bulk-team-risk", gitops.PromotionBranch{}, false},
-		{"feature/fraud-1.0.0", gitops.PromotionBranch{}, false},
+		{"modelgit/promote/staging/bulk-risk-2.0.0", audit.PromotionBranch{Environment: "staging", Model: "bulk-risk", Version: v("2.0.0")}, true},
+		{"modelgit/promote/dev/fraud", audit.PromotionBranch{}, false},
+		{"modelgit/promote/dev/fraud-detector", audit.PromotionBranch{}, false},
+		{"modelgit/promote/dev/fraud-1.0", audit.PromotionBranch{}, false},
+		{"modelgit/promote/fraud-1.0.0", audit.PromotionBranch{}, false},
+		{"modelgit/rollback/dev/bulk-team-risk", audit.PromotionBranch{}, false},
+		{"feature/fraud-1.0.0", audit.PromotionBranch{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.branch, func(t *testing.T) {
-			got, ok := gitops.ParsePromotionBranch(tt.branch)
+			got, ok := audit.ParsePromotionBranch(tt.branch)
 			if ok != tt.ok || (ok && got != tt.want) {
 				t.Errorf("ParsePromotionBranch(%q) = %+v, %v; want %+v, %v", tt.branch, got, ok, tt.want, tt.ok)
 			}
@@ -55,7 +58,7 @@ func TestPendingByModel(t *testing.T) {
 	for _, m := range []string{"fraud-detector", "scorer"} {
 		o := p.options(base)
 		o.Model, o.Framework, o.Labels = m, "sklearn=1.5.2", map[string]string{"team": "risk"}
-		if _, err := p.reg.Register(ctx, o); err != nil {
+		if _, err := register.Register(ctx, p.reg, o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,7 +70,7 @@ func TestPendingByModel(t *testing.T) {
 		}
 		p.mergeAndPull(res.PR)
 	}
-	bulk, err := p.reg.BulkPromote(ctx, gitops.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "dev", PromoteOptions: gitops.PromoteOptions{
+	bulk, err := promote.BulkPromote(ctx, p.reg, promote.BulkOptions{Selector: map[string]string{"team": "risk"}, VersionFrom: "dev", PromoteOptions: promote.PromoteOptions{
 		Env: "staging", Identity: gitops.Identity{Signature: alice, Signer: p.signer}, Forge: p.forge, Remote: "origin"}})
 	if err != nil {
 		t.Fatal(err)
@@ -84,17 +87,17 @@ func TestPendingByModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := func(pr *forge.PullRequest, env string) gitops.PendingPromotion {
-		return gitops.PendingPromotion{Number: pr.Number, Title: pr.Title, Branch: pr.Head, URL: pr.URL, Environment: env, Version: "0.1.0+data.1"}
+	pending := func(pr *forge.PullRequest, env string) audit.PendingPromotion {
+		return audit.PendingPromotion{Number: pr.Number, Title: pr.Title, Branch: pr.Head, URL: pr.URL, Environment: env, Version: "0.1.0+data.1"}
 	}
-	want := map[string][]gitops.PendingPromotion{
+	want := map[string][]audit.PendingPromotion{
 		"fraud":          {pending(fraud.PR, "dev")},
 		"fraud-detector": {pending(bulk.PR, "staging"), pending(single.PR, "staging")},
 		"scorer":         {pending(bulk.PR, "staging")},
 	}
 	check := func(t *testing.T, prs []*forge.PullRequest) {
 		t.Helper()
-		got, err := p.reg.PendingByModel(prs)
+		got, err := audit.PendingByModel(p.reg, prs)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 )
 
@@ -51,30 +53,30 @@ func TestAuditUnknownModel(t *testing.T) {
 	p.inOrder([]string{"fraud@0.1.0+data.1"}, "dev")
 	p.registerModel("churn", nil, `{"accuracy": 0.9}`)
 
-	_, err := p.reg.Audit(ctx, gitops.AuditOptions{Model: "nope"})
+	_, err := audit.Audit(ctx, p.reg, audit.AuditOptions{Model: "nope"})
 	t.Logf("error: %v", err)
 	mustContain(t, err, `unknown model "nope"`, "registered: churn, fraud")
 	if !errors.Is(err, gitops.ErrUnknownModel) {
 		t.Errorf("err = %v, want ErrUnknownModel", err)
 	}
-	_, err = p.reg.Audit(ctx, gitops.AuditOptions{Env: "dev", Model: "nope"})
+	_, err = audit.Audit(ctx, p.reg, audit.AuditOptions{Env: "dev", Model: "nope"})
 	mustContain(t, err, `unknown model "nope"`)
 
 	// Both models removed: fraud has events, churn only its registration.
 	git(t, p.root, "rm", "-q", "-r", "models")
 	git(t, p.root, "commit", "-q", "-S", "-m", "remove the models")
 	p.reopen()
-	rep, err := p.reg.Audit(ctx, gitops.AuditOptions{Model: "fraud"})
+	rep, err := audit.Audit(ctx, p.reg, audit.AuditOptions{Model: "fraud"})
 	if err != nil {
 		t.Fatalf("auditing a removed model with events: %v", err)
 	}
 	if len(rep.Events) == 0 {
 		t.Error("a removed model's events are gone")
 	}
-	if _, err := p.reg.Audit(ctx, gitops.AuditOptions{Env: "staging", Model: "churn"}); err != nil {
+	if _, err := audit.Audit(ctx, p.reg, audit.AuditOptions{Env: "staging", Model: "churn"}); err != nil {
 		t.Errorf("auditing a removed model without events: %v", err)
 	}
-	_, err = p.reg.Audit(ctx, gitops.AuditOptions{Model: "nope"})
+	_, err = audit.Audit(ctx, p.reg, audit.AuditOptions{Model: "nope"})
 	mustContain(t, err, `unknown model "nope"`, "registered: none")
 }
 
@@ -83,7 +85,7 @@ func TestAuditUnknownModel(t *testing.T) {
 func TestMergeUnknownPullRequest(t *testing.T) {
 	p := newPromoteFixture(t)
 	p.commitFile("modelgit.yaml", "forge:\n  type: github\n  repository: acme/models\n", true)
-	_, err := p.reg.Merge(ctx, gitops.MergeOptions{CheckOptions: gitops.CheckOptions{PR: 4, Forge: p.forge, Remote: "origin"}})
+	_, err := check.Merge(ctx, p.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: 4, Forge: p.forge, Remote: "origin"}})
 	t.Logf("error: %v", err)
 	mustContain(t, err, "pull request #4 not found in acme/models", "gh pr list")
 	if !errors.Is(err, forge.ErrNotFound) {

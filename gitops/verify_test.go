@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 func TestVerifyCleanHistory(t *testing.T) {
@@ -17,7 +17,7 @@ func TestVerifyCleanHistory(t *testing.T) {
 	s.weights = "weights v2\n"
 	f.register(s)
 	for _, deep := range []bool{false, true} {
-		rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{Deep: deep})
+		rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{Deep: deep})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,8 +28,8 @@ func TestVerifyCleanHistory(t *testing.T) {
 		if rep.Commits != 3 || rep.Governed != 3 || rep.Versions != 2 || rep.Artifacts != 4 {
 			t.Errorf("deep=%v: report %+v, want 3 commits, 3 governed, 2 versions, 4 artifacts", deep, rep)
 		}
-		if rep.Tip != f.Head() {
-			t.Errorf("Tip = %s, want HEAD %s", rep.Tip, f.Head())
+		if rep.Tip != f.head() {
+			t.Errorf("Tip = %s, want HEAD %s", rep.Tip, f.head())
 		}
 	}
 }
@@ -43,7 +43,7 @@ func gitCommit(t *testing.T, f *fixture, sign bool, msg string) string {
 		flag = "-S"
 	}
 	git(t, f.root, "commit", "-q", flag, "-m", msg)
-	return f.Head()
+	return f.head()
 }
 
 func TestVerifyFindings(t *testing.T) {
@@ -95,7 +95,7 @@ func TestVerifyFindings(t *testing.T) {
 				if err := os.Remove(f.blobPath(weightsDigest(t, f))); err != nil {
 					t.Fatal(err)
 				}
-				return f.Head(), v
+				return f.head(), v
 			},
 			check: "artifact", message: "not in the store",
 		},
@@ -103,7 +103,7 @@ func TestVerifyFindings(t *testing.T) {
 			name: "corrupted blob",
 			change: func(t *testing.T, f *fixture, v string) (string, string) {
 				flipByte(t, f.blobPath(weightsDigest(t, f)))
-				return f.Head(), v
+				return f.head(), v
 			},
 			check: "artifact", message: "do not match the digest", deepOnly: true,
 		},
@@ -115,7 +115,7 @@ func TestVerifyFindings(t *testing.T) {
 			res := f.register(base)
 			commit, path := tc.change(t, f, res.Version.Path)
 			for _, deep := range []bool{false, true} {
-				rep, err := f.reopen().Verify(ctx, gitops.VerifyOptions{Deep: deep})
+				rep, err := check.Verify(ctx, f.reopen(), check.VerifyOptions{Deep: deep})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -172,14 +172,14 @@ func TestVerifyRangeAndGovernedPaths(t *testing.T) {
 	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "notes\n")
 	git(t, f.root, "add", ".")
 	bad := gitCommit(t, f, false, "Unsigned notes")
-	baseRev := f.Head()
+	baseRev := f.head()
 	// In the range: a version and an unsigned commit outside governed paths.
 	f.register(base)
 	writeFile(t, filepath.Join(f.root, "README.md"), "# registry\n")
 	git(t, f.root, "add", "README.md")
 	gitCommit(t, f, false, "Readme")
 
-	rep, err := f.reg.Verify(ctx, gitops.VerifyOptions{Range: baseRev + "..HEAD"})
+	rep, err := check.Verify(ctx, f.reg, check.VerifyOptions{Range: baseRev + "..HEAD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestVerifyRangeAndGovernedPaths(t *testing.T) {
 		t.Errorf("range %s..HEAD: %d commits, %d governed, findings %v; want 2, 1 and none", baseRev[:7], rep.Commits, rep.Governed, rep.Findings)
 	}
 
-	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{})
+	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestVerifyRangeAndGovernedPaths(t *testing.T) {
 	}
 
 	// A single revision means its whole history.
-	rep, err = f.reg.Verify(ctx, gitops.VerifyOptions{Range: "HEAD~1"})
+	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{Range: "HEAD~1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestVerifyRangeAndGovernedPaths(t *testing.T) {
 		t.Errorf("HEAD~1: %d commits, want 3", rep.Commits)
 	}
 	for _, bad := range []string{"nope..HEAD", "HEAD...main", "no-such-rev"} {
-		if _, err := f.reg.Verify(ctx, gitops.VerifyOptions{Range: bad}); err == nil {
+		if _, err := check.Verify(ctx, f.reg, check.VerifyOptions{Range: bad}); err == nil {
 			t.Errorf("range %q: no error", bad)
 		}
 	}

@@ -57,6 +57,11 @@ type PromoteOptions struct {
 	// body, before the trailers: the part of the evidence that must
 	// outlive the pull request (and is all there is with --no-push).
 	Note string
+	// BeforePush, when set, runs just before each push of the promotion
+	// branch with the attempt number (0 first): a caller that needs to
+	// know when the remote is about to be written (a test racing the
+	// push) hooks in here.
+	BeforePush func(branch string, attempt int)
 }
 
 // Promotion is one model's change in a promotion: the version, the
@@ -563,11 +568,6 @@ func describeRelease(rel *manifests.Release, v manifests.Version) string {
 	return ""
 }
 
-// beforePush, when set (by tests only), runs just before each push of a
-// promotion branch, with the attempt number: a test moves the remote
-// branch there to exercise the retry deterministically.
-var beforePush func(branch string, attempt int)
-
 // commitAndPush commits the changed files on the promotion branch and
 // pushes it. The branch is built on the remote branch when one exists (an
 // update of the same pull request) and on the base tip otherwise; when the
@@ -656,8 +656,8 @@ func (r *registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 		if opts.Remote == "" {
 			return nil
 		}
-		if beforePush != nil {
-			beforePush(res.Branch, attempt)
+		if opts.BeforePush != nil {
+			opts.BeforePush(res.Branch, attempt)
 		}
 		err = r.Repo().Push(ctx, opts.Remote, res.Branch, opts.Auth)
 		if err != nil && !errors.Is(err, repo.ErrNonFastForward) {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // outputMarkdown is the -o value for a Markdown table.
@@ -67,8 +69,8 @@ the JSON ("rewrites"). Everything is read from git alone.`,
 	return cmd
 }
 
-func auditOptions(opts *AuditOptions) (gitops.AuditOptions, error) {
-	ao := gitops.AuditOptions{Env: opts.Env, Model: opts.Model}
+func auditOptions(opts *AuditOptions) (audit.AuditOptions, error) {
+	ao := audit.AuditOptions{Env: opts.Env, Model: opts.Model}
 	var err error
 	if opts.Since != "" {
 		if ao.Since, err = ParseWhen(opts.Since, opts.Now()); err != nil {
@@ -98,7 +100,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 	if opts.IO.IsStderrTTY() {
 		ao.Progress = func(n int) { fmt.Fprintf(opts.IO.ErrOut, "\rscanning history: %d changes", n) }
 	}
-	rep, err := reg.Audit(cmd.Context(), ao)
+	rep, err := audit.Audit(cmd.Context(), reg, ao)
 	if ao.Progress != nil {
 		fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
 	}
@@ -131,7 +133,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 	return t.Render()
 }
 
-func warnRewrites(io *cmdutil.IOStreams, rws []gitops.Rewrite) {
+func warnRewrites(io *cmdutil.IOStreams, rws []ledger.Rewrite) {
 	cs := io.ColorScheme()
 	for _, rw := range rws {
 		fmt.Fprintf(io.ErrOut, "%s %s: branch %s was rewritten (detected %s): it was at %s, which is no longer in its history\n",
@@ -139,7 +141,7 @@ func warnRewrites(io *cmdutil.IOStreams, rws []gitops.Rewrite) {
 	}
 }
 
-func actionWord(e gitops.AuditEvent) string {
+func actionWord(e ledger.AuditEvent) string {
 	s := e.Action
 	if e.Forced != "" {
 		s += " (forced)"
@@ -157,7 +159,7 @@ func sigWord(s gitops.SignatureInfo) string {
 	return "unsigned"
 }
 
-func fromTo(e gitops.AuditEvent) string {
+func fromTo(e ledger.AuditEvent) string {
 	from, to := e.FromVersion, e.ToVersion
 	if from == "" {
 		from = "none"
@@ -184,7 +186,7 @@ func namesOf(ss []string) string {
 // auditColumns are the CSV and Markdown columns.
 var auditColumns = []string{"time", "environment", "model", "action", "from", "to", "strategy", "forced", "requested_by", "approved_by", "merged_by", "policy", "pull_request", "via", "commit", "change_commit", "signature", "signer"}
 
-func auditRow(e gitops.AuditEvent) []string {
+func auditRow(e ledger.AuditEvent) []string {
 	pr := ""
 	if e.PullRequest > 0 {
 		pr = strconv.Itoa(e.PullRequest)
@@ -200,7 +202,7 @@ func auditRow(e gitops.AuditEvent) []string {
 		e.RequestedBy, strings.Join(e.ApprovedBy, "; "), e.MergedBy, e.Policy, pr, e.Via, e.Commit, e.ChangeCommit, sig, e.Signature.Signer}
 }
 
-func writeAuditCSV(w io.Writer, events []gitops.AuditEvent) error {
+func writeAuditCSV(w io.Writer, events []ledger.AuditEvent) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(auditColumns); err != nil {
 		return err
@@ -219,7 +221,7 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
-func writeAuditMarkdown(w io.Writer, events []gitops.AuditEvent) error {
+func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
 	cols := []string{"Time (UTC)", "Env", "Model", "Action", "From → to", "Strategy", "Requested by", "Approved by", "Merged", "Commit", "Signature"}
 	var b strings.Builder
 	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
@@ -260,12 +262,12 @@ func writeAuditMarkdown(w io.Writer, events []gitops.AuditEvent) error {
 // indented in chunks on every CPU and streamed out in order, rather than
 // held as one compact and one indented copy (json.Indent alone took three
 // times as long as encoding).
-func printAuditJSON(w io.Writer, rep *gitops.AuditReport) error {
+func printAuditJSON(w io.Writer, rep *audit.AuditReport) error {
 	if len(rep.Events) == 0 {
 		return cmdutil.PrintJSON(w, rep)
 	}
 	head := *rep
-	head.Events = []gitops.AuditEvent{}
+	head.Events = []ledger.AuditEvent{}
 	compact, err := compactJSON(&head)
 	if err != nil {
 		return err

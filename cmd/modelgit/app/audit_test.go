@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -50,13 +51,13 @@ func TestRanText(t *testing.T) {
 	end, nextDay := at("2026-03-03T12:00:00Z"), at("2026-03-04T09:30:00Z")
 	tests := []struct {
 		name string
-		in   []gitops.RanInterval
+		in   []ledger.RanInterval
 		want string
 	}{
 		{"never ran", nil, "-"},
-		{"still running", []gitops.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), Strategy: "replace"}}, "production 2026-03-03 10:00→now (replace)"},
-		{"same day, with weight", []gitops.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), To: &end, Strategy: "canary", Weight: &ten}}, "production 2026-03-03 10:00→12:00 (canary 10%)"},
-		{"over days, two environments", []gitops.RanInterval{
+		{"still running", []ledger.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), Strategy: "replace"}}, "production 2026-03-03 10:00→now (replace)"},
+		{"same day, with weight", []ledger.RanInterval{{Environment: "production", From: at("2026-03-03T10:00:00Z"), To: &end, Strategy: "canary", Weight: &ten}}, "production 2026-03-03 10:00→12:00 (canary 10%)"},
+		{"over days, two environments", []ledger.RanInterval{
 			{Environment: "staging", From: at("2026-03-03T09:00:00Z"), To: &nextDay, Strategy: "replace"},
 			{Environment: "production", From: at("2026-03-03T10:00:00Z"), Strategy: "replace"},
 		}, "staging 2026-03-03 09:00→2026-03-04 09:30 (replace), production 2026-03-03 10:00→now (replace)"},
@@ -104,28 +105,28 @@ func FuzzIndentJSON(f *testing.F) {
 // one chunk.
 func TestPrintAuditJSON(t *testing.T) {
 	w := 0
-	ev := gitops.AuditEvent{
-		Time: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), Environment: "production", Model: "fraud", Action: gitops.ActionPromote,
-		To:         &gitops.ReleaseState{Strategy: "canary", Versions: []manifests.ReleasedVersion{{Version: manifests.MustParseVersion("1.1.0"), Weight: &w, Role: "standby"}}},
+	ev := ledger.AuditEvent{
+		Time: time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC), Environment: "production", Model: "fraud", Action: ledger.ActionPromote,
+		To:         &ledger.ReleaseState{Strategy: "canary", Versions: []manifests.ReleasedVersion{{Version: manifests.MustParseVersion("1.1.0"), Weight: &w, Role: "standby"}}},
 		ApprovedBy: []string{}, RequestedBy: "Dana <dana@example.com>", Subject: `Merge "x" & <y> {[,:]} \ done`, Notes: []string{"a", ""},
 	}
-	many := make([]gitops.AuditEvent, 1000)
+	many := make([]ledger.AuditEvent, 1000)
 	for i := range many {
 		many[i] = ev
 		many[i].Model = fmt.Sprintf("model-%04d", i)
 	}
 	for _, tc := range []struct {
 		name   string
-		events []gitops.AuditEvent
+		events []ledger.AuditEvent
 	}{
-		{"none", []gitops.AuditEvent{}},
+		{"none", []ledger.AuditEvent{}},
 		{"nil", nil},
-		{"one", []gitops.AuditEvent{ev}},
+		{"one", []ledger.AuditEvent{ev}},
 		{"several chunks", many},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep := &gitops.AuditReport{TimeBasis: gitops.TimeBasis, Rewrites: []gitops.Rewrite{}, Events: tc.events,
-				Branches: []gitops.BranchTip{{Branch: "main", Tip: "abc", Environments: []string{"production"}}}}
+			rep := &audit.AuditReport{TimeBasis: ledger.TimeBasis, Rewrites: []ledger.Rewrite{}, Events: tc.events,
+				Branches: []audit.BranchTip{{Branch: "main", Tip: "abc", Environments: []string{"production"}}}}
 			var want, got bytes.Buffer
 			if err := cmdutil.PrintJSON(&want, rep); err != nil {
 				t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // CheckOptions are the inputs of `modelgit check`.
@@ -28,7 +29,7 @@ type CheckOptions struct {
 	Report bool
 	// Publish posts a report; the Action runtime provides it (nil: --report
 	// is refused with a message).
-	Publish func(ctx context.Context, rep *gitops.CheckReport) error
+	Publish func(ctx context.Context, rep *check.CheckReport) error
 	// Getenv reads the environment (os.Getenv; nil reads nothing): it
 	// says whether the command runs in a GitHub Actions job.
 	Getenv func(string) string
@@ -37,7 +38,7 @@ type CheckOptions struct {
 // NewCmdCheck returns `modelgit check`.
 func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
 	opts := &CheckOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
-	opts.Publish = func(ctx context.Context, rep *gitops.CheckReport) error {
+	opts.Publish = func(ctx context.Context, rep *check.CheckReport) error {
 		return publish(ctx, f, opts.Output, opts.Getenv, rep)
 	}
 	cmd := &cobra.Command{
@@ -109,7 +110,7 @@ printed.`,
 // environment, to the Actions job (action.Publish). Workflow commands
 // (annotations) go to stderr when stdout carries JSON (output), so stdout
 // stays one JSON value; the runner reads commands from both streams.
-func publish(ctx context.Context, f *cmdutil.Factory, output string, getenv func(string) string, rep *gitops.CheckReport) error {
+func publish(ctx context.Context, f *cmdutil.Factory, output string, getenv func(string) string, rep *check.CheckReport) error {
 	reg, err := f.Registry()
 	if err != nil {
 		return err
@@ -168,8 +169,8 @@ func printVerdict(ios *cmdutil.IOStreams, format string, actions bool, v any, te
 
 // checkOptions builds the library options: the forge for a pull request,
 // the remote to fetch.
-func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, head, remote string) (gitops.CheckOptions, error) {
-	o := gitops.CheckOptions{PR: pr, Base: base, Head: head}
+func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, head, remote string) (check.CheckOptions, error) {
+	o := check.CheckOptions{PR: pr, Base: base, Head: head}
 	if pr == 0 {
 		return o, nil
 	}
@@ -196,7 +197,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reg.Check(ctx, lo)
+	rep, err := check.Check(ctx, reg, lo)
 	if err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 
 // printCheck writes a report for humans. Every value from the forge or
 // the pull request is printed on one line of its own.
-func printCheck(io *cmdutil.IOStreams, rep *gitops.CheckReport) {
+func printCheck(io *cmdutil.IOStreams, rep *check.CheckReport) {
 	cs := io.ColorScheme()
 	out := io.Out
 	if pr := rep.PullRequest; pr != nil {
@@ -233,13 +234,13 @@ func printCheck(io *cmdutil.IOStreams, rep *gitops.CheckReport) {
 	for _, it := range rep.Items {
 		icon := cs.SuccessIcon()
 		switch it.Status {
-		case gitops.CheckFail:
+		case check.CheckFail:
 			icon = cs.FailureIcon()
-		case gitops.CheckSkip:
+		case check.CheckSkip:
 			icon = cs.Gray("-")
 		}
 		fmt.Fprintf(out, "%s %-13s %s\n", icon, it.Name, safeLine(it.Summary))
-		if it.Status == gitops.CheckFail || it.Name == gitops.CheckApprovals || it.Name == gitops.CheckGates {
+		if it.Status == check.CheckFail || it.Name == check.CheckApprovals || it.Name == check.CheckGates {
 			for _, d := range it.Details {
 				fmt.Fprintf(out, "    %s\n", safeLine(d))
 			}

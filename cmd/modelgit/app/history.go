@@ -8,6 +8,8 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // HistoryOptions are the inputs of `modelgit history`.
@@ -51,13 +53,13 @@ func historyRun(opts *HistoryOptions) error {
 	if _, err := reg.Resolve(opts.Model); err != nil {
 		return err
 	}
-	entries, err := reg.History(opts.Model)
+	entries, err := audit.History(reg, opts.Model)
 	if err != nil {
 		return err
 	}
 	if opts.Output == cmdutil.OutputJSON {
 		if entries == nil {
-			entries = []gitops.HistoryEntry{}
+			entries = []audit.HistoryEntry{}
 		}
 		return cmdutil.PrintJSON(opts.IO.Out, entries)
 	}
@@ -82,7 +84,7 @@ func historyRun(opts *HistoryOptions) error {
 
 // ranText is where and when a version ran, one interval after the other:
 // "production 2026-03-03 10:00→12:00 (canary 10%)".
-func ranText(ivs []gitops.RanInterval) string {
+func ranText(ivs []ledger.RanInterval) string {
 	if len(ivs) == 0 {
 		return "-"
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -72,7 +73,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 			dir = filepath.Join(wd, dir)
 		}
 	}
-	in := gitops.InitOptions{}
+	in := register.InitOptions{}
 	if opts.ForgeRepo != "" {
 		in.Forge = &manifests.Forge{Type: "github", Repository: opts.ForgeRepo, URL: opts.ForgeURL}
 	} else if opts.ForgeURL != "" {
@@ -89,7 +90,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 			in.Identity, in.Signer = id.Signature, id.Signer
 		}
 	}
-	res, err := gitops.Init(cmd.Context(), dir, in)
+	res, err := register.Init(cmd.Context(), dir, in)
 	if err != nil {
 		return err
 	}

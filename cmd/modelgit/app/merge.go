@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // MergeOptions are the inputs of `modelgit merge`.
@@ -25,7 +25,7 @@ type MergeOptions struct {
 	// outputs) through Publish.
 	Report bool
 	// Publish posts a report (nil: --publish is refused with a message).
-	Publish func(ctx context.Context, rep *gitops.CheckReport) error
+	Publish func(ctx context.Context, rep *check.CheckReport) error
 	// Getenv reads the environment (os.Getenv; nil reads nothing): it
 	// says whether the command runs in a GitHub Actions job.
 	Getenv func(string) string
@@ -34,7 +34,7 @@ type MergeOptions struct {
 // NewCmdMerge returns `modelgit merge`.
 func NewCmdMerge(f *cmdutil.Factory, runF func(*MergeOptions) error) *cobra.Command {
 	opts := &MergeOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
-	opts.Publish = func(ctx context.Context, rep *gitops.CheckReport) error {
+	opts.Publish = func(ctx context.Context, rep *check.CheckReport) error {
 		return publish(ctx, f, opts.Output, opts.Getenv, rep)
 	}
 	cmd := &cobra.Command{
@@ -90,8 +90,8 @@ func mergeRun(ctx context.Context, opts *MergeOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := reg.Merge(ctx, gitops.MergeOptions{CheckOptions: lo})
-	failed := errors.Is(err, gitops.ErrCheckFailed)
+	res, err := check.Merge(ctx, reg, check.MergeOptions{CheckOptions: lo})
+	failed := errors.Is(err, check.ErrCheckFailed)
 	// The re-check is published when it decided: merged, or refused by
 	// the check. A moved head (or any other error) leaves the verdict to
 	// the check of the new head.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/monitor"
 	"github.com/modelgit/modelgit/gitops/prom"
 )
 
@@ -145,7 +145,7 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 	cs := opts.IO.ColorScheme()
 	envs := []string{opts.Env}
 	if opts.Env == "" {
-		monitored, skipped, err := reg.MonitoredEnvironments()
+		monitored, skipped, err := monitor.MonitoredEnvironments(reg)
 		if err != nil {
 			return err
 		}
@@ -154,23 +154,23 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 		}
 		envs = monitored
 	}
-	var reps []*gitops.MonitorReport
+	var reps []*monitor.MonitorReport
 	for _, env := range envs {
-		rep, err := reg.Monitor(ctx, gitops.MonitorOptions{Env: env, Model: opts.Model, Source: client, SourceName: client.Address(), At: at})
+		rep, err := monitor.Monitor(ctx, reg, monitor.MonitorOptions{Env: env, Model: opts.Model, Source: client, SourceName: client.Address(), At: at})
 		if err != nil {
 			return err
 		}
 		reps = append(reps, rep)
 	}
 	var actErrs []error
-	if opts.Act && slices.ContainsFunc(reps, (*gitops.MonitorReport).Failing) {
+	if opts.Act && slices.ContainsFunc(reps, (*monitor.MonitorReport).Failing) {
 		po, err := opts.promoteOptions(reg)
 		if err != nil {
 			return err
 		}
 		for _, rep := range reps {
 			if rep.Failing() {
-				actErrs = append(actErrs, reg.ActOnMonitor(ctx, rep, po))
+				actErrs = append(actErrs, monitor.ActOnMonitor(ctx, reg, rep, po))
 			}
 		}
 	}
@@ -187,9 +187,9 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 		failing = failing || rep.Failing()
 		for _, m := range rep.Models {
 			switch {
-			case m.Verdict == gitops.MonitorUndecided:
+			case m.Verdict == monitor.MonitorUndecided:
 				fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is undecided: some checks could not be made (see their reasons); it is neither healthy nor failing\n", cs.WarningIcon(), m.Model, rep.Env)
-			case m.Verdict == gitops.MonitorFailing && opts.Act && m.Action != nil && m.Action.Skipped != "":
+			case m.Verdict == monitor.MonitorFailing && opts.Act && m.Action != nil && m.Action.Skipped != "":
 				undone = true
 				fmt.Fprintf(opts.IO.ErrOut, "%s %s in %s is failing and --act opened no pull request: %s\n", cs.FailureIcon(), m.Model, rep.Env, m.Action.Skipped)
 			}
@@ -213,17 +213,17 @@ func monitorRun(ctx context.Context, opts *MonitorOptions) error {
 // checks could not be made ("" when none is): the text of the ::warning
 // a scheduled job shows, since an unknown verdict leaves it green. The
 // Prometheus address is shown without credentials (prom.Client.Address).
-func undecidedWarning(reps []*gitops.MonitorReport) string {
+func undecidedWarning(reps []*monitor.MonitorReport) string {
 	var parts []string
 	down := false
 	for _, rep := range reps {
 		for _, m := range rep.Models {
-			if m.Verdict != gitops.MonitorUndecided {
+			if m.Verdict != monitor.MonitorUndecided {
 				continue
 			}
 			var why []string
 			for _, c := range m.Checks {
-				if c.Status != gitops.MonitorCheckUnknown {
+				if c.Status != monitor.MonitorCheckUnknown {
 					continue
 				}
 				r := c.Reason
@@ -252,10 +252,10 @@ func undecidedWarning(reps []*gitops.MonitorReport) string {
 
 // printMonitors prints the reports of several environments: a JSON array,
 // or one table section per environment, separated by a blank line.
-func printMonitors(io *cmdutil.IOStreams, format string, reps []*gitops.MonitorReport) error {
+func printMonitors(io *cmdutil.IOStreams, format string, reps []*monitor.MonitorReport) error {
 	if format == cmdutil.OutputJSON {
 		if reps == nil {
-			reps = []*gitops.MonitorReport{}
+			reps = []*monitor.MonitorReport{}
 		}
 		return cmdutil.PrintJSON(io.Out, reps)
 	}
@@ -274,7 +274,7 @@ func printMonitors(io *cmdutil.IOStreams, format string, reps []*gitops.MonitorR
 	return nil
 }
 
-func printMonitor(io *cmdutil.IOStreams, format string, rep *gitops.MonitorReport) error {
+func printMonitor(io *cmdutil.IOStreams, format string, rep *monitor.MonitorReport) error {
 	if format == cmdutil.OutputJSON {
 		return cmdutil.PrintJSON(io.Out, rep)
 	}
@@ -308,9 +308,9 @@ func printMonitor(io *cmdutil.IOStreams, format string, rep *gitops.MonitorRepor
 			}
 			status := c.Status
 			switch status {
-			case gitops.MonitorCheckOK:
+			case monitor.MonitorCheckOK:
 				status = cs.Green(status)
-			case gitops.MonitorCheckFail:
+			case monitor.MonitorCheckFail:
 				status = cs.Red(status)
 			default:
 				status = cs.Yellow(status)

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/monitor"
 	"github.com/modelgit/modelgit/gitops/prom/promtest"
 )
 
@@ -297,7 +297,7 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 			args:     []string{"--env", "dev", "--prometheus", srv.URL, "-o", "json"},
 			wantCode: ExitError,
 			check: func(t *testing.T, stdout string) {
-				var rep gitops.MonitorReport
+				var rep monitor.MonitorReport
 				if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 					t.Fatalf("not one JSON report: %v\n%s", err, stdout)
 				}
@@ -305,11 +305,11 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 					t.Fatalf("report = %+v", rep)
 				}
 				h := rep.Models[0]
-				if h.Verdict != gitops.MonitorFailing || len(h.Checks) != 1 {
+				if h.Verdict != monitor.MonitorFailing || len(h.Checks) != 1 {
 					t.Fatalf("fraud = %+v", h)
 				}
 				c := h.Checks[0]
-				if c.Status != gitops.MonitorCheckFail || c.Kind != gitops.MonitorKindRegistered || *c.Value != 0.8 || *c.Reference != 0.93 || *c.Samples != 60 || c.Window != "1h" {
+				if c.Status != monitor.MonitorCheckFail || c.Kind != monitor.MonitorKindRegistered || *c.Value != 0.8 || *c.Reference != 0.93 || *c.Samples != 60 || c.Window != "1h" {
 					t.Errorf("check = %+v", c)
 				}
 			},
@@ -347,11 +347,11 @@ func TestMonitorCommandAgainstRealPrometheus(t *testing.T) {
 			args:     []string{"--prometheus", srv.URL, "-o", "json"},
 			wantCode: ExitError,
 			check: func(t *testing.T, stdout string) {
-				var reps []gitops.MonitorReport
+				var reps []monitor.MonitorReport
 				if err := json.Unmarshal([]byte(stdout), &reps); err != nil {
 					t.Fatalf("not a JSON array of reports: %v\n%s", err, stdout)
 				}
-				if len(reps) != 2 || reps[0].Env != "dev" || reps[1].Env != "staging" || reps[0].Models[0].Verdict != gitops.MonitorFailing || reps[1].Models[0].Verdict != gitops.MonitorHealthy {
+				if len(reps) != 2 || reps[0].Env != "dev" || reps[1].Env != "staging" || reps[0].Models[0].Verdict != monitor.MonitorFailing || reps[1].Models[0].Verdict != monitor.MonitorHealthy {
 					t.Errorf("reports = %+v", reps)
 				}
 			},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // PolicyShowOptions are the inputs of `modelgit policy show`.
@@ -78,7 +79,7 @@ func policyShowRun(opts *PolicyShowOptions) error {
 	} else {
 		fmt.Fprintf(out, "comes from:  nowhere: %s is the first environment\n", ap.Environment)
 	}
-	teams := gitops.TeamsText(ap.Policy.Approvals.Teams)
+	teams := check.TeamsText(ap.Policy.Approvals.Teams)
 	fmt.Fprintf(out, "approvals:   %d, from %s; not the requester, the registrant, a committer or a bot; on the current head\n", ap.Policy.Approvals.Count, teams)
 	fmt.Fprintf(out, "\n%s", ap.Policy.Explain())
 	if !strings.HasSuffix(ap.Policy.Explain(), "\n") {

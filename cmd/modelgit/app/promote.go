@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -43,22 +44,22 @@ func (d *deps) addFlags(cmd *cobra.Command) {
 }
 
 // open opens the registry and builds the promotion options for it.
-func (d *deps) open() (*gitops.Registry, gitops.PromoteOptions, error) {
+func (d *deps) open() (*gitops.Registry, promote.PromoteOptions, error) {
 	reg, err := d.Factory.Registry()
 	if err != nil {
-		return nil, gitops.PromoteOptions{}, err
+		return nil, promote.PromoteOptions{}, err
 	}
 	po, err := d.promoteOptions(reg)
 	return reg, po, err
 }
 
 // promoteOptions builds the library options: identity, forge, remote.
-func (d *deps) promoteOptions(reg *gitops.Registry) (gitops.PromoteOptions, error) {
+func (d *deps) promoteOptions(reg *gitops.Registry) (promote.PromoteOptions, error) {
 	id, err := d.Factory.Identity(d.SigningKey)
 	if err != nil {
-		return gitops.PromoteOptions{}, err
+		return promote.PromoteOptions{}, err
 	}
-	o := gitops.PromoteOptions{Identity: id}
+	o := promote.PromoteOptions{Identity: id}
 	if d.NoPush {
 		return o, nil
 	}
@@ -163,17 +164,17 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	po.Ref, po.Env, po.Force = opts.Ref, opts.Env, opts.Force
 	po.Change = gitops.ReleaseChange{Strategy: opts.Strategy, Weight: opts.Weight, Switch: opts.Switch, Match: opts.Match}
 	if opts.Selector != "" {
-		sel, err := gitops.ParseSelector(opts.Selector)
+		sel, err := promote.ParseSelector(opts.Selector)
 		if err != nil {
 			return cmdutil.FlagErrorWrap(err)
 		}
-		res, err := reg.BulkPromote(ctx, gitops.BulkOptions{Selector: sel, VersionFrom: opts.VersionFrom, PromoteOptions: po})
+		res, err := promote.BulkPromote(ctx, reg, promote.BulkOptions{Selector: sel, VersionFrom: opts.VersionFrom, PromoteOptions: po})
 		if err != nil {
 			return err
 		}
 		return printBulkPromotion(opts.IO, opts.Output, res)
 	}
-	res, err := reg.Promote(ctx, po)
+	res, err := promote.Promote(ctx, reg, po)
 	if err != nil {
 		return err
 	}
@@ -215,13 +216,13 @@ type pullRequestRef struct {
 }
 
 // printPromotion prints what a promotion of one model did.
-func printPromotion(io *cmdutil.IOStreams, format string, res *gitops.PromoteResult) error {
+func printPromotion(io *cmdutil.IOStreams, format string, res *promote.PromoteResult) error {
 	return printPromotionOf(io, format, res, nil)
 }
 
 // printBulkPromotion prints what a bulk promotion did, the models it left
 // out because the environment already runs their version included.
-func printBulkPromotion(io *cmdutil.IOStreams, format string, res *gitops.BulkResult) error {
+func printBulkPromotion(io *cmdutil.IOStreams, format string, res *promote.BulkResult) error {
 	running := make([]alreadyRunning, 0, len(res.AlreadyRunning))
 	for _, a := range res.AlreadyRunning {
 		running = append(running, alreadyRunning{Model: a.Model, Version: a.Version.String()})
@@ -230,7 +231,7 @@ func printBulkPromotion(io *cmdutil.IOStreams, format string, res *gitops.BulkRe
 }
 
 // printPromotionOf prints res; running is nil for a one-model promotion.
-func printPromotionOf(io *cmdutil.IOStreams, format string, res *gitops.PromoteResult, running []alreadyRunning) error {
+func printPromotionOf(io *cmdutil.IOStreams, format string, res *promote.PromoteResult, running []alreadyRunning) error {
 	out := promotionOutput{Environment: res.Env, Branch: res.Branch, Base: res.Base, Unchanged: res.Unchanged, Changed: res.Changed, Models: []promotedVersion{}, AlreadyRunning: running}
 	if out.Changed == nil {
 		out.Changed = []string{}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 )
 
 // PullOptions are the inputs of `modelgit pull`.
@@ -49,7 +50,7 @@ func pullRun(cmd *cobra.Command, opts *PullOptions) error {
 	if err != nil {
 		return err
 	}
-	pulled, err := reg.Pull(cmd.Context(), v, opts.Dir)
+	pulled, err := register.Pull(cmd.Context(), reg, v, opts.Dir)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 )
 
 // RegisterOptions are the inputs of `modelgit register`.
@@ -23,7 +24,7 @@ type RegisterOptions struct {
 	Libraries  []string
 	Labels     []string
 
-	gitops.RegisterOptions
+	register.RegisterOptions
 }
 
 // NewCmdRegister returns `modelgit register`.
@@ -110,7 +111,7 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 	if !opts.NoSign {
 		opts.RegisterOptions.Signer = id.Signer
 	}
-	res, err := reg.Register(cmd.Context(), opts.RegisterOptions)
+	res, err := register.Register(cmd.Context(), reg, opts.RegisterOptions)
 	if err != nil {
 		return err
 	}
@@ -146,19 +147,19 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 }
 
 type registerOutput struct {
-	Model     string                  `json:"model"`
-	Version   string                  `json:"version"`
-	Digest    string                  `json:"digest"`
-	Path      string                  `json:"path"`
-	Bump      string                  `json:"bump"`
-	Reasons   []string                `json:"reasons"`
-	Unchanged bool                    `json:"unchanged"`
-	Previous  string                  `json:"previous,omitempty"`
-	Commit    string                  `json:"commit,omitempty"`
-	Artifacts []gitops.StoredArtifact `json:"artifacts"`
+	Model     string                    `json:"model"`
+	Version   string                    `json:"version"`
+	Digest    string                    `json:"digest"`
+	Path      string                    `json:"path"`
+	Bump      string                    `json:"bump"`
+	Reasons   []string                  `json:"reasons"`
+	Unchanged bool                      `json:"unchanged"`
+	Previous  string                    `json:"previous,omitempty"`
+	Commit    string                    `json:"commit,omitempty"`
+	Artifacts []register.StoredArtifact `json:"artifacts"`
 }
 
-func registerJSON(res *gitops.RegisterResult) registerOutput {
+func registerJSON(res *register.RegisterResult) registerOutput {
 	o := registerOutput{
 		Model:     res.Version.Manifest.Model,
 		Version:   res.Version.Manifest.Version.String(),

@@ -9,6 +9,8 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // ReportOptions are the inputs of `modelgit report`.
@@ -56,7 +58,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reg.Audit(cmd.Context(), ao)
+	rep, err := audit.Audit(cmd.Context(), reg, ao)
 	if err != nil {
 		return err
 	}
@@ -100,7 +102,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 		if e.Forced != "" {
 			exceptions = append(exceptions, fmt.Sprintf("Forced past the promotion order: %s — %s", where, e.Forced))
 		}
-		if e.Via != gitops.ViaModelgit {
+		if e.Via != ledger.ViaModelgit {
 			exceptions = append(exceptions, fmt.Sprintf("%s: %s", upperFirst(e.Via), where))
 		}
 		if len(e.ApprovedBy) == 0 {
@@ -114,7 +116,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 		}
 	}
 	w("## Summary\n\n| changes | promotions | rollbacks | reverts | edits | removals | exceptions |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	w("| %d | %d | %d | %d | %d | %d | %d |\n\n", len(rep.Events), counts[gitops.ActionPromote], counts[gitops.ActionRollback], counts[gitops.ActionRevert], counts[gitops.ActionEdit], counts[gitops.ActionRemove], len(exceptions))
+	w("| %d | %d | %d | %d | %d | %d | %d |\n\n", len(rep.Events), counts[ledger.ActionPromote], counts[ledger.ActionRollback], counts[ledger.ActionRevert], counts[ledger.ActionEdit], counts[ledger.ActionRemove], len(exceptions))
 	w("## Exceptions\n\n")
 	if len(exceptions) == 0 {
 		w("None.\n\n")
@@ -139,7 +141,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 		if opts.Env != "" && env.Name != opts.Env {
 			continue
 		}
-		res, err := reg.Which(cmd.Context(), gitops.WhichOptions{Env: env.Name, At: end, Model: opts.Model})
+		res, err := audit.Which(cmd.Context(), reg, audit.WhichOptions{Env: env.Name, At: end, Model: opts.Model})
 		if err != nil {
 			return err
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/promote"
 )
 
 // RollbackOptions are the inputs of `modelgit rollback`.
@@ -64,7 +64,7 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 		return err
 	}
 	po.Force = opts.Force
-	res, err := reg.Rollback(ctx, gitops.RollbackOptions{Model: opts.Model, Env: opts.Env, To: opts.To, PromoteOptions: po})
+	res, err := promote.Rollback(ctx, reg, promote.RollbackOptions{Model: opts.Model, Env: opts.Env, To: opts.To, PromoteOptions: po})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -50,7 +51,7 @@ type showOutput struct {
 	Name       string                  `json:"name"`
 	Digest     manifests.Digest        `json:"digest"`
 	Path       string                  `json:"path"`
-	Provenance gitops.Provenance       `json:"provenance"`
+	Provenance audit.Provenance        `json:"provenance"`
 	Manifest   *manifests.ModelVersion `json:"manifest"`
 }
 
@@ -67,7 +68,7 @@ func showRun(opts *ShowOptions) error {
 		_, err := opts.IO.Out.Write(v.Raw)
 		return err
 	}
-	prov, err := reg.Provenance(v)
+	prov, err := audit.ProvenanceOf(reg, v)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -49,11 +49,11 @@ on stderr; with -o json, each model's "pending" is then null (not []) and
 }
 
 type statusOutput struct {
-	gitops.StatusRow
+	audit.StatusRow
 	// Pending is null, not [], when the forge could not be asked:
 	// PendingError then says why.
-	Pending      []gitops.PendingPromotion `json:"pending"`
-	PendingError string                    `json:"pendingError,omitempty"`
+	Pending      []audit.PendingPromotion `json:"pending"`
+	PendingError string                   `json:"pendingError,omitempty"`
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
@@ -61,7 +61,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	rows, err := reg.Status()
+	rows, err := audit.Status(reg)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if unknown != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %s\n", opts.IO.ColorScheme().WarningIcon(), unknown)
 	}
-	pending, err := reg.PendingByModel(prs)
+	pending, err := audit.PendingByModel(reg, prs)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	for _, row := range rows {
 		o := statusOutput{StatusRow: row, Pending: pending[row.Model], PendingError: unknown}
 		if o.Pending == nil && unknown == "" {
-			o.Pending = []gitops.PendingPromotion{}
+			o.Pending = []audit.PendingPromotion{}
 		}
 		out = append(out, o)
 	}
@@ -120,7 +120,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 }
 
 // cellText is "1.4.0", "1.3.2 90% · 1.4.0 10%" or "–".
-func cellText(c gitops.StatusCell) string {
+func cellText(c audit.StatusCell) string {
 	if len(c.Versions) == 0 {
 		return "–"
 	}

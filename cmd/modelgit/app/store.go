@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/store"
 )
 
@@ -66,7 +67,7 @@ from the blobs it holds, copying no blob.`,
 			if opts.IO.IsStderrTTY() {
 				prog = store.NewBar(opts.IO.ErrOut)
 			}
-			res, err := reg.CopyStore(cmd.Context(), src, dst, prog)
+			res, err := register.CopyStore(cmd.Context(), reg, src, dst, prog)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/check"
 )
 
 // VerifyOptions are the inputs of `modelgit verify`.
@@ -60,7 +61,7 @@ func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := reg.Verify(cmd.Context(), gitops.VerifyOptions{Range: opts.Range, Deep: opts.Deep})
+	rep, err := check.Verify(cmd.Context(), reg, check.VerifyOptions{Range: opts.Range, Deep: opts.Deep})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // WhichOptions are the inputs of `modelgit which`.
@@ -68,7 +70,7 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := reg.Which(cmd.Context(), gitops.WhichOptions{Env: opts.Env, At: at, Model: opts.Model})
+	res, err := audit.Which(cmd.Context(), reg, audit.WhichOptions{Env: opts.Env, At: at, Model: opts.Model})
 	if err != nil {
 		return err
 	}
@@ -129,7 +131,7 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 	return nil
 }
 
-func introducedAny(m gitops.WhichModel, e *gitops.AuditEvent) bool {
+func introducedAny(m audit.WhichModel, e *ledger.AuditEvent) bool {
 	for _, v := range m.Versions {
 		if v.IntroducedBy != nil && v.IntroducedBy.Commit == e.Commit {
 			return true
@@ -138,7 +140,7 @@ func introducedAny(m gitops.WhichModel, e *gitops.AuditEvent) bool {
 	return false
 }
 
-func eventLine(e *gitops.AuditEvent) string {
+func eventLine(e *ledger.AuditEvent) string {
 	s := e.Action + " " + fromTo(*e)
 	if e.Strategy != "" {
 		s += ", " + e.Strategy
@@ -146,7 +148,7 @@ func eventLine(e *gitops.AuditEvent) string {
 	return s
 }
 
-func writeEventChain(out interface{ Write([]byte) (int, error) }, cs *cmdutil.ColorScheme, e *gitops.AuditEvent, indent string) {
+func writeEventChain(out interface{ Write([]byte) (int, error) }, cs *cmdutil.ColorScheme, e *ledger.AuditEvent, indent string) {
 	if e.Forced != "" {
 		fmt.Fprintf(out, "%s  %s forced: %s\n", indent, cs.WarningIcon(), e.Forced)
 	}
@@ -188,7 +190,7 @@ func sigText(cs *cmdutil.ColorScheme, s gitops.SignatureInfo) string {
 	return cs.Red("unsigned")
 }
 
-func servingWord(v gitops.ServingVersion) string {
+func servingWord(v audit.ServingVersion) string {
 	switch {
 	case !v.Serving:
 		return " (no traffic)"

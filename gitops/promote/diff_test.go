@@ -1,4 +1,4 @@
-package gitops
+package promote
 
 import (
 	"fmt"

@@ -1,22 +1,21 @@
-package gitops
+package gitops_test
 
 import (
 	"context"
 	"fmt"
 	"os/exec"
-	"reflect"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-
+	"github.com/modelgit/modelgit/gitops/ledger"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// ReleaseChangesForTest lists, newest first, each first-parent commit of
+// releaseChanges lists, newest first, each first-parent commit of
 // tip that changes a release file and its changes ("path old new"), as
 // the pipeline scan finds them (fast) and as `git log --raw` does.
-func ReleaseChangesForTest(ctx context.Context, dir, tip string, envs []string) (fast, slow []string, err error) {
+func releaseChanges(ctx context.Context, dir, tip string, envs []string) (fast, slow []string, err error) {
 	line := func(c *repo.FPCommit, ch repo.RawChange) string {
 		return fmt.Sprintf("%s %s %s %s", c.Hash, ch.Path, ch.Old, ch.New)
 	}
@@ -56,19 +55,11 @@ func ReleaseChangesForTest(ctx context.Context, dir, tip string, envs []string) 
 		case strings.HasPrefix(l, ":"):
 			meta, p, _ := strings.Cut(l, "\t")
 			f := strings.Fields(meta)
-			if _, _, ok := SplitReleasePath(p); ok && len(f) >= 4 {
+			if _, _, ok := ledger.SplitReleasePath(p); ok && len(f) >= 4 {
 				old, nw := plumbing.NewHash(f[2]), plumbing.NewHash(f[3])
 				slow = append(slow, line(&cur, repo.RawChange{Path: p, Old: old, New: nw}))
 			}
 		}
 	}
 	return fast, slow, nil
-}
-
-// CachedEventFieldsForTest are the numbers of fields of AuditEvent and of
-// the cache's copy of it, which lacks From and To, and of a released
-// version and the cache's copy of it.
-func CachedEventFieldsForTest() (event, cached, version, cachedV int) {
-	return reflect.TypeFor[AuditEvent]().NumField(), reflect.TypeFor[cachedEvent]().NumField(),
-		reflect.TypeFor[manifests.ReleasedVersion]().NumField(), reflect.TypeFor[cachedVersion]().NumField()
 }

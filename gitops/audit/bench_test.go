@@ -1,10 +1,14 @@
-package gitops
+package audit_test
 
 import (
 	"context"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/audit"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // BenchmarkAudit scans the repository named by MODELGIT_AUDIT_REPO (built
@@ -20,11 +24,11 @@ func benchmarkAudit(b *testing.B, cold bool) {
 	if dir == "" {
 		b.Skip("set MODELGIT_AUDIT_REPO to a repository made by bench/auditgen")
 	}
-	reg, err := Open(dir)
+	reg, err := gitops.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	cache, err := reg.CachePath(context.Background())
+	cache, err := ledger.Of(reg).CachePath(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func benchmarkAudit(b *testing.B, cold bool) {
 			}
 			b.StartTimer()
 		}
-		rep, err := reg.Audit(context.Background(), AuditOptions{})
+		rep, err := audit.Audit(context.Background(), reg, audit.AuditOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -51,13 +55,13 @@ func BenchmarkWhich(b *testing.B) {
 	if dir == "" {
 		b.Skip("set MODELGIT_AUDIT_REPO to a repository made by bench/auditgen")
 	}
-	reg, err := Open(dir)
+	reg, err := gitops.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	at := time.Date(2024, 12, 11, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
-		if _, err := reg.Which(context.Background(), WhichOptions{Env: "production", At: at}); err != nil {
+		if _, err := audit.Which(context.Background(), reg, audit.WhichOptions{Env: "production", At: at}); err != nil {
 			b.Fatal(err)
 		}
 	}
