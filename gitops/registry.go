@@ -333,7 +333,6 @@ func (r *Registry) OpenStore(rawURL string) (store.Store, error) {
 	return store.OpenWithOptions(rawURL, r.repo.Root, oci)
 }
 
-
 // Count returns "1 commit", "2 commits".
 func Count(n int, noun string) string {
 	if n == 1 {
@@ -341,4 +340,3 @@ func Count(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
-

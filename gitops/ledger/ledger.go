@@ -44,6 +44,10 @@ func (r *Ledger) Served(ctx context.Context, tip plumbing.Hash, env, model strin
 			if e, m, ok := SplitReleasePath(ch.Path); !ok || e != env || m != model {
 				continue
 			}
+			// The scan sends each blob once, with the first (newest) commit
+			// that needs it: parse the old side now too, for the commit
+			// before.
+			state(ch.Path, ch.Old, c.Objects)
 			events = append(events, AuditEvent{Time: c.Time, Environment: env, Model: model, Commit: c.Hash.String(), To: state(ch.Path, ch.New, c.Objects)})
 		}
 		return nil
