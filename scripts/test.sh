@@ -32,4 +32,4 @@ command -v oras >/dev/null || go install oras.land/oras/cmd/oras@v1.3.0
 if [ "$#" -eq 0 ]; then
   set -- ./...
 fi
-exec go test -race "$@"
+exec go test -race -timeout 30m "$@"
