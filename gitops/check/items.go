@@ -1,0 +1,270 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/manifests"
+	"github.com/modelgit/modelgit/policies"
+)
+
+// manifests parses every changed manifest at the head.
+func (c *checkRun) manifests(_ context.Context, changed []changedPath) error {
+	r := c.r
+	n := 0
+	for _, ch := range changed {
+		if ch.Deleted || !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		raw, err := r.Repo().ReadFile(c.head.Hash, ch.Path)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(ch.Path, "/")
+		switch {
+		case ch.Path == manifests.ConfigFile:
+			_, err = manifests.ParseConfig(ch.Path, raw)
+		case len(parts) == 3 && parts[0] == manifests.ModelsDir && parts[2] == "model.yaml":
+			_, err = manifests.ParseModel(ch.Path, raw)
+		case len(parts) == 4 && parts[0] == manifests.ModelsDir && parts[2] == "versions":
+			var v *gitops.VersionRef
+			if v, err = r.ReadVersion(c.head.Hash, ch.Path); err == nil && v.Manifest.Model != parts[1] {
+				err = &manifests.FileError{File: ch.Path, Field: "model", Msg: fmt.Sprintf("%q does not match the directory (want %q)", v.Manifest.Model, parts[1])}
+			}
+		case len(parts) == 3 && parts[0] == manifests.EnvironmentsDir:
+			err = c.checkRelease(ch.Path, parts[1], strings.TrimSuffix(parts[2], ".yaml"), raw)
+		case len(parts) == 2 && parts[0] == manifests.PoliciesDir:
+			_, err = policies.Parse(ch.Path, raw)
+		default:
+			continue
+		}
+		n++
+		if err != nil {
+			c.fail(CheckManifests, err.Error())
+			c.annotate(ch.Path, err)
+		}
+	}
+	c.summarize(CheckManifests, fmt.Sprintf("%s changed, all valid", gitops.Count(n, "manifest")), fmt.Sprintf("%s of %s changed invalid", gitops.Count(len(c.items[CheckManifests].Details), "manifest"), fmt.Sprint(n)))
+	return nil
+}
+
+// checkRelease validates a release file beyond its schema: it belongs
+// where it is, and pins versions registered at the head with their
+// digests.
+func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
+	rel, err := manifests.ParseRelease(p, raw)
+	if err != nil {
+		return err
+	}
+	if err := c.headReg.CheckEnv(env); err != nil {
+		return &manifests.FileError{File: p, Msg: err.Error()}
+	}
+	if rel.Environment != env {
+		return &manifests.FileError{File: p, Field: "environment", Msg: fmt.Sprintf("%q does not match the directory (want %q)", rel.Environment, env)}
+	}
+	if rel.Model != model {
+		return &manifests.FileError{File: p, Field: "model", Msg: fmt.Sprintf("%q does not match the file name (want %q)", rel.Model, model)}
+	}
+	for i, rv := range rel.Versions {
+		v, err := c.r.ReadVersion(c.head.Hash, manifests.VersionFile(model, rv.Version.String()))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].version", i), Msg: fmt.Sprintf("%s of %s is not registered", rv.Version, model)}
+		case err != nil:
+			return err
+		case v.Digest != rv.Digest:
+			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].digest", i), Msg: fmt.Sprintf("%s does not match the manifest of %s, which hashes to %s", rv.Digest, rv.Version, v.Digest)}
+		}
+	}
+	return nil
+}
+
+// signatures checks every commit of the range with the base's signers.
+func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
+	governed := 0
+	for _, cm := range c.commit {
+		g, fs, err := c.r.checkCommit(cm, c.trust)
+		if err == nil && !g {
+			g, fs, err = c.r.checkConfigCommit(cm, c.trust)
+		}
+		if err != nil {
+			return err
+		}
+		if g {
+			governed++
+		}
+		for _, f := range fs {
+			name := CheckSignatures
+			if f.Check == "immutable" {
+				name = CheckImmutability
+				c.rep.Annotations = append(c.rep.Annotations, Annotation{File: f.Path, Level: "error", Message: f.Message})
+			}
+			c.fail(name, f.String())
+		}
+	}
+	c.summarize(CheckSignatures, fmt.Sprintf("%s touching governed paths or %s, all signed by signers allowed at the base", gitops.Count(governed, "commit"), manifests.ConfigFile), fmt.Sprintf("%s not signed by a signer allowed at the base %s", gitops.Count(len(c.items[CheckSignatures].Details), "commit"), gitops.Short(c.base.Hash)))
+	c.summarize(CheckImmutability, "no registered version modified or deleted", "registered versions modified or deleted")
+	return nil
+}
+
+// artifacts checks that the artifacts of added versions are in the store.
+func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
+	n, added, modified := 0, 0, 0
+	seen := map[manifests.Digest]bool{}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if ch.Deleted || len(parts) != 4 || parts[0] != manifests.ModelsDir || parts[2] != "versions" || !strings.HasSuffix(ch.Path, ".yaml") {
+			continue
+		}
+		v, err := c.r.ReadVersion(c.head.Hash, ch.Path)
+		if err != nil {
+			continue // reported by the manifests check
+		}
+		// A version the base already registers is modified, not new (the
+		// immutability check fails it); its artifacts are checked all the
+		// same.
+		if _, err := c.r.Repo().ReadFile(c.mergeBase.Hash, ch.Path); err == nil {
+			modified++
+		} else {
+			added++
+		}
+		var firstErr error
+		v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
+			if firstErr != nil || seen[a.Digest] {
+				return
+			}
+			seen[a.Digest] = true
+			n++
+			msg, err := c.r.checkBlob(ctx, a.Digest, a.MediaType, false)
+			if err != nil {
+				firstErr = fmt.Errorf("checking %s %s of %s: %w", kind, a.Digest, ch.Path, err)
+				return
+			}
+			if msg != "" {
+				c.fail(CheckArtifacts, fmt.Sprintf("%s: %s %s: %s", ch.Path, kind, a.Digest, msg))
+				c.rep.Annotations = append(c.rep.Annotations, Annotation{File: ch.Path, Level: "error", Message: fmt.Sprintf("%s %s: %s", kind, a.Digest, msg)})
+			}
+		})
+		if firstErr != nil {
+			return firstErr
+		}
+	}
+	if added+modified == 0 {
+		c.skip(CheckArtifacts, "no version added")
+		return nil
+	}
+	var of []string
+	if added > 0 {
+		of = append(of, gitops.Count(added, "new version"))
+	}
+	if modified > 0 {
+		of = append(of, gitops.Count(modified, "modified registered version"))
+	}
+	c.summarize(CheckArtifacts, fmt.Sprintf("%s of %s found in the store", gitops.Count(n, "artifact"), strings.Join(of, " and ")), "artifacts missing from the store")
+	return nil
+}
+
+// rendered checks rendered/ and clusters/ at the head, and, for an OCI
+// store, the storage URIs of the changed releases (see pins).
+func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
+	if err := c.pins(ctx, changed); err != nil {
+		return err
+	}
+	envs := c.renderedEnvs(changed)
+	if envs != nil && len(envs) == 0 {
+		c.skip(CheckRendered, "nothing the pull request changes is rendered")
+		return nil
+	}
+	stale, err := c.headReg.CheckRenderedAt(c.head.Hash, envs)
+	if err != nil {
+		c.fail(CheckRendered, "rendering the head: "+err.Error())
+		c.items[CheckRendered].Summary = "the releases at the head do not render"
+		if fes := manifests.AsFileErrors(err); len(fes) > 0 {
+			c.annotate("", err)
+		}
+		return nil
+	}
+	for _, s := range stale {
+		what := "differs from what the releases render to"
+		if s.Missing {
+			what = "is missing"
+		}
+		c.fail(CheckRendered, s.Path+" "+what)
+		c.rep.Annotations = append(c.rep.Annotations, Annotation{File: s.Path, Level: "error", Message: "stale generated file: " + what + "; run modelgit render and commit the result"})
+	}
+	if len(stale) == 0 && c.items[CheckRendered].Status == CheckFail {
+		c.summarize(CheckRendered, "", "a storage URI is not the pin of the version released: re-run modelgit promote")
+	}
+	c.summarize(CheckRendered, "rendered/ and clusters/ are in sync with the releases", fmt.Sprintf("%s out of sync: run modelgit render and commit", gitops.Count(len(stale), "generated file")))
+	return nil
+}
+
+// pins checks, for an OCI store, that every release the pull request
+// changes (its release or its rendered file) pins each version's storage
+// URI to the OCI manifest computed from the committed version, and that
+// its rendered file deploys only those (checkPins): a hand-edited
+// oci://…@sha256:… would otherwise deploy what Git never registered. It
+// fails the rendered check.
+func (c *checkRun) pins(ctx context.Context, changed []changedPath) error {
+	type key struct{ env, model string }
+	seen := map[key]bool{}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if ch.Deleted || len(parts) != 3 || (parts[0] != manifests.EnvironmentsDir && parts[0] != manifests.RenderedDir) || !strings.HasSuffix(parts[2], ".yaml") {
+			continue
+		}
+		k := key{parts[1], strings.TrimSuffix(parts[2], ".yaml")}
+		if seen[k] || c.headReg.CheckEnv(k.env) != nil || manifests.ValidName(k.model) != nil {
+			continue
+		}
+		seen[k] = true
+		problems, err := c.r.CheckPins(ctx, c.head.Hash, k.env, k.model)
+		if err != nil {
+			return fmt.Errorf("checking the storage URIs of %s: %w", manifests.ReleaseFile(k.env, k.model), err)
+		}
+		for _, p := range problems {
+			loc := p.File
+			if p.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", p.File, p.Line)
+			}
+			c.fail(CheckRendered, loc+": "+p.Message)
+			c.rep.Annotations = append(c.rep.Annotations, Annotation{File: p.File, Line: p.Line, Level: "error", Message: p.Message})
+		}
+	}
+	return nil
+}
+
+// renderedEnvs returns the environments whose rendered files the change
+// can affect: those whose releases, rendered/ or clusters' files it
+// changes (a cluster's environment by the base's and the head's
+// modelgit.yaml); nil (all) when it changes modelgit.yaml or a model's
+// manifest, which every environment renders from.
+func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
+	envs := map[string]bool{}
+	clusterEnv := map[string][]string{}
+	for _, reg := range []*gitops.Registry{c.baseReg, c.headReg} {
+		for _, cl := range reg.Config().Clusters {
+			clusterEnv[cl.Name] = append(clusterEnv[cl.Name], cl.Environment)
+		}
+	}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		switch {
+		case ch.Path == manifests.ConfigFile:
+			return nil
+		case parts[0] == manifests.ModelsDir && len(parts) == 3 && parts[2] == "model.yaml":
+			return nil
+		case (parts[0] == manifests.EnvironmentsDir || parts[0] == manifests.RenderedDir) && len(parts) > 2:
+			envs[parts[1]] = true
+		case parts[0] == manifests.ClustersDir && len(parts) > 2:
+			for _, e := range clusterEnv[parts[1]] {
+				envs[e] = true
+			}
+		}
+	}
+	return envs
+}
