@@ -160,7 +160,7 @@ func TestInitLaysOutFluxWhenTheForgeIsKnown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := reg.CheckRendered()
+	stale, err := reg.StaleRendered()
 	if err != nil || len(stale) != 0 {
 		t.Errorf("CheckRendered after init = %v, %v", stale, err)
 	}

@@ -144,7 +144,7 @@ func TestPromoteConcurrentToOneEnvironment(t *testing.T) {
 			t.Errorf("main's release of %s in dev = %+v, %v", m, rel, err)
 		}
 	}
-	stale, err := reg.CheckRendered()
+	stale, err := reg.StaleRendered()
 	if err != nil || len(stale) != 0 {
 		t.Errorf("render --check on main: %v, %v", stale, err)
 	}
@@ -187,7 +187,7 @@ func TestPromoteAgainAfterBaseMoved(t *testing.T) {
 		t.Errorf("third run made commit %s; want %s again", third.Commit, again.Commit)
 	}
 	p.mergeAndPull(again.PR)
-	stale, err := p.reg.CheckRendered()
+	stale, err := p.reg.StaleRendered()
 	if err != nil || len(stale) != 0 {
 		t.Errorf("render --check: %v, %v", stale, err)
 	}

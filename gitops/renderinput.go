@@ -215,12 +215,12 @@ type StaleFile struct {
 	Missing bool `json:"missing"`
 }
 
-// CheckRendered compares rendered/ and clusters/ at HEAD with what the
+// StaleRendered compares rendered/ and clusters/ at HEAD with what the
 // releases render to; it returns the files that differ. The files of an
 // environment nothing was promoted to yet (and of its clusters) may be
 // absent: they would deploy nothing, and the first promotion there writes
 // them.
-func (r *Registry) CheckRendered() ([]StaleFile, error) {
+func (r *Registry) StaleRendered() ([]StaleFile, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -228,13 +228,13 @@ func (r *Registry) CheckRendered() ([]StaleFile, error) {
 	if head.IsZero() {
 		return nil, fmt.Errorf("checking rendered files: the branch has no commit yet; commit what modelgit init wrote first")
 	}
-	return r.CheckRenderedAt(head, nil)
+	return r.StaleRenderedAt(head, nil)
 }
 
-// checkRenderedAt is CheckRendered at any revision, for the environments
+// StaleRenderedAt is CheckRendered at any revision, for the environments
 // in envs (and their clusters) or, with nil, all of them: Check runs it on
 // a pull request's head for the environments the pull request affects.
-func (r *Registry) CheckRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
+func (r *Registry) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
 	in, err := r.RenderInputEnvs(head, envs)
 	if err != nil {
 		return nil, err
@@ -299,7 +299,7 @@ func (r *Registry) CheckRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 // tree (each file through a temp file and a rename) and returns the paths
 // that changed.
 func (r *Registry) WriteRendered() ([]string, error) {
-	stale, err := r.CheckRendered()
+	stale, err := r.StaleRendered()
 	if err != nil || len(stale) == 0 {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func TestBrokenReleaseSaysWhatToDo(t *testing.T) {
 			check("rollback", err)
 			_, err = p.reg.Render()
 			check("render", err)
-			_, err = p.reg.CheckRendered()
+			_, err = p.reg.StaleRendered()
 			check("render --check", err)
 		})
 	}

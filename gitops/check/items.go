@@ -179,7 +179,7 @@ func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
 		c.skip(CheckRendered, "nothing the pull request changes is rendered")
 		return nil
 	}
-	stale, err := c.headReg.CheckRenderedAt(c.head.Hash, envs)
+	stale, err := c.headReg.StaleRenderedAt(c.head.Hash, envs)
 	if err != nil {
 		c.fail(CheckRendered, "rendering the head: "+err.Error())
 		c.items[CheckRendered].Summary = "the releases at the head do not render"

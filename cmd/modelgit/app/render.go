@@ -112,7 +112,7 @@ func renderRun(opts *RenderOptions) error {
 		_, err = w.Write(objs)
 		return err
 	case opts.Check:
-		stale, err := reg.CheckRendered()
+		stale, err := reg.StaleRendered()
 		if err != nil {
 			return err
 		}
