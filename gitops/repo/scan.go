@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -221,18 +222,18 @@ func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)
 
 // ScanReleases calls fn, newest first, with each first-parent commit of
 // tip that changes a release file (environments/<env>/<model>.yaml) of
-// one of envs (and of model, when not ""), with its changes and objects,
-// as scanFirstParent does. The scan stops before stop when it is not zero
-// (stop's trees are read as the parent side); reached says whether stop
-// was found on the first-parent history (when not, the whole history was
-// scanned). With lite, only the release blobs are read, not the commits.
-// Returning ErrStopScan from fn ends the scan early without error.
+// one of envs (and of model, when not ""), with its changes and objects.
+// The scan stops before stop when it is not zero (stop's trees are read
+// as the parent side); reached says whether stop was found on the
+// first-parent history (when not, the whole history was scanned). With
+// lite, only the release blobs are read, not the commits. Returning
+// ErrStopScan from fn ends the scan early without error.
 func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wantEnv := map[string]bool{}
+	s := &releaseScan{ctx: ctx, cancel: cancel, stop: stop, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
 	for _, e := range envs {
-		wantEnv[e] = true
+		s.wantEnv[e] = true
 	}
 	logArgs := []string{"log", "--first-parent", "--format=%H %T %ct %P", tip.String()}
 	log := exec.CommandContext(ctx, "git", logArgs...)
@@ -261,284 +262,326 @@ func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 		}
 		cfs = append(cfs, cf)
 	}
-	cfRoot, cfEnv, cfSub, cfObj := cfs[0], cfs[1], cfs[2], cfs[3]
-	qRoot, qEnv, qSub, qObj := newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
-	queuesClosed := sync.OnceFunc(func() { qRoot.close(); qEnv.close(); qSub.close(); qObj.close() })
-	var (
-		errMu    sync.Mutex
-		firstErr error
-		stopped  bool // the log was cut short on purpose
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if firstErr == nil && ctx.Err() == nil {
-			firstErr = err
-		}
-		errMu.Unlock()
-		cancel()
-		queuesClosed()
-	}
-	ask := func(cf *CatFile, h plumbing.Hash) {
-		cf.in.WriteString(h.String())
-		cf.in.WriteByte('\n')
-	}
-	finish := func(cf *CatFile) {
-		_ = cf.in.Flush()
-		cf.inC.Close()
-	}
+	s.cfRoot, s.cfEnv, s.cfSub, s.cfObj = cfs[0], cfs[1], cfs[2], cfs[3]
+	s.qRoot, s.qEnv, s.qSub, s.qObj = newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
+	s.closeQueues = sync.OnceFunc(func() { s.qRoot.close(); s.qEnv.close(); s.qSub.close(); s.qObj.close() })
 	var wg sync.WaitGroup
-	// Stage 1: the first-parent list; ask for each root tree.
-	wg.Go(func() {
-		defer qRoot.close()
-		defer finish(cfRoot)
-		sc := bufio.NewScanner(logOut)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) < 3 {
-				continue
-			}
-			secs, _ := strconv.ParseInt(f[2], 10, 64)
-			nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1]), time: time.Unix(secs, 0)}
-			for _, p := range f[3:] {
-				nd.parents = append(nd.parents, plumbing.NewHash(p))
-			}
-			nd.stop = !stop.IsZero() && nd.hash == stop
-			ask(cfRoot, nd.tree)
-			qRoot.push(nd)
-			if nd.stop {
-				errMu.Lock()
-				stopped = true
-				errMu.Unlock()
-				return
-			}
-		}
-		if err := sc.Err(); err != nil {
-			fail(fmt.Errorf("reading git log: %w", err))
-		}
-	})
-	// Stage 2: root trees → the environments/ tree; ask for it when it
-	// differs from the one before.
-	wg.Go(func() {
-		defer qEnv.close()
-		defer finish(cfEnv)
-		var last plumbing.Hash
-		for {
-			nd, ok := qRoot.pop()
-			if !ok {
-				return
-			}
-			raw, err := cfRoot.Read(nd.tree)
-			if err != nil {
-				fail(err)
-				return
-			}
-			if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
-				if name == manifests.EnvironmentsDir && mode == "40000" {
-					nd.envTree = h
-				}
-			}); err != nil {
-				fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.tree, nd.hash, err))
-				return
-			}
-			if !nd.envTree.IsZero() && nd.envTree != last {
-				nd.askEnv = true
-				ask(cfEnv, nd.envTree)
-			}
-			last = nd.envTree
-			qEnv.push(nd)
-		}
-	})
-	// Stage 3: environments/ trees → the environment trees each commit
-	// changes relative to its first parent (the next node).
-	wg.Go(func() {
-		defer qSub.close()
-		defer finish(cfSub)
-		var pending *scanNode
-		var lastEnvs map[string]plumbing.Hash
-		lastSub := map[string]plumbing.Hash{}
-		emit := func(nd *scanNode, parent map[string]plumbing.Hash) {
-			var subs []subDiff
-			for _, e := range envs {
-				n, o := nd.envs[e], parent[e]
-				if n == o {
-					continue
-				}
-				d := subDiff{env: e, newSub: n, oldSub: o}
-				if !n.IsZero() && n != lastSub[e] {
-					d.askNew = true
-					ask(cfSub, n)
-				}
-				if !o.IsZero() {
-					d.askOld = true
-					ask(cfSub, o)
-				}
-				lastSub[e] = o
-				subs = append(subs, d)
-			}
-			if len(subs) > 0 {
-				qSub.push(&scanItem{node: nd, subs: subs})
-			}
-		}
-		for {
-			nd, ok := qEnv.pop()
-			if !ok {
-				break
-			}
-			switch {
-			case nd.askEnv:
-				raw, err := cfEnv.Read(nd.envTree)
-				if err != nil {
-					fail(err)
-					return
-				}
-				nd.envs = map[string]plumbing.Hash{}
-				if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
-					if mode == "40000" && wantEnv[name] {
-						nd.envs[name] = h
-					}
-				}); err != nil {
-					fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.envTree, nd.hash, err))
-					return
-				}
-			case nd.envTree.IsZero():
-				nd.envs = nil
-			default:
-				nd.envs = lastEnvs
-			}
-			lastEnvs = nd.envs
-			if pending != nil {
-				emit(pending, nd.envs)
-			}
-			if nd.stop {
-				return
-			}
-			pending = nd
-		}
-		if pending != nil && ctx.Err() == nil {
-			emit(pending, nil) // the root commit (or a shallow clone's last)
-		}
-	})
-	// Stage 4: environment trees → changed release files; ask for the
-	// commit, a merge's second parent and the release blobs.
-	wg.Go(func() {
-		defer qObj.close()
-		defer finish(cfObj)
-		cur := map[string][]byte{} // env → its raw tree, the new side of the next change
-		asked := map[plumbing.Hash]bool{}
-		for {
-			it, ok := qSub.pop()
-			if !ok {
-				return
-			}
-			for _, d := range it.subs {
-				newT := cur[d.env]
-				if d.askNew {
-					raw, err := cfSub.Read(d.newSub)
-					if err != nil {
-						fail(err)
-						return
-					}
-					newT = raw
-				}
-				if d.newSub.IsZero() {
-					newT = nil
-				}
-				var oldT []byte
-				if d.askOld {
-					raw, err := cfSub.Read(d.oldSub)
-					if err != nil {
-						fail(err)
-						return
-					}
-					oldT = raw
-				}
-				cur[d.env] = oldT
-				prefix := manifests.EnvironmentsDir + "/" + d.env + "/"
-				err := diffTrees(newT, oldT, func(name []byte, nh, oh plumbing.Hash) {
-					if !bytes.HasSuffix(name, []byte(".yaml")) || model != "" && string(name) != model+".yaml" {
-						return
-					}
-					it.changes = append(it.changes, RawChange{Path: prefix + string(name), Old: oh, New: nh})
-				})
-				if err != nil {
-					fail(fmt.Errorf("reading the trees of %s at commit %s: %w", prefix, it.node.hash, err))
-					return
-				}
-			}
-			if len(it.changes) == 0 {
-				continue
-			}
-			slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
-			want := func(h plumbing.Hash) {
-				if h.IsZero() || asked[h] {
-					return
-				}
-				asked[h] = true
-				it.want = append(it.want, h)
-				ask(cfObj, h)
-			}
-			if !lite {
-				want(it.node.hash)
-			}
-			if !lite && len(it.node.parents) > 1 {
-				want(it.node.parents[1])
-			}
-			for _, c := range it.changes {
-				want(c.New)
-				want(c.Old)
-			}
-			qObj.push(it)
-		}
-	})
-	// Stage 5, on this goroutine: read the objects, hand the commit to fn.
-	var fnErr error
-	for {
-		it, ok := qObj.pop()
-		if !ok {
-			break
-		}
-		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want))}
-		for _, h := range it.want {
-			b, err := cfObj.Read(h)
-			if err != nil {
-				fail(err)
-				break
-			}
-			c.Objects[h] = b
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		if err := fn(c); err != nil {
-			fnErr = err
-			cancel()
-			queuesClosed()
-			break
-		}
-	}
+	wg.Go(func() { s.listCommits(logOut) })
+	wg.Go(s.readRootTrees)
+	wg.Go(s.readEnvironmentsTrees)
+	wg.Go(s.diffEnvironmentTrees)
+	fnErr := s.handOver(fn)
 	wg.Wait()
-	errMu.Lock()
-	err = firstErr
-	cut := stopped
-	errMu.Unlock()
-	if fnErr != nil {
-		if errors.Is(fnErr, ErrStopScan) {
-			return cut, nil
-		}
+	s.mu.Lock()
+	err, cut := s.firstErr, s.stopped
+	s.mu.Unlock()
+	switch {
+	case fnErr != nil && errors.Is(fnErr, ErrStopScan):
+		return cut, nil
+	case fnErr != nil:
 		return cut, fnErr
-	}
-	if err != nil {
+	case err != nil:
 		return cut, err
-	}
-	if err := ctx.Err(); err != nil {
-		return cut, err
-	}
-	if cut {
+	case ctx.Err() != nil:
+		return cut, ctx.Err()
+	case cut:
 		return true, nil // the deferred cancel ends git log
 	}
 	if err := log.Wait(); err != nil {
 		return false, fmt.Errorf("running git %s: %w: %s", strings.Join(logArgs, " "), err, strings.TrimSpace(logErr.String()))
 	}
 	return false, nil
+}
+
+// releaseScan is one run of ScanReleases: five stages, each on its own
+// goroutine but the last, connected by queues and each asking its own
+// `git cat-file --batch` for the objects the next stage reads.
+type releaseScan struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stop    plumbing.Hash
+	envs    []string
+	wantEnv map[string]bool
+	model   string
+	lite    bool
+
+	cfRoot, cfEnv, cfSub, cfObj *CatFile
+	qRoot, qEnv                 *fifo[*scanNode]
+	qSub, qObj                  *fifo[*scanItem]
+	closeQueues                 func()
+
+	mu       sync.Mutex
+	firstErr error
+	stopped  bool // the log was cut short on purpose
+}
+
+// fail records the scan's first error and stops every stage.
+func (s *releaseScan) fail(err error) {
+	s.mu.Lock()
+	if s.firstErr == nil && s.ctx.Err() == nil {
+		s.firstErr = err
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.closeQueues()
+}
+
+// ask queues a question for cf.
+func ask(cf *CatFile, h plumbing.Hash) {
+	cf.in.WriteString(h.String())
+	cf.in.WriteByte('\n')
+}
+
+// finish sends cf the questions still buffered and ends its input.
+func finish(cf *CatFile) {
+	_ = cf.in.Flush()
+	cf.inC.Close()
+}
+
+// listCommits is stage 1: the first-parent list; ask for each root tree.
+func (s *releaseScan) listCommits(logOut io.Reader) {
+	defer s.qRoot.close()
+	defer finish(s.cfRoot)
+	sc := bufio.NewScanner(logOut)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 {
+			continue
+		}
+		secs, _ := strconv.ParseInt(f[2], 10, 64)
+		nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1]), time: time.Unix(secs, 0)}
+		for _, p := range f[3:] {
+			nd.parents = append(nd.parents, plumbing.NewHash(p))
+		}
+		nd.stop = !s.stop.IsZero() && nd.hash == s.stop
+		ask(s.cfRoot, nd.tree)
+		s.qRoot.push(nd)
+		if nd.stop {
+			s.mu.Lock()
+			s.stopped = true
+			s.mu.Unlock()
+			return
+		}
+	}
+	if err := sc.Err(); err != nil {
+		s.fail(fmt.Errorf("reading git log: %w", err))
+	}
+}
+
+// readRootTrees is stage 2: root trees → the environments/ tree; ask for
+// it when it differs from the one before.
+func (s *releaseScan) readRootTrees() {
+	defer s.qEnv.close()
+	defer finish(s.cfEnv)
+	var last plumbing.Hash
+	for {
+		nd, ok := s.qRoot.pop()
+		if !ok {
+			return
+		}
+		raw, err := s.cfRoot.Read(nd.tree)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
+			if name == manifests.EnvironmentsDir && mode == "40000" {
+				nd.envTree = h
+			}
+		}); err != nil {
+			s.fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.tree, nd.hash, err))
+			return
+		}
+		if !nd.envTree.IsZero() && nd.envTree != last {
+			nd.askEnv = true
+			ask(s.cfEnv, nd.envTree)
+		}
+		last = nd.envTree
+		s.qEnv.push(nd)
+	}
+}
+
+// readEnvironmentsTrees is stage 3: environments/ trees → the environment
+// trees each commit changes relative to its first parent (the next node).
+func (s *releaseScan) readEnvironmentsTrees() {
+	defer s.qSub.close()
+	defer finish(s.cfSub)
+	var pending *scanNode
+	var lastEnvs map[string]plumbing.Hash
+	lastSub := map[string]plumbing.Hash{}
+	for {
+		nd, ok := s.qEnv.pop()
+		if !ok {
+			break
+		}
+		switch {
+		case nd.askEnv:
+			raw, err := s.cfEnv.Read(nd.envTree)
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			nd.envs = map[string]plumbing.Hash{}
+			if err := treeEntries(raw, func(mode, name string, h plumbing.Hash) {
+				if mode == "40000" && s.wantEnv[name] {
+					nd.envs[name] = h
+				}
+			}); err != nil {
+				s.fail(fmt.Errorf("reading tree %s of commit %s: %w", nd.envTree, nd.hash, err))
+				return
+			}
+		case nd.envTree.IsZero():
+			nd.envs = nil
+		default:
+			nd.envs = lastEnvs
+		}
+		lastEnvs = nd.envs
+		if pending != nil {
+			s.emitSubDiffs(pending, nd.envs, lastSub)
+		}
+		if nd.stop {
+			return
+		}
+		pending = nd
+	}
+	if pending != nil && s.ctx.Err() == nil {
+		s.emitSubDiffs(pending, nil, lastSub) // the root commit (or a shallow clone's last)
+	}
+}
+
+// emitSubDiffs queues the environment trees nd changes against its
+// parent's, asking for each tree not asked for just before.
+func (s *releaseScan) emitSubDiffs(nd *scanNode, parent, lastSub map[string]plumbing.Hash) {
+	var subs []subDiff
+	for _, e := range s.envs {
+		n, o := nd.envs[e], parent[e]
+		if n == o {
+			continue
+		}
+		d := subDiff{env: e, newSub: n, oldSub: o}
+		if !n.IsZero() && n != lastSub[e] {
+			d.askNew = true
+			ask(s.cfSub, n)
+		}
+		if !o.IsZero() {
+			d.askOld = true
+			ask(s.cfSub, o)
+		}
+		lastSub[e] = o
+		subs = append(subs, d)
+	}
+	if len(subs) > 0 {
+		s.qSub.push(&scanItem{node: nd, subs: subs})
+	}
+}
+
+// diffEnvironmentTrees is stage 4: environment trees → changed release
+// files; ask for the commit, a merge's second parent and the release
+// blobs.
+func (s *releaseScan) diffEnvironmentTrees() {
+	defer s.qObj.close()
+	defer finish(s.cfObj)
+	cur := map[string][]byte{} // env → its raw tree, the new side of the next change
+	asked := map[plumbing.Hash]bool{}
+	for {
+		it, ok := s.qSub.pop()
+		if !ok {
+			return
+		}
+		for _, d := range it.subs {
+			if err := s.diffSub(it, d, cur); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+		if len(it.changes) == 0 {
+			continue
+		}
+		slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
+		want := func(h plumbing.Hash) {
+			if h.IsZero() || asked[h] {
+				return
+			}
+			asked[h] = true
+			it.want = append(it.want, h)
+			ask(s.cfObj, h)
+		}
+		if !s.lite {
+			want(it.node.hash)
+		}
+		if !s.lite && len(it.node.parents) > 1 {
+			want(it.node.parents[1])
+		}
+		for _, c := range it.changes {
+			want(c.New)
+			want(c.Old)
+		}
+		s.qObj.push(it)
+	}
+}
+
+// diffSub adds to it the release files that differ between the two sides
+// of one environment tree; cur holds each environment's tree as the new
+// side of the next (older) change.
+func (s *releaseScan) diffSub(it *scanItem, d subDiff, cur map[string][]byte) error {
+	newT := cur[d.env]
+	if d.askNew {
+		raw, err := s.cfSub.Read(d.newSub)
+		if err != nil {
+			return err
+		}
+		newT = raw
+	}
+	if d.newSub.IsZero() {
+		newT = nil
+	}
+	var oldT []byte
+	if d.askOld {
+		raw, err := s.cfSub.Read(d.oldSub)
+		if err != nil {
+			return err
+		}
+		oldT = raw
+	}
+	cur[d.env] = oldT
+	prefix := manifests.EnvironmentsDir + "/" + d.env + "/"
+	err := diffTrees(newT, oldT, func(name []byte, nh, oh plumbing.Hash) {
+		if !bytes.HasSuffix(name, []byte(".yaml")) || s.model != "" && string(name) != s.model+".yaml" {
+			return
+		}
+		it.changes = append(it.changes, RawChange{Path: prefix + string(name), Old: oh, New: nh})
+	})
+	if err != nil {
+		return fmt.Errorf("reading the trees of %s at commit %s: %w", prefix, it.node.hash, err)
+	}
+	return nil
+}
+
+// handOver is stage 5, on the caller's goroutine: read the objects and
+// hand each commit to fn; fn's error, if any, is returned.
+func (s *releaseScan) handOver(fn func(*FPCommit) error) error {
+	for {
+		it, ok := s.qObj.pop()
+		if !ok {
+			return nil
+		}
+		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want))}
+		for _, h := range it.want {
+			b, err := s.cfObj.Read(h)
+			if err != nil {
+				s.fail(err)
+				return nil
+			}
+			c.Objects[h] = b
+		}
+		if s.ctx.Err() != nil {
+			return nil
+		}
+		if err := fn(c); err != nil {
+			s.cancel()
+			s.closeQueues()
+			return err
+		}
+	}
 }
