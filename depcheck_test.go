@@ -27,7 +27,7 @@ var (
 	core     = append([]string{"gitops"}, lower...)
 	overCore = append([]string{"gitops/ledger"}, core...)
 	features = append([]string{"gitops/check", "gitops/audit", "gitops/register"}, overCore...)
-	library  = append([]string{"gitops/promote", "gitops/monitor", "gitops/forge/githubfake", "gitops/prom/promtest"}, features...)
+	library  = append([]string{"gitops/promote", "gitops/monitor", "gitops/forge/githubfake", "gitops/prom/promtest", "gitops/fluxstatus"}, features...)
 )
 
 var allowedImports = map[string][]string{
@@ -40,7 +40,8 @@ var allowedImports = map[string][]string{
 	"gitops/repo":                {"manifests", "internal/durable", "gitops/signing"},
 	"gitops/store":               {"manifests", "internal/durable"},
 	"gitops/store/storetest":     nil,
-	"gitops/render":              {"manifests", "policies", "internal/durable"},
+	"gitops/render":              {"manifests", "policies", "internal/durable", "gitops/signing"},
+	"gitops/fluxstatus":          {"manifests", "gitops/repo", "gitops/render"},
 	"gitops/forge":               leaf,
 	"gitops/forge/githubfake":    {"manifests", "gitops/forge", "gitops/signing"},
 	"gitops/prom":                leaf,

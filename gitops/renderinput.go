@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -172,25 +171,8 @@ func (r *Registry) fluxRepoURL() string {
 
 // FluxURL is fluxRepoURL for a configuration and a repository.
 func FluxURL(cfg *manifests.Config, rp *repo.Repo) string {
-	if f := cfg.Forge; f != nil && f.Repository != "" {
-		host := "https://github.com"
-		if f.URL != "" {
-			if u, err := url.Parse(f.URL); err == nil && u.Host != "" {
-				host = "https://" + u.Host
-			}
-		}
-		return host + "/" + f.Repository + ".git"
-	}
-	origin, err := rp.RemoteURL("origin")
-	if err != nil || origin == "" {
-		return ""
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Scheme == "" {
-		return origin
-	}
-	u.User = nil
-	return u.String()
+	origin, _ := rp.RemoteURL("origin")
+	return render.FluxURL(cfg, origin)
 }
 
 // Render renders every environment and cluster from the releases
