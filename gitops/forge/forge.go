@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 )
@@ -116,8 +115,11 @@ const (
 	MergeMethodRebase = "rebase"
 )
 
-// Forge is the code-hosting API that modelgit drives. Implementations are
-// safe for concurrent use. Errors are typed (ErrNotFound, ErrHeadMoved,
+// Forge is the code-hosting API that modelgit drives: what a forge must
+// do, nothing derived. Behaviour built from these methods (EnsurePullRequest,
+// LatestReviews) is written once in this package as functions over a
+// Forge, not once per implementation. Implementations are safe for
+// concurrent use. Errors are typed (ErrNotFound, ErrHeadMoved,
 // ErrNotMergeable, ErrRateLimited, ErrUnauthorized, ErrTimeout, *APIError)
 // and never contain the token.
 type Forge interface {
@@ -129,10 +131,9 @@ type Forge interface {
 	CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
 	// UpdatePullRequest sets a PR's title and body.
 	UpdatePullRequest(ctx context.Context, number int, title, body string) (*PullRequest, error)
-	// EnsurePullRequest adopts the open PR for spec.Head→spec.Base (updating
-	// its title, body and labels) or opens one; created says which. A
-	// concurrent creation (422) is resolved by finding and adopting.
-	EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (pr *PullRequest, created bool, err error)
+	// AddLabels adds labels to a PR (those it has stay) and returns all
+	// the PR's labels afterwards.
+	AddLabels(ctx context.Context, number int, labels []string) ([]string, error)
 	// GetPullRequest reads one PR; ErrNotFound when there is none.
 	GetPullRequest(ctx context.Context, number int) (*PullRequest, error)
 	// ListPullRequests lists PRs in state "open", "closed" or "all" whose
@@ -140,8 +141,6 @@ type Forge interface {
 	ListPullRequests(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
 	// ListReviews lists every review of a PR, oldest first, all pages.
 	ListReviews(ctx context.Context, number int) ([]Review, error)
-	// LatestReviews is LatestPerUser over ListReviews.
-	LatestReviews(ctx context.Context, number int) ([]Review, error)
 	// IsTeamMember reports whether user is an active member of org/team;
 	// a 404 means "not a member" and is not an error.
 	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
@@ -162,35 +161,6 @@ type Forge interface {
 	// (re-check, never merge blind); ErrNotMergeable when the forge
 	// refuses. A PR already merged at sha returns its merge commit.
 	Merge(ctx context.Context, number int, sha, message, method string) (mergeSHA string, err error)
-}
-
-// LatestPerUser keeps, for each user, the latest review that is not
-// COMMENTED (a comment neither approves nor withdraws an approval), in the
-// order of those reviews. Latest is by SubmittedAt, then by ID.
-func LatestPerUser(reviews []Review) []Review {
-	sorted := append([]Review(nil), reviews...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if !a.SubmittedAt.Equal(b.SubmittedAt) {
-			return a.SubmittedAt.Before(b.SubmittedAt)
-		}
-		return a.ID < b.ID
-	})
-	latest := map[string]int{}
-	var out []Review
-	for _, r := range sorted {
-		if r.State == ReviewCommented || r.User == "" {
-			continue
-		}
-		key := strings.ToLower(r.User)
-		if i, ok := latest[key]; ok {
-			out[i] = r
-			continue
-		}
-		latest[key] = len(out)
-		out = append(out, r)
-	}
-	return out
 }
 
 // Marker is the hidden HTML comment that identifies a sticky comment:

@@ -344,37 +344,27 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*
 		return nil, g.wrap(err, "creating pull request for %q into %q", spec.Head, spec.Base)
 	}
 	pr := toPR(p)
-	if len(spec.Labels) > 0 {
-		if err := g.addLabels(ctx, pr, spec.Labels); err != nil {
+	if missing := missingLabels(pr.Labels, spec.Labels); len(missing) > 0 {
+		labels, err := g.AddLabels(ctx, pr.Number, missing)
+		if err != nil {
 			return pr, err
 		}
+		pr.Labels = labels
 	}
 	return pr, nil
 }
 
-func (g *GitHub) addLabels(ctx context.Context, pr *PullRequest, labels []string) error {
-	have := map[string]bool{}
-	for _, l := range pr.Labels {
-		have[l] = true
-	}
-	var missing []string
-	for _, l := range labels {
-		if !have[l] {
-			missing = append(missing, l)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	got, _, err := g.client.addLabels(ctx, g.owner, g.repo, pr.Number, missing)
+// AddLabels implements Forge.
+func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) ([]string, error) {
+	got, _, err := g.client.addLabels(ctx, g.owner, g.repo, number, labels)
 	if err != nil {
-		return g.wrap(err, "labelling pull request #%d", pr.Number)
+		return nil, g.wrap(err, "labelling pull request #%d", number)
 	}
-	pr.Labels = pr.Labels[:0]
+	out := make([]string, 0, len(got))
 	for _, l := range got {
-		pr.Labels = append(pr.Labels, l.GetName())
+		out = append(out, l.GetName())
 	}
-	return nil
+	return out, nil
 }
 
 // UpdatePullRequest implements Forge.
@@ -384,39 +374,6 @@ func (g *GitHub) UpdatePullRequest(ctx context.Context, number int, title, body 
 		return nil, g.wrap(err, "updating pull request #%d", number)
 	}
 	return toPR(p), nil
-}
-
-// EnsurePullRequest implements Forge.
-func (g *GitHub) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error) {
-	pr, err := g.FindPullRequest(ctx, spec.Head, spec.Base)
-	if err != nil {
-		return nil, false, err
-	}
-	if pr == nil {
-		pr, err = g.CreatePullRequest(ctx, spec)
-		switch {
-		case err == nil:
-			return pr, true, nil
-		case !IsAlreadyExists(err):
-			return pr, pr != nil, err
-		}
-		// Someone opened it between our find and create: adopt theirs.
-		if pr, err = g.FindPullRequest(ctx, spec.Head, spec.Base); err != nil {
-			return nil, false, err
-		}
-		if pr == nil {
-			return nil, false, fmt.Errorf("adopting pull request for %q into %q: GitHub says it exists but lists none open: %w", spec.Head, spec.Base, ErrNotFound)
-		}
-	}
-	if pr.Title != spec.Title || pr.Body != spec.Body {
-		if pr, err = g.UpdatePullRequest(ctx, pr.Number, spec.Title, spec.Body); err != nil {
-			return nil, false, err
-		}
-	}
-	if err := g.addLabels(ctx, pr, spec.Labels); err != nil {
-		return pr, false, err
-	}
-	return pr, false, nil
 }
 
 // GetPullRequest implements Forge.
@@ -486,15 +443,6 @@ func (g *GitHub) ListReviews(ctx context.Context, number int) ([]Review, error) 
 		}
 		opts.Page = resp.NextPage
 	}
-}
-
-// LatestReviews implements Forge.
-func (g *GitHub) LatestReviews(ctx context.Context, number int) ([]Review, error) {
-	rs, err := g.ListReviews(ctx, number)
-	if err != nil {
-		return nil, err
-	}
-	return LatestPerUser(rs), nil
 }
 
 // IsTeamMember implements Forge.
