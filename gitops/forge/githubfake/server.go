@@ -42,6 +42,12 @@ type Options struct {
 	// comments, statuses and reviews created through the API; default
 	// "modelgit-bot".
 	Login string
+	// DefaultPermission is the role (admin, maintain, write, triage, read,
+	// none) of users that SetPermission was not called for; default
+	// "write", so that reviewers in tests count as GitHub's required
+	// reviews count them. "none" is what GitHub answers for a stranger
+	// to a private repository.
+	DefaultPermission string
 }
 
 // Server is the fake GitHub API and its git server.
@@ -66,6 +72,10 @@ type Server struct {
 	userIDs       map[string]int64
 	emails        map[string]string
 	profiles      map[string]profile
+	permissions   map[string]string
+	protection    map[string]*Protection
+	rulesets      []*Ruleset
+	mergeMethods  []string // nil: merge and squash
 	faults        []*fault
 	delay         time.Duration
 	delayN        int // -1: every request
@@ -154,6 +164,12 @@ func Start(opts Options) (*Server, error) {
 	if opts.Login == "" {
 		opts.Login = "modelgit-bot"
 	}
+	if opts.DefaultPermission == "" {
+		opts.DefaultPermission = "write"
+	}
+	if !slices.Contains(roles, opts.DefaultPermission) {
+		return nil, fmt.Errorf("starting GitHub fake: default permission %q is not valid; want one of %s", opts.DefaultPermission, strings.Join(roles, ", "))
+	}
 	s := &Server{
 		opts:          opts,
 		reviews:       map[int][]*review{},
@@ -164,6 +180,8 @@ func Start(opts Options) (*Server, error) {
 		userIDs:       map[string]int64{},
 		emails:        map[string]string{},
 		profiles:      map[string]profile{},
+		permissions:   map[string]string{},
+		protection:    map[string]*Protection{},
 		rateRemaining: 5000,
 		rateReset:     time.Now().Add(time.Hour),
 	}
@@ -546,7 +564,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string, details ...map[string]any) {
-	body := map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"}
+	writeErrorDoc(w, code, msg, "https://docs.github.com/rest", details...)
+}
+
+// writeErrorDoc is writeError with GitHub's documentation_url for the
+// error (protected-branch refusals point to the article about them).
+func writeErrorDoc(w http.ResponseWriter, code int, msg, doc string, details ...map[string]any) {
+	body := map[string]any{"message": msg, "documentation_url": doc}
 	if len(details) > 0 {
 		body["errors"] = details
 	}
