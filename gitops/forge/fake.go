@@ -14,19 +14,22 @@ var errNotImplemented = errors.New("not implemented by this fake")
 // (EnsurePullRequest, LatestReviews) needs no field of its own: it runs
 // over the fields it is built from.
 type Fake struct {
-	FindPullRequestFn   func(ctx context.Context, head, base string) (*PullRequest, error)
-	CreatePullRequestFn func(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
-	UpdatePullRequestFn func(ctx context.Context, number int, title, body string) (*PullRequest, error)
-	AddLabelsFn         func(ctx context.Context, number int, labels []string) ([]string, error)
-	GetPullRequestFn    func(ctx context.Context, number int) (*PullRequest, error)
-	ListPullRequestsFn  func(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
-	ListReviewsFn       func(ctx context.Context, number int) ([]Review, error)
-	IsTeamMemberFn      func(ctx context.Context, org, team, user string) (bool, error)
-	ListCommitsFn       func(ctx context.Context, number int) ([]Commit, error)
-	UserFn              func(ctx context.Context, login string) (*User, error)
-	SetStatusFn         func(ctx context.Context, sha string, st Status) error
-	UpsertCommentFn     func(ctx context.Context, number int, marker, body string) (*Comment, error)
-	MergeFn             func(ctx context.Context, number int, sha, message, method string) (string, error)
+	FindPullRequestFn        func(ctx context.Context, head, base string) (*PullRequest, error)
+	CreatePullRequestFn      func(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
+	UpdatePullRequestFn      func(ctx context.Context, number int, title, body string) (*PullRequest, error)
+	AddLabelsFn              func(ctx context.Context, number int, labels []string) ([]string, error)
+	GetPullRequestFn         func(ctx context.Context, number int) (*PullRequest, error)
+	ListPullRequestsFn       func(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
+	ListReviewsFn            func(ctx context.Context, number int) ([]Review, error)
+	IsTeamMemberFn           func(ctx context.Context, org, team, user string) (bool, error)
+	ListCommitsFn            func(ctx context.Context, number int) ([]Commit, error)
+	UserFn                   func(ctx context.Context, login string) (*User, error)
+	GetCommitFn              func(ctx context.Context, sha string) (*Commit, error)
+	CollaboratorPermissionFn func(ctx context.Context, login string) (*Permission, error)
+	BranchProtectionFn       func(ctx context.Context, branch string) (*BranchProtection, error)
+	SetStatusFn              func(ctx context.Context, sha string, st Status) error
+	UpsertCommentFn          func(ctx context.Context, number int, marker, body string) (*Comment, error)
+	MergeFn                  func(ctx context.Context, number int, sha, message, method string) (string, error)
 }
 
 var _ Forge = (*Fake)(nil)
@@ -109,6 +112,30 @@ func (f *Fake) User(ctx context.Context, login string) (*User, error) {
 		return nil, errNotImplemented
 	}
 	return f.UserFn(ctx, login)
+}
+
+// GetCommit implements Forge.
+func (f *Fake) GetCommit(ctx context.Context, sha string) (*Commit, error) {
+	if f.GetCommitFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.GetCommitFn(ctx, sha)
+}
+
+// CollaboratorPermission implements Forge.
+func (f *Fake) CollaboratorPermission(ctx context.Context, login string) (*Permission, error) {
+	if f.CollaboratorPermissionFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.CollaboratorPermissionFn(ctx, login)
+}
+
+// BranchProtection implements Forge.
+func (f *Fake) BranchProtection(ctx context.Context, branch string) (*BranchProtection, error) {
+	if f.BranchProtectionFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.BranchProtectionFn(ctx, branch)
 }
 
 // SetStatus implements Forge.

@@ -18,6 +18,10 @@ type PullRequest struct {
 	Head, Base string
 	// HeadSHA is the commit at the tip of Head when the PR was read.
 	HeadSHA string
+	// BaseSHA is the commit of Base the forge judges the PR against when
+	// it was read (for a merged PR, the base it was merged into). A
+	// judgement made from a local clone whose base differs is stale.
+	BaseSHA string
 	// State is "open", "closed" or "merged".
 	State string
 	// Author is the login of the user who opened the PR.
@@ -144,8 +148,20 @@ type Forge interface {
 	// IsTeamMember reports whether user is an active member of org/team;
 	// a 404 means "not a member" and is not an error.
 	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
-	// ListCommits lists the commits of a PR, all pages.
+	// ListCommits lists every commit of a PR, oldest first, all pages,
+	// past GitHub's 250-commit cap of the PR's own list.
 	ListCommits(ctx context.Context, number int) ([]Commit, error)
+	// GetCommit reads one commit by SHA, with the forge accounts linked
+	// to its author and committer emails (as GitHub shows them on the
+	// commit itself); ErrNotFound when the forge has no such commit.
+	GetCommit(ctx context.Context, sha string) (*Commit, error)
+	// CollaboratorPermission reads login's role on the repository
+	// (admin, maintain, write, triage, read, none, or a custom role).
+	CollaboratorPermission(ctx context.Context, login string) (*Permission, error)
+	// BranchProtection reads what the forge enforces on merges into
+	// branch: classic branch protection and the rules of every active
+	// ruleset, together. ErrNotFound when the branch does not exist.
+	BranchProtection(ctx context.Context, branch string) (*BranchProtection, error)
 	// User reads the public profile of login; ErrNotFound when there is
 	// no such account.
 	User(ctx context.Context, login string) (*User, error)
@@ -157,9 +173,12 @@ type Forge interface {
 	UpsertComment(ctx context.Context, number int, marker, body string) (*Comment, error)
 	// Merge merges a PR pinned to sha with the given commit message (first
 	// line is the title) and method (MergeMethodMerge when ""). It returns
-	// the merge commit SHA; ErrHeadMoved when the head is no longer sha
-	// (re-check, never merge blind); ErrNotMergeable when the forge
-	// refuses. A PR already merged at sha returns its merge commit.
+	// the merge commit SHA, or an error matching the one of the merge
+	// errors (ErrHeadMoved, ErrBaseMoved, ErrMergeMethodNotAllowed,
+	// ErrRequiredStatus, ErrReviewRequired, ErrHeadBehind,
+	// ErrProtectedBranch, ErrNotMergeable) that names why the forge
+	// refused; its *APIError carries the forge's own message. A PR
+	// already merged at sha returns its merge commit.
 	Merge(ctx context.Context, number int, sha, message, method string) (mergeSHA string, err error)
 }
 

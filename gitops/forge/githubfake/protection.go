@@ -78,6 +78,16 @@ func (s *Server) SetBranchProtection(branch string, p *Protection) {
 	s.protection[branch] = &cp
 }
 
+// DenyProtectionRead makes GET .../branches/{b}/protection answer 403
+// "Resource not accessible by integration", as GitHub answers a token
+// without administration rights (the Actions GITHUB_TOKEN); the rules of
+// rulesets stay readable.
+func (s *Server) DenyProtectionRead(deny bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.protectionDenied = deny
+}
+
 // AddRuleset adds an active branch ruleset and returns its ID.
 func (s *Server) AddRuleset(rs Ruleset) int64 {
 	s.mu.Lock()
@@ -168,6 +178,10 @@ func (s *Server) branchProtection(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	if sha, err := s.branchSHA(branch); err != nil || sha == "" {
 		writeError(w, http.StatusNotFound, "Branch not found")
+		return
+	}
+	if s.protectionDenied {
+		writeError(w, http.StatusForbidden, "Resource not accessible by integration")
 		return
 	}
 	p := s.protection[branch]

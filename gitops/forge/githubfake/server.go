@@ -61,28 +61,29 @@ type Server struct {
 
 	gitMu sync.Mutex // serializes merges (ref writes)
 
-	mu            sync.Mutex
-	pulls         []*pull // index number-1
-	reviews       map[int][]*review
-	comments      []*comment
-	statuses      map[string][]*status
-	labels        map[int][]string
-	teams         map[string]map[string]bool
-	userTypes     map[string]string
-	userIDs       map[string]int64
-	emails        map[string]string
-	profiles      map[string]profile
-	permissions   map[string]string
-	protection    map[string]*Protection
-	rulesets      []*Ruleset
-	mergeMethods  []string // nil: merge and squash
-	faults        []*fault
-	delay         time.Duration
-	delayN        int // -1: every request
-	requests      []string
-	nextID        int64
-	rateRemaining int
-	rateReset     time.Time
+	mu               sync.Mutex
+	pulls            []*pull // index number-1
+	reviews          map[int][]*review
+	comments         []*comment
+	statuses         map[string][]*status
+	labels           map[int][]string
+	teams            map[string]map[string]bool
+	userTypes        map[string]string
+	userIDs          map[string]int64
+	emails           map[string]string
+	profiles         map[string]profile
+	permissions      map[string]string
+	protection       map[string]*Protection
+	rulesets         []*Ruleset
+	protectionDenied bool
+	mergeMethods     []string // nil: merge and squash
+	faults           []*fault
+	delay            time.Duration
+	delayN           int // -1: every request
+	requests         []string
+	nextID           int64
+	rateRemaining    int
+	rateReset        time.Time
 }
 
 type pull struct {
