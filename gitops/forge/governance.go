@@ -2,6 +2,7 @@ package forge
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -113,4 +114,94 @@ func CommitLogins(ctx context.Context, f Forge, shas []string) (logins, unlinked
 		}
 	}
 	return logins, unlinked, nil
+}
+
+// Protection requirement states.
+const (
+	// RequirementMet: the branch has the setting.
+	RequirementMet = "ok"
+	// RequirementMissing: the branch lacks the setting.
+	RequirementMissing = "missing"
+	// RequirementUnknown: rulesets do not have the setting and the classic
+	// branch protection, where it may be, could not be read.
+	RequirementUnknown = "unknown"
+)
+
+// Requirement is one branch setting modelgit's governance needs from the
+// forge, and whether a branch has it.
+type Requirement struct {
+	// Setting names it, camelCase ("requiredStatusCheck").
+	Setting string `json:"setting"`
+	// State is RequirementMet, RequirementMissing or RequirementUnknown.
+	State string `json:"state"`
+	// Want is the setting as GitHub's settings page names it.
+	Want string `json:"want"`
+	// Have is what the branch has instead.
+	Have string `json:"have"`
+	// Why says what goes wrong without it.
+	Why string `json:"why"`
+}
+
+// Requirements judges bp against the branch settings modelgit needs (see
+// docs/governance.md): the modelgit/promotion status required, branches
+// up to date before merging, stale approvals dismissed, signed commits
+// required, and merge commits allowed (modelgit merges with one).
+func Requirements(bp *BranchProtection) []Requirement {
+	state := func(ok bool) string {
+		switch {
+		case ok:
+			return RequirementMet
+		case bp.ClassicUnreadable != "":
+			return RequirementUnknown
+		}
+		return RequirementMissing
+	}
+	onOff := func(on bool) string {
+		if on {
+			return "on"
+		}
+		return "off"
+	}
+	checks := "no required status checks"
+	if len(bp.RequiredStatusChecks) > 0 {
+		checks = "required: " + strings.Join(bp.RequiredStatusChecks, ", ")
+	}
+	hasStatus := slices.Contains(bp.RequiredStatusChecks, StatusContext)
+	methods := "not restricted by rulesets"
+	mergeOK := true
+	if bp.AllowedMergeMethods != nil {
+		methods = "rulesets allow: " + strings.Join(bp.AllowedMergeMethods, ", ")
+		mergeOK = slices.Contains(bp.AllowedMergeMethods, MergeMethodMerge)
+	}
+	mergeState := RequirementMet
+	if !mergeOK {
+		mergeState = RequirementMissing
+	}
+	return []Requirement{
+		{
+			Setting: "requiredStatusCheck", State: state(hasStatus), Have: checks,
+			Want: fmt.Sprintf("Require status checks to pass before merging: %q", StatusContext),
+			Why:  "without it anyone with write access can merge a promotion that modelgit check failed, or never ran on",
+		},
+		{
+			Setting: "strictStatusChecks", State: state(hasStatus && bp.Strict), Have: "up to date before merging: " + onOff(bp.Strict),
+			Want: "Require branches to be up to date before merging",
+			Why:  "the check judged the head against the base it saw; without it a base that moved since (a stricter policy merged meanwhile) is never judged",
+		},
+		{
+			Setting: "dismissStaleReviews", State: state(bp.DismissStaleReviews), Have: "dismiss stale approvals: " + onOff(bp.DismissStaleReviews),
+			Want: "Dismiss stale pull request approvals when new commits are pushed",
+			Why:  "GitHub's own review count keeps approvals of an older head, which modelgit never counts; the two then disagree about a pushed-over promotion",
+		},
+		{
+			Setting: "requiredSignatures", State: state(bp.RequiredSignatures), Have: "signed commits: " + onOff(bp.RequiredSignatures),
+			Want: "Require signed commits",
+			Why:  "modelgit verify rejects unsigned model commits after the fact; GitHub refuses them at push",
+		},
+		{
+			Setting: "mergeCommitsAllowed", State: mergeState, Have: methods,
+			Want: "Allow merge commits",
+			Why:  "modelgit merge records the approvers in a merge commit; a branch that only allows squash or rebase refuses it (405)",
+		},
+	}
 }
