@@ -637,10 +637,13 @@ func (g *GitHub) BranchProtection(ctx context.Context, branch string) (*BranchPr
 	case err != nil:
 		mapped := g.mapErr(err)
 		var ae *APIError
+		// GitHub answers 403 (or, to some tokens, a bare 404 "Not Found")
+		// to a token without administration rights; "Branch not found"
+		// is the branch itself missing.
 		switch {
-		case errors.As(mapped, &ae) && ae.Status == http.StatusNotFound:
+		case errors.As(mapped, &ae) && ae.Status == http.StatusNotFound && strings.Contains(ae.Message, "Branch not found"):
 			return nil, fmt.Errorf("reading the protection of branch %q: %w", branch, mapped)
-		case errors.As(mapped, &ae) && ae.Status == http.StatusForbidden:
+		case errors.As(mapped, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound):
 			bp.ClassicUnreadable = ae.Message
 		default:
 			return nil, fmt.Errorf("reading the protection of branch %q: %w", branch, mapped)

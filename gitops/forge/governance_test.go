@@ -226,6 +226,12 @@ func TestBranchProtection(t *testing.T) {
 		t.Fatal("an unknown branch read as protected")
 	}
 	e.fake.DenyProtectionRead(false)
+	e.fake.FailNext("GET", "/repos/*/*/branches/*/protection", 404, 1) // a bare "Not Found", as some tokens get
+	bp, err = e.forge.BranchProtection(e.ctx, "main")
+	must(t, err)
+	if bp.ClassicUnreadable != "Not Found" || bp.RequiredApprovals != 2 {
+		t.Fatalf("a bare 404: %+v; want the classic protection unreadable and the rulesets' rules", bp)
+	}
 	_, err = e.forge.BranchProtection(e.ctx, "no-such-branch")
 	if !errors.Is(err, forge.ErrNotFound) {
 		t.Fatalf("unknown branch: %v, want ErrNotFound", err)
