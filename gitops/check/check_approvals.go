@@ -83,7 +83,7 @@ func (c *checkRun) approvals(ctx context.Context, pr *forge.PullRequest) {
 		c.items[CheckApprovals].Summary = fmt.Sprintf("not approved: the forge failed while %s (re-run the check)", what)
 		rep.Eligible = fmt.Sprintf("unknown: the %s could not be read (re-run the check)", unread)
 	}
-	reviews, err := fg.LatestReviews(ctx, pr.Number)
+	reviews, err := forge.LatestReviews(ctx, fg, pr.Number)
 	if err != nil {
 		apiFail("reading the reviews", "reviews", err)
 		return

@@ -16,11 +16,36 @@ var (
 	// exist (or the token may not see it: GitHub answers 404 for both).
 	ErrNotFound = errors.New("not found")
 	// ErrHeadMoved: Merge was pinned to a SHA that is no longer the PR's
-	// head. Re-check the new head; never merge blind.
+	// head (GitHub: 409 "Head branch was modified. Review and try the
+	// merge again."). Re-check the new head; never merge blind.
 	ErrHeadMoved = errors.New("pull request head moved")
-	// ErrNotMergeable: the forge refuses to merge (conflict, closed PR,
-	// branch protection).
+	// ErrBaseMoved: the base branch moved while the forge was merging
+	// ("Base branch was modified. Review and try the merge again.").
+	ErrBaseMoved = errors.New("base branch moved during the merge")
+	// ErrNotMergeable: the forge cannot merge the PR as it stands: it
+	// conflicts with its base, or it is closed (GitHub: 405 "Pull Request
+	// is not mergeable").
 	ErrNotMergeable = errors.New("pull request is not mergeable")
+	// ErrMergeMethodNotAllowed: the repository or a ruleset does not allow
+	// the merge method (GitHub: 405 "Merge commits are not allowed on this
+	// repository.").
+	ErrMergeMethodNotAllowed = errors.New("merge method is not allowed on this repository")
+	// ErrRequiredStatus: a status check branch protection requires is
+	// missing or not passing on the head (GitHub: 405 "Required status
+	// check "modelgit/promotion" is expected.").
+	ErrRequiredStatus = errors.New("a required status check is not passing")
+	// ErrReviewRequired: branch protection wants more approving reviews
+	// than the PR has (GitHub: 405 "At least 1 approving review is
+	// required by reviewers with write access.").
+	ErrReviewRequired = errors.New("more approving reviews are required")
+	// ErrHeadBehind: branch protection wants the head up to date with its
+	// base (GitHub: 405 "Head branch is out of date. Review and try the
+	// merge again.").
+	ErrHeadBehind = errors.New("pull request head is behind its base")
+	// ErrProtectedBranch: another branch protection or ruleset rule
+	// refuses the merge (signatures, linear history, push restrictions,
+	// rule violations).
+	ErrProtectedBranch = errors.New("branch protection refuses the merge")
 	// ErrRateLimited: the API rate limit is exhausted; see *RateLimitError
 	// for the reset time.
 	ErrRateLimited = errors.New("API rate limit exceeded")
@@ -67,6 +92,46 @@ func (e *RateLimitError) Error() string {
 
 // Is makes errors.Is(err, ErrRateLimited) work.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// mergeRefusal names the merge error a forge refusal with HTTP status
+// and message stands for, or nil when it is none of them. GitHub answers
+// most refusals with 405 and some (rulesets, validation) with 422; the
+// message tells them apart.
+func mergeRefusal(status int, message string) error {
+	m := strings.ToLower(message)
+	has := func(parts ...string) bool {
+		for _, p := range parts {
+			if strings.Contains(m, p) {
+				return true
+			}
+		}
+		return false
+	}
+	if status != 405 && status != 409 && status != 422 {
+		return nil
+	}
+	switch {
+	case has("head branch was modified"):
+		return ErrHeadMoved
+	case has("base branch was modified"):
+		return ErrBaseMoved
+	case has("not allowed on this repository"):
+		return ErrMergeMethodNotAllowed
+	case has("required status check"):
+		return ErrRequiredStatus
+	case has("approving review"):
+		return ErrReviewRequired
+	case has("out of date", "up to date"):
+		return ErrHeadBehind
+	case has("protected branch", "rule violation", "verified signature", "not authorized to push", "must not contain merge commits", "changes must be made through"):
+		return ErrProtectedBranch
+	case status == 409:
+		return ErrHeadMoved
+	case status == 405:
+		return ErrNotMergeable
+	}
+	return nil
+}
 
 // IsAlreadyExists reports whether err is GitHub's 422 for a pull request
 // that already exists for the branch.

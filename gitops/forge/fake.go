@@ -10,23 +10,26 @@ var errNotImplemented = errors.New("not implemented by this fake")
 
 // Fake is a Forge whose methods call the matching XxxFn field, for unit
 // tests of code that uses a Forge (kargo's gitprovider.Fake). A nil field
-// makes its method fail with an error, except LatestReviews, which falls
-// back to LatestPerUser over ListReviewsFn.
+// makes its method fail with an error. Derived behaviour
+// (EnsurePullRequest, LatestReviews) needs no field of its own: it runs
+// over the fields it is built from.
 type Fake struct {
-	FindPullRequestFn   func(ctx context.Context, head, base string) (*PullRequest, error)
-	CreatePullRequestFn func(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
-	UpdatePullRequestFn func(ctx context.Context, number int, title, body string) (*PullRequest, error)
-	EnsurePullRequestFn func(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error)
-	GetPullRequestFn    func(ctx context.Context, number int) (*PullRequest, error)
-	ListPullRequestsFn  func(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
-	ListReviewsFn       func(ctx context.Context, number int) ([]Review, error)
-	LatestReviewsFn     func(ctx context.Context, number int) ([]Review, error)
-	IsTeamMemberFn      func(ctx context.Context, org, team, user string) (bool, error)
-	ListCommitsFn       func(ctx context.Context, number int) ([]Commit, error)
-	UserFn              func(ctx context.Context, login string) (*User, error)
-	SetStatusFn         func(ctx context.Context, sha string, st Status) error
-	UpsertCommentFn     func(ctx context.Context, number int, marker, body string) (*Comment, error)
-	MergeFn             func(ctx context.Context, number int, sha, message, method string) (string, error)
+	FindPullRequestFn        func(ctx context.Context, head, base string) (*PullRequest, error)
+	CreatePullRequestFn      func(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
+	UpdatePullRequestFn      func(ctx context.Context, number int, title, body string) (*PullRequest, error)
+	AddLabelsFn              func(ctx context.Context, number int, labels []string) ([]string, error)
+	GetPullRequestFn         func(ctx context.Context, number int) (*PullRequest, error)
+	ListPullRequestsFn       func(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
+	ListReviewsFn            func(ctx context.Context, number int) ([]Review, error)
+	IsTeamMemberFn           func(ctx context.Context, org, team, user string) (bool, error)
+	ListCommitsFn            func(ctx context.Context, number int) ([]Commit, error)
+	UserFn                   func(ctx context.Context, login string) (*User, error)
+	GetCommitFn              func(ctx context.Context, sha string) (*Commit, error)
+	CollaboratorPermissionFn func(ctx context.Context, login string) (*Permission, error)
+	BranchProtectionFn       func(ctx context.Context, branch string) (*BranchProtection, error)
+	SetStatusFn              func(ctx context.Context, sha string, st Status) error
+	UpsertCommentFn          func(ctx context.Context, number int, marker, body string) (*Comment, error)
+	MergeFn                  func(ctx context.Context, number int, sha, message, method string) (string, error)
 }
 
 var _ Forge = (*Fake)(nil)
@@ -55,12 +58,12 @@ func (f *Fake) UpdatePullRequest(ctx context.Context, number int, title, body st
 	return f.UpdatePullRequestFn(ctx, number, title, body)
 }
 
-// EnsurePullRequest implements Forge.
-func (f *Fake) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error) {
-	if f.EnsurePullRequestFn == nil {
-		return nil, false, errNotImplemented
+// AddLabels implements Forge.
+func (f *Fake) AddLabels(ctx context.Context, number int, labels []string) ([]string, error) {
+	if f.AddLabelsFn == nil {
+		return nil, errNotImplemented
 	}
-	return f.EnsurePullRequestFn(ctx, spec)
+	return f.AddLabelsFn(ctx, number, labels)
 }
 
 // GetPullRequest implements Forge.
@@ -87,18 +90,6 @@ func (f *Fake) ListReviews(ctx context.Context, number int) ([]Review, error) {
 	return f.ListReviewsFn(ctx, number)
 }
 
-// LatestReviews implements Forge.
-func (f *Fake) LatestReviews(ctx context.Context, number int) ([]Review, error) {
-	if f.LatestReviewsFn != nil {
-		return f.LatestReviewsFn(ctx, number)
-	}
-	rs, err := f.ListReviews(ctx, number)
-	if err != nil {
-		return nil, err
-	}
-	return LatestPerUser(rs), nil
-}
-
 // IsTeamMember implements Forge.
 func (f *Fake) IsTeamMember(ctx context.Context, org, team, user string) (bool, error) {
 	if f.IsTeamMemberFn == nil {
@@ -121,6 +112,30 @@ func (f *Fake) User(ctx context.Context, login string) (*User, error) {
 		return nil, errNotImplemented
 	}
 	return f.UserFn(ctx, login)
+}
+
+// GetCommit implements Forge.
+func (f *Fake) GetCommit(ctx context.Context, sha string) (*Commit, error) {
+	if f.GetCommitFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.GetCommitFn(ctx, sha)
+}
+
+// CollaboratorPermission implements Forge.
+func (f *Fake) CollaboratorPermission(ctx context.Context, login string) (*Permission, error) {
+	if f.CollaboratorPermissionFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.CollaboratorPermissionFn(ctx, login)
+}
+
+// BranchProtection implements Forge.
+func (f *Fake) BranchProtection(ctx context.Context, branch string) (*BranchProtection, error) {
+	if f.BranchProtectionFn == nil {
+		return nil, errNotImplemented
+	}
+	return f.BranchProtectionFn(ctx, branch)
 }
 
 // SetStatus implements Forge.

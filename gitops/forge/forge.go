@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 )
@@ -19,6 +18,10 @@ type PullRequest struct {
 	Head, Base string
 	// HeadSHA is the commit at the tip of Head when the PR was read.
 	HeadSHA string
+	// BaseSHA is the commit of Base the forge judges the PR against when
+	// it was read (for a merged PR, the base it was merged into). A
+	// judgement made from a local clone whose base differs is stale.
+	BaseSHA string
 	// State is "open", "closed" or "merged".
 	State string
 	// Author is the login of the user who opened the PR.
@@ -116,8 +119,11 @@ const (
 	MergeMethodRebase = "rebase"
 )
 
-// Forge is the code-hosting API that modelgit drives. Implementations are
-// safe for concurrent use. Errors are typed (ErrNotFound, ErrHeadMoved,
+// Forge is the code-hosting API that modelgit drives: what a forge must
+// do, nothing derived. Behaviour built from these methods (EnsurePullRequest,
+// LatestReviews) is written once in this package as functions over a
+// Forge, not once per implementation. Implementations are safe for
+// concurrent use. Errors are typed (ErrNotFound, ErrHeadMoved,
 // ErrNotMergeable, ErrRateLimited, ErrUnauthorized, ErrTimeout, *APIError)
 // and never contain the token.
 type Forge interface {
@@ -129,10 +135,9 @@ type Forge interface {
 	CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, error)
 	// UpdatePullRequest sets a PR's title and body.
 	UpdatePullRequest(ctx context.Context, number int, title, body string) (*PullRequest, error)
-	// EnsurePullRequest adopts the open PR for spec.Head→spec.Base (updating
-	// its title, body and labels) or opens one; created says which. A
-	// concurrent creation (422) is resolved by finding and adopting.
-	EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (pr *PullRequest, created bool, err error)
+	// AddLabels adds labels to a PR (those it has stay) and returns all
+	// the PR's labels afterwards.
+	AddLabels(ctx context.Context, number int, labels []string) ([]string, error)
 	// GetPullRequest reads one PR; ErrNotFound when there is none.
 	GetPullRequest(ctx context.Context, number int) (*PullRequest, error)
 	// ListPullRequests lists PRs in state "open", "closed" or "all" whose
@@ -140,13 +145,23 @@ type Forge interface {
 	ListPullRequests(ctx context.Context, state, headPrefix string) ([]*PullRequest, error)
 	// ListReviews lists every review of a PR, oldest first, all pages.
 	ListReviews(ctx context.Context, number int) ([]Review, error)
-	// LatestReviews is LatestPerUser over ListReviews.
-	LatestReviews(ctx context.Context, number int) ([]Review, error)
 	// IsTeamMember reports whether user is an active member of org/team;
 	// a 404 means "not a member" and is not an error.
 	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
-	// ListCommits lists the commits of a PR, all pages.
+	// ListCommits lists every commit of a PR, oldest first, all pages,
+	// past GitHub's 250-commit cap of the PR's own list.
 	ListCommits(ctx context.Context, number int) ([]Commit, error)
+	// GetCommit reads one commit by SHA, with the forge accounts linked
+	// to its author and committer emails (as GitHub shows them on the
+	// commit itself); ErrNotFound when the forge has no such commit.
+	GetCommit(ctx context.Context, sha string) (*Commit, error)
+	// CollaboratorPermission reads login's role on the repository
+	// (admin, maintain, write, triage, read, none, or a custom role).
+	CollaboratorPermission(ctx context.Context, login string) (*Permission, error)
+	// BranchProtection reads what the forge enforces on merges into
+	// branch: classic branch protection and the rules of every active
+	// ruleset, together. ErrNotFound when the branch does not exist.
+	BranchProtection(ctx context.Context, branch string) (*BranchProtection, error)
 	// User reads the public profile of login; ErrNotFound when there is
 	// no such account.
 	User(ctx context.Context, login string) (*User, error)
@@ -158,39 +173,13 @@ type Forge interface {
 	UpsertComment(ctx context.Context, number int, marker, body string) (*Comment, error)
 	// Merge merges a PR pinned to sha with the given commit message (first
 	// line is the title) and method (MergeMethodMerge when ""). It returns
-	// the merge commit SHA; ErrHeadMoved when the head is no longer sha
-	// (re-check, never merge blind); ErrNotMergeable when the forge
-	// refuses. A PR already merged at sha returns its merge commit.
+	// the merge commit SHA, or an error matching the one of the merge
+	// errors (ErrHeadMoved, ErrBaseMoved, ErrMergeMethodNotAllowed,
+	// ErrRequiredStatus, ErrReviewRequired, ErrHeadBehind,
+	// ErrProtectedBranch, ErrNotMergeable) that names why the forge
+	// refused; its *APIError carries the forge's own message. A PR
+	// already merged at sha returns its merge commit.
 	Merge(ctx context.Context, number int, sha, message, method string) (mergeSHA string, err error)
-}
-
-// LatestPerUser keeps, for each user, the latest review that is not
-// COMMENTED (a comment neither approves nor withdraws an approval), in the
-// order of those reviews. Latest is by SubmittedAt, then by ID.
-func LatestPerUser(reviews []Review) []Review {
-	sorted := append([]Review(nil), reviews...)
-	sort.SliceStable(sorted, func(i, j int) bool {
-		a, b := sorted[i], sorted[j]
-		if !a.SubmittedAt.Equal(b.SubmittedAt) {
-			return a.SubmittedAt.Before(b.SubmittedAt)
-		}
-		return a.ID < b.ID
-	})
-	latest := map[string]int{}
-	var out []Review
-	for _, r := range sorted {
-		if r.State == ReviewCommented || r.User == "" {
-			continue
-		}
-		key := strings.ToLower(r.User)
-		if i, ok := latest[key]; ok {
-			out[i] = r
-			continue
-		}
-		latest[key] = len(out)
-		out = append(out, r)
-	}
-	return out
 }
 
 // Marker is the hidden HTML comment that identifies a sticky comment:

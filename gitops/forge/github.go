@@ -2,6 +2,7 @@ package forge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -64,6 +65,20 @@ type githubClient interface {
 	teamMembership(ctx context.Context, org, slug, user string) (*github.Membership, *github.Response, error)
 	authenticatedUser(ctx context.Context) (*github.User, *github.Response, error)
 	getUser(ctx context.Context, login string) (*github.User, *github.Response, error)
+	getCommit(ctx context.Context, owner, repo, sha string) (*github.RepositoryCommit, *github.Response, error)
+	compare(ctx context.Context, owner, repo, base, head string, opts *github.ListOptions) (*github.CommitsComparison, *github.Response, error)
+	permission(ctx context.Context, owner, repo, user string) (*permissionLevel, *github.Response, error)
+	protection(ctx context.Context, owner, repo, branch string) (*github.Protection, *github.Response, error)
+	rulesForBranch(ctx context.Context, owner, repo, branch string, opts *github.ListOptions) ([]*branchRule, *github.Response, error)
+}
+
+// branchRule is one rule of GET /rules/branches/{branch}; go-github v60's
+// RepositoryRule drops the ruleset it comes from and the pull_request
+// rule's allowed_merge_methods.
+type branchRule struct {
+	Type       string          `json:"type"`
+	Parameters json.RawMessage `json:"parameters"`
+	RulesetID  int64           `json:"ruleset_id"`
 }
 
 type goGitHub struct{ c *github.Client }
@@ -293,6 +308,7 @@ func toPR(p *github.PullRequest) *PullRequest {
 		Head:           p.GetHead().GetRef(),
 		Base:           p.GetBase().GetRef(),
 		HeadSHA:        p.GetHead().GetSHA(),
+		BaseSHA:        p.GetBase().GetSHA(),
 		State:          p.GetState(),
 		Author:         p.GetUser().GetLogin(),
 		URL:            p.GetHTMLURL(),
@@ -344,37 +360,27 @@ func (g *GitHub) CreatePullRequest(ctx context.Context, spec PullRequestSpec) (*
 		return nil, g.wrap(err, "creating pull request for %q into %q", spec.Head, spec.Base)
 	}
 	pr := toPR(p)
-	if len(spec.Labels) > 0 {
-		if err := g.addLabels(ctx, pr, spec.Labels); err != nil {
+	if missing := missingLabels(pr.Labels, spec.Labels); len(missing) > 0 {
+		labels, err := g.AddLabels(ctx, pr.Number, missing)
+		if err != nil {
 			return pr, err
 		}
+		pr.Labels = labels
 	}
 	return pr, nil
 }
 
-func (g *GitHub) addLabels(ctx context.Context, pr *PullRequest, labels []string) error {
-	have := map[string]bool{}
-	for _, l := range pr.Labels {
-		have[l] = true
-	}
-	var missing []string
-	for _, l := range labels {
-		if !have[l] {
-			missing = append(missing, l)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	got, _, err := g.client.addLabels(ctx, g.owner, g.repo, pr.Number, missing)
+// AddLabels implements Forge.
+func (g *GitHub) AddLabels(ctx context.Context, number int, labels []string) ([]string, error) {
+	got, _, err := g.client.addLabels(ctx, g.owner, g.repo, number, labels)
 	if err != nil {
-		return g.wrap(err, "labelling pull request #%d", pr.Number)
+		return nil, g.wrap(err, "labelling pull request #%d", number)
 	}
-	pr.Labels = pr.Labels[:0]
+	out := make([]string, 0, len(got))
 	for _, l := range got {
-		pr.Labels = append(pr.Labels, l.GetName())
+		out = append(out, l.GetName())
 	}
-	return nil
+	return out, nil
 }
 
 // UpdatePullRequest implements Forge.
@@ -384,39 +390,6 @@ func (g *GitHub) UpdatePullRequest(ctx context.Context, number int, title, body 
 		return nil, g.wrap(err, "updating pull request #%d", number)
 	}
 	return toPR(p), nil
-}
-
-// EnsurePullRequest implements Forge.
-func (g *GitHub) EnsurePullRequest(ctx context.Context, spec PullRequestSpec) (*PullRequest, bool, error) {
-	pr, err := g.FindPullRequest(ctx, spec.Head, spec.Base)
-	if err != nil {
-		return nil, false, err
-	}
-	if pr == nil {
-		pr, err = g.CreatePullRequest(ctx, spec)
-		switch {
-		case err == nil:
-			return pr, true, nil
-		case !IsAlreadyExists(err):
-			return pr, pr != nil, err
-		}
-		// Someone opened it between our find and create: adopt theirs.
-		if pr, err = g.FindPullRequest(ctx, spec.Head, spec.Base); err != nil {
-			return nil, false, err
-		}
-		if pr == nil {
-			return nil, false, fmt.Errorf("adopting pull request for %q into %q: GitHub says it exists but lists none open: %w", spec.Head, spec.Base, ErrNotFound)
-		}
-	}
-	if pr.Title != spec.Title || pr.Body != spec.Body {
-		if pr, err = g.UpdatePullRequest(ctx, pr.Number, spec.Title, spec.Body); err != nil {
-			return nil, false, err
-		}
-	}
-	if err := g.addLabels(ctx, pr, spec.Labels); err != nil {
-		return pr, false, err
-	}
-	return pr, false, nil
 }
 
 // GetPullRequest implements Forge.
@@ -488,15 +461,6 @@ func (g *GitHub) ListReviews(ctx context.Context, number int) ([]Review, error) 
 	}
 }
 
-// LatestReviews implements Forge.
-func (g *GitHub) LatestReviews(ctx context.Context, number int) ([]Review, error) {
-	rs, err := g.ListReviews(ctx, number)
-	if err != nil {
-		return nil, err
-	}
-	return LatestPerUser(rs), nil
-}
-
 // IsTeamMember implements Forge.
 func (g *GitHub) IsTeamMember(ctx context.Context, org, team, user string) (bool, error) {
 	m, _, err := g.client.teamMembership(ctx, org, team, user)
@@ -510,7 +474,26 @@ func (g *GitHub) IsTeamMember(ctx context.Context, org, team, user string) (bool
 	return m.GetState() == "active", nil
 }
 
-// ListCommits implements Forge.
+// maxPullCommits is the most commits GitHub lists for a pull request
+// ("Lists a maximum of 250 commits for a pull request"); past it,
+// ListCommits pages through the compare API.
+const maxPullCommits = 250
+
+func toCommit(c *github.RepositoryCommit) Commit {
+	return Commit{
+		SHA:            c.GetSHA(),
+		AuthorLogin:    c.GetAuthor().GetLogin(),
+		CommitterLogin: c.GetCommitter().GetLogin(),
+		AuthorName:     c.GetCommit().GetAuthor().GetName(),
+		AuthorEmail:    c.GetCommit().GetAuthor().GetEmail(),
+		CommitterName:  c.GetCommit().GetCommitter().GetName(),
+		CommitterEmail: c.GetCommit().GetCommitter().GetEmail(),
+	}
+}
+
+// ListCommits implements Forge. A PR listing GitHub's cap of 250 commits
+// may have more: then the commits are read again, all of them, from the
+// compare API between the PR's base and head SHAs.
 func (g *GitHub) ListCommits(ctx context.Context, number int) ([]Commit, error) {
 	opts := &github.ListOptions{PerPage: perPage}
 	var out []Commit
@@ -520,15 +503,35 @@ func (g *GitHub) ListCommits(ctx context.Context, number int) ([]Commit, error) 
 			return nil, g.wrap(err, "listing commits of pull request #%d", number)
 		}
 		for _, c := range cs {
-			out = append(out, Commit{
-				SHA:            c.GetSHA(),
-				AuthorLogin:    c.GetAuthor().GetLogin(),
-				CommitterLogin: c.GetCommitter().GetLogin(),
-				AuthorName:     c.GetCommit().GetAuthor().GetName(),
-				AuthorEmail:    c.GetCommit().GetAuthor().GetEmail(),
-				CommitterName:  c.GetCommit().GetCommitter().GetName(),
-				CommitterEmail: c.GetCommit().GetCommitter().GetEmail(),
-			})
+			out = append(out, toCommit(c))
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	if len(out) < maxPullCommits {
+		return out, nil
+	}
+	pr, err := g.GetPullRequest(ctx, number)
+	if err != nil {
+		return nil, fmt.Errorf("listing the commits of pull request #%d past %d: %w", number, maxPullCommits, err)
+	}
+	return g.compareCommits(ctx, pr.BaseSHA, pr.HeadSHA)
+}
+
+// compareCommits lists the commits reachable from head and not from base,
+// oldest first, all pages.
+func (g *GitHub) compareCommits(ctx context.Context, base, head string) ([]Commit, error) {
+	opts := &github.ListOptions{PerPage: perPage}
+	var out []Commit
+	for {
+		cmp, resp, err := g.client.compare(ctx, g.owner, g.repo, base, head, opts)
+		if err != nil {
+			return nil, g.wrap(err, "comparing %s...%s", base, head)
+		}
+		for _, c := range cmp.Commits {
+			out = append(out, toCommit(c))
 		}
 		if resp.NextPage == 0 {
 			return out, nil
@@ -642,11 +645,8 @@ func (g *GitHub) Merge(ctx context.Context, number int, sha, message, method str
 	mapped := g.mapErr(err)
 	var ae *APIError
 	if errors.As(mapped, &ae) {
-		switch {
-		case ae.Status == http.StatusConflict:
-			ae.kind = ErrHeadMoved
-		case ae.Status == http.StatusMethodNotAllowed:
-			ae.kind = ErrNotMergeable
+		if kind := mergeRefusal(ae.Status, ae.Message); kind != nil {
+			ae.kind = kind
 		}
 	}
 	// The merge may have happened although we got no clear answer (5xx,

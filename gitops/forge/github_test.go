@@ -34,7 +34,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 		t.Fatalf("duplicate create: got %v, want 422 already exists", err)
 	}
 
-	got, created, err := e.forge.EnsurePullRequest(e.ctx, forge.PullRequestSpec{Title: "Promote fraud 1.4.0 (v2)", Body: "new body", Head: branch, Base: "main", Labels: []string{"modelgit", "env:staging"}})
+	got, created, err := forge.EnsurePullRequest(e.ctx, e.forge, forge.PullRequestSpec{Title: "Promote fraud 1.4.0 (v2)", Body: "new body", Head: branch, Base: "main", Labels: []string{"modelgit", "env:staging"}})
 	must(t, err)
 	if created || got.Number != 1 || got.Title != "Promote fraud 1.4.0 (v2)" || got.Body != "new body" {
 		t.Fatalf("ensure: created=%v %+v, want adopted #1 with new title/body", created, got)
@@ -56,7 +56,7 @@ func TestPullRequestLifecycle(t *testing.T) {
 
 	other := "modelgit/promote/prod/fraud-1.3.0"
 	e.push(other, "main", map[string]string{"environments/prod/fraud.yaml": "version: 1.3.0\n"}, "")
-	p2, created, err := e.forge.EnsurePullRequest(e.ctx, forge.PullRequestSpec{Title: "t", Head: other, Base: "main"})
+	p2, created, err := forge.EnsurePullRequest(e.ctx, e.forge, forge.PullRequestSpec{Title: "t", Head: other, Base: "main"})
 	must(t, err)
 	if !created || p2.Number != 2 {
 		t.Fatalf("ensure new: created=%v #%d, want created #2", created, p2.Number)
@@ -124,7 +124,7 @@ func TestEnsurePullRequestConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pr, created, err := e.forge.EnsurePullRequest(e.ctx, forge.PullRequestSpec{Title: "t", Body: "b", Head: branch, Base: "main"})
+			pr, created, err := forge.EnsurePullRequest(e.ctx, e.forge, forge.PullRequestSpec{Title: "t", Body: "b", Head: branch, Base: "main"})
 			if err != nil {
 				t.Errorf("ensure %d: %v", i, err)
 				return
@@ -170,7 +170,7 @@ func TestReviews(t *testing.T) {
 	if len(all) != 126 {
 		t.Fatalf("listed %d reviews, want 126 (all pages)", len(all))
 	}
-	latest, err := e.forge.LatestReviews(e.ctx, pr.Number)
+	latest, err := forge.LatestReviews(e.ctx, e.forge, pr.Number)
 	must(t, err)
 	var got []string
 	for _, r := range latest {
@@ -549,11 +549,72 @@ func TestFake(t *testing.T) {
 	f := &forge.Fake{ListReviewsFn: func(context.Context, int) ([]forge.Review, error) {
 		return []forge.Review{{ID: 1, User: "a", State: "APPROVED"}, {ID: 2, User: "a", State: "COMMENTED"}}, nil
 	}}
-	got, err := f.LatestReviews(context.Background(), 1)
+	got, err := forge.LatestReviews(context.Background(), f, 1)
 	if err != nil || len(got) != 1 || got[0].State != "APPROVED" {
 		t.Fatalf("LatestReviews = %v, %v", got, err)
 	}
 	if _, err := f.Merge(context.Background(), 1, "s", "m", ""); err == nil {
 		t.Fatal("Merge without MergeFn succeeded")
 	}
+}
+
+// TestEnsurePullRequestOverFake drives the derived EnsurePullRequest
+// through the primitives alone: find, create, the 422 race, update and
+// labels, with no implementation of its own in the forge.
+func TestEnsurePullRequestOverFake(t *testing.T) {
+	ctx := context.Background()
+	spec := forge.PullRequestSpec{Title: "T", Body: "B", Head: "h", Base: "main", Labels: []string{"modelgit", "env/dev"}}
+	t.Run("creates when none is open", func(t *testing.T) {
+		f := &forge.Fake{
+			FindPullRequestFn: func(context.Context, string, string) (*forge.PullRequest, error) { return nil, nil },
+			CreatePullRequestFn: func(_ context.Context, s forge.PullRequestSpec) (*forge.PullRequest, error) {
+				return &forge.PullRequest{Number: 7, Title: s.Title, Body: s.Body, Labels: s.Labels}, nil
+			},
+		}
+		pr, created, err := forge.EnsurePullRequest(ctx, f, spec)
+		if err != nil || !created || pr.Number != 7 {
+			t.Fatalf("got %+v, %v, %v; want #7 created", pr, created, err)
+		}
+	})
+	t.Run("adopts after losing the race, updating text and adding missing labels", func(t *testing.T) {
+		finds := 0
+		var updated, labelled []string
+		f := &forge.Fake{
+			FindPullRequestFn: func(context.Context, string, string) (*forge.PullRequest, error) {
+				finds++
+				if finds == 1 {
+					return nil, nil
+				}
+				return &forge.PullRequest{Number: 3, Title: "old", Labels: []string{"modelgit"}}, nil
+			},
+			CreatePullRequestFn: func(context.Context, forge.PullRequestSpec) (*forge.PullRequest, error) {
+				return nil, &forge.APIError{Status: 422, Message: "Validation Failed: A pull request already exists for acme:h."}
+			},
+			UpdatePullRequestFn: func(_ context.Context, n int, title, body string) (*forge.PullRequest, error) {
+				updated = append(updated, fmt.Sprintf("#%d %s %s", n, title, body))
+				return &forge.PullRequest{Number: n, Title: title, Body: body, Labels: []string{"modelgit"}}, nil
+			},
+			AddLabelsFn: func(_ context.Context, n int, ls []string) ([]string, error) {
+				labelled = append(labelled, ls...)
+				return append([]string{"modelgit"}, ls...), nil
+			},
+		}
+		pr, created, err := forge.EnsurePullRequest(ctx, f, spec)
+		if err != nil || created || pr.Number != 3 {
+			t.Fatalf("got %+v, %v, %v; want #3 adopted", pr, created, err)
+		}
+		if fmt.Sprint(updated) != "[#3 T B]" || fmt.Sprint(labelled) != "[env/dev]" || fmt.Sprint(pr.Labels) != "[modelgit env/dev]" {
+			t.Fatalf("updated %v, labelled %v, labels %v", updated, labelled, pr.Labels)
+		}
+	})
+	t.Run("another error is returned", func(t *testing.T) {
+		boom := errors.New("boom")
+		f := &forge.Fake{
+			FindPullRequestFn:   func(context.Context, string, string) (*forge.PullRequest, error) { return nil, nil },
+			CreatePullRequestFn: func(context.Context, forge.PullRequestSpec) (*forge.PullRequest, error) { return nil, boom },
+		}
+		if _, _, err := forge.EnsurePullRequest(ctx, f, spec); !errors.Is(err, boom) {
+			t.Fatalf("err = %v, want boom", err)
+		}
+	})
 }

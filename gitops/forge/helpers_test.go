@@ -134,3 +134,41 @@ func (e *env) git(args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// commitOn adds n commits by email on branch (created from main when
+// new) straight into the served repository, as a push would but without
+// a clone per commit, and returns the new tip.
+func (e *env) commitOn(branch string, n int, email string) string {
+	e.t.Helper()
+	r, err := git.PlainOpen(e.fake.GitDir())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ref, err := r.Reference(plumbing.NewBranchReferenceName(branch), true)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		ref, err = r.Reference(plumbing.NewBranchReferenceName("main"), true)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	parent, err := r.CommitObject(ref.Hash())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tip := parent.Hash
+	for i := range n {
+		sig := object.Signature{Name: "Dev", Email: email, When: time.Unix(1700000000+int64(i), 0)}
+		c := &object.Commit{Author: sig, Committer: sig, Message: "change\n", TreeHash: parent.TreeHash, ParentHashes: []plumbing.Hash{tip}}
+		obj := r.Storer.NewEncodedObject()
+		if err := c.Encode(obj); err != nil {
+			e.t.Fatal(err)
+		}
+		if tip, err = r.Storer.SetEncodedObject(obj); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), tip)); err != nil {
+		e.t.Fatal(err)
+	}
+	return tip.String()
+}

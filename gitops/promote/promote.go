@@ -260,7 +260,7 @@ func (r *registry) apply(ctx context.Context, opts PromoteOptions, branch string
 		return res, err
 	}
 	if opts.Forge != nil {
-		pr, created, err := opts.Forge.EnsurePullRequest(ctx, forge.PullRequestSpec{
+		pr, created, err := forge.EnsurePullRequest(ctx, opts.Forge, forge.PullRequestSpec{
 			Title:  gitops.FirstLine(msg),
 			Body:   res.Body,
 			Head:   res.Branch,

@@ -66,6 +66,7 @@ Promotions between environments are pull requests gated by policy and approvals,
 			NewCmdCheck(f, nil),
 			NewCmdMerge(f, nil),
 			NewCmdMonitor(f, nil),
+			NewCmdDoctor(f, nil),
 		}},
 		{"audit", "Audit commands:", []*cobra.Command{
 			NewCmdAudit(f, nil),

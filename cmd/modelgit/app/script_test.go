@@ -213,9 +213,12 @@ var fakes sync.Map // *testscript.TestScript → *githubfake.Server
 //	                      clone URL); stopped when the script ends
 //	githubfake merge N    merge pull request #N at its head through the API, as
 //	                      the merge button does
+//	githubfake protect BRANCH [status] [strict] [dismiss-stale] [signatures]
+//	                      give BRANCH classic branch protection with the named
+//	                      settings ("status": modelgit/promotion required)
 func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
-		ts.Fatalf("usage: githubfake start | githubfake merge N")
+		ts.Fatalf("usage: githubfake start | githubfake merge N | githubfake protect BRANCH SETTING...")
 	}
 	switch args[0] {
 	case "start":
@@ -256,8 +259,29 @@ func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 		case err != nil:
 			ts.Logf("githubfake merge %d: %v", n, err)
 		}
+	case "protect":
+		v, ok := fakes.Load(ts)
+		if neg || len(args) < 2 || !ok {
+			ts.Fatalf("usage: githubfake protect BRANCH [status] [strict] [dismiss-stale] [signatures], after githubfake start")
+		}
+		p := &githubfake.Protection{}
+		for _, a := range args[2:] {
+			switch a {
+			case "status":
+				p.RequiredStatusChecks = []string{forge.StatusContext}
+			case "strict":
+				p.Strict = true
+			case "dismiss-stale":
+				p.DismissStaleReviews = true
+			case "signatures":
+				p.RequiredSignatures = true
+			default:
+				ts.Fatalf("githubfake protect: unknown setting %q", a)
+			}
+		}
+		v.(*githubfake.Server).SetBranchProtection(args[1], p)
 	default:
-		ts.Fatalf("githubfake: unknown subcommand %q; want start or merge", args[0])
+		ts.Fatalf("githubfake: unknown subcommand %q; want start, merge or protect", args[0])
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +34,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+repo+"/statuses/{sha}", s.repoOnly(s.createStatus))
 	mux.HandleFunc("GET "+repo+"/commits/{ref}/statuses", s.repoOnly(s.listStatuses))
 	mux.HandleFunc("GET "+repo+"/commits/{ref}/status", s.repoOnly(s.combinedStatus))
+	mux.HandleFunc("GET "+repo+"/commits/{ref}", s.repoOnly(s.getCommit))
+	mux.HandleFunc("GET "+repo+"/compare/{basehead...}", s.repoOnly(s.compare))
+	mux.HandleFunc("GET "+repo+"/collaborators/{user}/permission", s.repoOnly(s.collaboratorPermission))
+	mux.HandleFunc("GET "+repo+"/branches/{rest...}", s.repoOnly(s.branchSub))
+	mux.HandleFunc("GET "+repo+"/rules/branches/{branch...}", s.repoOnly(s.branchRules))
 	mux.HandleFunc("GET /orgs/{org}/teams/{team}/memberships/{user}", s.teamMembership)
 	mux.HandleFunc("GET /user", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -148,33 +152,7 @@ func (s *Server) existingBranch(w http.ResponseWriter, branch, field string) (st
 
 // paginate answers one page of items with GitHub's Link header.
 func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) {
-	q := r.URL.Query()
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	if per <= 0 {
-		per = 30
-	}
-	per = min(per, 100)
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
-	last := max((len(items)+per-1)/per, 1)
-	lo := min((page-1)*per, len(items))
-	hi := min(lo+per, len(items))
-	link := func(p int, rel string) string {
-		q.Set("page", strconv.Itoa(p))
-		q.Set("per_page", strconv.Itoa(per))
-		u := url.URL{Scheme: "http", Host: r.Host, Path: "/api/v3" + r.URL.Path, RawQuery: q.Encode()}
-		return fmt.Sprintf("<%s>; rel=%q", u.String(), rel)
-	}
-	var links []string
-	if page < last {
-		links = append(links, link(page+1, "next"), link(last, "last"))
-	}
-	if page > 1 {
-		links = append(links, link(1, "first"), link(page-1, "prev"))
-	}
-	if len(links) > 0 {
-		w.Header().Set("Link", strings.Join(links, ", "))
-	}
+	lo, hi := pageBounds(w, r, len(items))
 	out := items[lo:hi]
 	if out == nil {
 		out = []T{}
@@ -219,6 +197,9 @@ func (s *Server) pullJSON(p *pull, withMergeable bool) map[string]any {
 		_, err := s.mergeTree(baseSHA, head)
 		m["mergeable"] = err == nil
 		m["mergeable_state"] = map[bool]string{true: "clean", false: "dirty"}[err == nil]
+		if code, _ := s.protectionRefusal(p, head, baseSHA); err == nil && code != 0 {
+			m["mergeable_state"] = "blocked"
+		}
 	}
 	return m
 }
@@ -360,12 +341,13 @@ func (s *Server) merge(w http.ResponseWriter, p *pull, in mergeRequest) {
 		return
 	}
 	switch in.MergeMethod {
-	case "", "merge", "squash":
-	case "rebase":
-		writeError(w, http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.")
-		return
+	case "", "merge", "squash", "rebase":
 	default:
 		failValidation(w, "PullRequest", "merge_method", "invalid", "")
+		return
+	}
+	if msg := s.methodRefusal(p, in.MergeMethod); msg != "" {
+		writeError(w, http.StatusMethodNotAllowed, msg)
 		return
 	}
 	base, err := s.branchSHA(p.Base)
@@ -380,6 +362,10 @@ func (s *Server) merge(w http.ResponseWriter, p *pull, in mergeRequest) {
 	}
 	if err != nil {
 		failInternal(w, err)
+		return
+	}
+	if code, msg := s.protectionRefusal(p, head, base); code != 0 {
+		writeErrorDoc(w, code, msg, "https://docs.github.com/articles/about-protected-branches")
 		return
 	}
 	title := in.CommitTitle
@@ -495,6 +481,9 @@ func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			failInternal(w, err)
 			return
+		}
+		if len(commits) > maxPullCommits {
+			commits = commits[:maxPullCommits] // GitHub's cap; see compare
 		}
 		out := []map[string]any{}
 		for _, c := range commits {

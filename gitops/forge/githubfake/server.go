@@ -51,6 +51,13 @@ type Options struct {
 	// GitHub signs the commits it makes with its web-flow key. Nil: a new
 	// ed25519 key of the server's own (see MergeKey).
 	MergeSigner signing.Signer
+
+	// DefaultPermission is the role (admin, maintain, write, triage, read,
+	// none) of users that SetPermission was not called for; default
+	// "write", so that reviewers in tests count as GitHub's required
+	// reviews count them. "none" is what GitHub answers for a stranger
+	// to a private repository.
+	DefaultPermission string
 }
 
 // Server is the fake GitHub API and its git server.
@@ -64,24 +71,29 @@ type Server struct {
 
 	gitMu sync.Mutex // serializes merges (ref writes)
 
-	mu            sync.Mutex
-	pulls         []*pull // index number-1
-	reviews       map[int][]*review
-	comments      []*comment
-	statuses      map[string][]*status
-	labels        map[int][]string
-	teams         map[string]map[string]bool
-	userTypes     map[string]string
-	userIDs       map[string]int64
-	emails        map[string]string
-	profiles      map[string]profile
-	faults        []*fault
-	delay         time.Duration
-	delayN        int // -1: every request
-	requests      []string
-	nextID        int64
-	rateRemaining int
-	rateReset     time.Time
+	mu               sync.Mutex
+	pulls            []*pull // index number-1
+	reviews          map[int][]*review
+	comments         []*comment
+	statuses         map[string][]*status
+	labels           map[int][]string
+	teams            map[string]map[string]bool
+	userTypes        map[string]string
+	userIDs          map[string]int64
+	emails           map[string]string
+	profiles         map[string]profile
+	permissions      map[string]string
+	protection       map[string]*Protection
+	rulesets         []*Ruleset
+	protectionDenied bool
+	mergeMethods     []string // nil: merge and squash
+	faults           []*fault
+	delay            time.Duration
+	delayN           int // -1: every request
+	requests         []string
+	nextID           int64
+	rateRemaining    int
+	rateReset        time.Time
 }
 
 type pull struct {
@@ -170,6 +182,12 @@ func Start(opts Options) (*Server, error) {
 		}
 		opts.MergeSigner = signer
 	}
+	if opts.DefaultPermission == "" {
+		opts.DefaultPermission = "write"
+	}
+	if !slices.Contains(roles, opts.DefaultPermission) {
+		return nil, fmt.Errorf("starting GitHub fake: default permission %q is not valid; want one of %s", opts.DefaultPermission, strings.Join(roles, ", "))
+	}
 	s := &Server{
 		opts:          opts,
 		reviews:       map[int][]*review{},
@@ -180,6 +198,8 @@ func Start(opts Options) (*Server, error) {
 		userIDs:       map[string]int64{},
 		emails:        map[string]string{},
 		profiles:      map[string]profile{},
+		permissions:   map[string]string{},
+		protection:    map[string]*Protection{},
 		rateRemaining: 5000,
 		rateReset:     time.Now().Add(time.Hour),
 	}
@@ -600,7 +620,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, msg string, details ...map[string]any) {
-	body := map[string]any{"message": msg, "documentation_url": "https://docs.github.com/rest"}
+	writeErrorDoc(w, code, msg, "https://docs.github.com/rest", details...)
+}
+
+// writeErrorDoc is writeError with GitHub's documentation_url for the
+// error (protected-branch refusals point to the article about them).
+func writeErrorDoc(w http.ResponseWriter, code int, msg, doc string, details ...map[string]any) {
+	body := map[string]any{"message": msg, "documentation_url": doc}
 	if len(details) > 0 {
 		body["errors"] = details
 	}
