@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -295,7 +296,7 @@ func (r *Registry) branchEvents(ctx context.Context, branch string, tip plumbing
 	cache.Branches[branch] = newCacheBranch(tip, envs, trust, events)
 	data, err := encodeAuditCache(cache)
 	if err == nil {
-		err = writeFileAtomic(file, data)
+		err = durable.WriteFile(file, data, 0o644, nil)
 	}
 	if err != nil {
 		// A read-only clone can still be audited, only not faster.

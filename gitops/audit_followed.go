@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 )
 
 // FollowedFile is where audit records, under the git directory, the last
@@ -89,7 +91,7 @@ func (r *Registry) checkFollowed(ctx context.Context, branch string, tip plumbin
 	if err != nil {
 		return nil, fmt.Errorf("encoding %q: %w", file, err)
 	}
-	if err := writeFileAtomic(file, append(b, '\n')); err != nil {
+	if err := durable.WriteFile(file, append(b, '\n'), 0o644, nil); err != nil {
 		// A read-only clone can still be audited; it just cannot record.
 		r.log.Warningf("cannot record the position of %s in %s: %v", branch, file, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
@@ -136,8 +137,8 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	}
 	if opts.Signer == nil {
 		for _, f := range todo {
-			if err := writeFileAtomic(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content); err != nil {
-				return nil, err
+			if err := durable.WriteFile(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content, 0o644, nil); err != nil {
+				return nil, fmt.Errorf("writing %q: %w", f.Path, err)
 			}
 		}
 		return res, nil
@@ -191,35 +192,4 @@ func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why st
 		out = append(out, repo.File{Path: f.Path, Content: f.Content})
 	}
 	return out, "", nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it into place.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating %q: %w", filepath.Dir(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".modelgit-tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 )
 
 // directAlign is the buffer address and length alignment O_DIRECT needs
@@ -21,20 +23,13 @@ const directAlign = 4096
 // a copy into the page cache (CPU the hasher needs) or a pile of dirty
 // pages for the final fsync to wait for. File systems that refuse
 // O_DIRECT get an ordinary file.
-func createBlobTemp(dir string) (*os.File, bool, error) {
-	for range 100 {
-		name := tempName(dir)
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_DIRECT, 0o600)
-		if errors.Is(err, unix.EINVAL) {
-			f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-			return f, false, err
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return f, err == nil, err
+func createBlobTemp(dir string) (*durable.Temp, bool, error) {
+	t, err := durable.CreateTemp(dir, tempPrefix, unix.O_DIRECT)
+	if errors.Is(err, unix.EINVAL) {
+		t, err = durable.CreateTemp(dir, tempPrefix, 0)
+		return t, false, err
 	}
-	return nil, false, errors.New("too many temp file name collisions")
+	return t, err == nil, err
 }
 
 // blobWriter writes a blob's bytes at their offsets (pwrite), from one

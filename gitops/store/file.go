@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -155,18 +153,12 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
 	}
 	s.clean.Do(func() { removeStaleTemps(dir) })
-	f, direct, err := createBlobTemp(dir)
+	t, direct, err := createBlobTemp(dir)
 	if err != nil {
 		return manifests.Digest{}, 0, fmt.Errorf("creating temp file in %q: %w", dir, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	dg, err := fill(f, direct)
+	defer t.Discard()
+	dg, err := fill(t.File, direct)
 	if err != nil {
 		return manifests.Digest{}, 0, err
 	}
@@ -178,23 +170,10 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 	}
 	final := s.Path(d)
 	if _, err := os.Stat(final); err == nil {
-		return d, n, nil // deduplicated: the deferred cleanup drops the temp file
+		return d, n, nil // deduplicated: the deferred Discard drops the temp file
 	}
-	if err := f.Chmod(0o444); err != nil {
-		return d, n, fmt.Errorf("making %q read-only: %w", f.Name(), err)
-	}
-	if err := f.Sync(); err != nil {
-		return d, n, fmt.Errorf("syncing %q: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return d, n, fmt.Errorf("closing %q: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return d, n, fmt.Errorf("renaming %q to %q: %w", f.Name(), final, err)
-	}
-	ok = true
-	if err := syncDir(dir); err != nil {
-		return d, n, err
+	if err := t.Commit(final, 0o444, nil); err != nil {
+		return d, n, fmt.Errorf("storing %q as %q: %w", t.Name(), final, err)
 	}
 	return d, n, nil
 }
@@ -261,25 +240,6 @@ func copyHashing(ctx context.Context, w *diskWriter, r io.Reader) (*manifests.Di
 		return nil, err
 	}
 	return dg, nil
-}
-
-// tempName returns a fresh temp file name in dir.
-func tempName(dir string) string {
-	var b [8]byte
-	rand.Read(b[:])
-	return filepath.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening directory %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("syncing directory %q: %w", dir, err)
-	}
-	return nil
 }
 
 // removeStaleTemps deletes temp files left by writers that crashed more
