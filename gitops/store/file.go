@@ -95,7 +95,7 @@ func (s *File) Open(ctx context.Context, d manifests.Digest) (io.ReadCloser, err
 		f.Close()
 		return nil, fmt.Errorf("opening blob %s: %w", d, err)
 	}
-	return readCloser{newVerifyReader(f, d, fi.Size()), f}, nil
+	return readSeekCloser{newVerifyReader(f, d, fi.Size()), f}, nil
 }
 
 // Put stores r under d unless d is already stored, in which case r is not
