@@ -49,8 +49,7 @@ func newBlobWriter(f *os.File, direct bool) *blobWriter {
 	return w
 }
 
-// writeAt writes b at off. Its errors name the file; a write from memory
-// that cannot be read (EFAULT: a mapped file truncated) is errFault.
+// writeAt writes b at off. Its errors name the file.
 func (w *blobWriter) writeAt(b []byte, off int64) error {
 	if w.direct.Load() && (len(b)%directAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0) {
 		w.buffered()
@@ -63,8 +62,6 @@ func (w *blobWriter) writeAt(b []byte, off int64) error {
 		case errors.Is(err, unix.EINVAL) && w.direct.Load():
 			w.buffered()
 			continue
-		case errors.Is(err, unix.EFAULT):
-			return errFault
 		case err != nil:
 			return fmt.Errorf("writing %q: %w", w.f.Name(), &fs.PathError{Op: "write", Path: w.f.Name(), Err: err})
 		case n == 0:
@@ -122,6 +119,15 @@ func alignedBuf(n int) []byte {
 // for. It is only a hint; errors are ignored.
 func startWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
+// errCrossDevice is a clone refused because source and store are on
+// different file systems (the store's may still clone other sources).
+var errCrossDevice = unix.EXDEV
+
+// cloneFrom makes dst share src's extents (FICLONE).
+func cloneFrom(dst, src *os.File) error {
+	return unix.IoctlFileClone(int(dst.Fd()), int(src.Fd()))
 }
 
 // cloneFile makes dst share src's extents (FICLONE), where the file system

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -33,6 +34,12 @@ func alignedBuf(n int) []byte { return make([]byte, n) }
 
 // startWriteback is a no-op where sync_file_range does not exist.
 func startWriteback(*os.File, int64, int64) {}
+
+// errCrossDevice is never returned here: nothing is cloned.
+var errCrossDevice = errors.New("cross-device clone")
+
+// cloneFrom clones on Linux only.
+func cloneFrom(dst, src *os.File) error { return errors.ErrUnsupported }
 
 // cloneFile clones on Linux only.
 func cloneFile(dst *os.File, src string) bool { return false }

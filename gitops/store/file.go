@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,14 +34,16 @@ const (
 // File is the file-system store: blob d lives at DIR/blobs/sha256/<hex>,
 // read-only. Writes go to a temp file in the same directory, are fsynced,
 // renamed into place and the directory fsynced, so a crash at any point
-// leaves either the whole blob or none under its final name. On Linux blob
-// data is written with O_DIRECT where the file system allows it, so the
-// disk write overlaps hashing without costing CPU or page cache. When a
-// Hasher adds a regular file on Linux, the file is memory-mapped instead
-// of read, and the blob written straight from the mapped pages.
+// leaves either the whole blob or none under its final name (package
+// durable). The bytes stored under a name are the bytes hashed to make it:
+// each buffer read is hashed and written as it is, and a clone is hashed
+// by reading the clone. On Linux blob data is written with O_DIRECT where
+// the file system allows it, so the disk write overlaps hashing without
+// costing CPU or page cache.
 type File struct {
-	dir   string
-	clean sync.Once
+	dir     string
+	clean   sync.Once
+	noClone atomic.Bool // the store's file system cannot clone
 }
 
 var (
@@ -177,6 +180,50 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 	}
 	return d, n, nil
 }
+
+// cloneMin is the smallest file worth trying to clone: below it the
+// clone's extra open costs more than a copy.
+const cloneMin = 1 << 20
+
+// ingestClone stores src as a clone of it (FICLONE), where the store's file
+// system has reflinks and src is on it: nothing is copied. The digest is
+// of the clone, read back through its own descriptor, so the name is the
+// hash of the bytes stored whatever happens to src meanwhile. cloned is
+// false, with nothing stored, when src cannot be cloned; the caller then
+// reads it through Ingest. After a refusal that says the store's file
+// system cannot clone, it is not tried again.
+func (s *File) ingestClone(ctx context.Context, src *os.File, prog Progress) (d manifests.Digest, n int64, cloned bool, err error) {
+	if s.noClone.Load() {
+		return manifests.Digest{}, 0, false, nil
+	}
+	d, n, err = s.store(nil, func(f *os.File, direct bool) (*manifests.Digester, error) {
+		if err := cloneFrom(f, src); err != nil {
+			if !errors.Is(err, errCrossDevice) {
+				s.noClone.Store(true)
+			}
+			return nil, errNotCloned
+		}
+		c, err := os.Open(f.Name()) // not O_DIRECT: any buffer will do
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		dg := manifests.NewDigester()
+		if _, err := copyBuf(dg, onlyReader{progressReader{c, prog}}); err != nil {
+			return nil, fmt.Errorf("reading the clone %q: %w", f.Name(), err)
+		}
+		return dg, ctx.Err()
+	})
+	if errors.Is(err, errNotCloned) {
+		return manifests.Digest{}, 0, false, nil
+	}
+	if err != nil {
+		return manifests.Digest{}, 0, true, fmt.Errorf("ingesting blob: %w", err)
+	}
+	return d, n, true, nil
+}
+
+var errNotCloned = errors.New("not cloned")
 
 var ingestPool = sync.Pool{New: func() any { b := alignedBuf(ingestBufSize); return &b }}
 

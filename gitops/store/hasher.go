@@ -118,22 +118,13 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	if err := walk(p, "", fi, nil, &files); err != nil {
 		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
 	}
-	var total, mappedBytes int64
+	var total int64
 	for _, f := range files {
 		total += f.fi.Size()
-		if f.fi.Size() >= mapMin {
-			mappedBytes += f.fi.Size()
-		}
 	}
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
 
-	// Spare Ps help the blob writers of mapped files (boostProcs); a
-	// directory of small files, which are read and written on one
-	// goroutine each, only pays for the extra threads.
-	if _, ok := st.(*File); ok && mappedBytes*2 > total {
-		defer boostProcs(h.workers())()
-	}
 	entries := make([]Entry, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.workers())
@@ -201,23 +192,18 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	// (ingesting, storing), which names its blob or temp file.
 	switch in, ok := st.(Ingester); {
 	case st == nil:
-		var mapped bool
-		if e.Digest, mapped, err = hashFile(ctx, fd, e.Size, prog); !mapped {
-			dg := manifests.NewDigester()
-			n, err = copyBuf(dg, r)
-			e.Digest = dg.Digest()
-		} else {
-			n = e.Size
-		}
+		dg := manifests.NewDigester()
+		n, err = copyBuf(dg, r)
+		e.Digest = dg.Digest()
 		if err != nil {
-			err = fmt.Errorf("reading: %w", err) // a *changedError is unwrapped below
+			err = fmt.Errorf("reading: %w", err)
 		}
 	case ok:
-		mapped := false
-		if fst, isFile := st.(*File); isFile {
-			e.Digest, n, mapped, err = fst.ingestFile(ctx, fd, e.Size, prog)
+		cloned := false
+		if fst, isFile := st.(*File); isFile && e.Size >= cloneMin {
+			e.Digest, n, cloned, err = fst.ingestClone(ctx, fd, prog)
 		}
-		if !mapped {
+		if !cloned {
 			e.Digest, n, err = in.Ingest(ctx, r)
 		}
 	default:
@@ -253,9 +239,8 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	return e, nil
 }
 
-// changedError reports a file that changed while it was read (its size,
-// or, on the mapped path, its mtime or ctime); what was read is not
-// stored.
+// changedError reports a file whose size changed while it was read; what
+// was read is not recorded in the tree.
 type changedError struct{ before, after int64 }
 
 func (e *changedError) Error() string {
