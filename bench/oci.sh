@@ -79,6 +79,7 @@ REG_PID=$!
 for _ in $(seq 100); do curl -fs "http://$ADDR/v2/" >/dev/null && break; sleep 0.1; done
 curl -fs "http://$ADDR/v2/" >/dev/null || die "the registry did not start: $(cat "$WORK/registry.log")"
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 log "writing a $MB MiB weights file"
 mkdir -p "$WORK/src"
 head -c "$((MB << 20))" /dev/urandom >"$WORK/src/weights.bin"
@@ -168,13 +169,14 @@ log "preparing a Git repository with a file store for modelgit store copy"
 (
 	git init -q "$WORK/copyrepo" && cd "$WORK/copyrepo"
 	git config gpg.format ssh && git config user.signingkey "$WORK/key"
-	"$WORK/modelgit" init >/dev/null 2>&1 && git commit -q -S -am 'Initialize'
+	"$WORK/modelgit" init >/dev/null 2>&1
 	"$WORK/modelgit" register bench --weights "$WORK/src/weights.bin" >/dev/null 2>&1
 ) || die "preparing $WORK/copyrepo"
 run_cli_copy() { (cd "$WORK/copyrepo" && "$WORK/modelgit" store copy file://.modelgit/store "oci://$ADDR/copy/mg$RUN" 2>/dev/null); }
 run_oras_push_copy() { oras push --plain-http "$ADDR/copy/oras$RUN:bench-0.1.0" weights.bin:application/vnd.cncf.model.weight.v1.raw; }
 timepair cli_copy run_cli_copy oras_push_copy run_oras_push_copy
 
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 rate() { echo "scale=1; $MB / $1" | bc -l; }
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc -l)"; }
 SECTION=$(cat <<MD
@@ -195,8 +197,9 @@ manifest; a new Git repository and registry repository each run) and
 \`oras pull\` of the same file. Every run starts after a \`sync\` (not timed), so
 the writeback of the previous run's output (oras never syncs) does not land
 on the next. modelgit and oras runs alternate; the machine is
-shared with other work, so single runs vary by ±30 %: the medians are
-what to compare. Ratio is modelgit time / oras time (lower is better).
+shared with other work (load average ${LOAD_BEFORE} before the run,
+${LOAD_AFTER} after, on $(nproc) CPUs), so single runs vary widely: the
+medians are what to compare, and a ratio within the runs' spread is noise. Ratio is modelgit time / oras time (lower is better).
 Targets (issue 16): \`register\` and \`store copy\` ≤ 1.05 × \`oras push\`,
 pull ≤ 1.0 × \`oras pull\`.
 
