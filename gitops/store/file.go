@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -179,6 +180,56 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 		return d, n, fmt.Errorf("storing %q as %q: %w", t.Name(), final, err)
 	}
 	return d, n, nil
+}
+
+// smallMax is the largest file stored through a Batch: read whole into
+// one buffer, hashed, and that buffer written, with one sync for the whole
+// batch instead of two per blob.
+const smallMax = hashBufSize - 1
+
+// ingestSmall stores the size bytes of r (at most smallMax) into batch b:
+// it reads them into one buffer, hashes the buffer and writes the same
+// buffer to a temp file that b renames to the blob's name once it has
+// synced every file of the batch. A blob already stored is not written.
+// It returns the digest and the number of bytes read (more than size, or
+// fewer, when the file changed).
+func (s *File) ingestSmall(ctx context.Context, r io.Reader, size int64, b *durable.Batch) (manifests.Digest, int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	p := (*bp)[:size+1]
+	n, err := io.ReadFull(r, p)
+	if err == nil {
+		return manifests.Digest{}, int64(n), &changedError{before: size, after: int64(n)} // grew: at least one byte more
+	}
+	if err != io.ErrUnexpectedEOF && err != io.EOF {
+		return manifests.Digest{}, int64(n), fmt.Errorf("reading: %w", err)
+	}
+	data := p[:n]
+	d := manifests.FromBytes(data)
+	final := s.Path(d)
+	if _, err := os.Stat(final); err == nil {
+		return d, int64(n), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return manifests.Digest{}, 0, err
+	}
+	dir := s.blobDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
+	}
+	s.clean.Do(func() { removeStaleTemps(dir) })
+	t, err := durable.CreateTemp(dir, tempPrefix, 0)
+	if err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating temp file in %q: %w", dir, err)
+	}
+	defer t.Discard() // no-op once in the batch
+	if _, err := t.Write(data); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("writing %q: %w", t.Name(), err)
+	}
+	if err := b.Add(t, final, 0o444); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("storing %q as %q: %w", t.Name(), final, err)
+	}
+	return d, int64(n), nil
 }
 
 // cloneMin is the smallest file worth trying to clone: below it the

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -106,7 +107,7 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 		}
 		prog.Start(filepath.Base(p), fi.Size())
 		defer prog.Done()
-		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog)
+		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog, nil)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
 		}
@@ -125,12 +126,19 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
 
+	// Small files stored in a file store share one sync (durable.Batch):
+	// two fsyncs per 4 KiB blob cost more than everything else together.
+	var batch *durable.Batch
+	if _, ok := st.(*File); ok {
+		batch = new(durable.Batch)
+		defer batch.Discard() // what a failure left unrenamed
+	}
 	entries := make([]Entry, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.workers())
 	for i, f := range files {
 		g.Go(func() error {
-			e, err := h.file(gctx, st, f, prog)
+			e, err := h.file(gctx, st, f, prog, batch)
 			if err != nil {
 				return fmt.Errorf("%s %q: %w", verb, f.abs, err)
 			}
@@ -140,6 +148,11 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return Result{}, err
+	}
+	if batch != nil {
+		if err := batch.Commit(); err != nil {
+			return Result{}, fmt.Errorf("%s %q: storing its small files: %w", verb, p, err)
+		}
 	}
 	sortEntries(entries)
 	tree := Tree{Entries: entries}
@@ -162,7 +175,9 @@ func (h *Hasher) workers() int {
 
 // file hashes one file, and stores it when st is not nil, using the stat
 // cache to skip reading unchanged files (and storing ones already stored).
-func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Entry, error) {
+// A small file for a file store joins batch, when not nil: it gets its
+// name when the caller commits the batch.
+func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress, batch *durable.Batch) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
@@ -198,6 +213,8 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 		if err != nil {
 			err = fmt.Errorf("reading: %w", err)
 		}
+	case ok && batch != nil && e.Size <= smallMax:
+		e.Digest, n, err = st.(*File).ingestSmall(ctx, r, e.Size, batch)
 	case ok:
 		cloned := false
 		if fst, isFile := st.(*File); isFile && e.Size >= cloneMin {

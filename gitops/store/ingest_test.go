@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -148,5 +150,52 @@ func TestAddLeavesGOMAXPROCSAlone(t *testing.T) {
 	}
 	if _, err := os.Stat("/proc/self/maps"); err == nil && p.mapped.Load() {
 		t.Error("a file was memory-mapped while it was added")
+	}
+}
+
+// TestAddDirOfSmallFilesAllOrNothing: the small files of a directory are
+// stored as one batch (one sync for all): none gets its name in the store
+// before every one is written, so a directory that fails half-way (here a
+// file truncated while the others are read) leaves no blob and no temp
+// file behind. Added again, it stores every blob with its bytes.
+func TestAddDirOfSmallFilesAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	for i := range 50 {
+		name := filepath.Join(dir, fmt.Sprintf("tok-%03d.bin", i))
+		writeOld(t, name, patterned(4096+i))
+		names = append(names, name)
+	}
+	last := names[len(names)-1]
+	st := NewFile(t.TempDir())
+	p := &resizeProgress{path: last, after: 1, resize: func(p string) error { return os.Truncate(p, 100) }}
+	_, err := (&Hasher{Workers: 1, Progress: p}).Add(context.Background(), st, dir)
+	if e := p.err.Load(); e != nil {
+		t.Fatal(*e)
+	}
+	var ce *changedError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Add of a directory with a file truncated while read = %v, want a changed-file error", err)
+	}
+	if files := blobFiles(t, st); len(files) != 0 {
+		t.Errorf("blob dir after a failed add = %v, want empty", files)
+	}
+
+	writeOld(t, last, patterned(4096+49))
+	res, err := (&Hasher{}).Add(context.Background(), st, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Tree.Entries {
+		b, err := os.ReadFile(st.Path(e.Digest))
+		if err != nil || manifests.FromBytes(b) != e.Digest || int64(len(b)) != e.Size {
+			t.Fatalf("blob of %s: %d bytes, %v; want %d bytes hashing to %s", e.Path, len(b), err, e.Size, e.Digest)
+		}
+		if fi, err := os.Stat(st.Path(e.Digest)); err != nil || fi.Mode().Perm() != 0o444 {
+			t.Errorf("blob of %s: mode %v (%v), want read-only", e.Path, fi.Mode().Perm(), err)
+		}
+	}
+	if got := len(blobFiles(t, st)); got != 51 {
+		t.Errorf("blob dir holds %d files, want 50 blobs and the listing", got)
 	}
 }
