@@ -23,7 +23,7 @@ import (
 // A new package must be given its line here before it builds into CI.
 var (
 	leaf     = []string{"manifests"}
-	lower    = []string{"manifests", "policies", "templates", "internal/durable", "gitops/repo", "gitops/store", "gitops/render", "gitops/forge", "gitops/signing", "gitops/prom"}
+	lower    = []string{"manifests", "policies", "templates", "gitops/internal/durable", "gitops/repo", "gitops/store", "gitops/render", "gitops/forge", "gitops/signing", "gitops/prom"}
 	core     = append([]string{"gitops"}, lower...)
 	overCore = append([]string{"gitops/ledger"}, core...)
 	features = append([]string{"gitops/check", "gitops/audit", "gitops/register"}, overCore...)
@@ -34,13 +34,13 @@ var allowedImports = map[string][]string{
 	"manifests":                  nil,
 	"policies":                   leaf,
 	"templates":                  leaf,
-	"internal/durable":           nil,
+	"gitops/internal/durable":    nil,
 	"gitops/signing":             leaf,
 	"gitops/signing/signingtest": nil,
-	"gitops/repo":                {"manifests", "internal/durable", "gitops/signing"},
-	"gitops/store":               {"manifests", "internal/durable"},
+	"gitops/repo":                {"manifests", "gitops/internal/durable", "gitops/signing"},
+	"gitops/store":               {"manifests", "gitops/internal/durable"},
 	"gitops/store/storetest":     nil,
-	"gitops/render":              {"manifests", "policies", "internal/durable", "gitops/signing"},
+	"gitops/render":              {"manifests", "policies", "gitops/internal/durable", "gitops/signing"},
 	"gitops/fluxstatus":          {"manifests", "gitops/repo", "gitops/render"},
 	"gitops/forge":               leaf,
 	"gitops/forge/githubfake":    {"manifests", "gitops/forge", "gitops/signing"},

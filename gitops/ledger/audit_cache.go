@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -297,7 +298,7 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 	cache.Branches[branch] = newCacheBranch(tip, envs, trust, events)
 	data, err := encodeAuditCache(cache)
 	if err == nil {
-		err = gitops.WriteFileAtomic(file, data)
+		err = durable.WriteFile(file, data, 0o644, nil)
 	}
 	if err != nil {
 		// A read-only clone can still be audited, only not faster.

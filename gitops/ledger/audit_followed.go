@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 )
 
 // FollowedFile is where audit records, under the git directory, the last
@@ -90,7 +90,7 @@ func (r *Ledger) CheckFollowed(ctx context.Context, branch string, tip plumbing.
 	if err != nil {
 		return nil, fmt.Errorf("encoding %q: %w", file, err)
 	}
-	if err := gitops.WriteFileAtomic(file, append(b, '\n')); err != nil {
+	if err := durable.WriteFile(file, append(b, '\n'), 0o644, nil); err != nil {
 		// A read-only clone can still be audited; it just cannot record.
 		r.Log().Warningf("cannot record the position of %s in %s: %v", branch, file, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
@@ -137,8 +138,8 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	}
 	if opts.Signer == nil {
 		for _, f := range todo {
-			if err := gitops.WriteFileAtomic(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content); err != nil {
-				return nil, err
+			if err := durable.WriteFile(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content, 0o644, nil); err != nil {
+				return nil, fmt.Errorf("writing %q: %w", f.Path, err)
 			}
 		}
 		return res, nil

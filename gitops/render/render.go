@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"sigs.k8s.io/yaml"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -278,8 +278,8 @@ func MapFS(files []File) fs.FS {
 	return m
 }
 
-// Write writes files under root: each to a temporary file in its
-// directory, then renamed into place, so no file is ever left partial.
+// Write writes files under root, each durably (package durable): no file
+// is ever left partial, and each survives a crash once Write returns.
 // Paths are resolved with securejoin and cannot leave root.
 func Write(root string, files []File) error {
 	for _, f := range files {
@@ -295,24 +295,5 @@ func Write(root string, files []File) error {
 }
 
 func writeFile(p string, content []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	t, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(t.Name())
-	if _, err := t.Write(content); err != nil {
-		t.Close()
-		return err
-	}
-	if err := t.Chmod(0o644); err != nil {
-		t.Close()
-		return err
-	}
-	if err := t.Close(); err != nil {
-		return err
-	}
-	return os.Rename(t.Name(), p)
+	return durable.WriteFile(p, content, 0o644, nil)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/signing"
 )
 
@@ -438,47 +439,7 @@ func (r *Repo) writeObject(obj *plumbing.MemoryObject) (plumbing.Hash, error) {
 // must be on name's file system; step names the crash checkpoint between
 // writing and renaming.
 func writeFileAtomic(tmpDir, prefix, name string, data []byte, perm os.FileMode, step string) error {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(tmpDir, prefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	checkpoint(step)
-	if err := os.Rename(tmp, name); err != nil {
-		return err
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	_ = d.Sync() // not supported everywhere; the rename is what matters
-	return nil
+	return durable.WriteFile(name, data, perm, &durable.Options{TempDir: tmpDir, Prefix: prefix, BeforeRename: func() { checkpoint(step) }})
 }
 
 // updateRef moves ref name from old (zero: must not exist) to new using
@@ -536,7 +497,7 @@ func (r *Repo) updateRef(name string, old, new plumbing.Hash, who object.Signatu
 	}
 	locked = false
 	checkpoint("ref-updated")
-	_ = syncDir(filepath.Dir(refPath))
+	_ = durable.SyncDir(filepath.Dir(refPath)) // the rename is what matters
 	// The reflog is a convenience: the ref has moved whatever happens here.
 	line := fmt.Sprintf("%s %s %s <%s> %d %s\t%s\n", old, new, who.Name, who.Email, who.When.Unix(), who.When.Format("-0700"), msg)
 	r.appendReflog(filepath.Join(r.commonDir, "logs", filepath.FromSlash(name)), line)

@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 )
 
 // directAlign is the buffer address and length alignment O_DIRECT needs
@@ -21,20 +23,13 @@ const directAlign = 4096
 // a copy into the page cache (CPU the hasher needs) or a pile of dirty
 // pages for the final fsync to wait for. File systems that refuse
 // O_DIRECT get an ordinary file.
-func createBlobTemp(dir string) (*os.File, bool, error) {
-	for range 100 {
-		name := tempName(dir)
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_DIRECT, 0o600)
-		if errors.Is(err, unix.EINVAL) {
-			f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-			return f, false, err
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return f, err == nil, err
+func createBlobTemp(dir string) (*durable.Temp, bool, error) {
+	t, err := durable.CreateTemp(dir, tempPrefix, unix.O_DIRECT)
+	if errors.Is(err, unix.EINVAL) {
+		t, err = durable.CreateTemp(dir, tempPrefix, 0)
+		return t, false, err
 	}
-	return nil, false, errors.New("too many temp file name collisions")
+	return t, err == nil, err
 }
 
 // blobWriter writes a blob's bytes at their offsets (pwrite), from one
@@ -54,8 +49,7 @@ func newBlobWriter(f *os.File, direct bool) *blobWriter {
 	return w
 }
 
-// writeAt writes b at off. Its errors name the file; a write from memory
-// that cannot be read (EFAULT: a mapped file truncated) is errFault.
+// writeAt writes b at off. Its errors name the file.
 func (w *blobWriter) writeAt(b []byte, off int64) error {
 	if w.direct.Load() && (len(b)%directAlign != 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign != 0) {
 		w.buffered()
@@ -68,8 +62,6 @@ func (w *blobWriter) writeAt(b []byte, off int64) error {
 		case errors.Is(err, unix.EINVAL) && w.direct.Load():
 			w.buffered()
 			continue
-		case errors.Is(err, unix.EFAULT):
-			return errFault
 		case err != nil:
 			return fmt.Errorf("writing %q: %w", w.f.Name(), &fs.PathError{Op: "write", Path: w.f.Name(), Err: err})
 		case n == 0:
@@ -127,6 +119,15 @@ func alignedBuf(n int) []byte {
 // for. It is only a hint; errors are ignored.
 func startWriteback(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
+// errCrossDevice is a clone refused because source and store are on
+// different file systems (the store's may still clone other sources).
+var errCrossDevice = unix.EXDEV
+
+// cloneFrom makes dst share src's extents (FICLONE).
+func cloneFrom(dst, src *os.File) error {
+	return unix.IoctlFileClone(int(dst.Fd()), int(src.Fd()))
 }
 
 // cloneFile makes dst share src's extents (FICLONE), where the file system

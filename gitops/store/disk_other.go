@@ -6,18 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 )
 
 // createBlobTemp creates a temp file for a blob.
-func createBlobTemp(dir string) (*os.File, bool, error) {
-	for range 100 {
-		f, err := os.OpenFile(tempName(dir), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return f, false, err
-	}
-	return nil, false, errors.New("too many temp file name collisions")
+func createBlobTemp(dir string) (*durable.Temp, bool, error) {
+	t, err := durable.CreateTemp(dir, tempPrefix, 0)
+	return t, false, err
 }
 
 // diskWriter writes a blob's buffers in order; the final fsync does the
@@ -38,6 +34,12 @@ func alignedBuf(n int) []byte { return make([]byte, n) }
 
 // startWriteback is a no-op where sync_file_range does not exist.
 func startWriteback(*os.File, int64, int64) {}
+
+// errCrossDevice is never returned here: nothing is cloned.
+var errCrossDevice = errors.New("cross-device clone")
+
+// cloneFrom clones on Linux only.
+func cloneFrom(dst, src *os.File) error { return errors.ErrUnsupported }
 
 // cloneFile clones on Linux only.
 func cloneFile(dst *os.File, src string) bool { return false }

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -35,14 +35,16 @@ const (
 // File is the file-system store: blob d lives at DIR/blobs/sha256/<hex>,
 // read-only. Writes go to a temp file in the same directory, are fsynced,
 // renamed into place and the directory fsynced, so a crash at any point
-// leaves either the whole blob or none under its final name. On Linux blob
-// data is written with O_DIRECT where the file system allows it, so the
-// disk write overlaps hashing without costing CPU or page cache. When a
-// Hasher adds a regular file on Linux, the file is memory-mapped instead
-// of read, and the blob written straight from the mapped pages.
+// leaves either the whole blob or none under its final name (package
+// durable). The bytes stored under a name are the bytes hashed to make it:
+// each buffer read is hashed and written as it is, and a clone is hashed
+// by reading the clone. On Linux blob data is written with O_DIRECT where
+// the file system allows it, so the disk write overlaps hashing without
+// costing CPU or page cache.
 type File struct {
-	dir   string
-	clean sync.Once
+	dir     string
+	clean   sync.Once
+	noClone atomic.Bool // the store's file system cannot clone
 }
 
 var (
@@ -97,7 +99,7 @@ func (s *File) Open(ctx context.Context, d manifests.Digest) (io.ReadCloser, err
 		f.Close()
 		return nil, fmt.Errorf("opening blob %s: %w", d, err)
 	}
-	return readCloser{newVerifyReader(f, d, fi.Size()), f}, nil
+	return readSeekCloser{newVerifyReader(f, d, fi.Size()), f}, nil
 }
 
 // Put stores r under d unless d is already stored, in which case r is not
@@ -155,18 +157,12 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
 	}
 	s.clean.Do(func() { removeStaleTemps(dir) })
-	f, direct, err := createBlobTemp(dir)
+	t, direct, err := createBlobTemp(dir)
 	if err != nil {
 		return manifests.Digest{}, 0, fmt.Errorf("creating temp file in %q: %w", dir, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	dg, err := fill(f, direct)
+	defer t.Discard()
+	dg, err := fill(t.File, direct)
 	if err != nil {
 		return manifests.Digest{}, 0, err
 	}
@@ -178,26 +174,107 @@ func (s *File) store(check func(manifests.Digest, int64) error, fill func(f *os.
 	}
 	final := s.Path(d)
 	if _, err := os.Stat(final); err == nil {
-		return d, n, nil // deduplicated: the deferred cleanup drops the temp file
+		return d, n, nil // deduplicated: the deferred Discard drops the temp file
 	}
-	if err := f.Chmod(0o444); err != nil {
-		return d, n, fmt.Errorf("making %q read-only: %w", f.Name(), err)
-	}
-	if err := f.Sync(); err != nil {
-		return d, n, fmt.Errorf("syncing %q: %w", f.Name(), err)
-	}
-	if err := f.Close(); err != nil {
-		return d, n, fmt.Errorf("closing %q: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), final); err != nil {
-		return d, n, fmt.Errorf("renaming %q to %q: %w", f.Name(), final, err)
-	}
-	ok = true
-	if err := syncDir(dir); err != nil {
-		return d, n, err
+	if err := t.Commit(final, 0o444, nil); err != nil {
+		return d, n, fmt.Errorf("storing %q as %q: %w", t.Name(), final, err)
 	}
 	return d, n, nil
 }
+
+// smallMax is the largest file stored through a Batch: read whole into
+// one buffer, hashed, and that buffer written, with one sync for the whole
+// batch instead of two per blob.
+const smallMax = hashBufSize - 1
+
+// ingestSmall stores the size bytes of r (at most smallMax) into batch b:
+// it reads them into one buffer, hashes the buffer and writes the same
+// buffer to a temp file that b renames to the blob's name once it has
+// synced every file of the batch. A blob already stored is not written.
+// It returns the digest and the number of bytes read (more than size, or
+// fewer, when the file changed).
+func (s *File) ingestSmall(ctx context.Context, r io.Reader, size int64, b *durable.Batch) (manifests.Digest, int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	p := (*bp)[:size+1]
+	n, err := io.ReadFull(r, p)
+	if err == nil {
+		return manifests.Digest{}, int64(n), &changedError{before: size, after: int64(n)} // grew: at least one byte more
+	}
+	if err != io.ErrUnexpectedEOF && err != io.EOF {
+		return manifests.Digest{}, int64(n), fmt.Errorf("reading: %w", err)
+	}
+	data := p[:n]
+	d := manifests.FromBytes(data)
+	final := s.Path(d)
+	if _, err := os.Stat(final); err == nil {
+		return d, int64(n), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return manifests.Digest{}, 0, err
+	}
+	dir := s.blobDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating %q: %w", dir, err)
+	}
+	s.clean.Do(func() { removeStaleTemps(dir) })
+	t, err := durable.CreateTemp(dir, tempPrefix, 0)
+	if err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("creating temp file in %q: %w", dir, err)
+	}
+	defer t.Discard() // no-op once in the batch
+	if _, err := t.Write(data); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("writing %q: %w", t.Name(), err)
+	}
+	if err := b.Add(t, final, 0o444); err != nil {
+		return manifests.Digest{}, 0, fmt.Errorf("storing %q as %q: %w", t.Name(), final, err)
+	}
+	return d, int64(n), nil
+}
+
+// cloneMin is the smallest file worth trying to clone: below it the
+// clone's extra open costs more than a copy.
+const cloneMin = 1 << 20
+
+// ingestClone stores src as a clone of it (FICLONE), where the store's file
+// system has reflinks and src is on it: nothing is copied. The digest is
+// of the clone, read back through its own descriptor, so the name is the
+// hash of the bytes stored whatever happens to src meanwhile. cloned is
+// false, with nothing stored, when src cannot be cloned; the caller then
+// reads it through Ingest. After a refusal that says the store's file
+// system cannot clone, it is not tried again.
+func (s *File) ingestClone(ctx context.Context, src *os.File, prog Progress) (d manifests.Digest, n int64, cloned bool, err error) {
+	if s.noClone.Load() {
+		return manifests.Digest{}, 0, false, nil
+	}
+	d, n, err = s.store(nil, func(f *os.File, direct bool) (*manifests.Digester, error) {
+		if err := cloneFrom(f, src); err != nil {
+			if !errors.Is(err, errCrossDevice) {
+				s.noClone.Store(true)
+			}
+			return nil, errNotCloned
+		}
+		c, err := os.Open(f.Name()) // not O_DIRECT: any buffer will do
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		dg := manifests.NewDigester()
+		if _, err := copyBuf(dg, onlyReader{progressReader{c, prog}}); err != nil {
+			return nil, fmt.Errorf("reading the clone %q: %w", f.Name(), err)
+		}
+		return dg, ctx.Err()
+	})
+	if errors.Is(err, errNotCloned) {
+		return manifests.Digest{}, 0, false, nil
+	}
+	if err != nil {
+		return manifests.Digest{}, 0, true, fmt.Errorf("ingesting blob: %w", err)
+	}
+	return d, n, true, nil
+}
+
+var errNotCloned = errors.New("not cloned")
 
 var ingestPool = sync.Pool{New: func() any { b := alignedBuf(ingestBufSize); return &b }}
 
@@ -261,25 +338,6 @@ func copyHashing(ctx context.Context, w *diskWriter, r io.Reader) (*manifests.Di
 		return nil, err
 	}
 	return dg, nil
-}
-
-// tempName returns a fresh temp file name in dir.
-func tempName(dir string) string {
-	var b [8]byte
-	rand.Read(b[:])
-	return filepath.Join(dir, tempPrefix+hex.EncodeToString(b[:]))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening directory %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("syncing directory %q: %w", dir, err)
-	}
-	return nil
 }
 
 // removeStaleTemps deletes temp files left by writers that crashed more

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -106,7 +107,7 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 		}
 		prog.Start(filepath.Base(p), fi.Size())
 		defer prog.Done()
-		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog)
+		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog, nil)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
 		}
@@ -118,28 +119,26 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	if err := walk(p, "", fi, nil, &files); err != nil {
 		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
 	}
-	var total, mappedBytes int64
+	var total int64
 	for _, f := range files {
 		total += f.fi.Size()
-		if f.fi.Size() >= mapMin {
-			mappedBytes += f.fi.Size()
-		}
 	}
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
 
-	// Spare Ps help the blob writers of mapped files (boostProcs); a
-	// directory of small files, which are read and written on one
-	// goroutine each, only pays for the extra threads.
-	if _, ok := st.(*File); ok && mappedBytes*2 > total {
-		defer boostProcs(h.workers())()
+	// Small files stored in a file store share one sync (durable.Batch):
+	// two fsyncs per 4 KiB blob cost more than everything else together.
+	var batch *durable.Batch
+	if _, ok := st.(*File); ok {
+		batch = new(durable.Batch)
+		defer batch.Discard() // what a failure left unrenamed
 	}
 	entries := make([]Entry, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(h.workers())
 	for i, f := range files {
 		g.Go(func() error {
-			e, err := h.file(gctx, st, f, prog)
+			e, err := h.file(gctx, st, f, prog, batch)
 			if err != nil {
 				return fmt.Errorf("%s %q: %w", verb, f.abs, err)
 			}
@@ -149,6 +148,11 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return Result{}, err
+	}
+	if batch != nil {
+		if err := batch.Commit(); err != nil {
+			return Result{}, fmt.Errorf("%s %q: storing its small files: %w", verb, p, err)
+		}
 	}
 	sortEntries(entries)
 	tree := Tree{Entries: entries}
@@ -171,7 +175,9 @@ func (h *Hasher) workers() int {
 
 // file hashes one file, and stores it when st is not nil, using the stat
 // cache to skip reading unchanged files (and storing ones already stored).
-func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Entry, error) {
+// A small file for a file store joins batch, when not nil: it gets its
+// name when the caller commits the batch.
+func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress, batch *durable.Batch) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
@@ -201,23 +207,20 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	// (ingesting, storing), which names its blob or temp file.
 	switch in, ok := st.(Ingester); {
 	case st == nil:
-		var mapped bool
-		if e.Digest, mapped, err = hashFile(ctx, fd, e.Size, prog); !mapped {
-			dg := manifests.NewDigester()
-			n, err = copyBuf(dg, r)
-			e.Digest = dg.Digest()
-		} else {
-			n = e.Size
-		}
+		dg := manifests.NewDigester()
+		n, err = copyBuf(dg, r)
+		e.Digest = dg.Digest()
 		if err != nil {
-			err = fmt.Errorf("reading: %w", err) // a *changedError is unwrapped below
+			err = fmt.Errorf("reading: %w", err)
 		}
+	case ok && batch != nil && e.Size <= smallMax:
+		e.Digest, n, err = st.(*File).ingestSmall(ctx, r, e.Size, batch)
 	case ok:
-		mapped := false
-		if fst, isFile := st.(*File); isFile {
-			e.Digest, n, mapped, err = fst.ingestFile(ctx, fd, e.Size, prog)
+		cloned := false
+		if fst, isFile := st.(*File); isFile && e.Size >= cloneMin {
+			e.Digest, n, cloned, err = fst.ingestClone(ctx, fd, prog)
 		}
-		if !mapped {
+		if !cloned {
 			e.Digest, n, err = in.Ingest(ctx, r)
 		}
 	default:
@@ -253,9 +256,8 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress) (Ent
 	return e, nil
 }
 
-// changedError reports a file that changed while it was read (its size,
-// or, on the mapped path, its mtime or ctime); what was read is not
-// stored.
+// changedError reports a file whose size changed while it was read; what
+// was read is not recorded in the tree.
 type changedError struct{ before, after int64 }
 
 func (e *changedError) Error() string {

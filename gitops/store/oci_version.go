@@ -160,7 +160,7 @@ func CopyBlobs(ctx context.Context, dst, src Store, blobs []Blob, parallel int, 
 				return fmt.Errorf("copying from %s: %w", src.URL(), err)
 			}
 			defer rc.Close()
-			cr := &countReader{r: progressReader{rc, prog}}
+			cr := &copyReader{r: rc, prog: prog}
 			if err := dst.Put(ctx, b.Digest, b.Size, cr); err != nil {
 				return fmt.Errorf("copying from %s: %w", src.URL(), err)
 			}
@@ -175,16 +175,37 @@ func CopyBlobs(ctx context.Context, dst, src Store, blobs []Blob, parallel int, 
 	return stats, err
 }
 
-// countReader counts the bytes read through it.
-type countReader struct {
-	r io.Reader
-	n int64
+// copyReader reports the bytes read from r to prog and counts them in n,
+// and passes Seek through to r when r can seek (a blob of a file store):
+// the uploader then sends a blob of known size as one streamed PUT, as
+// `oras push` does, instead of chunks, and can rewind it to retry. Bytes
+// read again after a rewind are not reported twice.
+type copyReader struct {
+	r    io.Reader
+	prog Progress
+	pos  int64 // position in r
+	n    int64 // the furthest position reached
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+func (c *copyReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	if c.pos += int64(k); c.pos > c.n {
+		c.prog.Add(c.pos - c.n)
+		c.n = c.pos
+	}
+	return k, err
+}
+
+func (c *copyReader) Seek(offset int64, whence int) (int64, error) {
+	s, ok := c.r.(io.Seeker)
+	if !ok {
+		return 0, fmt.Errorf("seeking a blob being copied: %w", errors.ErrUnsupported)
+	}
+	pos, err := s.Seek(offset, whence)
+	if err == nil {
+		c.pos = pos
+	}
+	return pos, err
 }
 
 // modelPackConfig is the ModelPack model config

@@ -11,6 +11,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -90,22 +91,16 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 		return err
 	}
 	defer rc.Close()
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
+	t, err := durable.CreateTemp(dir, tempPrefix, 0)
 	if err != nil {
 		return fmt.Errorf("creating temp file in %q: %w", dir, unwrapPathError(err))
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer t.Discard()
 	// From a file store on a file system with reflinks, the file is a
 	// clone of the blob (copy on write, no space used); the blob is still
 	// read through rc, which verifies it, before the clone gets its name.
-	var w io.Writer = &writebackWriter{f: f}
-	if fst, isFile := st.(*File); isFile && cloneFile(f, fst.Path(d)) {
+	var w io.Writer = &writebackWriter{f: t.File}
+	if fst, isFile := st.(*File); isFile && cloneFile(t.File, fst.Path(d)) {
 		w = onlyWriter{io.Discard} // our 1 MiB buffer, not Discard's 8 KiB ReadFrom
 	}
 	n, err := copyBuf(w, onlyReader{rc})
@@ -115,20 +110,7 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 	if size >= 0 && n != size {
 		return &DigestMismatchError{Want: d, Got: d, WantSize: size, GotSize: n}
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), target); err != nil {
-		return unwrapPathError(err)
-	}
-	ok = true
-	return nil
+	return unwrapPathError(t.Commit(target, 0o644, nil))
 }
 
 // writebackWriter writes to a file and starts writing each 32 MiB to disk

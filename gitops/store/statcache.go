@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -143,39 +144,9 @@ func (c *StatCache) Save() error {
 	if err != nil {
 		return fmt.Errorf("saving stat cache %q: %w", c.file, err)
 	}
-	if err := writeFileAtomic(c.file, b, 0o644); err != nil {
+	if err := durable.WriteFile(c.file, b, 0o644, &durable.Options{Prefix: tempPrefix}); err != nil {
 		return fmt.Errorf("saving stat cache %q: %w", c.file, err)
 	}
 	c.dirty = false
 	return nil
-}
-
-// writeFileAtomic writes b to a temp file next to path and renames it to
-// path, so readers see the old or the new content, never a part.
-func writeFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

@@ -144,6 +144,33 @@ func (v *verifyReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Seek lets an uploader that sends the blob as one streamed request learn
+// its position and rewind it to retry: Seek(0, io.SeekCurrent), and
+// Seek(0, io.SeekStart), which starts the verification over. It fails
+// when r cannot seek, and for any other offset (a verification cannot
+// start in the middle).
+func (v *verifyReader) Seek(offset int64, whence int) (int64, error) {
+	s, ok := v.r.(io.Seeker)
+	if !ok || offset != 0 || (whence != io.SeekCurrent && whence != io.SeekStart) {
+		return 0, fmt.Errorf("seeking a verified blob: %w", errors.ErrUnsupported)
+	}
+	if whence == io.SeekCurrent {
+		return s.Seek(0, io.SeekCurrent)
+	}
+	pos, err := s.Seek(0, io.SeekStart)
+	if err != nil {
+		return pos, err
+	}
+	v.dg, v.err = manifests.NewDigester(), nil
+	return pos, nil
+}
+
+// readSeekCloser is a verified file: it can rewind (see verifyReader.Seek).
+type readSeekCloser struct {
+	*verifyReader
+	io.Closer
+}
+
 // readCloser joins a reader with the Close of what it reads.
 type readCloser struct {
 	io.Reader

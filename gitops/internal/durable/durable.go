@@ -1,0 +1,145 @@
+package durable
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Temp is a file being written that gets a final name only on Commit.
+// Until then it has a name starting with its prefix, in its directory.
+type Temp struct {
+	*os.File
+	done bool
+}
+
+// CreateTemp creates a new temp file in dir whose name starts with prefix,
+// opened for reading and writing with O_EXCL, mode 0600, and the extra
+// open flags flag (0, or e.g. O_DIRECT; the caller handles a refusal).
+func CreateTemp(dir, prefix string, flag int) (*Temp, error) {
+	for range 100 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|flag, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Temp{File: f}, nil
+	}
+	return nil, fmt.Errorf("creating a temp file in %q: too many name collisions", dir)
+}
+
+// Commit gives t the mode perm, fsyncs it, closes it, renames it to name
+// and fsyncs name's directory (and t's, when that is another one). On an
+// error before the rename t is removed; Commit is the end of t either way.
+// before, when not nil, runs between the close and the rename (a test's
+// crash point).
+func (t *Temp) Commit(name string, perm fs.FileMode, before func()) error {
+	if t.done {
+		return fmt.Errorf("committing %q: already committed or discarded", t.Name())
+	}
+	if err := t.Chmod(perm); err != nil {
+		t.Discard()
+		return err
+	}
+	if err := t.Sync(); err != nil {
+		t.Discard()
+		return err
+	}
+	if err := t.Close(); err != nil {
+		t.Discard()
+		return err
+	}
+	if before != nil {
+		before()
+	}
+	if err := os.Rename(t.Name(), name); err != nil {
+		t.Discard()
+		return err
+	}
+	t.done = true
+	dir, tdir := filepath.Dir(name), filepath.Dir(t.Name())
+	if err := SyncDir(dir); err != nil {
+		return err
+	}
+	if tdir != dir {
+		return SyncDir(tdir)
+	}
+	return nil
+}
+
+// Discard closes and removes t unless it was committed. It is safe to call
+// more than once, and after Commit (deferred by every writer).
+func (t *Temp) Discard() {
+	if t.done {
+		return
+	}
+	t.done = true
+	t.Close()
+	os.Remove(t.Name())
+}
+
+// SyncDir fsyncs directory dir, so the names created, renamed or removed
+// in it survive a crash. File systems that cannot sync a directory are
+// not an error.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening directory %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("syncing directory %q: %w", dir, err)
+	}
+	return nil
+}
+
+// Options adjust WriteFile.
+type Options struct {
+	// TempDir is where the temp file is made; "" means name's directory.
+	// It must be on name's file system.
+	TempDir string
+	// Prefix starts the temp file's name; "" means ".tmp-".
+	Prefix string
+	// BeforeRename, when not nil, runs between the write and the rename.
+	BeforeRename func()
+}
+
+// WriteFile writes data to name with mode perm, durably: a temp file in
+// name's directory (or opts.TempDir), written, fsynced, given its mode,
+// renamed over name, and the directory fsynced. name's directory is
+// created when missing. A nil opts means the defaults.
+func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	dir := filepath.Dir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if o.TempDir == "" {
+		o.TempDir = dir
+	}
+	if o.Prefix == "" {
+		o.Prefix = ".tmp-"
+	}
+	t, err := CreateTemp(o.TempDir, o.Prefix, 0)
+	if err != nil {
+		return err
+	}
+	defer t.Discard()
+	if _, err := t.Write(data); err != nil {
+		return err
+	}
+	return t.Commit(name, perm, o.BeforeRename)
+}
