@@ -16,6 +16,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 )
 
 const token = "ghs_secretTOKEN123"
@@ -39,7 +40,7 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 // a fresh fake GitHub; it returns the fake, a forge client and the PR.
 func evilPR(t *testing.T) (*githubfake.Server, forge.Forge, *forge.PullRequest) {
 	t.Helper()
-	fake := githubfake.New(t, githubfake.Options{Token: token})
+	fake := githubfaketest.New(t, githubfake.Options{Token: token})
 	dir := fake.GitDir()
 	tree := gitOut(t, dir, "rev-parse", "main^{tree}")
 	head := gitOut(t, dir, "commit-tree", tree, "-p", "main", "-m", "promote "+evilExpr+" "+evilShell)

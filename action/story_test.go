@@ -19,6 +19,7 @@ import (
 	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/gitops/repo"
 )
 
@@ -85,7 +86,7 @@ func newStory(t *testing.T, devPolicy string) *story {
 
 	bare := filepath.Join(tmp, "origin.git")
 	s.run(tmp, "git", "init", "-q", "--bare", "-b", "main", bare)
-	s.fake = githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+	s.fake = githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
 	s.api = s.proxy()
 
 	s.dir = filepath.Join(tmp, "registry")

@@ -13,6 +13,7 @@ import (
 	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/manifests"
@@ -29,7 +30,7 @@ func BenchmarkCheckLargeRepo(b *testing.B) {
 	reg0 := f.reg
 	bare := filepath.Join(b.TempDir(), "origin.git")
 	git(b, ".", "init", "-q", "--bare", "-b", "main", bare)
-	fake := githubfake.New(b, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+	fake := githubfaketest.New(b, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
 	if err := reg0.Repo().AddRemote("origin", fake.GitURL()); err != nil {
 		b.Fatal(err)
 	}

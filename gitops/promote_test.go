@@ -10,6 +10,7 @@ import (
 	"github.com/modelgit/modelgit/gitops/check"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/gitops/promote"
 	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
@@ -41,7 +42,7 @@ func newPromoteFixture(t *testing.T) *promoteFixture {
 	}
 	bare := filepath.Join(t.TempDir(), "origin.git")
 	git(t, ".", "init", "-q", "--bare", "-b", "main", bare)
-	fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+	fake := githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
 	if err := f.reg.Repo().AddRemote("origin", fake.GitURL()); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 )
 
 const token = "ghp_secret123"
@@ -34,7 +35,7 @@ func newEnv(t *testing.T) *env {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("git is needed (apt-get install -y git): %v", err)
 	}
-	fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", Token: token})
+	fake := githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models", Token: token})
 	return &env{t: t, fake: fake, forge: newClient(t, fake, token), ctx: context.Background()}
 }
 

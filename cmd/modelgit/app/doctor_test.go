@@ -10,6 +10,7 @@ import (
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -101,7 +102,7 @@ func TestDoctorGitHub(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", Token: "tok"})
+			fake := githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models", Token: "tok"})
 			if tc.setup != nil {
 				tc.setup(fake)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/gitops/monitor"
 	"github.com/modelgit/modelgit/gitops/prom/promtest"
 )
@@ -142,7 +143,7 @@ func newMonitorCLI(t *testing.T) *monitorCLI {
 	// The fake's git server logs every request through the standard logger.
 	log.SetOutput(io.Discard)
 	t.Cleanup(func() { log.SetOutput(os.Stderr) })
-	m.fake = githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
+	m.fake = githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models", GitDir: bare, DefaultBranch: "main"})
 	fg, err := forge.NewGitHub(forge.GitHubOptions{Repository: "acme/models", BaseURL: m.fake.URL()})
 	if err != nil {
 		t.Fatal(err)

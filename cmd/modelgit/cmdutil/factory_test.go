@@ -12,6 +12,7 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/modelgit/modelgit/gitops/forge/githubfake"
+	"github.com/modelgit/modelgit/gitops/forge/githubfake/githubfaketest"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -107,7 +108,7 @@ const github = "forge:\n  type: github\n  repository: acme/models\n"
 // repository win over modelgit.yaml's forge, which a pull request's head
 // controls; the disagreement is reported without the token.
 func TestForgeInActions(t *testing.T) {
-	fake := githubfake.New(t, githubfake.Options{Owner: "acme", Repo: "models"})
+	fake := githubfaketest.New(t, githubfake.Options{Owner: "acme", Repo: "models"})
 	var stolen atomic.Int32
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		stolen.Add(1)

@@ -4,7 +4,8 @@
 // (SetPermission), user profiles (SetUserProfile), branch protection
 // (SetBranchProtection), rulesets (AddRuleset) and the allowed merge
 // methods (SetMergeMethods) live in memory; refs live in a real bare git
-// repository served over HTTP by fluxcd's gittestserver, so pushing a
+// repository served over HTTP (git http-backend; in tests fluxcd's
+// gittestserver, through githubfaketest), so pushing a
 // branch, opening a PR and merging it change real refs and make real
 // merge commits that `git log` shows.
 //

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fluxcd/pkg/gittestserver"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/modelgit/modelgit/gitops/forge"
@@ -58,13 +56,17 @@ type Options struct {
 	// reviews count them. "none" is what GitHub answers for a stranger
 	// to a private repository.
 	DefaultPermission string
+	// ServeGit starts the git server of the repository; nil: HTTPBackend,
+	// git's own http-backend. Tests pass githubfaketest.ServeGit, fluxcd's
+	// test git server.
+	ServeGit ServeGit
 }
 
 // Server is the fake GitHub API and its git server.
 type Server struct {
 	opts      Options
-	api       *httptest.Server
-	git       *gittestserver.GitServer
+	api       *server
+	git       GitServer
 	gitDir    string
 	repoPath  string
 	removeDir string
@@ -212,41 +214,47 @@ func Start(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("serving repository %q: not a bare git repository (no objects directory): %w", opts.GitDir, err)
 		}
 		s.gitDir, s.repoPath = dir, filepath.Base(dir)
-		s.git = gittestserver.NewGitServer(filepath.Dir(dir))
 	} else {
-		g, err := gittestserver.NewTempGitServer()
+		root, err := os.MkdirTemp("", "githubfake-")
 		if err != nil {
-			return nil, fmt.Errorf("creating git server: %w", err)
+			return nil, fmt.Errorf("creating the served repository: %w", err)
 		}
-		s.git, s.removeDir = g, g.Root()
+		s.removeDir = root
 		s.repoPath = opts.Owner + "/" + opts.Repo + ".git"
-		s.gitDir = filepath.Join(g.Root(), opts.Owner, opts.Repo+".git")
+		s.gitDir = filepath.Join(root, opts.Owner, opts.Repo+".git")
 		if err := initBare(s.gitDir, opts.DefaultBranch); err != nil {
 			os.RemoveAll(s.removeDir)
 			return nil, err
 		}
 	}
-	if opts.Token != "" {
-		s.git.Auth("x-access-token", opts.Token)
+	serve := opts.ServeGit
+	if serve == nil {
+		serve = HTTPBackend
 	}
-	if err := s.git.StartHTTP(); err != nil {
+	var err error
+	// The served root holds the repository at repoPath.
+	root := strings.TrimSuffix(s.gitDir, string(filepath.Separator)+filepath.FromSlash(s.repoPath))
+	if s.git, err = serve(root, opts.Token); err != nil {
 		if s.removeDir != "" {
 			os.RemoveAll(s.removeDir)
 		}
 		return nil, fmt.Errorf("starting git server: %w", err)
 	}
-	s.api = httptest.NewServer(s.handler())
+	if s.api, err = listen(s.handler()); err != nil {
+		s.git.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // URL is the API base URL, ending in "/api/v3/" like GitHub Enterprise
 // Server's (use it as forge.GitHubOptions.BaseURL or with go-github's
 // WithEnterpriseURLs).
-func (s *Server) URL() string { return s.api.URL + "/api/v3/" }
+func (s *Server) URL() string { return s.api.URL() + "/api/v3/" }
 
 // GitURL is the HTTP clone URL of the repository (no credentials; with
 // Options.Token use basic auth "x-access-token" and the token).
-func (s *Server) GitURL() string { return s.git.HTTPAddress() + "/" + s.repoPath }
+func (s *Server) GitURL() string { return s.git.URL() + "/" + s.repoPath }
 
 // GitDir is the served bare repository on disk.
 func (s *Server) GitDir() string { return s.gitDir }
@@ -294,9 +302,8 @@ func (s *Server) Repository() string { return s.opts.Owner + "/" + s.opts.Repo }
 
 // Close stops both servers and removes a repository New created.
 func (s *Server) Close() {
-	s.api.CloseClientConnections()
 	s.api.Close()
-	s.git.StopHTTP()
+	s.git.Close()
 	if s.removeDir != "" {
 		os.RemoveAll(s.removeDir)
 	}
@@ -529,11 +536,11 @@ func (s *Server) userJSON(login string) map[string]any {
 		id = int64(len(s.userIDs) + 1000)
 		s.userIDs[k] = id
 	}
-	return map[string]any{"login": login, "id": id, "type": s.userType(login), "html_url": s.api.URL + "/" + login}
+	return map[string]any{"login": login, "id": id, "type": s.userType(login), "html_url": s.api.URL() + "/" + login}
 }
 
 func (s *Server) htmlURL(number int) string {
-	return fmt.Sprintf("%s/%s/%s/pull/%d", s.api.URL, s.opts.Owner, s.opts.Repo, number)
+	return fmt.Sprintf("%s/%s/%s/pull/%d", s.api.URL(), s.opts.Owner, s.opts.Repo, number)
 }
 
 // handler wraps the routes with request logging, rate-limit headers,
