@@ -427,3 +427,23 @@ func TestTeamsText(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRefusalsSayWhatToDo: each way GitHub refuses a merge gets its
+// own next step; a repository that allows no merge commit is not told to
+// update the branch.
+func TestMergeRefusalsSayWhatToDo(t *testing.T) {
+	g := newGoverned(t, "")
+	pr, err := g.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.fake.AddReview(pr.PR.Number, "bob", forge.ReviewApproved, "")
+	g.fake.SetMergeMethods("squash")
+	_, err = check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr.PR.Number, Forge: g.forge, Remote: "origin"}})
+	if !errors.Is(err, forge.ErrMergeMethodNotAllowed) {
+		t.Fatalf("err = %v, want ErrMergeMethodNotAllowed", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "allow merge commits") || strings.Contains(msg, "update the branch") {
+		t.Errorf("err = %s, want the setting to change and no update hint", msg)
+	}
+}

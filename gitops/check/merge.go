@@ -78,6 +78,18 @@ func (r *registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, 
 	switch {
 	case errors.Is(err, forge.ErrHeadMoved):
 		return res, fmt.Errorf("%w; its head moved after %s was checked: run modelgit check again (nothing was merged)", err, shortSHA(rep.Head))
+	case errors.Is(err, forge.ErrBaseMoved):
+		return res, fmt.Errorf("%w; run modelgit merge again, which judges the new base (nothing was merged)", err)
+	case errors.Is(err, forge.ErrMergeMethodNotAllowed):
+		return res, fmt.Errorf("%w; modelgit merges with a merge commit, so that the Approved-by trailers and the first-parent history stay: allow merge commits in the repository's settings (Settings → General → Pull Requests) and in any ruleset on the base branch (nothing was merged)", err)
+	case errors.Is(err, forge.ErrRequiredStatus):
+		return res, fmt.Errorf("%w; wait for the required checks on %s to pass, or see why they fail on the pull request (nothing was merged)", err, shortSHA(rep.Head))
+	case errors.Is(err, forge.ErrReviewRequired):
+		return res, fmt.Errorf("%w; the branch protection asks for more approvals than the policy: ask another reviewer with write access to approve (nothing was merged)", err)
+	case errors.Is(err, forge.ErrHeadBehind):
+		return res, fmt.Errorf("%w; update the branch: %s, then check again (nothing was merged)", err, updateHint(rep))
+	case errors.Is(err, forge.ErrProtectedBranch):
+		return res, fmt.Errorf("%w; the token's user may not merge into the base branch: merge with a token of someone the branch protection allows (nothing was merged)", err)
 	case errors.Is(err, forge.ErrNotMergeable):
 		return res, fmt.Errorf("%w; update the branch: %s, then check again (nothing was merged)", err, updateHint(rep))
 	case err != nil:
