@@ -22,6 +22,15 @@ func FuzzParseVersion(f *testing.F) {
 		if v.String() != s {
 			t.Errorf("ParseVersion(%q).String() = %q", s, v.String())
 		}
+		if err := v.Valid(); err != nil {
+			t.Errorf("ParseVersion(%q) accepts what Valid refuses: %v", s, err)
+		}
+		for _, next := range []Version{v.NextMajor(), v.NextMinor(), v.NextPatch(), v.NextData()} {
+			_, perr := ParseVersion(next.String())
+			if verr := next.Valid(); (verr == nil) != (perr == nil) {
+				t.Errorf("%s: Valid says %v, ParseVersion says %v", next, verr, perr)
+			}
+		}
 		text, _ := v.MarshalText()
 		var back Version
 		if err := back.UnmarshalText(text); err != nil || back != v || back.Compare(v) != 0 {
