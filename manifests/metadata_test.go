@@ -232,7 +232,7 @@ func FuzzReadMetadata(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lines := bytes.Count(data, []byte("\n")) + 2
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 2
 		check := func(err error) {
 			fes := AsFileErrors(err)
 			if len(fes) == 0 {
