@@ -376,14 +376,14 @@ func TestWorkflowJobsRunValidCommands(t *testing.T) {
 	// (docs/action.md): the job-level env block and the step's token.
 	t.Run("uncommented monitor credentials pass actionlint", func(t *testing.T) {
 		u := wf
-		for _, name := range []string{"prometheus", "env", "MODELGIT_REGISTRY_USERNAME", "MODELGIT_REGISTRY_PASSWORD", "token"} {
+		for _, name := range []string{"prometheus", "env", "MODELGIT_REGISTRY_HOST", "MODELGIT_REGISTRY_USERNAME", "MODELGIT_REGISTRY_PASSWORD", "token"} {
 			before := u
 			if u = uncomment(u, name); bytes.Equal(u, before) {
 				t.Fatalf("the workflow has no commented `# %s:` line", name)
 			}
 		}
 		for _, want := range []string{
-			"    env:\n      MODELGIT_REGISTRY_USERNAME: ${{ secrets.MODELGIT_REGISTRY_USERNAME }}\n      MODELGIT_REGISTRY_PASSWORD: ${{ secrets.MODELGIT_REGISTRY_PASSWORD }}\n    steps:",
+			"    env:\n      MODELGIT_REGISTRY_HOST: ${{ vars.MODELGIT_REGISTRY_HOST }}\n      MODELGIT_REGISTRY_USERNAME: ${{ secrets.MODELGIT_REGISTRY_USERNAME }}\n      MODELGIT_REGISTRY_PASSWORD: ${{ secrets.MODELGIT_REGISTRY_PASSWORD }}\n    steps:",
 			"          token: ${{ secrets.MODELGIT_BOT_TOKEN }}\n",
 		} {
 			if !bytes.Contains(u, []byte(want)) {

@@ -64,6 +64,34 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 			o.Params = filepath.Join(dir, "params.yaml")
 			writeFile(t, o.Params, "\n- 1\n")
 		}, []string{"--params", "params.yaml:2:"}},
+		// Values the tool could not read back once committed (issue 14).
+		{"NaN param", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Params = filepath.Join(dir, "params.yaml")
+			writeFile(t, o.Params, "lr: 0.1\nmomentum: .nan\n")
+		}, []string{"--params", "params.yaml:2:", `field "momentum"`, "not a finite number"}},
+		{"infinite param in JSON", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Params = filepath.Join(dir, "params.json")
+			writeFile(t, o.Params, `{"clip": {"max": [1, -.inf]}}`)
+		}, []string{"--params", "params.json:1:", `field "clip.max[1]"`, "not a finite number"}},
+		{"params in two documents", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Params = filepath.Join(dir, "params.yaml")
+			writeFile(t, o.Params, "lr: 0.1\n---\nepochs: 3\n")
+		}, []string{"--params", "params.yaml:2:", "more than one YAML document"}},
+		{"empty metric name", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Metrics = filepath.Join(dir, "metrics.json")
+			writeFile(t, o.Metrics, `{"accuracy": 0.9, "": 0.5}`)
+		}, []string{"--metrics", "metrics.json:1:", `metric name "" is not valid`}},
+		{"newline in metric name", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Metrics = filepath.Join(dir, "metrics.json")
+			writeFile(t, o.Metrics, `{"accuracy": 0.9, "a\nb": 0.5}`)
+		}, []string{"--metrics", "metrics.json:1:", `metric name "a\nb" is not valid`}},
+		{"metrics larger than 1 MiB", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Metrics = filepath.Join(dir, "metrics.json")
+			writeFile(t, o.Metrics, `{"accuracy": 0.9, "note": "`+strings.Repeat("x", 1<<20)+`"}`)
+		}, []string{"--metrics", "metrics.json", "larger than 1048576 bytes"}},
+		{"params from /dev/zero", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Params = "/dev/zero"
+		}, []string{"--params", "/dev/zero", "larger than 1048576 bytes"}},
 		{"schema feature without name", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Schema = filepath.Join(dir, "features.json")
 			writeFile(t, o.Schema, "{\"features\": [\n  {\"name\": \"a\", \"type\": \"int\"},\n  {\"type\": \"float\"}\n]}\n")

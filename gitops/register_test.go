@@ -220,3 +220,21 @@ func checkTrailers(t *testing.T, f *fixture, res *register.RegisterResult) {
 		t.Errorf("subject: %q", strings.SplitN(msg, "\n", 2)[0])
 	}
 }
+
+// TestRegisterRefusesAVersionPastTheLimit: a bump past the largest version
+// number fails before committing, naming the number, instead of committing
+// a manifest every later command refuses.
+func TestRegisterRefusesAVersionPastTheLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.register(spec{weights: "a", data: "d1", version: "1.0.0+data.2147483646"})
+	before := f.state()
+	_, err := register.Register(ctx, f.reg, f.options(spec{weights: "a", data: "d2"}))
+	mustContain(t, err, `registering "fraud"`, "bumping data", "training data changed", "the data number 2147483647 is out of range", "at most 2147483646")
+	f.assertState(before)
+	// The model is still readable.
+	versions, err := f.reopen().Versions("fraud")
+	if err != nil || len(versions) != 1 {
+		t.Fatalf("Versions = %v, %v", versions, err)
+	}
+}

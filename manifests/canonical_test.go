@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestMarshalRoundTrip(t *testing.T) {
@@ -172,4 +175,63 @@ func BenchmarkMarshal(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// yamlV3Marshal is Marshal without its own key sorting: what yaml.v3
+// writes for v, canonicalized the same way. For values holding no float
+// in an interface it must equal Marshal, byte for byte (digests of every
+// registered version depend on it).
+func yamlV3Marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	var n yaml.Node
+	if err := n.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	canonicalize(&n)
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		t.Fatal(err)
+	}
+	enc.Close()
+	return b.Bytes()
+}
+
+// FuzzMarshalKeyOrder: Marshal orders map keys exactly as yaml.v3 does,
+// for any keys, at any depth.
+func FuzzMarshalKeyOrder(f *testing.F) {
+	for _, s := range []string{
+		"a|b|A|a10|a2|a02|a002|1|01|10|é|_x|-y|x1y|x01y|yes|on|~|null|1:20|0x1F|",
+		"metric_1|metric_10|metric_9|metric_09|m 1|m\t1|٣|a٣|a3|\n|a\nb",
+		"aa|a|aaa|a0|a00|0|00|000|a1b2|a1b10|a01b2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		keys := strings.Split(s, "|")
+		keys = keys[:min(len(keys), 40)] // the nested map is keys²
+		flat := map[string]string{}
+		nested := map[string]map[string]float64{}
+		for i, k := range keys {
+			flat[k] = k
+			inner := map[string]float64{}
+			for j, k2 := range keys {
+				inner[k2] = float64(i*len(keys) + j)
+			}
+			nested[k] = inner
+		}
+		for _, v := range []any{flat, nested, &Model{Name: "m", Labels: flat, Metrics: flat}} {
+			got, err := Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := yamlV3Marshal(t, v); !bytes.Equal(got, want) {
+				t.Fatalf("Marshal differs from yaml.v3:\n%s\n---\n%s", got, want)
+			}
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -213,28 +214,8 @@ func (c *Checker) yamlError(err error) {
 // load parses the YAML into c.root and checks apiVersion and kind. It
 // reports whether the walk should go on.
 func (c *Checker) load(data []byte, kind string) bool {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			c.errorf(nil, "", "file is empty; want a %s manifest", kind)
-		} else {
-			c.yamlError(err)
-		}
+	if !c.document(data, "file is empty; want a "+kind+" manifest", "more than one YAML document; want a single "+kind+" manifest") {
 		return false
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		if err != nil {
-			c.yamlError(err)
-		} else {
-			c.errorf(&extra, "", "more than one YAML document; want a single %s manifest", kind)
-		}
-		return false
-	}
-	c.root = &doc
-	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		c.root = doc.Content[0]
 	}
 	if c.root.Kind != yaml.MappingNode {
 		c.errorf(c.root, "", "want a %s manifest (a mapping with apiVersion and kind), got %s", kind, describeNode(c.root))
@@ -262,6 +243,36 @@ func (c *Checker) load(data []byte, kind string) bool {
 		c.errorf(c.root, "apiVersion", "required field is missing; want %q", APIVersion)
 	case apiVersion.Kind != yaml.ScalarNode || apiVersion.Value != APIVersion:
 		c.errorf(apiVersion, "apiVersion", "got %s, want %q", describeNode(apiVersion), APIVersion)
+	}
+	return true
+}
+
+// document parses data as exactly one YAML document into c.root. It
+// reports empty or several (a later document would be silently dropped)
+// with the messages given, and whether the document was read.
+func (c *Checker) document(data []byte, empty, several string) bool {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			c.errorf(nil, "", "%s", empty)
+		} else {
+			c.yamlError(err)
+		}
+		return false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			c.yamlError(err)
+		} else {
+			c.errorf(&extra, "", "%s", several)
+		}
+		return false
+	}
+	c.root = &doc
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		c.root = doc.Content[0]
 	}
 	return true
 }
@@ -561,6 +572,7 @@ func (c *Checker) walkAny(n *yaml.Node, path string, depth int) {
 		c.errorf(n, path, "value nests too deep")
 		return
 	}
+	c.nodes[path] = n
 	switch n.Kind {
 	case yaml.AliasNode:
 		c.errorf(n, path, "aliases are not supported here; write the value out")
@@ -583,7 +595,15 @@ func (c *Checker) walkAny(n *yaml.Node, path string, depth int) {
 		}
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
-		case "!!str", "!!int", "!!float", "!!bool", "!!null", "!!timestamp":
+		case "!!float":
+			// JSON (show -o json, the Action's outputs) has no NaN or
+			// infinity: a value that cannot be written there is refused
+			// here, where every reader and register see it.
+			var f float64
+			if n.Decode(&f) == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				c.errorf(n, path, "%s is not a finite number; want a number such as 0.5 or 1e-3 (JSON has no NaN or infinity)", n.Value)
+			}
+		case "!!str", "!!int", "!!bool", "!!null", "!!timestamp":
 		default:
 			c.errorf(n, path, "tag %s is not supported; want a string, number, boolean, list or mapping", n.Tag)
 		}

@@ -22,6 +22,15 @@ func FuzzParseVersion(f *testing.F) {
 		if v.String() != s {
 			t.Errorf("ParseVersion(%q).String() = %q", s, v.String())
 		}
+		if err := v.Valid(); err != nil {
+			t.Errorf("ParseVersion(%q) accepts what Valid refuses: %v", s, err)
+		}
+		for _, next := range []Version{v.NextMajor(), v.NextMinor(), v.NextPatch(), v.NextData()} {
+			_, perr := ParseVersion(next.String())
+			if verr := next.Valid(); (verr == nil) != (perr == nil) {
+				t.Errorf("%s: Valid says %v, ParseVersion says %v", next, verr, perr)
+			}
+		}
 		text, _ := v.MarshalText()
 		var back Version
 		if err := back.UnmarshalText(text); err != nil || back != v || back.Compare(v) != 0 {
@@ -74,40 +83,102 @@ func FuzzParseModelVersion(f *testing.F) {
 		f.Add([]byte(minimalVersion + extra))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		mv, err := ParseModelVersion("fuzz.yaml", data)
-		if err != nil {
-			fes := AsFileErrors(err)
-			if len(fes) == 0 {
-				t.Fatalf("error is not FileErrors: %T %v", err, err)
-			}
-			lines := bytes.Count(data, []byte("\n")) + 2
-			for i, fe := range fes {
-				if fe.File != "fuzz.yaml" || fe.Line < 0 || fe.Line > lines || fe.Msg == "" {
-					t.Errorf("bad FileError %+v", fe)
-				}
-				if i > 0 && fe.Line < fes[i-1].Line {
-					t.Errorf("errors not sorted by line: %v", err)
-				}
-			}
+		mv := checkParse(t, data, ParseModelVersion)
+		if mv == nil {
 			return
 		}
-		b1, err := Marshal(mv)
-		if err != nil {
-			t.Fatalf("Marshal of a parsed version: %v", err)
-		}
-		mv2, err := ParseModelVersion("canonical.yaml", b1)
-		if err != nil {
-			t.Fatalf("parsing the canonical form: %v\n%s", err, b1)
-		}
-		b2, err := Marshal(mv2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b1, b2) {
-			t.Fatalf("parse→marshal→parse is not stable:\n%s\n---\n%s", b1, b2)
-		}
+		b1, _ := Marshal(mv)
+		mv2, _ := ParseModelVersion("canonical.yaml", b1)
 		if d := Diff(mv, mv2); len(d) != 0 {
 			t.Fatalf("the canonical form differs: %+v", d)
 		}
+	})
+}
+
+// checkParse is the property every manifest parser holds: any bytes give
+// a value or FileErrors naming the file and lines within it, earliest
+// first; a value's canonical form (Marshal, what modelgit writes) parses
+// again to the same canonical form. It returns the value, or nil.
+func checkParse[T any](t *testing.T, data []byte, parse func(file string, data []byte) (*T, error)) *T {
+	t.Helper()
+	v, err := parse("fuzz.yaml", data)
+	if err != nil {
+		fes := AsFileErrors(err)
+		if len(fes) == 0 {
+			t.Fatalf("error is not FileErrors: %T %v", err, err)
+		}
+		// YAML ends a line at \n, \r\n or a lone \r (as editors do).
+		lines := bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n")) + bytes.Count(data, []byte("\r")) + 2
+		for i, fe := range fes {
+			if fe.File != "fuzz.yaml" || fe.Line < 0 || fe.Line > lines || fe.Msg == "" {
+				t.Errorf("bad FileError %+v", fe)
+			}
+			if i > 0 && fe.Line < fes[i-1].Line {
+				t.Errorf("errors not sorted by line: %v", err)
+			}
+		}
+		return nil
+	}
+	b1, err := Marshal(v)
+	if err != nil {
+		t.Fatalf("Marshal of a parsed value: %v", err)
+	}
+	v2, err := parse("canonical.yaml", b1)
+	if err != nil {
+		t.Fatalf("parsing the canonical form: %v\n%s", err, b1)
+	}
+	b2, err := Marshal(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1, b2) {
+		t.Fatalf("parse→marshal→parse is not stable:\n%s\n---\n%s", b1, b2)
+	}
+	return v
+}
+
+// FuzzParseRelease: environments/<env>/<model>.yaml, which promote writes
+// with Marshal and render, status, verify and check read.
+func FuzzParseRelease(f *testing.F) {
+	if b, err := os.ReadFile("testdata/release.yaml"); err == nil {
+		f.Add(b)
+	}
+	head := "apiVersion: modelgit.dev/v1alpha1\nkind: Release\nmodel: fraud\nenvironment: prod\n"
+	pin := "    digest: sha256:" + hexA + "\n"
+	for _, body := range []string{
+		"strategy: replace\nversions:\n  - version: 1.0.0\n" + pin,
+		"strategy: canary\nversions:\n  - version: 1.0.0\n" + pin + "    weight: 90\n    role: stable\n  - version: 1.1.0+data.2\n" + pin + "    weight: 10\n    role: canary\n",
+		"strategy: ab\nmatch: x-variant=b\nversions:\n  - version: 1.0.0\n" + pin + "  - version: 1.0.1\n" + pin,
+		"strategy: blue-green\nversions:\n  - version: 1.0.0\n" + pin + "    storageUri: oci://r.example/m@sha256:" + hexA + "\n",
+		"strategy: canary\nversions:\n  - version: 1.0.0\n" + pin + "    weight: 101\n",
+		"strategy: replace\nversions:\n  - version: 01.0.0\n    digest: md5:x\n",
+		"strategy: replace\nversions: [&a {version: 1.0.0, digest: \"sha256:" + hexA + "\"}, *a]\n",
+	} {
+		f.Add([]byte(head + body))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParse(t, data, ParseRelease)
+	})
+}
+
+// FuzzParseConfig: modelgit.yaml, the first file every command reads,
+// from a clone that may be anyone's.
+func FuzzParseConfig(f *testing.F) {
+	if b, err := os.ReadFile("testdata/config.yaml"); err == nil {
+		f.Add(b)
+	}
+	head := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\n"
+	for _, body := range []string{
+		"environments:\n  - name: dev\n",
+		"store: oci://registry.example.com/ml/models\nenvironments: [{name: dev}, {name: prod, branch: release}]\nclusters:\n  - name: gpu-prod\n    environment: prod\n    gpu: {resource: nvidia.com/gpu, count: 1, nodeSelector: {a: b}, tolerations: [{key: k, operator: Exists}]}\n",
+		"environments: [{name: dev}]\nclusters: [{name: cpu, environment: dev, gpu: {count: 0}}]\n",
+		"environments: [{name: dev}]\nforge: {type: github, repository: acme/models, url: https://ghe.example.com/api/v3/}\n",
+		"environments: [{name: dev}, {name: dev}]\nclusters: [{name: c, environment: nope}]\n",
+		"store: s3://bucket\nenvironments: []\n",
+	} {
+		f.Add([]byte(head + body))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParse(t, data, ParseConfig)
 	})
 }

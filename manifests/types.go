@@ -77,6 +77,18 @@ type Cluster struct {
 	GPU *GPU `yaml:"gpu,omitempty" json:"gpu,omitempty" validate:"required" hint:"add gpu: {resource: nvidia.com/gpu, count: 1} or, for a CPU-only cluster, gpu: {count: 0}"`
 }
 
+// MarshalYAML writes a CPU-only cluster (GPU nil, as ParseConfig leaves
+// it) as gpu: {count: 0}, the form ParseConfig requires, so that the
+// canonical form of a Config parses again.
+func (c Cluster) MarshalYAML() (any, error) {
+	type plain Cluster
+	p := plain(c)
+	if p.GPU == nil {
+		p.GPU = &GPU{}
+	}
+	return p, nil
+}
+
 // GPU holds the defaults every model served on a cluster gets.
 type GPU struct {
 	// Resource is the extended resource requested, e.g. nvidia.com/gpu;

@@ -2,7 +2,6 @@ package manifests
 
 import (
 	"fmt"
-	"math"
 	"path"
 	"slices"
 	"strconv"
@@ -157,11 +156,8 @@ func validateModelVersion(c *Checker, mv *ModelVersion) {
 	if d := mv.Data; d != nil && (d.Size < 0 || d.Files < 0) {
 		c.Fail("data", "negative size or file count; want 0 or more")
 	}
-	for _, k := range sortedKeys(mv.Metrics) {
-		if v := mv.Metrics[k]; math.IsNaN(v) || math.IsInf(v, 0) {
-			c.Fail("metrics."+k, "metric value %v is not valid; want a finite number", v)
-		}
-	}
+	checkMetrics(c, "metrics", mv.Metrics)
+	checkParams(c, "params", mv.Params)
 	for i, t := range mv.Targets {
 		if t == "" {
 			c.Fail("targets["+strconv.Itoa(i)+"]", "target is empty; want a cluster or environment name")

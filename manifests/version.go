@@ -63,8 +63,30 @@ func ParseVersion(s string) (Version, error) {
 	return v, nil
 }
 
-// maxVersionNumber bounds each number so that bumping never overflows.
-const maxVersionNumber = 1<<31 - 2
+// MaxVersionNumber is the largest major, minor, patch or data number a
+// version may hold: every number fits in an int32 on every platform and
+// tool that reads the manifests.
+const MaxVersionNumber = 1<<31 - 2
+
+// maxVersionNumber is MaxVersionNumber, for ParseVersion.
+const maxVersionNumber = MaxVersionNumber
+
+// Valid reports whether v is a version ParseVersion accepts (each number
+// from 0 to MaxVersionNumber), naming the number that is not. Versions
+// made by bumping (NextMajor, NextData, …) must be checked with it
+// before they are written: a version past the limit would be committed
+// and then refused by every reader.
+func (v Version) Valid() error {
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"major", v.Major}, {"minor", v.Minor}, {"patch", v.Patch}, {"data", v.Data}} {
+		if p.n < 0 || p.n > MaxVersionNumber {
+			return fmt.Errorf("%w %s: the %s number %d is out of range; a version number is at most %d", ErrInvalidVersion, v, p.name, p.n, MaxVersionNumber)
+		}
+	}
+	return nil
+}
 
 func parseVersionNumber(s string) (int, error) {
 	if s == "" {
@@ -80,7 +102,7 @@ func parseVersionNumber(s string) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n > maxVersionNumber {
-		return 0, fmt.Errorf("number %q is too large", s)
+		return 0, fmt.Errorf("number %q is too large (at most %d)", s, maxVersionNumber)
 	}
 	return n, nil
 }

@@ -135,3 +135,30 @@ func TestVersionText(t *testing.T) {
 		t.Errorf("json round trip = %+v, %v", back, err)
 	}
 }
+
+func TestVersionValidBounds(t *testing.T) {
+	t.Parallel()
+	top := MustParseVersion("2147483646.2147483646.2147483646+data.2147483646")
+	if err := top.Valid(); err != nil {
+		t.Fatalf("the largest version: %v", err)
+	}
+	for _, tc := range []struct {
+		v    Version
+		want string
+	}{
+		{top.NextData(), "the data number 2147483647 is out of range; a version number is at most 2147483646"},
+		{top.NextPatch(), "the patch number 2147483647"},
+		{top.NextMinor(), "the minor number 2147483647"},
+		{top.NextMajor(), "the major number 2147483647"},
+		{Version{Major: -1}, "the major number -1"},
+	} {
+		err := tc.v.Valid()
+		if !errors.Is(err, ErrInvalidVersion) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Valid = %v, want %q", tc.v, err, tc.want)
+		}
+		// What Valid refuses, the parser refuses: it is never written.
+		if _, err := ParseVersion(tc.v.String()); err == nil {
+			t.Errorf("ParseVersion(%s) accepts what Valid refuses", tc.v)
+		}
+	}
+}

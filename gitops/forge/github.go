@@ -20,8 +20,9 @@ import (
 type GitHubOptions struct {
 	// Repository is OWNER/NAME.
 	Repository string
-	// Token authenticates every request ("Bearer"); it never appears in
-	// errors.
+	// Token authenticates every request ("Bearer") to the API's origin
+	// (scheme, host and port of BaseURL) and to no other, redirects
+	// included; it never appears in errors.
 	Token string
 	// BaseURL is the API root: "" for api.github.com, or a GitHub
 	// Enterprise Server such as https://ghe.example.com/api/v3/ ("/api/v3/"
@@ -203,7 +204,11 @@ func NewGitHub(opts GitHubOptions) (*GitHub, error) {
 	if rt.backoff <= 0 {
 		rt.backoff = 250 * time.Millisecond
 	}
-	hc.Transport = rt
+	origin := Origin("https://api.github.com/")
+	if opts.BaseURL != "" {
+		origin = Origin(opts.BaseURL)
+	}
+	hc.Transport = originOnly{base: rt, origin: origin}
 	c := github.NewClient(hc)
 	if opts.Token != "" {
 		c = c.WithAuthToken(opts.Token)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -90,4 +93,48 @@ func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()
 	return err
+}
+
+// Origin returns the origin of an http or https URL, "scheme://host:port"
+// in lower case with the scheme's default port written out, so that two
+// URLs of one origin compare equal; "" for any other URL. The forge token
+// goes to the forge's origin only: another port on the same host is
+// another service, and plain HTTP is readable by anyone on the path.
+func Origin(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	return originOf(u)
+}
+
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	switch {
+	case scheme != "http" && scheme != "https", u.Hostname() == "":
+		return ""
+	case port == "" && scheme == "http":
+		port = "80"
+	case port == "":
+		port = "443"
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// originOnly sends the Authorization header only to requests for origin.
+// go-github sets the token on every request its client sends, and the
+// client follows redirects through the same transport: a redirect to
+// another host, port or scheme would carry the token there.
+type originOnly struct {
+	base   http.RoundTripper
+	origin string
+}
+
+func (t originOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Authorization") != "" && originOf(req.URL) != t.origin {
+		req = req.Clone(req.Context())
+		req.Header.Del("Authorization")
+	}
+	return t.base.RoundTrip(req)
 }

@@ -2,12 +2,12 @@ package register
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"sort"
-	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // readYAMLFile reads a JSON or YAML file into a node tree whose positions
@@ -31,48 +31,26 @@ func nodeErr(path string, n *yaml.Node, field, format string, a ...any) error {
 	return fmt.Errorf("%s:%d:%d: field %q: %s", path, n.Line, n.Column, field, fmt.Sprintf(format, a...))
 }
 
-// ReadMetrics reads a metrics file: a JSON or YAML mapping of metric name
-// to number, e.g. {"accuracy": 0.97, "latency_p95": 41.5}.
+// ReadMetrics reads a metrics file with manifests.ReadMetrics, which
+// checks it as a version manifest's metrics are checked.
 func ReadMetrics(path string) (map[string]float64, error) {
-	n, err := readYAMLFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	if n.Kind != yaml.MappingNode {
-		return nil, nodeErr(path, n, "", "want a mapping of metric name to number")
-	}
-	out := make(map[string]float64, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if v.Kind != yaml.ScalarNode {
-			return nil, nodeErr(path, v, k.Value, "want a number, got a %s", kindName(v))
-		}
-		f, err := strconv.ParseFloat(v.Value, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, nodeErr(path, v, k.Value, "want a finite number, got %q", v.Value)
-		}
-		if _, dup := out[k.Value]; dup {
-			return nil, nodeErr(path, k, k.Value, "metric given twice")
-		}
-		out[k.Value] = f
-	}
-	return out, nil
+	defer f.Close()
+	return manifests.ReadMetrics(path, f)
 }
 
-// ReadParams reads a hyperparameters file: any JSON or YAML mapping.
+// ReadParams reads a hyperparameters file with manifests.ReadParams, which
+// checks it as a version manifest's params are checked.
 func ReadParams(path string) (map[string]any, error) {
-	n, err := readYAMLFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	if n.Kind != yaml.MappingNode {
-		return nil, nodeErr(path, n, "", "want a mapping of hyperparameter name to value")
-	}
-	var out map[string]any
-	if err := n.Decode(&out); err != nil {
-		return nil, fmt.Errorf("parsing %q: %w", path, err)
-	}
-	return out, nil
+	defer f.Close()
+	return manifests.ReadParams(path, f)
 }
 
 // ReadFeatures reads a feature schema and returns feature name → type. It

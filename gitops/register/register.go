@@ -263,6 +263,9 @@ func (r *registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 		}
 		candidate.Version = explicit
 	}
+	if err := candidate.Version.Valid(); err != nil {
+		return fmt.Errorf("registering %q: bumping %s (%s): %w", opts.Model, res.Proposal.Bump, strings.Join(res.Proposal.Reasons, "; "), err)
+	}
 	candidate.Reason = strings.Join(res.Proposal.Reasons, "; ")
 	candidate.RegisteredAt = r.Now().UTC().Truncate(time.Second)
 	raw, err := manifests.Marshal(candidate)
@@ -270,6 +273,11 @@ func (r *registry) commitVersion(ctx context.Context, opts RegisterOptions, cand
 		return err
 	}
 	path := manifests.VersionFile(opts.Model, candidate.Version.String())
+	// What is committed must read back with the code every command reads
+	// it with.
+	if _, err := manifests.ParseModelVersion(path, raw); err != nil {
+		return fmt.Errorf("registering %q: the version manifest would not read back, so nothing is committed: %w", opts.Model, err)
+	}
 	res.Version = &gitops.VersionRef{Manifest: candidate, Digest: manifests.FromBytes(raw), Path: path, Raw: raw}
 	if opts.DryRun {
 		return nil

@@ -52,27 +52,42 @@ func ParseTrailers(message string) []Trailer {
 
 // FormatMessage builds a commit message: the subject line, a blank line and
 // the body when there is one, and a blank line and the trailers, one
-// "Key: value" per line (a multi-line value continues on indented lines).
+// "Key: value" per line (a multi-line value continues on indented lines;
+// its blank lines are dropped). Keys must be tokens (letters, digits and
+// '-'). ParseTrailers reads the trailers back whatever the subject, body
+// and values hold: the subject is one line, and a body line that would
+// end the message for git (a "---" divider, a "#" line such as the
+// scissors) is indented by one space, so that text cannot hide the
+// trailers or add some of its own.
 func FormatMessage(subject, body string, trailers []Trailer) string {
 	var b strings.Builder
-	b.WriteString(strings.TrimSpace(subject))
+	b.WriteString(strings.Join(strings.Fields(subject), " "))
 	b.WriteByte('\n')
 	if body = strings.TrimSpace(body); body != "" {
 		b.WriteString("\n")
-		b.WriteString(body)
-		b.WriteByte('\n')
+		for l := range strings.SplitSeq(body, "\n") {
+			if strings.HasPrefix(l, "---") || strings.HasPrefix(l, string(commentChar)) {
+				b.WriteByte(' ')
+			}
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
 	}
 	if len(trailers) > 0 {
 		b.WriteByte('\n')
 		for _, t := range trailers {
 			b.WriteString(strings.TrimSpace(t.Key))
-			b.WriteString(": ")
-			lines := strings.Split(strings.TrimSpace(t.Value), "\n")
-			for i, l := range lines {
-				if i > 0 {
-					b.WriteString("\n ")
+			b.WriteString(":")
+			sep := " "
+			for l := range strings.SplitSeq(t.Value, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					b.WriteString(sep)
+					b.WriteString(l)
+					sep = "\n "
 				}
-				b.WriteString(strings.TrimSpace(l))
+			}
+			if sep == " " {
+				b.WriteString(" ")
 			}
 			b.WriteByte('\n')
 		}

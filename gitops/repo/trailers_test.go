@@ -79,15 +79,42 @@ func TestFormatMessage(t *testing.T) {
 	}
 }
 
+// FuzzParseTrailers: any message parses into trailers whose keys are
+// tokens and whose values are single lines, and whatever FormatMessage
+// writes, with any subject, body and values, ParseTrailers reads back:
+// the audit trail (who approved, which digest) cannot be lost or forged
+// by the text around it.
 func FuzzParseTrailers(f *testing.F) {
 	for _, tc := range trailerMessages {
-		f.Add(tc.msg)
+		f.Add(tc.msg, "Subject", "Body", "Model", "a")
 	}
-	f.Fuzz(func(t *testing.T, msg string) {
+	f.Add("", "Promote", "---\nnot a patch", "Approved-by", "A <a@x>\n\nB <b@x>")
+	f.Add("", "Two\nlines", "# ------------------------ >8 ------------------------\nx", "Model", "m")
+	f.Add("", "s", "Key: v\n\nMore: w", "Model-Digest", "\n\n")
+	f.Add("", "s", "b", "Registered-by", "x\nApproved-by: mallory")
+	f.Fuzz(func(t *testing.T, msg, subject, body, key, value string) {
 		for _, tr := range ParseTrailers(msg) {
-			if tr.Key == "" {
-				t.Fatalf("empty key from %q", msg)
+			if tr.Key == "" || findSeparator(tr.Key+":") != len(tr.Key) || strings.Contains(tr.Value, "\n") {
+				t.Fatalf("trailer %q from %q", tr, msg)
 			}
+		}
+		if key == "" || findSeparator(key+":") != len(key) || strings.ContainsAny(key, " \t") {
+			return // FormatMessage's keys are tokens (constants of modelgit)
+		}
+		trailers := []Trailer{{"Model", "m"}, {key, value}, {"Model-Version", "1.0.0"}}
+		got := ParseTrailers(FormatMessage(subject, body, trailers))
+		var want []Trailer
+		for _, tr := range trailers {
+			var lines []string
+			for l := range strings.SplitSeq(tr.Value, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			want = append(want, Trailer{tr.Key, trimSpace(strings.Join(lines, " "))})
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("FormatMessage(%q, %q, %q) reads back as %q, want %q\n%s", subject, body, trailers, got, want, FormatMessage(subject, body, trailers))
 		}
 	})
 }

@@ -166,29 +166,33 @@ func matchPatternList(s, list string) bool {
 	return matched
 }
 
+// matchPattern matches s against one pattern of * and ? wildcards, in
+// time proportional to len(s)*len(p): the file comes from the repository,
+// and the recursive matching OpenSSH uses takes exponential time on a
+// pattern such as "*a*a*a*a*a*a*a*b".
 func matchPattern(s, p string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for i := len(s); i >= 0; i-- {
-				if matchPattern(s[i:], p[1:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			s, p = s[1:], p[1:]
+	si, pi := 0, 0
+	star, mark := -1, 0 // the last * seen, and where s stood then
+	for si < len(s) {
+		switch {
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			si++
+			pi++
+		case star >= 0:
+			// Let the last * take one more byte and try again.
+			mark++
+			si, pi = mark, star+1
 		default:
-			if s == "" || s[0] != p[0] {
-				return false
-			}
-			s, p = s[1:], p[1:]
+			return false
 		}
 	}
-	return s == ""
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
 }
 
 // lookup finds the entries whose key (or, for certificates, whose CA) signed

@@ -48,15 +48,6 @@ func TestParseAllowedSigners(t *testing.T) {
 	}
 }
 
-func FuzzParseAllowedSigners(f *testing.F) {
-	f.Add("alice@example.com " + edKey + "\n")
-	f.Add(`"a,b" namespaces="git",valid-before="20300101" ` + edKey + " c\n# x\n")
-	f.Add("*@x cert-authority " + edKey)
-	f.Fuzz(func(t *testing.T, data string) {
-		_, _ = signing.ParseAllowedSigners("f", []byte(data))
-	})
-}
-
 func TestLoadKeyRingRejectsJunk(t *testing.T) {
 	if _, err := signing.LoadKeyRing([]byte("not a key")); err == nil {
 		t.Error("LoadKeyRing(junk) succeeded")

@@ -29,6 +29,7 @@ import (
 const (
 	EnvRegistryUsername  = "MODELGIT_REGISTRY_USERNAME"
 	EnvRegistryPassword  = "MODELGIT_REGISTRY_PASSWORD"
+	EnvRegistryHost      = "MODELGIT_REGISTRY_HOST"
 	EnvRegistryConfig    = "MODELGIT_REGISTRY_CONFIG"
 	EnvRegistryPlainHTTP = "MODELGIT_REGISTRY_PLAIN_HTTP"
 )
@@ -72,10 +73,22 @@ type OCIOptions struct {
 	// login` write.
 	RegistryConfig string
 	// Username and Password are used instead of the default credential
-	// store, and for registries RegistryConfig has nothing for. A
-	// Password without Username is sent as an identity token, which
-	// registries with HTTP Basic auth do not accept.
+	// store, and for registries RegistryConfig has nothing for, but only
+	// for the registry Host names when it is set. A Password without
+	// Username is sent as an identity token, which registries with HTTP
+	// Basic auth do not accept.
 	Username, Password string
+	// Host is the registry, HOST[:PORT], that Username and Password
+	// belong to: they are sent to no other, as docker and oras keep each
+	// credential with its registry. Empty means the registry of the store
+	// opened, which is safe only when the caller chose that store; the
+	// options of OCIOptionsFromEnv send credentials without a Host to no
+	// registry (the store URL comes from a repository's modelgit.yaml,
+	// which a clone does not choose for the user).
+	Host string
+	// hostRequired: Username and Password came from the environment and
+	// are sent only to Host (none when it is empty).
+	hostRequired bool
 	// UserAgent is sent with every request; empty means "modelgit".
 	UserAgent string
 	// ChunkSize is the size of one upload chunk; 0 means
@@ -100,16 +113,45 @@ type OCIOptions struct {
 
 // OCIOptionsFromEnv returns options filled from the environment:
 // MODELGIT_REGISTRY_USERNAME and MODELGIT_REGISTRY_PASSWORD (credentials),
-// MODELGIT_REGISTRY_CONFIG (a Docker config.json) and
-// MODELGIT_REGISTRY_PLAIN_HTTP (true to allow plain HTTP to any host).
+// sent only to the registry MODELGIT_REGISTRY_HOST names (HOST[:PORT];
+// without it they are sent nowhere), MODELGIT_REGISTRY_CONFIG (a Docker
+// config.json) and MODELGIT_REGISTRY_PLAIN_HTTP (true to allow plain
+// HTTP to any host).
 func OCIOptionsFromEnv() OCIOptions {
 	plain, _ := strconv.ParseBool(os.Getenv(EnvRegistryPlainHTTP))
 	return OCIOptions{
 		Username:       os.Getenv(EnvRegistryUsername),
 		Password:       os.Getenv(EnvRegistryPassword),
+		Host:           os.Getenv(EnvRegistryHost),
+		hostRequired:   true,
 		RegistryConfig: os.Getenv(EnvRegistryConfig),
 		PlainHTTP:      plain,
 	}
+}
+
+// credentialsFor reports whether Username and Password may be sent to
+// the registry host (HOST[:PORT]).
+func (opts OCIOptions) credentialsFor(host string) bool {
+	if opts.Host == "" {
+		return !opts.hostRequired
+	}
+	return normalizeHost(opts.Host) == normalizeHost(host)
+}
+
+// withheld reports whether Username or Password are set but not for host.
+func (opts OCIOptions) withheld(host string) bool {
+	return (opts.Username != "" || opts.Password != "") && !opts.credentialsFor(host)
+}
+
+// normalizeHost lowercases HOST[:PORT] and drops a scheme or trailing
+// slash written around it. The port stays: another port is another
+// service, which may belong to someone else.
+func normalizeHost(h string) string {
+	h = strings.ToLower(strings.TrimSpace(h))
+	for _, p := range []string{"oci://", "https://", "http://"} {
+		h = strings.TrimPrefix(h, p)
+	}
+	return strings.TrimRight(h, "/")
 }
 
 // OCI is a Store in an OCI registry repository ("oci://HOST[:PORT]/REPO"):
@@ -222,7 +264,12 @@ func credentialFunc(opts OCIOptions) (auth.CredentialFunc, error) {
 		if opts.Username == "" {
 			c = auth.Credential{RefreshToken: opts.Password}
 		}
-		explicit = func(context.Context, string) (auth.Credential, error) { return c, nil }
+		explicit = func(_ context.Context, host string) (auth.Credential, error) {
+			if !opts.credentialsFor(host) {
+				return auth.EmptyCredential, nil
+			}
+			return c, nil
+		}
 	}
 	if opts.RegistryConfig != "" {
 		st, err := credentials.NewStore(opts.RegistryConfig, credentials.StoreOptions{})
@@ -524,9 +571,17 @@ func verbOf(method string) string {
 
 // authError explains a 401: no credentials at all, or rejected ones.
 func (o *OCI) authError(status int, sent bool, detail string) error {
+	if !sent && o.opts.withheld(o.ref.Registry) {
+		named := "is not set"
+		if o.opts.Host != "" {
+			named = fmt.Sprintf("names %s", o.opts.Host)
+		}
+		return fmt.Errorf("%w: %s needs credentials; %s and %s are sent only to the registry %s names, and it %s: set %s=%s if they are for this registry, or run `oras login %s` (%d%s)",
+			ErrAuthRequired, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, EnvRegistryHost, named, EnvRegistryHost, o.ref.Registry, o.ref.Registry, status, suffix(detail))
+	}
 	if !sent {
-		return fmt.Errorf("%w: %s needs credentials and none were found: run `oras login %s`, pass --registry-config FILE (a Docker config.json), or set %s and %s (%d%s)",
-			ErrAuthRequired, o.ref.Registry, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, status, suffix(detail))
+		return fmt.Errorf("%w: %s needs credentials and none were found: run `oras login %s`, pass --registry-config FILE (a Docker config.json), or set %s and %s with %s=%s (%d%s)",
+			ErrAuthRequired, o.ref.Registry, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, EnvRegistryHost, o.ref.Registry, status, suffix(detail))
 	}
 	return fmt.Errorf("%w: authentication failed: %s rejected the credentials: check them (`oras login %s`, the --registry-config file, or %s and %s) (%d%s)",
 		ErrAuthRequired, o.ref.Registry, o.ref.Registry, EnvRegistryUsername, EnvRegistryPassword, status, suffix(detail))

@@ -550,7 +550,18 @@ func TestOCIAuth(t *testing.T) {
 	t.Run("environment", func(t *testing.T) {
 		t.Setenv(EnvRegistryUsername, testRegistryUser)
 		t.Setenv(EnvRegistryPassword, testRegistryPassword)
+		// Without MODELGIT_REGISTRY_HOST the environment's credentials
+		// go to no registry, this one included.
+		t.Setenv(EnvRegistryHost, "")
 		st, err := Open("oci://"+reg.addr+"/models/auth", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, d, int64(len(data)), bytes.NewReader(data)); !errors.Is(err, ErrAuthRequired) || !strings.Contains(err.Error(), EnvRegistryHost+"="+reg.addr) {
+			t.Fatalf("Put without %s: %v, want ErrAuthRequired saying to set it", EnvRegistryHost, err)
+		}
+		t.Setenv(EnvRegistryHost, reg.addr)
+		st, err = Open("oci://"+reg.addr+"/models/auth", "")
 		if err != nil {
 			t.Fatal(err)
 		}

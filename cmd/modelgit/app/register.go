@@ -43,7 +43,9 @@ Model-Digest, Data-Hash and Registered-by. When nothing changed since the
 latest version, nothing is committed.
 
 Weights and pipeline may be directories (a sharded checkpoint); the schema,
-inference config, metrics and params must be files (JSON or YAML). The
+inference config, metrics and params must be files (JSON or YAML). Metrics
+and params files hold one mapping of at most 1 MiB and 10,000 values;
+names are printable and numbers finite (JSON has no NaN or infinity). The
 training data (--data) is hashed, not stored.`,
 		Example: `  modelgit register fraud-detector \
     --weights model.safetensors --pipeline preprocess.pkl --schema features.json \

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,8 +69,8 @@ type Factory struct {
 	// must not choose where the token is sent.
 	Forge func(cfg *manifests.Config) (forge.Forge, error)
 	// RemoteAuth returns the credentials for fetching from and pushing to
-	// the named git remote: the forge token when the remote's URL is
-	// http(s) on the host of the forge cfg names (see forgeHosts), nil
+	// the named git remote: the forge token when the remote's URL has the
+	// scheme, host and port of the forge cfg names (see forgeOrigins), nil
 	// otherwise, so that go-git uses its defaults (the ssh agent for ssh
 	// URLs; git's credential helpers are not consulted).
 	RemoteAuth func(cfg *manifests.Config, remote string) transport.AuthMethod
@@ -127,11 +129,11 @@ func NewFactory(version string) *Factory {
 		if err != nil {
 			return nil
 		}
-		host, ok := httpRemoteHost(dir, remote)
+		origin, ok := httpRemoteOrigin(dir, remote)
 		if !ok {
 			return nil
 		}
-		if !forgeHosts(cfg, action.FromEnv(os.Getenv), os.Getenv("GITHUB_SERVER_URL"))[host] {
+		if !forgeOrigins(cfg, action.FromEnv(os.Getenv), os.Getenv("GITHUB_SERVER_URL"))[origin] {
 			return nil
 		}
 		return &githttp.BasicAuth{Username: "x-access-token", Password: token}
@@ -188,54 +190,58 @@ func sameAPIURL(a, b string) bool {
 	return norm(a) == norm(b)
 }
 
-// isHTTPRemote reports whether the remote of the repository at dir (or
-// above it) has an http or https URL.
-func httpRemoteHost(dir, remote string) (host string, ok bool) {
+// httpRemoteOrigin returns the origin (forge.Origin) of the remote of
+// the repository at dir (or above it) when its URL is http or https.
+func httpRemoteOrigin(dir, remote string) (origin string, ok bool) {
 	rp, err := repo.Open(dir)
 	if err != nil {
 		return "", false
 	}
-	u, err := rp.RemoteURL(remote)
-	if err != nil || u == "" {
+	remoteURL, err := rp.RemoteURL(remote)
+	if err != nil || remoteURL == "" {
 		return "", false
 	}
-	ep, err := transport.NewEndpoint(u)
+	ep, err := transport.NewEndpoint(remoteURL)
 	if err != nil || (ep.Protocol != "http" && ep.Protocol != "https") {
 		return "", false
 	}
-	return strings.ToLower(ep.Host), true
+	port := ep.Port
+	if port == 0 {
+		port = map[string]int{"http": 80, "https": 443}[ep.Protocol]
+	}
+	u := url.URL{Scheme: ep.Protocol, Host: net.JoinHostPort(ep.Host, strconv.Itoa(port))}
+	origin = forge.Origin(u.String())
+	return origin, origin != ""
 }
 
-// forgeHosts are the host names the forge token may be sent to with git:
-// the forge's (github.com for api.github.com; a GitHub Enterprise or local
-// API URL's own host), and inside GitHub Actions the job's server. A
-// remote elsewhere gets no token, as gh sends its token only to its hosts.
-func forgeHosts(cfg *manifests.Config, env action.Env, serverURL string) map[string]bool {
-	hosts := map[string]bool{}
+// forgeOrigins are the origins (scheme, host and port, see forge.Origin)
+// the forge token may be sent to with git: the forge's (https://github.com
+// for api.github.com; a GitHub Enterprise or local API URL's own), and
+// inside GitHub Actions the job's server. A remote elsewhere gets no
+// token, as gh sends its token only to its hosts; nor does another port
+// or plain HTTP on the forge's host, which may be someone else's service
+// or readable on the way.
+func forgeOrigins(cfg *manifests.Config, env action.Env, serverURL string) map[string]bool {
+	origins := map[string]bool{}
 	add := func(raw string) {
-		if raw == "" {
-			return
+		o := forge.Origin(raw)
+		if o == "https://api.github.com:443" {
+			o = "https://github.com:443"
 		}
-		u, err := url.Parse(raw)
-		if err != nil || u.Hostname() == "" {
-			return
+		if o != "" {
+			origins[o] = true
 		}
-		h := strings.ToLower(u.Hostname())
-		if h == "api.github.com" {
-			h = "github.com"
-		}
-		hosts[h] = true
 	}
 	if opts, ok := forgeOptions(cfg, env, &IOStreams{ErrOut: io.Discard}); ok {
 		if opts.URL == "" {
-			hosts["github.com"] = true
+			add(defaultGitHubAPI)
 		}
 		add(opts.URL)
 	}
 	if env.Actions {
 		add(serverURL)
 	}
-	return hosts
+	return origins
 }
 
 // resolveWorkDir makes dir absolute against the current directory and

@@ -40,7 +40,7 @@ func gitInit(t *testing.T, remotes map[string]string) string {
 }
 
 // TestRemoteAuth: the forge token goes to http(s) remotes on the forge's
-// host only; for an ssh remote go-git must get no auth, so it uses the ssh
+// origin (scheme, host and port) only; for an ssh remote go-git must get no auth, so it uses the ssh
 // agent (a BasicAuth there fails the push with "invalid auth method"), and
 // a remote on another host never sees the token.
 func TestRemoteAuth(t *testing.T) {
@@ -60,7 +60,16 @@ func TestRemoteAuth(t *testing.T) {
 		{name: "no forge", remote: "https://github.com/acme/models.git"},
 		{name: "enterprise", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com/api/v3/\n", remote: "https://ghe.example.com/acme/models.git", wantToken: true},
 		{name: "enterprise, github.com remote", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com/api/v3/\n", remote: "https://github.com/acme/models.git"},
-		{name: "local forge", forge: "forge:\n  type: github\n  repository: acme/models\n  url: http://127.0.0.1:8081/api/v3/\n", remote: "http://127.0.0.1:8080/acme/models.git", wantToken: true},
+		{name: "local forge", forge: "forge:\n  type: github\n  repository: acme/models\n  url: http://127.0.0.1:8081/api/v3/\n", remote: "http://127.0.0.1:8081/acme/models.git", wantToken: true},
+		// The forge's host but not its origin: another port may be
+		// another service, plain HTTP is readable on the way.
+		{name: "local forge, another port", forge: "forge:\n  type: github\n  repository: acme/models\n  url: http://127.0.0.1:8081/api/v3/\n", remote: "http://127.0.0.1:8080/acme/models.git"},
+		{name: "http github", forge: github, remote: "http://github.com/acme/models.git"},
+		{name: "github on another port", forge: github, remote: "https://github.com:8443/acme/models.git"},
+		{name: "github, port written out", forge: github, remote: "https://GitHub.com:443/acme/models.git", wantToken: true},
+		{name: "enterprise on its port", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com:8443/api/v3/\n", remote: "https://ghe.example.com:8443/acme/models.git", wantToken: true},
+		{name: "enterprise, default port", forge: "forge:\n  type: github\n  repository: acme/models\n  url: https://ghe.example.com:8443/api/v3/\n", remote: "https://ghe.example.com/acme/models.git"},
+		{name: "actions server, http remote", actions: map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.github.com", "GITHUB_REPOSITORY": "acme/models", "GITHUB_SERVER_URL": "https://github.com"}, remote: "http://github.com/acme/models.git"},
 		{name: "actions server", actions: map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_API_URL": "https://api.github.com", "GITHUB_REPOSITORY": "acme/models", "GITHUB_SERVER_URL": "https://github.com"}, remote: "https://github.com/acme/models.git", wantToken: true},
 	}
 	for _, tt := range tests {
