@@ -195,6 +195,20 @@ type StaleFile struct {
 	Path string `json:"path"`
 	// Missing is true when the file is not committed at all.
 	Missing bool `json:"missing"`
+	// Extra is true when the file is committed but no release renders to
+	// it any more (its release was removed): render deletes it.
+	Extra bool `json:"extra"`
+}
+
+// Problem says what is wrong with the file.
+func (s StaleFile) Problem() string {
+	switch {
+	case s.Missing:
+		return "is missing"
+	case s.Extra:
+		return "is left from a removed release"
+	}
+	return "differs from what the releases render to"
 }
 
 // StaleRendered compares rendered/ and clusters/ at HEAD with what the
@@ -262,6 +276,27 @@ func (r *Registry) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 		return false
 	}
 	var stale []StaleFile
+	expected := map[string]bool{}
+	for _, f := range files {
+		expected[f.Path] = true
+	}
+	// A rendered file no release renders to any more is stale too: left
+	// behind, it would look applied while Flux prunes its objects.
+	for _, e := range r.config.Environments {
+		if envs != nil && !envs[e.Name] {
+			continue
+		}
+		dir := path.Join(manifests.RenderedDir, e.Name)
+		names, err := r.repo.ListDir(head, dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		for _, n := range names {
+			if p := path.Join(dir, n); strings.HasSuffix(n, ".yaml") && !expected[p] {
+				stale = append(stale, StaleFile{Path: p, Extra: true})
+			}
+		}
+	}
 	for _, f := range files {
 		cur, err := r.repo.ReadFile(head, f.Path)
 		switch {
@@ -278,9 +313,9 @@ func (r *Registry) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 }
 
 // WriteRendered writes what the releases at HEAD render to into the work
-// tree (each file through a temp file and a rename) and returns the paths
-// that changed.
-func (r *Registry) WriteRendered() ([]string, error) {
+// tree (each file through a temp file and a rename), deletes the rendered
+// files of removed releases, and returns the files that changed.
+func (r *Registry) WriteRendered() ([]StaleFile, error) {
 	stale, err := r.StaleRendered()
 	if err != nil || len(stale) == 0 {
 		return nil, err
@@ -290,10 +325,13 @@ func (r *Registry) WriteRendered() ([]string, error) {
 		return nil, err
 	}
 	want := map[string]bool{}
-	var paths []string
 	for _, s := range stale {
 		want[s.Path] = true
-		paths = append(paths, s.Path)
+		if s.Extra {
+			if err := render.Remove(r.repo.Root, s.Path); err != nil {
+				return nil, err
+			}
+		}
 	}
 	var out []render.File
 	for _, f := range files {
@@ -301,7 +339,7 @@ func (r *Registry) WriteRendered() ([]string, error) {
 			out = append(out, f)
 		}
 	}
-	return paths, render.Write(r.repo.Root, out)
+	return stale, render.Write(r.repo.Root, out)
 }
 
 // BuildCluster returns the Kubernetes objects Flux applies on cluster:

@@ -189,10 +189,7 @@ func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
 		return nil
 	}
 	for _, s := range stale {
-		what := "differs from what the releases render to"
-		if s.Missing {
-			what = "is missing"
-		}
+		what := s.Problem()
 		c.fail(CheckRendered, s.Path+" "+what)
 		c.rep.Annotations = append(c.rep.Annotations, Annotation{File: s.Path, Level: "error", Message: "stale generated file: " + what + "; run modelgit render and commit the result"})
 	}

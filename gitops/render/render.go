@@ -3,8 +3,10 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -290,6 +292,19 @@ func Write(root string, files []File) error {
 		if err := writeFile(p, f.Content); err != nil {
 			return fmt.Errorf("writing %q: %w", f.Path, err)
 		}
+	}
+	return nil
+}
+
+// Remove deletes the generated file rel under root, resolved with
+// securejoin like Write; a file already gone is not an error.
+func Remove(root, rel string) error {
+	p, err := securejoin.SecureJoin(root, filepath.FromSlash(rel))
+	if err != nil {
+		return fmt.Errorf("removing %q: %w", rel, err)
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %q: %w", rel, err)
 	}
 	return nil
 }

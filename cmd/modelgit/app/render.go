@@ -161,11 +161,7 @@ func renderRun(opts *RenderOptions) error {
 		} else {
 			cs := opts.IO.ColorScheme()
 			for _, s := range stale {
-				what := "differs from what the releases render to"
-				if s.Missing {
-					what = "is missing"
-				}
-				fmt.Fprintf(w, "%s %s %s\n", cs.FailureIcon(), s.Path, what)
+				fmt.Fprintf(w, "%s %s %s\n", cs.FailureIcon(), s.Path, s.Problem())
 			}
 			if len(stale) == 0 {
 				fmt.Fprintf(w, "%s rendered/ and clusters/ are in sync with the releases\n", cs.SuccessIcon())
@@ -178,20 +174,25 @@ func renderRun(opts *RenderOptions) error {
 		}
 		return nil
 	}
-	paths, err := reg.WriteRendered()
+	changed, err := reg.WriteRendered()
 	if err != nil {
 		return err
 	}
 	if opts.Output == cmdutil.OutputJSON {
-		if paths == nil {
-			paths = []string{}
+		paths := []string{}
+		for _, s := range changed {
+			paths = append(paths, s.Path)
 		}
 		return cmdutil.PrintJSON(w, paths)
 	}
-	for _, p := range paths {
-		fmt.Fprintf(w, "wrote %s\n", p)
+	for _, s := range changed {
+		verb := "wrote"
+		if s.Extra {
+			verb = "removed"
+		}
+		fmt.Fprintf(w, "%s %s\n", verb, s.Path)
 	}
-	if len(paths) == 0 {
+	if len(changed) == 0 {
 		fmt.Fprintln(w, "rendered/ and clusters/ are up to date")
 	}
 	return nil
