@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +24,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The GitHub fake's git server logs every request with the standard
+	// logger.
+	log.SetOutput(io.Discard)
 	code, err := setup(m)
 	if err != nil {
 		// Never a skip: a missing part is a failure that says how to get it.

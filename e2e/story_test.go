@@ -111,7 +111,7 @@ func newStory(t testing.TB) *story {
 	} {
 		s.git("config", k, v)
 	}
-	s.mg("init", "--github", "acme/models", "--github-url", "http://"+s.front.Addr()+"/api/v3/", "--no-commit")
+	s.mg("init", "--github", "acme/models", "--github-url", "http://"+s.front.Addr()+"/api/v3/")
 	cfg, err := os.ReadFile(filepath.Join(s.reg, "modelgit.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func newStory(t testing.TB) *story {
 	s.writeFile(filepath.Join(s.reg, "modelgit.yaml"), storyConfig+"forge:"+forgeBlock)
 	s.mg("render")
 	s.git("add", "-A")
-	s.git("commit", "-q", "-S", "-m", "Lay out the registry for the e2e story")
+	s.git("commit", "-q", "-S", "-m", "One GPU cluster for staging, the story's")
 
 	// Training outputs, as a pipeline's publishing stage has them.
 	s.weights = make([]byte, 64<<10)
@@ -249,13 +249,13 @@ func (s *story) follow(sha string) map[string]*unstructured.Unstructured {
 func (s *story) rendered() []*unstructured.Unstructured {
 	s.t.Helper()
 	out := s.mg("render", "--cluster", clusterName, "-o", "json")
-	objs, err := decodeYAML(strings.NewReader(out))
-	if err != nil {
-		s.t.Fatalf("render --cluster %s -o json: %v", clusterName, err)
+	var objs []map[string]any
+	if err := json.Unmarshal([]byte(out), &objs); err != nil {
+		s.t.Fatalf("render --cluster %s -o json: %v\n%s", clusterName, err, out)
 	}
 	var model []*unstructured.Unstructured
-	for _, o := range objs {
-		if isModelKind(o.GroupVersionKind()) {
+	for _, m := range objs {
+		if o := (&unstructured.Unstructured{Object: m}); isModelKind(o.GroupVersionKind()) {
 			model = append(model, o)
 		}
 	}
