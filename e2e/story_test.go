@@ -173,6 +173,13 @@ func (s *story) push() { s.git("push", "-q", "origin", "main") }
 // merge`, then pulls main; it returns main's new commit.
 func (s *story) promote(args ...string) string {
 	s.t.Helper()
+	return s.merge(s.openPRs(args...))
+}
+
+// openPRs runs a modelgit command that opens pull requests and has a
+// reviewer (rita) approve each on its head.
+func (s *story) openPRs(args ...string) []forge.PullRequest {
+	s.t.Helper()
 	open := func() []forge.PullRequest {
 		var out []forge.PullRequest
 		for _, pr := range s.fake.PullRequests() {
@@ -192,6 +199,15 @@ func (s *story) promote(args ...string) string {
 	}
 	for _, pr := range prs {
 		s.fake.AddReview(pr.Number, "rita", forge.ReviewApproved, pr.HeadSHA)
+	}
+	return prs
+}
+
+// merge merges approved pull requests with `modelgit merge`, pulls main
+// and returns its commit.
+func (s *story) merge(prs []forge.PullRequest) string {
+	s.t.Helper()
+	for _, pr := range prs {
 		s.mg("merge", "--pr", fmt.Sprint(pr.Number))
 	}
 	s.git("pull", "-q", "--ff-only", "origin", "main")
