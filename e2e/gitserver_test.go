@@ -25,18 +25,19 @@ import (
 	"time"
 )
 
-// forgeFront is one loopback address for two servers, told apart by the
-// first byte a client sends:
+// forgeFront is one loopback address for the in-process GitHub fake's API
+// and a git smart-HTTP server (the real `git http-backend`) over the fake's
+// bare repository, because modelgit renders the Flux GitRepository URL
+// from the forge URL's host: https://<forge host>/OWNER/NAME.git, as it
+// must for GitHub (or http:// for an http:// forge), and that URL,
+// untouched, is what Flux clones.
 //
-//   - plain HTTP goes to the in-process GitHub fake's API: modelgit.yaml's
-//     forge.url is http://ADDR/api/v3/;
-//   - TLS goes to a git smart-HTTP server (the real `git http-backend`)
-//     over the fake's bare repository: modelgit renders the Flux
-//     GitRepository URL as https://<forge host>/OWNER/NAME.git, as it
-//     must for GitHub, so that URL, untouched, is what Flux clones.
+//   - TLS (told by the first byte a client sends) is git;
+//   - plain HTTP under /api/ is the fake's API (modelgit.yaml's forge.url
+//     is http://ADDR/api/v3/), anything else git.
 //
 // The git side can be taken down and brought back (setGitDown) to test
-// how Flux rides out an outage.
+// how Flux rides out an outage: its connections are then closed unanswered.
 type forgeFront struct {
 	ln      net.Listener
 	caFile  string
@@ -79,8 +80,24 @@ func startForgeFront(t testing.TB, dir, apiURL, gitRoot string) *forgeFront {
 		Env:    []string{"GIT_PROJECT_ROOT=" + gitRoot, "GIT_HTTP_EXPORT_ALL=1"},
 		Stderr: gitLog,
 	}
-	apiSrv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	gitSrv := &http.Server{Handler: git, ReadHeaderTimeout: 10 * time.Second}
+	gitOrDown := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.gitDown.Load() {
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
+			http.Error(w, "git server down", http.StatusServiceUnavailable)
+			return
+		}
+		git.ServeHTTP(w, r)
+	})
+	plain := http.NewServeMux()
+	plain.Handle("/api/", api)
+	plain.Handle("/", gitOrDown)
+	apiSrv := &http.Server{Handler: plain, ReadHeaderTimeout: 10 * time.Second}
+	gitSrv := &http.Server{Handler: gitOrDown, ReadHeaderTimeout: 10 * time.Second}
 	f.wg.Add(3)
 	go func() { defer f.wg.Done(); _ = apiSrv.Serve(f.plain) }()
 	go func() {
