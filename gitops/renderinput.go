@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -172,25 +171,11 @@ func (r *Registry) fluxRepoURL() string {
 
 // fluxURL is fluxRepoURL for a configuration and a repository.
 func fluxURL(cfg *manifests.Config, rp *repo.Repo) string {
-	if f := cfg.Forge; f != nil && f.Repository != "" {
-		host := "https://github.com"
-		if f.URL != "" {
-			if u, err := url.Parse(f.URL); err == nil && u.Host != "" {
-				host = "https://" + u.Host
-			}
-		}
-		return host + "/" + f.Repository + ".git"
+	origin := ""
+	if remote, err := rp.Git.Remote("origin"); err == nil && len(remote.Config().URLs) > 0 {
+		origin = remote.Config().URLs[0]
 	}
-	remote, err := rp.Git.Remote("origin")
-	if err != nil || len(remote.Config().URLs) == 0 {
-		return ""
-	}
-	u, err := url.Parse(remote.Config().URLs[0])
-	if err != nil || u.Scheme == "" {
-		return remote.Config().URLs[0]
-	}
-	u.User = nil
-	return u.String()
+	return render.FluxURL(cfg, origin)
 }
 
 // Render renders every environment and cluster from the releases

@@ -180,8 +180,10 @@ func (r *Registry) checkCommit(c *object.Commit, t *trust) (governed bool, findi
 		return false, nil, err
 	}
 	s := signatureInfo(c, t)
-	if !s.Trusted && !s.Signed {
-		// A forge's clean merge brings nothing unsigned of its own.
+	if !s.Trusted {
+		// A forge's clean merge brings nothing of its own, whether it is
+		// unsigned or signed with the forge's key (GitHub's web-flow key,
+		// the fake's merge key), which allowed_signers need not trust.
 		neutral, err := mergeAddsNothing(c)
 		if err != nil {
 			return true, nil, err

@@ -291,6 +291,26 @@ func TestParseConfigCPUCluster(t *testing.T) {
 	}
 }
 
+// TestParseConfigNamespaceAndFlux: an environment's namespace defaults to
+// its name; flux.url is read as written.
+func TestParseConfigNamespaceAndFlux(t *testing.T) {
+	in := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: prod\n    namespace: models\n" +
+		"flux:\n  url: ssh://git@github.com/acme/models.git\n"
+	cfg, err := ParseConfig("c.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Environments[0].DefaultNamespace(); got != "dev" {
+		t.Errorf("dev namespace = %q, want the environment's name", got)
+	}
+	if got := cfg.Environments[1].DefaultNamespace(); got != "models" {
+		t.Errorf("prod namespace = %q, want models", got)
+	}
+	if cfg.Flux == nil || cfg.Flux.URL != "ssh://git@github.com/acme/models.git" {
+		t.Errorf("flux = %+v", cfg.Flux)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	base := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\n"
 	tests := []struct {
@@ -321,6 +341,9 @@ func TestParseConfigErrors(t *testing.T) {
 			`c.yaml:6:9: field "forge.type": forge type "gitlab" is not supported; want "github"`,
 			`c.yaml:7:15: field "forge.repository": repository "x" is not valid; want OWNER/NAME`,
 		}},
+		{"bad namespace", base + "environments:\n  - name: dev\n    namespace: Models_1\n", []string{`c.yaml:5:16: field "environments[0].namespace": namespace name "Models_1" is not valid`}},
+		{"flux url file", base + "environments:\n  - name: dev\nflux:\n  url: file:///srv/models.git\n", []string{`c.yaml:6:8: field "flux.url": URL "file:///srv/models.git" is not one Flux can clone; want https://HOST/OWNER/NAME.git`}},
+		{"flux url scp", base + "environments:\n  - name: dev\nflux:\n  url: git@github.com:acme/models.git\n", []string{`c.yaml:6:8: field "flux.url": URL "git@github.com:acme/models.git" is not one Flux can clone`}},
 		{"gpu count wrong type", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu:\n      resource: nvidia.com/gpu\n      count: one\n", []string{`c.yaml:10:14: field "clusters[0].gpu.count": want an integer, got "one"`}},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,17 @@ type Config struct {
 	Clusters []Cluster `yaml:"clusters,omitempty" json:"clusters,omitempty"`
 	// Forge names the pull-request host.
 	Forge *Forge `yaml:"forge,omitempty" json:"forge,omitempty"`
+	// Flux configures the Flux objects generated under clusters/.
+	Flux *Flux `yaml:"flux,omitempty" json:"flux,omitempty"`
+}
+
+// Flux configures what modelgit generates for Flux CD.
+type Flux struct {
+	// URL is the clone URL Flux's GitRepository follows: https://, http://
+	// or ssh:// (source-controller clones nothing else). Empty means the
+	// forge's repository (with the forge URL's scheme and host), else the
+	// origin remote.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
 }
 
 // Environment is one stage of promotion.
@@ -36,6 +47,19 @@ type Environment struct {
 	// Branch is the branch Flux follows for this environment; empty means
 	// the repository's default branch.
 	Branch string `yaml:"branch,omitempty" json:"branch,omitempty"`
+	// Namespace is the Kubernetes namespace the environment's rendered
+	// objects live in on every cluster of the environment; empty means
+	// the environment's name (DefaultNamespace).
+	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+}
+
+// DefaultNamespace returns the namespace of the environment's objects:
+// Namespace, or the environment's name when it is empty.
+func (e Environment) DefaultNamespace() string {
+	if e.Namespace != "" {
+		return e.Namespace
+	}
+	return e.Name
 }
 
 // Cluster is a Kubernetes cluster bound to one environment.

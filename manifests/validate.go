@@ -35,6 +35,11 @@ func validateConfig(c *Checker, cfg *Config) {
 			c.Fail(p, "environment %q is declared twice (also environments[%d])", e.Name, j)
 		}
 		envs = append(envs, e.Name)
+		if e.Namespace != "" {
+			if err := ValidName(e.Namespace); err != nil {
+				c.Fail("environments["+strconv.Itoa(i)+"].namespace", "namespace %v", err)
+			}
+		}
 	}
 	var clusters []string
 	for i, cl := range cfg.Clusters {
@@ -59,6 +64,24 @@ func validateConfig(c *Checker, cfg *Config) {
 			c.Fail("forge.repository", "repository %q is not valid; want OWNER/NAME", f.Repository)
 		}
 	}
+	if f := cfg.Flux; f != nil && f.URL != "" {
+		if err := ValidFluxURL(f.URL); err != nil {
+			c.Fail("flux.url", "%v", err)
+		}
+	}
+}
+
+// ValidFluxURL returns nil when source-controller can clone url: an
+// http://, https:// or ssh:// URL with a host (its GitRepository CRD
+// accepts only these schemes; an scp-like git@host:path or a file path
+// must be written as ssh://git@host/path or served over HTTP).
+func ValidFluxURL(url string) error {
+	scheme, rest, ok := strings.Cut(url, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	if !ok || (scheme != "https" && scheme != "http" && scheme != "ssh") || host == "" {
+		return fmt.Errorf("URL %q is not one Flux can clone; want https://HOST/OWNER/NAME.git, http://… or ssh://git@HOST/OWNER/NAME.git", url)
+	}
+	return nil
 }
 
 // validateClusterGPU checks the gpu block of the cluster at path p (the

@@ -2,13 +2,16 @@ package render
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"slices"
+	"strings"
 	"time"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ktypes "sigs.k8s.io/kustomize/api/types"
 	kresid "sigs.k8s.io/kustomize/kyaml/resid"
@@ -24,12 +27,29 @@ const (
 	FluxName      = "flux-system"
 )
 
-// Intervals of the generated Flux objects.
+// Intervals of the generated Flux objects. The source is polled every
+// minute (a merge reaches the cluster within about a minute, sooner with
+// a webhook Receiver or `flux reconcile source git flux-system`); the
+// Kustomization re-applies every 10 minutes to undo drift, retries a
+// failed apply after 2 minutes instead of waiting for the next interval,
+// and gives the rollout (wait: true: InferenceServices, Deployments ready)
+// 5 minutes.
 const (
 	SourceInterval = time.Minute
 	SyncInterval   = 10 * time.Minute
+	SyncRetry      = 2 * time.Minute
 	SyncTimeout    = 5 * time.Minute
 )
+
+// NamespaceFile is clusters/<cluster>/namespace.yaml: the Namespace of the
+// cluster's environment.
+const NamespaceFile = "namespace.yaml"
+
+// AnnotationPrune is kustomize-controller's per-object prune switch.
+// modelgit's Namespace carries "disabled": renaming an environment's
+// namespace in modelgit.yaml stops managing the old one but never deletes
+// it with whatever else lives there (the Gateway, storage credentials).
+const AnnotationPrune = "kustomize.toolkit.fluxcd.io/prune"
 
 // ClusterDir returns clusters/<cluster>.
 func ClusterDir(cluster string) string { return path.Join(ClustersDir, cluster) }
@@ -81,7 +101,7 @@ func Cluster(in Input, cluster string) ([]File, error) {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
 	dir := ClusterDir(cluster)
-	k, err := kustomization([]string{"../../" + path.Join(RenderedDir, c.Environment), "flux-system"}, patches)
+	k, err := kustomization([]string{"../../" + path.Join(RenderedDir, c.Environment), NamespaceFile, "flux-system"}, patches)
 	if err != nil {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
@@ -91,6 +111,10 @@ func Cluster(in Input, cluster string) ([]File, error) {
 	}
 	if branch == "" {
 		branch = "main"
+	}
+	ns, err := namespaceObject(in.Namespace(c.Environment), c.Environment)
+	if err != nil {
+		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
 	sync, err := syncObjects(in.RepoURL, branch, "./"+dir)
 	if err != nil {
@@ -108,7 +132,28 @@ func Cluster(in Input, cluster string) ([]File, error) {
 		{Path: path.Join(dir, "flux-system", "gotk-sync.yaml"), Content: syncYAML},
 		{Path: path.Join(dir, "flux-system", "kustomization.yaml"), Content: fk},
 		{Path: path.Join(dir, "kustomization.yaml"), Content: k},
+		{Path: path.Join(dir, NamespaceFile), Content: ns},
 	}, nil
+}
+
+// namespaceObject renders the Namespace the objects of env live in.
+// modelgit owns it so that a cluster bootstrapped onto the repository
+// applies without a manual step (kustomize-controller applies Namespaces
+// before the objects in them); it is never pruned (AnnotationPrune).
+func namespaceObject(name, env string) ([]byte, error) {
+	ns := corev1.Namespace{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Labels:      map[string]string{LabelManagedBy: ManagedBy, LabelEnvironment: env},
+			Annotations: map[string]string{AnnotationPrune: "disabled"},
+		},
+	}
+	o, err := toObject(ns)
+	if err != nil {
+		return nil, err
+	}
+	return encodeDocs([]object{o}, "")
 }
 
 // managedSelector picks the objects modelgit rendered.
@@ -171,15 +216,18 @@ func gpuPatches(g *manifests.GPU) ([]ktypes.Patch, error) {
 }
 
 // syncObjects are the GitRepository and Kustomization of flux-system.
-func syncObjects(url, branch, syncPath string) ([]object, error) {
-	if url == "" {
+func syncObjects(repoURL, branch, syncPath string) ([]object, error) {
+	if repoURL == "" {
 		return nil, fmt.Errorf("no repository URL for Flux's GitRepository; pass the clone URL Flux reads")
+	}
+	if err := manifests.ValidFluxURL(repoURL); err != nil {
+		return nil, fmt.Errorf("Flux's GitRepository: %w; set flux.url in modelgit.yaml to the URL the cluster clones this repository from", err)
 	}
 	repo := sourcev1.GitRepository{
 		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
 		ObjectMeta: metav1.ObjectMeta{Name: FluxName, Namespace: FluxNamespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 		Spec: sourcev1.GitRepositorySpec{
-			URL:       url,
+			URL:       repoURL,
 			Interval:  metav1.Duration{Duration: SourceInterval},
 			Reference: &sourcev1.GitRepositoryRef{Branch: branch},
 			Verification: &sourcev1.GitRepositoryVerification{
@@ -192,12 +240,13 @@ func syncObjects(url, branch, syncPath string) ([]object, error) {
 		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
 		ObjectMeta: metav1.ObjectMeta{Name: FluxName, Namespace: FluxNamespace, Labels: map[string]string{LabelManagedBy: ManagedBy}},
 		Spec: kustomizev1.KustomizationSpec{
-			Interval:  metav1.Duration{Duration: SyncInterval},
-			Timeout:   &metav1.Duration{Duration: SyncTimeout},
-			Path:      syncPath,
-			Prune:     true,
-			Wait:      true,
-			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: FluxName},
+			Interval:      metav1.Duration{Duration: SyncInterval},
+			RetryInterval: &metav1.Duration{Duration: SyncRetry},
+			Timeout:       &metav1.Duration{Duration: SyncTimeout},
+			Path:          syncPath,
+			Prune:         true,
+			Wait:          true,
+			SourceRef:     kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: FluxName},
 		},
 	}
 	var out []object
@@ -213,4 +262,51 @@ func syncObjects(url, branch, syncPath string) ([]object, error) {
 
 func resid(group, version, kind string) kresid.ResId {
 	return kresid.ResId{Gvk: kresid.Gvk{Group: group, Version: version, Kind: kind}}
+}
+
+// FluxURL returns the clone URL Flux's GitRepository follows: flux.url in
+// modelgit.yaml when set; else the forge's repository, on the forge URL's
+// scheme and host (https://github.com without a forge URL; an http://
+// forge, such as the built-in fake, stays http://); else origin, the
+// origin remote's URL, with an scp-like git@host:path written as
+// ssh://git@host/path and any password or token removed. "" means none
+// is known. A URL Flux cannot clone (file://, a path) is returned as it
+// is: Cluster refuses it, saying to set flux.url.
+func FluxURL(cfg *manifests.Config, origin string) string {
+	if cfg != nil && cfg.Flux != nil && cfg.Flux.URL != "" {
+		return cfg.Flux.URL
+	}
+	if cfg != nil && cfg.Forge != nil && cfg.Forge.Repository != "" {
+		host := "https://github.com"
+		if cfg.Forge.URL != "" {
+			if u, err := url.Parse(cfg.Forge.URL); err == nil && u.Host != "" {
+				scheme := "https"
+				if u.Scheme == "http" {
+					scheme = "http"
+				}
+				host = scheme + "://" + u.Host
+			}
+		}
+		return host + "/" + cfg.Forge.Repository + ".git"
+	}
+	if origin == "" {
+		return ""
+	}
+	if user, rest, ok := strings.Cut(origin, "@"); ok && !strings.Contains(origin, "://") && !strings.Contains(user, "/") {
+		if host, p, ok := strings.Cut(rest, ":"); ok && host != "" {
+			return "ssh://" + user + "@" + host + "/" + strings.TrimPrefix(p, "/")
+		}
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme == "" {
+		return origin
+	}
+	if u.User != nil {
+		if u.Scheme == "ssh" {
+			u.User = url.User(u.User.Username())
+		} else {
+			u.User = nil
+		}
+	}
+	return u.String()
 }

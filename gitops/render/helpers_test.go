@@ -45,7 +45,7 @@ func testInput() Input {
 		Config: &manifests.Config{
 			APIVersion: manifests.APIVersion, Kind: manifests.KindConfig,
 			Store:        "file:///srv/modelgit",
-			Environments: []manifests.Environment{{Name: "dev"}, {Name: "staging"}, {Name: "production", Branch: "release"}},
+			Environments: []manifests.Environment{{Name: "dev"}, {Name: "staging"}, {Name: "production", Branch: "release", Namespace: "models"}},
 			Clusters: []manifests.Cluster{
 				{Name: "dev-1", Environment: "dev"},
 				{Name: "gpu-eu", Environment: "production", GPU: &manifests.GPU{

@@ -84,7 +84,7 @@ func releaseObjects(in Input, r *manifests.Release) ([]object, error) {
 			if err != nil {
 				return nil, fail("%v", err)
 			}
-			return []object{o}, nil
+			return inNamespace(in.Namespace(r.Environment), o), nil
 		}
 	case "deployment":
 	default:
@@ -97,7 +97,37 @@ func releaseObjects(in Input, r *manifests.Release) ([]object, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	return objs, nil
+	return inNamespace(in.Namespace(r.Environment), objs...), nil
+}
+
+// Namespace returns the namespace the objects of environment env live in:
+// the environment's namespace in modelgit.yaml, else its name.
+func (in Input) Namespace(env string) string {
+	if in.Config != nil {
+		for _, e := range in.Config.Environments {
+			if e.Name == env {
+				return e.DefaultNamespace()
+			}
+		}
+	}
+	return env
+}
+
+// inNamespace sets metadata.namespace on every object. Every kind modelgit
+// renders is namespaced, and kustomize-controller refuses to apply a
+// namespaced object without a namespace; setting it on the objects (not
+// as a kustomize namespace over clusters/<cluster>/) keeps Flux's own
+// objects in flux-system and shows the namespace in the rendered file.
+func inNamespace(ns string, objs ...object) []object {
+	for _, o := range objs {
+		md, _ := o["metadata"].(map[string]any)
+		if md == nil {
+			md = map[string]any{}
+			o["metadata"] = md
+		}
+		md["namespace"] = ns
+	}
+	return objs
 }
 
 // orderMembers returns the release's versions in its documented order

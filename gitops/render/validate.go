@@ -147,7 +147,13 @@ func validateObject(sch map[gvk]*spec.Schema, o object) []string {
 	for _, m := range checkLabels(md["labels"], "metadata.labels") {
 		problems = append(problems, m)
 	}
+	if ns, _ := md["namespace"].(string); ns == "" && kind != "Namespace" {
+		problems = append(problems, "metadata.namespace is missing; kustomize-controller refuses to apply a namespaced object without one")
+	}
 	switch (gvk{av, kind}) {
+	case gvk{"v1", "Namespace"}:
+		problems = append(problems, strictDecode(o, &corev1.Namespace{})...)
+		return problems
 	case gvk{"apps/v1", "Deployment"}:
 		problems = append(problems, strictDecode(o, &appsv1.Deployment{})...)
 		return problems
@@ -162,7 +168,7 @@ func validateObject(sch map[gvk]*spec.Schema, o object) []string {
 			known = append(known, k.apiVersion+" "+k.kind)
 		}
 		sort.Strings(known)
-		return append(problems, fmt.Sprintf("no schema for %s %s; want one of apps/v1 Deployment, v1 Service, %s", av, kind, strings.Join(known, ", ")))
+		return append(problems, fmt.Sprintf("no schema for %s %s; want one of apps/v1 Deployment, v1 Service, v1 Namespace, %s", av, kind, strings.Join(known, ", ")))
 	}
 	// The validator wants JSON types: round-trip to get float64 and friends.
 	b, err := json.Marshal(o)

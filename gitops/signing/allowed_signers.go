@@ -219,3 +219,37 @@ func (as *AllowedSigners) Len() int {
 	}
 	return len(as.entries)
 }
+
+// AllowedKey is one entry of an allowed_signers file, as another verifier
+// (Flux's source-controller) needs it.
+type AllowedKey struct {
+	// Principals are the entry's principals as written, comma-separated.
+	Principals string
+	// AuthorizedKey is the public key as an authorized_keys line without a
+	// comment ("ssh-ed25519 AAAA…").
+	AuthorizedKey string
+	// CertAuthority is true for a cert-authority entry: the key signs
+	// certificates, not commits.
+	CertAuthority bool
+	// File and Line locate the entry.
+	File string
+	Line int
+}
+
+// Keys returns the entries in file order.
+func (as *AllowedSigners) Keys() []AllowedKey {
+	if as == nil {
+		return nil
+	}
+	out := make([]AllowedKey, 0, len(as.entries))
+	for _, e := range as.entries {
+		out = append(out, AllowedKey{
+			Principals:    e.principals,
+			AuthorizedKey: string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(e.key))),
+			CertAuthority: e.certAuth,
+			File:          e.file,
+			Line:          e.line,
+		})
+	}
+	return out
+}

@@ -111,6 +111,13 @@ func TestCommandFlags(t *testing.T) {
 			}
 		}},
 		{name: "render cluster and check", cli: "render --cluster c --check", wantErr: "cannot be used together"},
+		{name: "render verify secret", cli: "render --verify-secret --forge-key web-flow=https://github.com/web-flow.gpg --forge-key fake=k.pub", check: func(t *testing.T, got any) {
+			if o := got.(*RenderOptions); !o.VerifySecret || !reflect.DeepEqual(o.ForgeKeys, []string{"web-flow=https://github.com/web-flow.gpg", "fake=k.pub"}) {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "render verify secret and check", cli: "render --verify-secret --check", wantErr: "cannot be used together"},
+		{name: "render forge key without name", cli: "render --verify-secret --forge-key k.pub", wantErr: "want NAME=FILE or NAME=URL"},
 		{name: "status json", cli: "status -o json", check: func(t *testing.T, got any) {
 			if o := got.(*StatusOptions); o.Output != "json" {
 				t.Errorf("got %+v", o)

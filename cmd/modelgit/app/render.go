@@ -3,8 +3,13 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/render"
 )
 
 // RenderOptions are the inputs of `modelgit render`.
@@ -21,11 +27,17 @@ type RenderOptions struct {
 	Cluster  string
 	Check    bool
 	Output   string
+	// VerifySecret prints the Secret Flux verifies commit signatures
+	// with; ForgeKeys ("NAME=FILE" or "NAME=URL") are added to it.
+	VerifySecret bool
+	ForgeKeys    []string
+	// HTTPClient fetches a forge key given by URL.
+	HTTPClient func() (*http.Client, error)
 }
 
 // NewCmdRender returns `modelgit render`.
 func NewCmdRender(f *cmdutil.Factory, runF func(*RenderOptions) error) *cobra.Command {
-	opts := &RenderOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &RenderOptions{IO: f.IOStreams, Registry: f.Registry, HTTPClient: func() (*http.Client, error) { return http.DefaultClient, nil }}
 	cmd := &cobra.Command{
 		Use:   "render [--cluster CLUSTER] [--check]",
 		Short: "Write, check or show the Kubernetes objects the releases render to",
@@ -39,13 +51,31 @@ Without flags, changed files are written into the work tree.
 ` + "`kustomize build clusters/CLUSTER`" + ` produces over the rendered tree (with
 -o json, the same objects as a JSON array).
 
-Rendering clusters/ needs the URL Flux clones the repository from: the
-forge.repository of modelgit.yaml, else the git remote origin.`,
-		Example: "  modelgit render\n  modelgit render --check\n  modelgit render --cluster gpu-prod\n  modelgit render --cluster gpu-prod -o json",
+Rendering clusters/ needs the URL Flux clones the repository from:
+flux.url of modelgit.yaml, else the forge's repository, else the git
+remote origin (http(s):// or ssh://; Flux clones nothing else).
+
+--verify-secret prints the Secret (flux-system/modelgit-allowed-signers)
+that the GitRepository verifies commit signatures against: one
+NAME.sshpub key per ssh signer of policies/allowed_signers, the OpenPGP
+keys of policies/allowed_signers.asc as allowed_signers.asc, as committed
+at HEAD, plus each --forge-key NAME=FILE|URL: the key the forge signs its
+merge commits with (GitHub's: web-flow=https://github.com/web-flow.gpg).
+Apply it with kubectl before the cluster follows the repository; see
+docs/flux.md.`,
+		Example: "  modelgit render\n  modelgit render --check\n  modelgit render --cluster gpu-prod\n  modelgit render --cluster gpu-prod -o json\n  modelgit render --verify-secret --forge-key web-flow=https://github.com/web-flow.gpg | kubectl apply -f -",
 		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cmdutil.MutuallyExclusive("--cluster and --check cannot be used together", opts.Cluster != "", opts.Check); err != nil {
+			if err := cmdutil.MutuallyExclusive("--cluster, --check and --verify-secret cannot be used together", opts.Cluster != "", opts.Check, opts.VerifySecret); err != nil {
 				return err
+			}
+			if len(opts.ForgeKeys) > 0 && !opts.VerifySecret {
+				return cmdutil.FlagErrorf("--forge-key needs --verify-secret")
+			}
+			for _, k := range opts.ForgeKeys {
+				if name, src, ok := strings.Cut(k, "="); !ok || name == "" || src == "" {
+					return cmdutil.FlagErrorf("--forge-key %q: want NAME=FILE or NAME=URL, e.g. web-flow=https://github.com/web-flow.gpg", k)
+				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -55,6 +85,8 @@ forge.repository of modelgit.yaml, else the git remote origin.`,
 	}
 	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "print the objects Flux applies on this cluster")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "fail when rendered/ or clusters/ is out of date; write nothing")
+	cmd.Flags().BoolVar(&opts.VerifySecret, "verify-secret", false, "print the Secret Flux verifies commit signatures with")
+	cmd.Flags().StringArrayVar(&opts.ForgeKeys, "forge-key", nil, "with --verify-secret, add the forge's merge key `NAME=FILE|URL` (repeatable)")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
 }
@@ -97,6 +129,8 @@ func renderRun(opts *RenderOptions) error {
 	}
 	w := opts.IO.Out
 	switch {
+	case opts.VerifySecret:
+		return verifySecretRun(opts, reg)
 	case opts.Cluster != "":
 		objs, err := reg.BuildCluster(opts.Cluster)
 		if err != nil {
@@ -160,4 +194,64 @@ func renderRun(opts *RenderOptions) error {
 		fmt.Fprintln(w, "rendered/ and clusters/ are up to date")
 	}
 	return nil
+}
+
+// verifySecretRun prints render.VerifySecret over the allowed signers
+// committed at HEAD and the forge keys.
+func verifySecretRun(opts *RenderOptions, reg *gitops.Registry) error {
+	head, _, err := reg.Repo().Head()
+	if err != nil {
+		return err
+	}
+	if head.IsZero() {
+		return fmt.Errorf("printing the verify Secret: the branch has no commit yet; commit %s first", gitops.AllowedSignersFile)
+	}
+	read := func(p string) ([]byte, error) {
+		b, err := reg.Repo().ReadFile(head, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	keys := render.VerifyKeys{File: gitops.AllowedSignersFile}
+	if keys.AllowedSigners, err = read(gitops.AllowedSignersFile); err != nil {
+		return err
+	}
+	if keys.OpenPGP, err = read(gitops.AllowedKeysFile); err != nil {
+		return err
+	}
+	for _, k := range opts.ForgeKeys {
+		name, src, _ := strings.Cut(k, "=")
+		b, err := readKeySource(opts, src)
+		if err != nil {
+			return fmt.Errorf("reading forge key %q from %q: %w", name, src, err)
+		}
+		keys.Forge = append(keys.Forge, render.NamedKey{Name: name, Key: b})
+	}
+	out, err := render.VerifySecret(keys)
+	if err != nil {
+		return err
+	}
+	_, err = opts.IO.Out.Write(out)
+	return err
+}
+
+// readKeySource reads a public key from a file or an http(s) URL.
+func readKeySource(opts *RenderOptions, src string) ([]byte, error) {
+	if !strings.HasPrefix(src, "https://") && !strings.HasPrefix(src, "http://") {
+		return os.ReadFile(src)
+	}
+	c, err := opts.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Get(src)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 }

@@ -197,7 +197,8 @@ func (s *Server) mergeTree(base, head string) (string, error) {
 }
 
 // commitMerge writes a commit of tree with parents and message, made by
-// author and committed by "GitHub <noreply@github.com>", and moves branch
+// author, committed by "GitHub <noreply@github.com>" and signed with the
+// server's merge key (as GitHub signs with its web-flow key), and moves branch
 // from old to it (compare-and-swap: errBaseMoved if branch moved).
 func (s *Server) commitMerge(branch, old, tree string, parents []string, message string, author object.Signature) (string, error) {
 	r, err := s.repo()
@@ -215,6 +216,9 @@ func (s *Server) commitMerge(branch, old, tree string, parents []string, message
 	for _, p := range parents {
 		c.ParentHashes = append(c.ParentHashes, plumbing.NewHash(p))
 	}
+	if err := s.sign(c); err != nil {
+		return "", err
+	}
 	h, err := store(r.Storer, c)
 	if err != nil {
 		return "", fmt.Errorf("writing merge commit: %w", err)
@@ -228,3 +232,22 @@ func (s *Server) commitMerge(branch, old, tree string, parents []string, message
 }
 
 var errBaseMoved = errors.New("base branch moved")
+
+// sign sets c's signature: the merge signer's over c encoded without it,
+// the bytes git verify-commit checks.
+func (s *Server) sign(c *object.Commit) error {
+	payload := &plumbing.MemoryObject{}
+	if err := c.EncodeWithoutSignature(payload); err != nil {
+		return fmt.Errorf("encoding merge commit for signing: %w", err)
+	}
+	rd, err := payload.Reader()
+	if err != nil {
+		return fmt.Errorf("encoding merge commit for signing: %w", err)
+	}
+	sig, err := s.opts.MergeSigner.Sign(rd)
+	if err != nil {
+		return fmt.Errorf("signing merge commit with %s key %s: %w", s.opts.MergeSigner.Format(), s.opts.MergeSigner.KeyID(), err)
+	}
+	c.PGPSignature = string(sig)
+	return nil
+}

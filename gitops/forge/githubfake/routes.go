@@ -16,6 +16,10 @@ import (
 
 func (s *Server) routes(mux *http.ServeMux) {
 	repo := "/repos/{owner}/{repo}"
+	mux.HandleFunc("GET "+webFlowPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, s.MergeKey())
+	})
 	mux.HandleFunc("GET "+repo+"/pulls", s.repoOnly(s.listPulls))
 	mux.HandleFunc("POST "+repo+"/pulls", s.repoOnly(s.createPull))
 	mux.HandleFunc("GET "+repo+"/pulls/{number}", s.repoOnly(s.getPull))

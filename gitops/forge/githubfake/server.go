@@ -1,7 +1,10 @@
 package githubfake
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +18,10 @@ import (
 	"time"
 
 	"github.com/fluxcd/pkg/gittestserver"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/signing"
 )
 
 // TB is the part of testing.TB that New uses.
@@ -42,6 +47,10 @@ type Options struct {
 	// comments, statuses and reviews created through the API; default
 	// "modelgit-bot".
 	Login string
+	// MergeSigner signs the merge (and squash) commits the fake makes, as
+	// GitHub signs the commits it makes with its web-flow key. Nil: a new
+	// ed25519 key of the server's own (see MergeKey).
+	MergeSigner signing.Signer
 }
 
 // Server is the fake GitHub API and its git server.
@@ -154,6 +163,13 @@ func Start(opts Options) (*Server, error) {
 	if opts.Login == "" {
 		opts.Login = "modelgit-bot"
 	}
+	if opts.MergeSigner == nil {
+		signer, err := newMergeSigner()
+		if err != nil {
+			return nil, err
+		}
+		opts.MergeSigner = signer
+	}
 	s := &Server{
 		opts:          opts,
 		reviews:       map[int][]*review{},
@@ -214,6 +230,44 @@ func (s *Server) GitURL() string { return s.git.HTTPAddress() + "/" + s.repoPath
 
 // GitDir is the served bare repository on disk.
 func (s *Server) GitDir() string { return s.gitDir }
+
+// MergeKey returns the public half of the key the fake signs its merge
+// commits with: an authorized_keys line ("ssh-ed25519 AAAA…") for an SSH
+// signer, else the armored OpenPGP public key. Add it to the Secret Flux
+// verifies commits with (modelgit flux secret --forge-key) so that a
+// cluster with verify mode HEAD follows merges made through the fake; it
+// is also served at /web-flow.pub on the API host (GitHub serves its own
+// at https://github.com/web-flow.gpg).
+func (s *Server) MergeKey() string {
+	sshKey, pgp, err := signing.PublicKey(s.opts.MergeSigner)
+	if err != nil {
+		return ""
+	}
+	if sshKey != "" {
+		return sshKey + " " + mergeKeyComment + "\n"
+	}
+	return string(pgp)
+}
+
+// webFlowPath serves MergeKey without authentication, as github.com serves
+// its web-flow key.
+const webFlowPath = "/web-flow.pub"
+
+// mergeKeyComment ends the fake's MergeKey line.
+const mergeKeyComment = "githubfake-web-flow"
+
+// newMergeSigner makes the fake's own ed25519 merge key.
+func newMergeSigner() (signing.Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("making the merge signing key: %w", err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, mergeKeyComment)
+	if err != nil {
+		return nil, fmt.Errorf("making the merge signing key: %w", err)
+	}
+	return signing.SSHSigner(pem.EncodeToMemory(block), nil)
+}
 
 // Repository is "owner/name".
 func (s *Server) Repository() string { return s.opts.Owner + "/" + s.opts.Repo }
@@ -512,7 +566,7 @@ func (s *Server) handler() http.Handler {
 				return
 			}
 		}
-		if s.opts.Token != "" {
+		if s.opts.Token != "" && p != webFlowPath {
 			auth := r.Header.Get("Authorization")
 			if auth != "Bearer "+s.opts.Token && auth != "token "+s.opts.Token {
 				writeError(w, http.StatusUnauthorized, "Bad credentials")
