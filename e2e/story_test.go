@@ -219,18 +219,21 @@ func (s *story) mainSHA() string {
 	return strings.TrimSpace(s.run(s.dir, "git", "-C", s.bare, "rev-parse", "main"))
 }
 
-// bootstrap does what `flux bootstrap` would on the cluster: the Secret of
-// keys the GitRepository verifies HEAD with, and the sync objects modelgit
-// rendered at main. From then on Flux keeps them in step from git.
+// bootstrap does what the platform team does to put a cluster on the
+// repository (docs/flux.md): apply the Secret of keys the GitRepository
+// verifies HEAD with, as `modelgit render --verify-secret` prints it (the
+// allowed signers at HEAD plus the forge's merge key), and the sync objects
+// modelgit rendered at main, as `flux bootstrap` would. From then on Flux
+// keeps them in step from git.
 func (s *story) bootstrap() {
 	s.t.Helper()
-	secret := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "Secret",
-		"metadata": map[string]any{"name": "modelgit-allowed-signers", "namespace": fluxNS},
-		// source-controller reads an ssh public key from a key ending in .sshpub.
-		"stringData": map[string]any{"erin.sshpub": s.pubKey + "\n"},
-	}}
-	s.c.apply(secret)
+	forgeKey := filepath.Join(s.dir, "keys", "web-flow.pub")
+	s.writeFile(forgeKey, s.fake.MergeKey())
+	secret, err := decodeYAML(strings.NewReader(s.mg("render", "--verify-secret", "--forge-key", "web-flow="+forgeKey)))
+	if err != nil || len(secret) != 1 || secret[0].GetKind() != "Secret" {
+		s.t.Fatalf("render --verify-secret: want one Secret, got %d objects (%v)", len(secret), err)
+	}
+	s.c.apply(secret[0])
 	sync := s.run(s.dir, "git", "-C", s.bare, "show", "main:clusters/"+clusterName+"/flux-system/gotk-sync.yaml")
 	objs, err := decodeYAML(strings.NewReader(sync))
 	if err != nil {
