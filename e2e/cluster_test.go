@@ -164,12 +164,16 @@ current-context: e2e
 	t.Logf("etcd and kube-apiserver ready in %s", time.Since(start).Round(time.Millisecond))
 
 	t0 := time.Now()
-	crds := []string{filepath.Join(partsDir, "crds"), filepath.Join(repoRoot, "gitops", "render", "crds")}
+	// Flux's CRDs from the controllers' own modules; KServe's and Gateway
+	// API's from modelgit (which also embeds copies of Flux's, not used here).
+	embedded := filepath.Join(repoRoot, "gitops", "render", "crds")
+	crds := []string{filepath.Join(partsDir, "crds", "*.yaml"),
+		filepath.Join(embedded, "serving.kserve.io_*.yaml"), filepath.Join(embedded, "gateway.networking.k8s.io_*.yaml")}
 	var names []string
-	for _, d := range crds {
-		files, err := filepath.Glob(filepath.Join(d, "*.yaml"))
+	for _, pattern := range crds {
+		files, err := filepath.Glob(pattern)
 		if err != nil || len(files) == 0 {
-			t.Fatalf("no CRDs in %s (%v)", d, err)
+			t.Fatalf("no CRDs match %s (%v)", pattern, err)
 		}
 		for _, f := range files {
 			for _, o := range c.applyFile(f) {
