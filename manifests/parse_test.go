@@ -344,6 +344,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad namespace", base + "environments:\n  - name: dev\n    namespace: Models_1\n", []string{`c.yaml:5:16: field "environments[0].namespace": namespace name "Models_1" is not valid`}},
 		{"flux url file", base + "environments:\n  - name: dev\nflux:\n  url: file:///srv/models.git\n", []string{`c.yaml:6:8: field "flux.url": URL "file:///srv/models.git" is not one Flux can clone; want https://HOST/OWNER/NAME.git`}},
 		{"flux url scp", base + "environments:\n  - name: dev\nflux:\n  url: git@github.com:acme/models.git\n", []string{`c.yaml:6:8: field "flux.url": URL "git@github.com:acme/models.git" is not one Flux can clone`}},
+		{"flux secretRef", base + "environments:\n  - name: dev\nflux:\n  secretRef: Git_Creds\n", []string{`c.yaml:6:14: field "flux.secretRef": Secret name "Git_Creds" is not valid`}},
 		{"gpu count wrong type", base + "environments:\n  - name: dev\nclusters:\n  - name: c1\n    environment: dev\n    gpu:\n      resource: nvidia.com/gpu\n      count: one\n", []string{`c.yaml:10:14: field "clusters[0].gpu.count": want an integer, got "one"`}},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,11 @@ type Flux struct {
 	// forge's repository (with the forge URL's scheme and host), else the
 	// origin remote.
 	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// SecretRef names the Secret in flux-system with the credentials
+	// Flux clones a private repository with (for https: username and
+	// password, e.g. a GitHub token; for ssh: identity and known_hosts),
+	// as source-controller reads it. Empty: a public repository.
+	SecretRef string `yaml:"secretRef,omitempty" json:"secretRef,omitempty"`
 }
 
 // Environment is one stage of promotion.

@@ -69,6 +69,11 @@ func validateConfig(c *Checker, cfg *Config) {
 			c.Fail("flux.url", "%v", err)
 		}
 	}
+	if f := cfg.Flux; f != nil && f.SecretRef != "" {
+		if err := ValidName(f.SecretRef); err != nil {
+			c.Fail("flux.secretRef", "Secret %v", err)
+		}
+	}
 }
 
 // ValidFluxURL returns nil when source-controller can clone url: an

@@ -116,7 +116,11 @@ func Cluster(in Input, cluster string) ([]File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
-	sync, err := syncObjects(in.RepoURL, branch, "./"+dir)
+	secret := ""
+	if in.Config.Flux != nil {
+		secret = in.Config.Flux.SecretRef
+	}
+	sync, err := syncObjects(in.RepoURL, secret, branch, "./"+dir)
 	if err != nil {
 		return nil, fmt.Errorf("rendering cluster %q: %w", cluster, err)
 	}
@@ -216,7 +220,7 @@ func gpuPatches(g *manifests.GPU) ([]ktypes.Patch, error) {
 }
 
 // syncObjects are the GitRepository and Kustomization of flux-system.
-func syncObjects(repoURL, branch, syncPath string) ([]object, error) {
+func syncObjects(repoURL, secretRef, branch, syncPath string) ([]object, error) {
 	if repoURL == "" {
 		return nil, fmt.Errorf("no repository URL for Flux's GitRepository; pass the clone URL Flux reads")
 	}
@@ -248,6 +252,9 @@ func syncObjects(repoURL, branch, syncPath string) ([]object, error) {
 			Wait:          true,
 			SourceRef:     kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: FluxName},
 		},
+	}
+	if secretRef != "" {
+		repo.Spec.SecretRef = &meta.LocalObjectReference{Name: secretRef}
 	}
 	var out []object
 	for _, v := range []any{repo, ks} {

@@ -163,3 +163,25 @@ func TestClusterRefusesUnclonableURL(t *testing.T) {
 		t.Errorf("Cluster with a file:// URL = %v", err)
 	}
 }
+
+// TestFluxSecretRef: flux.secretRef gives a private repository's clone
+// credentials to the GitRepository; without it there is none.
+func TestFluxSecretRef(t *testing.T) {
+	in := testInput()
+	files, err := Cluster(in, "gpu-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(files[0].Content), "secretRef:\n      name: git-") {
+		t.Fatalf("a secretRef without flux.secretRef:\n%s", files[0].Content)
+	}
+	in.Config.Flux = &manifests.Flux{SecretRef: "git-credentials"}
+	files, err = Cluster(in, "gpu-eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := docsOf(t, files[0].Content)[0]["spec"].(map[string]any)
+	if ref, _ := spec["secretRef"].(map[string]any); ref["name"] != "git-credentials" {
+		t.Errorf("GitRepository spec = %v, want secretRef git-credentials", spec)
+	}
+}

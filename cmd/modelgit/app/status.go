@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/fluxstatus"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -18,6 +20,12 @@ type StatusOptions struct {
 	IO      *cmdutil.IOStreams
 	Factory *cmdutil.Factory
 	Output  string
+	// Kubeconfig and KubeContext say how to reach the clusters; with
+	// neither set nor KUBECONFIG in the environment, no cluster is asked.
+	Kubeconfig  string
+	KubeContext string
+	// Cluster limits what is read from the clusters to one cluster.
+	Cluster string
 }
 
 // NewCmdStatus returns `modelgit status`.
@@ -35,8 +43,20 @@ commit (or, when this clone lacks the commit, its description) names.
 
 When the forge cannot be reached, status still prints the matrix and warns
 on stderr; with -o json, each model's "pending" is then null (not []) and
-"pendingError" says why.`,
-		Args: cmdutil.NoArgs,
+"pendingError" says why.
+
+With --kubeconfig (or KUBECONFIG set), status also asks each cluster's Flux
+what it applied: for every release, on each cluster of its environment, the
+Kustomization flux-system/flux-system's lastAppliedRevision against the
+commit that made the release (the promotion's merge commit), and its Ready
+condition with Flux's message. A release is "applied", "merged, not yet
+applied" or "failed to apply: <Flux's message>" ("unknown: <why>" when the
+cluster cannot be read). A cluster is reached through the kubeconfig
+context of its name, else --context, else the kubeconfig's only context.
+With -o json each model gets "applied": one entry per environment and
+cluster (null when no cluster was asked).`,
+		Example: "  modelgit status\n  modelgit status --kubeconfig ~/.kube/config\n  KUBECONFIG=kind.yaml modelgit status --cluster gpu-staging -o json",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)
@@ -45,6 +65,9 @@ on stderr; with -o json, each model's "pending" is then null (not []) and
 		},
 	}
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputTable, cmdutil.OutputJSON)
+	cmd.Flags().StringVar(&opts.Kubeconfig, "kubeconfig", "", "ask the clusters' Flux what it applied, through this kubeconfig (default: $KUBECONFIG when set)")
+	cmd.Flags().StringVar(&opts.KubeContext, "context", "", "kubeconfig context for clusters without a context of their own name")
+	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "ask only this cluster")
 	return cmd
 }
 
@@ -54,6 +77,9 @@ type statusOutput struct {
 	// PendingError then says why.
 	Pending      []gitops.PendingPromotion `json:"pending"`
 	PendingError string                    `json:"pendingError,omitempty"`
+	// Applied is what each cluster's Flux applied of the model's
+	// releases; null when no cluster was asked.
+	Applied []fluxstatus.Applied `json:"applied"`
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
@@ -83,11 +109,23 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	applied, err := clusterStatus(ctx, opts, reg, rows)
+	if err != nil {
+		return err
+	}
 	out := make([]statusOutput, 0, len(rows))
 	for _, row := range rows {
 		o := statusOutput{StatusRow: row, Pending: pending[row.Model], PendingError: unknown}
 		if o.Pending == nil && unknown == "" {
 			o.Pending = []gitops.PendingPromotion{}
+		}
+		if applied != nil {
+			o.Applied = []fluxstatus.Applied{}
+			for _, a := range applied {
+				if a.Model == row.Model {
+					o.Applied = append(o.Applied, a)
+				}
+			}
 		}
 		out = append(out, o)
 	}
@@ -116,7 +154,88 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		t.AddField(strings.Join(pend, " "))
 		t.EndRow()
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if applied == nil {
+		return nil
+	}
+	fmt.Fprintln(opts.IO.Out)
+	ft := cmdutil.NewTablePrinter(opts.IO, "ENVIRONMENT", "CLUSTER", "MODEL", "RELEASE", "APPLIED", "READY", "STATE")
+	for _, a := range applied {
+		ft.AddField(a.Environment)
+		ft.AddField(a.Cluster)
+		ft.AddField(a.Model)
+		ft.AddField(shortHash(a.ReleaseCommit))
+		rev, ready := "–", "–"
+		if a.Flux != nil {
+			if c := fluxstatus.Commit(a.Flux.LastAppliedRevision); c != "" {
+				rev = shortHash(c)
+			}
+			switch a.Flux.Ready.Status {
+			case "True":
+				ready = "Ready"
+			case "":
+			default:
+				ready = "not Ready: " + strings.Join(strings.Fields(a.Flux.Ready.Message), " ")
+			}
+		}
+		ft.AddField(rev)
+		ft.AddField(ready)
+		ft.AddField(a.Verdict.String())
+		ft.EndRow()
+	}
+	return ft.Render()
+}
+
+// clusterStatus asks each cluster's Flux what it applied of the releases
+// in rows; nil when no kubeconfig is given.
+func clusterStatus(ctx context.Context, opts *StatusOptions, reg *gitops.Registry, rows []gitops.StatusRow) ([]fluxstatus.Applied, error) {
+	if opts.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" {
+		if opts.Cluster != "" || opts.KubeContext != "" {
+			return nil, cmdutil.FlagErrorf("--cluster and --context need a kubeconfig: pass --kubeconfig FILE or set KUBECONFIG")
+		}
+		return nil, nil
+	}
+	kube, err := fluxstatus.NewKube(opts.Kubeconfig, opts.KubeContext)
+	if err != nil && opts.Kubeconfig == "" && opts.Cluster == "" && opts.KubeContext == "" {
+		// Only KUBECONFIG asked for it, perhaps for another tool: say why
+		// no cluster is shown, and show the rest.
+		fmt.Fprintf(opts.IO.ErrOut, "%s clusters not asked: %v\n", opts.IO.ColorScheme().WarningIcon(), err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	head, _, err := reg.Repo().Head()
+	if err != nil {
+		return nil, err
+	}
+	releases := map[string][]string{}
+	for _, row := range rows {
+		for _, c := range row.Envs {
+			if len(c.Versions) > 0 {
+				releases[c.Environment] = append(releases[c.Environment], row.Model)
+			}
+		}
+	}
+	applied, err := fluxstatus.Report(ctx, fluxstatus.Options{
+		Repo: reg.Repo(), Head: head, Config: reg.Config(), Releases: releases, Reader: kube, Cluster: opts.Cluster,
+	})
+	if applied == nil && err == nil {
+		applied = []fluxstatus.Applied{}
+	}
+	return applied, err
+}
+
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "–"
+	}
+	return h
 }
 
 // cellText is "1.4.0", "1.3.2 90% · 1.4.0 10%" or "–".
