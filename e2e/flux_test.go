@@ -31,6 +31,9 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	main := s.promote("promote", model+"@"+v1, "--to", environment)
 	s.bootstrap()
 	live := s.follow(main)
+	if a := s.wantState("applied", ""); a.ReleaseCommit != main {
+		t.Errorf("status: release commit %s, want the merge %s", a.ReleaseCommit, main)
+	}
 	isvc := s.inferenceService(live)
 	_, versions := s.release()
 	if len(versions) != 1 || versions[0]["version"] != v1 {
@@ -102,6 +105,7 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	applied := s.rendered()
 	s.front.setGitDown(true)
 	main = s.promote("promote", model+"@"+v4, "--to", environment)
+	s.wantState("merged, not yet applied", "")
 	s.c.trigger()
 	waitFor(t, reconcileTimeout, "GitRepository not Ready while the git server is down", func() error {
 		g, err := s.c.flux(gitRepositoryGVR)
@@ -113,9 +117,11 @@ func TestFluxFollowsPromotions(t *testing.T) {
 		}
 		return nil
 	})
+	s.wantState("failed to apply", "GitRepository")
 	s.checkLive(applied)
 	s.front.setGitDown(false)
 	live = s.follow(main)
+	s.wantState("applied", "")
 	if got := s.inferenceService(live).GetAnnotations()["modelgit.dev/version"]; got != v4 {
 		t.Errorf("live version after the git server came back %q, want %s", got, v4)
 	}
@@ -142,6 +148,11 @@ func TestFluxFollowsPromotions(t *testing.T) {
 		return nil
 	})
 	s.checkLive(applied)
+	// The release itself was applied before the edit; status shows Flux's
+	// failure and the commit it failed on.
+	if a := s.fluxStatus(); a.Flux == nil || a.Flux.Ready.Status != "False" || !strings.Contains(a.Flux.Ready.Message, "minReplicas") || !strings.HasSuffix(a.Flux.LastAttemptedRevision, bad) {
+		t.Errorf("status after the rejected edit: %+v, want Ready=False with Flux's message naming minReplicas, last attempted %s", a.Flux, bad)
+	}
 	s.git("revert", "--no-edit", "-S", "HEAD")
 	s.push()
 	s.follow(s.mainSHA())

@@ -546,3 +546,65 @@ func keys(m map[string]*unstructured.Unstructured) string {
 	slices.Sort(ks)
 	return strings.Join(ks, "\n")
 }
+
+// applied is one entry of `modelgit status -o json`'s "applied": what a
+// cluster's Flux applied of a release.
+type applied struct {
+	Model, Environment, Cluster string
+	ReleaseCommit               string
+	State, Message              string
+	Flux                        *struct {
+		LastAppliedRevision, LastAttemptedRevision string
+		Ready, Source                              struct{ Status, Message string }
+	}
+}
+
+// fluxStatus is what `modelgit status --kubeconfig -o json` says the
+// story's cluster applied of the model's release.
+func (s *story) fluxStatus() applied {
+	s.t.Helper()
+	out := s.mg("status", "--kubeconfig", s.c.kubeconfig, "-o", "json")
+	var doc any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		s.t.Fatalf("status -o json: %v\n%s", err, out)
+	}
+	var found []applied
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if list, ok := x["applied"].([]any); ok {
+				for _, e := range list {
+					var a applied
+					b, _ := json.Marshal(e)
+					if json.Unmarshal(b, &a) == nil && a.Model == model && a.Cluster == clusterName {
+						found = append(found, a)
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(doc)
+	if len(found) != 1 {
+		s.t.Fatalf("status -o json: %d applied entries for %s on %s, want 1:\n%s", len(found), model, clusterName, out)
+	}
+	return found[0]
+}
+
+// wantState checks status's verdict on the release, and that its message
+// contains msg.
+func (s *story) wantState(state, msg string) applied {
+	s.t.Helper()
+	a := s.fluxStatus()
+	if a.State != state || !strings.Contains(a.Message, msg) {
+		s.t.Errorf("modelgit status --kubeconfig: %s on %s is %q (%s), want %q with %q", model, clusterName, a.State, a.Message, state, msg)
+	}
+	return a
+}
