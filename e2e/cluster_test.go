@@ -67,6 +67,14 @@ type cluster struct {
 // are printed first.
 func startCluster(t testing.TB, gitCA string) *cluster {
 	t.Helper()
+	c := startAPIServer(t)
+	c.startFlux(gitCA)
+	return c
+}
+
+// startAPIServer starts etcd and kube-apiserver and applies the CRDs.
+func startAPIServer(t testing.TB) *cluster {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "cluster")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -196,11 +204,17 @@ current-context: e2e
 	c.mapper.Reset()
 	t.Logf("%d CRDs established in %s", len(names), time.Since(t0).Round(time.Millisecond))
 	c.apply(&unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": fluxNS}}})
+	return c
+}
 
+// startFlux starts source-controller and kustomize-controller against c.
+func (c *cluster) startFlux(gitCA string) {
+	t, dir := c.t, c.dir
+	t.Helper()
 	// Flux's controllers, as plain processes, with their HTTP endpoints on
 	// 127.0.0.1. SSL_CERT_FILE: source-controller trusts the git server's
 	// own certificate, as the rendered GitRepository names no CA secret.
-	t0 = time.Now()
+	t0 := time.Now()
 	storage := freePort(t)
 	scHealth, kcHealth := freePort(t), freePort(t)
 	fluxEnv := []string{"KUBECONFIG=" + c.kubeconfig, "RUNTIME_NAMESPACE=" + fluxNS}
@@ -239,7 +253,6 @@ current-context: e2e
 			t.Log(c.diagnose())
 		}
 	})
-	return c
 }
 
 // diagnose is what a failure needs: Flux's objects and their conditions,
