@@ -105,7 +105,7 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	applied := s.rendered()
 	s.front.setGitDown(true)
 	main = s.promote("promote", model+"@"+v4, "--to", environment)
-	s.wantState("merged, not yet applied", "")
+	s.wantPending(main)
 	s.c.trigger()
 	waitFor(t, reconcileTimeout, "GitRepository not Ready while the git server is down", func() error {
 		g, err := s.c.flux(gitRepositoryGVR)

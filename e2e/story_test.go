@@ -608,3 +608,32 @@ func (s *story) wantState(state, msg string) applied {
 	}
 	return a
 }
+
+// wantPending checks that status says "merged, not yet applied" of a
+// release merged at sha that Flux has neither fetched nor applied. When
+// Flux moved while status ran (its own 1m poll raced the call), the
+// verdict cannot be judged, and the test says so instead.
+func (s *story) wantPending(sha string) {
+	s.t.Helper()
+	still := func() bool {
+		k, err := s.c.flux(kustomizationGVR)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		g, err := s.c.flux(gitRepositoryGVR)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rev, _, _ := unstructured.NestedString(k.Object, "status", "lastAppliedRevision")
+		return !strings.HasSuffix(rev, sha) && condition(k, "Ready") == "True" && condition(g, "Ready") == "True"
+	}
+	before := still()
+	a := s.fluxStatus()
+	if !before || !still() {
+		s.t.Logf("Flux moved while status ran (its own poll); not judging %q", a.State)
+		return
+	}
+	if a.State != "merged, not yet applied" {
+		s.t.Errorf("modelgit status --kubeconfig: %s merged at %s, not fetched by Flux, is %q (%s), want \"merged, not yet applied\"", model, sha, a.State, a.Message)
+	}
+}
