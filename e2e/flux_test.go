@@ -92,7 +92,7 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	before := s.liveModelObjects()
 	main = s.promote("rollback", model, "--env", environment)
 	live = s.follow(main)
-	if reflectKeys(before) == reflectKeys(live) && sameVersions(before, live) {
+	if keys(before) == keys(live) && sameVersions(before, live) {
 		t.Fatalf("the rollback merge %s changed nothing in the API server:\n%s", main, keys(live))
 	}
 	t.Logf("after the rollback: %v", versionsOf(live))
@@ -229,8 +229,6 @@ func versionsOf(live map[string]*unstructured.Unstructured) []string {
 	}
 	return out
 }
-
-func reflectKeys(m map[string]*unstructured.Unstructured) string { return keys(m) }
 
 func sameVersions(a, b map[string]*unstructured.Unstructured) bool {
 	for k, o := range a {
