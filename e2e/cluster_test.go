@@ -216,6 +216,9 @@ func (c *cluster) startFlux(gitCA string) {
 	// own certificate, as the rendered GitRepository names no CA secret.
 	t0 := time.Now()
 	storage := freePort(t)
+	if err := os.MkdirAll(filepath.Join(dir, "source-storage"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	scHealth, kcHealth := freePort(t), freePort(t)
 	fluxEnv := []string{"KUBECONFIG=" + c.kubeconfig, "RUNTIME_NAMESPACE=" + fluxNS}
 	c.procs = append(c.procs,
