@@ -158,10 +158,13 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	s.follow(s.mainSHA())
 
 	// prune: a release removed from the environment leaves nothing behind.
+	// render reads the committed releases: commit the removal, then
+	// what it renders to (the model's rendered file goes away).
 	s.git("rm", "-q", filepath.Join("environments", environment, model+".yaml"))
+	s.git("commit", "-q", "-S", "-m", "Retire "+model+" from "+environment)
 	s.mg("render")
 	s.git("add", "-A")
-	s.git("commit", "-q", "-S", "-m", "Retire "+model+" from "+environment)
+	s.git("commit", "-q", "-S", "-m", "Render the retirement of "+model+" from "+environment)
 	s.push()
 	if live := s.follow(s.mainSHA()); len(live) != 0 {
 		t.Fatalf("objects left after the release was removed: %s", keys(live))
