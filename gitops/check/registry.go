@@ -6,7 +6,8 @@ import (
 )
 
 // registry is the GitOps repository this package works on: the core's
-// Registry, with this package's operations as methods.
+// Registry (through the ledger, which it reads), with this package's
+// operations as methods.
 type registry struct{ *ledger.Ledger }
 
 // of wraps reg for this package.
