@@ -108,13 +108,25 @@ func (c *checkRun) promotions(ctx context.Context, changed []changedPath) error 
 		c.skip(CheckSoak, "no release changed")
 		return nil
 	}
-	// runOf asks the ledger for the candidate's latest run at the base.
-	runOf := func(env, model string, v manifests.Version) (ledger.Run, error) {
-		served, err := r.Served(ctx, c.base.Hash, env, model)
-		if err != nil {
-			return ledger.Run{}, fmt.Errorf("reading the release history: %w", err)
+	// The ledger at the base, for every release file order and soak ask
+	// about, in one scan.
+	var keys []ledger.Key
+	for _, p := range ps {
+		if p.candidate == nil {
+			continue
 		}
-		run, _ := ledger.LatestRun(served[v.String()])
+		keys = append(keys, ledger.Key{Env: p.cp.Environment, Model: p.cp.Model})
+		if p.ap.From != "" {
+			keys = append(keys, ledger.Key{Env: p.ap.From, Model: p.cp.Model})
+		}
+	}
+	served, err := r.ServedMany(ctx, c.base.Hash, keys)
+	if err != nil {
+		return fmt.Errorf("reading the release history: %w", err)
+	}
+	// runOf is the candidate's latest run at the base.
+	runOf := func(env, model string, v manifests.Version) (ledger.Run, error) {
+		run, _ := ledger.LatestRun(served[ledger.Key{Env: env, Model: model}][v.String()])
 		return run, nil
 	}
 	gatesRun, orderRun, soakRun := 0, 0, 0

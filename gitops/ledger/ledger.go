@@ -21,10 +21,35 @@ import (
 // served traffic in env on the first-parent history of tip, oldest
 // first. Only the release blobs are read (no commit is decoded): this is
 // the light path that promote and check use; audit derives the same
-// intervals from its full events (modelRan).
+// intervals from its full events (ModelRan).
 func (r *Ledger) Served(ctx context.Context, tip plumbing.Hash, env, model string) (map[string][]RanInterval, error) {
-	if tip.IsZero() {
-		return map[string][]RanInterval{}, nil
+	k := Key{Env: env, Model: model}
+	all, err := r.ServedMany(ctx, tip, []Key{k})
+	return all[k], err
+}
+
+// Key names one release file: a model in an environment.
+type Key struct{ Env, Model string }
+
+// ServedMany is Served for several release files with one scan of the
+// history.
+func (r *Ledger) ServedMany(ctx context.Context, tip plumbing.Hash, keys []Key) (map[Key]map[string][]RanInterval, error) {
+	out := map[Key]map[string][]RanInterval{}
+	for _, k := range keys {
+		out[k] = map[string][]RanInterval{}
+	}
+	if tip.IsZero() || len(keys) == 0 {
+		return out, nil
+	}
+	var envs []string
+	model := keys[0].Model
+	for _, k := range keys {
+		if !slices.Contains(envs, k.Env) {
+			envs = append(envs, k.Env)
+		}
+		if k.Model != model {
+			model = "" // several models: the scan filters by environment only
+		}
 	}
 	states := map[plumbing.Hash]*ReleaseState{}
 	state := func(p string, h plumbing.Hash, objects map[plumbing.Hash][]byte) *ReleaseState {
@@ -38,25 +63,30 @@ func (r *Ledger) Served(ctx context.Context, tip plumbing.Hash, env, model strin
 		}
 		return st
 	}
-	var events []AuditEvent // newest first
-	_, err := r.Repo().ScanReleases(ctx, tip, plumbing.ZeroHash, []string{env}, model, true, func(c *repo.FPCommit) error {
+	events := map[Key][]AuditEvent{} // newest first
+	_, err := r.Repo().ScanReleases(ctx, tip, plumbing.ZeroHash, envs, model, true, func(c *repo.FPCommit) error {
 		for _, ch := range c.Changes {
-			if e, m, ok := SplitReleasePath(ch.Path); !ok || e != env || m != model {
+			e, m, ok := SplitReleasePath(ch.Path)
+			k := Key{Env: e, Model: m}
+			if _, asked := out[k]; !ok || !asked {
 				continue
 			}
 			// The scan sends each blob once, with the first (newest) commit
 			// that needs it: parse the old side now too, for the commit
 			// before.
 			state(ch.Path, ch.Old, c.Objects)
-			events = append(events, AuditEvent{Time: c.Time, Environment: env, Model: model, Commit: c.Hash.String(), To: state(ch.Path, ch.New, c.Objects)})
+			events[k] = append(events[k], AuditEvent{Time: c.Time, Environment: e, Model: m, Commit: c.Hash.String(), To: state(ch.Path, ch.New, c.Objects)})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	slices.Reverse(events)
-	return ranIntervals(events), nil
+	for k, evs := range events {
+		slices.Reverse(evs)
+		out[k] = ranIntervals(evs)
+	}
+	return out, nil
 }
 
 // Run is one uninterrupted run of a version in an environment: the
