@@ -79,14 +79,3 @@ func SigReason(s SignatureInfo) string {
 	}
 	return "not by an allowed signer"
 }
-
-// Verify judges c's signature against the allowed signers t.
-func (t *Trust) Verify(c *object.Commit) signing.Result {
-	return signing.VerifyCommit(c, t.signers, t.keyring)
-}
-
-// Rev is the revision whose allowed signers t holds.
-func (t *Trust) Rev() plumbing.Hash { return t.rev }
-
-// Signers are the allowed signers of t.
-func (t *Trust) Signers() *signing.AllowedSigners { return t.signers }

@@ -1,8 +1,6 @@
 package repo
 
 import (
-	"io"
-
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -16,20 +14,6 @@ func (r *Repo) CommitObject(h plumbing.Hash) (*object.Commit, error) {
 // TreeObject reads and decodes tree h.
 func (r *Repo) TreeObject(h plumbing.Hash) (*object.Tree, error) {
 	return r.git.TreeObject(h)
-}
-
-// ReadBlob reads the bytes of blob h.
-func (r *Repo) ReadBlob(h plumbing.Hash) ([]byte, error) {
-	b, err := r.git.BlobObject(h)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := b.Reader()
-	if err != nil {
-		return nil, err
-	}
-	defer rd.Close()
-	return io.ReadAll(rd)
 }
 
 // RemoteURL returns the first URL of remote name.
