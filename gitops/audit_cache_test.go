@@ -49,7 +49,7 @@ func auditCacheFile(s *scenario) string {
 }
 
 // eventsJSON is the audit's events as `audit -o json` prints them.
-func eventsJSON(t *testing.T, reg *gitops.Registry) (string, *audit.AuditReport) {
+func eventsJSON(t *testing.T, reg *gitops.Repository) (string, *audit.AuditReport) {
 	t.Helper()
 	rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
 	if err != nil {

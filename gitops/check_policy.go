@@ -35,7 +35,7 @@ type AppliedPolicy struct {
 // work tree's when rev has none). Check reads it at the base of a pull
 // request, so a pull request that loosens its own gate or reorders the
 // environments is judged by the old ones.
-func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
+func (r *Repository) Policy(rev, env string) (*AppliedPolicy, error) {
 	var h plumbing.Hash
 	var err error
 	if rev == "" {
@@ -64,7 +64,7 @@ func (r *Registry) Policy(rev, env string) (*AppliedPolicy, error) {
 
 // configAt parses modelgit.yaml as committed at rev; an error matching
 // fs.ErrNotExist when rev has none.
-func (r *Registry) ConfigAt(rev plumbing.Hash) (*manifests.Config, error) {
+func (r *Repository) ConfigAt(rev plumbing.Hash) (*manifests.Config, error) {
 	data, err := r.repo.ReadFile(rev, manifests.ConfigFile)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (r *Registry) ConfigAt(rev plumbing.Hash) (*manifests.Config, error) {
 // withConfig returns a copy of r that reads cfg as its modelgit.yaml (the
 // store and the rest are shared), to judge a revision by the
 // configuration committed there rather than the work tree's.
-func (r *Registry) UsingConfig(cfg *manifests.Config) *Registry {
+func (r *Repository) UsingConfig(cfg *manifests.Config) *Repository {
 	cp := *r
 	cp.config = cfg
 	return &cp
@@ -83,7 +83,7 @@ func (r *Registry) UsingConfig(cfg *manifests.Config) *Registry {
 
 // policyAt reads the policy of env at rev, with the environment order of
 // r's modelgit.yaml (see withConfig).
-func (r *Registry) PolicyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
+func (r *Repository) PolicyAt(rev plumbing.Hash, env string) (*AppliedPolicy, error) {
 	ap := &AppliedPolicy{Environment: env, File: manifests.PolicyFile(env), Revision: rev.String()}
 	for _, e := range r.config.Environments {
 		ap.Order = append(ap.Order, e.Name)

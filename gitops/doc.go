@@ -1,5 +1,5 @@
 // Package gitops is modelgit's core: it opens a GitOps repository and its
-// modelgit.yaml (Registry), reads model versions and releases at any
+// modelgit.yaml (Repository), reads model versions and releases at any
 // revision, knows who may sign (Trust) and which policy applies, and
 // computes the render input and the rendered files. The capabilities
 // built on it live in its subpackages: ledger (what served where),

@@ -117,7 +117,7 @@ type fixture struct {
 	key    string // private key path
 	pub    string // public key line
 	signer signing.Signer
-	reg    *gitops.Registry
+	reg    *gitops.Repository
 	seq    int
 }
 
@@ -151,7 +151,7 @@ func newFixture(t testing.TB) *fixture {
 }
 
 // reopen opens the registry again (after changes behind its back).
-func (f *fixture) reopen() *gitops.Registry {
+func (f *fixture) reopen() *gitops.Repository {
 	f.t.Helper()
 	reg, err := gitops.Open(f.root)
 	if err != nil {

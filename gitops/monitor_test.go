@@ -110,7 +110,7 @@ func newMonitorFixture(t *testing.T) *promoteFixture {
 	return p
 }
 
-func monitorEnv(t *testing.T, reg *gitops.Registry, env, url string) *monitor.MonitorReport {
+func monitorEnv(t *testing.T, reg *gitops.Repository, env, url string) *monitor.MonitorReport {
 	t.Helper()
 	c, err := prom.New(url)
 	if err != nil {

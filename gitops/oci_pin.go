@@ -32,7 +32,7 @@ type VersionChecker interface {
 // promotion fails. The release records the
 // URI, so rendering stays a pure function of the repository. "" for other
 // stores.
-func (r *Registry) PinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
+func (r *Repository) PinnedStorageURI(ctx context.Context, v *VersionRef) (string, error) {
 	res, ok := r.store.(VersionChecker)
 	if !ok {
 		return "", nil
@@ -68,7 +68,7 @@ func RepublishHint(res VersionChecker, v *VersionRef, err error) string {
 // the OCI manifest computed from the committed version
 // (store.BuildVersionManifest), which is what promote pins; nothing the
 // registry's tag holds is trusted. "" for other stores.
-func (r *Registry) WantPin(ctx context.Context, v *VersionRef) (string, error) {
+func (r *Repository) WantPin(ctx context.Context, v *VersionRef) (string, error) {
 	res, ok := r.store.(VersionChecker)
 	if !ok {
 		return "", nil
@@ -94,7 +94,7 @@ type PinProblem struct {
 // them, so that what Flux deploys is the version Git registered. Versions
 // that do not resolve are left to the other checks. Nothing for other
 // stores.
-func (r *Registry) CheckPins(ctx context.Context, rev plumbing.Hash, env, model string) ([]PinProblem, error) {
+func (r *Repository) CheckPins(ctx context.Context, rev plumbing.Hash, env, model string) ([]PinProblem, error) {
 	if _, ok := r.store.(VersionChecker); !ok {
 		return nil, nil
 	}

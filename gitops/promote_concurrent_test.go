@@ -44,7 +44,7 @@ func TestPromoteConcurrentToOneEnvironment(t *testing.T) {
 	git(t, p.root, "push", "-q", "origin", "main")
 	p.reopen()
 
-	promoteIn := func(reg *gitops.Registry, model string) (*promote.PromoteResult, error) {
+	promoteIn := func(reg *gitops.Repository, model string) (*promote.PromoteResult, error) {
 		return promote.Promote(ctx, reg, promote.PromoteOptions{
 			Ref: model + "@0.1.0+data.1", Env: "dev",
 			Identity: gitops.Identity{Signature: alice, Signer: p.signer},
@@ -211,7 +211,7 @@ func TestPromoteSameBranchFromTwoClones(t *testing.T) {
 	p := newPromoteFixture(t)
 	other := filepath.Join(t.TempDir(), "other")
 	git(t, ".", "clone", "-q", p.fake.GitURL(), other)
-	regs := []*gitops.Registry{p.reg, nil}
+	regs := []*gitops.Repository{p.reg, nil}
 	var err error
 	if regs[1], err = gitops.Open(other); err != nil {
 		t.Fatal(err)

@@ -186,7 +186,7 @@ func Serving(r *manifests.Release) []manifests.Version {
 
 // Release reads the release of model in env at HEAD; nil when there is
 // none.
-func (r *Registry) Release(env, model string) (*manifests.Release, error) {
+func (r *Repository) Release(env, model string) (*manifests.Release, error) {
 	head, err := r.Head()
 	if err != nil || head.IsZero() {
 		return nil, err
@@ -197,7 +197,7 @@ func (r *Registry) Release(env, model string) (*manifests.Release, error) {
 // releaseAt reads the release of model in env as committed at rev; nil
 // when there is none. A file that no longer parses or validates is a
 // BrokenRelease error.
-func (r *Registry) ReleaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
+func (r *Repository) ReleaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
 	p := manifests.ReleaseFile(env, model)
 	raw, err := r.repo.ReadFile(rev, p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -224,7 +224,7 @@ func BrokenRelease(p string, err error) error {
 // the committed release file p pins. When it does not resolve, the error
 // says the release pins it (not that anyone asked for it) and how to
 // repair the release.
-func (r *Registry) PinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
+func (r *Repository) PinnedVersion(rev plumbing.Hash, p, model string, v manifests.Version) (*VersionRef, error) {
 	ref, err := r.ReadVersion(rev, manifests.VersionFile(model, v.String()))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

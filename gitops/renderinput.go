@@ -19,7 +19,7 @@ import (
 // renderInput reads what rendering needs as committed at rev: the models,
 // every environment's releases and the versions they pin. overrides
 // replace (or add) releases, the ones a promotion is about to write.
-func (r *Registry) RenderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
+func (r *Repository) RenderInput(rev plumbing.Hash, overrides ...*manifests.Release) (render.Input, error) {
 	return r.RenderInputEnvs(rev, nil, overrides...)
 }
 
@@ -27,7 +27,7 @@ func (r *Registry) RenderInput(rev plumbing.Hash, overrides ...*manifests.Releas
 // all) and the models and versions they use: what rendering those
 // environments and their clusters needs, at a cost that does not grow
 // with the other environments.
-func (r *Registry) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, overrides ...*manifests.Release) (render.Input, error) {
+func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, overrides ...*manifests.Release) (render.Input, error) {
 	in := render.Input{
 		Config:   r.config,
 		Models:   map[string]*manifests.Model{},
@@ -122,7 +122,7 @@ func (r *Registry) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, over
 }
 
 // renderFiles renders the environment env and its clusters.
-func (r *Registry) RenderFiles(in render.Input, env string) ([]render.File, error) {
+func (r *Repository) RenderFiles(in render.Input, env string) ([]render.File, error) {
 	files, err := render.Environment(in, env)
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func noFluxURLError(cluster string) error {
 
 // renderAll is render.All over in, after checking that the clusters, if
 // any, have a clone URL to follow.
-func (r *Registry) RenderAll(in render.Input) ([]render.File, error) {
+func (r *Repository) RenderAll(in render.Input) ([]render.File, error) {
 	if in.RepoURL == "" && len(r.config.Clusters) > 0 {
 		return nil, noFluxURLError(r.config.Clusters[0].Name)
 	}
@@ -165,7 +165,7 @@ func (r *Registry) RenderAll(in render.Input) ([]render.File, error) {
 // repository when modelgit.yaml names one, else the origin remote (with
 // any credentials stripped), else "" (rendering then says what is
 // missing).
-func (r *Registry) fluxRepoURL() string {
+func (r *Repository) fluxRepoURL() string {
 	return FluxURL(r.config, r.repo)
 }
 
@@ -177,7 +177,7 @@ func FluxURL(cfg *manifests.Config, rp *repo.Repo) string {
 
 // Render renders every environment and cluster from the releases
 // committed at HEAD.
-func (r *Registry) Render() ([]render.File, error) {
+func (r *Repository) Render() ([]render.File, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -216,7 +216,7 @@ func (s StaleFile) Problem() string {
 // environment nothing was promoted to yet (and of its clusters) may be
 // absent: they would deploy nothing, and the first promotion there writes
 // them.
-func (r *Registry) StaleRendered() ([]StaleFile, error) {
+func (r *Repository) StaleRendered() ([]StaleFile, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -230,7 +230,7 @@ func (r *Registry) StaleRendered() ([]StaleFile, error) {
 // StaleRenderedAt is CheckRendered at any revision, for the environments
 // in envs (and their clusters) or, with nil, all of them: Check runs it on
 // a pull request's head for the environments the pull request affects.
-func (r *Registry) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
+func (r *Repository) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
 	in, err := r.RenderInputEnvs(head, envs)
 	if err != nil {
 		return nil, err
@@ -315,7 +315,7 @@ func (r *Registry) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]
 // WriteRendered writes what the releases at HEAD render to into the work
 // tree (each file through a temp file and a rename), deletes the rendered
 // files of removed releases, and returns the files that changed.
-func (r *Registry) WriteRendered() ([]StaleFile, error) {
+func (r *Repository) WriteRendered() ([]StaleFile, error) {
 	stale, err := r.StaleRendered()
 	if err != nil || len(stale) == 0 {
 		return nil, err
@@ -345,7 +345,7 @@ func (r *Registry) WriteRendered() ([]StaleFile, error) {
 // BuildCluster returns the Kubernetes objects Flux applies on cluster:
 // what `kustomize build clusters/<cluster>` prints over the rendered tree.
 // An undeclared cluster is refused first, listing the declared ones.
-func (r *Registry) BuildCluster(cluster string) ([]byte, error) {
+func (r *Repository) BuildCluster(cluster string) ([]byte, error) {
 	if !slices.ContainsFunc(r.config.Clusters, func(c manifests.Cluster) bool { return c.Name == cluster }) {
 		var names []string
 		for _, c := range r.config.Clusters {

@@ -23,7 +23,7 @@ type Trust struct {
 
 // LoadTrust reads the allowed signers at rev. A missing file means nobody
 // is trusted, which verification reports on every commit.
-func (r *Registry) LoadTrust(rev plumbing.Hash) (*Trust, error) {
+func (r *Repository) LoadTrust(rev plumbing.Hash) (*Trust, error) {
 	t := &Trust{rev: rev}
 	data, err := r.repo.ReadFile(rev, manifests.AllowedSignersFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

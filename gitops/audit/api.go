@@ -8,7 +8,7 @@ import (
 )
 
 // The package's entry points: each runs the method of the same name on
-// the registry reg.
+// the repository reg.
 
 // Audit lists every change of a release file on the first-parent history
 // of the followed branch(es): promotions, rollbacks, reverts and edits,
@@ -17,14 +17,14 @@ import (
 // last run and reports a history rewrite. The events come from, and go
 // to, the audit cache (AuditCacheFile): only commits it does not cover
 // are scanned.
-func Audit(ctx context.Context, reg *gitops.Registry, opts AuditOptions) (*AuditReport, error) {
+func Audit(ctx context.Context, reg *gitops.Repository, opts AuditOptions) (*AuditReport, error) {
 	return of(reg).Audit(ctx, opts)
 }
 
 // History lists the versions of model registered at HEAD, oldest first,
 // each with the commit that added it, that commit's signature, and where
 // and when it ran.
-func History(reg *gitops.Registry, model string) ([]HistoryEntry, error) {
+func History(reg *gitops.Repository, model string) ([]HistoryEntry, error) {
 	return of(reg).History(model)
 }
 
@@ -34,18 +34,18 @@ func History(reg *gitops.Registry, model string) ([]HistoryEntry, error) {
 // "## <model> <version> → <env>" headings of their body. Pull requests
 // that are not promotions, or promote models not registered here, are
 // left out.
-func PendingByModel(reg *gitops.Registry, prs []*forge.PullRequest) (map[string][]PendingPromotion, error) {
+func PendingByModel(reg *gitops.Repository, prs []*forge.PullRequest) (map[string][]PendingPromotion, error) {
 	return of(reg).PendingByModel(prs)
 }
 
 // Provenance finds the commit that registered v and checks its signature.
-func ProvenanceOf(reg *gitops.Registry, v *gitops.VersionRef) (Provenance, error) {
+func ProvenanceOf(reg *gitops.Repository, v *gitops.VersionRef) (Provenance, error) {
 	return of(reg).Provenance(v)
 }
 
 // Status returns the matrix of models × environments at HEAD: the latest
 // registered version of each model and what each environment runs.
-func Status(reg *gitops.Registry) ([]StatusRow, error) {
+func Status(reg *gitops.Repository) ([]StatusRow, error) {
 	return of(reg).Status()
 }
 
@@ -55,6 +55,6 @@ func Status(reg *gitops.Registry) ([]StatusRow, error) {
 // for each the chain back to its manifest, artifacts, training data,
 // registration and the change (requested, approved, merged) that made it
 // serve.
-func Which(ctx context.Context, reg *gitops.Registry, opts WhichOptions) (*WhichResult, error) {
+func Which(ctx context.Context, reg *gitops.Repository, opts WhichOptions) (*WhichResult, error) {
 	return of(reg).Which(ctx, opts)
 }

@@ -44,7 +44,7 @@ type BranchTip struct {
 // last run and reports a history rewrite. The events come from, and go
 // to, the audit cache (AuditCacheFile): only commits it does not cover
 // are scanned.
-func (r *registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, error) {
+func (r *repository) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, error) {
 	branches, err := r.FollowedBranches(opts.Env)
 	if err != nil {
 		return nil, err
@@ -116,7 +116,7 @@ func (r *registry) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, 
 // checkAuditedModel refuses a --model that names no model: not one under
 // models/ at HEAD, nor one whose directory is in the history of the
 // followed branches' tips (a model removed since is still audited).
-func (r *registry) checkAuditedModel(ctx context.Context, model string, tips []string) error {
+func (r *repository) checkAuditedModel(ctx context.Context, model string, tips []string) error {
 	known, err := r.Models()
 	if err != nil {
 		return err

@@ -100,7 +100,7 @@ type ArtifactRef struct {
 // for each the chain back to its manifest, artifacts, training data,
 // registration and the change (requested, approved, merged) that made it
 // serve.
-func (r *registry) Which(ctx context.Context, opts WhichOptions) (*WhichResult, error) {
+func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult, error) {
 	if opts.Env == "" {
 		return nil, fmt.Errorf("which: an environment is required")
 	}
@@ -258,7 +258,7 @@ func (p *whichPending) explain(from *ledger.ReleaseState) []func(*ledger.AuditEv
 // walkCached walks back through the audit cache's events, when there is
 // a cache (brought up to date first: only the commits after it are
 // scanned); false when there is none, and nothing was done.
-func (r *registry) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) (bool, error) {
+func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) (bool, error) {
 	file, err := r.CachePath(ctx)
 	if err != nil {
 		return false, err
@@ -303,7 +303,7 @@ func (r *registry) walkCached(ctx context.Context, branch string, tip, at plumbi
 // (and each file's last change) is found. The walk reads only trees and
 // release blobs; the few commits that explain something are read after
 // it, and only their events are built.
-func (r *registry) walkBack(ctx context.Context, at plumbing.Hash, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) error {
+func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) error {
 	s := ledger.NewEventScanner(t)
 	type need struct {
 		c    *repo.FPCommit
@@ -391,7 +391,7 @@ func VersionsOf(st *ledger.ReleaseState) []string {
 
 // versionChains fills in each version's manifest chain as committed at at,
 // and the commit that registered it.
-func (r *registry) versionChains(ctx context.Context, at plumbing.Hash, t *gitops.Trust, res *WhichResult) error {
+func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *gitops.Trust, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -455,7 +455,7 @@ func (r *registry) versionChains(ctx context.Context, at plumbing.Hash, t *gitop
 // immutable and never removed, so whether a path exists is monotonic
 // along the history, and a binary search finds each one in about log2(n)
 // path look-ups instead of a diff of models/ at every commit.
-func (r *registry) registrations(ctx context.Context, at plumbing.Hash, t *gitops.Trust, added map[string]*VersionChain) error {
+func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *gitops.Trust, added map[string]*VersionChain) error {
 	lines, err := r.Repo().FirstParentLines(ctx, at)
 	if err != nil {
 		return err

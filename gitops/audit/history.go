@@ -30,7 +30,7 @@ type HistoryEntry struct {
 // History lists the versions of model registered at HEAD, oldest first,
 // each with the commit that added it, that commit's signature, and where
 // and when it ran.
-func (r *registry) History(model string) ([]HistoryEntry, error) {
+func (r *repository) History(model string) ([]HistoryEntry, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (r *registry) History(model string) ([]HistoryEntry, error) {
 }
 
 // Commit returns the commit that added a registered version at HEAD.
-func (r *registry) addedBy(v *gitops.VersionRef) (*object.Commit, error) {
+func (r *repository) addedBy(v *gitops.VersionRef) (*object.Commit, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ type Provenance struct {
 }
 
 // Provenance finds the commit that registered v and checks its signature.
-func (r *registry) Provenance(v *gitops.VersionRef) (Provenance, error) {
+func (r *repository) Provenance(v *gitops.VersionRef) (Provenance, error) {
 	c, err := r.addedBy(v)
 	if err != nil || c == nil {
 		return Provenance{}, err

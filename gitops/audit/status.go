@@ -27,7 +27,7 @@ type StatusRow struct {
 
 // Status returns the matrix of models × environments at HEAD: the latest
 // registered version of each model and what each environment runs.
-func (r *registry) Status() ([]StatusRow, error) {
+func (r *repository) Status() ([]StatusRow, error) {
 	models, err := r.Models()
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func ParsePromotionBranch(branch string) (b PromotionBranch, ok bool) {
 // "## <model> <version> → <env>" headings of their body. Pull requests
 // that are not promotions, or promote models not registered here, are
 // left out.
-func (r *registry) PendingByModel(prs []*forge.PullRequest) (map[string][]PendingPromotion, error) {
+func (r *repository) PendingByModel(prs []*forge.PullRequest) (map[string][]PendingPromotion, error) {
 	models, err := r.Models()
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (r *registry) PendingByModel(prs []*forge.PullRequest) (map[string][]Pendin
 // bulkModels returns the (model, version) pairs a bulk promotion pull
 // request promotes: from its head commit's trailers when the commit is
 // in this clone, else from its body's headings.
-func (r *registry) bulkModels(pr *forge.PullRequest, env string) [][2]string {
+func (r *repository) bulkModels(pr *forge.PullRequest, env string) [][2]string {
 	var out [][2]string
 	if h := plumbing.NewHash(pr.HeadSHA); plumbing.IsHash(pr.HeadSHA) && !h.IsZero() {
 		if c, err := r.Repo().CommitObject(h); err == nil {

@@ -7,7 +7,7 @@ import (
 )
 
 // The package's entry points: each runs the method of the same name on
-// the registry reg.
+// the repository reg.
 
 // Check judges a pull request (or base..head): the manifests it changes
 // (from the merge base of base and head, as the forge diffs a pull
@@ -23,7 +23,7 @@ import (
 // according to the base's history; and, with a forge, enough eligible
 // people approved the head. Problems found are in the report (Passed
 // false); an error means the check could not be run.
-func Check(ctx context.Context, reg *gitops.Registry, opts CheckOptions) (*CheckReport, error) {
+func Check(ctx context.Context, reg *gitops.Repository, opts CheckOptions) (*CheckReport, error) {
 	return of(reg).Check(ctx, opts)
 }
 
@@ -38,7 +38,7 @@ func Check(ctx context.Context, reg *gitops.Registry, opts CheckOptions) (*Check
 // error matches forge.ErrNotMergeable and says how to update the branch.
 // A failed check returns the result with its report and an error
 // matching ErrCheckFailed.
-func Merge(ctx context.Context, reg *gitops.Registry, opts MergeOptions) (*MergeResult, error) {
+func Merge(ctx context.Context, reg *gitops.Repository, opts MergeOptions) (*MergeResult, error) {
 	return of(reg).Merge(ctx, opts)
 }
 
@@ -47,6 +47,6 @@ func Merge(ctx context.Context, reg *gitops.Registry, opts MergeOptions) (*Merge
 // signer (as listed at the tip), that no registered version was modified
 // or deleted, that the manifests at the tip parse, and that every artifact
 // they reference resolves in the store (re-hashed with Deep).
-func Verify(ctx context.Context, reg *gitops.Registry, opts VerifyOptions) (*VerifyReport, error) {
+func Verify(ctx context.Context, reg *gitops.Repository, opts VerifyOptions) (*VerifyReport, error) {
 	return of(reg).Verify(ctx, opts)
 }

@@ -42,7 +42,7 @@ var ErrNoForge = errors.New("no forge configured")
 
 // checkRun is the state of one Check.
 type checkRun struct {
-	r    *registry
+	r    *repository
 	opts CheckOptions
 	rep  *CheckReport
 	base *object.Commit
@@ -56,7 +56,7 @@ type checkRun struct {
 	// baseReg is r reading modelgit.yaml as committed at the base, which
 	// decides the environments, their order and the clusters; headReg
 	// reads the head's, used only to render the head.
-	baseReg, headReg *gitops.Registry
+	baseReg, headReg *gitops.Repository
 	trust            *gitops.Trust
 	items            map[string]*CheckItem
 	commit           []*object.Commit // base..head
@@ -81,7 +81,7 @@ type checkRun struct {
 // according to the base's history; and, with a forge, enough eligible
 // people approved the head. Problems found are in the report (Passed
 // false); an error means the check could not be run.
-func (r *registry) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
+func (r *repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
 	c := &checkRun{r: r, opts: opts, items: map[string]*CheckItem{}, applied: map[string]*gitops.AppliedPolicy{}}
 	c.rep = &CheckReport{Policies: map[string]string{}, Promotions: []CheckedPromotion{}, Annotations: []Annotation{}, Approvals: []Approval{}}
 	for _, name := range []string{CheckManifests, CheckSignatures, CheckImmutability, CheckArtifacts, CheckRendered, CheckUpToDate, CheckGates, CheckOrder, CheckSoak, CheckApprovals} {

@@ -21,7 +21,7 @@ import (
 // pull request removes. It asks git rather than go-git, whose MergeBase
 // indexes the whole history of one side; git answers from the commit
 // graph in milliseconds on long histories.
-func (r *registry) mergeBase(ctx context.Context, base, head plumbing.Hash) (*object.Commit, error) {
+func (r *repository) mergeBase(ctx context.Context, base, head plumbing.Hash) (*object.Commit, error) {
 	h, err := r.Repo().MergeBase(ctx, base, head)
 	if err != nil {
 		return nil, fmt.Errorf("checking: finding the merge base of %s and %s: %w (a shallow clone lacks it: fetch with --unshallow, or fetch-depth: 0 in actions/checkout)", gitops.Short(base), gitops.Short(head), err)
@@ -41,7 +41,7 @@ func (r *registry) mergeBase(ctx context.Context, base, head plumbing.Hash) (*ob
 // would: modelgit.yaml decides the environments, their order and the
 // clusters, so a change to it must be signed by a signer t trusts, unless
 // it is a forge's merge that brings nothing of its own.
-func (r *registry) checkConfigCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
+func (r *repository) checkConfigCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
 	h, err := subtree(c, manifests.ConfigFile)
 	if err != nil {
 		return false, nil, err
@@ -87,7 +87,7 @@ type changedPath struct {
 // in dirs) that differ between the trees of a and b, sorted. Equal
 // subtrees are skipped by hash, so it costs what changed, not the size of
 // the repository.
-func (r *registry) changedPaths(a, b *object.Commit, dirs []string) ([]changedPath, error) {
+func (r *repository) changedPaths(a, b *object.Commit, dirs []string) ([]changedPath, error) {
 	ta, err := a.Tree()
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (r *registry) changedPaths(a, b *object.Commit, dirs []string) ([]changedPa
 }
 
 // diffEntries compares one path's entry on both sides (zero hash: absent).
-func (r *registry) diffEntries(p string, ha plumbing.Hash, dirA bool, hb plumbing.Hash, dirB bool, out *[]changedPath) error {
+func (r *repository) diffEntries(p string, ha plumbing.Hash, dirA bool, hb plumbing.Hash, dirB bool, out *[]changedPath) error {
 	if ha == hb && dirA == dirB {
 		return nil
 	}

@@ -243,7 +243,7 @@ func (c *checkRun) pins(ctx context.Context, changed []changedPath) error {
 func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
 	envs := map[string]bool{}
 	clusterEnv := map[string][]string{}
-	for _, reg := range []*gitops.Registry{c.baseReg, c.headReg} {
+	for _, reg := range []*gitops.Repository{c.baseReg, c.headReg} {
 		for _, cl := range reg.Config().Clusters {
 			clusterEnv[cl.Name] = append(clusterEnv[cl.Name], cl.Environment)
 		}

@@ -42,7 +42,7 @@ type MergeResult struct {
 // error matches forge.ErrNotMergeable and says how to update the branch.
 // A failed check returns the result with its report and an error
 // matching ErrCheckFailed.
-func (r *registry) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, error) {
+func (r *repository) Merge(ctx context.Context, opts MergeOptions) (*MergeResult, error) {
 	if opts.PR == 0 {
 		return nil, fmt.Errorf("merging: a pull request number is needed")
 	}
@@ -117,7 +117,7 @@ func updateHint(rep *CheckReport) string {
 // "login <ID+login@users.noreply.github.com>"; and when the profile
 // cannot be read, the older "login <login@users.noreply.github.com>",
 // with a warning. A failed lookup never fails the merge.
-func (r *registry) approverIdentity(ctx context.Context, fg forge.Forge, login string) string {
+func (r *repository) approverIdentity(ctx context.Context, fg forge.Forge, login string) string {
 	u, err := fg.User(ctx, login)
 	switch {
 	case err != nil || u == nil:

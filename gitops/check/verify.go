@@ -71,7 +71,7 @@ func (v *VerifyReport) OK() bool { return len(v.Findings) == 0 }
 // signer (as listed at the tip), that no registered version was modified
 // or deleted, that the manifests at the tip parse, and that every artifact
 // they reference resolves in the store (re-hashed with Deep).
-func (r *registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
+func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
 	base, tip, err := r.resolveRange(opts.Range)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (r *registry) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRepor
 // verifyPins checks, for an OCI store, the storage URIs of every release
 // at tip and of its rendered file against the pins computed from the
 // committed versions (checkPins): "pinned" findings.
-func (r *registry) verifyPins(ctx context.Context, tip plumbing.Hash, rep *VerifyReport) error {
+func (r *repository) verifyPins(ctx context.Context, tip plumbing.Hash, rep *VerifyReport) error {
 	if _, ok := r.Store().(gitops.VersionChecker); !ok {
 		return nil
 	}
@@ -175,7 +175,7 @@ func (r *registry) verifyPins(ctx context.Context, tip plumbing.Hash, rep *Verif
 // signature) and that it modifies or deletes no registered version. The
 // caller picks t: Verify trusts the signers listed at the tip, Check those
 // of the base branch, never those of the pull request being judged.
-func (r *registry) checkCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
+func (r *repository) checkCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
 	touched, err := r.touchesGoverned(c)
 	if err != nil || touched == "" {
 		return false, nil, err
@@ -207,7 +207,7 @@ func (r *registry) checkCommit(c *object.Commit, t *gitops.Trust) (governed bool
 	return true, append(findings, fs...), nil
 }
 
-func (r *registry) resolveRange(spec string) (base, tip plumbing.Hash, err error) {
+func (r *repository) resolveRange(spec string) (base, tip plumbing.Hash, err error) {
 	resolve := func(rev string) (plumbing.Hash, error) {
 		h, err := r.Repo().Resolve(rev)
 		if err != nil {
@@ -243,7 +243,7 @@ func (r *registry) resolveRange(spec string) (base, tip plumbing.Hash, err error
 }
 
 // walk visits every commit reachable from tip once.
-func (r *registry) walk(tip plumbing.Hash, fn func(*object.Commit) error) error {
+func (r *repository) walk(tip plumbing.Hash, fn func(*object.Commit) error) error {
 	c, err := r.Repo().CommitObject(tip)
 	if err != nil {
 		return fmt.Errorf("reading commit %s: %w", tip, err)
@@ -271,7 +271,7 @@ func subtree(c *object.Commit, dir string) (plumbing.Hash, error) {
 
 // touchesGoverned returns the first governed directory c changes relative
 // to its first parent, or "".
-func (r *registry) touchesGoverned(c *object.Commit) (string, error) {
+func (r *repository) touchesGoverned(c *object.Commit) (string, error) {
 	var parent *object.Commit
 	if c.NumParents() > 0 {
 		p, err := c.Parent(0)
@@ -300,7 +300,7 @@ func (r *registry) touchesGoverned(c *object.Commit) (string, error) {
 
 // immutability reports registered version manifests that c modifies or
 // deletes relative to its first parent.
-func (r *registry) immutability(c *object.Commit) ([]Finding, error) {
+func (r *repository) immutability(c *object.Commit) ([]Finding, error) {
 	if c.NumParents() == 0 {
 		return nil, nil
 	}
@@ -367,7 +367,7 @@ func versionBlobs(c *object.Commit) (map[string]plumbing.Hash, error) {
 	return out, nil
 }
 
-func (r *registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep bool, rep *VerifyReport) error {
+func (r *repository) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep bool, rep *VerifyReport) error {
 	names, err := r.ListDir(tip, manifests.ModelsDir)
 	if err != nil {
 		return err
@@ -429,7 +429,7 @@ func (r *registry) verifyArtifacts(ctx context.Context, tip plumbing.Hash, deep 
 // manifest per version (OCI) and the one under v's tag is missing or is
 // not modelgit's manifest of v (deep only: it reads tree listings); an
 // error only for a failure to check.
-func (r *registry) checkPublished(ctx context.Context, v *gitops.VersionRef) (string, error) {
+func (r *repository) checkPublished(ctx context.Context, v *gitops.VersionRef) (string, error) {
 	res, ok := r.Store().(gitops.VersionChecker)
 	if !ok {
 		return "", nil
@@ -450,7 +450,7 @@ func (r *registry) checkPublished(ctx context.Context, v *gitops.VersionRef) (st
 
 // checkBlob returns a finding's message for a blob that is missing or
 // (deep) whose bytes do not match; an error only for a failure to check.
-func (r *registry) checkBlob(ctx context.Context, d manifests.Digest, mediaType string, deep bool) (string, error) {
+func (r *repository) checkBlob(ctx context.Context, d manifests.Digest, mediaType string, deep bool) (string, error) {
 	if !deep && mediaType != manifests.MediaTypeTree {
 		if _, err := r.Store().Stat(ctx, d); err != nil {
 			return blobProblem(err)

@@ -8,7 +8,7 @@ import (
 )
 
 // The package's entry points: each runs the method of the same name on
-// the registry reg.
+// the repository reg.
 
 // ActOnMonitor opens, for every failing model of rep, the pull request
 // that undoes the failure, through the same code as Rollback, with the
@@ -28,7 +28,7 @@ import (
 // the release file's hash in a hidden marker). Models that are not
 // failing (healthy, unknown, unmonitored) are never acted on. The actions
 // are recorded in rep (ModelHealth.Action).
-func ActOnMonitor(ctx context.Context, reg *gitops.Registry, rep *MonitorReport, opts promote.PromoteOptions) error {
+func ActOnMonitor(ctx context.Context, reg *gitops.Repository, rep *MonitorReport, opts promote.PromoteOptions) error {
 	return of(reg).ActOnMonitor(ctx, rep, opts)
 }
 
@@ -40,7 +40,7 @@ func ActOnMonitor(ctx context.Context, reg *gitops.Registry, rep *MonitorReport,
 // drift metric. A check whose samples are fewer than minSamples, whose
 // query fails, or whose Prometheus is unreachable is unknown: never
 // healthy, never failing.
-func Monitor(ctx context.Context, reg *gitops.Registry, opts MonitorOptions) (*MonitorReport, error) {
+func Monitor(ctx context.Context, reg *gitops.Repository, opts MonitorOptions) (*MonitorReport, error) {
 	return of(reg).Monitor(ctx, opts)
 }
 
@@ -48,6 +48,6 @@ func Monitor(ctx context.Context, reg *gitops.Registry, opts MonitorOptions) (*M
 // order, into those whose policy (policies/<env>.yaml at HEAD) declares a
 // metric with a query, and the others: what `modelgit monitor` without
 // --env looks at, and what it skips.
-func MonitoredEnvironments(reg *gitops.Registry) (monitored []string, unmonitored []string, err error) {
+func MonitoredEnvironments(reg *gitops.Repository) (monitored []string, unmonitored []string, err error) {
 	return of(reg).MonitoredEnvironments()
 }

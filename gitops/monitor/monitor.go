@@ -149,7 +149,7 @@ type MonitorOptions struct {
 // drift metric. A check whose samples are fewer than minSamples, whose
 // query fails, or whose Prometheus is unreachable is unknown: never
 // healthy, never failing.
-func (r *registry) Monitor(ctx context.Context, opts MonitorOptions) (*MonitorReport, error) {
+func (r *repository) Monitor(ctx context.Context, opts MonitorOptions) (*MonitorReport, error) {
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("monitoring: %w", err)
 	}
@@ -198,7 +198,7 @@ func (r *registry) Monitor(ctx context.Context, opts MonitorOptions) (*MonitorRe
 // order, into those whose policy (policies/<env>.yaml at HEAD) declares a
 // metric with a query, and the others: what `modelgit monitor` without
 // --env looks at, and what it skips.
-func (r *registry) MonitoredEnvironments() (monitored, unmonitored []string, err error) {
+func (r *repository) MonitoredEnvironments() (monitored, unmonitored []string, err error) {
 	for _, e := range r.Config().Environments {
 		pol, err := r.monitorPolicy(e.Name)
 		if err != nil {
@@ -215,7 +215,7 @@ func (r *registry) MonitoredEnvironments() (monitored, unmonitored []string, err
 
 // monitorPolicy reads policies/<env>.yaml at HEAD; the default policy
 // (which declares no monitored metric) when there is none.
-func (r *registry) monitorPolicy(env string) (*policies.PromotionPolicy, error) {
+func (r *repository) monitorPolicy(env string) (*policies.PromotionPolicy, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ type monitorPass struct {
 	down error // set once Prometheus is unreachable: nothing more is asked
 }
 
-func (r *registry) monitorModel(m *monitorPass, rel *manifests.Release) (*ModelHealth, error) {
+func (r *repository) monitorModel(m *monitorPass, rel *manifests.Release) (*ModelHealth, error) {
 	h := &ModelHealth{Model: rel.Model, Strategy: rel.Strategy, Checks: []MonitorCheck{}}
 	var model *manifests.Model
 	if head, err := r.Head(); err == nil {

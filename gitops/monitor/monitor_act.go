@@ -41,7 +41,7 @@ const (
 // the release file's hash in a hidden marker). Models that are not
 // failing (healthy, unknown, unmonitored) are never acted on. The actions
 // are recorded in rep (ModelHealth.Action).
-func (r *registry) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts promote.PromoteOptions) error {
+func (r *repository) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts promote.PromoteOptions) error {
 	var open, closed []*forge.PullRequest
 	if opts.Forge != nil && rep.Failing() {
 		var err error
@@ -67,7 +67,7 @@ func (r *registry) ActOnMonitor(ctx context.Context, rep *MonitorReport, opts pr
 	return errors.Join(errs...)
 }
 
-func (r *registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelHealth, open, closed []*forge.PullRequest, opts promote.PromoteOptions) (*MonitorAction, error) {
+func (r *repository) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelHealth, open, closed []*forge.PullRequest, opts promote.PromoteOptions) (*MonitorAction, error) {
 	rel, err := r.Release(rep.Env, h.Model)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (r *registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 	if rel.Strategy == manifests.StrategyCanary && len(rel.Versions) == 2 && canaryFailed(h, rel.Versions[1].Version.String()) {
 		a.Kind, a.To = MonitorCanaryAbort, rel.Versions[0].Version.String()
 	} else {
-		prev, err := promote.PreviousVersion(r.Registry, rep.Env, h.Model)
+		prev, err := promote.PreviousVersion(r.Repository, rep.Env, h.Model)
 		if errors.Is(err, promote.ErrNoPrevious) {
 			a.Skipped = fmt.Sprintf("no earlier version of %s ran in %s to roll back to; fix forward or roll back by hand (modelgit rollback %s --env %s --to VERSION)", h.Model, rep.Env, h.Model, rep.Env)
 			return a, nil
@@ -118,7 +118,7 @@ func (r *registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 	}
 	opts.Evidence = MonitorEvidence(rep, h, a) + "\n" + mark + "\n"
 	opts.Note = MonitorSummary(rep, h)
-	res, err := promote.Rollback(ctx, r.Registry, promote.RollbackOptions{Model: h.Model, Env: rep.Env, To: a.To, PromoteOptions: opts})
+	res, err := promote.Rollback(ctx, r.Repository, promote.RollbackOptions{Model: h.Model, Env: rep.Env, To: a.To, PromoteOptions: opts})
 	if err != nil {
 		return a, err
 	}
@@ -139,7 +139,7 @@ func (r *registry) actOnModel(ctx context.Context, rep *MonitorReport, h *ModelH
 // the release it changes: the Git blob hash of the release file at HEAD.
 // A closed pull request that carries the marker of the current release
 // was rejected for this very release.
-func (r *registry) releaseMarker(env, model string) (string, error) {
+func (r *repository) releaseMarker(env, model string) (string, error) {
 	head, _, err := r.Repo().Head()
 	if err != nil {
 		return "", err

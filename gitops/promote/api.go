@@ -8,7 +8,7 @@ import (
 )
 
 // The package's entry points: each runs the method of the same name on
-// the registry reg.
+// the repository reg.
 
 // BulkPromote promotes many models in one commit and pull request. Every
 // model is planned first; if any cannot be promoted, nothing is changed
@@ -16,7 +16,7 @@ import (
 // (Env already runs its version, released the same way) is not promoted
 // but listed in AlreadyRunning; when that is every model, nothing is
 // committed.
-func BulkPromote(ctx context.Context, reg *gitops.Registry, opts BulkOptions) (*BulkResult, error) {
+func BulkPromote(ctx context.Context, reg *gitops.Repository, opts BulkOptions) (*BulkResult, error) {
 	return of(reg).BulkPromote(ctx, opts)
 }
 
@@ -25,7 +25,7 @@ func BulkPromote(ctx context.Context, reg *gitops.Registry, opts BulkOptions) (*
 // version that a later commit rolled back from (its Rollback trailer) is
 // skipped: a second rollback does not return to the version the first one
 // left. ErrNoPrevious when no version is left.
-func PreviousVersion(reg *gitops.Registry, env string, model string) (manifests.Version, error) {
+func PreviousVersion(reg *gitops.Repository, env string, model string) (manifests.Version, error) {
 	return of(reg).PreviousVersion(env, model)
 }
 
@@ -33,7 +33,7 @@ func PreviousVersion(reg *gitops.Registry, env string, model string) (manifests.
 // the branch modelgit/promote/<env>/<model>-<version> in one signed commit,
 // pushes it and opens (or updates) the pull request. It is idempotent:
 // run again, it converges on the same branch and pull request.
-func Promote(ctx context.Context, reg *gitops.Registry, opts PromoteOptions) (*PromoteResult, error) {
+func Promote(ctx context.Context, reg *gitops.Repository, opts PromoteOptions) (*PromoteResult, error) {
 	return of(reg).Promote(ctx, opts)
 }
 
@@ -46,6 +46,6 @@ func Promote(ctx context.Context, reg *gitops.Registry, opts PromoteOptions) (*P
 // and the Rollback trailer names the versions it takes out. A version
 // that ran in the environment before is exempt from the promotion order;
 // any other is held to it (and --force, recorded as for a promotion).
-func Rollback(ctx context.Context, reg *gitops.Registry, opts RollbackOptions) (*PromoteResult, error) {
+func Rollback(ctx context.Context, reg *gitops.Repository, opts RollbackOptions) (*PromoteResult, error) {
 	return of(reg).Rollback(ctx, opts)
 }

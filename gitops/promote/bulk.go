@@ -60,7 +60,7 @@ type AlreadyRunning struct {
 // (Env already runs its version, released the same way) is not promoted
 // but listed in AlreadyRunning; when that is every model, nothing is
 // committed.
-func (r *registry) BulkPromote(ctx context.Context, opts BulkOptions) (*BulkResult, error) {
+func (r *repository) BulkPromote(ctx context.Context, opts BulkOptions) (*BulkResult, error) {
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
@@ -143,7 +143,7 @@ func sameRelease(cur, next *manifests.Release) (bool, error) {
 }
 
 // selectModels returns the models at HEAD whose model.yaml labels match.
-func (r *registry) selectModels(sel map[string]string) ([]string, error) {
+func (r *repository) selectModels(sel map[string]string) ([]string, error) {
 	head, err := r.Head()
 	if err != nil {
 		return nil, err

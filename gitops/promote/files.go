@@ -18,7 +18,7 @@ import (
 // promotionFiles is the new release files plus everything rendered for
 // their environment and its clusters, and the input they were rendered
 // from.
-func (r *registry) promotionFiles(head plumbing.Hash, env string, rels []*manifests.Release) ([]repo.File, render.Input, error) {
+func (r *repository) promotionFiles(head plumbing.Hash, env string, rels []*manifests.Release) ([]repo.File, render.Input, error) {
 	in, err := r.RenderInput(head, rels...)
 	if err != nil {
 		return nil, in, err
@@ -144,7 +144,7 @@ type fileDiff struct {
 }
 
 // changedFiles keeps the files whose content differs from rev.
-func (r *registry) changedFiles(rev plumbing.Hash, files []repo.File) ([]repo.File, []fileDiff, error) {
+func (r *repository) changedFiles(rev plumbing.Hash, files []repo.File) ([]repo.File, []fileDiff, error) {
 	var changed []repo.File
 	var diffs []fileDiff
 	for _, f := range files {

@@ -11,7 +11,7 @@ import (
 
 // stableVersion reads the manifest of the version that serves most
 // traffic in rel: the baseline a promotion is compared with.
-func (r *registry) stableVersion(rel *manifests.Release) (*manifests.ModelVersion, error) {
+func (r *repository) stableVersion(rel *manifests.Release) (*manifests.ModelVersion, error) {
 	v, ok := gitops.CurrentStable(rel)
 	if !ok {
 		return nil, nil
@@ -27,7 +27,7 @@ func (r *registry) stableVersion(rel *manifests.Release) (*manifests.ModelVersio
 	return ref.Manifest, nil
 }
 
-func (r *registry) promotionMessage(res *PromoteResult, opts PromoteOptions) string {
+func (r *repository) promotionMessage(res *PromoteResult, opts PromoteOptions) string {
 	var subject, body string
 	var trailers []repo.Trailer
 	for _, p := range res.Promotions {

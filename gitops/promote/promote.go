@@ -29,7 +29,7 @@ type PromoteOptions struct {
 	Force bool
 	// Rollback marks a return to an earlier version: one that ran in the
 	// environment before skips the order check, and the commit and PR say
-	// it is a rollback (see Registry.Rollback).
+	// it is a rollback (see Rollback).
 	Rollback bool
 	Identity gitops.Identity
 	// Forge opens the pull request; nil makes the branch and commit only.
@@ -100,7 +100,7 @@ func PromoteBranch(env, model string, v manifests.Version) string {
 // the branch modelgit/promote/<env>/<model>-<version> in one signed commit,
 // pushes it and opens (or updates) the pull request. It is idempotent:
 // run again, it converges on the same branch and pull request.
-func (r *registry) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
+func (r *repository) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting %s: %w", opts.Ref, err)
 	}
@@ -120,7 +120,7 @@ func (r *registry) Promote(ctx context.Context, opts PromoteOptions) (*PromoteRe
 
 // plan checks the promotion order and computes the new release of one
 // model, changing nothing.
-func (r *registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*Promotion, error) {
+func (r *repository) plan(ctx context.Context, ref string, opts PromoteOptions) (*Promotion, error) {
 	v, err := r.Resolve(ref)
 	if err != nil {
 		return nil, err
@@ -199,7 +199,7 @@ func (r *registry) plan(ctx context.Context, ref string, opts PromoteOptions) (*
 
 // apply renders, commits, pushes and opens the pull request for planned
 // promotions to one environment, all in one commit.
-func (r *registry) apply(ctx context.Context, opts PromoteOptions, branch string, ps []*Promotion) (*PromoteResult, error) {
+func (r *repository) apply(ctx context.Context, opts PromoteOptions, branch string, ps []*Promotion) (*PromoteResult, error) {
 	slices.SortFunc(ps, func(a, b *Promotion) int { return strings.Compare(a.Version.Manifest.Model, b.Version.Manifest.Model) })
 	res := &PromoteResult{Promotions: ps, Env: opts.Env, Branch: branch}
 	res.Version, res.Previous, res.Release = ps[0].Version, ps[0].Previous, ps[0].Release
@@ -284,7 +284,7 @@ var promotionDirs = []string{manifests.ModelsDir, manifests.EnvironmentsDir, man
 // have uncommitted changes (untracked files included): the promotion is
 // built from HEAD, so such changes would be missing from the pull request
 // without anyone noticing.
-func (r *registry) checkClean(env string) error {
+func (r *repository) checkClean(env string) error {
 	dirty, err := r.Repo().Dirty(promotionDirs)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 // update of the same pull request) and on the base tip otherwise; when the
 // remote moved meanwhile, the change is re-applied on its new tip. Never a
 // force push.
-func (r *registry) commitAndPush(ctx context.Context, res *PromoteResult, opts PromoteOptions, head plumbing.Hash, files []repo.File, msg string) error {
+func (r *repository) commitAndPush(ctx context.Context, res *PromoteResult, opts PromoteOptions, head plumbing.Hash, files []repo.File, msg string) error {
 	sig := opts.Identity.Signature
 	sig.When = r.Now()
 	for attempt := 0; ; attempt++ {
@@ -136,7 +136,7 @@ func (r *registry) commitAndPush(ctx context.Context, res *PromoteResult, opts P
 // current) and the trees of head and tip differ in exactly files, each
 // with its content. Such a tip is the same change, whatever its commit
 // message says.
-func (r *registry) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool, error) {
+func (r *repository) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool, error) {
 	if tip.IsZero() || tip == head || len(files) == 0 {
 		return false, nil
 	}
@@ -188,7 +188,7 @@ func (r *registry) holdsChange(head, tip plumbing.Hash, files []repo.File) (bool
 // trailers): re-applying the promotion on the new base would drop its
 // changes. Merge commits are let through: what they bring is in their
 // parents, which are checked.
-func (r *registry) refuseForeignCommits(branch string, base, tip plumbing.Hash) error {
+func (r *repository) refuseForeignCommits(branch string, base, tip plumbing.Hash) error {
 	commits, err := r.Repo().RangeCommits(base, tip)
 	if err != nil {
 		return err
@@ -211,7 +211,7 @@ func (r *registry) refuseForeignCommits(branch string, base, tip plumbing.Hash) 
 }
 
 // isAncestor reports whether a is reachable from b (a zero a is not).
-func (r *registry) isAncestor(a, b plumbing.Hash) (bool, error) {
+func (r *repository) isAncestor(a, b plumbing.Hash) (bool, error) {
 	if a.IsZero() || b.IsZero() {
 		return false, nil
 	}

@@ -24,7 +24,7 @@ var ErrNoPrevious = errors.New("no earlier version in history")
 // version that a later commit rolled back from (its Rollback trailer) is
 // skipped: a second rollback does not return to the version the first one
 // left. ErrNoPrevious when no version is left.
-func (r *registry) PreviousVersion(env, model string) (manifests.Version, error) {
+func (r *repository) PreviousVersion(env, model string) (manifests.Version, error) {
 	cur, err := r.Release(env, model)
 	if err != nil {
 		return manifests.Version{}, err
@@ -90,7 +90,7 @@ func (r *registry) PreviousVersion(env, model string) (manifests.Version, error)
 // changes the file p, with the messages that brought the change: the
 // commit's own and, for a merge, those of the commits it merges (a pull
 // request's head, which carries the promotion's trailers).
-func (r *registry) firstParentChanges(head plumbing.Hash, p string, fn func(c *object.Commit, msgs []string) error) error {
+func (r *repository) firstParentChanges(head plumbing.Hash, p string, fn func(c *object.Commit, msgs []string) error) error {
 	if head.IsZero() {
 		return nil
 	}
@@ -166,7 +166,7 @@ func rolledBackFrom(msg string) []manifests.Version {
 
 // notRunning explains why model has nothing to roll back in env: it is
 // not registered, or does not run there.
-func (r *registry) notRunning(env, model string) error {
+func (r *repository) notRunning(env, model string) error {
 	versions, err := r.Versions(model)
 	if err != nil {
 		return err
@@ -196,7 +196,7 @@ type RollbackOptions struct {
 // and the Rollback trailer names the versions it takes out. A version
 // that ran in the environment before is exempt from the promotion order;
 // any other is held to it (and --force, recorded as for a promotion).
-func (r *registry) Rollback(ctx context.Context, opts RollbackOptions) (*PromoteResult, error) {
+func (r *repository) Rollback(ctx context.Context, opts RollbackOptions) (*PromoteResult, error) {
 	if err := manifests.ValidName(opts.Model); err != nil {
 		return nil, fmt.Errorf("rolling back: model %w", err)
 	}
@@ -226,7 +226,7 @@ func (r *registry) Rollback(ctx context.Context, opts RollbackOptions) (*Promote
 
 // rollbackTarget is the version a rollback without --to returns to, given
 // the current release cur (see Rollback).
-func (r *registry) rollbackTarget(ctx context.Context, env, model string, cur *manifests.Release) (manifests.Version, error) {
+func (r *repository) rollbackTarget(ctx context.Context, env, model string, cur *manifests.Release) (manifests.Version, error) {
 	if len(cur.Versions) > 1 {
 		if len(gitops.Serving(cur)) > 1 {
 			return cur.Versions[0].Version, nil

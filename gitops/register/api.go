@@ -8,21 +8,21 @@ import (
 )
 
 // The package's entry points: each runs the method of the same name on
-// the registry reg.
+// the repository reg.
 
 // CopyStore mirrors every version registered at HEAD from src to dst:
 // each blob it needs (verified as read and as written, skipped when dst
 // has it) and, for a store that keeps one manifest per version (OCI), the
 // version's manifest. Running it again copies nothing: the result counts
 // what was copied and what was there already.
-func CopyStore(ctx context.Context, reg *gitops.Registry, src store.Store, dst store.Store, prog store.Progress) (*CopyResult, error) {
+func CopyStore(ctx context.Context, reg *gitops.Repository, src store.Store, dst store.Store, prog store.Progress) (*CopyResult, error) {
 	return of(reg).CopyStore(ctx, src, dst, prog)
 }
 
 // Pull writes the artifacts of a version into dir, each under its
 // registered name, verified against its digest as it is read. A file that
 // fails verification is never left under its final name.
-func Pull(ctx context.Context, reg *gitops.Registry, v *gitops.VersionRef, dir string) ([]Pulled, error) {
+func Pull(ctx context.Context, reg *gitops.Repository, v *gitops.VersionRef, dir string) ([]Pulled, error) {
 	return of(reg).Pull(ctx, v, dir)
 }
 
@@ -30,6 +30,6 @@ func Pull(ctx context.Context, reg *gitops.Registry, v *gitops.VersionRef, dir s
 // writes models/<model>/versions/<version>.yaml and commits it, signed,
 // with trailers. Re-running it with the same inputs converges: it reports
 // that nothing changed.
-func Register(ctx context.Context, reg *gitops.Registry, opts RegisterOptions) (*RegisterResult, error) {
+func Register(ctx context.Context, reg *gitops.Repository, opts RegisterOptions) (*RegisterResult, error) {
 	return of(reg).Register(ctx, opts)
 }

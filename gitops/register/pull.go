@@ -22,7 +22,7 @@ type Pulled struct {
 // Pull writes the artifacts of a version into dir, each under its
 // registered name, verified against its digest as it is read. A file that
 // fails verification is never left under its final name.
-func (r *registry) Pull(ctx context.Context, v *gitops.VersionRef, dir string) ([]Pulled, error) {
+func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string) ([]Pulled, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %q: %w", dir, err)
 	}

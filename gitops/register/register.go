@@ -91,7 +91,7 @@ type input struct {
 // writes models/<model>/versions/<version>.yaml and commits it, signed,
 // with trailers. Re-running it with the same inputs converges: it reports
 // that nothing changed.
-func (r *registry) Register(ctx context.Context, opts RegisterOptions) (*RegisterResult, error) {
+func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*RegisterResult, error) {
 	if err := manifests.ValidName(opts.Model); err != nil {
 		return nil, fmt.Errorf("registering: model name: %w", err)
 	}
@@ -228,7 +228,7 @@ func (r *registry) Register(ctx context.Context, opts RegisterOptions) (*Registe
 
 // commitVersion proposes the version against the current tip and commits
 // it. It is retried from scratch when the branch moves underneath.
-func (r *registry) commitVersion(ctx context.Context, opts RegisterOptions, candidate *manifests.ModelVersion, explicit manifests.Version, res *RegisterResult) error {
+func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, candidate *manifests.ModelVersion, explicit manifests.Version, res *RegisterResult) error {
 	head, err := r.Head()
 	if err != nil {
 		return err
@@ -332,7 +332,7 @@ type versionPublisher interface {
 
 // publishVersion pushes v's manifest to a store that keeps one per version,
 // after the commit that registers it: re-running register converges.
-func (r *registry) publishVersion(ctx context.Context, v *gitops.VersionRef) error {
+func (r *repository) publishVersion(ctx context.Context, v *gitops.VersionRef) error {
 	p, ok := r.Store().(versionPublisher)
 	if !ok || v == nil {
 		return nil
@@ -345,7 +345,7 @@ func (r *registry) publishVersion(ctx context.Context, v *gitops.VersionRef) err
 	return nil
 }
 
-func (r *registry) newModelFile(opts RegisterOptions) []repo.File {
+func (r *repository) newModelFile(opts RegisterOptions) []repo.File {
 	m := &manifests.Model{
 		APIVersion: manifests.APIVersion,
 		Kind:       manifests.KindModel,
@@ -362,7 +362,7 @@ func (r *registry) newModelFile(opts RegisterOptions) []repo.File {
 
 // repairWorktree restores the latest version's manifest in the work tree
 // and index when a crash left the commit made but the files unwritten.
-func (r *registry) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) error {
+func (r *repository) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) error {
 	if v == nil {
 		return nil
 	}
@@ -383,7 +383,7 @@ func (r *registry) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) erro
 // indexHas reports whether the index records path with exactly content
 // (a crash between moving the branch and updating the index leaves it
 // stale even when the work-tree file is right).
-func (r *registry) indexHas(path string, content []byte) bool {
+func (r *repository) indexHas(path string, content []byte) bool {
 	return r.Repo().IndexHas(path, content)
 }
 
@@ -401,7 +401,7 @@ func notEmpty(flag, path string, hr store.Result) error {
 
 // checkExplicit refuses an explicit version that exists or is not
 // greater than the latest at HEAD.
-func (r *registry) checkExplicit(model string, v manifests.Version) error {
+func (r *repository) checkExplicit(model string, v manifests.Version) error {
 	head, err := r.Head()
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ type versionPublishReporter interface {
 // has it) and, for a store that keeps one manifest per version (OCI), the
 // version's manifest. Running it again copies nothing: the result counts
 // what was copied and what was there already.
-func (r *registry) CopyStore(ctx context.Context, src, dst store.Store, prog store.Progress) (*CopyResult, error) {
+func (r *repository) CopyStore(ctx context.Context, src, dst store.Store, prog store.Progress) (*CopyResult, error) {
 	res := &CopyResult{Source: src.URL(), Destination: dst.URL()}
 	if d, ok := src.(interface{ Dir() string }); ok {
 		if _, err := os.Stat(d.Dir()); errors.Is(err, fs.ErrNotExist) {

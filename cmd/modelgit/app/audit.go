@@ -28,7 +28,7 @@ const outputMarkdown = "markdown"
 // AuditOptions are the inputs of `modelgit audit`.
 type AuditOptions struct {
 	IO           *cmdutil.IOStreams
-	Registry     func() (*gitops.Registry, error)
+	Repository     func() (*gitops.Repository, error)
 	Now          func() time.Time
 	Env, Model   string
 	Since, Until string
@@ -37,7 +37,7 @@ type AuditOptions struct {
 
 // NewCmdAudit returns `modelgit audit`.
 func NewCmdAudit(f *cmdutil.Factory, runF func(*AuditOptions) error) *cobra.Command {
-	opts := &AuditOptions{IO: f.IOStreams, Registry: f.Registry, Now: f.Now}
+	opts := &AuditOptions{IO: f.IOStreams, Repository: f.Repository, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "List every promotion and rollback: who asked, who approved, who merged, signatures",
@@ -93,7 +93,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 	if err != nil {
 		return err
 	}
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,7 @@ printed.`,
 // (annotations) go to stderr when stdout carries JSON (output), so stdout
 // stays one JSON value; the runner reads commands from both streams.
 func publish(ctx context.Context, f *cmdutil.Factory, output string, getenv func(string) string, rep *check.CheckReport) error {
-	reg, err := f.Registry()
+	reg, err := f.Repository()
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func printVerdict(ios *cmdutil.IOStreams, format string, actions bool, v any, te
 
 // checkOptions builds the library options: the forge for a pull request,
 // the remote to fetch.
-func checkLibOptions(reg *gitops.Registry, f *cmdutil.Factory, pr int, base, head, remote string) (check.CheckOptions, error) {
+func checkLibOptions(reg *gitops.Repository, f *cmdutil.Factory, pr int, base, head, remote string) (check.CheckOptions, error) {
 	o := check.CheckOptions{PR: pr, Base: base, Head: head}
 	if pr == 0 {
 		return o, nil
@@ -189,7 +189,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	if opts.Report && opts.Publish == nil {
 		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
 	}
-	reg, err := opts.Factory.Registry()
+	reg, err := opts.Factory.Repository()
 	if err != nil {
 		return err
 	}

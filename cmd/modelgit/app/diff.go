@@ -13,14 +13,14 @@ import (
 // DiffOptions are the inputs of `modelgit diff`.
 type DiffOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	From, To string
 	Output   string
 }
 
 // NewCmdDiff returns `modelgit diff`.
 func NewCmdDiff(f *cmdutil.Factory, runF func(*DiffOptions) error) *cobra.Command {
-	opts := &DiffOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &DiffOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "diff MODEL@VERSION MODEL@VERSION",
 		Short: "Compare two model versions: artifacts, data, schema, params, metrics",
@@ -51,7 +51,7 @@ type diffOutput struct {
 }
 
 func diffRun(opts *DiffOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

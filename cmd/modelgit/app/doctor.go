@@ -43,7 +43,7 @@ type DoctorReport struct {
 // NewCmdDoctor returns `modelgit doctor`.
 func NewCmdDoctor(f *cmdutil.Factory, runF func(*DoctorOptions) error) *cobra.Command {
 	opts := &DoctorOptions{IO: f.IOStreams, Forge: f.Forge, Config: func() (*manifests.Config, error) {
-		reg, err := f.Registry()
+		reg, err := f.Repository()
 		if err != nil {
 			return nil, err
 		}

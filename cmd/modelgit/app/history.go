@@ -15,14 +15,14 @@ import (
 // HistoryOptions are the inputs of `modelgit history`.
 type HistoryOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Model    string
 	Output   string
 }
 
 // NewCmdHistory returns `modelgit history`.
 func NewCmdHistory(f *cmdutil.Factory, runF func(*HistoryOptions) error) *cobra.Command {
-	opts := &HistoryOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &HistoryOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "history MODEL",
 		Short: "List the registered versions of a model, who signed each and where each ran",
@@ -46,7 +46,7 @@ change of weight starts a new interval). Read from git alone.`,
 }
 
 func historyRun(opts *HistoryOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

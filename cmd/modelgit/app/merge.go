@@ -82,7 +82,7 @@ func mergeRun(ctx context.Context, opts *MergeOptions) error {
 	if opts.Report && opts.Publish == nil {
 		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
 	}
-	reg, err := opts.Factory.Registry()
+	reg, err := opts.Factory.Repository()
 	if err != nil {
 		return err
 	}

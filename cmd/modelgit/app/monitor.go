@@ -130,7 +130,7 @@ func (opts *MonitorOptions) prometheusAddress() string {
 }
 
 func monitorRun(ctx context.Context, opts *MonitorOptions) error {
-	reg, err := opts.Factory.Registry()
+	reg, err := opts.Factory.Repository()
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 // PolicyShowOptions are the inputs of `modelgit policy show`.
 type PolicyShowOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Env      string
 	Rev      string
 	Output   string
@@ -26,7 +26,7 @@ func NewCmdPolicy(f *cmdutil.Factory, runF func(*PolicyShowOptions) error) *cobr
 		Use:   "policy <command>",
 		Short: "Show the promotion policies that guard environments",
 	}
-	opts := &PolicyShowOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &PolicyShowOptions{IO: f.IOStreams, Repository: f.Repository}
 	show := &cobra.Command{
 		Use:   "show ENV",
 		Short: "Show the gates, approvals and order that apply to an environment",
@@ -52,7 +52,7 @@ Without policies/ENV.yaml the default policy applies, and this says so.`,
 }
 
 func policyShowRun(opts *PolicyShowOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

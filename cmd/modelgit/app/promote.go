@@ -44,8 +44,8 @@ func (d *deps) addFlags(cmd *cobra.Command) {
 }
 
 // open opens the registry and builds the promotion options for it.
-func (d *deps) open() (*gitops.Registry, promote.PromoteOptions, error) {
-	reg, err := d.Factory.Registry()
+func (d *deps) open() (*gitops.Repository, promote.PromoteOptions, error) {
+	reg, err := d.Factory.Repository()
 	if err != nil {
 		return nil, promote.PromoteOptions{}, err
 	}
@@ -54,7 +54,7 @@ func (d *deps) open() (*gitops.Registry, promote.PromoteOptions, error) {
 }
 
 // promoteOptions builds the library options: identity, forge, remote.
-func (d *deps) promoteOptions(reg *gitops.Registry) (promote.PromoteOptions, error) {
+func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, error) {
 	id, err := d.Factory.Identity(d.SigningKey)
 	if err != nil {
 		return promote.PromoteOptions{}, err

@@ -13,14 +13,14 @@ import (
 // PullOptions are the inputs of `modelgit pull`.
 type PullOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Ref, Dir string
 	Output   string
 }
 
 // NewCmdPull returns `modelgit pull`.
 func NewCmdPull(f *cmdutil.Factory, runF func(*PullOptions) error) *cobra.Command {
-	opts := &PullOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &PullOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "pull MODEL[@VERSION] DIR",
 		Short: "Fetch a version's artifacts from the store, verified",
@@ -42,7 +42,7 @@ does not match is never left under its final name.`,
 }
 
 func pullRun(cmd *cobra.Command, opts *PullOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 // RegisterOptions are the inputs of `modelgit register`.
 type RegisterOptions struct {
 	IO         *cmdutil.IOStreams
-	Registry   func() (*gitops.Registry, error)
+	Repository   func() (*gitops.Repository, error)
 	Signer     func(explicitKey string) (gitops.Identity, error)
 	Output     string
 	SigningKey string
@@ -29,7 +29,7 @@ type RegisterOptions struct {
 
 // NewCmdRegister returns `modelgit register`.
 func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobra.Command {
-	opts := &RegisterOptions{IO: f.IOStreams, Registry: f.Registry, Signer: f.Identity}
+	opts := &RegisterOptions{IO: f.IOStreams, Repository: f.Repository, Signer: f.Identity}
 	cmd := &cobra.Command{
 		Use:   "register MODEL --weights PATH [flags]",
 		Short: "Register a model version: hash and store its artifacts, make a signed commit",
@@ -101,7 +101,7 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 		t = t.UTC()
 		opts.RegisterOptions.TrainedAt = &t
 	}
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ import (
 // RenderOptions are the inputs of `modelgit render`.
 type RenderOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Cluster  string
 	Check    bool
 	Output   string
@@ -38,7 +38,7 @@ type RenderOptions struct {
 
 // NewCmdRender returns `modelgit render`.
 func NewCmdRender(f *cmdutil.Factory, runF func(*RenderOptions) error) *cobra.Command {
-	opts := &RenderOptions{IO: f.IOStreams, Registry: f.Registry, HTTPClient: func() (*http.Client, error) { return http.DefaultClient, nil }}
+	opts := &RenderOptions{IO: f.IOStreams, Repository: f.Repository, HTTPClient: func() (*http.Client, error) { return http.DefaultClient, nil }}
 	cmd := &cobra.Command{
 		Use:   "render [--cluster CLUSTER] [--check]",
 		Short: "Write, check or show the Kubernetes objects the releases render to",
@@ -124,7 +124,7 @@ func yamlDocsToJSON(stream []byte) ([]json.RawMessage, error) {
 }
 
 func renderRun(opts *RenderOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}
@@ -200,7 +200,7 @@ func renderRun(opts *RenderOptions) error {
 
 // verifySecretRun prints render.VerifySecret over the allowed signers
 // committed at HEAD and the forge keys.
-func verifySecretRun(opts *RenderOptions, reg *gitops.Registry) error {
+func verifySecretRun(opts *RenderOptions, reg *gitops.Repository) error {
 	head, _, err := reg.Repo().Head()
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 // ReportOptions are the inputs of `modelgit report`.
 type ReportOptions struct {
 	IO           *cmdutil.IOStreams
-	Registry     func() (*gitops.Registry, error)
+	Repository     func() (*gitops.Repository, error)
 	Now          func() time.Time
 	Env, Model   string
 	Since, Until string
@@ -24,7 +24,7 @@ type ReportOptions struct {
 
 // NewCmdReport returns `modelgit report`.
 func NewCmdReport(f *cmdutil.Factory, runF func(*ReportOptions) error) *cobra.Command {
-	opts := &ReportOptions{IO: f.IOStreams, Registry: f.Registry, Now: f.Now}
+	opts := &ReportOptions{IO: f.IOStreams, Repository: f.Repository, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "report [--env ENV] [--since TIME] [--until TIME]",
 		Short: "Write a compliance report in Markdown: changes, exceptions, what ran",
@@ -54,7 +54,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

@@ -16,14 +16,14 @@ import (
 // ShowOptions are the inputs of `modelgit show`.
 type ShowOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Ref      string
 	Output   string
 }
 
 // NewCmdShow returns `modelgit show`.
 func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Command {
-	opts := &ShowOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &ShowOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "show MODEL[@VERSION]",
 		Short: "Show a registered model version",
@@ -56,7 +56,7 @@ type showOutput struct {
 }
 
 func showRun(opts *ShowOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

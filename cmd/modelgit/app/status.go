@@ -84,7 +84,7 @@ type statusOutput struct {
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	reg, err := opts.Factory.Registry()
+	reg, err := opts.Factory.Repository()
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 
 // clusterStatus asks each cluster's Flux what it applied of the releases
 // in rows; nil when no kubeconfig is given.
-func clusterStatus(ctx context.Context, opts *StatusOptions, reg *gitops.Registry, rows []audit.StatusRow) ([]fluxstatus.Applied, error) {
+func clusterStatus(ctx context.Context, opts *StatusOptions, reg *gitops.Repository, rows []audit.StatusRow) ([]fluxstatus.Applied, error) {
 	if opts.Kubeconfig == "" && os.Getenv("KUBECONFIG") == "" {
 		if opts.Cluster != "" || opts.KubeContext != "" {
 			return nil, cmdutil.FlagErrorf("--cluster and --context need a kubeconfig: pass --kubeconfig FILE or set KUBECONFIG")

@@ -24,14 +24,14 @@ func NewCmdStore(f *cmdutil.Factory) *cobra.Command {
 // StoreCopyOptions are the inputs of `modelgit store copy`.
 type StoreCopyOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Src, Dst string
 	Output   string
 }
 
 // NewCmdStoreCopy returns `modelgit store copy`.
 func NewCmdStoreCopy(f *cmdutil.Factory, runF func(*StoreCopyOptions) error) *cobra.Command {
-	opts := &StoreCopyOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &StoreCopyOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "copy SRC DST",
 		Short: "Mirror every registered version from one store to another",
@@ -51,7 +51,7 @@ from the blobs it holds, copying no blob.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			reg, err := opts.Registry()
+			reg, err := opts.Repository()
 			if err != nil {
 				return err
 			}

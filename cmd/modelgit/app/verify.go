@@ -13,7 +13,7 @@ import (
 // VerifyOptions are the inputs of `modelgit verify`.
 type VerifyOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Range    string
 	Deep     bool
 	Output   string
@@ -21,7 +21,7 @@ type VerifyOptions struct {
 
 // NewCmdVerify returns `modelgit verify`.
 func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
-	opts := &VerifyOptions{IO: f.IOStreams, Registry: f.Registry}
+	opts := &VerifyOptions{IO: f.IOStreams, Repository: f.Repository}
 	cmd := &cobra.Command{
 		Use:   "verify [REV | BASE..TIP]",
 		Short: "Check signatures, immutability and artifacts over history",
@@ -57,7 +57,7 @@ Each finding names the commit, the file and what is wrong. The exit code is
 }
 
 func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 // WhichOptions are the inputs of `modelgit which`.
 type WhichOptions struct {
 	IO       *cmdutil.IOStreams
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	Now      func() time.Time
 	Env      string
 	At       string
@@ -28,7 +28,7 @@ type WhichOptions struct {
 
 // NewCmdWhich returns `modelgit which`.
 func NewCmdWhich(f *cmdutil.Factory, runF func(*WhichOptions) error) *cobra.Command {
-	opts := &WhichOptions{IO: f.IOStreams, Registry: f.Registry, Now: f.Now}
+	opts := &WhichOptions{IO: f.IOStreams, Repository: f.Repository, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "which --env ENV [--at TIME]",
 		Short: "Show the versions that ran in an environment at a moment, and their chain",
@@ -66,7 +66,7 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 	if err != nil {
 		return cmdutil.FlagErrorf("--at: %v", err)
 	}
-	reg, err := opts.Registry()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

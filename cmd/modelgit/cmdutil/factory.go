@@ -55,9 +55,9 @@ type Factory struct {
 	// Each is called only in RunE, so commands that do not need it never
 	// pay for it; tests replace them.
 
-	// Registry opens the GitOps repository at WorkDir, with the store
+	// Repository opens the GitOps repository at WorkDir, with the store
 	// named in its modelgit.yaml.
-	Registry func() (*gitops.Registry, error)
+	Repository func() (*gitops.Repository, error)
 	// Identity resolves who writes and the key that signs, from git config
 	// or explicitKey (--signing-key).
 	Identity func(explicitKey string) (gitops.Identity, error)
@@ -93,7 +93,7 @@ func NewFactory(version string) *Factory {
 		f.Executable = "modelgit"
 	}
 	f.WorkDir = func() (string, error) { return resolveWorkDir(f.RepoDir) }
-	f.Registry = func() (*gitops.Registry, error) {
+	f.Repository = func() (*gitops.Repository, error) {
 		dir, err := f.WorkDir()
 		if err != nil {
 			return nil, err

@@ -18,9 +18,9 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// Registry is a modelgit GitOps repository opened for reading and writing
+// Repository is a modelgit GitOps repository opened for reading and writing
 // model versions.
-type Registry struct {
+type Repository struct {
 	repo     *repo.Repo
 	config   *manifests.Config
 	store    store.Store
@@ -32,36 +32,36 @@ type Registry struct {
 	ociOptions *store.OCIOptions
 }
 
-// Option configures a Registry.
-type Option func(*Registry)
+// Option configures a Repository.
+type Option func(*Repository)
 
 // WithLogger sends progress messages to l.
-func WithLogger(l Logger) Option { return func(r *Registry) { r.log = l } }
+func WithLogger(l Logger) Option { return func(r *Repository) { r.log = l } }
 
 // WithStore replaces the store named in modelgit.yaml.
-func WithStore(s store.Store) Option { return func(r *Registry) { r.store = s } }
+func WithStore(s store.Store) Option { return func(r *Repository) { r.store = s } }
 
 // WithProgress makes long operations report bytes through the Progress
 // that fn returns (e.g. a bar when stderr is a terminal).
-func WithProgress(fn func() store.Progress) Option { return func(r *Registry) { r.progress = fn } }
+func WithProgress(fn func() store.Progress) Option { return func(r *Repository) { r.progress = fn } }
 
 // WithOCIOptions sets the options an oci:// store is opened with
 // (credentials file, plain HTTP); the default reads the environment.
-func WithOCIOptions(o store.OCIOptions) Option { return func(r *Registry) { r.ociOptions = &o } }
+func WithOCIOptions(o store.OCIOptions) Option { return func(r *Repository) { r.ociOptions = &o } }
 
 // WithClock sets the clock used for registration times.
-func WithClock(now func() time.Time) Option { return func(r *Registry) { r.now = now } }
+func WithClock(now func() time.Time) Option { return func(r *Repository) { r.now = now } }
 
 // ErrNoConfig is returned by Open for a repository without modelgit.yaml.
 var ErrNoConfig = errors.New("no modelgit.yaml")
 
 // Open opens the GitOps repository that contains dir.
-func Open(dir string, opts ...Option) (*Registry, error) {
+func Open(dir string, opts ...Option) (*Repository, error) {
 	rp, err := repo.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	r := &Registry{repo: rp, log: NopLogger{}, now: time.Now}
+	r := &Repository{repo: rp, log: NopLogger{}, now: time.Now}
 	for _, o := range opts {
 		o(r)
 	}
@@ -93,24 +93,24 @@ func Open(dir string, opts ...Option) (*Registry, error) {
 }
 
 // Root is the repository's work-tree root.
-func (r *Registry) Root() string { return r.repo.Root }
+func (r *Repository) Root() string { return r.repo.Root }
 
 // Repo is the underlying Git repository.
-func (r *Registry) Repo() *repo.Repo { return r.repo }
+func (r *Repository) Repo() *repo.Repo { return r.repo }
 
 // Config is the parsed modelgit.yaml.
-func (r *Registry) Config() *manifests.Config { return r.config }
+func (r *Repository) Config() *manifests.Config { return r.config }
 
 // Log is where progress messages go.
-func (r *Registry) Log() Logger { return r.log }
+func (r *Repository) Log() Logger { return r.log }
 
 // Now is the registry's clock.
-func (r *Registry) Now() time.Time { return r.now() }
+func (r *Repository) Now() time.Time { return r.now() }
 
 // Store is the artifact store.
-func (r *Registry) Store() store.Store { return r.store }
+func (r *Repository) Store() store.Store { return r.store }
 
-func (r *Registry) NewProgress() store.Progress {
+func (r *Repository) NewProgress() store.Progress {
 	if r.progress == nil {
 		return nil
 	}
@@ -134,7 +134,7 @@ func (v *VersionRef) Name() string {
 }
 
 // listDir lists a directory at rev; a missing directory is empty.
-func (r *Registry) ListDir(rev plumbing.Hash, dir string) ([]string, error) {
+func (r *Repository) ListDir(rev plumbing.Hash, dir string) ([]string, error) {
 	names, err := r.repo.ListDir(rev, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -144,13 +144,13 @@ func (r *Registry) ListDir(rev plumbing.Hash, dir string) ([]string, error) {
 
 // head returns the commit HEAD points to, or the zero hash on an unborn
 // branch.
-func (r *Registry) Head() (plumbing.Hash, error) {
+func (r *Repository) Head() (plumbing.Hash, error) {
 	h, _, err := r.repo.Head()
 	return h, err
 }
 
 // Models lists the models registered at HEAD, sorted.
-func (r *Registry) Models() ([]string, error) {
+func (r *Repository) Models() ([]string, error) {
 	h, err := r.Head()
 	if err != nil || h.IsZero() {
 		return nil, err
@@ -170,7 +170,7 @@ func (r *Registry) Models() ([]string, error) {
 }
 
 // Versions returns the versions of model committed at HEAD, oldest first.
-func (r *Registry) Versions(model string) ([]*VersionRef, error) {
+func (r *Repository) Versions(model string) ([]*VersionRef, error) {
 	h, err := r.Head()
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (r *Registry) Versions(model string) ([]*VersionRef, error) {
 	return r.VersionsAt(h, model)
 }
 
-func (r *Registry) VersionsAt(rev plumbing.Hash, model string) ([]*VersionRef, error) {
+func (r *Repository) VersionsAt(rev plumbing.Hash, model string) ([]*VersionRef, error) {
 	if rev.IsZero() {
 		return nil, nil
 	}
@@ -204,7 +204,7 @@ func (r *Registry) VersionsAt(rev plumbing.Hash, model string) ([]*VersionRef, e
 	return refs, nil
 }
 
-func (r *Registry) ReadVersion(rev plumbing.Hash, p string) (*VersionRef, error) {
+func (r *Repository) ReadVersion(rev plumbing.Hash, p string) (*VersionRef, error) {
 	raw, err := r.repo.ReadFile(rev, p)
 	if err != nil {
 		return nil, err
@@ -227,7 +227,7 @@ var (
 
 // Resolve finds "model@version", "model@latest" or "model" (the latest
 // version) at HEAD.
-func (r *Registry) Resolve(ref string) (*VersionRef, error) {
+func (r *Repository) Resolve(ref string) (*VersionRef, error) {
 	model, ver, _ := strings.Cut(ref, "@")
 	if err := manifests.ValidName(model); err != nil {
 		return nil, fmt.Errorf("resolving %q: %w", ref, err)
@@ -264,7 +264,7 @@ func ListOrNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-func (r *Registry) CheckEnv(env string) error {
+func (r *Repository) CheckEnv(env string) error {
 	if slices.ContainsFunc(r.config.Environments, func(e manifests.Environment) bool { return e.Name == env }) {
 		return nil
 	}
@@ -294,7 +294,7 @@ func FirstLine(s string) string {
 
 // OpenStore opens a store URL the way modelgit.yaml's store is opened:
 // file:// paths relative to the repository root.
-func (r *Registry) OpenStore(rawURL string) (store.Store, error) {
+func (r *Repository) OpenStore(rawURL string) (store.Store, error) {
 	oci := store.OCIOptionsFromEnv()
 	if r.ociOptions != nil {
 		oci = *r.ociOptions
