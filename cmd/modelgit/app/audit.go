@@ -28,7 +28,7 @@ const outputMarkdown = "markdown"
 // AuditOptions are the inputs of `modelgit audit`.
 type AuditOptions struct {
 	IO           *cmdutil.IOStreams
-	Repository     func() (*gitops.Repository, error)
+	Repository   func() (*gitops.Repository, error)
 	Now          func() time.Time
 	Env, Model   string
 	Since, Until string

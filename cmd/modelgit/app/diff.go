@@ -12,10 +12,10 @@ import (
 
 // DiffOptions are the inputs of `modelgit diff`.
 type DiffOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	From, To string
-	Output   string
+	From, To   string
+	Output     string
 }
 
 // NewCmdDiff returns `modelgit diff`.

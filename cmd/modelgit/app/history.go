@@ -14,10 +14,10 @@ import (
 
 // HistoryOptions are the inputs of `modelgit history`.
 type HistoryOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Model    string
-	Output   string
+	Model      string
+	Output     string
 }
 
 // NewCmdHistory returns `modelgit history`.

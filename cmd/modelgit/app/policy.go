@@ -13,11 +13,11 @@ import (
 
 // PolicyShowOptions are the inputs of `modelgit policy show`.
 type PolicyShowOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Env      string
-	Rev      string
-	Output   string
+	Env        string
+	Rev        string
+	Output     string
 }
 
 // NewCmdPolicy returns `modelgit policy` and its subcommands.

@@ -12,10 +12,10 @@ import (
 
 // PullOptions are the inputs of `modelgit pull`.
 type PullOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Ref, Dir string
-	Output   string
+	Ref, Dir   string
+	Output     string
 }
 
 // NewCmdPull returns `modelgit pull`.

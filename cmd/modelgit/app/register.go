@@ -15,7 +15,7 @@ import (
 // RegisterOptions are the inputs of `modelgit register`.
 type RegisterOptions struct {
 	IO         *cmdutil.IOStreams
-	Repository   func() (*gitops.Repository, error)
+	Repository func() (*gitops.Repository, error)
 	Signer     func(explicitKey string) (gitops.Identity, error)
 	Output     string
 	SigningKey string

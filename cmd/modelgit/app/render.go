@@ -23,11 +23,11 @@ import (
 
 // RenderOptions are the inputs of `modelgit render`.
 type RenderOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Cluster  string
-	Check    bool
-	Output   string
+	Cluster    string
+	Check      bool
+	Output     string
 	// VerifySecret prints the Secret Flux verifies commit signatures
 	// with; ForgeKeys ("NAME=FILE" or "NAME=URL") are added to it.
 	VerifySecret bool

@@ -16,7 +16,7 @@ import (
 // ReportOptions are the inputs of `modelgit report`.
 type ReportOptions struct {
 	IO           *cmdutil.IOStreams
-	Repository     func() (*gitops.Repository, error)
+	Repository   func() (*gitops.Repository, error)
 	Now          func() time.Time
 	Env, Model   string
 	Since, Until string

@@ -15,10 +15,10 @@ import (
 
 // ShowOptions are the inputs of `modelgit show`.
 type ShowOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Ref      string
-	Output   string
+	Ref        string
+	Output     string
 }
 
 // NewCmdShow returns `modelgit show`.

@@ -23,10 +23,10 @@ func NewCmdStore(f *cmdutil.Factory) *cobra.Command {
 
 // StoreCopyOptions are the inputs of `modelgit store copy`.
 type StoreCopyOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Src, Dst string
-	Output   string
+	Src, Dst   string
+	Output     string
 }
 
 // NewCmdStoreCopy returns `modelgit store copy`.

@@ -12,11 +12,11 @@ import (
 
 // VerifyOptions are the inputs of `modelgit verify`.
 type VerifyOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Range    string
-	Deep     bool
-	Output   string
+	Range      string
+	Deep       bool
+	Output     string
 }
 
 // NewCmdVerify returns `modelgit verify`.

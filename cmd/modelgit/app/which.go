@@ -17,13 +17,13 @@ import (
 
 // WhichOptions are the inputs of `modelgit which`.
 type WhichOptions struct {
-	IO       *cmdutil.IOStreams
+	IO         *cmdutil.IOStreams
 	Repository func() (*gitops.Repository, error)
-	Now      func() time.Time
-	Env      string
-	At       string
-	Model    string
-	Output   string
+	Now        func() time.Time
+	Env        string
+	At         string
+	Model      string
+	Output     string
 }
 
 // NewCmdWhich returns `modelgit which`.
