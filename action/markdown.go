@@ -31,95 +31,127 @@ const (
 // literal, "@mentions" and links do not resolve, newlines cannot start a
 // new block, and nothing can fake the hidden sticky-comment marker.
 func Markdown(r *check.CheckReport) string {
-	var b strings.Builder
 	if r == nil {
 		return "## modelgit: no check report\n"
 	}
+	var b strings.Builder
+	mdHeader(&b, r)
+	mdPromotions(&b, r)
+	mdChecks(&b, r)
+	mdFindings(&b, r)
+	mdPolicies(&b, r)
+	mdApprovals(&b, r)
+	fmt.Fprintf(&b, "\n<sub>modelgit check: the verdict is bound to head %s; this comment is updated in place on every run.</sub>\n", sha(r.Head))
+	return limit(b.String(), maxBody)
+}
+
+// mdHeader writes the verdict, the pull request and the commits judged.
+func mdHeader(b *strings.Builder, r *check.CheckReport) {
 	if r.Passed {
 		b.WriteString("## ✅ modelgit: promotion check passed\n\n")
 	} else {
 		b.WriteString("## ❌ modelgit: promotion check failed\n\n")
 	}
 	if pr := r.PullRequest; pr != nil {
-		fmt.Fprintf(&b, "**Pull request** #%d: %s", pr.Number, text(pr.Title))
+		fmt.Fprintf(b, "**Pull request** #%d: %s", pr.Number, text(pr.Title))
 		if pr.Author != "" {
-			fmt.Fprintf(&b, " (by %s)", text(pr.Author))
+			fmt.Fprintf(b, " (by %s)", text(pr.Author))
 		}
 		b.WriteString("  \n")
 	}
-	fmt.Fprintf(&b, "**Head** %s · **Base** %s\n\n", sha(r.Head), sha(r.Base))
+	fmt.Fprintf(b, "**Head** %s · **Base** %s\n\n", sha(r.Head), sha(r.Base))
+}
 
-	if len(r.Promotions) > 0 {
-		b.WriteString("| Model | Environment | From | To | Strategy | Requested by |\n| --- | --- | --- | --- | --- | --- |\n")
-		for i, p := range r.Promotions {
-			if i == maxRows {
-				fmt.Fprintf(&b, "| … %d more | | | | | |\n", len(r.Promotions)-i)
-				break
-			}
-			from := code(p.From)
-			if p.From == "" {
-				from = "(none)"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
-				text(p.Model), text(p.Environment), from, code(p.To), text(p.Strategy), orDash(text(p.RequestedBy)))
-		}
-		b.WriteString("\n")
+// mdPromotions writes the table of promotions the pull request makes.
+func mdPromotions(b *strings.Builder, r *check.CheckReport) {
+	if len(r.Promotions) == 0 {
+		return
 	}
+	b.WriteString("| Model | Environment | From | To | Strategy | Requested by |\n| --- | --- | --- | --- | --- | --- |\n")
+	for i, p := range r.Promotions {
+		if i == maxRows {
+			fmt.Fprintf(b, "| … %d more | | | | | |\n", len(r.Promotions)-i)
+			break
+		}
+		from := code(p.From)
+		if p.From == "" {
+			from = "(none)"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n",
+			text(p.Model), text(p.Environment), from, code(p.To), text(p.Strategy), orDash(text(p.RequestedBy)))
+	}
+	b.WriteString("\n")
+}
 
+// mdChecks writes each check item with its details.
+func mdChecks(b *strings.Builder, r *check.CheckReport) {
 	b.WriteString("### Checks\n\n")
 	if len(r.Items) == 0 {
 		b.WriteString("_No checks ran._\n")
 	}
 	for _, it := range r.Items {
-		fmt.Fprintf(&b, "- %s **%s**: %s\n", icon(it.Status), text(it.Name), orDash(text(it.Summary)))
+		fmt.Fprintf(b, "- %s **%s**: %s\n", icon(it.Status), text(it.Name), orDash(text(it.Summary)))
 		for i, d := range it.Details {
 			if i == maxDetails {
-				fmt.Fprintf(&b, "  - … %d more (see the job log)\n", len(it.Details)-i)
+				fmt.Fprintf(b, "  - … %d more (see the job log)\n", len(it.Details)-i)
 				break
 			}
-			fmt.Fprintf(&b, "  - %s\n", text(d))
+			fmt.Fprintf(b, "  - %s\n", text(d))
 		}
 	}
 	b.WriteString("\n")
+}
 
-	if len(r.Annotations) > 0 {
-		b.WriteString("### Findings\n\n")
-		for i, a := range r.Annotations {
-			if i == maxRows {
-				fmt.Fprintf(&b, "- … %d more (see the job log)\n", len(r.Annotations)-i)
-				break
-			}
-			loc := a.File
-			if a.Line > 0 {
-				loc += fmt.Sprintf(":%d", a.Line)
-			}
-			fmt.Fprintf(&b, "- %s %s\n", code(loc), text(a.Message))
-		}
-		b.WriteString("\n")
+// mdFindings writes the annotations, each with its file and line.
+func mdFindings(b *strings.Builder, r *check.CheckReport) {
+	if len(r.Annotations) == 0 {
+		return
 	}
-
-	if len(r.Policies) > 0 {
-		b.WriteString("### Policies (read from the base branch)\n\n| Environment | Policy digest |\n| --- | --- |\n")
-		envs := make([]string, 0, len(r.Policies))
-		for e := range r.Policies {
-			envs = append(envs, e)
+	b.WriteString("### Findings\n\n")
+	for i, a := range r.Annotations {
+		if i == maxRows {
+			fmt.Fprintf(b, "- … %d more (see the job log)\n", len(r.Annotations)-i)
+			break
 		}
-		sort.Strings(envs)
-		for _, e := range envs {
-			fmt.Fprintf(&b, "| %s | %s |\n", text(e), code(r.Policies[e]))
+		loc := a.File
+		if a.Line > 0 {
+			loc += fmt.Sprintf(":%d", a.Line)
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(b, "- %s %s\n", code(loc), text(a.Message))
 	}
+	b.WriteString("\n")
+}
 
+// mdPolicies writes the digest of each environment's policy, as read
+// from the base branch.
+func mdPolicies(b *strings.Builder, r *check.CheckReport) {
+	if len(r.Policies) == 0 {
+		return
+	}
+	b.WriteString("### Policies (read from the base branch)\n\n| Environment | Policy digest |\n| --- | --- |\n")
+	envs := make([]string, 0, len(r.Policies))
+	for e := range r.Policies {
+		envs = append(envs, e)
+	}
+	sort.Strings(envs)
+	for _, e := range envs {
+		fmt.Fprintf(b, "| %s | %s |\n", text(e), code(r.Policies[e]))
+	}
+	b.WriteString("\n")
+}
+
+// mdApprovals writes the count against the requirement and every review
+// with whether it counts and why not.
+func mdApprovals(b *strings.Builder, r *check.CheckReport) {
 	counted := 0
 	for _, a := range r.Approvals {
 		if a.Counted {
 			counted++
 		}
 	}
-	fmt.Fprintf(&b, "### Approvals: %d of %d required", counted, r.Required)
+	fmt.Fprintf(b, "### Approvals: %d of %d required", counted, r.Required)
 	if r.Missing > 0 {
-		fmt.Fprintf(&b, " (%d more needed)", r.Missing)
+		fmt.Fprintf(b, " (%d more needed)", r.Missing)
 	}
 	b.WriteString("\n\n")
 	if len(r.Approvals) == 0 {
@@ -128,21 +160,19 @@ func Markdown(r *check.CheckReport) string {
 		b.WriteString("| Reviewer | Review | On commit | Counts | Why not |\n| --- | --- | --- | --- | --- |\n")
 		for i, a := range r.Approvals {
 			if i == maxRows {
-				fmt.Fprintf(&b, "| … %d more | | | | |\n", len(r.Approvals)-i)
+				fmt.Fprintf(b, "| … %d more | | | | |\n", len(r.Approvals)-i)
 				break
 			}
 			counts := "❌ no"
 			if a.Counted {
 				counts = "✅ yes"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", text(a.User), text(a.State), sha(a.CommitID), counts, orDash(text(a.Reason)))
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", text(a.User), text(a.State), sha(a.CommitID), counts, orDash(text(a.Reason)))
 		}
 	}
 	if r.Eligible != "" {
-		fmt.Fprintf(&b, "\n**Who may still approve:** %s\n", text(r.Eligible))
+		fmt.Fprintf(b, "\n**Who may still approve:** %s\n", text(r.Eligible))
 	}
-	fmt.Fprintf(&b, "\n<sub>modelgit check: the verdict is bound to head %s; this comment is updated in place on every run.</sub>\n", sha(r.Head))
-	return limit(b.String(), maxBody)
 }
 
 // icon shows a check status.
