@@ -174,28 +174,9 @@ func (q *quickstart) writeJSON(name string, v any) error {
 
 func (q *quickstart) run() error {
 	out := q.opts.IO.Out
-	fmt.Fprintf(out, "modelgit quickstart in %s\n", q.root)
-	for _, d := range []string{q.repo, q.work, filepath.Join(q.root, "keys")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	// A fresh ed25519 signing key, configured the way a user configures
-	// git for SSH signing, in the registry's own git config.
-	keyPath := filepath.Join(q.root, "keys", "id_ed25519")
-	if err := generateSSHKey(keyPath); err != nil {
+	if err := q.setUp(); err != nil {
 		return err
 	}
-	if err := gitInitConfig(q.repo, map[string]string{
-		"user.name":                  "Quinn Quickstart",
-		"user.email":                 "quinn@example.com",
-		"gpg.format":                 "ssh",
-		"user.signingkey":            keyPath + ".pub",
-		"gpg.ssh.allowedSignersFile": filepath.Join(q.repo, "policies", "allowed_signers"),
-	}); err != nil {
-		return err
-	}
-
 	// Run from the directory with the training outputs, as a pipeline's
 	// publishing stage would; -C points modelgit at the registry.
 	prev, err := os.Getwd()
@@ -220,6 +201,69 @@ func (q *quickstart) run() error {
 		return err
 	}
 
+	if err := q.registerStory(); err != nil {
+		return err
+	}
+	if err := q.readStory(); err != nil {
+		return err
+	}
+	if err := q.promotionStory(fake); err != nil {
+		return err
+	}
+
+	if err := q.monitoringStory(); err != nil {
+		return err
+	}
+
+	q.say("tamper with a stored blob: verify --deep catches it")
+	if err := q.corruptOneBlob(); err != nil {
+		return err
+	}
+	if err := q.modelgitExpect(false, "verify", "--deep"); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "\nDone. Look around in %s:\n", q.root)
+	fmt.Fprintf(out, "  cd %s && git log --first-parent main      # promotions, merges and their trailers\n", q.repo)
+	fmt.Fprintf(out, "  ls %s/rendered %s/clusters                # what Flux applies\n", q.repo, q.repo)
+	fmt.Fprintf(out, "  cd %s && git log --show-signature   # the audit trail\n", q.repo)
+	fmt.Fprintf(out, "  ls %s/models/fraud-detector/versions  # the immutable manifests\n", q.repo)
+	fmt.Fprintf(out, "  ls %s/.modelgit/store/blobs/sha256    # the content-addressed store\n", q.repo)
+	return nil
+}
+
+// setUp makes the story's directories, a fresh ed25519 signing key and
+// the registry's git config, the way a user configures git for SSH
+// signing.
+func (q *quickstart) setUp() error {
+	out := q.opts.IO.Out
+	fmt.Fprintf(out, "modelgit quickstart in %s\n", q.root)
+	for _, d := range []string{q.repo, q.work, filepath.Join(q.root, "keys")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// A fresh ed25519 signing key, configured the way a user configures
+	// git for SSH signing, in the registry's own git config.
+	keyPath := filepath.Join(q.root, "keys", "id_ed25519")
+	if err := generateSSHKey(keyPath); err != nil {
+		return err
+	}
+	if err := gitInitConfig(q.repo, map[string]string{
+		"user.name":                  "Quinn Quickstart",
+		"user.email":                 "quinn@example.com",
+		"gpg.format":                 "ssh",
+		"user.signingkey":            keyPath + ".pub",
+		"gpg.ssh.allowedSignersFile": filepath.Join(q.repo, "policies", "allowed_signers"),
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// registerStory registers fraud-detector four times, each change showing
+// the bump it earns, and once more with nothing changed.
+func (q *quickstart) registerStory() error {
 	// Sample artifacts: small, but real files of each kind.
 	weights := make([]byte, 4<<20)
 	if _, err := rand.Read(weights); err != nil {
@@ -302,6 +346,13 @@ func (q *quickstart) run() error {
 		return err
 	}
 
+	return nil
+}
+
+// readStory reads the registry back from git alone: history, show, diff,
+// pull, verify, and git's own verify-commit.
+func (q *quickstart) readStory() error {
+	out := q.opts.IO.Out
 	q.say("the registry, read from git alone")
 	if err := q.modelgit("history", "fraud-detector"); err != nil {
 		return err
@@ -339,28 +390,6 @@ func (q *quickstart) run() error {
 		fmt.Fprint(out, msg)
 	}
 
-	if err := q.promotionStory(fake); err != nil {
-		return err
-	}
-
-	if err := q.monitoringStory(); err != nil {
-		return err
-	}
-
-	q.say("tamper with a stored blob: verify --deep catches it")
-	if err := q.corruptOneBlob(); err != nil {
-		return err
-	}
-	if err := q.modelgitExpect(false, "verify", "--deep"); err != nil {
-		return err
-	}
-
-	fmt.Fprintf(out, "\nDone. Look around in %s:\n", q.root)
-	fmt.Fprintf(out, "  cd %s && git log --first-parent main      # promotions, merges and their trailers\n", q.repo)
-	fmt.Fprintf(out, "  ls %s/rendered %s/clusters                # what Flux applies\n", q.repo, q.repo)
-	fmt.Fprintf(out, "  cd %s && git log --show-signature   # the audit trail\n", q.repo)
-	fmt.Fprintf(out, "  ls %s/models/fraud-detector/versions  # the immutable manifests\n", q.repo)
-	fmt.Fprintf(out, "  ls %s/.modelgit/store/blobs/sha256    # the content-addressed store\n", q.repo)
 	return nil
 }
 
