@@ -123,9 +123,10 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 		if e.PullRequest > 0 {
 			merge = fmt.Sprintf("#%d %s", e.PullRequest, e.Via)
 		}
-		sig := cs.Green(e.Signature.Signer)
-		if !e.Signature.Trusted {
-			sig = cs.Red(sigWord(e.Signature))
+		word, ok := eventSig(e)
+		sig := cs.Green(word)
+		if !ok {
+			sig = cs.Red(word)
 		}
 		t.AddRow(e.Time.Format("2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
 			personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
@@ -147,6 +148,22 @@ func actionWord(e ledger.AuditEvent) string {
 		s += " (forced)"
 	}
 	return s
+}
+
+// eventSig says who signed the change e records, and whether that
+// signer is trusted. A merge the forge made (unsigned, or signed with the
+// forge's own key: GitHub signs every API and web merge with its web-flow
+// key) is vouched for by the change it merges; `modelgit verify` checks
+// that such a merge adds nothing of its own (docs/governance.md,
+// trustForgeMerges).
+func eventSig(e ledger.AuditEvent) (string, bool) {
+	if e.Signature.Trusted {
+		return e.Signature.Signer, true
+	}
+	if cs := e.ChangeSignature; cs != nil && cs.Trusted {
+		return "forge merge of " + cs.Signer, true
+	}
+	return sigWord(e.Signature), false
 }
 
 func sigWord(s gitops.SignatureInfo) string {
@@ -241,8 +258,8 @@ func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
 		if approved == "" {
 			approved = "**none recorded**"
 		}
-		sig := sigWord(e.Signature)
-		if !e.Signature.Trusted {
+		sig, ok := eventSig(e)
+		if !ok {
 			sig = "**" + sig + "**"
 		}
 		row := []string{e.Time.Format("2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,

@@ -274,4 +274,36 @@ func TestQuickstart(t *testing.T) {
 	if err != nil || len(versions) != 4 {
 		t.Errorf("versions on disk = %v, %v; want 4", versions, err)
 	}
+	testReportOnQuickstart(t, filepath.Join(dir, "registry"))
+}
+
+// testReportOnQuickstart reads `modelgit report` of the repository the
+// quickstart leaves: every promotion there was requested through modelgit
+// and approved by rita, so production's report has no exception and ends
+// with the version the story rolled back to.
+func testReportOnQuickstart(t *testing.T, repo string) {
+	t.Helper()
+	ios, _, stdout, stderr := cmdutil.Test()
+	f := cmdutil.NewFactory("test")
+	f.IOStreams = ios
+	if code := run(context.Background(), f, NewRootCmd(f), []string{"-C", repo, "report", "--env", "production"}); code != ExitOK {
+		t.Fatalf("report: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"# Model deployment report: environment production",
+		"- Branch followed: `main` at ",
+		"## Summary",
+		// Three promotions (0.1.1, the 10% canary, its completion) and
+		// the rollback; none is an exception.
+		"| 4 | 3 | 1 | 0 | 0 | 0 | 0 |",
+		"## Exceptions\n\nNone.",
+		"### production",
+		"| fraud-detector | 0.1.1+data.2 | 100% |",
+		"rita",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
 }

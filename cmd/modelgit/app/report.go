@@ -68,7 +68,36 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 		end = opts.Now().UTC()
 	}
 	var b strings.Builder
-	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	reportHeader(&b, opts, ao, rep, end)
+	reportSummary(&b, rep)
+	b.WriteString("## Changes\n\n")
+	if len(rep.Events) == 0 {
+		b.WriteString("No change in the period.\n\n")
+	} else {
+		if err := writeAuditMarkdown(&b, rep.Events); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "## Running at the end of the period (%s)\n\n", end.Format(time.RFC3339))
+	for _, env := range reg.Config().Environments {
+		if opts.Env != "" && env.Name != opts.Env {
+			continue
+		}
+		res, err := audit.Which(cmd.Context(), reg, audit.WhichOptions{Env: env.Name, At: end, Model: opts.Model})
+		if err != nil {
+			return err
+		}
+		reportRunning(&b, env.Name, res)
+	}
+	_, err = fmt.Fprint(opts.IO.Out, b.String())
+	return err
+}
+
+// reportHeader writes the report's scope, period, followed branches and
+// any history rewrite.
+func reportHeader(b *strings.Builder, opts *ReportOptions, ao audit.AuditOptions, rep *audit.AuditReport, end time.Time) {
+	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	scope := "all environments"
 	if opts.Env != "" {
 		scope = "environment " + opts.Env
@@ -94,26 +123,18 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 		}
 		w("\n")
 	}
+}
+
+// reportSummary writes the count of each kind of change and the
+// exceptions: changes forced, made by hand, unapproved or not signed by
+// a trusted key.
+func reportSummary(b *strings.Builder, rep *audit.AuditReport) {
+	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	counts := map[string]int{}
 	var exceptions []string
 	for _, e := range rep.Events {
 		counts[e.Action]++
-		where := fmt.Sprintf("%s %s %s in %s (`%s`)", e.Time.Format("2006-01-02 15:04"), e.Model, fromTo(e), e.Environment, e.Commit[:12])
-		if e.Forced != "" {
-			exceptions = append(exceptions, fmt.Sprintf("Forced past the promotion order: %s — %s", where, e.Forced))
-		}
-		if e.Via != ledger.ViaModelgit {
-			exceptions = append(exceptions, fmt.Sprintf("%s: %s", upperFirst(e.Via), where))
-		}
-		if len(e.ApprovedBy) == 0 {
-			exceptions = append(exceptions, "No approval recorded: "+where)
-		}
-		if !e.Signature.Trusted {
-			exceptions = append(exceptions, fmt.Sprintf("Signature %s: %s", sigWord(e.Signature), where))
-		}
-		if e.ChangeSignature != nil && !e.ChangeSignature.Trusted {
-			exceptions = append(exceptions, fmt.Sprintf("Change commit `%s` signature %s: %s", e.ChangeCommit[:12], sigWord(*e.ChangeSignature), where))
-		}
+		exceptions = append(exceptions, eventExceptions(e)...)
 	}
 	w("## Summary\n\n| changes | promotions | rollbacks | reverts | edits | removals | exceptions |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	w("| %d | %d | %d | %d | %d | %d | %d |\n\n", len(rep.Events), counts[ledger.ActionPromote], counts[ledger.ActionRollback], counts[ledger.ActionRevert], counts[ledger.ActionEdit], counts[ledger.ActionRemove], len(exceptions))
@@ -127,53 +148,59 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 	if len(exceptions) > 0 {
 		w("\n")
 	}
-	w("## Changes\n\n")
-	if len(rep.Events) == 0 {
-		w("No change in the period.\n\n")
-	} else {
-		if err := writeAuditMarkdown(&b, rep.Events); err != nil {
-			return err
-		}
-		w("\n")
+}
+
+// eventExceptions says what about e an auditor must look at.
+func eventExceptions(e ledger.AuditEvent) []string {
+	var exceptions []string
+	where := fmt.Sprintf("%s %s %s in %s (`%s`)", e.Time.Format("2006-01-02 15:04"), e.Model, fromTo(e), e.Environment, e.Commit[:12])
+	if e.Forced != "" {
+		exceptions = append(exceptions, fmt.Sprintf("Forced past the promotion order: %s — %s", where, e.Forced))
 	}
-	w("## Running at the end of the period (%s)\n\n", end.Format(time.RFC3339))
-	for _, env := range reg.Config().Environments {
-		if opts.Env != "" && env.Name != opts.Env {
-			continue
-		}
-		res, err := audit.Which(cmd.Context(), reg, audit.WhichOptions{Env: env.Name, At: end, Model: opts.Model})
-		if err != nil {
-			return err
-		}
-		w("### %s\n\n", env.Name)
-		if len(res.Models) == 0 {
-			w("Nothing.\n\n")
-			continue
-		}
-		w("| Model | Version | Traffic | Since | Requested by | Approved by | Data | Registered by |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, m := range res.Models {
-			for _, v := range m.Versions {
-				traffic := strings.TrimSpace(servingWord(v))
-				if traffic == "" {
-					traffic = "100%"
-				}
-				if v.Role != "" {
-					traffic += " " + v.Role
-				}
-				since, req, appr, data, regBy := "unknown", "", "", "", ""
-				if e := v.IntroducedBy; e != nil {
-					since, req, appr = e.Time.Format("2006-01-02 15:04"), personName(e.RequestedBy), namesOf(e.ApprovedBy)
-				}
-				if mc := v.Manifest; mc != nil {
-					data, regBy = shortDigest(mc.DataHash), personName(mc.RegisteredBy)
-				}
-				w("| %s |\n", strings.Join([]string{mdCell(m.Model), v.Version.String(), traffic, since, mdCell(req), mdCell(appr), data, mdCell(regBy)}, " | "))
+	if e.Via != ledger.ViaModelgit {
+		exceptions = append(exceptions, fmt.Sprintf("%s: %s", upperFirst(e.Via), where))
+	}
+	if len(e.ApprovedBy) == 0 {
+		exceptions = append(exceptions, "No approval recorded: "+where)
+	}
+	if word, ok := eventSig(e); !ok {
+		exceptions = append(exceptions, fmt.Sprintf("Signature %s: %s", word, where))
+	}
+	if e.ChangeSignature != nil && !e.ChangeSignature.Trusted {
+		exceptions = append(exceptions, fmt.Sprintf("Change commit `%s` signature %s: %s", e.ChangeCommit[:12], sigWord(*e.ChangeSignature), where))
+	}
+	return exceptions
+}
+
+// reportRunning writes what ran in env at the end of the period.
+func reportRunning(b *strings.Builder, env string, res *audit.WhichResult) {
+	w := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	w("### %s\n\n", env)
+	if len(res.Models) == 0 {
+		w("Nothing.\n\n")
+		return
+	}
+	w("| Model | Version | Traffic | Since | Requested by | Approved by | Data | Registered by |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, m := range res.Models {
+		for _, v := range m.Versions {
+			traffic := strings.TrimSpace(servingWord(v))
+			if traffic == "" {
+				traffic = "100%"
 			}
+			if v.Role != "" {
+				traffic += " " + v.Role
+			}
+			since, req, appr, data, regBy := "unknown", "", "", "", ""
+			if e := v.IntroducedBy; e != nil {
+				since, req, appr = e.Time.Format("2006-01-02 15:04"), personName(e.RequestedBy), namesOf(e.ApprovedBy)
+			}
+			if mc := v.Manifest; mc != nil {
+				data, regBy = shortDigest(mc.DataHash), personName(mc.RegisteredBy)
+			}
+			w("| %s |\n", strings.Join([]string{mdCell(m.Model), v.Version.String(), traffic, since, mdCell(req), mdCell(appr), data, mdCell(regBy)}, " | "))
 		}
-		w("\n")
 	}
-	_, err = fmt.Fprint(opts.IO.Out, b.String())
-	return err
+	w("\n")
 }
 
 func upperFirst(s string) string {
