@@ -150,12 +150,17 @@ func TestFluxFollowsPromotions(t *testing.T) {
 	s.checkLive(applied)
 	// The release itself was applied before the edit; status shows Flux's
 	// failure and the commit it failed on.
-	if a := s.fluxStatus(); a.Flux == nil || a.Flux.Ready.Status != "False" || !strings.Contains(a.Flux.Ready.Message, "minReplicas") || !strings.HasSuffix(a.Flux.LastAttemptedRevision, bad) {
+	if a := s.wantState("applied", "fails to apply"); a.Flux == nil || a.Flux.Ready.Status != "False" || !strings.Contains(a.Flux.Ready.Message, "minReplicas") || !strings.HasSuffix(a.Flux.LastAttemptedRevision, bad) {
 		t.Errorf("status after the rejected edit: %+v, want Ready=False with Flux's message naming minReplicas, last attempted %s", a.Flux, bad)
+	} else if !strings.Contains(a.Message, bad[:12]) || !strings.Contains(a.Message, "minReplicas") {
+		t.Errorf("status after the rejected edit says %q; want the failing commit %s and Flux's message", a.Message, bad[:12])
 	}
 	s.git("revert", "--no-edit", "-S", "HEAD")
 	s.push()
 	s.follow(s.mainSHA())
+
+	// OpenPGP signers are verified by Flux like ssh ones.
+	s.openPGPHeads()
 
 	// prune: a release removed from the environment leaves nothing behind.
 	// render reads the committed releases: commit the removal, then

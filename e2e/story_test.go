@@ -227,13 +227,7 @@ func (s *story) mainSHA() string {
 // keeps them in step from git.
 func (s *story) bootstrap() {
 	s.t.Helper()
-	forgeKey := filepath.Join(s.dir, "keys", "web-flow.pub")
-	s.writeFile(forgeKey, s.fake.MergeKey())
-	secret, err := decodeYAML(strings.NewReader(s.mg("render", "--verify-secret", "--forge-key", "web-flow="+forgeKey)))
-	if err != nil || len(secret) != 1 || secret[0].GetKind() != "Secret" {
-		s.t.Fatalf("render --verify-secret: want one Secret, got %d objects (%v)", len(secret), err)
-	}
-	s.c.apply(secret[0])
+	s.applyVerifySecret()
 	sync := s.run(s.dir, "git", "-C", s.bare, "show", "main:clusters/"+clusterName+"/flux-system/gotk-sync.yaml")
 	objs, err := decodeYAML(strings.NewReader(sync))
 	if err != nil {
@@ -250,6 +244,20 @@ func (s *story) bootstrap() {
 	if workaround() {
 		s.applyWorkaround()
 	}
+}
+
+// applyVerifySecret applies the Secret source-controller verifies heads
+// with, as `modelgit render --verify-secret` prints it from the allowed
+// signers at HEAD plus the forge's merge key.
+func (s *story) applyVerifySecret() {
+	s.t.Helper()
+	forgeKey := filepath.Join(s.dir, "keys", "web-flow.pub")
+	s.writeFile(forgeKey, s.fake.MergeKey())
+	secret, err := decodeYAML(strings.NewReader(s.mg("render", "--verify-secret", "--forge-key", "web-flow="+forgeKey)))
+	if err != nil || len(secret) != 1 || secret[0].GetKind() != "Secret" {
+		s.t.Fatalf("render --verify-secret: want one Secret, got %d objects (%v)", len(secret), err)
+	}
+	s.c.apply(secret[0])
 }
 
 // follow triggers a reconcile and waits until Flux has applied sha, then

@@ -63,15 +63,21 @@ const (
 type Verdict struct {
 	// State is one of the State constants.
 	State string `json:"state"`
-	// Message is Flux's message for StateFailed, and why for StateUnknown.
+	// Message is Flux's message for StateFailed, and why for StateUnknown;
+	// for StateApplied, that a later revision fails to apply (the release
+	// stays applied, the cluster is not following the branch).
 	Message string `json:"message,omitempty"`
 }
 
-// String is the verdict as status prints it: "applied", "merged, not yet
-// applied", "failed to apply: <message>" or "unknown: <why>".
+// String is the verdict as status prints it: "applied", "applied; a
+// later revision … fails to apply: <message>", "merged, not yet applied",
+// "failed to apply: <message>" or "unknown: <why>".
 func (v Verdict) String() string {
-	if v.Message == "" || v.State == StateApplied || v.State == StatePending {
+	switch {
+	case v.Message == "" || v.State == StatePending:
 		return v.State
+	case v.State == StateApplied:
+		return v.State + "; " + v.Message
 	}
 	return v.State + ": " + v.Message
 }
@@ -102,7 +108,23 @@ func Classify(commit string, s Sync, contains Contains) (Verdict, error) {
 			return Verdict{State: StateUnknown, Message: "the cluster applied " + short(applied) + ", which this clone does not have; git fetch and run status again"}, nil
 		}
 		if ok {
-			return Verdict{State: StateApplied}, nil
+			v := Verdict{State: StateApplied}
+			switch {
+			case s.Ready.Status == "False" && !s.Stale:
+				// Applied, but Flux is stuck on a later commit (a hand
+				// edit the API server rejects): say so, or the text
+				// reads as all well.
+				later := "a later revision"
+				if c := Commit(s.LastAttemptedRevision); c != "" && c != applied {
+					later += " (" + short(c) + ")"
+				}
+				v.Message = later + " fails to apply: " + flatten(s.Ready.Message)
+			case s.Source.Status == "False":
+				// Applied, but the source cannot fetch or verify what
+				// came after (a head signed by a key not trusted).
+				v.Message = "later commits are not applied: GitRepository: " + flatten(s.Source.Message)
+			}
+			return v, nil
 		}
 	}
 	switch {
