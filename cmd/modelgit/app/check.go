@@ -7,23 +7,26 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/spf13/cobra"
 
 	"github.com/modelgit/modelgit/action"
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/check"
+	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // CheckOptions are the inputs of `modelgit check`.
 type CheckOptions struct {
-	IO      *cmdutil.IOStreams
-	Factory *cmdutil.Factory
-	PR      int
-	Base    string
-	Head    string
-	Remote  string
-	Output  string
+	IO *cmdutil.IOStreams
+	remoteDeps
+	PR     int
+	Base   string
+	Head   string
+	Remote string
+	Output string
 	// Report asks for the verdict to be published on the forge (commit
 	// status, sticky comment, job summary, annotations) through Publish.
 	Report bool
@@ -37,9 +40,9 @@ type CheckOptions struct {
 
 // NewCmdCheck returns `modelgit check`.
 func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Command {
-	opts := &CheckOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
+	opts := &CheckOptions{IO: f.IOStreams, remoteDeps: remoteDepsOf(f), Getenv: os.Getenv}
 	opts.Publish = func(ctx context.Context, rep *check.CheckReport) error {
-		return publish(ctx, f, opts.Output, opts.Getenv, rep)
+		return publish(ctx, opts.IO, opts.remoteDeps, opts.Output, opts.Getenv, rep)
 	}
 	cmd := &cobra.Command{
 		Use:   "check (--pr N | --base REV --head REV) [flags]",
@@ -110,18 +113,18 @@ printed.`,
 // environment, to the Actions job (action.Publish). Workflow commands
 // (annotations) go to stderr when stdout carries JSON (output), so stdout
 // stays one JSON value; the runner reads commands from both streams.
-func publish(ctx context.Context, f *cmdutil.Factory, output string, getenv func(string) string, rep *check.CheckReport) error {
-	reg, err := f.Repository()
+func publish(ctx context.Context, ios *cmdutil.IOStreams, d remoteDeps, output string, getenv func(string) string, rep *check.CheckReport) error {
+	reg, err := d.Repository()
 	if err != nil {
 		return err
 	}
-	fg, err := f.Forge(reg.Config())
+	fg, err := d.Forge(reg.Config())
 	if err != nil {
 		return err
 	}
-	w := f.IOStreams.Out
+	w := ios.Out
 	if output == cmdutil.OutputJSON {
-		w = f.IOStreams.ErrOut
+		w = ios.ErrOut
 	}
 	return action.Publish(ctx, fg, action.FromEnv(envOrEmpty(getenv)), rep, w)
 }
@@ -169,18 +172,18 @@ func printVerdict(ios *cmdutil.IOStreams, format string, actions bool, v any, te
 
 // checkOptions builds the library options: the forge for a pull request,
 // the remote to fetch.
-func checkLibOptions(reg *gitops.Repository, f *cmdutil.Factory, pr int, base, head, remote string) (check.CheckOptions, error) {
+func checkLibOptions(reg *gitops.Repository, d remoteDeps, pr int, base, head, remote string) (check.CheckOptions, error) {
 	o := check.CheckOptions{PR: pr, Base: base, Head: head}
 	if pr == 0 {
 		return o, nil
 	}
-	fg, err := f.Forge(reg.Config())
+	fg, err := d.Forge(reg.Config())
 	if err != nil {
 		return o, err
 	}
 	o.Forge = fg
 	if remote != "" {
-		o.Remote, o.Auth = remote, f.RemoteAuth(reg.Config(), remote)
+		o.Remote, o.Auth = remote, d.RemoteAuth(reg.Config(), remote)
 	}
 	return o, nil
 }
@@ -189,11 +192,11 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 	if opts.Report && opts.Publish == nil {
 		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
 	}
-	reg, err := opts.Factory.Repository()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}
-	lo, err := checkLibOptions(reg, opts.Factory, opts.PR, opts.Base, opts.Head, opts.Remote)
+	lo, err := checkLibOptions(reg, opts.remoteDeps, opts.PR, opts.Base, opts.Head, opts.Remote)
 	if err != nil {
 		return err
 	}
@@ -286,4 +289,24 @@ func safeLine(s string) string {
 		}
 		return r
 	}, s)), " ")
+}
+
+// remoteDeps are the lazy getters of a command that opens the repository
+// and talks to its forge and git remote, copied from the Factory in
+// NewCmdXxx (cli/cli's pattern): the command holds only what it uses, and
+// a test replaces just that.
+type remoteDeps struct {
+	// Repository opens the GitOps repository.
+	Repository func() (*gitops.Repository, error)
+	// Forge returns the pull-request host the configuration names (nil,
+	// nil when none).
+	Forge func(cfg *manifests.Config) (forge.Forge, error)
+	// RemoteAuth returns the credentials for a git remote (nil: go-git's
+	// defaults).
+	RemoteAuth func(cfg *manifests.Config, remote string) transport.AuthMethod
+}
+
+// remoteDepsOf copies f's getters.
+func remoteDepsOf(f *cmdutil.Factory) remoteDeps {
+	return remoteDeps{Repository: f.Repository, Forge: f.Forge, RemoteAuth: f.RemoteAuth}
 }

@@ -14,12 +14,12 @@ import (
 
 // MergeOptions are the inputs of `modelgit merge`.
 type MergeOptions struct {
-	IO      *cmdutil.IOStreams
-	Factory *cmdutil.Factory
-	PR      int
-	Base    string
-	Remote  string
-	Output  string
+	IO *cmdutil.IOStreams
+	remoteDeps
+	PR     int
+	Base   string
+	Remote string
+	Output string
 	// Report asks for the re-check to be published as check --publish
 	// does (commit status, sticky comment, job summary, annotations, step
 	// outputs) through Publish.
@@ -33,9 +33,9 @@ type MergeOptions struct {
 
 // NewCmdMerge returns `modelgit merge`.
 func NewCmdMerge(f *cmdutil.Factory, runF func(*MergeOptions) error) *cobra.Command {
-	opts := &MergeOptions{IO: f.IOStreams, Factory: f, Getenv: os.Getenv}
+	opts := &MergeOptions{IO: f.IOStreams, remoteDeps: remoteDepsOf(f), Getenv: os.Getenv}
 	opts.Publish = func(ctx context.Context, rep *check.CheckReport) error {
-		return publish(ctx, f, opts.Output, opts.Getenv, rep)
+		return publish(ctx, opts.IO, opts.remoteDeps, opts.Output, opts.Getenv, rep)
 	}
 	cmd := &cobra.Command{
 		Use:   "merge --pr N [flags]",
@@ -82,11 +82,11 @@ func mergeRun(ctx context.Context, opts *MergeOptions) error {
 	if opts.Report && opts.Publish == nil {
 		return cmdutil.FlagErrorf("--publish needs the Action runtime, which this build does not include")
 	}
-	reg, err := opts.Factory.Repository()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}
-	lo, err := checkLibOptions(reg, opts.Factory, opts.PR, opts.Base, "", opts.Remote)
+	lo, err := checkLibOptions(reg, opts.remoteDeps, opts.PR, opts.Base, "", opts.Remote)
 	if err != nil {
 		return err
 	}

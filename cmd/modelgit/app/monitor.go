@@ -46,7 +46,7 @@ type MonitorOptions struct {
 
 // NewCmdMonitor returns `modelgit monitor`.
 func NewCmdMonitor(f *cmdutil.Factory, runF func(*MonitorOptions) error) *cobra.Command {
-	opts := &MonitorOptions{deps: deps{IO: f.IOStreams, Factory: f}, Getenv: os.Getenv}
+	opts := &MonitorOptions{deps: depsOf(f), Getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "monitor [--env ENV] [--act] [flags]",
 		Short: "Judge the live metrics of the versions running in an environment; --act opens the rollback",
@@ -130,7 +130,7 @@ func (opts *MonitorOptions) prometheusAddress() string {
 }
 
 func monitorRun(ctx context.Context, opts *MonitorOptions) error {
-	reg, err := opts.Factory.Repository()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}

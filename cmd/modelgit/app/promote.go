@@ -30,11 +30,18 @@ type PromoteOptions struct {
 
 // deps are what the write commands that open pull requests need.
 type deps struct {
-	IO         *cmdutil.IOStreams
-	Factory    *cmdutil.Factory
+	IO *cmdutil.IOStreams
+	remoteDeps
+	// Identity resolves who writes and the key that signs.
+	Identity   func(explicitKey string) (gitops.Identity, error)
 	Remote     string
 	NoPush     bool
 	SigningKey string
+}
+
+// depsOf copies f's getters the write commands use.
+func depsOf(f *cmdutil.Factory) deps {
+	return deps{IO: f.IOStreams, remoteDeps: remoteDepsOf(f), Identity: f.Identity}
 }
 
 func (d *deps) addFlags(cmd *cobra.Command) {
@@ -45,7 +52,7 @@ func (d *deps) addFlags(cmd *cobra.Command) {
 
 // open opens the registry and builds the promotion options for it.
 func (d *deps) open() (*gitops.Repository, promote.PromoteOptions, error) {
-	reg, err := d.Factory.Repository()
+	reg, err := d.Repository()
 	if err != nil {
 		return nil, promote.PromoteOptions{}, err
 	}
@@ -55,7 +62,7 @@ func (d *deps) open() (*gitops.Repository, promote.PromoteOptions, error) {
 
 // promoteOptions builds the library options: identity, forge, remote.
 func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, error) {
-	id, err := d.Factory.Identity(d.SigningKey)
+	id, err := d.Identity(d.SigningKey)
 	if err != nil {
 		return promote.PromoteOptions{}, err
 	}
@@ -67,8 +74,8 @@ func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, e
 		fmt.Fprintf(d.IO.ErrOut, "%s no remote %q: committing on the branch only\n", d.IO.ColorScheme().WarningIcon(), d.Remote)
 		return o, nil
 	}
-	o.Remote, o.Auth = d.Remote, d.Factory.RemoteAuth(reg.Config(), d.Remote)
-	if o.Forge, err = d.Factory.Forge(reg.Config()); err != nil {
+	o.Remote, o.Auth = d.Remote, d.RemoteAuth(reg.Config(), d.Remote)
+	if o.Forge, err = d.Forge(reg.Config()); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -76,7 +83,7 @@ func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, e
 
 // NewCmdPromote returns `modelgit promote`.
 func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	opts := &PromoteOptions{deps: depsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "promote MODEL@VERSION --to ENV [flags]",
 		Short: "Open the pull request that moves a model version into an environment",

@@ -21,7 +21,7 @@ type RollbackOptions struct {
 
 // NewCmdRollback returns `modelgit rollback`.
 func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobra.Command {
-	opts := &RollbackOptions{deps: deps{IO: f.IOStreams, Factory: f}}
+	opts := &RollbackOptions{deps: depsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "rollback MODEL --env ENV [--to VERSION]",
 		Short: "Open the pull request that returns an environment to an earlier version",

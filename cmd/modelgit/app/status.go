@@ -18,9 +18,9 @@ import (
 
 // StatusOptions are the inputs of `modelgit status`.
 type StatusOptions struct {
-	IO      *cmdutil.IOStreams
-	Factory *cmdutil.Factory
-	Output  string
+	IO *cmdutil.IOStreams
+	remoteDeps
+	Output string
 	// Kubeconfig and KubeContext say how to reach the clusters; with
 	// neither set nor KUBECONFIG in the environment, no cluster is asked.
 	Kubeconfig  string
@@ -31,7 +31,7 @@ type StatusOptions struct {
 
 // NewCmdStatus returns `modelgit status`.
 func NewCmdStatus(f *cmdutil.Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IOStreams, Factory: f}
+	opts := &StatusOptions{IO: f.IOStreams, remoteDeps: remoteDepsOf(f)}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the matrix of models × environments, with pending promotions",
@@ -52,7 +52,11 @@ Kustomization flux-system/flux-system's lastAppliedRevision against the
 commit that made the release (the promotion's merge commit), and its Ready
 condition with Flux's message. A release is "applied", "merged, not yet
 applied" or "failed to apply: <Flux's message>" ("unknown: <why>" when the
-cluster cannot be read). A cluster is reached through the kubeconfig
+cluster cannot be read); "applied; a later revision <commit> fails to
+apply: <Flux's message>" when the release is applied but Flux is stuck on a
+later commit (a hand edit the API server rejects); "applied; later commits
+are not applied: GitRepository: <message>" when its source fails after it
+(a head whose signature is refused). A cluster is reached through the kubeconfig
 context of its name, else --context, else the kubeconfig's only context.
 With -o json each model gets "applied": one entry per environment and
 cluster (null when no cluster was asked).`,
@@ -84,7 +88,7 @@ type statusOutput struct {
 }
 
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	reg, err := opts.Factory.Repository()
+	reg, err := opts.Repository()
 	if err != nil {
 		return err
 	}
@@ -92,20 +96,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	var prs []*forge.PullRequest
-	// unknown says why the open pull requests are unknown ("" when known,
-	// or when no forge is configured and there are none).
-	var unknown string
-	if fg, err := opts.Factory.Forge(reg.Config()); err != nil {
-		unknown = err.Error()
-	} else if fg != nil {
-		if prs, err = fg.ListPullRequests(ctx, "open", "modelgit/"); err != nil {
-			unknown = err.Error()
-		}
-	}
-	if unknown != "" {
-		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %s\n", opts.IO.ColorScheme().WarningIcon(), unknown)
-	}
+	prs, unknown := openPromotions(ctx, opts, reg)
 	pending, err := audit.PendingByModel(reg, prs)
 	if err != nil {
 		return err
@@ -133,12 +124,42 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if opts.Output == cmdutil.OutputJSON {
 		return cmdutil.PrintJSON(opts.IO.Out, out)
 	}
+	if err := printStatusMatrix(opts.IO, reg.Config(), out); err != nil {
+		return err
+	}
+	if applied == nil {
+		return nil
+	}
+	fmt.Fprintln(opts.IO.Out)
+	return printApplied(opts.IO, applied)
+}
+
+// openPromotions lists the open modelgit pull requests on the forge;
+// unknown says why they are unknown ("" when known, or when no forge is
+// configured and there are none), also warned on stderr.
+func openPromotions(ctx context.Context, opts *StatusOptions, reg *gitops.Repository) (prs []*forge.PullRequest, unknown string) {
+	if fg, err := opts.Forge(reg.Config()); err != nil {
+		unknown = err.Error()
+	} else if fg != nil {
+		if prs, err = fg.ListPullRequests(ctx, "open", "modelgit/"); err != nil {
+			unknown = err.Error()
+		}
+	}
+	if unknown != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "%s pending pull requests unknown: %s\n", opts.IO.ColorScheme().WarningIcon(), unknown)
+	}
+	return prs, unknown
+}
+
+// printStatusMatrix prints models × environments with the pending pull
+// requests.
+func printStatusMatrix(ios *cmdutil.IOStreams, cfg *manifests.Config, out []statusOutput) error {
 	header := []string{"MODEL", "LATEST"}
-	for _, e := range reg.Config().Environments {
+	for _, e := range cfg.Environments {
 		header = append(header, strings.ToUpper(e.Name))
 	}
 	header = append(header, "PENDING")
-	t := cmdutil.NewTablePrinter(opts.IO, header...)
+	t := cmdutil.NewTablePrinter(ios, header...)
 	for _, o := range out {
 		t.AddField(o.Model)
 		t.AddField(o.Latest)
@@ -155,14 +176,12 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		t.AddField(strings.Join(pend, " "))
 		t.EndRow()
 	}
-	if err := t.Render(); err != nil {
-		return err
-	}
-	if applied == nil {
-		return nil
-	}
-	fmt.Fprintln(opts.IO.Out)
-	ft := cmdutil.NewTablePrinter(opts.IO, "ENVIRONMENT", "CLUSTER", "MODEL", "RELEASE", "APPLIED", "READY", "STATE")
+	return t.Render()
+}
+
+// printApplied prints what each cluster's Flux applied of each release.
+func printApplied(ios *cmdutil.IOStreams, applied []fluxstatus.Applied) error {
+	ft := cmdutil.NewTablePrinter(ios, "ENVIRONMENT", "CLUSTER", "MODEL", "RELEASE", "APPLIED", "READY", "STATE")
 	for _, a := range applied {
 		ft.AddField(a.Environment)
 		ft.AddField(a.Cluster)
