@@ -79,72 +79,28 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 		Environment: env,
 		Strategy:    strategy,
 	}
-	pin := manifests.ReleasedVersion{Version: version, Digest: digest}
-	stable, hasStable := CurrentStable(cur)
-	running := hasStable && stable.Version == version
-	if running && strategy != manifests.StrategyBlueGreen {
-		hasStable = false // promoting the running version again: nothing to keep beside it
+	st := nextStep{cur: cur, next: next, model: model, env: env, version: version, change: change,
+		pin: manifests.ReleasedVersion{Version: version, Digest: digest}}
+	st.stable, st.hasStable = CurrentStable(cur)
+	st.running = st.hasStable && st.stable.Version == version
+	if st.running && strategy != manifests.StrategyBlueGreen {
+		st.hasStable = false // promoting the running version again: nothing to keep beside it
 	}
-	weight := func(n int) *int { return &n }
+	var err error
 	switch strategy {
 	case manifests.StrategyReplace:
-		next.Versions = []manifests.ReleasedVersion{pin}
+		next.Versions = []manifests.ReleasedVersion{st.pin}
 	case manifests.StrategyCanary:
-		switch {
-		case change.Weight < 1 || change.Weight > 100:
-			return nil, fmt.Errorf("canary weight %d is not valid: want 1 to 100 (--weight 100 completes the canary)", change.Weight)
-		case change.Weight == 100:
-			next.Strategy = manifests.StrategyReplace
-			next.Versions = []manifests.ReleasedVersion{pin}
-		case running:
-			return nil, fmt.Errorf("%s %s already runs in %q: a canary shares traffic between it and another version; promote a newer version of %s with --strategy canary", model, version, env, model)
-		case !hasStable:
-			return nil, fmt.Errorf("a canary of %s in %q needs a version already running there to share traffic with; promote with --strategy replace first", model, env)
-		default:
-			stable.Role, stable.Weight = "stable", weight(100-change.Weight)
-			pin.Role, pin.Weight = "canary", weight(change.Weight)
-			next.Versions = []manifests.ReleasedVersion{stable, pin}
-		}
+		err = st.canary()
 	case manifests.StrategyBlueGreen:
-		switch {
-		case change.Switch:
-			if cur == nil || cur.Strategy != manifests.StrategyBlueGreen || len(cur.Versions) != 2 {
-				return nil, fmt.Errorf("--switch needs a blue-green release of %s in %q with a standby; promote with --strategy blue-green first", model, env)
-			}
-			active, standby := cur.Versions[0], cur.Versions[1]
-			if standby.Version != version {
-				return nil, fmt.Errorf("--switch to %s: the standby in %q is %s", version, env, standby.Version)
-			}
-			active.Role, active.Weight = "standby", weight(0)
-			standby.Role, standby.Weight = "active", weight(100)
-			next.Versions = []manifests.ReleasedVersion{standby, active}
-		case !hasStable || stable.Version == version:
-			pin.Role, pin.Weight = "active", weight(100)
-			next.Versions = []manifests.ReleasedVersion{pin}
-		default:
-			stable.Role, stable.Weight = "active", weight(100)
-			pin.Role, pin.Weight = "standby", weight(0)
-			next.Versions = []manifests.ReleasedVersion{stable, pin}
-		}
+		err = st.blueGreen()
 	case manifests.StrategyAB:
-		switch {
-		case running:
-			return nil, fmt.Errorf("%s %s already runs in %q: an A/B test routes between it (variant A) and another version (B); promote the version to test against it with --strategy ab", model, version, env)
-		case !hasStable:
-			return nil, fmt.Errorf("an A/B test of %s in %q needs a version already running there as variant A; promote with --strategy replace first", model, env)
-		}
-		if change.Match == "" {
-			return nil, fmt.Errorf("an A/B test needs --match NAME=VALUE: the request header that routes to %s", version)
-		}
-		if err := checkMatch(change.Match); err != nil {
-			return nil, err
-		}
-		stable.Role, stable.Weight = "a", nil
-		pin.Role = "b"
-		next.Versions = []manifests.ReleasedVersion{stable, pin}
-		next.Match = change.Match
+		err = st.ab()
 	default:
-		return nil, fmt.Errorf("strategy %q is not supported: want one of %v", strategy, manifests.Strategies)
+		err = fmt.Errorf("strategy %q is not supported: want one of %v", strategy, manifests.Strategies)
+	}
+	if err != nil {
+		return nil, err
 	}
 	raw, err := manifests.Marshal(next)
 	if err != nil {
@@ -154,6 +110,91 @@ func NextRelease(cur *manifests.Release, model, env string, version manifests.Ve
 		return nil, err
 	}
 	return next, nil
+}
+
+// nextStep is NextRelease's work: the release now (cur), the one being
+// made (next), the version pinned (pin) and the one serving most traffic
+// now (stable, when hasStable; running when it is the version promoted).
+type nextStep struct {
+	cur, next          *manifests.Release
+	model, env         string
+	version            manifests.Version
+	change             ReleaseChange
+	pin, stable        manifests.ReleasedVersion
+	hasStable, running bool
+}
+
+func weight(n int) *int { return &n }
+
+// canary shares traffic between the stable version and the new one;
+// weight 100 completes the canary as a replace.
+func (st *nextStep) canary() error {
+	w := st.change.Weight
+	switch {
+	case w < 1 || w > 100:
+		return fmt.Errorf("canary weight %d is not valid: want 1 to 100 (--weight 100 completes the canary)", w)
+	case w == 100:
+		st.next.Strategy = manifests.StrategyReplace
+		st.next.Versions = []manifests.ReleasedVersion{st.pin}
+	case st.running:
+		return fmt.Errorf("%s %s already runs in %q: a canary shares traffic between it and another version; promote a newer version of %s with --strategy canary", st.model, st.version, st.env, st.model)
+	case !st.hasStable:
+		return fmt.Errorf("a canary of %s in %q needs a version already running there to share traffic with; promote with --strategy replace first", st.model, st.env)
+	default:
+		st.stable.Role, st.stable.Weight = "stable", weight(100-w)
+		st.pin.Role, st.pin.Weight = "canary", weight(w)
+		st.next.Versions = []manifests.ReleasedVersion{st.stable, st.pin}
+	}
+	return nil
+}
+
+// blueGreen deploys the new version as a standby beside the active one,
+// or (with Switch) swaps them.
+func (st *nextStep) blueGreen() error {
+	switch {
+	case st.change.Switch:
+		cur := st.cur
+		if cur == nil || cur.Strategy != manifests.StrategyBlueGreen || len(cur.Versions) != 2 {
+			return fmt.Errorf("--switch needs a blue-green release of %s in %q with a standby; promote with --strategy blue-green first", st.model, st.env)
+		}
+		active, standby := cur.Versions[0], cur.Versions[1]
+		if standby.Version != st.version {
+			return fmt.Errorf("--switch to %s: the standby in %q is %s", st.version, st.env, standby.Version)
+		}
+		active.Role, active.Weight = "standby", weight(0)
+		standby.Role, standby.Weight = "active", weight(100)
+		st.next.Versions = []manifests.ReleasedVersion{standby, active}
+	case !st.hasStable || st.stable.Version == st.version:
+		st.pin.Role, st.pin.Weight = "active", weight(100)
+		st.next.Versions = []manifests.ReleasedVersion{st.pin}
+	default:
+		st.stable.Role, st.stable.Weight = "active", weight(100)
+		st.pin.Role, st.pin.Weight = "standby", weight(0)
+		st.next.Versions = []manifests.ReleasedVersion{st.stable, st.pin}
+	}
+	return nil
+}
+
+// ab routes requests matching a header to the new version (variant B),
+// the rest to the running one (A).
+func (st *nextStep) ab() error {
+	switch {
+	case st.running:
+		return fmt.Errorf("%s %s already runs in %q: an A/B test routes between it (variant A) and another version (B); promote the version to test against it with --strategy ab", st.model, st.version, st.env)
+	case !st.hasStable:
+		return fmt.Errorf("an A/B test of %s in %q needs a version already running there as variant A; promote with --strategy replace first", st.model, st.env)
+	}
+	if st.change.Match == "" {
+		return fmt.Errorf("an A/B test needs --match NAME=VALUE: the request header that routes to %s", st.version)
+	}
+	if err := checkMatch(st.change.Match); err != nil {
+		return err
+	}
+	st.stable.Role, st.stable.Weight = "a", nil
+	st.pin.Role = "b"
+	st.next.Versions = []manifests.ReleasedVersion{st.stable, st.pin}
+	st.next.Match = st.change.Match
+	return nil
 }
 
 // CurrentStable returns the version that serves most traffic in cur: the

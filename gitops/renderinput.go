@@ -37,34 +37,64 @@ func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, ov
 	if rev.IsZero() {
 		return in, nil
 	}
-	models, err := r.ListDir(rev, manifests.ModelsDir)
-	if err != nil {
-		return in, err
-	}
-	if envs != nil {
-		models = nil // read below, for the releases that use them
+	var models []string
+	if envs == nil {
+		// Every model; with envs, only those the releases use (below).
+		var err error
+		if models, err = r.ListDir(rev, manifests.ModelsDir); err != nil {
+			return in, err
+		}
 	}
 	for _, m := range models {
 		if manifests.ValidName(m) != nil {
 			continue
 		}
-		raw, err := r.repo.ReadFile(rev, manifests.ModelFile(m))
-		if err != nil {
-			continue // a model registered without model.yaml renders with defaults
-		}
-		model, err := manifests.ParseModel(manifests.ModelFile(m), raw)
-		if err != nil {
+		if err := r.readRenderModel(rev, m, in.Models); err != nil {
 			return in, err
 		}
-		in.Models[m] = model
 	}
+	releases, err := r.readReleases(rev, envs, overrides)
+	if err != nil {
+		return in, err
+	}
+	in.Releases = append(releases, overrides...)
+	for _, rel := range in.Releases {
+		if _, ok := in.Models[rel.Model]; ok || envs == nil {
+			continue
+		}
+		if err := r.readRenderModel(rev, rel.Model, in.Models); err != nil {
+			return in, err
+		}
+	}
+	return in, r.pinReleasedVersions(rev, &in)
+}
+
+// readRenderModel reads models/<m>/model.yaml at rev into models; a model
+// registered without model.yaml renders with defaults.
+func (r *Repository) readRenderModel(rev plumbing.Hash, m string, models map[string]*manifests.Model) error {
+	raw, err := r.repo.ReadFile(rev, manifests.ModelFile(m))
+	if err != nil {
+		return nil
+	}
+	model, err := manifests.ParseModel(manifests.ModelFile(m), raw)
+	if err != nil {
+		return err
+	}
+	models[m] = model
+	return nil
+}
+
+// readReleases reads the release files of the environments envs (nil:
+// all) at rev, but for those overrides replace.
+func (r *Repository) readReleases(rev plumbing.Hash, envs map[string]bool, overrides []*manifests.Release) ([]*manifests.Release, error) {
+	var out []*manifests.Release
 	for _, env := range r.config.Environments {
 		if envs != nil && !envs[env.Name] {
 			continue
 		}
 		files, err := r.ListDir(rev, manifests.EnvironmentsDir+"/"+env.Name)
 		if err != nil {
-			return in, err
+			return nil, err
 		}
 		for _, f := range files {
 			model, ok := strings.CutSuffix(f, ".yaml")
@@ -77,30 +107,21 @@ func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, ov
 			p := manifests.ReleaseFile(env.Name, model)
 			raw, err := r.repo.ReadFile(rev, p)
 			if err != nil {
-				return in, err
+				return nil, err
 			}
 			rel, err := manifests.ParseRelease(p, raw)
 			if err != nil {
-				return in, BrokenRelease(p, err)
+				return nil, BrokenRelease(p, err)
 			}
-			in.Releases = append(in.Releases, rel)
+			out = append(out, rel)
 		}
 	}
-	in.Releases = append(in.Releases, overrides...)
-	for _, rel := range in.Releases {
-		if _, ok := in.Models[rel.Model]; ok || envs == nil {
-			continue
-		}
-		raw, err := r.repo.ReadFile(rev, manifests.ModelFile(rel.Model))
-		if err != nil {
-			continue // a model registered without model.yaml renders with defaults
-		}
-		model, err := manifests.ParseModel(manifests.ModelFile(rel.Model), raw)
-		if err != nil {
-			return in, err
-		}
-		in.Models[rel.Model] = model
-	}
+	return out, nil
+}
+
+// pinReleasedVersions reads the manifest of every version in.Releases
+// pins, checking it hashes to the pinned digest.
+func (r *Repository) pinReleasedVersions(rev plumbing.Hash, in *render.Input) error {
 	for _, rel := range in.Releases {
 		for _, rv := range rel.Versions {
 			key := render.VersionKey(rel.Model, rv.Version)
@@ -110,18 +131,18 @@ func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, ov
 			p := manifests.ReleaseFile(rel.Environment, rel.Model)
 			v, err := r.PinnedVersion(rev, p, rel.Model, rv.Version)
 			if err != nil {
-				return in, err
+				return err
 			}
 			if v.Digest != rv.Digest {
-				return in, BrokenRelease(p, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", p, rv.Version, rv.Digest.Short(), v.Digest.Short()))
+				return BrokenRelease(p, fmt.Errorf("%s: version %s is pinned with digest %s but its manifest hashes to %s", p, rv.Version, rv.Digest.Short(), v.Digest.Short()))
 			}
 			in.Versions[key] = v.Manifest
 		}
 	}
-	return in, nil
+	return nil
 }
 
-// renderFiles renders the environment env and its clusters.
+// RenderFiles renders the environment env and its clusters.
 func (r *Repository) RenderFiles(in render.Input, env string) ([]render.File, error) {
 	files, err := render.Environment(in, env)
 	if err != nil {

@@ -22,80 +22,13 @@ func (r *repository) commitAndPush(ctx context.Context, res *PromoteResult, opts
 	sig := opts.Identity.Signature
 	sig.When = r.Now()
 	for attempt := 0; ; attempt++ {
-		parent := head
-		var merge, tip plumbing.Hash
-		if opts.Remote != "" {
-			var err error
-			tip, err = r.Repo().Fetch(ctx, opts.Remote, res.Branch, opts.Auth)
-			if err != nil {
-				return err
-			}
-			// An open pull request's branch is updated in place; a branch
-			// whose commits are already merged starts again from the base.
-			merged, err := r.isAncestor(tip, head)
-			if err != nil {
-				return err
-			}
-			if !tip.IsZero() && !merged {
-				parent = tip
-				// The base moved on since the branch was made: merge it
-				// into the branch, so the pull request merges cleanly and
-				// what it renders (which depends on every release) is
-				// computed from the new base.
-				upToDate, err := r.isAncestor(head, tip)
-				if err != nil {
-					return err
-				}
-				if !upToDate {
-					// The merge's tree is the base's with the promotion's
-					// files: a commit someone else pushed onto the branch
-					// would silently drop out of it. Refuse instead.
-					if err := r.refuseForeignCommits(res.Branch, head, tip); err != nil {
-						return err
-					}
-					merge = head
-				}
-			}
+		parent, merge, tip, err := r.branchParent(ctx, res.Branch, opts, head)
+		if err != nil {
+			return err
 		}
-		// With no remote branch to update in place, a local branch that
-		// already holds this very change on this base is kept: re-running
-		// with other words in the message (monitor's evidence) must not
-		// make a new head, which would dismiss the approvals of the pull
-		// request it is pushed to.
-		var h plumbing.Hash
-		if parent == head {
-			local, err := r.BranchTip(ctx, res.Branch)
-			if err != nil {
-				return err
-			}
-			held, err := r.holdsChange(head, local, files)
-			if err != nil {
-				return err
-			}
-			if held {
-				h = local
-			}
-		}
-		var err error
-		if h.IsZero() {
-			if err := r.Repo().ResetBranch(res.Branch, parent, sig); err != nil {
-				return err
-			}
-			// On the remote branch, Commit makes no commit when the tip
-			// already holds the files: the head stays, whatever msg says.
-			h, err = r.Repo().Commit(ctx, repo.CommitRequest{
-				Files:          files,
-				Message:        msg,
-				Author:         sig,
-				Committer:      sig,
-				Signer:         opts.Identity.Signer,
-				Branch:         res.Branch,
-				ExpectedParent: parent,
-				Merge:          merge,
-			})
-			if err != nil {
-				return fmt.Errorf("committing on %s: %w", res.Branch, err)
-			}
+		h, err := r.commitOnBranch(ctx, res.Branch, opts, head, parent, merge, files, msg, sig)
+		if err != nil {
+			return err
 		}
 		res.Commit = h
 		if opts.Remote == "" {
@@ -104,22 +37,7 @@ func (r *repository) commitAndPush(ctx context.Context, res *PromoteResult, opts
 		if opts.BeforePush != nil {
 			opts.BeforePush(res.Branch, attempt)
 		}
-		err = r.Repo().Push(ctx, opts.Remote, res.Branch, opts.Auth)
-		if err != nil && !errors.Is(err, repo.ErrNonFastForward) {
-			// A push racing another on the same branch can fail otherwise
-			// (the server could not lock the ref, or its report is cut
-			// short): if the branch moved meanwhile, it is the same
-			// conflict; if it holds our commit, the push landed.
-			if now, ferr := r.Repo().Fetch(ctx, opts.Remote, res.Branch, opts.Auth); ferr == nil {
-				switch now {
-				case h:
-					return nil
-				case tip:
-				default:
-					err = fmt.Errorf("%w: %w", repo.ErrNonFastForward, err)
-				}
-			}
-		}
+		err = r.push(ctx, res.Branch, opts, h, tip)
 		if errors.Is(err, repo.ErrNonFastForward) && attempt < 5 {
 			r.Log().Warningf("%s moved on the remote; re-applying the promotion on its new tip", res.Branch)
 			continue
@@ -129,6 +47,107 @@ func (r *repository) commitAndPush(ctx context.Context, res *PromoteResult, opts
 		}
 		return nil
 	}
+}
+
+// branchParent says what the promotion commit on branch builds on: head
+// (the base), or the remote branch's tip when an open pull request's
+// branch is updated in place, with merge set to head when the base moved
+// on since the branch was made. tip is the remote branch's tip (zero when
+// there is none, or no remote).
+func (r *repository) branchParent(ctx context.Context, branch string, opts PromoteOptions, head plumbing.Hash) (parent, merge, tip plumbing.Hash, err error) {
+	parent = head
+	if opts.Remote == "" {
+		return parent, merge, tip, nil
+	}
+	if tip, err = r.Repo().Fetch(ctx, opts.Remote, branch, opts.Auth); err != nil {
+		return parent, merge, tip, err
+	}
+	// An open pull request's branch is updated in place; a branch whose
+	// commits are already merged starts again from the base.
+	merged, err := r.isAncestor(tip, head)
+	if err != nil || tip.IsZero() || merged {
+		return parent, merge, tip, err
+	}
+	parent = tip
+	// The base moved on since the branch was made: merge it into the
+	// branch, so the pull request merges cleanly and what it renders
+	// (which depends on every release) is computed from the new base.
+	upToDate, err := r.isAncestor(head, tip)
+	if err != nil || upToDate {
+		return parent, merge, tip, err
+	}
+	// The merge's tree is the base's with the promotion's files: a commit
+	// someone else pushed onto the branch would silently drop out of it.
+	// Refuse instead.
+	if err := r.refuseForeignCommits(branch, head, tip); err != nil {
+		return parent, merge, tip, err
+	}
+	return parent, head, tip, nil
+}
+
+// commitOnBranch commits files on branch over parent (merging merge when
+// set) and returns the branch's new head.
+func (r *repository) commitOnBranch(ctx context.Context, branch string, opts PromoteOptions, head, parent, merge plumbing.Hash, files []repo.File, msg string, sig object.Signature) (plumbing.Hash, error) {
+	// With no remote branch to update in place, a local branch that
+	// already holds this very change on this base is kept: re-running with
+	// other words in the message (monitor's evidence) must not make a new
+	// head, which would dismiss the approvals of the pull request it is
+	// pushed to.
+	if parent == head {
+		local, err := r.BranchTip(ctx, branch)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		held, err := r.holdsChange(head, local, files)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		if held {
+			return local, nil
+		}
+	}
+	if err := r.Repo().ResetBranch(branch, parent, sig); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	// On the remote branch, Commit makes no commit when the tip already
+	// holds the files: the head stays, whatever msg says.
+	h, err := r.Repo().Commit(ctx, repo.CommitRequest{
+		Files:          files,
+		Message:        msg,
+		Author:         sig,
+		Committer:      sig,
+		Signer:         opts.Identity.Signer,
+		Branch:         branch,
+		ExpectedParent: parent,
+		Merge:          merge,
+	})
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("committing on %s: %w", branch, err)
+	}
+	return h, nil
+}
+
+// push pushes branch, whose head is h and whose remote tip was tip. A
+// push racing another on the same branch can fail otherwise than as a
+// non-fast-forward (the server could not lock the ref, or its report is
+// cut short): if the branch moved meanwhile, it is the same conflict
+// (repo.ErrNonFastForward); if it holds our commit, the push landed.
+func (r *repository) push(ctx context.Context, branch string, opts PromoteOptions, h, tip plumbing.Hash) error {
+	err := r.Repo().Push(ctx, opts.Remote, branch, opts.Auth)
+	if err == nil || errors.Is(err, repo.ErrNonFastForward) {
+		return err
+	}
+	now, ferr := r.Repo().Fetch(ctx, opts.Remote, branch, opts.Auth)
+	if ferr != nil {
+		return err
+	}
+	switch now {
+	case h:
+		return nil
+	case tip:
+		return err
+	}
+	return fmt.Errorf("%w: %w", repo.ErrNonFastForward, err)
 }
 
 // holdsChange reports whether tip already holds the change a promotion

@@ -114,47 +114,19 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 		}
 		from = h
 	}
-	prefixes := make([]string, 0, len(paths))
+	pt := &pathTrees{r: r, cache: map[plumbing.Hash][]plumbing.Hash{}}
 	for _, p := range paths {
-		prefixes = append(prefixes, strings.Trim(p, "/"))
+		pt.prefixes = append(pt.prefixes, strings.Trim(p, "/"))
 	}
 	start, err := r.git.CommitObject(from)
 	if err != nil {
 		return fmt.Errorf("reading commit %s: %w", from, err)
-	}
-	// entryCache holds the prefix entry hashes of each tree seen, so that a
-	// parent's tree is looked up once even though its child asks first.
-	entryCache := map[plumbing.Hash][]plumbing.Hash{}
-	entries := func(c *object.Commit) ([]plumbing.Hash, error) {
-		if v, ok := entryCache[c.TreeHash]; ok {
-			return v, nil
-		}
-		t, err := r.git.TreeObject(c.TreeHash)
-		if err != nil {
-			return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
-		}
-		v := make([]plumbing.Hash, len(prefixes))
-		for i, p := range prefixes {
-			if p == "" {
-				v[i] = c.TreeHash
-				continue
-			}
-			e, err := t.FindEntry(p)
-			if err == nil {
-				v[i] = e.Hash
-			} else if !errors.Is(err, object.ErrEntryNotFound) && !errors.Is(err, object.ErrDirectoryNotFound) && !errors.Is(err, plumbing.ErrObjectNotFound) {
-				return nil, fmt.Errorf("reading %q in commit %s: %w", p, c.Hash, err)
-			}
-		}
-		entryCache[c.TreeHash] = v
-		return v, nil
 	}
 	q := &CommitQueue{}
 	seen := map[plumbing.Hash]bool{from: true}
 	heap.Push(q, start)
 	for q.Len() > 0 {
 		c := heap.Pop(q).(*object.Commit)
-		touches := len(prefixes) == 0
 		var first *object.Commit
 		for i, ph := range c.ParentHashes {
 			p, err := r.git.CommitObject(ph)
@@ -169,38 +141,84 @@ func (r *Repo) Log(from plumbing.Hash, paths []string, fn func(*object.Commit) e
 				heap.Push(q, p)
 			}
 		}
-		if !touches {
-			mine, err := entries(c)
-			if err != nil {
-				return err
-			}
-			var theirs []plumbing.Hash
-			if first != nil {
-				if theirs, err = entries(first); err != nil {
-					return err
-				}
-			}
-			for i := range mine {
-				var t plumbing.Hash
-				if theirs != nil {
-					t = theirs[i]
-				}
-				if mine[i] != t {
-					touches = true
-					break
-				}
-			}
+		touches, err := pt.touches(c, first)
+		if err != nil {
+			return err
 		}
-		if touches {
-			if err := fn(c); err != nil {
-				if errors.Is(err, storer.ErrStop) {
-					return nil
-				}
-				return err
+		if !touches {
+			continue
+		}
+		if err := fn(c); err != nil {
+			if errors.Is(err, storer.ErrStop) {
+				return nil
 			}
+			return err
 		}
 	}
 	return nil
+}
+
+// pathTrees compares the trees of commits at a few path prefixes. cache
+// holds the prefix entry hashes of each tree seen, so that a parent's
+// tree is looked up once even though its child asks first.
+type pathTrees struct {
+	r        *Repo
+	prefixes []string
+	cache    map[plumbing.Hash][]plumbing.Hash
+}
+
+// touches reports whether c differs from its first parent (nil: none) at
+// any prefix; with no prefixes, every commit does.
+func (pt *pathTrees) touches(c, first *object.Commit) (bool, error) {
+	if len(pt.prefixes) == 0 {
+		return true, nil
+	}
+	mine, err := pt.entries(c)
+	if err != nil {
+		return false, err
+	}
+	var theirs []plumbing.Hash
+	if first != nil {
+		if theirs, err = pt.entries(first); err != nil {
+			return false, err
+		}
+	}
+	for i := range mine {
+		var t plumbing.Hash
+		if theirs != nil {
+			t = theirs[i]
+		}
+		if mine[i] != t {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// entries returns the hash of each prefix in c's tree (zero when absent).
+func (pt *pathTrees) entries(c *object.Commit) ([]plumbing.Hash, error) {
+	if v, ok := pt.cache[c.TreeHash]; ok {
+		return v, nil
+	}
+	t, err := pt.r.git.TreeObject(c.TreeHash)
+	if err != nil {
+		return nil, fmt.Errorf("reading tree of commit %s: %w", c.Hash, err)
+	}
+	v := make([]plumbing.Hash, len(pt.prefixes))
+	for i, p := range pt.prefixes {
+		if p == "" {
+			v[i] = c.TreeHash
+			continue
+		}
+		e, err := t.FindEntry(p)
+		if err == nil {
+			v[i] = e.Hash
+		} else if !errors.Is(err, object.ErrEntryNotFound) && !errors.Is(err, object.ErrDirectoryNotFound) && !errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, fmt.Errorf("reading %q in commit %s: %w", p, c.Hash, err)
+		}
+	}
+	pt.cache[c.TreeHash] = v
+	return v, nil
 }
 
 // CommitQueue is a container/heap of commits, newest committer time first
