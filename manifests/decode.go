@@ -394,16 +394,9 @@ func isNull(n *yaml.Node) bool {
 // every problem is found (the decoder stops at the first bad text value)
 // with its line and field path.
 func (c *Checker) walk(n *yaml.Node, t reflect.Type, path string) {
-	if n.Kind == yaml.AliasNode && c.opts.NoAliases {
-		c.errorf(n, path, "aliases (*%s) are not supported in a %s; write the value out", n.Value, c.noun())
+	n, ok := c.deref(n, path)
+	if !ok {
 		return
-	}
-	for depth := 0; n.Kind == yaml.AliasNode; depth++ {
-		if depth > 16 || n.Alias == nil {
-			c.errorf(n, path, "alias nests too deep")
-			return
-		}
-		n = n.Alias
 	}
 	c.nodes[path] = n
 	for t.Kind() == reflect.Pointer {
@@ -413,24 +406,7 @@ func (c *Checker) walk(n *yaml.Node, t reflect.Type, path string) {
 		c.errorf(n, path, "want %s, got %s", c.describeType(t), describeNode(n))
 	}
 	if t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(textUnmarshalerType) {
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			wrong()
-			return
-		}
-		if t == timeType {
-			if _, err := time.Parse(time.RFC3339Nano, n.Value); err != nil {
-				wrong()
-			}
-			return
-		}
-		if t == digestType && n.Value == "" {
-			wrong() // the zero Digest reads from "", but no file may hold one
-			return
-		}
-		u := reflect.New(t).Interface().(encoding.TextUnmarshaler)
-		if err := u.UnmarshalText([]byte(n.Value)); err != nil {
-			c.errorf(n, path, "%v", err)
-		}
+		c.walkText(n, t, path, wrong)
 		return
 	}
 	switch t.Kind() {
@@ -445,19 +421,7 @@ func (c *Checker) walk(n *yaml.Node, t reflect.Type, path string) {
 			wrong()
 			return
 		}
-		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if !c.key(k, path, seen) {
-				continue
-			}
-			p := join(path, k.Value)
-			if isNull(v) && t.Elem().Kind() != reflect.Interface {
-				c.errorf(v, p, "want %s, got null", c.describeType(t.Elem()))
-				continue
-			}
-			c.walk(v, t.Elem(), p)
-		}
+		c.walkMap(n, t, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			wrong()
@@ -471,29 +435,92 @@ func (c *Checker) walk(n *yaml.Node, t reflect.Type, path string) {
 			}
 			c.walk(item, t.Elem(), p)
 		}
-	case reflect.String:
-		if n.Kind != yaml.ScalarNode || isNull(n) {
-			wrong()
-		}
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		var x int64
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&x) != nil || reflect.Zero(t).OverflowInt(x) {
-			wrong()
-		}
-	case reflect.Float64, reflect.Float32:
-		var x float64
-		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") || n.Decode(&x) != nil {
-			wrong()
-		}
-	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			wrong()
-		}
 	case reflect.Interface:
 		c.walkAny(n, path, 0)
+	case reflect.String, reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Bool:
+		if !scalarFits(n, t) {
+			wrong()
+		}
 	default:
 		c.errorf(n, path, "internal error: cannot check Go type %s", t)
 	}
+}
+
+// deref follows an alias (when the options allow them) to its node.
+func (c *Checker) deref(n *yaml.Node, path string) (*yaml.Node, bool) {
+	if n.Kind == yaml.AliasNode && c.opts.NoAliases {
+		c.errorf(n, path, "aliases (*%s) are not supported in a %s; write the value out", n.Value, c.noun())
+		return nil, false
+	}
+	for depth := 0; n.Kind == yaml.AliasNode; depth++ {
+		if depth > 16 || n.Alias == nil {
+			c.errorf(n, path, "alias nests too deep")
+			return nil, false
+		}
+		n = n.Alias
+	}
+	return n, true
+}
+
+// walkText checks a value of a type that reads itself from text (a
+// version, a digest, a time).
+func (c *Checker) walkText(n *yaml.Node, t reflect.Type, path string, wrong func()) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		wrong()
+		return
+	}
+	if t == timeType {
+		if _, err := time.Parse(time.RFC3339Nano, n.Value); err != nil {
+			wrong()
+		}
+		return
+	}
+	if t == digestType && n.Value == "" {
+		wrong() // the zero Digest reads from "", but no file may hold one
+		return
+	}
+	u := reflect.New(t).Interface().(encoding.TextUnmarshaler)
+	if err := u.UnmarshalText([]byte(n.Value)); err != nil {
+		c.errorf(n, path, "%v", err)
+	}
+}
+
+// walkMap checks each key and value of a mapping read into a Go map.
+func (c *Checker) walkMap(n *yaml.Node, t reflect.Type, path string) {
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !c.key(k, path, seen) {
+			continue
+		}
+		p := join(path, k.Value)
+		if isNull(v) && t.Elem().Kind() != reflect.Interface {
+			c.errorf(v, p, "want %s, got null", c.describeType(t.Elem()))
+			continue
+		}
+		c.walk(v, t.Elem(), p)
+	}
+}
+
+// scalarFits reports whether n is a scalar of Go kind t: a string, an
+// integer that fits, a number, a bool.
+func scalarFits(n *yaml.Node, t reflect.Type) bool {
+	if n.Kind != yaml.ScalarNode || isNull(n) && t.Kind() == reflect.String {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return true
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		var x int64
+		return n.ShortTag() == "!!int" && n.Decode(&x) == nil && !reflect.Zero(t).OverflowInt(x)
+	case reflect.Float64, reflect.Float32:
+		var x float64
+		return (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") && n.Decode(&x) == nil
+	case reflect.Bool:
+		return n.ShortTag() == "!!bool"
+	}
+	return false
 }
 
 // key checks a mapping key: a plain name, not repeated.
