@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -165,14 +166,20 @@ func (c *checkRun) lacksRole(ctx context.Context, login, role string, t *tally) 
 	return ""
 }
 
-// permission reads login's role once per check.
+// permission reads login's role once per check; a login the forge
+// does not know has none.
 func (c *checkRun) permission(ctx context.Context, login string, t *tally) (*forge.Permission, error) {
 	key := strings.ToLower(login)
 	if p, ok := t.perms[key]; ok {
 		return p, nil
 	}
 	p, err := c.opts.Forge.CollaboratorPermission(ctx, login)
-	if err != nil {
+	switch {
+	case errors.Is(err, forge.ErrNotFound):
+		// GitHub answers 404 for an account that is no collaborator of a
+		// repository it cannot see.
+		p = &forge.Permission{Login: login, Role: forge.RoleNone, Base: forge.RoleNone}
+	case err != nil:
 		return nil, err
 	}
 	t.perms[key] = p
