@@ -2,6 +2,7 @@ package gitops_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,44 @@ func TestCheckCommittersPast250(t *testing.T) {
 	}
 	if n := g.fake.CountRequests("GET", "/repos/*/*/commits/*"); n > 20 {
 		t.Errorf("%d commits read one by one, want only those past the list", n)
+	}
+}
+
+// TestMergeJudgesTheForgesBase: a stricter policy merged on the forge's
+// base after this clone last fetched. merge without --remote judges the
+// base the forge judges (fetched from origin), never the clone's old one;
+// a base named that lacks it is refused, saying so.
+func TestMergeJudgesTheForgesBase(t *testing.T) {
+	g := newGoverned(t, "")
+	res, err := g.promote("fraud@0.1.0+data.1", "dev", gitops.ReleaseChange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := res.PR.Number
+	g.fake.AddReview(pr, "bob", forge.ReviewApproved, "")
+	old := git(t, g.root, "rev-parse", "main")
+	g.commitOnMain("policies/dev.yaml", "apiVersion: modelgit.dev/v1alpha1\nkind: PromotionPolicy\napprovals:\n  count: 2\n", "Ask two approvals in dev")
+	stricter := git(t, g.root, "rev-parse", "main")
+	// The clone forgets it: as if another clone had pushed it.
+	git(t, g.root, "reset", "-q", "--hard", old)
+	git(t, g.root, "update-ref", "refs/remotes/origin/main", old)
+	g.reopen()
+
+	_, err = check.Check(ctx, g.reg, check.CheckOptions{PR: pr, Forge: g.forge, Base: old})
+	if !errors.Is(err, check.ErrStaleBase) {
+		t.Fatalf("check against the old base named: %v, want ErrStaleBase", err)
+	}
+	mustContain(t, err, "the forge judges it against main at "+stricter[:12], "does not contain it", "git fetch origin main", "nothing was judged")
+
+	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr, Forge: g.forge}})
+	if !errors.Is(err, check.ErrCheckFailed) {
+		t.Fatalf("merge = %+v, %v; want the check failed under the stricter policy", mr, err)
+	}
+	if mr.Report.Base != stricter || mr.Commit != "" {
+		t.Errorf("judged against %s (merged %q), want the forge's base %s and nothing merged", mr.Report.Base, mr.Commit, stricter)
+	}
+	wantStatus(t, mr.Report, check.CheckApprovals, check.CheckFail, "1 of 2 required approvals")
+	if p := g.fake.PullRequests()[pr-1]; p.Merged {
+		t.Error("the forge merged it")
 	}
 }
