@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
@@ -240,46 +239,24 @@ func (c *checkRun) signerPrincipals() []string {
 }
 
 // registrationCommits are the commits that added the manifests of the
-// versions the pull request promotes: the first commit, walking back from
-// the head, whose tree has the manifest and none of whose parents has it
-// (a merge that brought it in has it in a parent, and is not the
-// registration).
-func (c *checkRun) registrationCommits(_ context.Context) ([]*object.Commit, error) {
+// versions the pull request promotes (a version manifest is added once
+// and never changed: the immutability check holds it).
+func (c *checkRun) registrationCommits(ctx context.Context) ([]*object.Commit, error) {
 	var out []*object.Commit
 	for _, mv := range c.candidates {
 		p := manifests.VersionFile(mv.Model, mv.Version.String())
-		var found *object.Commit
-		err := c.r.Repo().Log(c.head.Hash, []string{p}, func(cm *object.Commit) error {
-			added, err := c.addsFile(cm, p)
-			if err != nil || !added {
-				return err
-			}
-			found = cm
-			return storer.ErrStop
-		})
+		h, err := c.r.Repo().AddedIn(ctx, c.head.Hash, p)
 		if err != nil {
 			return nil, fmt.Errorf("finding the commit that registered %s: %w", p, err)
 		}
-		if found != nil && !slices.ContainsFunc(out, func(x *object.Commit) bool { return x.Hash == found.Hash }) {
-			out = append(out, found)
+		if h.IsZero() || slices.ContainsFunc(out, func(x *object.Commit) bool { return x.Hash == h }) {
+			continue
 		}
+		cm, err := c.r.Repo().CommitObject(h)
+		if err != nil {
+			return nil, fmt.Errorf("reading the commit that registered %s: %w", p, err)
+		}
+		out = append(out, cm)
 	}
 	return out, nil
-}
-
-// addsFile reports whether cm has the file p and none of its parents has.
-func (c *checkRun) addsFile(cm *object.Commit, p string) (bool, error) {
-	if h, err := c.blobAt(cm, p); err != nil || h.IsZero() {
-		return false, err
-	}
-	for _, ph := range cm.ParentHashes {
-		parent, err := c.r.Repo().CommitObject(ph)
-		if err != nil {
-			return false, err
-		}
-		if h, err := c.blobAt(parent, p); err != nil || !h.IsZero() {
-			return false, err
-		}
-	}
-	return true, nil
 }
