@@ -302,9 +302,13 @@ func TeamsText(teams []string) string {
 // eligibleText says who may still approve, for humans.
 func eligibleText(ru approvalRules, ex *exclusions) string {
 	var b strings.Builder
-	b.WriteString(TeamsText(ru.teams))
-	if ru.role != policies.RoleWrite {
-		b.WriteString(" with " + ru.role + " access or more")
+	switch {
+	case ru.role == policies.RoleWrite:
+		b.WriteString(TeamsText(ru.teams))
+	case len(ru.teams) == 0:
+		b.WriteString("anyone with " + ru.role + " access or more")
+	default:
+		b.WriteString(TeamsText(ru.teams) + ", with " + ru.role + " access or more")
 	}
 	var not []string
 	for _, p := range ex.requesters {

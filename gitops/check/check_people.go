@@ -192,7 +192,7 @@ func (c *checkRun) excluded(ctx context.Context, pr *forge.PullRequest) (*exclus
 	links := &loginLinks{bySHA: map[string]forge.Commit{}, byEmail: map[string][]string{}}
 	listed, err := fg.ListCommits(ctx, pr.Number)
 	if err != nil {
-		return nil, fmt.Errorf("reading the commits: %w", err)
+		return nil, err
 	}
 	for _, cm := range listed {
 		links.add(cm)
@@ -202,7 +202,7 @@ func (c *checkRun) excluded(ctx context.Context, pr *forge.PullRequest) (*exclus
 		return nil, err
 	}
 	if err := links.resolve(ctx, fg, append(append([]*object.Commit{}, c.commit...), regs...)); err != nil {
-		return nil, fmt.Errorf("reading the commits: %w", err)
+		return nil, err
 	}
 	ex := &exclusions{author: pr.Author, committers: links.people(c.commit)}
 	for _, s := range c.requesters() {
