@@ -51,6 +51,9 @@ func (p *PromotionPolicy) Explain() string {
 	default:
 		fmt.Fprintf(&b, "  approvals:  %d approving reviews\n", n)
 	}
+	if p.Approvals.Role != "" {
+		fmt.Fprintf(&b, "  approvers:  with %s access or more to the repository\n", p.Approvals.Role)
+	}
 	if len(p.Approvals.Teams) > 0 {
 		fmt.Fprintf(&b, "  teams:      an approver from each of %s\n", strings.Join(p.Approvals.Teams, ", "))
 	}

@@ -141,6 +141,13 @@ func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 	if !c.Has("approvals.count") {
 		p.Approvals.Count = DefaultApprovals
 	}
+	switch p.Approvals.Role {
+	case "", RoleMaintain, RoleAdmin:
+	case RoleWrite:
+		p.Approvals.Role = "" // the default, written out
+	default:
+		c.Fail("approvals.role", "role %q is not valid; want %q (the default: what GitHub's required reviews ask), %q or %q", p.Approvals.Role, RoleWrite, RoleMaintain, RoleAdmin)
+	}
 	for i, t := range p.Approvals.Teams {
 		at := "approvals.teams[" + strconv.Itoa(i) + "]"
 		if !teamRE.MatchString(t) {

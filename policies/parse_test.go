@@ -85,7 +85,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown nested field",
 			src:  head + "approvals:\n  count: 1\n  team: [a/b]\n",
-			want: []string{`policies/prod.yaml:5:3: field "approvals.team": unknown field (did you mean "teams"?); valid fields are count, teams`},
+			want: []string{`policies/prod.yaml:5:3: field "approvals.team": unknown field (did you mean "teams"?); valid fields are count, teams, role`},
 		},
 		{
 			name: "wrong type",
@@ -195,6 +195,13 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "role",
+			src:  head + "approvals:\n  role: owner\n",
+			want: []string{
+				`policies/prod.yaml:4:9: field "approvals.role": role "owner" is not valid; want "write" (the default: what GitHub's required reviews ask), "maintain" or "admin"`,
+			},
+		},
+		{
 			name: "alias",
 			src:  head + "approvals:\n  teams: &t [a/b]\nx: *t\n",
 			want: []string{
@@ -252,6 +259,27 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("got %d problems, want %d:\n%v", len(lines), len(tt.want), err)
 			}
 		})
+	}
+}
+
+// TestParseRole: approvals.role asks more than write access of an
+// approver; write, the default, written out or not, is one policy.
+func TestParseRole(t *testing.T) {
+	head := "apiVersion: modelgit.dev/v1alpha1\nkind: PromotionPolicy\n"
+	p, err := Parse("policies/prod.yaml", []byte(head+"approvals:\n  role: maintain\n"))
+	if err != nil || p.Approvals.MinRole() != RoleMaintain || !strings.Contains(p.Explain(), "approvers:  with maintain access or more") {
+		t.Fatalf("role maintain: %+v, %v", p, err)
+	}
+	implicit, err := Parse("policies/prod.yaml", []byte(head))
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicit, err := Parse("policies/prod.yaml", []byte(head+"approvals:\n  count: 1\n  role: write\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if explicit.Approvals.MinRole() != RoleWrite || explicit.Digest() != implicit.Digest() {
+		t.Errorf("role write written out: %q, digest %s, want write and %s", explicit.Approvals.MinRole(), explicit.Digest(), implicit.Digest())
 	}
 }
 

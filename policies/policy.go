@@ -124,6 +124,28 @@ type Approvals struct {
 	// Teams are "org/team" slugs; at least one approver must belong to
 	// each.
 	Teams []string `yaml:"teams,omitempty" json:"teams,omitempty"`
+	// Role is the least repository role an approver needs: RoleMaintain
+	// or RoleAdmin. Empty (what Parse makes of RoleWrite too, so that the
+	// digest does not depend on writing the default out) is write access,
+	// what GitHub's required reviews ask of an approver.
+	Role string `yaml:"role,omitempty" json:"role,omitempty"`
+}
+
+// Repository roles an approver may be required to have, as GitHub's
+// role_name names them.
+const (
+	RoleWrite    = "write"
+	RoleMaintain = "maintain"
+	RoleAdmin    = "admin"
+)
+
+// MinRole is the least role an approver needs under a: RoleWrite unless
+// the policy asks more.
+func (a Approvals) MinRole() string {
+	if a.Role == "" {
+		return RoleWrite
+	}
+	return a.Role
 }
 
 // Default returns the policy that applies to env when policies/<env>.yaml

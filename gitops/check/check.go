@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 
@@ -28,13 +29,19 @@ type CheckOptions struct {
 	// branch.
 	Base, Head string
 	// Remote, when set with PR, is fetched first (the PR's base and head
-	// branches), with Auth.
+	// branches), with Auth. Without it, a base that lacks the forge's
+	// base of the PR is fetched from origin, with Auth.
 	Remote string
 	Auth   transport.AuthMethod
 	// Now is the time soak is measured at; zero means the registry's
 	// clock.
 	Now time.Time
 }
+
+// ErrStaleBase is returned by Check and Merge when the base at hand does
+// not contain the base the forge judges the pull request against, and
+// fetching did not bring it.
+var ErrStaleBase = errors.New("the base is behind the forge's")
 
 // ErrNoForge is returned by Check and Merge when a pull request is named
 // but no forge is configured.
@@ -163,31 +170,48 @@ func (c *checkRun) configs() error {
 	return nil
 }
 
-// resolve finds the base and head commits.
+// resolve finds the base and head commits. With a pull request, the
+// base is then held to the forge's (forgeBase).
 func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
+	base, head, err := c.revisions(ctx, pr)
+	if err != nil {
+		return err
+	}
+	if c.base, err = c.commitAt("base", base, pr); err != nil {
+		return err
+	}
+	if c.head, err = c.commitAt("head", head, pr); err != nil {
+		return err
+	}
+	if pr != nil {
+		if err := c.forgeBase(ctx, pr, base); err != nil {
+			return err
+		}
+	}
+	c.rep.Base, c.rep.Head = c.base.Hash.String(), c.head.Hash.String()
+	return nil
+}
+
+// revisions are the base and head revisions to judge: the options', or
+// for a pull request its head SHA and its base branch (its
+// remote-tracking branch when there is one), fetched first from Remote.
+func (c *checkRun) revisions(ctx context.Context, pr *forge.PullRequest) (base, head string, err error) {
 	r := c.r
-	base, head := c.opts.Base, c.opts.Head
+	base, head = c.opts.Base, c.opts.Head
 	if pr != nil {
 		if pr.State != "open" {
-			return fmt.Errorf("checking pull request #%d: it is %s", pr.Number, pr.State)
+			return "", "", fmt.Errorf("checking pull request #%d: it is %s", pr.Number, pr.State)
 		}
 		if c.opts.Remote != "" {
 			for _, b := range []string{pr.Base, pr.Head} {
 				if _, err := r.Repo().Fetch(ctx, c.opts.Remote, b, c.opts.Auth); err != nil {
-					return fmt.Errorf("checking pull request #%d: %w", pr.Number, err)
+					return "", "", fmt.Errorf("checking pull request #%d: %w", pr.Number, err)
 				}
 			}
 		}
 		head = pr.HeadSHA
 		if base == "" {
-			base = pr.Base
-			remote := c.opts.Remote
-			if remote == "" {
-				remote = "origin"
-			}
-			if _, err := r.Repo().Resolve("refs/remotes/" + remote + "/" + pr.Base); err == nil {
-				base = "refs/remotes/" + remote + "/" + pr.Base
-			}
+			base = c.trackingBase(pr.Base)
 		}
 	}
 	c.baseName = base
@@ -195,32 +219,83 @@ func (c *checkRun) resolve(ctx context.Context, pr *forge.PullRequest) error {
 		c.baseName = pr.Base
 	}
 	if base == "" || head == "" {
-		return fmt.Errorf("checking: both a base and a head revision are needed (--base main --head HEAD), or a pull request (--pr N)")
+		return "", "", fmt.Errorf("checking: both a base and a head revision are needed (--base main --head HEAD), or a pull request (--pr N)")
 	}
-	get := func(what, rev string) (*object.Commit, error) {
-		h, err := r.Repo().Resolve(rev)
-		if err != nil {
-			hint := ""
-			if pr != nil {
-				hint = fmt.Sprintf(" (fetch it first: git fetch origin %s %s, or pass --remote origin)", pr.Base, pr.Head)
-			}
-			return nil, fmt.Errorf("checking: resolving the %s %q: %w%s", what, rev, err, hint)
+	return base, head, nil
+}
+
+// trackingBase is branch's remote-tracking branch (of Remote, else
+// origin) when there is one, else branch.
+func (c *checkRun) trackingBase(branch string) string {
+	remote := c.opts.Remote
+	if remote == "" {
+		remote = "origin"
+	}
+	if _, err := c.r.Repo().Resolve("refs/remotes/" + remote + "/" + branch); err == nil {
+		return "refs/remotes/" + remote + "/" + branch
+	}
+	return branch
+}
+
+// commitAt reads the commit rev names, the base or head (what).
+func (c *checkRun) commitAt(what, rev string, pr *forge.PullRequest) (*object.Commit, error) {
+	h, err := c.r.Repo().Resolve(rev)
+	if err != nil {
+		hint := ""
+		if pr != nil {
+			hint = fmt.Sprintf(" (fetch it first: git fetch origin %s %s, or pass --remote origin)", pr.Base, pr.Head)
 		}
-		cm, err := r.Repo().CommitObject(h)
-		if err != nil {
-			return nil, fmt.Errorf("checking: reading the %s %s: %w", what, h, err)
+		return nil, fmt.Errorf("checking: resolving the %s %q: %w%s", what, rev, err, hint)
+	}
+	cm, err := c.r.Repo().CommitObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("checking: reading the %s %s: %w", what, h, err)
+	}
+	return cm, nil
+}
+
+// forgeBase holds the judged base to the one the forge judges the pull
+// request against, its base.sha: a clone that has not fetched since a
+// stricter policy merged would otherwise judge by the old one. GitHub
+// updates base.sha when the pull request is pushed to, so a base that
+// contains it (is it, or newer) stands. One that does not is fetched
+// (from Remote, else origin) and resolved again, the branch through its
+// remote-tracking branch; when it still lacks it, the check refuses.
+func (c *checkRun) forgeBase(ctx context.Context, pr *forge.PullRequest, rev string) error {
+	if pr.BaseSHA == "" || c.hasBase(ctx, c.base.Hash, pr.BaseSHA) {
+		return nil
+	}
+	remote := c.opts.Remote
+	if remote == "" && c.r.Repo().HasRemote("origin") {
+		remote = "origin"
+	}
+	why := "no remote to fetch it from"
+	if remote != "" {
+		why = "fetched from " + remote
+		if _, err := c.r.Repo().Fetch(ctx, remote, pr.Base, c.opts.Auth); err != nil {
+			why = err.Error()
 		}
-		return cm, nil
+		if rev == pr.Base || rev == "refs/heads/"+pr.Base {
+			rev = c.trackingBase(pr.Base)
+		}
+		if cm, err := c.commitAt("base", rev, pr); err == nil && c.hasBase(ctx, cm.Hash, pr.BaseSHA) {
+			c.r.Log().Warningf("the base %s was behind the forge's %s; judging against %s, fetched from %s", gitops.Short(c.base.Hash), shortSHA(pr.BaseSHA), gitops.Short(cm.Hash), remote)
+			c.base = cm
+			return nil
+		}
 	}
-	var err error
-	if c.base, err = get("base", base); err != nil {
-		return err
+	return fmt.Errorf("checking pull request #%d: %w: the forge judges it against %s at %s, and the base here, %s at %s, does not contain it (%s): a change merged on %s since this clone fetched (a stricter policy, perhaps) would not be judged; fetch it (git fetch origin %s) or pass --remote origin (nothing was judged)",
+		pr.Number, ErrStaleBase, pr.Base, shortSHA(pr.BaseSHA), rev, gitops.Short(c.base.Hash), why, pr.Base, pr.Base)
+}
+
+// hasBase reports whether the commit at is the forge's base sha or
+// descends from it; false when sha is not in the clone.
+func (c *checkRun) hasBase(ctx context.Context, at plumbing.Hash, sha string) bool {
+	if at.String() == sha {
+		return true
 	}
-	if c.head, err = get("head", head); err != nil {
-		return err
-	}
-	c.rep.Base, c.rep.Head = c.base.Hash.String(), c.head.Hash.String()
-	return nil
+	ok, err := c.r.Repo().IsAncestor(ctx, plumbing.NewHash(sha), at)
+	return err == nil && ok
 }
 
 func (c *checkRun) fail(name, detail string) {

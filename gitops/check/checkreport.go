@@ -56,8 +56,10 @@ type Approval struct {
 	CommitID string `json:"commitId"`
 	Counted  bool   `json:"counted"`
 	// Reason says why a review does not count: on an older head, the
-	// requester, the registrant, a committer of the PR, a bot, not in the
-	// required team, or an API error.
+	// requester, the registrant, a committer, author or signer of the
+	// PR's commits, a bot, without write access (or the policy's role),
+	// not in the required team, or an API error; for a change request,
+	// whether it blocks.
 	Reason string `json:"reason,omitempty"`
 	// Identity is how the merge commit's Approved-by trailer names a
 	// counted approver ("Name <email>" from the forge profile, else

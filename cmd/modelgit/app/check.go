@@ -63,15 +63,24 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
   order, soak    the version ran in the environment before for the policy's soak
                  time, according to the base's history
   approvals      enough distinct eligible people approved the current head: the
-                 latest review per person, on the head SHA, a member of each
-                 of the policy's teams; never the requester, the registrant, a
-                 committer or a bot; an API error counts as not approved
+                 latest review per person, on the head SHA, with write access
+                 (or the policy's approvals.role), a member of each of the
+                 policy's teams; never the requester, the registrant, a
+                 committer, author or signer, or a bot (matched by the logins
+                 the forge links to their commits); a change request from
+                 anyone with write access blocks; an API error counts as not
+                 approved
 
 Policies, allowed signers and modelgit.yaml (environments, order, clusters)
 come from the base, never from the pull request being judged; the changes
 are those since the merge base, as on the forge. With --base and --head the check runs locally, without a forge:
 approvals are skipped, and the report says so. The exit code is 1 when the
 check fails.
+
+With --pr, the base judged is the one the forge judges the pull request
+against (its base.sha) or newer: a local base behind it is fetched first
+(from --remote, else origin), and when that does not bring it the check
+refuses, saying so.
 
 With --publish (and --pr) the verdict is also published: the commit status
 modelgit/promotion on the head SHA and one sticky comment on the pull
@@ -184,6 +193,9 @@ func checkLibOptions(reg *gitops.Repository, d remoteDeps, pr int, base, head, r
 	o.Forge = fg
 	if remote != "" {
 		o.Remote, o.Auth = remote, d.RemoteAuth(reg.Config(), remote)
+	} else {
+		// A base behind the forge's is fetched from origin.
+		o.Auth = d.RemoteAuth(reg.Config(), "origin")
 	}
 	return o, nil
 }

@@ -165,30 +165,9 @@ func New(tb TB, opts Options) *Server {
 
 // Start starts a Server; the caller must Close it.
 func Start(opts Options) (*Server, error) {
-	if opts.Owner == "" {
-		opts.Owner = "acme"
-	}
-	if opts.Repo == "" {
-		opts.Repo = "models"
-	}
-	if opts.DefaultBranch == "" {
-		opts.DefaultBranch = "main"
-	}
-	if opts.Login == "" {
-		opts.Login = "modelgit-bot"
-	}
-	if opts.MergeSigner == nil {
-		signer, err := newMergeSigner()
-		if err != nil {
-			return nil, err
-		}
-		opts.MergeSigner = signer
-	}
-	if opts.DefaultPermission == "" {
-		opts.DefaultPermission = "write"
-	}
-	if !slices.Contains(roles, opts.DefaultPermission) {
-		return nil, fmt.Errorf("starting GitHub fake: default permission %q is not valid; want one of %s", opts.DefaultPermission, strings.Join(roles, ", "))
+	opts, err := withDefaults(opts)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
 		opts:          opts,
@@ -205,33 +184,13 @@ func Start(opts Options) (*Server, error) {
 		rateRemaining: 5000,
 		rateReset:     time.Now().Add(time.Hour),
 	}
-	if opts.GitDir != "" {
-		dir, err := filepath.Abs(opts.GitDir)
-		if err != nil {
-			return nil, fmt.Errorf("serving repository %q: %w", opts.GitDir, err)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
-			return nil, fmt.Errorf("serving repository %q: not a bare git repository (no objects directory): %w", opts.GitDir, err)
-		}
-		s.gitDir, s.repoPath = dir, filepath.Base(dir)
-	} else {
-		root, err := os.MkdirTemp("", "githubfake-")
-		if err != nil {
-			return nil, fmt.Errorf("creating the served repository: %w", err)
-		}
-		s.removeDir = root
-		s.repoPath = opts.Owner + "/" + opts.Repo + ".git"
-		s.gitDir = filepath.Join(root, opts.Owner, opts.Repo+".git")
-		if err := initBare(s.gitDir, opts.DefaultBranch); err != nil {
-			os.RemoveAll(s.removeDir)
-			return nil, err
-		}
+	if err := s.setUpRepository(); err != nil {
+		return nil, err
 	}
 	serve := opts.ServeGit
 	if serve == nil {
 		serve = HTTPBackend
 	}
-	var err error
 	// The served root holds the repository at repoPath.
 	root := strings.TrimSuffix(s.gitDir, string(filepath.Separator)+filepath.FromSlash(s.repoPath))
 	if s.git, err = serve(root, opts.Token); err != nil {
@@ -245,6 +204,65 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// withDefaults fills in what opts leave out and checks the rest.
+func withDefaults(opts Options) (Options, error) {
+	if opts.Owner == "" {
+		opts.Owner = "acme"
+	}
+	if opts.Repo == "" {
+		opts.Repo = "models"
+	}
+	if opts.DefaultBranch == "" {
+		opts.DefaultBranch = "main"
+	}
+	if opts.Login == "" {
+		opts.Login = "modelgit-bot"
+	}
+	if opts.MergeSigner == nil {
+		signer, err := newMergeSigner()
+		if err != nil {
+			return opts, err
+		}
+		opts.MergeSigner = signer
+	}
+	if opts.DefaultPermission == "" {
+		opts.DefaultPermission = "write"
+	}
+	if !slices.Contains(roles, opts.DefaultPermission) {
+		return opts, fmt.Errorf("starting GitHub fake: default permission %q is not valid; want one of %s", opts.DefaultPermission, strings.Join(roles, ", "))
+	}
+	return opts, nil
+}
+
+// setUpRepository serves Options.GitDir, or a new bare repository with
+// one commit in a temporary directory that Close removes.
+func (s *Server) setUpRepository() error {
+	opts := s.opts
+	if opts.GitDir != "" {
+		dir, err := filepath.Abs(opts.GitDir)
+		if err != nil {
+			return fmt.Errorf("serving repository %q: %w", opts.GitDir, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "objects")); err != nil {
+			return fmt.Errorf("serving repository %q: not a bare git repository (no objects directory): %w", opts.GitDir, err)
+		}
+		s.gitDir, s.repoPath = dir, filepath.Base(dir)
+		return nil
+	}
+	root, err := os.MkdirTemp("", "githubfake-")
+	if err != nil {
+		return fmt.Errorf("creating the served repository: %w", err)
+	}
+	s.removeDir = root
+	s.repoPath = opts.Owner + "/" + opts.Repo + ".git"
+	s.gitDir = filepath.Join(root, opts.Owner, opts.Repo+".git")
+	if err := initBare(s.gitDir, opts.DefaultBranch); err != nil {
+		os.RemoveAll(s.removeDir)
+		return err
+	}
+	return nil
 }
 
 // URL is the API base URL, ending in "/api/v3/" like GitHub Enterprise
