@@ -247,6 +247,9 @@ func TestAuditClockSkew(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range h {
+			if e.Version.String() == "1.2.0" && (len(e.Ran) != 1 || !e.Ran[0].ClockSkew) {
+				t.Errorf("history: 1.2.0 ran %+v, want one interval flagged for clock skew", e.Ran)
+			}
 			for _, iv := range e.Ran {
 				if iv.To != nil && iv.To.Before(iv.From) {
 					t.Errorf("history: %s ran %v → %v, ending before it starts", e.Version, iv.From, iv.To)

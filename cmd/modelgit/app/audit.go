@@ -127,7 +127,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 		if !e.Signature.Trusted {
 			sig = cs.Red(sigWord(e.Signature))
 		}
-		t.AddRow(e.Time.Format("2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+		t.AddRow(eventTime(e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
 			personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
 	}
 	return t.Render()
@@ -159,7 +159,23 @@ func sigWord(s gitops.SignatureInfo) string {
 	return "unsigned"
 }
 
+// eventTime is e's time in layout, marked when its commit was made on a
+// clock behind its parent's (the time is then the parent's).
+func eventTime(e ledger.AuditEvent, layout string) string {
+	s := e.Time.Format(layout)
+	if e.CommitterTime != nil {
+		s += " (clock skew: committed " + e.CommitterTime.Format(layout) + ")"
+	}
+	return s
+}
+
+// fromTo is "1.0.0 → 1.1.0", or what happened when that would not say it:
+// "canary 1.2.0 aborted, stable 1.1.0 stays", "unreadable, still serving
+// 1.1.0".
 func fromTo(e ledger.AuditEvent) string {
+	if e.Description != "" {
+		return e.Description
+	}
 	from, to := e.FromVersion, e.ToVersion
 	if from == "" {
 		from = "none"
@@ -245,7 +261,7 @@ func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
 		if !e.Signature.Trusted {
 			sig = "**" + sig + "**"
 		}
-		row := []string{e.Time.Format("2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+		row := []string{eventTime(e, "2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
 			personName(e.RequestedBy), approved, merge, "`" + e.Commit[:12] + "`", sig}
 		for i := range row {
 			row[i] = mdCell(row[i])

@@ -84,7 +84,11 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 		fmt.Fprintf(out, "Nothing ran in %s at %s: branch %s had no commit yet.\n", res.Environment, res.At.Format(time.RFC3339), res.Branch)
 		return nil
 	}
-	fmt.Fprintf(out, "%s at %s: branch %s at %s (committed %s)\n", cs.Bold(res.Environment), res.At.Format(time.RFC3339), res.Branch, res.Commit[:12], res.CommitTime.Format(time.RFC3339))
+	committed := res.CommitTime.Format(time.RFC3339)
+	if res.CommitterTime != nil {
+		committed += cs.Yellow(", clock skew: its own committer time is " + res.CommitterTime.Format(time.RFC3339) + ", before its parent's")
+	}
+	fmt.Fprintf(out, "%s at %s: branch %s at %s (committed %s)\n", cs.Bold(res.Environment), res.At.Format(time.RFC3339), res.Branch, res.Commit[:12], committed)
 	fmt.Fprintf(out, "Time basis: %s.\n", res.TimeBasis)
 	if len(res.Models) == 0 {
 		fmt.Fprintf(out, "\nNo model ran in %s then.\n", res.Environment)
@@ -93,6 +97,11 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 		fmt.Fprintf(out, "\n%s (%s%s)\n", cs.Bold(m.Model), m.Strategy, ifNotEmpty(", match ", m.Match))
 		if m.Error != "" {
 			fmt.Fprintf(out, "  %s %s does not parse: %s\n", cs.FailureIcon(), m.ReleaseFile, m.Error)
+			if len(m.Versions) > 0 {
+				fmt.Fprintf(out, "  Flux cannot apply it: the last release file that parsed still runs, as below\n")
+			} else {
+				fmt.Fprintf(out, "  Flux cannot apply it, and no earlier release file parsed\n")
+			}
 		}
 		for _, v := range m.Versions {
 			fmt.Fprintf(out, "  %s %s%s\n", v.Version, servingWord(v), ifNotEmpty(" — ", v.Role))
@@ -117,14 +126,14 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 				}
 			}
 			if e := v.IntroducedBy; e != nil {
-				fmt.Fprintf(out, "    serving since   %s (%s)\n", e.Time.Format(time.RFC3339), eventLine(e))
+				fmt.Fprintf(out, "    serving since   %s (%s)\n", eventTime(*e, time.RFC3339), eventLine(e))
 				writeEventChain(out, cs, e, "    ")
 			} else {
 				fmt.Fprintf(out, "    serving since   %s\n", cs.Yellow("unknown: no change found in the history"))
 			}
 		}
 		if e := m.LastChange; e != nil && !introducedAny(m, e) {
-			fmt.Fprintf(out, "  last change       %s (%s)\n", e.Time.Format(time.RFC3339), eventLine(e))
+			fmt.Fprintf(out, "  last change       %s (%s)\n", eventTime(*e, time.RFC3339), eventLine(e))
 			writeEventChain(out, cs, e, "  ")
 		}
 	}
