@@ -47,7 +47,9 @@ version, strategy and weights, requested by, approved by, merged by,
 policy, pull request, commit and signature status. Merges made outside
 modelgit and commits whose signatures do not verify are shown as such.
 
-Times are the committer time of the merge commit on the followed branch.
+Times are the committer time of the merge commit on the followed branch,
+never before its parent's: a commit made on a clock that was behind takes
+its parent's time and is marked "clock skew".
 A rewrite of that branch since the last run is reported on stderr and in
 the JSON ("rewrites"). Everything is read from git alone.`,
 		Example: `  modelgit audit --env production --since 2026-01-01
