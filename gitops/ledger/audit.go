@@ -107,7 +107,11 @@ func (r *Ledger) FollowedBranches(env string) (map[string][]string, error) {
 
 // BranchTip reads refs/heads/<branch>; zero when it does not exist yet.
 func (r *Ledger) BranchTip(ctx context.Context, branch string) (plumbing.Hash, error) {
-	return r.Repo().BranchTip(ctx, branch)
+	tip, err := r.Repo().BranchTip(ctx, branch)
+	if err == nil && tip.IsZero() {
+		r.Log().Warningf("branch %s, which Flux follows, does not exist in this clone: nothing ran from it yet (fetch it, or name the branch Flux follows in modelgit.yaml's environments)", branch)
+	}
+	return tip, err
 }
 
 // SplitReleasePath splits environments/<env>/<model>.yaml.

@@ -478,7 +478,7 @@ func describe(ev *AuditEvent) string {
 		return "unreadable, nothing was serving"
 	case !ev.To.Parsed():
 		return "unreadable, still serving " + servingList(ev.From)
-	case !ev.From.Parsed():
+	case !ev.From.Parsed() && ev.To != nil:
 		return "readable again: " + servingList(ev.To)
 	case ev.Rollback == "" || ev.From == nil || ev.To == nil:
 		return ""
