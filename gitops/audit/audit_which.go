@@ -508,12 +508,23 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 			chain[i] = append(chain[i], h.String())
 		}
 	}
+	found, err := r.searchAdded(ctx, chain, slices.Sorted(maps.Keys(added)))
+	if err != nil {
+		return err
+	}
+	return r.signRegistrations(ctx, chain, found, t, added)
+}
+
+// searchAdded finds, for each path, the oldest commit of chain (the
+// first-parent history, newest first) from which on it exists: its index
+// in chain.
+func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []string) (map[string]int, error) {
 	type search struct {
 		path   string
 		lo, hi int // exists at lo; not known beyond hi (exclusive)
 	}
 	var all, open []*search
-	for _, p := range slices.Sorted(maps.Keys(added)) {
+	for _, p := range paths {
 		s := &search{path: p, lo: 0, hi: len(chain)}
 		all = append(all, s)
 		if s.hi > 1 {
@@ -522,7 +533,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 	}
 	cf, err := r.Repo().BatchCheck(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cf.Close()
 	for len(open) > 0 {
@@ -532,7 +543,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 		}
 		exists, err := cf.Exist(queries)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next := open[:0]
 		for i, s := range open {
@@ -547,12 +558,22 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 		}
 		open = next
 	}
-	// A registration through a pull request: its commit is the merge's
-	// second parent.
+	found := make(map[string]int, len(all))
+	for _, s := range all {
+		found[s.path] = s.lo
+	}
+	return found, nil
+}
+
+// signRegistrations reads the commits that registered each manifest
+// (chain[found[path]], or that merge's second parent for a registration
+// through a pull request) and their signatures.
+func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t *gitops.Trust, added map[string]*VersionChain) error {
 	commits := map[plumbing.Hash]*object.Commit{}
 	var hashes []plumbing.Hash
-	for _, s := range all {
-		c := chain[s.lo]
+	paths := slices.Sorted(maps.Keys(found))
+	for _, p := range paths {
+		c := chain[found[p]]
 		h := plumbing.NewHash(c[0])
 		if len(c) > 2 {
 			h = plumbing.NewHash(c[2])
@@ -566,8 +587,8 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 	if err != nil {
 		return err
 	}
-	for _, s := range all {
-		c := chain[s.lo]
+	for _, p := range paths {
+		c := chain[found[p]]
 		h := plumbing.NewHash(c[0])
 		if len(c) > 2 {
 			h = plumbing.NewHash(c[2])
@@ -580,7 +601,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 			commits[h] = commit
 		}
 		sig := gitops.SignatureOf(commit, t)
-		vc := added[s.path]
+		vc := added[p]
 		vc.RegistrationCommit, vc.Signature = h.String(), &sig
 	}
 	return nil
