@@ -39,7 +39,10 @@ the chain: version digest → artifact digests → training-data hash →
 registered by / signed by → requested by → approved by → merge commit.
 
 The moment is compared with the committer time of the commits on that
-branch (for a pull request, its merge). --at takes RFC 3339, a date, or a
+branch (for a pull request, its merge), never before a commit's parent's:
+a commit made on a clock that was behind takes its parent's time, and is
+marked "clock skew". A release file that does not parse changes nothing:
+the versions Flux last applied are shown, serving since they started. --at takes RFC 3339, a date, or a
 relative time ("2h ago"); the default is now.`,
 		Example: `  modelgit which --env production --at 2026-03-03T14:02:00Z
   modelgit which --env production --at "3 days ago" --model fraud-detector -o json`,
