@@ -34,10 +34,13 @@ type WhichResult struct {
 	TimeBasis   string    `json:"timeBasis"`
 	// Commit is the first-parent commit in effect at At (the newest whose
 	// committer time is not after At); "" when the branch had none yet.
-	Commit     string           `json:"commit"`
-	CommitTime *time.Time       `json:"commitTime"`
-	Models     []WhichModel     `json:"models"`
-	Rewrites   []ledger.Rewrite `json:"rewrites"`
+	Commit     string     `json:"commit"`
+	CommitTime *time.Time `json:"commitTime"`
+	// CommitterTime is the commit's own committer time when it is before
+	// its first parent's (a skewed clock): CommitTime is then the parent's.
+	CommitterTime *time.Time       `json:"committerTime,omitempty"`
+	Models        []WhichModel     `json:"models"`
+	Rewrites      []ledger.Rewrite `json:"rewrites"`
 }
 
 // WhichModel is one model's release in effect.
@@ -46,7 +49,9 @@ type WhichModel struct {
 	ReleaseFile string `json:"releaseFile"`
 	Strategy    string `json:"strategy"`
 	Match       string `json:"match,omitempty"`
-	// Error says why the release file did not parse.
+	// Error says why the release file did not parse; Strategy and
+	// Versions are then those of the last one that did, which Flux goes
+	// on applying.
 	Error    string           `json:"error,omitempty"`
 	Versions []ServingVersion `json:"versions"`
 	// LastChange is the change that wrote the release file as it was.
@@ -104,9 +109,61 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if opts.Env == "" {
 		return nil, fmt.Errorf("which: an environment is required")
 	}
-	branches, err := r.FollowedBranches(opts.Env)
+	res, tip, err := r.whichBranch(ctx, opts)
+	if err != nil || tip.IsZero() {
+		return res, err
+	}
+	clock, err := r.FirstParentClock(ctx, tip)
 	if err != nil {
 		return nil, err
+	}
+	at, atTime, raw := clock.At(opts.At)
+	if at.IsZero() {
+		return res, nil
+	}
+	res.Commit, res.CommitTime = at.String(), &atTime
+	if raw.Before(atTime) {
+		res.CommitterTime = &raw
+	}
+	byModel, err := r.releasesAt(ctx, at, opts, res)
+	if err != nil {
+		return nil, err
+	}
+	// go-git's repository is not safe for concurrent use: the allowed
+	// signers are read before.
+	t, err := r.LoadTrust(tip)
+	if err != nil {
+		return nil, err
+	}
+	// The manifests' chains do not depend on the walk below: read them
+	// meanwhile, unless a release file in effect does not parse (its
+	// versions are then those of the last one that did, found by the walk).
+	early := !slices.ContainsFunc(res.Models, func(m WhichModel) bool { return m.Error != "" })
+	chains := make(chan error, 1)
+	if early {
+		go func() { chains <- r.versionChains(ctx, at, t, res) }()
+	}
+	if err := r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel); err != nil {
+		if early {
+			<-chains
+		}
+		return nil, err
+	}
+	for i := range res.Models {
+		byModel[res.Models[i].Model].apply(&res.Models[i])
+	}
+	if !early {
+		return res, r.versionChains(ctx, at, t, res)
+	}
+	return res, <-chains
+}
+
+// whichBranch starts the answer of Which: the branch the environment
+// follows, its tip and its rewrites.
+func (r *repository) whichBranch(ctx context.Context, opts WhichOptions) (*WhichResult, plumbing.Hash, error) {
+	branches, err := r.FollowedBranches(opts.Env)
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
 	}
 	var branch string
 	for b := range branches {
@@ -114,34 +171,24 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	}
 	tip, err := r.BranchTip(ctx, branch)
 	if err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
 	res := &WhichResult{Environment: opts.Env, At: opts.At.UTC(), Branch: branch, Tip: tip.String(), TimeBasis: ledger.TimeBasis, Models: []WhichModel{}}
 	if res.Rewrites, err = r.CheckFollowed(ctx, branch, tip); err != nil {
-		return nil, err
+		return nil, plumbing.ZeroHash, err
 	}
 	if res.Rewrites == nil {
 		res.Rewrites = []ledger.Rewrite{}
 	}
-	if tip.IsZero() {
-		return res, nil
-	}
-	at, atTime, err := r.Repo().CommitAt(ctx, tip, opts.At)
-	if err != nil || at.IsZero() {
-		return res, err
-	}
-	res.Commit, res.CommitTime = at.String(), &atTime
+	return res, tip, nil
+}
 
-	// The release files in effect.
-	cf, err := r.Repo().CatFile(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cf.Close()
-	var models []string
-	if opts.Model != "" {
-		models = []string{opts.Model}
-	} else {
+// releasesAt reads the release files of the environment (or of the one
+// model asked) at commit at into res, and returns a walk to explain each.
+func (r *repository) releasesAt(ctx context.Context, at plumbing.Hash, opts WhichOptions, res *WhichResult) (map[string]*whichPending, error) {
+	models := []string{opts.Model}
+	if opts.Model == "" {
+		models = nil
 		names, err := r.Repo().TreeNames(ctx, at, path.Join(manifests.EnvironmentsDir, opts.Env))
 		if err != nil {
 			return nil, err
@@ -152,113 +199,117 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 			}
 		}
 	}
-	objs, err := cf.Fetch(at, func() []string {
-		var ps []string
-		for _, m := range models {
-			ps = append(ps, manifests.ReleaseFile(opts.Env, m))
-		}
-		return ps
-	}())
+	var paths []string
+	for _, m := range models {
+		paths = append(paths, manifests.ReleaseFile(opts.Env, m))
+	}
+	cf, err := r.Repo().CatFile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cf.Close()
+	objs, err := cf.Fetch(at, paths)
 	if err != nil {
 		return nil, err
 	}
 	byModel := map[string]*whichPending{}
-	var versionPaths []string
 	for _, m := range models {
-		raw := objs[manifests.ReleaseFile(opts.Env, m)]
+		file := manifests.ReleaseFile(opts.Env, m)
+		raw := objs[file]
 		if raw == nil {
 			continue // the model does not run there then
 		}
-		st := ledger.StateOf(manifests.ReleaseFile(opts.Env, m), raw)
-		wm := WhichModel{Model: m, ReleaseFile: manifests.ReleaseFile(opts.Env, m), Strategy: st.Strategy, Match: st.Match, Error: st.Error, Versions: []ServingVersion{}}
-		p := &whichPending{open: map[string]*ServingVersion{}}
-		for _, rv := range st.Versions {
-			wm.Versions = append(wm.Versions, ServingVersion{Version: rv.Version, Digest: rv.Digest, Weight: rv.Weight, Role: rv.Role, Serving: rv.Weight == nil || *rv.Weight > 0})
-			versionPaths = append(versionPaths, manifests.VersionFile(m, rv.Version.String()))
-		}
+		st := ledger.StateOf(file, raw)
+		wm := WhichModel{Model: m, ReleaseFile: file, Error: st.Error, Versions: []ServingVersion{}}
+		setRelease(&wm, st)
 		res.Models = append(res.Models, wm)
-		byModel[m] = p
+		byModel[m] = &whichPending{walk: ledger.NewRunWalk()}
 	}
-	// Pointers into res.Models only now that it no longer grows.
-	for i := range res.Models {
-		p := byModel[res.Models[i].Model]
-		p.wm = &res.Models[i]
-		for i := range p.wm.Versions {
-			p.open[p.wm.Versions[i].Version.String()] = &p.wm.Versions[i]
-		}
+	return byModel, nil
+}
+
+// setRelease sets the strategy and versions of wm to those of st.
+func setRelease(wm *WhichModel, st *ledger.ReleaseState) {
+	wm.Strategy, wm.Match, wm.Versions = "", "", []ServingVersion{}
+	if st == nil || st.Error != "" {
+		return
 	}
-	// Walk back through the changes of these release files until every
-	// version's start of service (and each file's last change) is found.
-	unexplained := func() bool {
-		for _, p := range byModel {
-			if !p.lastFound || len(p.open) > 0 {
-				return true
-			}
-		}
-		return false
+	wm.Strategy, wm.Match = st.Strategy, st.Match
+	for _, rv := range st.Versions {
+		wm.Versions = append(wm.Versions, ServingVersion{Version: rv.Version, Digest: rv.Digest, Weight: rv.Weight, Role: rv.Role, Serving: rv.Weight == nil || *rv.Weight > 0})
 	}
-	// The manifests' chains do not depend on the walk below: read them
-	// meanwhile (each sets other fields of the versions).
-	// go-git's repository is not safe for concurrent use: the allowed
-	// signers are read before.
-	t, err := r.LoadTrust(tip)
-	if err != nil {
-		return nil, err
-	}
-	chains := make(chan error, 1)
-	go func() { chains <- r.versionChains(ctx, at, t, res) }()
-	if unexplained() {
-		used, err := r.walkCached(ctx, branch, tip, at, opts, byModel, unexplained)
-		if err == nil && !used {
-			err = r.walkBack(ctx, at, t, opts, byModel, unexplained)
-		}
-		if err != nil {
-			<-chains
-			return nil, err
-		}
-	}
-	if err := <-chains; err != nil {
-		return nil, err
-	}
-	return res, nil
 }
 
 // whichPending is one model of a Which answer while the walk back looks
 // for the changes that explain it.
 type whichPending struct {
-	wm        *WhichModel
-	lastFound bool
-	open      map[string]*ServingVersion // version → not yet explained
+	walk *ledger.RunWalk
+	// full, when set, turns a change met by walkBack (dated, with its
+	// release states only) into its whole event.
+	full map[*ledger.AuditEvent]*ledger.AuditEvent
 }
 
-// explain applies one change of a model's release file, met walking back
-// from the commit in effect, to what is still unexplained about it; it
-// returns the setters to call with the change's event.
-func (p *whichPending) explain(from *ledger.ReleaseState) []func(*ledger.AuditEvent) {
-	var sets []func(*ledger.AuditEvent)
-	if !p.lastFound {
-		p.lastFound = true
-		sets = append(sets, func(ev *ledger.AuditEvent) { p.wm.LastChange = ev })
+// apply sets what the walk found on wm: the last change and, for each
+// version, the change that made it serve (or a standby) without
+// interruption since. A release file in effect that does not parse
+// changes nothing: wm then shows the versions of the last one that did,
+// which Flux goes on applying.
+func (p *whichPending) apply(wm *WhichModel) {
+	cur, last, since := p.walk.Result()
+	if wm.Error != "" {
+		setRelease(wm, cur)
 	}
-	for v, sv := range p.open {
-		explained := !from.Serving(v)
-		if !sv.Serving {
-			// A standby: since the change that added it, or that took its
-			// traffic away.
-			explained = from.Serving(v) || !slices.Contains(VersionsOf(from), v)
-		}
-		if explained {
-			sets = append(sets, func(ev *ledger.AuditEvent) { sv.IntroducedBy, sv.Since = ev, &ev.Time })
-			delete(p.open, v)
+	wm.LastChange = p.event(last)
+	for i := range wm.Versions {
+		sv := &wm.Versions[i]
+		if ev := p.event(since[sv.Version.String()]); ev != nil {
+			sv.IntroducedBy, sv.Since = ev, &ev.Time
 		}
 	}
-	return sets
+}
+
+func (p *whichPending) event(ev *ledger.AuditEvent) *ledger.AuditEvent {
+	if f, ok := p.full[ev]; ok {
+		return f
+	}
+	return ev
+}
+
+// walkWhich walks back from at through the changes of the release files
+// until each walk is done: through the audit cache's events when there is
+// a cache (brought up to date first), else through the history.
+func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending) error {
+	if len(byModel) == 0 {
+		return nil
+	}
+	used, err := r.walkCached(ctx, branch, tip, at, clock, opts, byModel)
+	if err == nil && !used {
+		err = r.walkBack(ctx, at, clock, t, opts, byModel)
+	}
+	return err
+}
+
+// commitAndHead is c and, for a merge, its second parent.
+func commitAndHead(c *repo.FPCommit) []plumbing.Hash {
+	if len(c.Parents) > 1 {
+		return []plumbing.Hash{c.Hash, c.Parents[1]}
+	}
+	return []plumbing.Hash{c.Hash}
+}
+
+func allDone(byModel map[string]*whichPending) bool {
+	for _, p := range byModel {
+		if !p.walk.Done() {
+			return false
+		}
+	}
+	return true
 }
 
 // walkCached walks back through the audit cache's events, when there is
 // a cache (brought up to date first: only the commits after it are
 // scanned); false when there is none, and nothing was done.
-func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) (bool, error) {
+func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, opts WhichOptions, byModel map[string]*whichPending) (bool, error) {
 	file, err := r.CachePath(ctx)
 	if err != nil {
 		return false, err
@@ -274,60 +325,46 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 	if err != nil {
 		return false, err
 	}
-	later, err := r.Repo().FirstParentRange(ctx, at, tip)
-	if err != nil {
-		return false, err
-	}
-	after := map[string]bool{}
-	for _, h := range later {
-		after[h.String()] = true
-	}
-	for i := len(events) - 1; i >= 0 && unexplained(); i-- {
-		ev := &events[i]
+	atPos, _ := clock.Position(at)
+	for i := len(events) - 1; i >= 0 && !allDone(byModel); i-- {
+		ev := events[i]
 		p := byModel[ev.Model]
-		if p == nil || ev.Environment != opts.Env || after[ev.Commit] {
+		if p == nil || ev.Environment != opts.Env || p.walk.Done() {
 			continue
 		}
-		if sets := p.explain(ev.From); len(sets) > 0 {
-			c := *ev
-			for _, set := range sets {
-				set(&c)
-			}
+		if pos, ok := clock.Position(plumbing.NewHash(ev.Commit)); !ok || pos < atPos {
+			continue // after the moment asked
 		}
+		ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
+		p.walk.Add(&ev)
 	}
 	return true, nil
 }
 
 // walkBack walks the first-parent history back from at through the
-// changes of the release files until every version's start of service
-// (and each file's last change) is found. The walk reads only trees and
-// release blobs; the few commits that explain something are read after
-// it, and only their events are built.
-func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending, unexplained func() bool) error {
-	s := ledger.NewEventScanner(t)
-	type need struct {
-		c    *repo.FPCommit
-		path string
-		sets []func(*ledger.AuditEvent)
-	}
-	var needs []*need
+// changes of the release files until each walk is done. The walk reads
+// only trees and release blobs; the few commits whose changes explain
+// something are read after it, and only their events are built.
+func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending) error {
+	s := ledger.NewEventScanner(ctx, r.Repo(), t)
+	met := map[*ledger.AuditEvent]*repo.FPCommit{}
 	_, err := r.Repo().ScanReleases(ctx, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *repo.FPCommit) error {
 		for _, ch := range c.Changes {
 			// Parse both sides now: a blob is fetched once, by the first
 			// commit that names it, and this commit's objects are not kept.
 			from := s.Release(ch.Path, ch.Old, c.Objects)
-			s.Release(ch.Path, ch.New, c.Objects)
+			to := s.Release(ch.Path, ch.New, c.Objects)
 			env, model, ok := ledger.SplitReleasePath(ch.Path)
 			p := byModel[model]
-			if !ok || p == nil || env != opts.Env {
+			if !ok || p == nil || env != opts.Env || p.walk.Done() {
 				continue
 			}
-			n := &need{c: c, path: ch.Path, sets: p.explain(from)}
-			if len(n.sets) > 0 {
-				needs = append(needs, n)
-			}
+			ev := &ledger.AuditEvent{Time: c.Time, Environment: env, Model: model, Commit: c.Hash.String(), From: from, To: to}
+			clock.Date(ev)
+			met[ev] = c
+			p.walk.Add(ev)
 		}
-		if !unexplained() {
+		if allDone(byModel) {
 			return repo.ErrStopScan
 		}
 		return nil
@@ -335,18 +372,29 @@ func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, t *gitops.T
 	if err != nil {
 		return err
 	}
-	// The commits (and a merge's second parent) of the changes found.
+	return r.fullEvents(ctx, s, clock, byModel, met)
+}
+
+// fullEvents builds the whole events of the changes walkBack met that
+// explain something: it reads their commits (and a merge's second
+// parent) now.
+func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clock *ledger.Clock, byModel map[string]*whichPending, met map[*ledger.AuditEvent]*repo.FPCommit) error {
 	var hashes []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
-	for _, n := range needs {
-		hs := []plumbing.Hash{n.c.Hash}
-		if len(n.c.Parents) > 1 {
-			hs = append(hs, n.c.Parents[1])
-		}
-		for _, h := range hs {
-			if !seen[h] {
-				seen[h] = true
-				hashes = append(hashes, h)
+	needed := map[*ledger.AuditEvent]bool{}
+	for _, p := range byModel {
+		_, last, since := p.walk.Result()
+		for _, ev := range append(slices.Collect(maps.Values(since)), last) {
+			c := met[ev]
+			if c == nil {
+				continue
+			}
+			needed[ev] = true
+			for _, h := range commitAndHead(c) {
+				if !seen[h] {
+					seen[h] = true
+					hashes = append(hashes, h)
+				}
 			}
 		}
 	}
@@ -354,39 +402,33 @@ func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, t *gitops.T
 	if err != nil {
 		return err
 	}
-	events := map[plumbing.Hash][]ledger.AuditEvent{}
-	for _, n := range needs {
-		evs, ok := events[n.c.Hash]
+	built := map[plumbing.Hash][]ledger.AuditEvent{}
+	for ev := range needed {
+		c := met[ev]
+		evs, ok := built[c.Hash]
 		if !ok {
-			n.c.Objects[n.c.Hash] = objs[n.c.Hash]
-			if len(n.c.Parents) > 1 {
-				n.c.Objects[n.c.Parents[1]] = objs[n.c.Parents[1]]
+			for _, h := range commitAndHead(c) {
+				c.Objects[h] = objs[h]
 			}
-			if evs, err = s.Events(n.c); err != nil {
+			if evs, err = s.Events(c); err != nil {
 				return err
 			}
-			events[n.c.Hash] = evs
+			for i := range evs {
+				clock.Date(&evs[i])
+			}
+			built[c.Hash] = evs
 		}
+		p := byModel[ev.Model]
 		for i := range evs {
-			if manifests.ReleaseFile(evs[i].Environment, evs[i].Model) == n.path {
-				for _, set := range n.sets {
-					set(&evs[i])
+			if evs[i].Environment == ev.Environment && evs[i].Model == ev.Model {
+				if p.full == nil {
+					p.full = map[*ledger.AuditEvent]*ledger.AuditEvent{}
 				}
+				p.full[ev] = &evs[i]
 			}
 		}
 	}
 	return nil
-}
-
-func VersionsOf(st *ledger.ReleaseState) []string {
-	if st == nil {
-		return nil
-	}
-	var out []string
-	for _, v := range st.Versions {
-		out = append(out, v.Version.String())
-	}
-	return out
 }
 
 // versionChains fills in each version's manifest chain as committed at at,
@@ -466,12 +508,23 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 			chain[i] = append(chain[i], h.String())
 		}
 	}
+	found, err := r.searchAdded(ctx, chain, slices.Sorted(maps.Keys(added)))
+	if err != nil {
+		return err
+	}
+	return r.signRegistrations(ctx, chain, found, t, added)
+}
+
+// searchAdded finds, for each path, the oldest commit of chain (the
+// first-parent history, newest first) from which on it exists: its index
+// in chain.
+func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []string) (map[string]int, error) {
 	type search struct {
 		path   string
 		lo, hi int // exists at lo; not known beyond hi (exclusive)
 	}
 	var all, open []*search
-	for _, p := range slices.Sorted(maps.Keys(added)) {
+	for _, p := range paths {
 		s := &search{path: p, lo: 0, hi: len(chain)}
 		all = append(all, s)
 		if s.hi > 1 {
@@ -480,7 +533,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 	}
 	cf, err := r.Repo().BatchCheck(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cf.Close()
 	for len(open) > 0 {
@@ -490,7 +543,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 		}
 		exists, err := cf.Exist(queries)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next := open[:0]
 		for i, s := range open {
@@ -505,12 +558,22 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 		}
 		open = next
 	}
-	// A registration through a pull request: its commit is the merge's
-	// second parent.
+	found := make(map[string]int, len(all))
+	for _, s := range all {
+		found[s.path] = s.lo
+	}
+	return found, nil
+}
+
+// signRegistrations reads the commits that registered each manifest
+// (chain[found[path]], or that merge's second parent for a registration
+// through a pull request) and their signatures.
+func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t *gitops.Trust, added map[string]*VersionChain) error {
 	commits := map[plumbing.Hash]*object.Commit{}
 	var hashes []plumbing.Hash
-	for _, s := range all {
-		c := chain[s.lo]
+	paths := slices.Sorted(maps.Keys(found))
+	for _, p := range paths {
+		c := chain[found[p]]
 		h := plumbing.NewHash(c[0])
 		if len(c) > 2 {
 			h = plumbing.NewHash(c[2])
@@ -524,8 +587,8 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 	if err != nil {
 		return err
 	}
-	for _, s := range all {
-		c := chain[s.lo]
+	for _, p := range paths {
+		c := chain[found[p]]
 		h := plumbing.NewHash(c[0])
 		if len(c) > 2 {
 			h = plumbing.NewHash(c[2])
@@ -538,7 +601,7 @@ func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *git
 			commits[h] = commit
 		}
 		sig := gitops.SignatureOf(commit, t)
-		vc := added[s.path]
+		vc := added[p]
 		vc.RegistrationCommit, vc.Signature = h.String(), &sig
 	}
 	return nil

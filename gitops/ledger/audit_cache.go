@@ -27,7 +27,7 @@ import (
 const AuditCacheFile = "modelgit/audit-cache"
 
 // auditCacheVersion changes whenever the events or their encoding do.
-const auditCacheVersion = 3
+const auditCacheVersion = 4
 
 // auditCacheMagic starts the file; the sha256 of the rest follows it, so
 // that a damaged file is never read as events.
@@ -42,7 +42,10 @@ type auditCache struct {
 // are stored once each: From and To of the events are indexes into
 // Releases (-1: none).
 type auditCacheBranch struct {
-	Tip          string
+	Tip string
+	// TipTime is the tip's time on the first-parent line, which the
+	// times of the commits after it are clamped to.
+	TipTime      time.Time
 	Environments []string
 	Trust        string
 	Releases     []cachedRelease
@@ -59,6 +62,8 @@ type auditCacheBranch struct {
 // step.
 type cachedEvent struct {
 	Time                                                     time.Time
+	CommitterTime                                            *time.Time
+	Description                                              string
 	Environment, Model, Action, FromVersion, ToVersion       string
 	Strategy, Forced, Rollback, RequestedBy                  string
 	ApprovedBy                                               []string
@@ -72,7 +77,8 @@ type cachedEvent struct {
 
 func toCachedEvent(e *AuditEvent) cachedEvent {
 	return cachedEvent{
-		Time: e.Time, Environment: e.Environment, Model: e.Model, Action: e.Action, FromVersion: e.FromVersion, ToVersion: e.ToVersion,
+		Time: e.Time, CommitterTime: e.CommitterTime, Description: e.Description,
+		Environment: e.Environment, Model: e.Model, Action: e.Action, FromVersion: e.FromVersion, ToVersion: e.ToVersion,
 		Strategy: e.Strategy, Forced: e.Forced, Rollback: e.Rollback, RequestedBy: e.RequestedBy, ApprovedBy: e.ApprovedBy,
 		MergedBy: e.MergedBy, Policy: e.Policy, PullRequest: e.PullRequest, CheckedHead: e.CheckedHead, Via: e.Via, Commit: e.Commit,
 		ChangeCommit: e.ChangeCommit, Reverts: e.Reverts, Subject: e.Subject, Signature: e.Signature, ChangeSignature: e.ChangeSignature, Notes: e.Notes,
@@ -85,7 +91,8 @@ func (c *cachedEvent) event(from, to *ReleaseState) AuditEvent {
 		approved = []string{} // gob does not tell empty from nil
 	}
 	return AuditEvent{
-		Time: c.Time, Environment: c.Environment, Model: c.Model, Action: c.Action, FromVersion: c.FromVersion, ToVersion: c.ToVersion,
+		Time: c.Time, CommitterTime: c.CommitterTime, Description: c.Description,
+		Environment: c.Environment, Model: c.Model, Action: c.Action, FromVersion: c.FromVersion, ToVersion: c.ToVersion,
 		From: from, To: to,
 		Strategy: c.Strategy, Forced: c.Forced, Rollback: c.Rollback, RequestedBy: c.RequestedBy, ApprovedBy: approved,
 		MergedBy: c.MergedBy, Policy: c.Policy, PullRequest: c.PullRequest, CheckedHead: c.CheckedHead, Via: c.Via, Commit: c.Commit,
@@ -234,8 +241,8 @@ func (e *auditCacheBranch) resolve() bool {
 }
 
 // newCacheBranch stores events (oldest first) for tip.
-func newCacheBranch(tip plumbing.Hash, envs []string, trust string, events []AuditEvent) *auditCacheBranch {
-	e := &auditCacheBranch{Tip: tip.String(), Environments: envs, Trust: trust, From: make([]int, len(events)), To: make([]int, len(events))}
+func newCacheBranch(tip plumbing.Hash, tipTime time.Time, envs []string, trust string, events []AuditEvent) *auditCacheBranch {
+	e := &auditCacheBranch{Tip: tip.String(), TipTime: tipTime, Environments: envs, Trust: trust, From: make([]int, len(events)), To: make([]int, len(events))}
 	idx := map[*ReleaseState]int{}
 	ref := func(st *ReleaseState) int {
 		if st == nil {
@@ -268,19 +275,20 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 	}
 	cache := readAuditCache(file)
 	var stop plumbing.Hash
+	var stopTime time.Time
 	var cached []AuditEvent
 	if e := cache.Branches[branch]; e != nil && slices.Equal(e.Environments, envs) && e.Trust == trust {
 		if e.Tip == tip.String() {
 			return e.events, nil
 		}
-		stop, cached = plumbing.NewHash(e.Tip), e.events
+		stop, stopTime, cached = plumbing.NewHash(e.Tip), e.TipTime, e.events
 	}
 	t, err := r.LoadTrust(tip)
 	if err != nil {
 		return nil, err
 	}
 	var newer []AuditEvent
-	reached, err := r.ScanEvents(ctx, tip, stop, t, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
+	res, err := r.ScanEvents(ctx, tip, stop, t, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
 		if progress != nil {
 			progress()
 		}
@@ -290,12 +298,21 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 	if err != nil {
 		return nil, err
 	}
+	if stop.IsZero() || !res.Reached {
+		stopTime = time.Time{}
+	}
+	mono := monotone(res.Listed, stopTime)
+	clampEvents(newer, res.Listed, mono)
+	var tipTime time.Time
+	if len(mono) > 0 {
+		tipTime = mono[0]
+	}
 	slices.Reverse(newer)
 	events := newer
-	if !stop.IsZero() && reached {
+	if !stop.IsZero() && res.Reached {
 		events = append(slices.Clip(cached), newer...)
 	}
-	cache.Branches[branch] = newCacheBranch(tip, envs, trust, events)
+	cache.Branches[branch] = newCacheBranch(tip, tipTime, envs, trust, events)
 	data, err := encodeAuditCache(cache)
 	if err == nil {
 		err = durable.WriteFile(file, data, 0o644, nil)

@@ -69,8 +69,9 @@ func (r *Ledger) CheckFollowed(ctx context.Context, branch string, tip plumbing.
 	if prev, ok := st.Tips[branch]; ok && prev != tip.String() {
 		if !r.gitIsAncestor(ctx, prev, tip) {
 			rw := Rewrite{Branch: branch, Previous: prev, Current: tip.String(), DetectedAt: r.Now().UTC()}
+			// Reported by the caller, with the earlier ones, from what this
+			// returns (once: not also logged here).
 			st.Rewrites = append(st.Rewrites, rw)
-			r.Log().Warningf("HISTORY REWRITTEN: branch %s was at %s, which is no longer in its history (now %s): a force-push, reset or rebase; the audit below is of the new history", branch, prev, tip)
 		}
 	}
 	if st.Tips[branch] != tip.String() {

@@ -22,6 +22,10 @@ type RanInterval struct {
 	// Commit is the change that started the interval, on the followed
 	// branch (for a pull request, its merge commit).
 	Commit string `json:"commit"`
+	// ClockSkew says that the change that started or ended it was
+	// committed on a clock behind its parent's: its time is the parent's
+	// (time on the first-parent line never goes back).
+	ClockSkew bool `json:"clockSkew,omitempty"`
 	// endedBy is the change that ended it; a run goes on without a gap
 	// when the next interval starts at the same change.
 	endedBy string
@@ -45,7 +49,7 @@ func ranIntervals(events []AuditEvent) map[string][]RanInterval {
 				if rv.Weight != nil && *rv.Weight <= 0 {
 					continue
 				}
-				now[rv.Version.String()] = RanInterval{Environment: ev.Environment, From: ev.Time, Strategy: ev.To.Strategy, Weight: rv.Weight, Role: rv.Role, Commit: ev.Commit}
+				now[rv.Version.String()] = RanInterval{Environment: ev.Environment, From: ev.Time, Strategy: ev.To.Strategy, Weight: rv.Weight, Role: rv.Role, Commit: ev.Commit, ClockSkew: ev.CommitterTime != nil}
 			}
 		}
 		// Close what stopped or changed, then open what is new or changed.
@@ -60,6 +64,7 @@ func ranIntervals(events []AuditEvent) map[string][]RanInterval {
 			}
 			t := ev.Time
 			cur.To, cur.endedBy = &t, ev.Commit
+			cur.ClockSkew = cur.ClockSkew || ev.CommitterTime != nil
 			delete(open, k)
 		}
 		for _, v := range slices.Sorted(maps.Keys(now)) {

@@ -18,6 +18,16 @@ import (
 // returns true, ParseRelease accepts the same bytes with the same result
 // (FuzzFastRelease checks this).
 func fastRelease(raw []byte) (*manifests.Release, bool) {
+	rel, ok := fastReleaseFields(raw)
+	if !ok || !fastReleaseValid(rel) {
+		return nil, false
+	}
+	return rel, true
+}
+
+// fastReleaseFields reads the lines of a release file in the canonical
+// layout into its fields; false at anything else.
+func fastReleaseFields(raw []byte) (*manifests.Release, bool) {
 	rel := &manifests.Release{}
 	var cur *manifests.ReleasedVersion
 	seen := map[string]bool{}
@@ -47,74 +57,91 @@ func fastRelease(raw []byte) (*manifests.Release, bool) {
 			inVersions, cur = false, nil
 		}
 		k, v, ok := strings.Cut(line, ": ")
-		if !ok {
-			if line == "versions:" && !item && !seen["versions"] {
-				seen["versions"], inVersions = true, true
-				continue
-			}
+		switch {
+		case !ok && line == "versions:" && !item && !seen["versions"]:
+			seen["versions"], inVersions = true, true
+		case !ok || !plainScalar(k) || !plainScalar(v):
 			return nil, false
-		}
-		if !plainScalar(k) || !plainScalar(v) {
-			return nil, false
-		}
-		if item {
-			var err error
-			switch k {
-			case "version":
-				if cur.Version, err = manifests.ParseVersion(v); err != nil || cur.Version.String() != v {
-					return nil, false
-				}
-			case "digest":
-				if cur.Digest, err = manifests.ParseDigest(v); err != nil || cur.Digest.String() != v {
-					return nil, false
-				}
-			case "weight":
-				n, err := strconv.Atoi(v)
-				if err != nil || strconv.Itoa(n) != v || cur.Weight != nil {
-					return nil, false
-				}
-				cur.Weight = &n
-			case "role":
-				if cur.Role != "" {
-					return nil, false
-				}
-				cur.Role = v
-			default:
+		case item:
+			if !setVersionField(cur, k, v) {
 				return nil, false
 			}
-			continue
-		}
-		if seen[k] {
+		case seen[k]:
 			return nil, false
-		}
-		seen[k] = true
-		switch k {
-		case "apiVersion":
-			rel.APIVersion = v
-		case "kind":
-			rel.Kind = v
-		case "model":
-			rel.Model = v
-		case "environment":
-			rel.Environment = v
-		case "strategy":
-			rel.Strategy = v
-		case "match":
-			rel.Match = v
 		default:
-			return nil, false
+			seen[k] = true
+			if !setReleaseField(rel, k, v) {
+				return nil, false
+			}
 		}
 	}
+	return rel, true
+}
+
+// setVersionField sets field k of a listed version to v, exactly as
+// written; false when k is unknown, repeated or v not canonical.
+func setVersionField(cur *manifests.ReleasedVersion, k, v string) bool {
+	var err error
+	switch k {
+	case "version":
+		cur.Version, err = manifests.ParseVersion(v)
+		return err == nil && cur.Version.String() == v
+	case "digest":
+		cur.Digest, err = manifests.ParseDigest(v)
+		return err == nil && cur.Digest.String() == v
+	case "weight":
+		n, err := strconv.Atoi(v)
+		if err != nil || strconv.Itoa(n) != v || cur.Weight != nil {
+			return false
+		}
+		cur.Weight = &n
+		return true
+	case "role":
+		if cur.Role != "" {
+			return false
+		}
+		cur.Role = v
+		return true
+	}
+	return false
+}
+
+// setReleaseField sets top-level field k of rel to v; false when k is
+// unknown.
+func setReleaseField(rel *manifests.Release, k, v string) bool {
+	switch k {
+	case "apiVersion":
+		rel.APIVersion = v
+	case "kind":
+		rel.Kind = v
+	case "model":
+		rel.Model = v
+	case "environment":
+		rel.Environment = v
+	case "strategy":
+		rel.Strategy = v
+	case "match":
+		rel.Match = v
+	default:
+		return false
+	}
+	return true
+}
+
+// fastReleaseValid checks rel against the rules manifests.ParseRelease
+// applies: kind, names, the versions and roles each strategy takes, the
+// weights.
+func fastReleaseValid(rel *manifests.Release) bool {
 	if rel.APIVersion != manifests.APIVersion || rel.Kind != manifests.KindRelease ||
 		manifests.ValidName(rel.Model) != nil || manifests.ValidName(rel.Environment) != nil {
-		return nil, false
+		return false
 	}
 	n, ok := map[string][2]int{
 		manifests.StrategyReplace: {1, 1}, manifests.StrategyCanary: {2, 2},
 		manifests.StrategyBlueGreen: {1, 2}, manifests.StrategyAB: {2, 2},
 	}[rel.Strategy]
 	if !ok || len(rel.Versions) < n[0] || len(rel.Versions) > n[1] {
-		return nil, false
+		return false
 	}
 	roles := map[string][]string{
 		manifests.StrategyReplace: {"", "stable"}, manifests.StrategyCanary: {"", "stable", "canary"},
@@ -124,28 +151,25 @@ func fastRelease(raw []byte) (*manifests.Release, bool) {
 	var vs []manifests.Version
 	for _, v := range rel.Versions {
 		if v.Version.IsZero() || v.Digest.IsZero() || slices.Contains(vs, v.Version) || !slices.Contains(roles, v.Role) {
-			return nil, false
+			return false
 		}
 		vs = append(vs, v.Version)
 		if v.Weight != nil {
 			if *v.Weight < 0 || *v.Weight > 100 {
-				return nil, false
+				return false
 			}
 			sum += *v.Weight
 			weighted++
 		}
 	}
 	if rel.Strategy == manifests.StrategyCanary && weighted != len(rel.Versions) || weighted > 0 && sum != 100 {
-		return nil, false
+		return false
 	}
 	if rel.Strategy == manifests.StrategyAB {
-		if name, value, ok := strings.Cut(rel.Match, "="); !ok || name == "" || value == "" {
-			return nil, false
-		}
-	} else if rel.Match != "" {
-		return nil, false
+		name, value, ok := strings.Cut(rel.Match, "=")
+		return ok && name != "" && value != ""
 	}
-	return rel, true
+	return rel.Match == ""
 }
 
 // plainScalar reports whether s reads the same as a YAML plain scalar and

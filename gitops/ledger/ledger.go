@@ -64,7 +64,7 @@ func (r *Ledger) ServedMany(ctx context.Context, tip plumbing.Hash, keys []Key) 
 		return st
 	}
 	events := map[Key][]AuditEvent{} // newest first
-	_, err := r.Repo().ScanReleases(ctx, tip, plumbing.ZeroHash, envs, model, true, func(c *repo.FPCommit) error {
+	res, err := r.Repo().ScanReleasesTimed(ctx, tip, plumbing.ZeroHash, envs, model, true, func(c *repo.FPCommit) error {
 		for _, ch := range c.Changes {
 			e, m, ok := SplitReleasePath(ch.Path)
 			k := Key{Env: e, Model: m}
@@ -82,7 +82,9 @@ func (r *Ledger) ServedMany(ctx context.Context, tip plumbing.Hash, keys []Key) 
 	if err != nil {
 		return nil, err
 	}
+	mono := monotone(res.Listed, time.Time{})
 	for k, evs := range events {
+		clampEvents(evs, res.Listed, mono)
 		slices.Reverse(evs)
 		out[k] = ranIntervals(evs)
 	}

@@ -229,6 +229,74 @@ func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)
 // lite, only the release blobs are read, not the commits. Returning
 // ErrStopScan from fn ends the scan early without error.
 func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
+	res, err := r.ScanReleasesTimed(ctx, tip, stop, envs, model, lite, fn)
+	return res.Reached, err
+}
+
+// FPTime is a first-parent commit and its committer time.
+type FPTime struct {
+	Hash plumbing.Hash
+	Time time.Time
+}
+
+// ScanResult is what a release scan found besides the commits it handed
+// over.
+type ScanResult struct {
+	// Reached says whether the stop commit was found on the first-parent
+	// history.
+	Reached bool
+	// Listed is every first-parent commit the scan listed, newest first,
+	// with its committer time (the stop commit last, when reached): what
+	// time on the first-parent line is computed from. It is complete only
+	// when the scan was not ended early.
+	Listed []FPTime
+}
+
+// ScanReleasesTimed is ScanReleases, also returning the first-parent
+// commits listed with their committer times.
+func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (res ScanResult, err error) {
+	res.Reached, res.Listed, err = r.scanReleases(ctx, tip, stop, envs, model, lite, fn)
+	return res, err
+}
+
+// FirstParentTimes lists the first-parent history of tip, newest first,
+// with each commit's committer time (`git rev-list --first-parent
+// --timestamp`, answered from the commit-graph when there is one).
+func (r *Repo) FirstParentTimes(ctx context.Context, tip plumbing.Hash) ([]FPTime, error) {
+	out, err := gitCmd(ctx, r.Root, "rev-list", "--first-parent", "--timestamp", tip.String())
+	if err != nil || out == "" {
+		return nil, err
+	}
+	lines := strings.Split(out, "\n")
+	list := make([]FPTime, 0, len(lines))
+	for _, l := range lines {
+		ts, h, ok := strings.Cut(l, " ")
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		if !ok || err != nil || len(h) != 40 {
+			return nil, fmt.Errorf("reading git rev-list --first-parent --timestamp %s: unexpected line %q", tip, l)
+		}
+		list = append(list, FPTime{Hash: plumbing.NewHash(h), Time: time.Unix(sec, 0).UTC()})
+	}
+	return list, nil
+}
+
+// Brought lists the commits a merge with parents first and second brings
+// into the first-parent history: those reachable from second but not from
+// first (`git rev-list first..second`, the second-parent side from the
+// merge base), newest first.
+func (r *Repo) Brought(ctx context.Context, first, second plumbing.Hash) ([]plumbing.Hash, error) {
+	out, err := gitCmd(ctx, r.Root, "rev-list", "--topo-order", first.String()+".."+second.String())
+	if err != nil || out == "" {
+		return nil, err
+	}
+	var hs []plumbing.Hash
+	for _, l := range strings.Split(out, "\n") {
+		hs = append(hs, plumbing.NewHash(l))
+	}
+	return hs, nil
+}
+
+func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, listed []FPTime, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s := &releaseScan{ctx: ctx, cancel: cancel, stop: stop, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
@@ -242,10 +310,10 @@ func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	log.Stderr = &logErr
 	logOut, err := log.StdoutPipe()
 	if err != nil {
-		return false, fmt.Errorf("starting git log: %w", err)
+		return false, nil, fmt.Errorf("starting git log: %w", err)
 	}
 	if err := log.Start(); err != nil {
-		return false, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+		return false, nil, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
 	}
 	var cfs []*CatFile
 	defer func() {
@@ -258,7 +326,7 @@ func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	for range 4 {
 		cf, err := startCatFile(ctx, r.Root)
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		cfs = append(cfs, cf)
 	}
@@ -275,22 +343,23 @@ func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	s.mu.Lock()
 	err, cut := s.firstErr, s.stopped
 	s.mu.Unlock()
+	listed = s.listed
 	switch {
 	case fnErr != nil && errors.Is(fnErr, ErrStopScan):
-		return cut, nil
+		return cut, listed, nil
 	case fnErr != nil:
-		return cut, fnErr
+		return cut, listed, fnErr
 	case err != nil:
-		return cut, err
+		return cut, listed, err
 	case ctx.Err() != nil:
-		return cut, ctx.Err()
+		return cut, listed, ctx.Err()
 	case cut:
-		return true, nil // the deferred cancel ends git log
+		return true, listed, nil // the deferred cancel ends git log
 	}
 	if err := log.Wait(); err != nil {
-		return false, fmt.Errorf("running git %s: %w: %s", strings.Join(logArgs, " "), err, strings.TrimSpace(logErr.String()))
+		return false, listed, fmt.Errorf("running git %s: %w: %s", strings.Join(logArgs, " "), err, strings.TrimSpace(logErr.String()))
 	}
-	return false, nil
+	return false, listed, nil
 }
 
 // releaseScan is one run of ScanReleases: five stages, each on its own
@@ -309,6 +378,10 @@ type releaseScan struct {
 	qRoot, qEnv                 *fifo[*scanNode]
 	qSub, qObj                  *fifo[*scanItem]
 	closeQueues                 func()
+
+	// listed is every commit listCommits read, newest first; read once
+	// the stages are done.
+	listed []FPTime
 
 	mu       sync.Mutex
 	firstErr error
@@ -355,6 +428,7 @@ func (s *releaseScan) listCommits(logOut io.Reader) {
 			nd.parents = append(nd.parents, plumbing.NewHash(p))
 		}
 		nd.stop = !s.stop.IsZero() && nd.hash == s.stop
+		s.listed = append(s.listed, FPTime{Hash: nd.hash, Time: nd.time.UTC()})
 		ask(s.cfRoot, nd.tree)
 		s.qRoot.push(nd)
 		if nd.stop {

@@ -47,7 +47,9 @@ version, strategy and weights, requested by, approved by, merged by,
 policy, pull request, commit and signature status. Merges made outside
 modelgit and commits whose signatures do not verify are shown as such.
 
-Times are the committer time of the merge commit on the followed branch.
+Times are the committer time of the merge commit on the followed branch,
+never before its parent's: a commit made on a clock that was behind takes
+its parent's time and is marked "clock skew".
 A rewrite of that branch since the last run is reported on stderr and in
 the JSON ("rewrites"). Everything is read from git alone.`,
 		Example: `  modelgit audit --env production --since 2026-01-01
@@ -128,7 +130,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 		if !ok {
 			sig = cs.Red(word)
 		}
-		t.AddRow(e.Time.Format("2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+		t.AddRow(eventTime(e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
 			personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
 	}
 	return t.Render()
@@ -176,7 +178,23 @@ func sigWord(s gitops.SignatureInfo) string {
 	return "unsigned"
 }
 
+// eventTime is e's time in layout, marked when its commit was made on a
+// clock behind its parent's (the time is then the parent's).
+func eventTime(e ledger.AuditEvent, layout string) string {
+	s := e.Time.Format(layout)
+	if e.CommitterTime != nil {
+		s += " (clock skew: committed " + e.CommitterTime.Format(layout) + ")"
+	}
+	return s
+}
+
+// fromTo is "1.0.0 → 1.1.0", or what happened when that would not say it:
+// "canary 1.2.0 aborted, stable 1.1.0 stays", "unreadable, still serving
+// 1.1.0".
 func fromTo(e ledger.AuditEvent) string {
+	if e.Description != "" {
+		return e.Description
+	}
 	from, to := e.FromVersion, e.ToVersion
 	if from == "" {
 		from = "none"
@@ -262,7 +280,7 @@ func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
 		if !ok {
 			sig = "**" + sig + "**"
 		}
-		row := []string{e.Time.Format("2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+		row := []string{eventTime(e, "2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
 			personName(e.RequestedBy), approved, merge, "`" + e.Commit[:12] + "`", sig}
 		for i := range row {
 			row[i] = mdCell(row[i])

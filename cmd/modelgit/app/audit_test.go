@@ -140,3 +140,29 @@ func TestPrintAuditJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditTextSaysWhatHappened: the text output says what from → to does
+// not (an aborted canary, an unreadable release file) and marks a time
+// taken from the parent because of clock skew (#16).
+func TestAuditTextSaysWhatHappened(t *testing.T) {
+	noon := time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)
+	eleven := noon.Add(-time.Hour)
+	rollback := ledger.AuditEvent{FromVersion: "1.1.0", ToVersion: "1.1.0", Description: "canary 1.2.0 aborted, stable 1.1.0 stays"}
+	if got := fromTo(rollback); got != "canary 1.2.0 aborted, stable 1.1.0 stays" {
+		t.Errorf("fromTo(rollback during a canary) = %q", got)
+	}
+	if got := fromTo(ledger.AuditEvent{FromVersion: "1.0.0", ToVersion: "1.1.0"}); got != "1.0.0 → 1.1.0" {
+		t.Errorf("fromTo = %q", got)
+	}
+	skewed := ledger.AuditEvent{Time: noon, CommitterTime: &eleven}
+	if got := eventTime(skewed, "15:04"); got != "12:00 (clock skew: committed 11:00)" {
+		t.Errorf("eventTime(skewed) = %q", got)
+	}
+	if got := eventTime(ledger.AuditEvent{Time: noon}, "15:04"); got != "12:00" {
+		t.Errorf("eventTime = %q", got)
+	}
+	iv := ledger.RanInterval{Environment: "production", From: noon, Strategy: "replace", ClockSkew: true}
+	if got := ranText([]ledger.RanInterval{iv}); got != "production 2026-03-03 12:00→now (replace, clock skew)" {
+		t.Errorf("ranText(skewed) = %q", got)
+	}
+}

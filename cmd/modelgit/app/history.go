@@ -101,6 +101,9 @@ func ranText(ivs []ledger.RanInterval) string {
 		if iv.Weight != nil {
 			how += fmt.Sprintf(" %d%%", *iv.Weight)
 		}
+		if iv.ClockSkew {
+			how += ", clock skew"
+		}
 		parts = append(parts, fmt.Sprintf("%s %s→%s (%s)", iv.Environment, iv.From.Format("2006-01-02 15:04"), to, how))
 	}
 	return strings.Join(parts, ", ")

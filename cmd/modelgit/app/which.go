@@ -39,7 +39,10 @@ the chain: version digest → artifact digests → training-data hash →
 registered by / signed by → requested by → approved by → merge commit.
 
 The moment is compared with the committer time of the commits on that
-branch (for a pull request, its merge). --at takes RFC 3339, a date, or a
+branch (for a pull request, its merge), never before a commit's parent's:
+a commit made on a clock that was behind takes its parent's time, and is
+marked "clock skew". A release file that does not parse changes nothing:
+the versions Flux last applied are shown, serving since they started. --at takes RFC 3339, a date, or a
 relative time ("2h ago"); the default is now.`,
 		Example: `  modelgit which --env production --at 2026-03-03T14:02:00Z
   modelgit which --env production --at "3 days ago" --model fraud-detector -o json`,
@@ -84,7 +87,11 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 		fmt.Fprintf(out, "Nothing ran in %s at %s: branch %s had no commit yet.\n", res.Environment, res.At.Format(time.RFC3339), res.Branch)
 		return nil
 	}
-	fmt.Fprintf(out, "%s at %s: branch %s at %s (committed %s)\n", cs.Bold(res.Environment), res.At.Format(time.RFC3339), res.Branch, res.Commit[:12], res.CommitTime.Format(time.RFC3339))
+	committed := res.CommitTime.Format(time.RFC3339)
+	if res.CommitterTime != nil {
+		committed += cs.Yellow(", clock skew: its own committer time is " + res.CommitterTime.Format(time.RFC3339) + ", before its parent's")
+	}
+	fmt.Fprintf(out, "%s at %s: branch %s at %s (committed %s)\n", cs.Bold(res.Environment), res.At.Format(time.RFC3339), res.Branch, res.Commit[:12], committed)
 	fmt.Fprintf(out, "Time basis: %s.\n", res.TimeBasis)
 	if len(res.Models) == 0 {
 		fmt.Fprintf(out, "\nNo model ran in %s then.\n", res.Environment)
@@ -93,6 +100,11 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 		fmt.Fprintf(out, "\n%s (%s%s)\n", cs.Bold(m.Model), m.Strategy, ifNotEmpty(", match ", m.Match))
 		if m.Error != "" {
 			fmt.Fprintf(out, "  %s %s does not parse: %s\n", cs.FailureIcon(), m.ReleaseFile, m.Error)
+			if len(m.Versions) > 0 {
+				fmt.Fprintf(out, "  Flux cannot apply it: the last release file that parsed still runs, as below\n")
+			} else {
+				fmt.Fprintf(out, "  Flux cannot apply it, and no earlier release file parsed\n")
+			}
 		}
 		for _, v := range m.Versions {
 			fmt.Fprintf(out, "  %s %s%s\n", v.Version, servingWord(v), ifNotEmpty(" — ", v.Role))
@@ -117,14 +129,14 @@ func whichRun(cmd *cobra.Command, opts *WhichOptions) error {
 				}
 			}
 			if e := v.IntroducedBy; e != nil {
-				fmt.Fprintf(out, "    serving since   %s (%s)\n", e.Time.Format(time.RFC3339), eventLine(e))
+				fmt.Fprintf(out, "    serving since   %s (%s)\n", eventTime(*e, time.RFC3339), eventLine(e))
 				writeEventChain(out, cs, e, "    ")
 			} else {
 				fmt.Fprintf(out, "    serving since   %s\n", cs.Yellow("unknown: no change found in the history"))
 			}
 		}
 		if e := m.LastChange; e != nil && !introducedAny(m, e) {
-			fmt.Fprintf(out, "  last change       %s (%s)\n", e.Time.Format(time.RFC3339), eventLine(e))
+			fmt.Fprintf(out, "  last change       %s (%s)\n", eventTime(*e, time.RFC3339), eventLine(e))
 			writeEventChain(out, cs, e, "  ")
 		}
 	}

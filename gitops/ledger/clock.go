@@ -1,0 +1,117 @@
+package ledger
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/repo"
+)
+
+// Time on the first-parent line is monotone: a commit's time is its
+// committer time, or its first parent's time on the line when that is
+// later (a commit made on a clock that was behind). Without it, a skewed
+// commit would date content it carries from later commits to before them,
+// order events out of their history and end intervals before they start
+// (docs/audit.md, "Time basis").
+
+// monotone returns, for list (a first-parent history, newest first),
+// each commit's time on the first-parent line. oldest, when not zero, is
+// the time already known for the last (oldest) commit of list: the cached
+// tip an incremental scan stopped at.
+func monotone(list []repo.FPTime, oldest time.Time) []time.Time {
+	out := make([]time.Time, len(list))
+	var cur time.Time
+	for i := len(list) - 1; i >= 0; i-- {
+		t := list[i].Time.UTC()
+		if i == len(list)-1 && oldest.After(t) {
+			t = oldest.UTC()
+		}
+		if t.Before(cur) {
+			t = cur
+		}
+		out[i], cur = t, t
+	}
+	return out
+}
+
+// clampEvents sets the times of events (newest first, each of a commit of
+// list, in the same order) to their commits' times on the first-parent
+// line (mono, as monotone returns it for list).
+func clampEvents(events []AuditEvent, list []repo.FPTime, mono []time.Time) {
+	i := 0
+	for k := range events {
+		h := plumbing.NewHash(events[k].Commit)
+		for i < len(list) && list[i].Hash != h {
+			i++
+		}
+		if i == len(list) {
+			return // not listed: the scan's own time stays
+		}
+		setTime(&events[k], list[i].Time, mono[i])
+	}
+}
+
+// setTime dates ev at mono, noting its commit's own time raw when the
+// clock that made it was behind.
+func setTime(ev *AuditEvent, raw, mono time.Time) {
+	ev.Time, ev.CommitterTime = mono.UTC(), nil
+	if raw.Before(mono) {
+		r := raw.UTC()
+		ev.CommitterTime = &r
+	}
+}
+
+// Clock is the first-parent history of a revision with each commit's time
+// on the first-parent line.
+type Clock struct {
+	list  []repo.FPTime
+	mono  []time.Time
+	index map[plumbing.Hash]int // built by the first Date
+}
+
+// FirstParentClock reads the first-parent history of tip and its times.
+func (r *Ledger) FirstParentClock(ctx context.Context, tip plumbing.Hash) (*Clock, error) {
+	list, err := r.Repo().FirstParentTimes(ctx, tip)
+	if err != nil {
+		return nil, err
+	}
+	return &Clock{list: list, mono: monotone(list, time.Time{})}, nil
+}
+
+// At returns the commit in effect at t: the newest whose time on the
+// first-parent line is not after t (zero when none), with that time and
+// its own committer time.
+func (c *Clock) At(t time.Time) (h plumbing.Hash, mono, raw time.Time) {
+	// mono never increases along list (newest first).
+	i := sort.Search(len(c.list), func(i int) bool { return !c.mono[i].After(t) })
+	if i == len(c.list) {
+		return plumbing.ZeroHash, time.Time{}, time.Time{}
+	}
+	return c.list[i].Hash, c.mono[i], c.list[i].Time.UTC()
+}
+
+// Date sets ev's time to that of its commit on the first-parent line;
+// false when the commit is not on it.
+func (c *Clock) Date(ev *AuditEvent) bool {
+	i, ok := c.Position(plumbing.NewHash(ev.Commit))
+	if ok {
+		setTime(ev, c.list[i].Time, c.mono[i])
+	}
+	return ok
+}
+
+// Position is h's place on the first-parent line, 0 for the newest;
+// false when it is not on it.
+func (c *Clock) Position(h plumbing.Hash) (int, bool) {
+	if c.index == nil {
+		c.index = make(map[plumbing.Hash]int, len(c.list))
+		for i, ft := range c.list {
+			c.index[ft.Hash] = i
+		}
+	}
+	i, ok := c.index[h]
+	return i, ok
+}
