@@ -462,6 +462,11 @@ func signatureNotes(ev *AuditEvent) []string {
 		// The forge's merge button: the merge is unsigned, what it merges
 		// is signed (verify accepts it when it adds nothing).
 		return []string{"the merge commit is unsigned (a forge merge); the change it merges is signed by " + cs.Signer}
+	case cs != nil && cs.Trusted:
+		// A merge the forge signed with its own key (GitHub's web-flow
+		// key), not an allowed signer's: the change it merges vouches for
+		// it, as above.
+		return []string{"the merge commit is signed by a key not in allowed_signers (the forge's own, for a forge merge); the change it merges is signed by " + cs.Signer}
 	}
 	return []string{"the commit's signature does not verify: " + gitops.SigReason(ev.Signature)}
 }
