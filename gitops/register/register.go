@@ -109,13 +109,11 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	}
 	// Check every input before anything is stored, so bad input costs
 	// nothing and leaves nothing behind.
-	for _, in := range append(inputs,
+	if err := checkInputs(inputs,
 		input{flag: "--metrics", path: opts.Metrics, fileOnly: true},
 		input{flag: "--params", path: opts.Params, fileOnly: true},
-		input{flag: "--data", path: opts.Data}) {
-		if err := checkInput(in); err != nil {
-			return nil, err
-		}
+		input{flag: "--data", path: opts.Data}); err != nil {
+		return nil, err
 	}
 	candidate := &manifests.ModelVersion{
 		APIVersion:   manifests.APIVersion,
@@ -439,28 +437,4 @@ func setArtifact(a *manifests.Artifacts, kind string, art *manifests.Artifact) {
 	case manifests.ArtifactConfig:
 		a.Config = art
 	}
-}
-
-func checkInput(in input) error {
-	if in.path == "" {
-		return nil
-	}
-	fi, err := os.Stat(in.path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s %q: no such file or directory", in.flag, in.path)
-		}
-		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
-	}
-	if in.fileOnly && fi.IsDir() {
-		return fmt.Errorf("%s %q: is a directory, want a file", in.flag, in.path)
-	}
-	if !fi.IsDir() {
-		f, err := os.Open(in.path)
-		if err != nil {
-			return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
-		}
-		f.Close()
-	}
-	return nil
 }

@@ -103,7 +103,7 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 	if fst, isFile := st.(*File); isFile && cloneFile(t.File, fst.Path(d)) {
 		w = onlyWriter{io.Discard} // our 1 MiB buffer, not Discard's 8 KiB ReadFrom
 	}
-	n, err := copyBuf(w, onlyReader{rc})
+	n, err := copyBuf(w, ctxReader{ctx, rc})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,103 @@
+package register
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/modelgit/modelgit/gitops/store"
+	"github.com/modelgit/modelgit/manifests"
+)
+
+// checkInputs checks every input of a register before anything is read
+// whole, hashed or stored, so that a bad one costs nothing and leaves
+// nothing behind (a /dev/zero as --pipeline used to be refused only after
+// the weights were stored):
+//
+//   - an artifact or --data is a regular file or a directory whose every
+//     file is regular (no named pipe, device or socket, at any depth);
+//   - a metadata file (--metrics, --params, --schema, --config) is a
+//     regular file of at most manifests.MaxMetadataFileSize bytes, opened
+//     without blocking so a named pipe cannot hang register in open(2);
+//   - no two artifacts have the same file name, which pull would write to
+//     one path.
+//
+// Nothing here reads a file's content.
+func checkInputs(artifacts []input, others ...input) error {
+	for _, in := range append(append([]input(nil), artifacts...), others...) {
+		if err := checkInput(in); err != nil {
+			return err
+		}
+	}
+	return sameNames(artifacts)
+}
+
+func checkInput(in input) error {
+	if in.path == "" {
+		return nil
+	}
+	fi, err := os.Stat(in.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("%s %q: no such file or directory", in.flag, in.path)
+	case err != nil:
+		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+	case in.fileOnly && fi.IsDir():
+		return fmt.Errorf("%s %q: is a directory, want a file", in.flag, in.path)
+	case in.fileOnly:
+		f, fi, err := store.OpenRegular(in.path)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+		}
+		f.Close()
+		if fi.Size() > manifests.MaxMetadataFileSize {
+			return fmt.Errorf("%s: %w", in.flag, tooLarge(in.path, fi.Size()))
+		}
+		return nil
+	}
+	if _, err := store.CheckInput(in.path); err != nil {
+		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+	}
+	return nil
+}
+
+// sameNames refuses two artifacts with the same file name (compared
+// without case, as a case-insensitive file system would): pull writes
+// every artifact of a version under its name in one directory, so one
+// would overwrite the other.
+func sameNames(artifacts []input) error {
+	seen := map[string]input{}
+	for _, in := range artifacts {
+		if in.path == "" {
+			continue
+		}
+		name := filepath.Base(in.path)
+		key := strings.ToLower(name)
+		if prev, ok := seen[key]; ok {
+			return fmt.Errorf("%s %q and %s %q have the same file name %q: pull writes a version's artifacts side by side under their names, so one would overwrite the other; rename one of them", prev.flag, prev.path, in.flag, in.path, name)
+		}
+		seen[key] = in
+	}
+	return nil
+}
+
+// openMetadata opens a metadata file (metrics, params, feature schema,
+// inference config) without blocking, refusing what is not a regular file
+// and a file larger than manifests.MaxMetadataFileSize before reading it.
+func openMetadata(path string) (*os.File, error) {
+	f, fi, err := store.OpenRegular(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	if fi.Size() > manifests.MaxMetadataFileSize {
+		f.Close()
+		return nil, tooLarge(path, fi.Size())
+	}
+	return f, nil
+}
+
+func tooLarge(path string, size int64) error {
+	return fmt.Errorf("%q: the file is larger than %d bytes (1 MiB, it has %d or more), the limit for metadata files (metrics, params, feature schema, inference config): they are small by nature; is this the right file?", path, manifests.MaxMetadataFileSize, size)
+}
