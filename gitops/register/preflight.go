@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -100,4 +103,28 @@ func openMetadata(path string) (*os.File, error) {
 
 func tooLarge(path string, size int64) error {
 	return fmt.Errorf("%q: the file is larger than %d bytes (1 MiB, it has %d or more), the limit for metadata files (metrics, params, feature schema, inference config): they are small by nature; is this the right file?", path, manifests.MaxMetadataFileSize, size)
+}
+
+// lockWait tells the user that register waits for another git or
+// modelgit process (several registers at once take turns on the
+// repository's locks, for up to 10 s each).
+func (r *repository) lockWait(msg string) { r.Log().Warningf("%s", msg) }
+
+// staleFiles returns those of paths, as committed at head, whose work-tree
+// file or index entry differs from the commit (a crash or a full disk
+// after the branch moved): what repairWorktree restores.
+func (r *repository) staleFiles(head plumbing.Hash, paths ...string) []repo.File {
+	var out []repo.File
+	for _, p := range paths {
+		want, err := r.Repo().ReadFile(head, p)
+		if err != nil {
+			continue // not committed at head
+		}
+		cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(p)))
+		if err == nil && string(cur) == string(want) && r.indexHas(p, want) {
+			continue
+		}
+		out = append(out, repo.File{Path: p, Content: want})
+	}
+	return out
 }

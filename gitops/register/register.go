@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -315,6 +314,7 @@ func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, ca
 		Committer:      sig,
 		Signer:         opts.Signer,
 		ExpectedParent: head,
+		OnWait:         r.lockWait,
 	})
 	if err != nil {
 		return err
@@ -364,16 +364,23 @@ func (r *repository) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) er
 	if v == nil {
 		return nil
 	}
-	cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(v.Path)))
-	if err == nil && string(cur) == string(v.Raw) && r.indexHas(v.Path, v.Raw) {
+	// The version manifest and the model file the first version commits
+	// with it.
+	stale := r.staleFiles(head, v.Path, manifests.ModelFile(v.Manifest.Model))
+	if len(stale) == 0 {
 		return nil
 	}
-	r.Log().Warningf("restoring %s in the work tree and index from %s", v.Path, head.String()[:12])
+	var paths []string
+	for _, f := range stale {
+		paths = append(paths, f.Path)
+	}
+	r.Log().Warningf("restoring %s in the work tree and index from %s", strings.Join(paths, ", "), head.String()[:12])
 	// Committing the same bytes changes nothing in history and rewrites
-	// the work-tree file and its index entry.
-	_, err = r.Repo().Commit(context.Background(), repo.CommitRequest{
-		Files:          []repo.File{{Path: v.Path, Content: v.Raw}},
+	// the work-tree files and their index entries.
+	_, err := r.Repo().Commit(context.Background(), repo.CommitRequest{
+		Files:          stale,
 		ExpectedParent: head,
+		OnWait:         r.lockWait,
 	})
 	return err
 }
