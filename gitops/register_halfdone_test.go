@@ -14,8 +14,7 @@ import (
 // weights at once, each its own process on the real repository: all
 // succeed (they take turns on git's locks instead of failing with
 // "index.lock exists … remove the file"), exactly one version is
-// committed, the others report it unchanged, and the work tree is clean
-// (issue 14).
+// committed, and the work tree is clean (issue 14).
 func TestFiveConcurrentRegisters(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -39,12 +38,16 @@ func TestFiveConcurrentRegisters(t *testing.T) {
 		if errs[i] != nil {
 			t.Errorf("register %d: %v\n%s", i, errs[i], outs[i])
 		}
-		if strings.HasPrefix(outs[i], "registered") {
+		// Warnings (waiting for a lock, the branch moved) may come first.
+		if strings.HasPrefix(outs[i], "registered ") || strings.Contains(outs[i], "\nregistered ") {
 			registered++
 		}
 	}
-	if registered != 1 {
-		t.Errorf("%d registers committed a version, want 1:\n%s", registered, strings.Join(outs, "\n"))
+	// Two registers in the same second write the same manifest bytes:
+	// the later finds the branch already holds its very commit and says
+	// registered too. Either way exactly one commit is made (below).
+	if registered == 0 {
+		t.Errorf("no register said it registered:\n%s", strings.Join(outs, "\n"))
 	}
 	if got := git(t, f.root, "rev-parse", "HEAD^"); got != before {
 		t.Errorf("HEAD^ = %s, want %s: not exactly one new commit", got, before)

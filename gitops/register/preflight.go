@@ -28,16 +28,16 @@ import (
 //     one path.
 //
 // Nothing here reads a file's content.
-func checkInputs(artifacts []input, others ...input) error {
+func checkInputs(opts RegisterOptions, artifacts []input, others ...input) error {
 	for _, in := range append(append([]input(nil), artifacts...), others...) {
-		if err := checkInput(in); err != nil {
+		if err := checkInput(opts, in); err != nil {
 			return err
 		}
 	}
 	return sameNames(artifacts)
 }
 
-func checkInput(in input) error {
+func checkInput(opts RegisterOptions, in input) error {
 	if in.path == "" {
 		return nil
 	}
@@ -61,7 +61,12 @@ func checkInput(in input) error {
 		return nil
 	}
 	if _, err := store.CheckInput(in.path); err != nil {
-		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
+		// Worded as the hash or store that would have failed.
+		verb := "adding"
+		if in.kind == "" || opts.DryRun {
+			verb = "hashing"
+		}
+		return fmt.Errorf("registering %q: %s: %s %q: %w", opts.Model, in.flag, verb, in.path, err)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	}
 	// Check every input before anything is stored, so bad input costs
 	// nothing and leaves nothing behind.
-	if err := checkInputs(inputs,
+	if err := checkInputs(opts, inputs,
 		input{flag: "--metrics", path: opts.Metrics, fileOnly: true},
 		input{flag: "--params", path: opts.Params, fileOnly: true},
 		input{flag: "--data", path: opts.Data}); err != nil {
