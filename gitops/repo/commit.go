@@ -573,22 +573,20 @@ func (r *Repo) updateRef(ctx context.Context, name string, old, new plumbing.Has
 	if err := os.MkdirAll(filepath.Dir(refPath), 0o755); err != nil {
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
+	// go-git's fetch and push read every file under refs/, this lock file
+	// too while it is still empty: keep them out meanwhile. Other modelgit
+	// processes take turns here; a git process holding the ref's lock is
+	// waited for below.
+	unlock, err := r.lockRemote()
+	if err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
+	}
+	defer unlock()
 	lock := refPath + ".lock"
-	// Wait for another process's lock before taking lockRemote, which
-	// that process may need to finish.
 	f, err := createLock(ctx, lock, "updating "+name, onWait)
 	if err != nil {
 		return err
 	}
-	// go-git's fetch and push read every file under refs/, this lock file
-	// too while it is still empty: keep them out meanwhile.
-	unlock, err := r.lockRemote()
-	if err != nil {
-		f.Close()
-		os.Remove(lock)
-		return fmt.Errorf("updating %s: %w", name, err)
-	}
-	defer unlock()
 	locked := true
 	defer func() {
 		if locked {
