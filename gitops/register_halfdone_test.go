@@ -90,3 +90,27 @@ func TestRegisterAgainCompletesAStaleIndex(t *testing.T) {
 		t.Errorf("work tree not clean after the re-run:\n%s", st)
 	}
 }
+
+// TestRegisterAgainKeepsAnEditedModelFile: the repair of a stale work tree
+// never overwrites a model.yaml the user is editing.
+func TestRegisterAgainKeepsAnEditedModelFile(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	o := f.options(base)
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(f.root, "models", "fraud", "model.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := string(b) + "# an edit in progress\n"
+	writeFile(t, p, edited)
+	if _, err := register.Register(ctx, f.reopen(), o); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != edited {
+		t.Errorf("model.yaml = %q, want the user's edit kept", b)
+	}
+}

@@ -115,19 +115,26 @@ func tooLarge(path string, size int64) error {
 // repository's locks, for up to 10 s each).
 func (r *repository) lockWait(msg string) { r.Log().Warningf("%s", msg) }
 
-// staleFiles returns those of paths, as committed at head, whose work-tree
-// file or index entry differs from the commit (a crash or a full disk
-// after the branch moved): what repairWorktree restores.
-func (r *repository) staleFiles(head plumbing.Hash, paths ...string) []repo.File {
+// staleFiles returns the files of a version's commit at head whose work-tree
+// file or index entry a crash or a full disk after the branch moved left
+// behind: the version manifest (immutable) when its file or index entry
+// differs from the commit, and the model file, which a user may be
+// editing, only when it is missing from the work tree or its file matches
+// the commit but its index entry does not. What repairWorktree restores.
+func (r *repository) staleFiles(head plumbing.Hash, versionPath, modelPath string) []repo.File {
 	var out []repo.File
-	for _, p := range paths {
+	for _, p := range []string{versionPath, modelPath} {
 		want, err := r.Repo().ReadFile(head, p)
 		if err != nil {
 			continue // not committed at head
 		}
 		cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(p)))
-		if err == nil && string(cur) == string(want) && r.indexHas(p, want) {
+		same := err == nil && string(cur) == string(want)
+		switch {
+		case same && r.indexHas(p, want):
 			continue
+		case p == modelPath && err == nil && !same:
+			continue // edited by the user: theirs
 		}
 		out = append(out, repo.File{Path: p, Content: want})
 	}
