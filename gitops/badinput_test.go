@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
@@ -89,9 +90,65 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 			o.Metrics = filepath.Join(dir, "metrics.json")
 			writeFile(t, o.Metrics, `{"accuracy": 0.9, "note": "`+strings.Repeat("x", 1<<20)+`"}`)
 		}, []string{"--metrics", "metrics.json", "larger than 1048576 bytes"}},
-		{"params from /dev/zero", func(t *testing.T, o *register.RegisterOptions, dir string) {
+		{"params from dev zero", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Params = "/dev/zero"
-		}, []string{"--params", "/dev/zero", "larger than 1048576 bytes"}},
+		}, []string{"--params", "/dev/zero", "character device"}},
+		// FIFOs and devices (issue 14): refused by their type, before
+		// anything is read or stored; a FIFO nobody writes to must not
+		// block the open.
+		{"named pipe as metrics", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Metrics = mkfifo(t, filepath.Join(dir, "metrics.json"))
+		}, []string{"--metrics", "metrics.json", "named pipe"}},
+		{"named pipe as params", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Params = mkfifo(t, filepath.Join(dir, "params.yaml"))
+		}, []string{"--params", "params.yaml", "named pipe"}},
+		{"named pipe as schema", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Schema = mkfifo(t, filepath.Join(dir, "features.json"))
+		}, []string{"--schema", "features.json", "named pipe"}},
+		{"named pipe as weights", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Weights = mkfifo(t, filepath.Join(dir, "model.bin"))
+		}, []string{"--weights", "model.bin", "named pipe"}},
+		{"named pipe inside the pipeline directory", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			writeFile(t, filepath.Join(dir, "pipe", "a.py"), "print(1)\n")
+			mkfifo(t, filepath.Join(dir, "pipe", "sub", "fifo"))
+			o.Pipeline = filepath.Join(dir, "pipe")
+		}, []string{"--pipeline", "fifo", "named pipe"}},
+		{"named pipe inside the data", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			writeFile(t, filepath.Join(dir, "data", "a.csv"), "1\n")
+			mkfifo(t, filepath.Join(dir, "data", "b.csv"))
+			o.Data = filepath.Join(dir, "data")
+		}, []string{"--data", "b.csv", "named pipe"}},
+		// The weights (new bytes in every case) come first: nothing of
+		// them may reach the store when a later input is bad.
+		{"dev zero as pipeline", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Pipeline = "/dev/zero"
+		}, []string{"--pipeline", "/dev/zero", "character device"}},
+		{"dev zero as schema", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Schema = "/dev/zero"
+		}, []string{"--schema", "/dev/zero", "character device"}},
+		{"dev null as config", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Config = "/dev/null"
+		}, []string{"--config", "/dev/null", "character device"}},
+		{"config larger than 1 MiB", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Config = filepath.Join(dir, "inference.yaml")
+			writeFile(t, o.Config, "inputs:\n  amount: float\nnote: "+strings.Repeat("x", 1<<20)+"\n")
+		}, []string{"--config", "inference.yaml", "larger than 1048576 bytes"}},
+		{"schema larger than 1 MiB", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Schema = filepath.Join(dir, "features.json")
+			writeFile(t, o.Schema, `{"features": [{"name": "amount", "type": "float", "doc": "`+strings.Repeat("x", 1<<20)+`"}]}`)
+		}, []string{"--schema", "features.json", "larger than 1048576 bytes"}},
+		// Two artifacts with one file name would be pulled onto one path.
+		{"weights and pipeline with the same file name", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			writeFile(t, filepath.Join(dir, "a", "model.bin"), "new weights\n")
+			writeFile(t, filepath.Join(dir, "b", "model.bin"), "pipeline\n")
+			o.Weights, o.Pipeline = filepath.Join(dir, "a", "model.bin"), filepath.Join(dir, "b", "model.bin")
+		}, []string{"--weights", "--pipeline", "same file name", `"model.bin"`}},
+		{"schema and config differing only in case", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			o.Schema = filepath.Join(dir, "s", "Spec.json")
+			writeFile(t, o.Schema, `{"amount": "float"}`)
+			o.Config = filepath.Join(dir, "c", "spec.json")
+			writeFile(t, o.Config, `{"inputs": {"amount": "float"}}`)
+		}, []string{"--schema", "--config", "same file name"}},
 		{"schema feature without name", func(t *testing.T, o *register.RegisterOptions, dir string) {
 			o.Schema = filepath.Join(dir, "features.json")
 			writeFile(t, o.Schema, "{\"features\": [\n  {\"name\": \"a\", \"type\": \"int\"},\n  {\"type\": \"float\"}\n]}\n")
@@ -157,6 +214,18 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 			f.assertState(before)
 		})
 	}
+}
+
+// mkfifo makes a named pipe at p (and its directory) and returns p.
+func mkfifo(t *testing.T, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestOpenErrors(t *testing.T) {

@@ -168,7 +168,7 @@ func TestPullWritesOriginalBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "pulled")
-	pulled, err := register.Pull(ctx, f.reg, res.Version, out)
+	pulled, err := register.Pull(ctx, f.reg, res.Version, out, register.PullOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,8 @@ func TestPullWritesOriginalBytes(t *testing.T) {
 			t.Errorf("%s (%s) pulled as %s (%s)", a, sums[a], b, sums[b])
 		}
 	}
-	// Nothing else: no temp files, no extra files.
+	// Nothing else: no temp files, no extra files but the pull record.
+	pairs[""] = filepath.Join(out, register.PullRecord)
 	var files []string
 	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -226,17 +227,15 @@ func TestPullCorruptBlobLeavesNoFile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			flipByte(t, f.blobPath(tc.blob))
 			out := t.TempDir()
-			_, err := register.Pull(ctx, f.reg, tc.v, out)
+			_, err := register.Pull(ctx, f.reg, tc.v, out, register.PullOptions{})
 			mustContain(t, err, "pulling weights", "digest mismatch")
 			if _, serr := os.Lstat(filepath.Join(out, tc.final)); !os.IsNotExist(serr) {
 				t.Errorf("%s exists after a failed pull (%v)", tc.final, serr)
 			}
-			filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-				if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
-					t.Errorf("temp file left behind: %s", p)
-				}
-				return err
-			})
+			// Nothing at all: no temp file, no stage, no other artifact.
+			if ents, _ := os.ReadDir(out); len(ents) > 0 {
+				t.Errorf("left behind after a failed pull: %v", ents)
+			}
 		})
 	}
 }

@@ -20,10 +20,13 @@ func CopyStore(ctx context.Context, reg *gitops.Repository, src store.Store, dst
 }
 
 // Pull writes the artifacts of a version into dir, each under its
-// registered name, verified against its digest as it is read. A file that
-// fails verification is never left under its final name.
-func Pull(ctx context.Context, reg *gitops.Repository, v *gitops.VersionRef, dir string) ([]Pulled, error) {
-	return of(reg).Pull(ctx, v, dir)
+// registered name, verified against its digest as it is read. Every
+// artifact is first written into a stage directory inside dir and moved
+// to its name only when all are verified, so a failure or Ctrl-C leaves
+// dir as it was; the stage of an earlier killed pull is removed. dir must
+// be empty unless opts.Force; two artifacts with one name are refused.
+func Pull(ctx context.Context, reg *gitops.Repository, v *gitops.VersionRef, dir string, opts PullOptions) ([]Pulled, error) {
+	return of(reg).Pull(ctx, v, dir, opts)
 }
 
 // Register hashes and stores the artifacts, proposes the next version,

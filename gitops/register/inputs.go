@@ -2,7 +2,7 @@ package register
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -10,12 +10,21 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// readYAMLFile reads a JSON or YAML file into a node tree whose positions
+// readYAMLFile reads a JSON or YAML file (a regular file of at most
+// manifests.MaxMetadataFileSize bytes) into a node tree whose positions
 // name lines in error messages.
 func readYAMLFile(path string) (*yaml.Node, error) {
-	data, err := os.ReadFile(path)
+	f, err := openMetadata(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, manifests.MaxMetadataFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	if len(data) > manifests.MaxMetadataFileSize {
+		return nil, tooLarge(path, int64(len(data)))
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -34,9 +43,9 @@ func nodeErr(path string, n *yaml.Node, field, format string, a ...any) error {
 // ReadMetrics reads a metrics file with manifests.ReadMetrics, which
 // checks it as a version manifest's metrics are checked.
 func ReadMetrics(path string) (map[string]float64, error) {
-	f, err := os.Open(path)
+	f, err := openMetadata(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return manifests.ReadMetrics(path, f)
@@ -45,9 +54,9 @@ func ReadMetrics(path string) (map[string]float64, error) {
 // ReadParams reads a hyperparameters file with manifests.ReadParams, which
 // checks it as a version manifest's params are checked.
 func ReadParams(path string) (map[string]any, error) {
-	f, err := os.Open(path)
+	f, err := openMetadata(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", path, err)
+		return nil, err
 	}
 	defer f.Close()
 	return manifests.ReadParams(path, f)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -109,13 +108,11 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	}
 	// Check every input before anything is stored, so bad input costs
 	// nothing and leaves nothing behind.
-	for _, in := range append(inputs,
+	if err := checkInputs(opts, inputs,
 		input{flag: "--metrics", path: opts.Metrics, fileOnly: true},
 		input{flag: "--params", path: opts.Params, fileOnly: true},
-		input{flag: "--data", path: opts.Data}) {
-		if err := checkInput(in); err != nil {
-			return nil, err
-		}
+		input{flag: "--data", path: opts.Data}); err != nil {
+		return nil, err
 	}
 	candidate := &manifests.ModelVersion{
 		APIVersion:   manifests.APIVersion,
@@ -317,6 +314,7 @@ func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, ca
 		Committer:      sig,
 		Signer:         opts.Signer,
 		ExpectedParent: head,
+		OnWait:         r.lockWait,
 	})
 	if err != nil {
 		return err
@@ -366,16 +364,23 @@ func (r *repository) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) er
 	if v == nil {
 		return nil
 	}
-	cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(v.Path)))
-	if err == nil && string(cur) == string(v.Raw) && r.indexHas(v.Path, v.Raw) {
+	// The version manifest and the model file the first version commits
+	// with it.
+	stale := r.staleFiles(head, v.Path, manifests.ModelFile(v.Manifest.Model))
+	if len(stale) == 0 {
 		return nil
 	}
-	r.Log().Warningf("restoring %s in the work tree and index from %s", v.Path, head.String()[:12])
+	var paths []string
+	for _, f := range stale {
+		paths = append(paths, f.Path)
+	}
+	r.Log().Warningf("restoring %s in the work tree and index from %s", strings.Join(paths, ", "), head.String()[:12])
 	// Committing the same bytes changes nothing in history and rewrites
-	// the work-tree file and its index entry.
-	_, err = r.Repo().Commit(context.Background(), repo.CommitRequest{
-		Files:          []repo.File{{Path: v.Path, Content: v.Raw}},
+	// the work-tree files and their index entries.
+	_, err := r.Repo().Commit(context.Background(), repo.CommitRequest{
+		Files:          stale,
 		ExpectedParent: head,
+		OnWait:         r.lockWait,
 	})
 	return err
 }
@@ -439,28 +444,4 @@ func setArtifact(a *manifests.Artifacts, kind string, art *manifests.Artifact) {
 	case manifests.ArtifactConfig:
 		a.Config = art
 	}
-}
-
-func checkInput(in input) error {
-	if in.path == "" {
-		return nil
-	}
-	fi, err := os.Stat(in.path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s %q: no such file or directory", in.flag, in.path)
-		}
-		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
-	}
-	if in.fileOnly && fi.IsDir() {
-		return fmt.Errorf("%s %q: is a directory, want a file", in.flag, in.path)
-	}
-	if !fi.IsDir() {
-		f, err := os.Open(in.path)
-		if err != nil {
-			return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
-		}
-		f.Close()
-	}
-	return nil
 }

@@ -35,6 +35,26 @@ func checkpoint(step string) {
 	}
 }
 
+// failHook, when set by tests, is called before each write of the work
+// tree and index after the branch moved ("worktree-write", "index-write");
+// an error it returns stands for that write failing (a full disk).
+var failHook func(step string) error
+
+func injected(step string) error {
+	if failHook != nil {
+		return failHook(step)
+	}
+	return nil
+}
+
+// lockTimeout is how long Commit waits for a ref or index lock that
+// another process holds before it gives up; tests shorten it.
+var lockTimeout = 10 * time.Second
+
+// lockNotice is how long a wait for a lock lasts before OnWait hears of
+// it; tests shorten it.
+var lockNotice = time.Second
+
 // File is one path to write (or delete) in a commit.
 type File struct {
 	Path    string            // slash-separated, relative to the repository root
@@ -63,6 +83,10 @@ type CommitRequest struct {
 	// (Merge) and re-applies the branch's change on top, without rewriting
 	// the branch's history. Files must then hold the whole change.
 	Merge plumbing.Hash
+	// OnWait, when not nil, is told once when Commit has waited a while
+	// for a lock another git or modelgit process holds (it waits up to 10
+	// s, then fails naming the lock).
+	OnWait func(msg string)
 }
 
 // Commit records req.Files on top of the branch tip in one commit and
@@ -99,7 +123,7 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 		parent = req.ExpectedParent
 	} else if !req.ExpectedParent.IsZero() && cur != req.ExpectedParent {
 		if done, err := r.alreadyCommitted(cur, req.ExpectedParent, changes); err == nil && done {
-			return cur, r.syncWorktree(refName, changes)
+			return cur, r.finishWorktree(ctx, cur, refName, changes, req.OnWait)
 		}
 		return plumbing.ZeroHash, &RefMovedError{Ref: refName, Expected: req.ExpectedParent, Actual: cur}
 	}
@@ -125,7 +149,7 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 		return plumbing.ZeroHash, err
 	}
 	if exists && tree == baseTree && req.Merge.IsZero() {
-		return cur, r.syncWorktree(refName, changes)
+		return cur, r.finishWorktree(ctx, cur, refName, changes, req.OnWait)
 	}
 	if err := ctx.Err(); err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("committing to %s: %w", refName, err)
@@ -187,10 +211,106 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 	if parent.IsZero() {
 		action = "commit (initial)"
 	}
-	if err := r.updateRef(refName, old, h, committer, action+": "+subject); err != nil {
+	if err := r.updateRef(ctx, refName, old, h, committer, action+": "+subject, req.OnWait); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return h, r.syncWorktree(refName, changes)
+	return h, r.finishWorktree(ctx, h, refName, changes, req.OnWait)
+}
+
+// finishWorktree brings the work tree and index up to date with commit h,
+// which is on the branch already. It is not cancelled with ctx (the
+// commit has landed: leaving the work tree half-way would be worse than
+// the few writes left), and when it fails (a full disk, a lock held too
+// long) its error says that the commit is made and exactly what to run.
+func (r *Repo) finishWorktree(ctx context.Context, h plumbing.Hash, refName string, changes []File, onWait func(string)) error {
+	err := r.syncWorktree(context.WithoutCancel(ctx), refName, changes, onWait)
+	if err == nil {
+		return nil
+	}
+	return &WorktreeError{Commit: h, Ref: refName, Files: changes, Err: err}
+}
+
+// WorktreeError is Commit's error when the commit is on the branch but
+// the work tree or index could not be brought up to date with it. The
+// commit is whole; Fix is the command that completes the rest.
+type WorktreeError struct {
+	Commit plumbing.Hash
+	Ref    string
+	Files  []File
+	Err    error
+}
+
+func (e *WorktreeError) Error() string {
+	return fmt.Sprintf("committed %s to %s, but the work tree and index could not be updated: %v\n"+
+		"The commit is complete. Do not commit with git before fixing this (git would see the new files as deleted); "+
+		"once the cause is fixed, run:\n  %s\n(or run the same modelgit command again)",
+		e.Commit.String()[:12], strings.TrimPrefix(e.Ref, "refs/heads/"), e.Err, e.Fix())
+}
+
+func (e *WorktreeError) Unwrap() error { return e.Err }
+
+// Fix is the shell command that makes the work tree and index match HEAD
+// for exactly the committed paths, leaving everything else alone.
+func (e *WorktreeError) Fix() string {
+	var written, deleted []string
+	for _, f := range e.Files {
+		if f.Delete {
+			deleted = append(deleted, shellQuote(f.Path))
+		} else {
+			written = append(written, shellQuote(f.Path))
+		}
+	}
+	var cmds []string
+	if len(written) > 0 {
+		cmds = append(cmds, "git checkout HEAD -- "+strings.Join(written, " "))
+	}
+	if len(deleted) > 0 {
+		d := strings.Join(deleted, " ")
+		cmds = append(cmds, "git rm -q -r --cached --ignore-unmatch -- "+d, "rm -rf -- "+d)
+	}
+	return strings.Join(cmds, " && ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but
+// letters, digits and -_./+@=:,
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./+@=:,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// createLock creates the lock file lock (git's NAME.lock protocol:
+// O_EXCL), waiting up to lockTimeout while another process holds it, as
+// when several registers run at once. onWait, when not nil, is told once
+// when the wait has lasted lockNotice. what names the operation in errors.
+func createLock(ctx context.Context, lock, what string, onWait func(string)) (*os.File, error) {
+	start := time.Now()
+	delay := 2 * time.Millisecond
+	told := false
+	for {
+		f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		waited := time.Since(start)
+		if waited >= lockTimeout {
+			return nil, fmt.Errorf("%s: %q exists: another git or modelgit process has held it for %s; if none is running (a killed one leaves it behind), remove the file and run the command again", what, lock, lockTimeout)
+		}
+		if !told && waited >= lockNotice && onWait != nil {
+			onWait(fmt.Sprintf("waiting for %s: another git or modelgit process is using the repository", lock))
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s: waiting for %q: %w", what, lock, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 50*time.Millisecond)
+	}
 }
 
 // alreadyCommitted reports whether tip is the commit this request would
@@ -448,25 +568,24 @@ func writeFileAtomic(tmpDir, prefix, name string, data []byte, perm os.FileMode,
 // over NAME. go-git's own SetReference/CheckAndSetReference truncate and
 // rewrite the ref file in place, which a crash can leave empty or torn and
 // which does not exclude a concurrent `git` process, so it is not used.
-func (r *Repo) updateRef(name string, old, new plumbing.Hash, who object.Signature, msg string) error {
+func (r *Repo) updateRef(ctx context.Context, name string, old, new plumbing.Hash, who object.Signature, msg string, onWait func(string)) error {
 	refPath := filepath.Join(r.commonDir, filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(refPath), 0o755); err != nil {
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
 	// go-git's fetch and push read every file under refs/, this lock file
-	// too while it is still empty: keep them out meanwhile.
+	// too while it is still empty: keep them out meanwhile. Other modelgit
+	// processes take turns here; a git process holding the ref's lock is
+	// waited for below.
 	unlock, err := r.lockRemote()
 	if err != nil {
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
 	defer unlock()
 	lock := refPath + ".lock"
-	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("updating %s: %q exists: another git process is updating it (remove the file if none is running)", name, lock)
-	}
+	f, err := createLock(ctx, lock, "updating "+name, onWait)
 	if err != nil {
-		return fmt.Errorf("updating %s: %w", name, err)
+		return err
 	}
 	locked := true
 	defer func() {
@@ -521,7 +640,7 @@ func (r *Repo) appendReflog(p, line string) {
 
 // syncWorktree writes the committed files into the worktree and updates
 // exactly their index entries, when refName is the checked-out branch.
-func (r *Repo) syncWorktree(refName string, changes []File) error {
+func (r *Repo) syncWorktree(ctx context.Context, refName string, changes []File, onWait func(string)) error {
 	t, err := r.headTarget()
 	if err != nil || t != refName || len(changes) == 0 {
 		return err
@@ -537,6 +656,9 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 			removeEmptyParents(r.Root, filepath.Dir(p))
 			continue
 		}
+		if err := injected("worktree-write"); err != nil {
+			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
+		}
 		if err := writeWorktreeFile(p, f, tmpDir); err != nil {
 			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
 		}
@@ -547,7 +669,7 @@ func (r *Repo) syncWorktree(refName string, changes []File) error {
 		stats[f.Path] = fi
 		checkpoint("worktree-file-written")
 	}
-	return r.updateIndex(changes, stats)
+	return r.updateIndex(ctx, changes, stats, onWait)
 }
 
 // writeWorktreeFile replaces the worktree file p with f's content, through
@@ -623,15 +745,12 @@ func removeEmptyParents(root, dir string) {
 // updateIndex rewrites the index entries of exactly the changed paths,
 // under index.lock, keeping every other entry (and so the user's staged
 // changes) as it was.
-func (r *Repo) updateIndex(changes []File, stats map[string]os.FileInfo) error {
+func (r *Repo) updateIndex(ctx context.Context, changes []File, stats map[string]os.FileInfo, onWait func(string)) error {
 	indexPath := filepath.Join(r.gitDir, "index")
 	lock := indexPath + ".lock"
-	f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("updating the index after committing: %q exists: another git process is running (remove the file if none is, then run `git reset -- <paths>` to refresh)", lock)
-	}
+	f, err := createLock(ctx, lock, "updating the index", onWait)
 	if err != nil {
-		return fmt.Errorf("updating the index after committing: %w", err)
+		return err
 	}
 	locked := true
 	defer func() {
@@ -697,6 +816,9 @@ func (r *Repo) updateIndex(changes []File, stats map[string]os.FileInfo) error {
 	var buf bytes.Buffer
 	if err := index.NewEncoder(&buf).Encode(idx); err != nil {
 		return fmt.Errorf("encoding the index: %w", err)
+	}
+	if err := injected("index-write"); err != nil {
+		return fmt.Errorf("writing %q: %w", lock, err)
 	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("writing %q: %w", lock, err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -22,6 +23,9 @@ func TestMain(m *testing.M) {
 	if step := os.Getenv(crashStepEnv); step != "" {
 		os.Exit(crashChild(step))
 	}
+	// A stale lock fails a commit after a short wait here, not 10 s, and
+	// OnWait hears of any wait at once.
+	lockTimeout, lockNotice = 300*time.Millisecond, 0
 	os.Exit(m.Run())
 }
 

@@ -93,5 +93,5 @@ func (r *Repo) ResetBranch(branch string, to plumbing.Hash, who object.Signature
 	if cur == to {
 		return nil
 	}
-	return r.updateRef(name, cur, to, sanitize(who, time.Now()), "modelgit: reset to "+to.String())
+	return r.updateRef(context.Background(), name, cur, to, sanitize(who, time.Now()), "modelgit: reset to "+to.String(), nil)
 }

@@ -196,12 +196,14 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress, batc
 			return Entry{}, err
 		}
 	}
-	fd, err := os.Open(f.abs)
+	// Opened without blocking and checked again by fstat: the name may
+	// have become a named pipe or a device since the walk.
+	fd, _, err := OpenRegular(f.abs)
 	if err != nil {
-		return Entry{}, statError(f.abs, err)
+		return Entry{}, err
 	}
 	defer fd.Close()
-	r := progressReader{fd, prog}
+	r := progressReader{ctxReader{ctx, fd}, prog}
 	var n int64
 	// Errors say what failed: reading the file, or the store's own step
 	// (ingesting, storing), which names its blob or temp file.

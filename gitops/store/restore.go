@@ -24,8 +24,17 @@ import (
 // in a listing that would escape dest are refused, and symlinks already
 // under dest are resolved as if dest were the root.
 func Restore(ctx context.Context, st Store, d manifests.Digest, mediaType, dest string) error {
+	return RestoreProgress(ctx, st, d, mediaType, dest, nil)
+}
+
+// RestoreProgress is Restore reporting the bytes it reads to prog (nil:
+// none); the caller starts and ends the operation on prog.
+func RestoreProgress(ctx context.Context, st Store, d manifests.Digest, mediaType, dest string, prog Progress) error {
+	if prog == nil {
+		prog = NoProgress
+	}
 	if mediaType != manifests.MediaTypeTree {
-		if err := restoreFile(ctx, st, d, -1, dest); err != nil {
+		if err := restoreFile(ctx, st, d, -1, dest, prog); err != nil {
 			return fmt.Errorf("restoring %s to %q: %w", d, dest, err)
 		}
 		return nil
@@ -48,7 +57,7 @@ func Restore(ctx context.Context, st Store, d manifests.Digest, mediaType, dest 
 			if err != nil {
 				return fmt.Errorf("restoring %q under %q: %w", e.Path, dest, err)
 			}
-			if err := restoreFile(ctx, st, e.Digest, e.Size, target); err != nil {
+			if err := restoreFile(ctx, st, e.Digest, e.Size, target, prog); err != nil {
 				return fmt.Errorf("restoring %q to %q: %w", e.Path, target, err)
 			}
 			return nil
@@ -81,7 +90,7 @@ func readTree(ctx context.Context, st Store, d manifests.Digest) (Tree, error) {
 
 // restoreFile writes blob d (size bytes, or any if size < 0) to target via a
 // temp file in the same directory, or clones it there.
-func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, target string) error {
+func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, target string, prog Progress) error {
 	dir := filepath.Dir(target)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %q: %w", dir, unwrapPathError(err))
@@ -103,7 +112,7 @@ func restoreFile(ctx context.Context, st Store, d manifests.Digest, size int64, 
 	if fst, isFile := st.(*File); isFile && cloneFile(t.File, fst.Path(d)) {
 		w = onlyWriter{io.Discard} // our 1 MiB buffer, not Discard's 8 KiB ReadFrom
 	}
-	n, err := copyBuf(w, onlyReader{rc})
+	n, err := copyBuf(w, progressReader{ctxReader{ctx, rc}, prog})
 	if err != nil {
 		return err
 	}

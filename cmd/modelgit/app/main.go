@@ -27,10 +27,15 @@ const (
 )
 
 // Main runs modelgit with os.Args and returns the exit code. Ctrl-C or
-// SIGTERM cancels the context commands get from cmd.Context().
+// SIGTERM cancels the context commands get from cmd.Context(): every long
+// step (hashing, copying, uploading, waiting for a lock) checks it and
+// stops, removing its temp files and committing nothing. The first signal
+// also restores the default handling, so a second Ctrl-C kills the process
+// at once should anything not stop.
 func Main() ExitCode {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	version, commit := buildVersion()
 	f := cmdutil.NewFactory(version)
 	f.Commit = commit
