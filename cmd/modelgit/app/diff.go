@@ -27,8 +27,10 @@ func NewCmdDiff(f *cmdutil.Factory, runF func(*DiffOptions) error) *cobra.Comman
 		Long: `Compare two registered model versions field by field: artifact digests,
 training data, feature schema, inference API, hyperparameters, metrics (with
 the change and its direction), framework and libraries, and the version bump
-the difference calls for.`,
-		Example: "  modelgit diff fraud-detector@1.3.2 fraud-detector@1.4.0+data.7",
+the difference calls for.
+
+` + versionForms + "\n",
+		Example: "  modelgit diff fraud-detector@1.3.2 fraud-detector@1.4.0+data.7\n  modelgit diff fraud-detector@production fraud-detector@latest",
 		Args:    cmdutil.ExactArgs(2, "two model versions are required: modelgit diff MODEL@A MODEL@B"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.From, opts.To = args[0], args[1]
@@ -55,11 +57,11 @@ func diffRun(opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := reg.Resolve(opts.From)
+	a, err := resolveRef(opts.IO, reg, opts.From)
 	if err != nil {
 		return err
 	}
-	b, err := reg.Resolve(opts.To)
+	b, err := resolveRef(opts.IO, reg, opts.To)
 	if err != nil {
 		return err
 	}

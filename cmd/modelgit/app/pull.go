@@ -26,8 +26,10 @@ func NewCmdPull(f *cmdutil.Factory, runF func(*PullOptions) error) *cobra.Comman
 		Short: "Fetch a version's artifacts from the store, verified",
 		Long: `Write the artifacts of a model version into DIR under their registered
 names. Every byte is checked against its digest as it is read; a file that
-does not match is never left under its final name.`,
-		Example: "  modelgit pull fraud-detector@1.4.0+data.7 ./out",
+does not match is never left under its final name.
+
+` + versionForms + "\n",
+		Example: "  modelgit pull fraud-detector@1.4.0+data.7 ./out\n  modelgit pull fraud-detector@staging ./out",
 		Args:    cmdutil.ExactArgs(2, "a model version and a directory are required: modelgit pull MODEL[@VERSION] DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
@@ -46,7 +48,7 @@ func pullRun(cmd *cobra.Command, opts *PullOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := reg.Resolve(opts.Ref)
+	v, err := resolveRef(opts.IO, reg, opts.Ref)
 	if err != nil {
 		return err
 	}
