@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -219,42 +220,143 @@ func (r *Repository) ReadVersion(rev plumbing.Hash, p string) (*VersionRef, erro
 	return &VersionRef{Manifest: mv, Digest: manifests.FromBytes(raw), Path: p, Raw: raw}, nil
 }
 
-// ErrUnknownModel and ErrUnknownVersion are returned by Resolve.
+// ErrUnknownModel, ErrUnknownVersion, ErrAmbiguousVersion and ErrNotRunning
+// are returned by Resolve.
 var (
-	ErrUnknownModel   = errors.New("unknown model")
-	ErrUnknownVersion = errors.New("unknown version")
+	ErrUnknownModel     = errors.New("unknown model")
+	ErrUnknownVersion   = errors.New("unknown version")
+	ErrAmbiguousVersion = errors.New("ambiguous version")
+	ErrNotRunning       = errors.New("does not run")
 )
 
-// Resolve finds "model@version", "model@latest" or "model" (the latest
-// version) at HEAD.
+// Resolve finds the model version ref names at HEAD. ref is MODEL (its
+// latest version) or MODEL@SPEC, where SPEC is, tried in this order:
+//
+//   - "latest": the highest version, by major, minor, patch and data;
+//   - a whole version, e.g. 3.0.1+data.9;
+//   - the name of an environment modelgit.yaml declares: the version that
+//     runs there now, as the release file at HEAD says — the stable one
+//     (the stable of a canary, the active of a blue-green, variant A of an
+//     A/B test), see ResolveVia for which other versions serve beside it;
+//   - a prefix of exactly one version, cut at a dot or a plus: 3.0.1 is
+//     3.0.1+data.9 when that is the only 3.0.1, and 3 or 3.0 work alike.
+//     A prefix of several versions is ErrAmbiguousVersion, listing them.
+//
+// Every command that takes MODEL@VERSION resolves it here.
 func (r *Repository) Resolve(ref string) (*VersionRef, error) {
-	model, ver, _ := strings.Cut(ref, "@")
+	v, _, err := r.ResolveVia(ref)
+	return v, err
+}
+
+// ResolveVia is Resolve that also says, when ref named an environment,
+// how the version was chosen: "" for any other ref; otherwise e.g.
+// "runs in production" or "runs in production beside its canary
+// 1.5.0+data.9 (10%)".
+func (r *Repository) ResolveVia(ref string) (*VersionRef, string, error) {
+	model, spec, hasSpec := strings.Cut(ref, "@")
 	if err := manifests.ValidName(model); err != nil {
-		return nil, fmt.Errorf("resolving %q: %w", ref, err)
+		return nil, "", fmt.Errorf("resolving %q: model %w", ref, err)
 	}
 	versions, err := r.Versions(model)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(versions) == 0 {
 		known, _ := r.Models()
-		return nil, fmt.Errorf("resolving %q: %w %q (registered: %s)", ref, ErrUnknownModel, model, ListOrNone(known))
+		return nil, "", fmt.Errorf("resolving %q: %w %q (registered: %s)", ref, ErrUnknownModel, model, ListOrNone(known))
 	}
-	if ver == "" || ver == "latest" {
-		return versions[len(versions)-1], nil
+	have := make([]string, len(versions))
+	for i, v := range versions {
+		have[i] = v.Manifest.Version.String()
 	}
-	want, err := manifests.ParseVersion(ver)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %q: %w", ref, err)
+	switch {
+	case !hasSpec || spec == "latest":
+		return versions[len(versions)-1], "", nil
+	case spec == "":
+		return nil, "", fmt.Errorf("resolving %q: nothing after @; want a version (%s), latest, or an environment (%s)", ref, ListOrNone(have), strings.Join(r.envNames(), ", "))
 	}
-	var have []string
-	for _, v := range versions {
-		if v.Manifest.Version == want {
-			return v, nil
+	if i := slices.Index(have, spec); i >= 0 {
+		return versions[i], "", nil
+	}
+	if r.CheckEnv(spec) == nil {
+		return r.resolveEnv(ref, model, spec)
+	}
+	var matches []*VersionRef
+	var names []string
+	for i, h := range have {
+		if rest, ok := strings.CutPrefix(h, spec); ok && (strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "+")) {
+			matches = append(matches, versions[i])
+			names = append(names, h)
 		}
-		have = append(have, v.Manifest.Version.String())
 	}
-	return nil, fmt.Errorf("resolving %q: %w %s of %q (registered: %s)", ref, ErrUnknownVersion, want, model, ListOrNone(have))
+	switch {
+	case len(matches) == 1:
+		return matches[0], "", nil
+	case len(matches) > 1:
+		return nil, "", fmt.Errorf("resolving %q: %w: %s matches %s; give one of them in full", ref, ErrAmbiguousVersion, spec, OrList(names))
+	}
+	if _, err := manifests.ParseVersion(spec); err != nil && !versionPrefixRE.MatchString(spec) {
+		return nil, "", fmt.Errorf("resolving %q: %q is not a version, a version prefix, latest, or an environment of modelgit.yaml (%s); registered versions of %s: %s", ref, spec, strings.Join(r.envNames(), ", "), model, ListOrNone(have))
+	}
+	return nil, "", fmt.Errorf("resolving %q: %w %s of %q (registered: %s)", ref, ErrUnknownVersion, spec, model, ListOrNone(have))
+}
+
+// versionPrefixRE is what a prefix of a version looks like: 3, 3.0,
+// 3.0.1, 3.0.1+data, 3.0.1+data.9.
+var versionPrefixRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+(\.[0-9]+(\+data(\.[0-9]+)?)?)?)?$`)
+
+// resolveEnv resolves MODEL@ENV: the stable version of model's release in
+// env at HEAD.
+func (r *Repository) resolveEnv(ref, model, env string) (*VersionRef, string, error) {
+	head, err := r.Head()
+	if err != nil {
+		return nil, "", err
+	}
+	rel, err := r.ReleaseAt(head, env, model)
+	if err != nil {
+		return nil, "", err
+	}
+	stable, ok := CurrentStable(rel)
+	if !ok {
+		return nil, "", fmt.Errorf("resolving %q: %s %w in %q at HEAD (no %s; modelgit status shows where it runs)", ref, model, ErrNotRunning, env, manifests.ReleaseFile(env, model))
+	}
+	v, err := r.PinnedVersion(head, manifests.ReleaseFile(env, model), model, stable.Version)
+	if err != nil {
+		return nil, "", err
+	}
+	via := "runs in " + env
+	var beside []string
+	for _, rv := range rel.Versions[1:] {
+		s := rv.Version.String()
+		switch {
+		case rv.Role != "" && rv.Weight != nil:
+			s = fmt.Sprintf("%s %s (%d%%)", rv.Role, s, *rv.Weight)
+		case rv.Role != "":
+			s = rv.Role + " " + s
+		}
+		beside = append(beside, s)
+	}
+	if len(beside) > 0 {
+		via = fmt.Sprintf("runs in %s as %s, beside %s", env, roleOf(rel.Versions[0]), strings.Join(beside, ", "))
+	}
+	return v, via, nil
+}
+
+// roleOf names a released version's role, "the version" when it has none.
+func roleOf(rv manifests.ReleasedVersion) string {
+	if rv.Role == "" {
+		return "the version"
+	}
+	return "the " + rv.Role
+}
+
+// envNames are the environments modelgit.yaml declares, in order.
+func (r *Repository) envNames() []string {
+	names := make([]string, 0, len(r.config.Environments))
+	for _, e := range r.config.Environments {
+		names = append(names, e.Name)
+	}
+	return names
 }
 
 func ListOrNone(s []string) string {

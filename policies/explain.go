@@ -22,27 +22,7 @@ func (p *PromotionPolicy) Explain() string {
 		fmt.Fprintf(&b, "  from:       %s (no soak time)\n", from)
 	}
 
-	b.WriteString("  gates:\n")
-	if len(p.Gates) == 0 && p.DefaultGate != nil && p.DefaultGate.Disabled {
-		b.WriteString("    none\n")
-	}
-	for _, g := range p.Gates {
-		fmt.Fprintf(&b, "    %s: %s\n", g.Name, oneLine(g.Expression))
-		if g.Message != "" {
-			fmt.Fprintf(&b, "      on failure: %s\n", g.Message)
-		}
-	}
-	switch dg := p.DefaultGate; {
-	case dg != nil && dg.Disabled:
-		b.WriteString("    default gate: disabled\n")
-	default:
-		tol := DefaultTolerance
-		if dg != nil {
-			tol = dg.Tolerance
-		}
-		fmt.Fprintf(&b, "    %s: every metric shared with the baseline within %s of it, in its better direction\n", DefaultGateName, formatPct(tol))
-	}
-
+	p.writeGates(&b)
 	switch n := p.Approvals.Count; n {
 	case 0:
 		b.WriteString("  approvals:  none required\n")
@@ -57,6 +37,49 @@ func (p *PromotionPolicy) Explain() string {
 	if len(p.Approvals.Teams) > 0 {
 		fmt.Fprintf(&b, "  teams:      an approver from each of %s\n", strings.Join(p.Approvals.Teams, ", "))
 	}
+	p.writeChecks(&b)
+	fmt.Fprintf(&b, "  digest:     %s\n", p.Digest())
+	return b.String()
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Rules is the part of Explain that says how a candidate is judged — the
+// gates, which signatures count, and the metrics monitored — without the
+// order, approvals and digest that `modelgit policy show` prints above it.
+func (p *PromotionPolicy) Rules() string {
+	var b strings.Builder
+	p.writeGates(&b)
+	p.writeChecks(&b)
+	return b.String()
+}
+
+func (p *PromotionPolicy) writeGates(b *strings.Builder) {
+	b.WriteString("  gates:\n")
+	if len(p.Gates) == 0 && p.DefaultGate != nil && p.DefaultGate.Disabled {
+		b.WriteString("    none\n")
+	}
+	for _, g := range p.Gates {
+		fmt.Fprintf(b, "    %s: %s\n", g.Name, oneLine(g.Expression))
+		if g.Message != "" {
+			fmt.Fprintf(b, "      on failure: %s\n", g.Message)
+		}
+	}
+	switch dg := p.DefaultGate; {
+	case dg != nil && dg.Disabled:
+		b.WriteString("    default gate: disabled\n")
+	default:
+		tol := DefaultTolerance
+		if dg != nil {
+			tol = dg.Tolerance
+		}
+		fmt.Fprintf(b, "    %s: every metric shared with the baseline within %s of it, in its better direction\n", DefaultGateName, formatPct(tol))
+	}
+}
+
+func (p *PromotionPolicy) writeChecks(b *strings.Builder) {
 	if p.TrustForgeMerges {
 		b.WriteString("  signatures: merges signed by the forge's key are trusted\n")
 	} else {
@@ -72,23 +95,17 @@ func (p *PromotionPolicy) Explain() string {
 			if m.Direction == "" {
 				dir += " (from the model or the name)"
 			}
-			fmt.Fprintf(&b, "    %s: %s is better, tolerance %s", name, dir, formatPct(r.Tolerance))
+			fmt.Fprintf(b, "    %s: %s is better, tolerance %s", name, dir, formatPct(r.Tolerance))
 			if m.Threshold != nil {
-				fmt.Fprintf(&b, ", threshold %s", formatNum(*m.Threshold))
+				fmt.Fprintf(b, ", threshold %s", formatNum(*m.Threshold))
 			}
 			if m.MinSamples > 0 {
-				fmt.Fprintf(&b, ", at least %d samples", m.MinSamples)
+				fmt.Fprintf(b, ", at least %d samples", m.MinSamples)
 			}
 			b.WriteString("\n")
 			if m.Query != "" {
-				fmt.Fprintf(&b, "      monitored by: %s\n", oneLine(m.Query))
+				fmt.Fprintf(b, "      monitored by: %s\n", oneLine(m.Query))
 			}
 		}
 	}
-	fmt.Fprintf(&b, "  digest:     %s\n", p.Digest())
-	return b.String()
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

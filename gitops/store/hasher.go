@@ -184,12 +184,12 @@ func (h *Hasher) file(ctx context.Context, st Store, f file, prog Progress, batc
 	e := Entry{Path: f.rel, Size: f.fi.Size()}
 	if d, ok := h.Cache.Get(f.abs, f.fi); ok {
 		if st == nil {
-			prog.Add(e.Size)
+			AddSkipped(prog, e.Size)
 			e.Digest = d
 			return e, nil
 		}
 		if _, err := st.Stat(ctx, d); err == nil {
-			prog.Add(e.Size)
+			AddSkipped(prog, e.Size)
 			e.Digest = d
 			return e, nil
 		} else if !errors.Is(err, ErrNotFound) {

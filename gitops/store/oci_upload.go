@@ -434,7 +434,11 @@ func (b *streamBody) stop() {
 // release returns the read buffer to the pool.
 func (b *streamBody) release() {
 	if b.buf != nil {
-		bufPool.Put(&b.buf)
+		// Put a pointer to a copy of the slice header: &b.buf would alias
+		// the field set to nil just below, leaving a nil buffer in the pool
+		// for the next Get (ingestSmall's (*bp)[:size+1] then panics).
+		buf := b.buf
+		bufPool.Put(&buf)
 		b.buf = nil
 		b.pos, b.end = 0, 0
 	}

@@ -20,6 +20,24 @@ type Progress interface {
 	Done()
 }
 
+// Skipper is an optional extension of Progress: Skip reports n bytes
+// done without reading them (a stat-cache hit: the file is unchanged since
+// it was hashed), so a bar can count them toward the total but not toward
+// the throughput, which would otherwise read e.g. 13.0 TiB/s.
+type Skipper interface {
+	Skip(n int64)
+}
+
+// AddSkipped reports n skipped bytes to p: through Skip when p is a
+// Skipper, else as done (Add).
+func AddSkipped(p Progress, n int64) {
+	if s, ok := p.(Skipper); ok {
+		s.Skip(n)
+		return
+	}
+	p.Add(n)
+}
+
 // NoProgress discards progress.
 var NoProgress Progress = noProgress{}
 
@@ -35,7 +53,8 @@ const redrawEvery = 100 * time.Millisecond
 // bar draws a one-line progress bar with carriage returns.
 type bar struct {
 	w     io.Writer
-	done  atomic.Int64
+	done  atomic.Int64 // bytes done, skipped ones included
+	skip  atomic.Int64 // bytes skipped (Skip): done without being read
 	next  atomic.Int64 // unix ns of the next allowed redraw
 	mu    sync.Mutex   // guards the fields below and writes to w
 	label string
@@ -54,6 +73,7 @@ func (b *bar) Start(label string, total int64) {
 	b.label, b.total, b.start, b.width = label, total, b.now(), 0
 	b.mu.Unlock()
 	b.done.Store(0)
+	b.skip.Store(0)
 	b.next.Store(0)
 	b.draw(false)
 }
@@ -68,12 +88,19 @@ func (b *bar) Add(n int64) {
 	b.draw(false)
 }
 
+// Skip counts n bytes as done without reading them: they do not count
+// toward the rate.
+func (b *bar) Skip(n int64) {
+	b.skip.Add(n)
+	b.Add(n)
+}
+
 func (b *bar) Done() { b.draw(true) }
 
 func (b *bar) draw(final bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	line := b.line(b.done.Load(), b.now().Sub(b.start))
+	line := b.line(b.done.Load(), b.skip.Load(), b.now().Sub(b.start))
 	pad := ""
 	if len(line) < b.width {
 		pad = strings.Repeat(" ", b.width-len(line))
@@ -87,10 +114,18 @@ func (b *bar) draw(final bool) {
 }
 
 // line renders e.g. "weights.bin [=======>      ]  55% 1.1 GiB/2.0 GiB 512.0 MiB/s".
-func (b *bar) line(done int64, elapsed time.Duration) string {
+// The rate counts only bytes read, not skipped ones: when every byte so
+// far was skipped it says "unchanged", and when some were, how many.
+func (b *bar) line(done, skipped int64, elapsed time.Duration) string {
 	rate := ""
-	if s := elapsed.Seconds(); s > 0 {
-		rate = " " + formatBytes(int64(float64(done)/s)) + "/s"
+	switch read := done - skipped; {
+	case skipped > 0 && read == 0:
+		rate = " unchanged (stat cache)"
+	case elapsed.Seconds() > 0:
+		rate = " " + formatBytes(int64(float64(read)/elapsed.Seconds())) + "/s"
+		if skipped > 0 {
+			rate += ", " + formatBytes(skipped) + " unchanged"
+		}
 	}
 	if b.total <= 0 {
 		return fmt.Sprintf("%s %s%s", b.label, formatBytes(done), rate)

@@ -47,6 +47,11 @@ version, strategy and weights, requested by, approved by, merged by,
 policy, pull request, commit and signature status. Merges made outside
 modelgit and commits whose signatures do not verify are shown as such.
 
+On a terminal the table fits its width ($COLUMNS, else the terminal's):
+the columns on the right are shortened first, then left out, while time,
+environment, model, action and versions stay whole; piped output, -o csv,
+-o markdown and -o json hold every column in full.
+
 Times are the committer time of the merge commit on the followed branch,
 never before its parent's: a commit made on a clock that was behind takes
 its parent's time and is marked "clock skew".
@@ -119,6 +124,7 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 		return writeAuditMarkdown(opts.IO.Out, rep.Events)
 	}
 	t := cmdutil.NewTablePrinter(opts.IO, "TIME", "ENV", "MODEL", "ACTION", "FROM → TO", "STRATEGY", "REQUESTED BY", "APPROVED BY", "MERGE", "COMMIT", "SIGNATURE")
+	t.TruncateRightFirst()
 	cs := opts.IO.ColorScheme()
 	for _, e := range rep.Events {
 		merge := e.Via
@@ -130,8 +136,11 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 		if !ok {
 			sig = cs.Red(word)
 		}
-		t.AddRow(eventTime(e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
-			personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
+		// What the row is stays whole; who and how are narrowed first.
+		for _, s := range []string{eventTime(e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e)} {
+			t.AddField(s, cmdutil.NoTruncate())
+		}
+		t.AddRow(e.Strategy, personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
 	}
 	return t.Render()
 }

@@ -87,7 +87,18 @@ func TestCommandFlags(t *testing.T) {
 				t.Errorf("got %+v", o)
 			}
 		}},
-		{name: "promote needs --to", cli: "promote m@1", wantErr: "--to is required"},
+		{name: "promote needs --env", cli: "promote m@1", wantErr: "--env is required"},
+		{name: "promote --env", cli: "promote m@1 --env staging", check: func(t *testing.T, got any) {
+			if o := got.(*PromoteOptions); o.Env != "staging" || o.Ref != "m@1" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "promote --to and --env agree", cli: "promote m@1 --env staging --to staging", check: func(t *testing.T, got any) {
+			if o := got.(*PromoteOptions); o.Env != "staging" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "promote --to and --env disagree", cli: "promote m@1 --env staging --to production", wantErr: "--env staging and --to production disagree"},
 		{name: "promote canary needs weight", cli: "promote m@1 --to p --strategy canary", wantErr: "needs --weight"},
 		{name: "promote weight needs canary", cli: "promote m@1 --to p --weight 5", wantErr: "--weight is for --strategy canary"},
 		{name: "promote switch needs blue-green", cli: "promote m@1 --to p --switch", wantErr: "--switch is for --strategy blue-green"},
@@ -100,6 +111,12 @@ func TestCommandFlags(t *testing.T) {
 			}
 		}},
 		{name: "rollback needs env", cli: "rollback m", wantErr: "--env is required"},
+		{name: "rollback --version", cli: "rollback m --env production --version 1.3.2", check: func(t *testing.T, got any) {
+			if o := got.(*RollbackOptions); o.To != "1.3.2" || o.Env != "production" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "rollback --to and --version disagree", cli: "rollback m --env production --version 1.3.2 --to 1.3.1", wantErr: "--version 1.3.2 and --to 1.3.1 disagree"},
 		{name: "rollback force", cli: "rollback m --env production --to 0.9.0 --force", check: func(t *testing.T, got any) {
 			if o := got.(*RollbackOptions); !o.Force || o.To != "0.9.0" {
 				t.Errorf("got %+v", o)

@@ -81,9 +81,10 @@ func policyShowRun(opts *PolicyShowOptions) error {
 	}
 	teams := check.TeamsText(ap.Policy.Approvals.Teams)
 	fmt.Fprintf(out, "approvals:   %d, from %s; not the requester, the registrant, a committer or a bot; on the current head\n", ap.Policy.Approvals.Count, teams)
-	fmt.Fprintf(out, "\n%s", ap.Policy.Explain())
-	if !strings.HasSuffix(ap.Policy.Explain(), "\n") {
-		fmt.Fprintln(out)
+	// The rules below the header, once each: the header already said the
+	// digest, where a version comes from and the approvals.
+	for _, line := range strings.SplitAfter(ap.Policy.Rules(), "\n") {
+		fmt.Fprint(out, strings.TrimPrefix(line, "  "))
 	}
 	return nil
 }

@@ -85,10 +85,13 @@ func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, e
 func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.Command {
 	opts := &PromoteOptions{deps: depsOf(f)}
 	cmd := &cobra.Command{
-		Use:   "promote MODEL@VERSION --to ENV [flags]",
+		Use:   "promote MODEL@VERSION --env ENV [flags]",
 		Short: "Open the pull request that moves a model version into an environment",
-		Long: `Promote a registered model version into an environment. MODEL alone, or
-MODEL@latest, means its latest registered version.
+		Long: `Promote a registered model version into an environment, named with --env
+(or --to, its older spelling: in promote --to is the environment, in
+rollback it is the version).
+
+` + versionForms + `
 
 The environment's release (environments/ENV/MODEL.yaml) and the Kubernetes
 objects rendered from it (rendered/ENV/, clusters/) are written on the
@@ -109,24 +112,31 @@ Strategies:
 
 With --selector, every model whose labels match is promoted at the version
 running in --version-from, in one pull request; if any cannot be promoted,
-nothing changes and each reason is listed. A model whose release in --to
+nothing changes and each reason is listed. A model whose release in --env
 would not change (it already runs that version there) is left out of the
 commit and the pull request and listed as "already runs VERSION"; when
 every selected model does, nothing is committed.`,
-		Example: `  modelgit promote fraud-detector@1.4.0+data.7 --to staging
-  modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy canary --weight 10
-  modelgit promote fraud-detector@1.4.0+data.7 --to production --strategy blue-green --switch
-  modelgit promote --selector team=risk --version-from staging --to production`,
+		Example: `  modelgit promote fraud-detector@1.4.0+data.7 --env staging
+  modelgit promote fraud-detector@staging --env production --strategy canary --weight 10
+  modelgit promote fraud-detector@1.4.0 --env production --strategy blue-green --switch
+  modelgit promote --selector team=risk --version-from staging --env production`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Ref = args[0]
 			}
+			to, _ := cmd.Flags().GetString("to")
+			switch {
+			case to != "" && opts.Env != "" && to != opts.Env:
+				return cmdutil.FlagErrorf("--env %s and --to %s disagree: give the environment once, with --env", opts.Env, to)
+			case opts.Env == "":
+				opts.Env = to
+			}
 			switch {
 			case opts.Env == "":
-				return cmdutil.FlagErrorf("--to is required")
+				return cmdutil.FlagErrorf("--env is required: the environment to promote into")
 			case opts.Selector == "" && opts.Ref == "":
-				return cmdutil.FlagErrorf("a model version is required: modelgit promote MODEL@VERSION --to ENV (or --selector)")
+				return cmdutil.FlagErrorf("a model version is required: modelgit promote MODEL@VERSION --env ENV (or --selector)")
 			case opts.Selector != "" && opts.Ref != "":
 				return cmdutil.FlagErrorf("give either MODEL@VERSION or --selector, not both")
 			case opts.Selector != "" && opts.VersionFrom == "":
@@ -147,7 +157,8 @@ every selected model does, nothing is committed.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Env, "to", "", "environment to promote into")
+	fl.StringVar(&opts.Env, "env", "", "`environment` to promote into (required)")
+	fl.String("to", "", "same as --env (in rollback, --to is a version)")
 	fl.StringVar(&opts.Strategy, "strategy", manifests.StrategyReplace, "replace, canary, blue-green or ab")
 	fl.IntVar(&opts.Weight, "weight", 0, "canary traffic percentage, 1 to 100 (100 completes the canary)")
 	fl.BoolVar(&opts.Switch, "switch", false, "blue-green: make the standby version active")
@@ -168,7 +179,14 @@ func promoteRun(ctx context.Context, opts *PromoteOptions) error {
 	if err != nil {
 		return err
 	}
-	po.Ref, po.Env, po.Force = opts.Ref, opts.Env, opts.Force
+	po.Env, po.Force = opts.Env, opts.Force
+	if opts.Ref != "" {
+		v, err := resolveRef(opts.IO, reg, opts.Ref)
+		if err != nil {
+			return err
+		}
+		po.Ref = v.Name()
+	}
 	po.Change = gitops.ReleaseChange{Strategy: opts.Strategy, Weight: opts.Weight, Switch: opts.Switch, Match: opts.Match}
 	if opts.Selector != "" {
 		sel, err := promote.ParseSelector(opts.Selector)

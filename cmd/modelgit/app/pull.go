@@ -37,8 +37,10 @@ version and the files pulled; with --force, pull replaces exactly those
 files (and any with a new artifact's name) and keeps other files, so no
 file of another version is left beside the new ones. A version whose two
 artifacts have one file name is refused (register refuses to make one).
-On a terminal, progress is drawn on stderr.`,
-		Example: "  modelgit pull fraud-detector@1.4.0+data.7 ./out\n  modelgit pull fraud-detector@1.5.0+data.7 ./out --force   # replace the 1.4.0 files",
+On a terminal, progress is drawn on stderr.
+
+` + versionForms + "\n",
+		Example: "  modelgit pull fraud-detector@1.4.0+data.7 ./out\n  modelgit pull fraud-detector@staging ./out\n  modelgit pull fraud-detector@1.5.0+data.7 ./out --force   # replace the 1.4.0 files",
 		Args:    cmdutil.ExactArgs(2, "a model version and a directory are required: modelgit pull MODEL[@VERSION] DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref, opts.Dir = args[0], args[1]
@@ -58,7 +60,7 @@ func pullRun(cmd *cobra.Command, opts *PullOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := reg.Resolve(opts.Ref)
+	v, err := resolveRef(opts.IO, reg, opts.Ref)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ type RollbackOptions struct {
 func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobra.Command {
 	opts := &RollbackOptions{deps: depsOf(f)}
 	cmd := &cobra.Command{
-		Use:   "rollback MODEL --env ENV [--to VERSION]",
+		Use:   "rollback MODEL --env ENV [--version VERSION]",
 		Short: "Open the pull request that returns an environment to an earlier version",
 		Long: `Roll back a model in an environment: a promotion (replace) that
 
@@ -31,16 +31,27 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobr
     returns to the stable version alone;
   - otherwise returns to the version that served before the current one,
     found in history, skipping versions a rollback already took out;
-  - or returns to --to. A --to version that never ran in ENV must have run
-    in the environment before it, as for a promotion (or --force, which is
-    recorded in the commit and the pull request).
+  - or returns to --version (or --to, its older spelling: in rollback --to
+    is the version, in promote it is the environment). A version that never
+    ran in ENV must have run in the environment before it, as for a
+    promotion (or --force, which is recorded in the commit and the pull
+    request). It may be written as for any MODEL@VERSION, without the
+    MODEL@: in full, a prefix of one version (1.3.2 for 1.3.2+data.4),
+    latest, or an environment (the version running there).
 
 The commit carries a Rollback trailer naming the versions taken out, and the
 usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.`,
-		Example: "  modelgit rollback fraud-detector --env production\n  modelgit rollback fraud-detector --env production --to 1.3.2",
+		Example: "  modelgit rollback fraud-detector --env production\n  modelgit rollback fraud-detector --env production --version 1.3.2",
 		Args:    cmdutil.ExactArgs(1, "a model is required: modelgit rollback MODEL --env ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
+			to, _ := cmd.Flags().GetString("to")
+			switch {
+			case to != "" && opts.To != "" && to != opts.To:
+				return cmdutil.FlagErrorf("--version %s and --to %s disagree: give the version once, with --version", opts.To, to)
+			case opts.To == "":
+				opts.To = to
+			}
 			if opts.Env == "" {
 				return cmdutil.FlagErrorf("--env is required")
 			}
@@ -51,8 +62,9 @@ usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Env, "env", "", "environment to roll back")
-	cmd.Flags().StringVar(&opts.To, "to", "", "version to return to (default: the stable one, or the one before the current, from history)")
-	cmd.Flags().BoolVar(&opts.Force, "force", false, "return to a --to version that never ran in ENV, past the promotion order (recorded in the commit and the pull request)")
+	cmd.Flags().StringVar(&opts.To, "version", "", "`version` to return to (default: the stable one, or the one before the current, from history)")
+	cmd.Flags().String("to", "", "same as --version (in promote, --to is the environment)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "return to a --version that never ran in ENV, past the promotion order (recorded in the commit and the pull request)")
 	opts.addFlags(cmd)
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
@@ -64,6 +76,13 @@ func rollbackRun(ctx context.Context, opts *RollbackOptions) error {
 		return err
 	}
 	po.Force = opts.Force
+	if opts.To != "" {
+		v, err := resolveRef(opts.IO, reg, opts.Model+"@"+opts.To)
+		if err != nil {
+			return err
+		}
+		opts.To = v.Manifest.Version.String()
+	}
 	res, err := promote.Rollback(ctx, reg, promote.RollbackOptions{Model: opts.Model, Env: opts.Env, To: opts.To, PromoteOptions: po})
 	if err != nil {
 		return err

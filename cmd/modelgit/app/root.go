@@ -82,5 +82,7 @@ Promotions between environments are pull requests gated by policy and approvals,
 		}
 	}
 	cmd.AddCommand(NewCmdQuickstart(f, nil), NewCmdVersion(f, nil))
+	useBashCompletionPatch(cmd)
+	registerCompletions(f, cmd)
 	return cmd
 }

@@ -29,11 +29,13 @@ func NewCmdShow(f *cmdutil.Factory, runF func(*ShowOptions) error) *cobra.Comman
 		Short: "Show a registered model version",
 		Long: `Show a registered model version: its artifacts, training data, metrics and
 parameters, its digest, and the commit that registered it with that
-commit's signature. Without @VERSION, the latest version.
+commit's signature.
+
+` + versionForms + `
 
 -o yaml prints the manifest exactly as committed; -o json adds the digest
 and provenance.`,
-		Example: "  modelgit show fraud-detector@1.4.0+data.7\n  modelgit show fraud-detector -o yaml",
+		Example: "  modelgit show fraud-detector@1.4.0+data.7\n  modelgit show fraud-detector@production\n  modelgit show fraud-detector -o yaml",
 		Args:    cmdutil.ExactArgs(1, "a model version is required: modelgit show MODEL[@VERSION]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
@@ -60,7 +62,7 @@ func showRun(opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	v, err := reg.Resolve(opts.Ref)
+	v, err := resolveRef(opts.IO, reg, opts.Ref)
 	if err != nil {
 		return err
 	}

@@ -50,6 +50,9 @@ type Factory struct {
 	WorkDir func() (string, error)
 	// Now returns the current time.
 	Now func() time.Time
+	// CompletionTimeout bounds what shell completion may wait for the
+	// forge (pull request numbers); 0 means two seconds.
+	CompletionTimeout time.Duration
 
 	// ---- Lazily built dependencies ------------------------------------
 	// Each is called only in RunE, so commands that do not need it never

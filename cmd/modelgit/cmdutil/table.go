@@ -27,6 +27,8 @@ type TablePrinter struct {
 	header []string
 	rows   [][]field
 	row    []field
+	// rightFirst narrows the rightmost columns first (TruncateRightFirst).
+	rightFirst bool
 }
 
 type field struct {
@@ -60,6 +62,13 @@ func NewTablePrinter(ios *IOStreams, header ...string) *TablePrinter {
 	t.color = ios.ColorEnabled()
 	return t
 }
+
+// TruncateRightFirst makes a terminal table that is too wide narrow its
+// rightmost truncatable column first (down to the minimum width), then the
+// one to its left, and so on, keeping the left columns, which say what a
+// row is, whole; when even that does not fit, the rightmost columns are
+// left out. Without it every truncatable column is narrowed alike.
+func (t *TablePrinter) TruncateRightFirst() { t.rightFirst = true }
 
 // AddField appends a field to the current row.
 func (t *TablePrinter) AddField(s string, opts ...FieldOption) {
@@ -111,9 +120,17 @@ func (t *TablePrinter) Render() error {
 		}
 		rows = append([][]field{h}, rows...)
 	}
-	widths := fitColumns(rows, t.width)
+	var widths []int
+	if t.rightFirst {
+		widths = fitRightFirst(rows, t.width)
+	} else {
+		widths = fitColumns(rows, t.width)
+	}
 	for _, row := range rows {
 		var line strings.Builder
+		if len(row) > len(widths) {
+			row = row[:len(widths)] // left out: the table is too wide
+		}
 		for i, f := range row {
 			text := truncate(f.text, widths[i])
 			pad := widths[i] - utf8.RuneCountInString(text)
@@ -207,6 +224,53 @@ func fitColumns(rows [][]field, total int) []int {
 		}
 	}
 	return widths
+}
+
+// fitRightFirst is fitColumns for TruncateRightFirst: it returns fewer
+// widths than there are columns when the rightmost are left out.
+func fitRightFirst(rows [][]field, total int) []int {
+	widths, fixed := naturalWidths(rows)
+	if total <= 0 {
+		return widths
+	}
+	for len(widths) > 0 {
+		over := columnGap*(len(widths)-1) - total
+		for _, w := range widths {
+			over += w
+		}
+		for i := len(widths) - 1; i >= 0 && over > 0; i-- {
+			if fixed[i] || widths[i] <= minColumnWidth {
+				continue
+			}
+			cut := min(over, widths[i]-minColumnWidth)
+			widths[i] -= cut
+			over -= cut
+		}
+		if over <= 0 || len(widths) == 1 {
+			return widths
+		}
+		// Too wide even with every column narrowed: leave out the
+		// rightmost and start again from the natural widths.
+		nat, _ := naturalWidths(rows)
+		widths, fixed = nat[:len(widths)-1], fixed[:len(widths)-1]
+	}
+	return widths
+}
+
+// naturalWidths are each column's widest field, and whether a field of it
+// asked not to be truncated.
+func naturalWidths(rows [][]field) (widths []int, fixed []bool) {
+	for _, row := range rows {
+		for i, f := range row {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+				fixed = append(fixed, false)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(f.text))
+			fixed[i] = fixed[i] || f.noTruncate
+		}
+	}
+	return widths, fixed
 }
 
 // truncate shortens s to n runes, ending in "..." when it cut something.

@@ -118,3 +118,44 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestTablePrinterTruncateRightFirst: the audit table at 120 columns had
+// every column cut to a few letters, versions included. Right first, the
+// left columns stay whole; when narrowing is not enough, the rightmost
+// columns are left out, header included. Piped output keeps everything.
+func TestTablePrinterTruncateRightFirst(t *testing.T) {
+	render := func(tty bool, width int) string {
+		ios, _, stdout, _ := Test()
+		ios.SetStdoutTTY(tty)
+		ios.SetTerminalWidth(width)
+		tp := NewTablePrinter(ios, "MODEL", "FROM → TO", "BY", "SIGNATURE")
+		tp.TruncateRightFirst()
+		tp.AddField("fraud-detector", NoTruncate())
+		tp.AddField("0.1.0+data.1 → 0.1.1+data.2", NoTruncate())
+		tp.AddRow("Quinn Quickstart", "does not verify")
+		if err := tp.Render(); err != nil {
+			t.Fatal(err)
+		}
+		return stdout.String()
+	}
+	for _, tt := range []struct {
+		width int
+		want  string
+	}{
+		{80, "MODEL           FROM → TO                    BY                SIGNATURE\n" +
+			"fraud-detector  0.1.0+data.1 → 0.1.1+data.2  Quinn Quickstart  does not verify\n"},
+		{70, "MODEL           FROM → TO                    BY                SIGN...\n" +
+			"fraud-detector  0.1.0+data.1 → 0.1.1+data.2  Quinn Quickstart  does...\n"},
+		{60, "MODEL           FROM → TO                    BY        SI...\n" +
+			"fraud-detector  0.1.0+data.1 → 0.1.1+data.2  Quinn...  do...\n"},
+		{52, "MODEL           FROM → TO                    BY\n" +
+			"fraud-detector  0.1.0+data.1 → 0.1.1+data.2  Quin...\n"},
+	} {
+		if got := render(true, tt.width); got != tt.want {
+			t.Errorf("width %d:\n%s\nwant:\n%s", tt.width, got, tt.want)
+		}
+	}
+	if got, want := render(false, 40), "fraud-detector\t0.1.0+data.1 → 0.1.1+data.2\tQuinn Quickstart\tdoes not verify\n"; got != want {
+		t.Errorf("piped: %q, want %q", got, want)
+	}
+}
