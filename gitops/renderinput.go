@@ -79,11 +79,14 @@ func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, ov
 			if err != nil {
 				return in, err
 			}
-			rel, err := manifests.ParseRelease(p, raw)
+			rel, refs, err := r.ValidRelease(rev, p, raw)
 			if err != nil {
 				return in, BrokenRelease(p, err)
 			}
 			in.Releases = append(in.Releases, rel)
+			for _, v := range refs {
+				in.Versions[render.VersionKey(rel.Model, v.Manifest.Version)] = v.Manifest
+			}
 		}
 	}
 	in.Releases = append(in.Releases, overrides...)
