@@ -331,18 +331,21 @@ func (r *Repository) WriteRendered() ([]StaleFile, error) {
 	for _, s := range stale {
 		want[s.Path] = true
 		if s.Extra {
-			if err := render.Remove(r.repo.Root, s.Path); err != nil {
+			if err := r.repo.RemoveWorktreeFile(s.Path); err != nil {
 				return nil, err
 			}
 		}
 	}
-	var out []render.File
+	// Through the work tree's os.Root, refusing symbolic links in
+	// rendered/ and clusters/: a link there cannot send a write elsewhere.
 	for _, f := range files {
 		if want[f.Path] {
-			out = append(out, f)
+			if err := r.repo.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return stale, render.Write(r.repo.Root, out)
+	return stale, nil
 }
 
 // BuildCluster returns the Kubernetes objects Flux applies on cluster:

@@ -366,7 +366,7 @@ func (r *repository) repairWorktree(head plumbing.Hash, v *gitops.VersionRef) er
 	if v == nil {
 		return nil
 	}
-	cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(v.Path)))
+	cur, err := r.Repo().ReadWorktreeFile(v.Path)
 	if err == nil && string(cur) == string(v.Raw) && r.indexHas(v.Path, v.Raw) {
 		return nil
 	}
