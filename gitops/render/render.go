@@ -320,4 +320,3 @@ func Remove(root, rel string) error {
 	}
 	return nil
 }
-
