@@ -101,6 +101,9 @@ type TrustChain struct {
 	files  map[plumbing.Hash]trustKey // policies/ tree → its trust files
 	parsed map[trustKey]*Trust
 	bad    map[trustKey]error
+	// shallow are the commits whose parents a shallow clone lacks: the
+	// chain cannot start there unless the trust root vouches for them.
+	shallow map[plumbing.Hash]bool
 }
 
 // NewTrustChain returns the chain of trust from root.
@@ -113,17 +116,18 @@ func (r *Repository) NewTrustChain(root TrustRoot) (*TrustChain, error) {
 		parsed: map[trustKey]*Trust{},
 		bad:    map[trustKey]error{},
 	}
+	var err error
+	if ch.shallow, err = r.repo.ShallowCommits(); err != nil {
+		return nil, err
+	}
 	if !root.Commit.IsZero() {
-		c, err := r.repo.CommitObject(root.Commit)
-		if err != nil {
-			return nil, fmt.Errorf("reading the trust root %s: %w", root.Spec, err)
-		}
-		ch.pinned = map[plumbing.Hash]bool{}
-		it := object.NewCommitPreorderIter(c, nil, nil)
-		err = it.ForEach(func(c *object.Commit) error { ch.pinned[c.Hash] = true; return nil })
-		it.Close()
+		lines, err := r.repo.TopoParents(context.Background(), root.Commit)
 		if err != nil {
 			return nil, fmt.Errorf("reading the history of the trust root %s: %w", root.Spec, err)
+		}
+		ch.pinned = map[plumbing.Hash]bool{}
+		for _, l := range lines {
+			ch.pinned[l[0]] = true
 		}
 	}
 	return ch, nil
@@ -278,6 +282,9 @@ func (ch *TrustChain) prepare(tip plumbing.Hash) error {
 			}
 			ch.state[h] = k
 			continue
+		}
+		if ch.shallow[h] {
+			return fmt.Errorf("commit %s is the edge of a shallow clone: the chain of trust needs the history before it; fetch the whole history (git fetch --unshallow, or fetch-depth: 0 in actions/checkout), or pin a trust root it contains (--trust-root, git config modelgit.trustRoot)", Short(h))
 		}
 		known := true
 		for _, p := range parents {

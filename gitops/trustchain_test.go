@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/check"
 )
 
@@ -205,5 +206,32 @@ func TestVerifyTrustRoot(t *testing.T) {
 	}
 	if _, err := check.Verify(ctx, f.reg, check.VerifyOptions{TrustRoot: "no-such-rev"}); err == nil || !strings.Contains(err.Error(), "trust root") {
 		t.Errorf("an unknown trust root: %v", err)
+	}
+}
+
+// A shallow clone lacks the history the chain needs: verify says so
+// instead of taking the clone's edge for the trust root, and a trust root
+// inside the clone's history works.
+func TestVerifyShallowClone(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.register(base)
+	s := base
+	s.weights = "weights v2\n"
+	f.register(s)
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(t, f.root, "clone", "-q", "--depth", "2", "file://"+f.root, clone)
+	reg, err := gitops.Open(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = check.Verify(ctx, reg, check.VerifyOptions{})
+	mustContain(t, err, "edge of a shallow clone", "fetch-depth: 0", "--trust-root")
+	rep, err := check.Verify(ctx, reg, check.VerifyOptions{TrustRoot: "HEAD~1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(signatureFindings(rep)) != 0 || rep.Commits != 1 { // the store is the original's: artifacts are missing
+		t.Errorf("shallow clone, --trust-root HEAD~1: %d commits, findings %v", rep.Commits, rep.Findings)
 	}
 }

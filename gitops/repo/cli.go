@@ -16,8 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -445,6 +448,23 @@ func (r *Repo) Touching(ctx context.Context, tip plumbing.Hash, paths ...string)
 	}
 	set := map[plumbing.Hash]bool{}
 	for _, l := range strings.Fields(out) {
+		set[plumbing.NewHash(l)] = true
+	}
+	return set, nil
+}
+
+// ShallowCommits lists the commits whose parents a shallow clone lacks
+// (the `shallow` file of the git directory); none in a full clone.
+func (r *Repo) ShallowCommits() (map[plumbing.Hash]bool, error) {
+	b, err := os.ReadFile(filepath.Join(r.commonDir, "shallow"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	set := map[plumbing.Hash]bool{}
+	for _, l := range strings.Fields(string(b)) {
 		set[plumbing.NewHash(l)] = true
 	}
 	return set, nil
