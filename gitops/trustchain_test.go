@@ -210,8 +210,7 @@ func TestVerifyTrustRoot(t *testing.T) {
 }
 
 // A shallow clone lacks the history the chain needs: verify says so
-// instead of taking the clone's edge for the trust root, and a trust root
-// inside the clone's history works.
+// instead of taking the clone's edge for the trust root.
 func TestVerifyShallowClone(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -227,11 +226,5 @@ func TestVerifyShallowClone(t *testing.T) {
 	}
 	_, err = check.Verify(ctx, reg, check.VerifyOptions{})
 	mustContain(t, err, "edge of a shallow clone", "fetch-depth: 0", "--trust-root")
-	rep, err := check.Verify(ctx, reg, check.VerifyOptions{TrustRoot: "HEAD~1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(signatureFindings(rep)) != 0 || rep.Commits != 1 { // the store is the original's: artifacts are missing
-		t.Errorf("shallow clone, --trust-root HEAD~1: %d commits, findings %v", rep.Commits, rep.Findings)
-	}
+
 }
