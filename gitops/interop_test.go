@@ -114,8 +114,9 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 		t.Error("git verify-commit accepted a key missing from allowed_signers")
 	}
 
-	// Allowing mallory's key (in a commit signed by alice) makes it trusted:
-	// Verify reads allowed_signers at the tip.
+	// Allowing mallory's key (in a commit signed by alice) trusts her
+	// commits from then on, not the one made before: a commit is judged
+	// by the signers in force at its parent (the chain of trust).
 	pub, err := os.ReadFile(mallory + ".pub")
 	if err != nil {
 		t.Fatal(err)
@@ -127,12 +128,22 @@ func TestVerifyAcceptsCommitsByGit(t *testing.T) {
 	}
 	writeFile(t, as, string(cur)+`mallory@example.com namespaces="git" `+string(pub))
 	git(t, f.root, "add", ".")
-	gitCommit(t, f, true, "Allow mallory")
+	allowed := gitCommit(t, f, true, "Allow mallory")
+	writeFile(t, filepath.Join(f.root, "models/fraud/NOTES.md"), "signed by mallory, now allowed\n")
+	git(t, f.root, "add", ".")
+	git(t, f.root, "-c", "user.signingkey="+mallory, "-c", "user.email=mallory@example.com", "commit", "-q", "-S", "-m", "More notes by mallory")
 	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(rep.Findings) != 1 || rep.Findings[0].Commit != bad {
+		t.Errorf("after allowing the key: findings %v, want only the one on %s, made before", rep.Findings, bad[:7])
+	}
+	rep, err = check.Verify(ctx, f.reg, check.VerifyOptions{Range: allowed + "..HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !rep.OK() {
-		t.Errorf("after allowing the key: %v", rep.Findings)
+		t.Errorf("a commit by the key once allowed: %v", rep.Findings)
 	}
 }

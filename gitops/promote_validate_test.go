@@ -51,10 +51,11 @@ func TestBulkPromoteNotRunningSaysWhatToDo(t *testing.T) {
 	mustContain(t, err, "nothing was changed", `scorer: does not run in "staging"`, "promote it to staging first", "narrower --selector")
 }
 
-// TestPromoteRefusesInvalidRenderedObject: when the objects a promotion
-// renders would be refused by the cluster (here an HTTPRoute header name
-// from a release edited by hand: the CRD schema's pattern), the promotion
-// fails naming the object and the field, and commits nothing.
+// TestPromoteRefusesInvalidRenderedObject: a release edited by hand into
+// what the cluster would refuse (an HTTPRoute header name outside the CRD
+// schema's pattern) fails the promotion naming the release file, its line
+// and field (the one release validation, gitops.ValidRelease, applies the
+// Gateway API's rule before anything is rendered), and commits nothing.
 func TestPromoteRefusesInvalidRenderedObject(t *testing.T) {
 	p := newPromoteFixture(t)
 	p.commitFile("models/fraud/model.yaml", "serving:\n  image: ghcr.io/acme/fraud-server:1.0\n  port: 8080\n", true)
@@ -72,7 +73,7 @@ func TestPromoteRefusesInvalidRenderedObject(t *testing.T) {
 	prs := len(p.fake.PullRequests())
 	_, err = p.promote("scorer@0.1.0+data.1", "dev", gitops.ReleaseChange{})
 	t.Logf("error: %v", err)
-	mustContain(t, err, `cluster "gpu-dev"`, `HTTPRoute "fraud"`, "headers[0].name", "fix what they are rendered from: environments/dev/fraud.yaml")
+	mustContain(t, err, `environments/dev/fraud.yaml:13:8: field "match": header name "x variant" is not valid`, "HTTP token", "fix environments/dev/fraud.yaml by hand")
 	p.assertState(before)
 	if n := len(p.fake.PullRequests()); n != prs {
 		t.Errorf("a refused promotion opened a pull request")

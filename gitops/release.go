@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"regexp"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -24,16 +23,6 @@ type ReleaseChange struct {
 	// Match is the header match "name=value" that routes to variant B.
 	Match string
 }
-
-// headerNameRE is what the Gateway API accepts as an HTTP header name
-// (HTTPHeaderName: an RFC 7230 token).
-var headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
-
-// Header limits of the Gateway API's HTTPHeaderMatch.
-const (
-	maxHeaderName  = 256
-	maxHeaderValue = 4096
-)
 
 // Validate validates the parts of a change the user typed as flags, before
 // any release is built from them, so that a mistake is reported against
@@ -55,10 +44,10 @@ func checkMatch(match string) error {
 	switch {
 	case !ok || name == "" || value == "":
 		return fmt.Errorf("--match %q is not valid: want NAME=VALUE, the request header and value that route to the new version, e.g. --match x-variant=b", match)
-	case len(name) > maxHeaderName || !headerNameRE.MatchString(name):
-		return fmt.Errorf("--match %q: header name %q is not valid: want 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~ (an HTTP token), e.g. x-variant", match, name, maxHeaderName)
-	case len(value) > maxHeaderValue:
-		return fmt.Errorf("--match %q: the header value is %d characters long; the Gateway API takes at most %d", match, len(value), maxHeaderValue)
+	case !manifests.ValidHeaderName(name):
+		return fmt.Errorf("--match %q: header name %q is not valid: want 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~ (an HTTP token), e.g. x-variant", match, name, manifests.MaxHeaderName)
+	case len(value) > manifests.MaxHeaderValue:
+		return fmt.Errorf("--match %q: the header value is %d characters long; the Gateway API takes at most %d", match, len(value), manifests.MaxHeaderValue)
 	}
 	return nil
 }
@@ -235,8 +224,8 @@ func (r *Repository) Release(env, model string) (*manifests.Release, error) {
 	return r.ReleaseAt(head, env, model)
 }
 
-// releaseAt reads the release of model in env as committed at rev; nil
-// when there is none. A file that no longer parses or validates is a
+// ReleaseAt reads the release of model in env as committed at rev; nil
+// when there is none. A file that does not pass ValidRelease is a
 // BrokenRelease error.
 func (r *Repository) ReleaseAt(rev plumbing.Hash, env, model string) (*manifests.Release, error) {
 	p := manifests.ReleaseFile(env, model)
@@ -247,11 +236,59 @@ func (r *Repository) ReleaseAt(rev plumbing.Hash, env, model string) (*manifests
 	if err != nil {
 		return nil, err
 	}
-	rel, err := manifests.ParseRelease(p, raw)
+	rel, _, err := r.ValidRelease(rev, p, raw)
 	if err != nil {
 		return nil, BrokenRelease(p, err)
 	}
 	return rel, nil
+}
+
+// ValidRelease is the one validation of a committed release file, which
+// render, status, promote, rollback, check and verify all read through:
+// the file parses and validates (manifests.ParseRelease), sits where it
+// says (environments/<environment>/<model>.yaml), and every version it
+// pins is registered at rev with the pinned digest. It returns the pinned
+// versions in the release's order. Problems name the file and the field
+// (*manifests.FileError).
+func (r *Repository) ValidRelease(rev plumbing.Hash, p string, raw []byte) (*manifests.Release, []*VersionRef, error) {
+	rel, err := manifests.ParseRelease(p, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if env, model, ok := releasePath(p); ok {
+		if rel.Environment != env {
+			return nil, nil, &manifests.FileError{File: p, Field: "environment", Msg: fmt.Sprintf("%q does not match the directory (want %q)", rel.Environment, env)}
+		}
+		if rel.Model != model {
+			return nil, nil, &manifests.FileError{File: p, Field: "model", Msg: fmt.Sprintf("%q does not match the file name (want %q)", rel.Model, model)}
+		}
+	}
+	refs := make([]*VersionRef, 0, len(rel.Versions))
+	for i, rv := range rel.Versions {
+		field := fmt.Sprintf("versions[%d]", i)
+		vp := manifests.VersionFile(rel.Model, rv.Version.String())
+		ref, err := r.ReadVersion(rev, vp)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, nil, &manifests.FileError{File: p, Field: field + ".version", Msg: fmt.Sprintf("pins %s@%s, which is not registered (no %s)", rel.Model, rv.Version, vp)}
+		case err != nil:
+			return nil, nil, &manifests.FileError{File: p, Field: field + ".version", Msg: fmt.Sprintf("pins %s@%s: %v", rel.Model, rv.Version, err)}
+		case ref.Digest != rv.Digest:
+			return nil, nil, &manifests.FileError{File: p, Field: field + ".digest", Msg: fmt.Sprintf("pins %s@%s with digest %s, but its manifest hashes to %s", rel.Model, rv.Version, rv.Digest, ref.Digest)}
+		}
+		refs = append(refs, ref)
+	}
+	return rel, refs, nil
+}
+
+// releasePath splits environments/<env>/<model>.yaml.
+func releasePath(p string) (env, model string, ok bool) {
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[0] != manifests.EnvironmentsDir {
+		return "", "", false
+	}
+	model, ok = strings.CutSuffix(parts[2], ".yaml")
+	return parts[1], model, ok
 }
 
 // BrokenRelease adds the next step to err, the reason the committed

@@ -53,7 +53,7 @@ func (r *Repository) RenderInputEnvs(rev plumbing.Hash, envs map[string]bool, ov
 			return in, err
 		}
 	}
-	releases, err := r.readReleases(rev, envs, overrides)
+	releases, err := r.readReleases(rev, envs, overrides, in.Versions)
 	if err != nil {
 		return in, err
 	}
@@ -84,9 +84,10 @@ func (r *Repository) readRenderModel(rev plumbing.Hash, m string, models map[str
 	return nil
 }
 
-// readReleases reads the release files of the environments envs (nil:
-// all) at rev, but for those overrides replace.
-func (r *Repository) readReleases(rev plumbing.Hash, envs map[string]bool, overrides []*manifests.Release) ([]*manifests.Release, error) {
+// readReleases reads and validates the release files of the environments
+// envs (nil: all) at rev, but for those overrides replace, and adds the
+// manifests of the versions they pin to versions.
+func (r *Repository) readReleases(rev plumbing.Hash, envs map[string]bool, overrides []*manifests.Release, versions map[string]*manifests.ModelVersion) ([]*manifests.Release, error) {
 	var out []*manifests.Release
 	for _, env := range r.config.Environments {
 		if envs != nil && !envs[env.Name] {
@@ -109,11 +110,14 @@ func (r *Repository) readReleases(rev plumbing.Hash, envs map[string]bool, overr
 			if err != nil {
 				return nil, err
 			}
-			rel, err := manifests.ParseRelease(p, raw)
+			rel, refs, err := r.ValidRelease(rev, p, raw)
 			if err != nil {
 				return nil, BrokenRelease(p, err)
 			}
 			out = append(out, rel)
+			for _, v := range refs {
+				versions[render.VersionKey(rel.Model, v.Manifest.Version)] = v.Manifest
+			}
 		}
 	}
 	return out, nil
@@ -349,18 +353,21 @@ func (r *Repository) WriteRendered() ([]StaleFile, error) {
 	for _, s := range stale {
 		want[s.Path] = true
 		if s.Extra {
-			if err := render.Remove(r.repo.Root, s.Path); err != nil {
+			if err := r.repo.RemoveWorktreeFile(s.Path); err != nil {
 				return nil, err
 			}
 		}
 	}
-	var out []render.File
+	// Through the work tree's os.Root, refusing symbolic links in
+	// rendered/ and clusters/: a link there cannot send a write elsewhere.
 	for _, f := range files {
 		if want[f.Path] {
-			out = append(out, f)
+			if err := r.repo.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return stale, render.Write(r.repo.Root, out)
+	return stale, nil
 }
 
 // BuildCluster returns the Kubernetes objects Flux applies on cluster:

@@ -66,13 +66,17 @@ func Open(dir string, opts ...Option) (*Repository, error) {
 	for _, o := range opts {
 		o(r)
 	}
-	cfgPath := filepath.Join(rp.Root, manifests.ConfigFile)
-	data, err := os.ReadFile(cfgPath)
+	// Through the work tree's os.Root: a modelgit.yaml that is a symbolic
+	// link is refused, naming it.
+	data, err := rp.ReadWorktreeFile(manifests.ConfigFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("opening registry %q: %w (run `modelgit init` there first)", rp.Root, ErrNoConfig)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %q: %w", cfgPath, err)
+		return nil, fmt.Errorf("opening registry %q: %w", rp.Root, err)
+	}
+	if err := rp.CheckStateDir(); err != nil {
+		return nil, fmt.Errorf("opening registry %q: %w", rp.Root, err)
 	}
 	cfg, err := manifests.ParseConfig(manifests.ConfigFile, data)
 	if err != nil {

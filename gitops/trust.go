@@ -14,26 +14,35 @@ import (
 )
 
 // Trust is who may sign: policies/allowed_signers and the OpenPGP keys
-// beside it, as committed at one revision.
+// beside it, as committed at one revision
+// (LoadTrust) or in force at a commit (TrustChain).
 type Trust struct {
-	rev     plumbing.Hash
 	signers *signing.AllowedSigners
 	keyring openpgp.EntityList
 }
 
-// LoadTrust reads the allowed signers at rev. A missing file means nobody
-// is trusted, which verification reports on every commit.
+// LoadTrust reads the allowed signers as committed at rev. A missing file
+// means nobody is trusted, which verification reports on every commit.
+// Verification judges a commit by the signers in force before it
+// (TrustChain), not by what any one revision lists.
 func (r *Repository) LoadTrust(rev plumbing.Hash) (*Trust, error) {
-	t := &Trust{rev: rev}
 	data, err := r.repo.ReadFile(rev, manifests.AllowedSignersFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if t.signers, err = signing.ParseAllowedSigners(manifests.AllowedSignersFile, data); err != nil {
-		return nil, err
-	}
 	keys, err := r.repo.ReadFile(rev, manifests.AllowedKeysFile)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return parseTrust(data, keys)
+}
+
+// parseTrust parses allowed_signers and allowed_signers.asc (either may
+// be empty).
+func parseTrust(signers, keys []byte) (*Trust, error) {
+	t := &Trust{}
+	var err error
+	if t.signers, err = signing.ParseAllowedSigners(manifests.AllowedSignersFile, signers); err != nil {
 		return nil, err
 	}
 	if len(keys) > 0 {

@@ -37,7 +37,7 @@ func TestBrokenReleaseSaysWhatToDo(t *testing.T) {
 	}{
 		{"weights", "weight: 90", "weight: 80", []string{file + ":", "weights sum to 90"}, ""},
 		{"strategy", "strategy: canary", "strategy: bluegreen", []string{file + ":", "bluegreen"}, ""},
-		{"missing pin", "version: " + v1, "version: 7.7.7", []string{file + ": pins fraud@7.7.7, which is not registered", "models/fraud/versions/7.7.7.yaml"}, `resolving "fraud@7.7.7"`},
+		{"missing pin", "version: " + v1, "version: 7.7.7", []string{file + `: field "versions[0].version": pins fraud@7.7.7, which is not registered`, "models/fraud/versions/7.7.7.yaml"}, `resolving "fraud@7.7.7"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p.commitFile(file, p.editedFile(file, tc.old, tc.new), false)

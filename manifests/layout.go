@@ -1,6 +1,9 @@
 package manifests
 
-import "path"
+import (
+	"path"
+	"strings"
+)
 
 // Paths in a modelgit GitOps repository, slash-separated and relative to
 // its root. Every package names a repository path through these, so each
@@ -23,6 +26,24 @@ const (
 // GovernedDirs are the top-level directories whose changes must be signed
 // by an allowed signer.
 var GovernedDirs = []string{ModelsDir, EnvironmentsDir, RenderedDir, PoliciesDir}
+
+// NoSymlinkPaths are the top-level paths in which modelgit refuses
+// symbolic links: in the work tree, a command that reads or writes there
+// fails naming the link, and `modelgit verify` reports a commit that adds
+// one. A link in a cloned repository must not lead a command outside it,
+// nor make one file stand for another.
+var NoSymlinkPaths = []string{ConfigFile, ModelsDir, EnvironmentsDir, RenderedDir, ClustersDir, PoliciesDir}
+
+// InNoSymlinkPath reports whether the slash-separated path p is, or is
+// under, one of NoSymlinkPaths.
+func InNoSymlinkPath(p string) bool {
+	for _, q := range NoSymlinkPaths {
+		if p == q || strings.HasPrefix(p, q+"/") {
+			return true
+		}
+	}
+	return false
+}
 
 // ModelFile returns models/<model>/model.yaml.
 func ModelFile(model string) string { return path.Join(ModelsDir, model, "model.yaml") }

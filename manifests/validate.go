@@ -3,6 +3,7 @@ package manifests
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,10 +219,32 @@ func validateRelease(c *Checker, r *Release) {
 		c.Fail("versions", "weights sum to %d; want 100", sum)
 	}
 	if r.Strategy == StrategyAB {
-		if name, value, ok := strings.Cut(r.Match, "="); !ok || name == "" || value == "" {
+		switch name, value, ok := strings.Cut(r.Match, "="); {
+		case !ok || name == "" || value == "":
 			c.Fail("match", "match %q is not valid; strategy \"ab\" needs a header match name=value", r.Match)
+		case !ValidHeaderName(name):
+			c.Fail("match", "header name %q is not valid: want 1 to %d letters, digits or any of !#$%%&'*+-.^_`|~ (an HTTP token), e.g. x-variant", name, MaxHeaderName)
+		case len(value) > MaxHeaderValue:
+			c.Fail("match", "the header value is %d characters long; the Gateway API takes at most %d", len(value), MaxHeaderValue)
 		}
 	} else if r.Match != "" {
 		c.Fail("match", "match is only used by strategy \"ab\"")
 	}
+}
+
+// headerNameRE is what the Gateway API accepts as an HTTP header name
+// (HTTPHeaderName: an RFC 7230 token).
+var headerNameRE = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$")
+
+// Header limits of the Gateway API's HTTPHeaderMatch, which an A/B
+// release's match renders to.
+const (
+	MaxHeaderName  = 256
+	MaxHeaderValue = 4096
+)
+
+// ValidHeaderName reports whether name may be an A/B release's match
+// header: what the Gateway API accepts.
+func ValidHeaderName(name string) bool {
+	return len(name) <= MaxHeaderName && headerNameRE.MatchString(name)
 }

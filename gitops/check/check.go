@@ -122,8 +122,8 @@ func (r *repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport
 		return nil, err
 	}
 	var err error
-	if c.trust, err = r.LoadTrust(c.base.Hash); err != nil {
-		return nil, fmt.Errorf("reading the allowed signers of the base %s: %w", gitops.Short(c.base.Hash), err)
+	if c.trust, err = r.trustAtBase(c.base.Hash); err != nil {
+		return nil, fmt.Errorf("reading the allowed signers in force at the base %s: %w", gitops.Short(c.base.Hash), err)
 	}
 	if c.commit, err = r.Repo().RangeCommits(c.base.Hash, c.head.Hash); err != nil {
 		return nil, err

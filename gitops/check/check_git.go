@@ -39,9 +39,9 @@ func (r *repository) mergeBase(ctx context.Context, base, head plumbing.Hash) (*
 // checkConfigCommit checks a commit that changes modelgit.yaml and no
 // governed directory (checkCommit judges the others) as checkCommit
 // would: modelgit.yaml decides the environments, their order and the
-// clusters, so a change to it must be signed by a signer t trusts, unless
-// it is a forge's merge that brings nothing of its own.
-func (r *repository) checkConfigCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
+// clusters, so a change to it must be signed by a signer judge trusts,
+// unless it is a forge's merge that brings nothing of its own.
+func (r *repository) checkConfigCommit(c *object.Commit, judge signatureJudge) (governed bool, findings []Finding, err error) {
 	h, err := subtree(c, manifests.ConfigFile)
 	if err != nil {
 		return false, nil, err
@@ -59,7 +59,10 @@ func (r *repository) checkConfigCommit(c *object.Commit, t *gitops.Trust) (gover
 	if h == ph {
 		return false, nil, nil
 	}
-	s := gitops.SignatureOf(c, t)
+	s, err := judge(c)
+	if err != nil {
+		return true, nil, err
+	}
 	if !s.Trusted && !s.Signed {
 		neutral, err := mergeAddsNothing(c)
 		if err != nil {

@@ -2,9 +2,7 @@ package check
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/modelgit/modelgit/gitops"
@@ -52,33 +50,15 @@ func (c *checkRun) manifests(_ context.Context, changed []changedPath) error {
 	return nil
 }
 
-// checkRelease validates a release file beyond its schema: it belongs
-// where it is, and pins versions registered at the head with their
-// digests.
+// checkRelease validates a release file as every command reads it
+// (gitops.ValidRelease: schema, place, pinned versions registered at the
+// head with their digests), in an environment the base declares.
 func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
-	rel, err := manifests.ParseRelease(p, raw)
-	if err != nil {
+	if _, _, err := c.r.ValidRelease(c.head.Hash, p, raw); err != nil {
 		return err
 	}
 	if err := c.headReg.CheckEnv(env); err != nil {
 		return &manifests.FileError{File: p, Msg: err.Error()}
-	}
-	if rel.Environment != env {
-		return &manifests.FileError{File: p, Field: "environment", Msg: fmt.Sprintf("%q does not match the directory (want %q)", rel.Environment, env)}
-	}
-	if rel.Model != model {
-		return &manifests.FileError{File: p, Field: "model", Msg: fmt.Sprintf("%q does not match the file name (want %q)", rel.Model, model)}
-	}
-	for i, rv := range rel.Versions {
-		v, err := c.r.ReadVersion(c.head.Hash, manifests.VersionFile(model, rv.Version.String()))
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].version", i), Msg: fmt.Sprintf("%s of %s is not registered", rv.Version, model)}
-		case err != nil:
-			return err
-		case v.Digest != rv.Digest:
-			return &manifests.FileError{File: p, Field: fmt.Sprintf("versions[%d].digest", i), Msg: fmt.Sprintf("%s does not match the manifest of %s, which hashes to %s", rv.Digest, rv.Version, v.Digest)}
-		}
 	}
 	return nil
 }
@@ -87,9 +67,9 @@ func (c *checkRun) checkRelease(p, env, model string, raw []byte) error {
 func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
 	governed := 0
 	for _, cm := range c.commit {
-		g, fs, err := c.r.checkCommit(cm, c.trust)
+		g, fs, err := c.r.checkCommit(cm, trustedBy(c.trust))
 		if err == nil && !g {
-			g, fs, err = c.r.checkConfigCommit(cm, c.trust)
+			g, fs, err = c.r.checkConfigCommit(cm, trustedBy(c.trust))
 		}
 		if err != nil {
 			return err

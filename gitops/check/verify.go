@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
@@ -23,11 +25,18 @@ type VerifyOptions struct {
 	Range string
 	// Deep re-hashes every blob instead of checking that it exists.
 	Deep bool
+	// TrustRoot is where the chain of trust starts (gitops.ParseTrustRoot):
+	// "" reads git config modelgit.trustRoot, and without it the first
+	// commit. With a pinned commit, "" and "REV" cover the commits after
+	// it.
+	TrustRoot string
 }
 
 // Finding is one problem Verify found. Commit is the commit at fault for
-// "signature" and "immutable" findings, and the revision whose manifests
-// were checked (the tip) for "manifest", "artifact", "published" and
+// "signature", "immutable" and "symlink" findings (a symbolic link
+// committed in a governed path), and the revision whose manifests and
+// release files were checked (the tip) for "manifest", "artifact",
+// "published" and
 // "pinned" findings ("published": with Deep, an OCI store's manifest of
 // the version is missing or is not modelgit's manifest of it; "pinned":
 // with Deep and an OCI store, a release or its rendered file points at a
@@ -35,7 +44,7 @@ type VerifyOptions struct {
 type Finding struct {
 	Commit  string `json:"commit,omitempty"`
 	Path    string `json:"path,omitempty"`
-	Check   string `json:"check"` // "signature", "immutable", "manifest", "artifact", "published", "pinned"
+	Check   string `json:"check"` // "signature", "immutable", "symlink", "manifest", "artifact", "published", "pinned"
 	Message string `json:"message"`
 }
 
@@ -67,10 +76,13 @@ type VerifyReport struct {
 func (v *VerifyReport) OK() bool { return len(v.Findings) == 0 }
 
 // Verify checks, over a range of history, that every commit touching
-// models/, environments/, rendered/ or policies/ is signed by an allowed
-// signer (as listed at the tip), that no registered version was modified
-// or deleted, that the manifests at the tip parse, and that every artifact
-// they reference resolves in the store (re-hashed with Deep).
+// models/, environments/, rendered/, policies/ or modelgit.yaml is signed
+// by a signer in force at its first parent (the chain of trust from the
+// trust root: gitops.TrustChain) and still allowed at the tip, that no
+// registered version was modified or deleted, that no symbolic link is
+// committed in a governed path, that the manifests and releases at the
+// tip parse and validate, and that every artifact they reference resolves
+// in the store (re-hashed with Deep).
 func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyReport, error) {
 	base, tip, err := r.resolveRange(opts.Range)
 	if err != nil {
@@ -80,20 +92,23 @@ func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRep
 	if tip.IsZero() {
 		return rep, nil
 	}
-	t, err := r.LoadTrust(tip)
+	judge, root, err := r.verifyJudge(tip, opts.TrustRoot)
 	if err != nil {
 		return nil, err
+	}
+	if base.IsZero() && !root.Commit.IsZero() {
+		base = root.Commit // the pin vouches for its history
 	}
 	visit := func(c *object.Commit) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		rep.Commits++
-		governed, fs, err := r.checkCommit(c, t)
+		governed, fs, err := r.checkCommit(c, judge)
 		if err == nil && !governed {
 			// modelgit.yaml orders the environments and names the store:
 			// changing it needs an allowed signer too, as in check.
-			governed, fs, err = r.checkConfigCommit(c, t)
+			governed, fs, err = r.checkConfigCommit(c, judge)
 		}
 		if err != nil {
 			return err
@@ -102,6 +117,11 @@ func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRep
 			rep.Governed++
 		}
 		rep.Findings = append(rep.Findings, fs...)
+		links, err := r.committedSymlinks(c)
+		if err != nil {
+			return err
+		}
+		rep.Findings = append(rep.Findings, links...)
 		return nil
 	}
 	if base.IsZero() {
@@ -121,6 +141,9 @@ func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRep
 	if err != nil {
 		return nil, err
 	}
+	if err := r.verifyReleases(tip, rep); err != nil {
+		return nil, err
+	}
 	if err := r.verifyArtifacts(ctx, tip, opts.Deep, rep); err != nil {
 		return nil, err
 	}
@@ -130,6 +153,100 @@ func (r *repository) Verify(ctx context.Context, opts VerifyOptions) (*VerifyRep
 		}
 	}
 	return rep, nil
+}
+
+// verifyJudge returns how Verify judges a commit's signature: by the
+// signers in force at its first parent (the chain of trust from the trust
+// root, the same computation check reads the base's signers from), and,
+// since removing a key from allowed_signers distrusts what it signed
+// (docs/governance.md), by those in force at tip as well.
+func (r *repository) verifyJudge(tip plumbing.Hash, spec string) (signatureJudge, gitops.TrustRoot, error) {
+	var root gitops.TrustRoot
+	var err error
+	if spec == "" {
+		root, err = r.ConfiguredTrustRoot()
+	} else {
+		root, err = r.ParseTrustRoot(spec)
+	}
+	if err != nil {
+		return nil, root, err
+	}
+	chain, err := r.NewTrustChain(root)
+	if err != nil {
+		return nil, root, err
+	}
+	atTip, err := chain.InForce(tip)
+	if err != nil {
+		return nil, root, fmt.Errorf("reading the signers in force at %s: %w", gitops.Short(tip), err)
+	}
+	judge := func(c *object.Commit) (gitops.SignatureInfo, error) {
+		if chain.Pinned(c.Hash) {
+			return gitops.SignatureInfo{Trusted: true}, nil
+		}
+		s, err := chain.Judge(c)
+		if err != nil || !s.Trusted {
+			return s, err
+		}
+		if now := gitops.SignatureOf(c, atTip); !now.Trusted {
+			s.Trusted = false
+			s.Reason = fmt.Sprintf("%s: the key was allowed when the commit was made, but the signers in force at %s no longer allow it (keep a retired key in %s with valid-before= to keep its commits valid)", gitops.SigReason(now), gitops.Short(tip), manifests.AllowedSignersFile)
+		}
+		return s, nil
+	}
+	return judge, root, nil
+}
+
+// signatureJudge says whether a commit is signed by a signer in force.
+type signatureJudge func(*object.Commit) (gitops.SignatureInfo, error)
+
+// trustedBy judges by the fixed signers t (check: the base's).
+func trustedBy(t *gitops.Trust) signatureJudge {
+	return func(c *object.Commit) (gitops.SignatureInfo, error) { return gitops.SignatureOf(c, t), nil }
+}
+
+// verifyReleases checks every release file at tip as render, status and
+// check read it (gitops.ValidRelease), in an environment the tip's
+// modelgit.yaml declares: "manifest" findings naming the file and field.
+func (r *repository) verifyReleases(tip plumbing.Hash, rep *VerifyReport) error {
+	cfg, err := r.ConfigAt(tip)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: manifests.ConfigFile, Check: "manifest", Message: err.Error()})
+		return nil
+	}
+	at := r.UsingConfig(cfg)
+	envs, err := r.ListDir(tip, manifests.EnvironmentsDir)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		files, err := r.ListDir(tip, manifests.EnvironmentsDir+"/"+env)
+		if err != nil {
+			continue // a file, not an environment
+		}
+		for _, f := range files {
+			model, ok := strings.CutSuffix(f, ".yaml")
+			if !ok {
+				continue
+			}
+			p := manifests.ReleaseFile(env, model)
+			raw, err := r.Repo().ReadFile(tip, p)
+			if err != nil {
+				continue // a directory named *.yaml
+			}
+			if _, _, err = r.ValidRelease(tip, p, raw); err == nil {
+				if err = at.CheckEnv(env); err != nil {
+					err = &manifests.FileError{File: p, Msg: err.Error()}
+				}
+			}
+			if err != nil {
+				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "manifest", Message: err.Error()})
+			}
+		}
+	}
+	return nil
 }
 
 // verifyPins checks, for an OCI store, the storage URIs of every release
@@ -171,16 +288,20 @@ func (r *repository) verifyPins(ctx context.Context, tip plumbing.Hash, rep *Ver
 
 // checkCommit checks one commit as Verify and Check do: when it touches a
 // governed directory (governed is then true), that it is signed by a
-// signer t trusts (a forge's merge that adds nothing of its own needs no
-// signature) and that it modifies or deletes no registered version. The
-// caller picks t: Verify trusts the signers listed at the tip, Check those
-// of the base branch, never those of the pull request being judged.
-func (r *repository) checkCommit(c *object.Commit, t *gitops.Trust) (governed bool, findings []Finding, err error) {
+// signer judge trusts (a forge's merge that adds nothing of its own needs
+// no signature) and that it modifies or deletes no registered version.
+// The caller picks the judge: Verify the signers in force at each
+// commit's parent, Check those in force at the base branch, never those
+// of the pull request being judged.
+func (r *repository) checkCommit(c *object.Commit, judge signatureJudge) (governed bool, findings []Finding, err error) {
 	touched, err := r.touchesGoverned(c)
 	if err != nil || touched == "" {
 		return false, nil, err
 	}
-	s := gitops.SignatureOf(c, t)
+	s, err := judge(c)
+	if err != nil {
+		return true, nil, err
+	}
 	if !s.Trusted {
 		// A forge's clean merge brings nothing of its own, whether it is
 		// unsigned or signed with the forge's key (GitHub's web-flow key,
@@ -500,4 +621,92 @@ func blobProblem(err error) (string, error) {
 		return "the stored bytes do not match the digest: " + mismatch.Error(), nil
 	}
 	return "", err
+}
+
+// trustAtBase is the signers Check judges a pull request's commits by:
+// those in force at the base (the chain of trust from the trust root git
+// config names, or the first commit), so that a key that added itself to
+// the base's allowed_signers is not trusted there either.
+func (r *repository) trustAtBase(base plumbing.Hash) (*gitops.Trust, error) {
+	root, err := r.ConfiguredTrustRoot()
+	if err != nil {
+		return nil, err
+	}
+	chain, err := r.NewTrustChain(root)
+	if err != nil {
+		return nil, err
+	}
+	return chain.InForce(base)
+}
+
+// committedSymlinks reports the symbolic links c adds (or changes) in a
+// governed path (manifests.NoSymlinkPaths) relative to its first parent:
+// a link there could lead a command out of the clone, or make one
+// manifest stand for another. Equal subtrees are skipped by hash.
+func (r *repository) committedSymlinks(c *object.Commit) ([]Finding, error) {
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, err
+	}
+	var ptree *object.Tree
+	if c.NumParents() > 0 {
+		p, err := c.Parent(0)
+		if err != nil {
+			return nil, err
+		}
+		if ptree, err = p.Tree(); err != nil {
+			return nil, err
+		}
+	}
+	var out []Finding
+	var walk func(p string, e object.TreeEntry, pe *object.TreeEntry) error
+	walk = func(p string, e object.TreeEntry, pe *object.TreeEntry) error {
+		if pe != nil && pe.Hash == e.Hash && pe.Mode == e.Mode {
+			return nil
+		}
+		switch e.Mode {
+		case filemode.Symlink:
+			target, _ := r.Repo().ReadBlob(e.Hash)
+			out = append(out, Finding{Commit: c.Hash.String(), Path: p, Check: "symlink", Message: fmt.Sprintf("a symbolic link (to %q) in a governed path: modelgit refuses to follow it; commit the file or directory itself", string(target))})
+		case filemode.Dir:
+			t, err := r.Repo().TreeObject(e.Hash)
+			if err != nil {
+				return err
+			}
+			var pt *object.Tree
+			if pe != nil && pe.Mode == filemode.Dir {
+				if pt, err = r.Repo().TreeObject(pe.Hash); err != nil {
+					return err
+				}
+			}
+			for _, ce := range t.Entries {
+				var pce *object.TreeEntry
+				if pt != nil {
+					if x, err := pt.FindEntry(ce.Name); err == nil {
+						pce = x
+					}
+				}
+				if err := walk(p+"/"+ce.Name, ce, pce); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for _, name := range manifests.NoSymlinkPaths {
+		e, err := tree.FindEntry(name)
+		if err != nil {
+			continue
+		}
+		var pe *object.TreeEntry
+		if ptree != nil {
+			if x, err := ptree.FindEntry(name); err == nil {
+				pe = x
+			}
+		}
+		if err := walk(name, *e, pe); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
-	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
@@ -117,8 +115,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var todo []repo.File
 	for _, f := range files {
-		full := filepath.Join(rp.Root, filepath.FromSlash(f.Path))
-		cur, err := os.ReadFile(full)
+		// Through the work tree's os.Root, refusing symbolic links in
+		// governed paths: init never reads or writes through a link.
+		cur, err := rp.ReadWorktreeFile(f.Path)
 		switch {
 		case err == nil && bytes.Equal(cur, f.Content):
 			res.Skipped = append(res.Skipped, f.Path)
@@ -127,7 +126,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		case errors.Is(err, os.ErrNotExist):
 			todo = append(todo, f)
 		default:
-			return nil, fmt.Errorf("reading %q: %w", full, err)
+			return nil, fmt.Errorf("initializing %q: %w", rp.Root, err)
 		}
 	}
 	if len(todo) == 0 {
@@ -138,8 +137,8 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	}
 	if opts.Signer == nil {
 		for _, f := range todo {
-			if err := durable.WriteFile(filepath.Join(rp.Root, filepath.FromSlash(f.Path)), f.Content, 0o644, nil); err != nil {
-				return nil, fmt.Errorf("writing %q: %w", f.Path, err)
+			if err := rp.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
+				return nil, err
 			}
 		}
 		return res, nil
@@ -165,7 +164,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 // why it rendered nothing.
 func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why string, err error) {
 	var cfgData []byte
-	if cur, err := os.ReadFile(filepath.Join(rp.Root, manifests.ConfigFile)); err == nil {
+	if cur, err := rp.ReadWorktreeFile(manifests.ConfigFile); err == nil {
 		cfgData = cur
 	} else {
 		for _, f := range files {

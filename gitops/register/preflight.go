@@ -128,7 +128,7 @@ func (r *repository) staleFiles(head plumbing.Hash, versionPath, modelPath strin
 		if err != nil {
 			continue // not committed at head
 		}
-		cur, err := os.ReadFile(filepath.Join(r.Repo().Root, filepath.FromSlash(p)))
+		cur, err := r.Repo().ReadWorktreeFile(p) // through os.Root: no symlink out
 		same := err == nil && string(cur) == string(want)
 		switch {
 		case same && r.indexHas(p, want):

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing/fstest"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"sigs.k8s.io/yaml"
 
 	"github.com/modelgit/modelgit/gitops/internal/durable"
@@ -282,33 +281,42 @@ func MapFS(files []File) fs.FS {
 
 // Write writes files under root, each durably (package durable): no file
 // is ever left partial, and each survives a crash once Write returns.
-// Paths are resolved with securejoin and cannot leave root.
+// Paths are opened through an os.Root on root (Go 1.24+, rather than
+// securejoin: each component is opened relative to the last, so no
+// symbolic link, even one swapped in meanwhile, leads a write out of
+// root), and a symbolic link along a path is refused, naming it.
 func Write(root string, files []File) error {
-	for _, f := range files {
-		p, err := securejoin.SecureJoin(root, filepath.FromSlash(f.Path))
-		if err != nil {
-			return fmt.Errorf("writing %q: %w", f.Path, err)
-		}
-		if err := writeFile(p, f.Content); err != nil {
-			return fmt.Errorf("writing %q: %w", f.Path, err)
-		}
-	}
-	return nil
-}
-
-// Remove deletes the generated file rel under root, resolved with
-// securejoin like Write; a file already gone is not an error.
-func Remove(root, rel string) error {
-	p, err := securejoin.SecureJoin(root, filepath.FromSlash(rel))
+	rt, err := os.OpenRoot(root)
 	if err != nil {
-		return fmt.Errorf("removing %q: %w", rel, err)
+		return err
 	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing %q: %w", rel, err)
+	defer rt.Close()
+	for _, f := range files {
+		p := filepath.FromSlash(f.Path)
+		if err := durable.NoLinks(rt, p); err != nil {
+			return fmt.Errorf("writing %q: %w", f.Path, err)
+		}
+		if err := durable.WriteFileIn(rt, p, f.Content, 0o644, nil); err != nil {
+			return fmt.Errorf("writing %q: %w", f.Path, err)
+		}
 	}
 	return nil
 }
 
-func writeFile(p string, content []byte) error {
-	return durable.WriteFile(p, content, 0o644, nil)
+// Remove deletes the generated file rel under root, confined like Write;
+// a file already gone is not an error.
+func Remove(root, rel string) error {
+	rt, err := os.OpenRoot(root)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	p := filepath.FromSlash(rel)
+	if err := durable.NoLinks(rt, p); err != nil {
+		return fmt.Errorf("removing %q: %w", rel, err)
+	}
+	if err := rt.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %q: %w", rel, err)
+	}
+	return nil
 }

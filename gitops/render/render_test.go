@@ -345,17 +345,31 @@ func TestKustomizeCLIAgrees(t *testing.T) {
 }
 
 func TestWriteStaysInRoot(t *testing.T) {
-	root := t.TempDir()
-	if err := Write(root, []File{{Path: "../../escape.yaml", Content: []byte("x")}}); err != nil {
+	root, outside := t.TempDir(), t.TempDir()
+	if err := Write(root, []File{{Path: "../../escape.yaml", Content: []byte("x")}}); err == nil {
+		t.Error("a path out of root was written")
+	}
+	// A symbolic link (a clone's rendered/dev -> elsewhere) is refused,
+	// naming it, and nothing is written where it points.
+	if err := os.MkdirAll(filepath.Join(root, "rendered"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "escape.yaml")); err != nil {
-		t.Errorf("securejoin should have kept the file under root: %v", err)
+	if err := os.Symlink(outside, filepath.Join(root, "rendered", "dev")); err != nil {
+		t.Fatal(err)
 	}
-	entries, _ := os.ReadDir(root)
-	for _, e := range entries {
-		if strings.Contains(e.Name(), ".tmp") {
-			t.Errorf("temporary file %q left behind", e.Name())
+	err := Write(root, []File{{Path: "rendered/dev/fraud.yaml", Content: []byte("x")}})
+	if err == nil || !strings.Contains(err.Error(), `rendered/dev is a symbolic link (to "`+outside+`")`) {
+		t.Errorf("writing through a symbolic link: %v", err)
+	}
+	if err := Remove(root, "rendered/dev/fraud.yaml"); err == nil {
+		t.Error("removing through a symbolic link: no error")
+	}
+	for _, dir := range []string{root, outside, filepath.Join(root, "rendered")} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Name() != "rendered" && e.Name() != "dev" {
+				t.Errorf("%s: %q written", dir, e.Name())
+			}
 		}
 	}
 }

@@ -114,6 +114,18 @@ func (r *Repo) Commit(ctx context.Context, req CommitRequest) (plumbing.Hash, er
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	// The work tree of the checked-out branch is written after the branch
+	// moves: a symbolic link in a governed path there is refused before
+	// anything is committed, not half-way.
+	if t, err := r.headTarget(); err == nil && t == refName {
+		paths := make([]string, len(changes))
+		for i, f := range changes {
+			paths[i] = f.Path
+		}
+		if err := r.CheckWorktreePaths(paths...); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("committing: %w", err)
+		}
+	}
 	cur, exists, err := r.readRef(refName)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -640,29 +652,41 @@ func (r *Repo) appendReflog(p, line string) {
 
 // syncWorktree writes the committed files into the worktree and updates
 // exactly their index entries, when refName is the checked-out branch.
+// Every path is opened through an os.Root on the work tree, so a
+// symbolic link in a clone cannot lead a write or a delete out of it.
 func (r *Repo) syncWorktree(ctx context.Context, refName string, changes []File, onWait func(string)) error {
 	t, err := r.headTarget()
 	if err != nil || t != refName || len(changes) == 0 {
 		return err
 	}
+	root, err := r.openRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	stats := map[string]os.FileInfo{}
 	tmpDir := r.worktreeTempDir()
 	for _, f := range changes {
-		p := filepath.Join(r.Root, filepath.FromSlash(f.Path))
+		p := filepath.FromSlash(f.Path)
+		if err := checkPath(root, f.Path); err != nil {
+			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
+		}
+		if !f.Delete {
+			if err := injected("worktree-write"); err != nil {
+				return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
+			}
+		}
 		if f.Delete {
-			if err := os.RemoveAll(p); err != nil {
+			if err := root.RemoveAll(p); err != nil {
 				return fmt.Errorf("removing %q from the worktree: %w", f.Path, err)
 			}
-			removeEmptyParents(r.Root, filepath.Dir(p))
+			removeEmptyParents(root, filepath.Dir(p))
 			continue
 		}
-		if err := injected("worktree-write"); err != nil {
+		if err := writeWorktreeFile(root, p, f, tmpDir); err != nil {
 			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
 		}
-		if err := writeWorktreeFile(p, f, tmpDir); err != nil {
-			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
-		}
-		fi, err := os.Lstat(p)
+		fi, err := root.Lstat(p)
 		if err != nil {
 			return fmt.Errorf("writing %q to the worktree: %w", f.Path, err)
 		}
@@ -672,18 +696,20 @@ func (r *Repo) syncWorktree(ctx context.Context, refName string, changes []File,
 	return r.updateIndex(ctx, changes, stats, onWait)
 }
 
-// writeWorktreeFile replaces the worktree file p with f's content, through
-// a temp file in tmpDir (.git/modelgit/tmp: a kill between writing and
-// renaming leaves nothing `git status` shows). Where tmpDir is on another
-// file system than p, the temp file is made beside p instead.
-func writeWorktreeFile(p string, f File, tmpDir string) error {
+// writeWorktreeFile replaces the worktree file p (relative to root) with
+// f's content, through a temp file in tmpDir (.git/modelgit/tmp relative
+// to root: a kill between writing and renaming leaves nothing `git
+// status` shows). Where tmpDir is "" (the git directory is outside the
+// work tree, as in a linked worktree) or on another file system than p,
+// the temp file is made beside p instead.
+func writeWorktreeFile(root *os.Root, p string, f File, tmpDir string) error {
 	dir := filepath.Dir(p)
-	if fi, err := os.Lstat(p); err == nil && fi.IsDir() {
-		if err := os.RemoveAll(p); err != nil {
+	if fi, err := root.Lstat(p); err == nil && fi.IsDir() {
+		if err := root.RemoveAll(p); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := root.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	prefix := ".tmp-" + filepath.Base(p) + "-"
@@ -693,33 +719,41 @@ func writeWorktreeFile(p string, f File, tmpDir string) error {
 	}
 	place := func(in string) error {
 		if f.Mode != filemode.Symlink {
-			return writeFileAtomic(in, prefix, p, f.Content, perm, "worktree-temp-written")
+			return durable.WriteFileIn(root, p, f.Content, perm, &durable.Options{TempDir: in, Prefix: prefix, BeforeRename: func() { checkpoint("worktree-temp-written") }})
+		}
+		if in == "" {
+			in = dir
 		}
 		tmp := filepath.Join(in, fmt.Sprintf("%s%d", prefix, time.Now().UnixNano()))
-		if err := os.Symlink(string(f.Content), tmp); err != nil {
+		if err := root.Symlink(string(f.Content), tmp); err != nil {
 			return err
 		}
-		if err := os.Rename(tmp, p); err != nil {
-			os.Remove(tmp)
+		if err := root.Rename(tmp, p); err != nil {
+			root.Remove(tmp)
 			return err
 		}
 		return nil
 	}
 	if tmpDir == "" {
-		return place(dir)
+		return place("")
 	}
 	err := place(tmpDir)
 	if errors.Is(err, syscall.EXDEV) {
-		err = place(dir)
+		err = place("")
 	}
 	return err
 }
 
-// worktreeTempDir is .git/modelgit/tmp, created on first use; temp files a
-// crash left there more than an hour ago are removed on the way. It is ""
-// when the directory cannot be made.
+// worktreeTempDir is .git/modelgit/tmp relative to the work tree, created
+// on first use; temp files a crash left there more than an hour ago are
+// removed on the way. It is "" when the directory cannot be made or is
+// not inside the work tree.
 func (r *Repo) worktreeTempDir() string {
 	d := filepath.Join(r.gitDir, "modelgit", "tmp")
+	rel, err := filepath.Rel(r.Root, d)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return ""
+	}
 	if err := os.MkdirAll(d, 0o755); err != nil {
 		return ""
 	}
@@ -730,12 +764,14 @@ func (r *Repo) worktreeTempDir() string {
 			}
 		}
 	}
-	return d
+	return rel
 }
 
-func removeEmptyParents(root, dir string) {
-	for dir != root && strings.HasPrefix(dir, root) {
-		if os.Remove(dir) != nil {
+// removeEmptyParents removes dir (relative to root) and its parents while
+// they are empty.
+func removeEmptyParents(root *os.Root, dir string) {
+	for dir != "." && dir != "" && dir != string(filepath.Separator) {
+		if root.Remove(dir) != nil {
 			return
 		}
 		dir = filepath.Dir(dir)

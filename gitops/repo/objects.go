@@ -1,6 +1,9 @@
 package repo
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -48,4 +51,22 @@ func (r *Repo) IndexHas(path string, content []byte) bool {
 	}
 	e, err := idx.Entry(path)
 	return err == nil && e.Hash == plumbing.ComputeHash(plumbing.BlobObject, content)
+}
+
+// ReadBlob returns the content of blob h.
+func (r *Repo) ReadBlob(h plumbing.Hash) ([]byte, error) {
+	b, err := r.git.BlobObject(h)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	rd, err := b.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	return data, nil
 }

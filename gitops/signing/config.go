@@ -27,6 +27,10 @@ type GitConfig struct {
 	GPGSign    *bool  // commit.gpgsign; nil when unset
 	GPGProgram string // gpg.openpgp.program or gpg.program
 	SSHProgram string // gpg.ssh.program
+	// TrustRoot is modelgit.trustRoot: where `modelgit verify` and
+	// `modelgit check` start the chain of trust (a commit, or the
+	// fingerprint of the key the first commit must be signed with).
+	TrustRoot string
 }
 
 // maxIncludeDepth bounds include.path recursion, as git does.
@@ -90,6 +94,7 @@ func ReadGitConfig(repoPath string) (GitConfig, error) {
 		Format:     strings.ToLower(vals["gpg.format"]),
 		GPGProgram: vals["gpg.program"],
 		SSHProgram: vals["gpg.ssh.program"],
+		TrustRoot:  vals["modelgit.trustroot"],
 	}
 	if p := vals["gpg.openpgp.program"]; p != "" {
 		cfg.GPGProgram = p

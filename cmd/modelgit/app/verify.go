@@ -16,6 +16,7 @@ type VerifyOptions struct {
 	Repository func() (*gitops.Repository, error)
 	Range      string
 	Deep       bool
+	TrustRoot  string
 	Output     string
 }
 
@@ -29,17 +30,24 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Co
 
   - every commit that touches models/, environments/, rendered/, policies/
     or modelgit.yaml is signed by a key in policies/allowed_signers
-    (OpenPGP keys in policies/allowed_signers.asc), as listed at the tip;
+    (OpenPGP keys in policies/allowed_signers.asc) in force at its parent,
+    and still allowed at the tip. Signers come into force only through
+    commits signed by signers already in force: history is walked from the
+    trust root (the first commit, or --trust-root, or git config
+    modelgit.trustRoot), so a key that adds itself is reported;
   - no registered version manifest was modified or deleted;
-  - the version manifests at the tip parse, and every artifact digest they
-    name resolves in the store (--deep reads and re-hashes every blob and,
-    in an oci:// store, checks that each version's tag holds the manifest
+  - no symbolic link is committed in modelgit.yaml, models/, environments/,
+    rendered/, clusters/ or policies/;
+  - the version manifests and release files at the tip parse and validate
+    (as render and status read them), and every artifact digest they name
+    resolves in the store (--deep reads and re-hashes every blob and, in an
+    oci:// store, checks that each version's tag holds the manifest
     computed from Git, finding "published", and that each release pins
     that manifest, finding "pinned").
 
 Each finding names the commit, the file and what is wrong. The exit code is
 1 when anything was found.`,
-		Example: "  modelgit verify\n  modelgit verify --deep origin/main..HEAD",
+		Example: "  modelgit verify\n  modelgit verify --deep origin/main..HEAD\n  modelgit verify --trust-root v1.0   # history after a commit you vouch for\n  modelgit verify --trust-root SHA256:…   # the first commit must be signed by this key",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -52,6 +60,7 @@ Each finding names the commit, the file and what is wrong. The exit code is
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Deep, "deep", false, "read and re-hash every blob in the store")
+	cmd.Flags().StringVar(&opts.TrustRoot, "trust-root", "", "start the chain of trust at this commit (its history is vouched for), or require the first commit to be signed by this key (SHA256:… or openpgp:FINGERPRINT); default: git config modelgit.trustRoot, else the first commit")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
 }
@@ -61,7 +70,7 @@ func verifyRun(cmd *cobra.Command, opts *VerifyOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := check.Verify(cmd.Context(), reg, check.VerifyOptions{Range: opts.Range, Deep: opts.Deep})
+	rep, err := check.Verify(cmd.Context(), reg, check.VerifyOptions{Range: opts.Range, Deep: opts.Deep, TrustRoot: opts.TrustRoot})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -142,4 +143,124 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error 
 		return err
 	}
 	return t.Commit(name, perm, o.BeforeRename)
+}
+
+// WriteFileIn is WriteFile confined to root (an os.Root): name, and
+// opts.TempDir when set, are relative to root, and neither the file, its
+// temp file nor the directories made for them can be reached through a
+// symbolic link that leads outside root. os.Root (Go 1.24+) is used rather
+// than resolving the path first (securejoin): it opens each component
+// relative to the last with the kernel's help, so a link swapped in
+// between a check and the write cannot redirect it either.
+func WriteFileIn(root *os.Root, name string, data []byte, perm fs.FileMode, opts *Options) error {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	dir := filepath.Dir(name)
+	if err := root.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if o.TempDir == "" {
+		o.TempDir = dir
+	}
+	if o.Prefix == "" {
+		o.Prefix = ".tmp-"
+	}
+	var f *os.File
+	var tmp string
+	for range 100 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		tmp = filepath.Join(o.TempDir, o.Prefix+hex.EncodeToString(b[:]))
+		var err error
+		f, err = root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	if f == nil {
+		return fmt.Errorf("creating a temp file in %q: too many name collisions", o.TempDir)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			_ = root.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if o.BeforeRename != nil {
+		o.BeforeRename()
+	}
+	if err := root.Rename(tmp, name); err != nil {
+		return err
+	}
+	committed = true
+	if err := syncDirIn(root, dir); err != nil {
+		return err
+	}
+	if td := filepath.Dir(tmp); td != dir {
+		return syncDirIn(root, td)
+	}
+	return nil
+}
+
+func syncDirIn(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return fmt.Errorf("opening directory %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("syncing directory %q: %w", dir, err)
+	}
+	return nil
+}
+
+// SymlinkError is a symbolic link found where modelgit follows none.
+type SymlinkError struct {
+	// Link is the link's path relative to the root, slash-separated;
+	// Target is what it points to.
+	Link, Target string
+}
+
+func (e *SymlinkError) Error() string {
+	return fmt.Sprintf("%s is a symbolic link (to %q): modelgit does not follow symbolic links in the repository's governed paths; replace it with the file or directory itself", e.Link, e.Target)
+}
+
+// NoLinks returns a *SymlinkError when a component of name (relative to
+// root) that exists is a symbolic link, the last one included.
+func NoLinks(root *os.Root, name string) error {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(name)), "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		fi, err := root.Lstat(filepath.FromSlash(p))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, _ := root.Readlink(filepath.FromSlash(p))
+			return &SymlinkError{Link: p, Target: target}
+		}
+	}
+	return nil
 }
