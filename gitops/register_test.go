@@ -2,10 +2,14 @@ package gitops_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/register"
+	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -236,5 +240,64 @@ func TestRegisterRefusesAVersionPastTheLimit(t *testing.T) {
 	versions, err := f.reopen().Versions("fraud")
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("Versions = %v, %v", versions, err)
+	}
+}
+
+// TestRegisterRefusesAnUntrustedSigner: a signing key that
+// policies/allowed_signers at HEAD does not trust is refused before
+// anything is stored or committed, with the exact line to add (#13).
+func TestRegisterRefusesAnUntrustedSigner(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	head := f.head()
+	mallory, malloryPub := sshKey(t, "mallory@example.com")
+	s, err := signing.LoadSSHSigner(mallory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.options(base)
+	o.Signer = s
+	_, err = register.Register(ctx, f.reg, o)
+	if !errors.Is(err, register.ErrUntrustedSigner) {
+		t.Fatalf("Register with an untrusted key = %v, want ErrUntrustedSigner", err)
+	}
+	if want := `alice@example.com namespaces="git" ` + strings.Join(strings.Fields(malloryPub)[:2], " "); !strings.Contains(err.Error(), want) {
+		t.Errorf("the error does not give the line to add (%s): %v", want, err)
+	}
+	if got := f.head(); got != head {
+		t.Errorf("HEAD moved to %s", got)
+	}
+	if entries, _ := os.ReadDir(f.blobDir()); len(entries) != 0 {
+		t.Errorf("%d blobs stored", len(entries))
+	}
+	// --no-sign (Signer nil) and --dry-run still work.
+	o.DryRun = true
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
+		t.Errorf("dry run: %v", err)
+	}
+}
+
+// TestRegisterBeforeInitCommitted: with nothing committed yet (init ran
+// without a key), register says to run init again with the key (#13).
+func TestRegisterBeforeInitCommitted(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	if _, err := register.Init(ctx, root, register.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sshKey(t, "alice@example.com")
+	s, err := signing.LoadSSHSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(t.TempDir(), "model.bin")
+	writeFile(t, weights, "w")
+	_, err = register.Register(ctx, reg, register.RegisterOptions{Model: "m", Weights: weights, Identity: alice, Signer: s})
+	if !errors.Is(err, register.ErrUntrustedSigner) || !strings.Contains(err.Error(), "run modelgit init again") {
+		t.Errorf("Register before init committed: %v", err)
 	}
 }

@@ -101,6 +101,11 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	if opts.Identity.Email == "" {
 		return nil, fmt.Errorf("registering %q: no committer identity: set git config user.name and user.email", opts.Model)
 	}
+	if opts.Signer != nil && !opts.DryRun {
+		if err := r.checkSigner(opts); err != nil {
+			return nil, err
+		}
+	}
 	inputs := []input{
 		{manifests.ArtifactWeights, "--weights", opts.Weights, MediaTypeWeights, false},
 		{manifests.ArtifactPipeline, "--pipeline", opts.Pipeline, MediaTypePipeline, false},
