@@ -112,7 +112,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		rp, err = repo.Init(abs)
 		res.Created = true
 	case err == nil && filepath.Clean(rp.Root) != filepath.Clean(abs) && !opts.UseEnclosingRoot:
-		return nil, fmt.Errorf("initializing %s: %w %s: a modelgit registry is the root of a Git repository (models/, environments/ and policies/ at the top, where Flux and the Action look); "+
+		return nil, fmt.Errorf("initializing %s: %w %s, below its root: a modelgit registry is the root of a Git repository (models/, environments/ and policies/ at the top, where Flux and the Action look); "+
 			"either lay it out at that root, beside your code (modelgit init %s), or make %s a repository of its own first (git init %s && modelgit init %s)",
 			abs, ErrInsideRepository, rp.Root, rp.Root, abs, abs, abs)
 	}

@@ -135,7 +135,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	}
 	switch {
 	case !res.Commit.IsZero():
-		fmt.Fprintf(w, "committed %s (%d files), signed with %s %s\n", res.Commit.String()[:12], len(res.Committed), id.Signer.Format(), id.Signer.KeyID())
+		fmt.Fprintf(w, "committed %s, signed with %s %s\n", res.Commit.String()[:12], id.Signer.Format(), id.Signer.KeyID())
 	case len(res.Uncommitted) == 0:
 		fmt.Fprintln(w, "already initialized: nothing to do")
 	case opts.NoCommit:
