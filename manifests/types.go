@@ -133,6 +133,24 @@ type Model struct {
 	// their name says otherwise (loss, error, latency, …).
 	Metrics map[string]string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
 	Serving *Serving          `yaml:"serving,omitempty" json:"serving,omitempty"`
+	// Register remembers how the model is registered: what `modelgit
+	// register MODEL` uses for a flag that is not given.
+	Register *RegisterInputs `yaml:"register,omitempty" json:"register,omitempty"`
+}
+
+// RegisterInputs are the inputs of register that a model remembers. Paths
+// are relative to the repository root, or absolute.
+type RegisterInputs struct {
+	Weights    string `yaml:"weights,omitempty" json:"weights,omitempty"`
+	Pipeline   string `yaml:"pipeline,omitempty" json:"pipeline,omitempty"`
+	Schema     string `yaml:"schema,omitempty" json:"schema,omitempty"`
+	Config     string `yaml:"config,omitempty" json:"config,omitempty"`
+	Metrics    string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	Params     string `yaml:"params,omitempty" json:"params,omitempty"`
+	Data       string `yaml:"data,omitempty" json:"data,omitempty"`
+	DataSource string `yaml:"dataSource,omitempty" json:"dataSource,omitempty"`
+	// Framework is NAME=VERSION.
+	Framework string `yaml:"framework,omitempty" json:"framework,omitempty"`
 }
 
 // Serving are the defaults used to render a model's Kubernetes objects.
