@@ -9,8 +9,8 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/register"
-	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
 )
 
