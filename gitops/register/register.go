@@ -97,6 +97,10 @@ type input struct {
 	fileOnly                    bool
 }
 
+// ErrNoWeights is wrapped by Register when no weights are given and the
+// model remembers none.
+var ErrNoWeights = errors.New("--weights is required")
+
 // Register hashes and stores the artifacts, proposes the next version,
 // writes models/<model>/versions/<version>.yaml and commits it, signed,
 // with trailers. Re-running it with the same inputs converges: it reports
@@ -112,7 +116,7 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	}
 	opts, res.Remembered = r.withRemembered(opts, remembered)
 	if opts.Weights == "" {
-		return nil, fmt.Errorf("registering %q: --weights is required (the first time; %s then remembers it under register:)", opts.Model, manifests.ModelFile(opts.Model))
+		return nil, fmt.Errorf("registering %q: %w (the first time; %s then remembers it under register:)", opts.Model, ErrNoWeights, manifests.ModelFile(opts.Model))
 	}
 	if opts.Identity.Email == "" {
 		return nil, fmt.Errorf("registering %q: no committer identity: set git config user.name and user.email", opts.Model)

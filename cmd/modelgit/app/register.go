@@ -131,6 +131,9 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 			res, err = register.Register(cmd.Context(), reg, opts.RegisterOptions)
 		}
 	}
+	if errors.Is(err, register.ErrNoWeights) {
+		return cmdutil.FlagErrorf("%v", err)
+	}
 	if err != nil {
 		return err
 	}
