@@ -424,3 +424,19 @@ func TestRegisterKeepsShapes(t *testing.T) {
 		t.Errorf("shape change: %+v", next.Proposal)
 	}
 }
+
+// TestPullFromALocalStoreSaysSo: a blob missing from a store inside the
+// clone (what a teammate's clone sees) is explained, with what to do (#13).
+func TestPullFromALocalStoreSaysSo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res := f.register(base)
+	if err := os.RemoveAll(f.blobDir()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := register.Pull(ctx, f.reg, res.Version, t.TempDir())
+	if err == nil {
+		t.Fatal("Pull succeeded without blobs")
+	}
+	mustContain(t, err, "blob not found", "is local to one clone", "modelgit store copy file://.modelgit/store", "set store:")
+}

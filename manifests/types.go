@@ -56,6 +56,14 @@ type Environment struct {
 	// objects live in on every cluster of the environment; empty means
 	// the environment's name (DefaultNamespace).
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// ClusterStore is where the clusters of this environment read a
+	// file:// store: a URI the serving runtime loads from
+	// (pvc://CLAIM/PATH, s3://BUCKET/PATH, gs://…, https://…) that holds
+	// the store's blobs/sha256/. Rendered storage URIs are ClusterStore +
+	// "/blobs/sha256/<hex>". Without it a store inside the clone (the
+	// default) renders a URI no cluster can read. Not used for oci://
+	// stores, which KServe reads directly.
+	ClusterStore string `yaml:"clusterStore,omitempty" json:"clusterStore,omitempty"`
 }
 
 // DefaultNamespace returns the namespace of the environment's objects:

@@ -2,6 +2,7 @@ package register
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,10 +36,24 @@ func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string)
 		dest := filepath.Join(dir, filepath.Base(a.Path))
 		r.Log().Actionf("pulling %s %s → %s", kind, a.Digest.Short(), dest)
 		if err = store.Restore(ctx, r.Store(), a.Digest, a.MediaType, dest); err != nil {
-			err = fmt.Errorf("pulling %s of %s: %w", kind, v.Name(), err)
+			err = fmt.Errorf("pulling %s of %s: %w%s", kind, v.Name(), err, r.localStoreHint(err))
 			return
 		}
 		out = append(out, Pulled{Kind: kind, Artifact: *a, Dest: dest})
 	})
 	return out, err
+}
+
+// localStoreHint explains a blob missing from a store local to one clone
+// (the default): it was registered in another clone, whose store this one
+// cannot see.
+func (r *repository) localStoreHint(err error) string {
+	url := r.Config().Store
+	if !errors.Is(err, store.ErrNotFound) || !IsLocalStore(url) {
+		return ""
+	}
+	if url == "" {
+		url = store.DefaultURL
+	}
+	return fmt.Sprintf("\nthis store (%s) is local to one clone: in the clone that registered the version, modelgit store copy %s it to a shared store (oci://REGISTRY/REPO or file:///SHARED/DIR), or set store: in modelgit.yaml to one", url, url)
 }
