@@ -142,7 +142,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 		fmt.Fprintf(w, "not committed (--no-commit): %s\n", strings.Join(res.Uncommitted, ", "))
 	default:
 		fmt.Fprintf(opts.IO.ErrOut, "%s not committed: %v\n", cs.WarningIcon(), idErr)
-		fmt.Fprintln(opts.IO.ErrOut, "  configure a signing key (git config user.signingkey ~/.ssh/id_ed25519.pub; git config gpg.format ssh), then run modelgit init again: it adds your key to policies/allowed_signers and commits, signed")
+		fmt.Fprintln(opts.IO.ErrOut, "  with a key configured, run modelgit init again: it adds your key to policies/allowed_signers and commits, signed")
 	}
 	return nil
 }
