@@ -31,6 +31,9 @@ func TestRegisterBadInputLosesNothing(t *testing.T) {
 			o.Weights = filepath.Join(dir, "nope.safetensors")
 		}, []string{"--weights", "nope.safetensors", "no such file"}},
 		{"no weights", func(t *testing.T, o *register.RegisterOptions, dir string) {
+			// A model registered before remembers its weights: a new one
+			// has none to fall back on.
+			o.Model = "fresh"
 			o.Weights = ""
 		}, []string{"--weights is required"}},
 		{"directory as schema", func(t *testing.T, o *register.RegisterOptions, dir string) {

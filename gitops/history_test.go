@@ -88,14 +88,25 @@ func TestHistoryShowsEveryVersionWithItsCommit(t *testing.T) {
 func TestHistoryUntrustedSigner(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	mallory, _ := sshKey(t, "mallory@example.com")
+	mallory, malloryPub := sshKey(t, "mallory@example.com")
 	s, err := signing.LoadSSHSigner(mallory)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// register refuses a key that is not allowed at HEAD: mallory's key
+	// is allowed while she registers, and removed afterwards.
+	signers := filepath.Join(f.root, "policies", "allowed_signers")
+	before, err := os.ReadFile(signers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, signers, string(before)+`alice@example.com namespaces="git" `+malloryPub+"\n")
+	git(t, f.root, "commit", "-q", "-S", "-am", "trust mallory")
 	f.signer = s
 	f.register(base)
 	f.signer = nil
+	writeFile(t, signers, string(before))
+	git(t, f.root, "commit", "-q", "-S", "-am", "revoke mallory")
 	o := f.options(sharded)
 	o.Signer = nil
 	if _, err := register.Register(ctx, f.reg, o); err != nil {

@@ -1,6 +1,7 @@
 package gitops_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -163,5 +164,150 @@ func TestInitLaysOutFluxWhenTheForgeIsKnown(t *testing.T) {
 	stale, err := reg.StaleRendered()
 	if err != nil || len(stale) != 0 {
 		t.Errorf("CheckRendered after init = %v, %v", stale, err)
+	}
+}
+
+// TestInitCompletesAfterAKeyIsSet is the README's order gone wrong: init
+// without a key writes the files and commits nothing; init again once a
+// key is configured adds the key to policies/allowed_signers and commits
+// everything, signed; a third run has nothing to do (#13).
+func TestInitCompletesAfterAKeyIsSet(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	first, err := register.Init(ctx, root, register.InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.Commit.IsZero() || !slices.Equal(first.Uncommitted, initFiles) {
+		t.Fatalf("Init without a key: %+v", first)
+	}
+	key, pub := sshKey(t, "alice@example.com")
+	signer, err := signing.LoadSSHSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := `alice@example.com namespaces="git" ` + pub
+	opts := register.InitOptions{AllowedSigner: line, Identity: alice, Signer: signer}
+	second, err := register.Init(ctx, root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Commit.IsZero() || !second.SignerAdded || len(second.Written) != 0 || !slices.Equal(second.Committed, initFiles) {
+		t.Fatalf("Init with a key after one without: %+v", second)
+	}
+	if st := git(t, root, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("work tree not clean:\n%s", st)
+	}
+	if got := git(t, root, "show", "HEAD:policies/allowed_signers"); !strings.Contains(got, line) {
+		t.Errorf("committed allowed_signers lacks the key:\n%s", got)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := check.Verify(ctx, reg, check.VerifyOptions{}); err != nil || !rep.OK() {
+		t.Errorf("Verify: %+v, %v", rep, err)
+	}
+	third, err := register.Init(ctx, root, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !third.Commit.IsZero() || third.SignerAdded || len(third.Uncommitted) != 0 {
+		t.Errorf("third Init: %+v", third)
+	}
+
+	// Someone else's key is not added to a file that trusts alice already:
+	// that is for alice to review.
+	bobKey, bobPub := sshKey(t, "bob@example.com")
+	bob, err := signing.LoadSSHSigner(bobKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobLine := `bob@example.com namespaces="git" ` + bobPub
+	res, err := register.Init(ctx, root, register.InitOptions{AllowedSigner: bobLine, Identity: alice, Signer: bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Commit.IsZero() || res.SignerAdded || res.SignerNotAllowed != bobLine {
+		t.Errorf("Init with a second key: %+v", res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "policies", "allowed_signers")); strings.Contains(string(b), bobPub) {
+		t.Errorf("bob's key was added:\n%s", b)
+	}
+}
+
+// TestInitInASubdirectory: a directory inside another repository is
+// refused (the registry is a repository's root), nothing is written, and
+// the message says both ways out; without a directory (UseEnclosingRoot)
+// init lays out at the root and says where (#13).
+func TestInitInASubdirectory(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "training")
+	git(t, "", "init", "-q", root)
+	sub := filepath.Join(root, "registry")
+	_, err := register.Init(ctx, sub, register.InitOptions{})
+	if !errors.Is(err, register.ErrInsideRepository) {
+		t.Fatalf("Init(%s) = %v, want ErrInsideRepository", sub, err)
+	}
+	for _, want := range []string{"modelgit init " + root, "git init " + sub} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "modelgit.yaml")); err == nil {
+		t.Error("modelgit.yaml written at the root")
+	}
+	if _, err := os.Stat(sub); err == nil {
+		t.Error("the subdirectory was created")
+	}
+	res, err := register.Init(ctx, sub, register.InitOptions{UseEnclosingRoot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Root != root {
+		t.Errorf("Root = %s, want %s", res.Root, root)
+	}
+	// A repository of its own in the subdirectory is a registry.
+	git(t, "", "init", "-q", sub)
+	res, err = register.Init(ctx, sub, register.InitOptions{})
+	if err != nil || res.Root != sub || !slices.Equal(res.Written, initFiles) {
+		t.Errorf("Init in a nested repository: %+v, %v", res, err)
+	}
+}
+
+// TestInitStore: --store is written into modelgit.yaml; the default store
+// is reported local to the clone; a different --store than an existing
+// modelgit.yaml names is refused (#13).
+func TestInitStore(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	res, err := register.Init(ctx, root, register.InitOptions{Store: "oci://ghcr.io/acme/models"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LocalStore || res.Store != "oci://ghcr.io/acme/models" {
+		t.Errorf("Init --store: %+v", res)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reg.Config().Store; got != "oci://ghcr.io/acme/models" {
+		t.Errorf("store: %q", got)
+	}
+	if _, err := register.Init(ctx, root, register.InitOptions{Store: "file:///mnt/models"}); err == nil || !strings.Contains(err.Error(), "modelgit store copy oci://ghcr.io/acme/models file:///mnt/models") {
+		t.Errorf("Init with another store: %v", err)
+	}
+	if _, err := register.Init(ctx, filepath.Join(t.TempDir(), "x"), register.InitOptions{Store: "s3://bucket"}); err == nil || !strings.Contains(err.Error(), "--store") {
+		t.Errorf("Init --store s3://: %v", err)
+	}
+	local, err := register.Init(ctx, filepath.Join(t.TempDir(), "y"), register.InitOptions{})
+	if err != nil || !local.LocalStore || local.Store != "file://.modelgit/store" {
+		t.Errorf("Init without --store: %+v, %v", local, err)
+	}
+	for url, want := range map[string]bool{"file://.modelgit/store": true, "file://store": true, "file:///mnt/models": false, "oci://r/x": false, "": true} {
+		if got := register.IsLocalStore(url); got != want {
+			t.Errorf("IsLocalStore(%q) = %v", url, got)
+		}
 	}
 }

@@ -44,7 +44,28 @@ func TestPullIsCareful(t *testing.T) {
 	withPipeline := base
 	withPipeline.pipeline = "pipeline v1\n"
 	v1 := f.register(withPipeline).Version
-	v2 := f.register(spec{weights: "weights v2\n", schema: base.schema, config: base.config, params: base.params, metrics: base.metrics, data: base.data, version: "2.0.0+data.1"}).Version
+	// Stop registering the pipeline as docs/formats.md says: delete its
+	// line under register: and register with AllowRemoval.
+	mf := filepath.Join(f.root, "models", "fraud", "model.yaml")
+	raw, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.Contains(line, "pipeline:") {
+			kept = append(kept, line)
+		}
+	}
+	writeFile(t, mf, strings.Join(kept, "\n"))
+	git(t, f.root, "commit", "-q", "-S", "-am", "stop registering the pipeline")
+	o := f.options(spec{weights: "weights v2\n", schema: base.schema, config: base.config, params: base.params, metrics: base.metrics, data: base.data, version: "2.0.0+data.1"})
+	o.AllowRemoval = true
+	res2, err := register.Register(ctx, f.reg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := res2.Version
 	if v2.Manifest.Artifacts.Pipeline != nil {
 		t.Fatal("v2 has a pipeline")
 	}
@@ -58,7 +79,7 @@ func TestPullIsCareful(t *testing.T) {
 	}
 
 	// Not empty: refused, nothing changed.
-	_, err := register.Pull(ctx, f.reg, v2, out, register.PullOptions{})
+	_, err = register.Pull(ctx, f.reg, v2, out, register.PullOptions{})
 	mustContain(t, err, out, "is not empty", "features.json", "--force")
 	if got := names(t, out); strings.Join(got, " ") != strings.Join(want1, " ") {
 		t.Fatalf("a refused pull changed %s: %v", out, got)

@@ -2,11 +2,15 @@ package gitops_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/register"
 	"github.com/modelgit/modelgit/gitops/repo"
+	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -237,4 +241,202 @@ func TestRegisterRefusesAVersionPastTheLimit(t *testing.T) {
 	if err != nil || len(versions) != 1 {
 		t.Fatalf("Versions = %v, %v", versions, err)
 	}
+}
+
+// TestRegisterRefusesAnUntrustedSigner: a signing key that
+// policies/allowed_signers at HEAD does not trust is refused before
+// anything is stored or committed, with the exact line to add (#13).
+func TestRegisterRefusesAnUntrustedSigner(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	head := f.head()
+	mallory, malloryPub := sshKey(t, "mallory@example.com")
+	s, err := signing.LoadSSHSigner(mallory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.options(base)
+	o.Signer = s
+	_, err = register.Register(ctx, f.reg, o)
+	if !errors.Is(err, register.ErrUntrustedSigner) {
+		t.Fatalf("Register with an untrusted key = %v, want ErrUntrustedSigner", err)
+	}
+	if want := `alice@example.com namespaces="git" ` + strings.Join(strings.Fields(malloryPub)[:2], " "); !strings.Contains(err.Error(), want) {
+		t.Errorf("the error does not give the line to add (%s): %v", want, err)
+	}
+	if got := f.head(); got != head {
+		t.Errorf("HEAD moved to %s", got)
+	}
+	if entries, _ := os.ReadDir(f.blobDir()); len(entries) != 0 {
+		t.Errorf("%d blobs stored", len(entries))
+	}
+	// --no-sign (Signer nil) and --dry-run still work.
+	o.DryRun = true
+	if _, err := register.Register(ctx, f.reg, o); err != nil {
+		t.Errorf("dry run: %v", err)
+	}
+}
+
+// TestRegisterBeforeInitCommitted: with nothing committed yet (init ran
+// without a key), register says to run init again with the key (#13).
+func TestRegisterBeforeInitCommitted(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	if _, err := register.Init(ctx, root, register.InitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := sshKey(t, "alice@example.com")
+	s, err := signing.LoadSSHSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(t.TempDir(), "model.bin")
+	writeFile(t, weights, "w")
+	_, err = register.Register(ctx, reg, register.RegisterOptions{Model: "m", Weights: weights, Identity: alice, Signer: s})
+	if !errors.Is(err, register.ErrUntrustedSigner) || !strings.Contains(err.Error(), "run modelgit init again") {
+		t.Errorf("Register before init committed: %v", err)
+	}
+}
+
+// TestRegisterRemembersInputs: the first register writes the inputs under
+// register: in model.yaml, relative to the repository root, and
+// `register MODEL` alone registers again from them (#13).
+func TestRegisterRemembersInputs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	o := f.options(base)
+	o.Framework = "xgboost=2.1.1"
+	first, err := register.Register(ctx, f.reg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.RememberedUpdated {
+		t.Errorf("first register did not remember its inputs")
+	}
+	m, err := manifests.ParseModel("model.yaml", []byte(git(t, f.root, "show", "HEAD:models/fraud/model.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(f.root, o.Weights)
+	if m.Register == nil || m.Register.Weights != filepath.ToSlash(rel) || m.Register.Framework != "xgboost=2.1.1" || m.Register.Data == "" {
+		t.Fatalf("register: block = %+v", m.Register)
+	}
+	again, err := register.Register(ctx, f.reg, register.RegisterOptions{Model: "fraud", Identity: alice, Signer: f.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Unchanged || len(again.Remembered) != 7 {
+		t.Errorf("register MODEL alone: unchanged=%v remembered=%v", again.Unchanged, again.Remembered)
+	}
+	writeFile(t, o.Weights, "retrained\n")
+	next, err := register.Register(ctx, f.reg, register.RegisterOptions{Model: "fraud", Identity: alice, Signer: f.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Unchanged || next.Proposal.Bump != manifests.BumpPatch || next.RememberedUpdated {
+		t.Errorf("register MODEL alone after retraining: %+v", next.Proposal)
+	}
+	// A flag given wins and is remembered.
+	p := filepath.Join(t.TempDir(), "params.json")
+	writeFile(t, p, `{"learning_rate": 0.2, "max_depth": 6}`)
+	moved, err := register.Register(ctx, f.reg, register.RegisterOptions{Model: "fraud", Params: p, Identity: alice, Signer: f.signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !moved.RememberedUpdated || !strings.Contains(git(t, f.root, "show", "HEAD:models/fraud/model.yaml"), "params.json") {
+		t.Errorf("a new --params was not remembered")
+	}
+}
+
+// TestRegisterArtifactRemovalNeedsAllow: leaving out an artifact kind the
+// latest version has is refused before anything is stored, unless
+// AllowRemoval asks for the major version (#13).
+func TestRegisterArtifactRemovalNeedsAllow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := base
+	s.pipeline = "pickle\n"
+	f.register(s)
+	// Forget the remembered inputs, as a model registered before they were
+	// remembered has none.
+	git(t, f.root, "rm", "-q", "models/fraud/model.yaml")
+	git(t, f.root, "commit", "-q", "-S", "-m", "forget")
+	head := f.head()
+	o := f.options(base) // no pipeline
+	_, err := register.Register(ctx, f.reg, o)
+	if !errors.Is(err, register.ErrArtifactRemoved) {
+		t.Fatalf("Register without the pipeline = %v, want ErrArtifactRemoved", err)
+	}
+	mustContain(t, err, "--pipeline", "preprocess.pkl", "--allow-removal", "major")
+	if f.head() != head {
+		t.Error("HEAD moved")
+	}
+	o.AllowRemoval = true
+	res, err := register.Register(ctx, f.reg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Proposal.Bump != manifests.BumpMajor || !strings.Contains(strings.Join(res.Proposal.Reasons, ";"), "pipeline artifact removed") {
+		t.Errorf("with AllowRemoval: %+v", res.Proposal)
+	}
+}
+
+// TestRegisterRefusesBadFrameworkAndTarget (#13).
+func TestRegisterRefusesBadFrameworkAndTarget(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tc := range []struct {
+		set  func(*register.RegisterOptions)
+		want string
+	}{
+		{func(o *register.RegisterOptions) { o.Framework = "noequals" }, `--framework "noequals": want NAME=VERSION`},
+		{func(o *register.RegisterOptions) { o.Framework = "pytorch=" }, `--framework "pytorch="`},
+		{func(o *register.RegisterOptions) { o.Targets = []string{""} }, `--target "": want the name of a cluster or environment`},
+		{func(o *register.RegisterOptions) { o.Targets = []string{"Prod Cluster"} }, `--target "Prod Cluster"`},
+	} {
+		o := f.options(base)
+		tc.set(&o)
+		if _, err := register.Register(ctx, f.reg, o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Register: %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// TestRegisterKeepsShapes: a shape declared in the inference config is in
+// the manifest, and a change of shape is a breaking (major) change that
+// says so (#13).
+func TestRegisterKeepsShapes(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s := base
+	s.config = "inputs:\n  - {name: amount, type: float32, shape: [-1, 30]}\noutputs:\n  score: {type: float32, shape: [-1]}\n"
+	first := f.register(s)
+	if got := first.Version.Manifest.Interface.Inputs["amount"]; got != "float32[-1,30]" {
+		t.Errorf("inputs.amount = %q, want float32[-1,30]", got)
+	}
+	s.config = "inputs:\n  - {name: amount, type: float32, shape: [-1, 31]}\noutputs:\n  score: {type: float32, shape: [-1]}\n"
+	next := f.register(s)
+	if next.Proposal.Bump != manifests.BumpMajor || !strings.Contains(strings.Join(next.Proposal.Reasons, ";"), `input "amount" shape changed [-1,30] → [-1,31]: breaking API change`) {
+		t.Errorf("shape change: %+v", next.Proposal)
+	}
+}
+
+// TestPullFromALocalStoreSaysSo: a blob missing from a store inside the
+// clone (what a teammate's clone sees) is explained, with what to do (#13).
+func TestPullFromALocalStoreSaysSo(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	res := f.register(base)
+	if err := os.RemoveAll(f.blobDir()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := register.Pull(ctx, f.reg, res.Version, t.TempDir(), register.PullOptions{})
+	if err == nil {
+		t.Fatal("Pull succeeded without blobs")
+	}
+	mustContain(t, err, "blob not found", "is local to one clone", "modelgit store copy file://.modelgit/store", "set store:")
 }

@@ -34,7 +34,8 @@ type Proposal struct {
 // the latest registered version, and proposes the next version number:
 //
 //   - a breaking feature-schema or inference-API change (a feature, input
-//     or output removed or its type changed), or an artifact removed → major;
+//     or output removed, its type or its shape changed), or an artifact
+//     removed → major;
 //   - a feature, input, output or artifact kind added → minor;
 //   - hyperparameters, pipeline, schema or config artifact, framework or
 //     libraries changed, or the weights changed while the data did not → patch;
@@ -160,6 +161,11 @@ func (p *proposer) schema(what, area string, old, cur map[string]string) {
 		case !ok:
 			p.add(BumpMajor, fmt.Sprintf("%s %q removed (%s → gone): breaking %s change", what, k, old[k], area))
 		case nt != old[k]:
+			ot, os := SplitShape(old[k])
+			if t, s := SplitShape(nt); t == ot && s != os {
+				p.add(BumpMajor, fmt.Sprintf("%s %q shape changed %s → %s: breaking %s change", what, k, orNone(os), orNone(s), area))
+				continue
+			}
 			p.add(BumpMajor, fmt.Sprintf("%s %q type changed %s → %s: breaking %s change", what, k, old[k], nt, area))
 		}
 	}
@@ -168,6 +174,13 @@ func (p *proposer) schema(what, area string, old, cur map[string]string) {
 			p.add(BumpMinor, fmt.Sprintf("%s %q added (%s): additive %s change", what, k, cur[k], area))
 		}
 	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func artifactDigest(a *Artifact) Digest {

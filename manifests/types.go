@@ -56,6 +56,14 @@ type Environment struct {
 	// objects live in on every cluster of the environment; empty means
 	// the environment's name (DefaultNamespace).
 	Namespace string `yaml:"namespace,omitempty" json:"namespace,omitempty"`
+	// ClusterStore is where the clusters of this environment read a
+	// file:// store: a URI the serving runtime loads from
+	// (pvc://CLAIM/PATH, s3://BUCKET/PATH, gs://…, https://…) that holds
+	// the store's blobs/sha256/. Rendered storage URIs are ClusterStore +
+	// "/blobs/sha256/<hex>". Without it a store inside the clone (the
+	// default) renders a URI no cluster can read. Not used for oci://
+	// stores, which KServe reads directly.
+	ClusterStore string `yaml:"clusterStore,omitempty" json:"clusterStore,omitempty"`
 }
 
 // DefaultNamespace returns the namespace of the environment's objects:
@@ -133,6 +141,24 @@ type Model struct {
 	// their name says otherwise (loss, error, latency, …).
 	Metrics map[string]string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
 	Serving *Serving          `yaml:"serving,omitempty" json:"serving,omitempty"`
+	// Register remembers how the model is registered: what `modelgit
+	// register MODEL` uses for a flag that is not given.
+	Register *RegisterInputs `yaml:"register,omitempty" json:"register,omitempty"`
+}
+
+// RegisterInputs are the inputs of register that a model remembers. Paths
+// are relative to the repository root, or absolute.
+type RegisterInputs struct {
+	Weights    string `yaml:"weights,omitempty" json:"weights,omitempty"`
+	Pipeline   string `yaml:"pipeline,omitempty" json:"pipeline,omitempty"`
+	Schema     string `yaml:"schema,omitempty" json:"schema,omitempty"`
+	Config     string `yaml:"config,omitempty" json:"config,omitempty"`
+	Metrics    string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	Params     string `yaml:"params,omitempty" json:"params,omitempty"`
+	Data       string `yaml:"data,omitempty" json:"data,omitempty"`
+	DataSource string `yaml:"dataSource,omitempty" json:"dataSource,omitempty"`
+	// Framework is NAME=VERSION.
+	Framework string `yaml:"framework,omitempty" json:"framework,omitempty"`
 }
 
 // Serving are the defaults used to render a model's Kubernetes objects.

@@ -12,6 +12,10 @@ import (
 // Strategies lists the release strategies in the order they are documented.
 var Strategies = []string{StrategyReplace, StrategyCanary, StrategyBlueGreen, StrategyAB}
 
+// ClusterStoreSchemes are the URI schemes environments[].clusterStore may
+// use: those KServe's storage initializer loads from.
+var ClusterStoreSchemes = []string{"pvc", "s3", "gs", "https", "http", "hdfs", "webhdfs", "file"}
+
 // Metric directions.
 const (
 	DirectionHigher = "higher"
@@ -35,6 +39,11 @@ func validateConfig(c *Checker, cfg *Config) {
 			c.Fail(p, "environment %q is declared twice (also environments[%d])", e.Name, j)
 		}
 		envs = append(envs, e.Name)
+		if cs := e.ClusterStore; cs != "" {
+			if scheme, rest, ok := strings.Cut(cs, "://"); !ok || rest == "" || !slices.Contains(ClusterStoreSchemes, scheme) {
+				c.Fail("environments["+strconv.Itoa(i)+"].clusterStore", "%q is not a URI a serving runtime loads from; want one of %s://…, e.g. pvc://models-store/modelgit", cs, strings.Join(ClusterStoreSchemes, "://, "))
+			}
+		}
 		if e.Namespace != "" {
 			if err := ValidName(e.Namespace); err != nil {
 				c.Fail("environments["+strconv.Itoa(i)+"].namespace", "namespace %v", err)

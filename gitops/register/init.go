@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -16,6 +18,7 @@ import (
 	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
+	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 	"github.com/modelgit/modelgit/templates"
 )
@@ -32,10 +35,19 @@ type InitOptions struct {
 	// Forge, when set, is written into modelgit.yaml: where promotion pull
 	// requests are opened.
 	Forge *manifests.Forge
+	// Store, when set, is the artifact store written into modelgit.yaml
+	// (oci://REGISTRY/REPO or file://DIR) instead of the default local to
+	// the clone. An existing modelgit.yaml naming another store is an
+	// error: changing stores is an edit plus `modelgit store copy`.
+	Store string
 	// Identity and Signer make the initial commit; without a Signer the
 	// files are written but not committed.
 	Identity object.Signature
 	Signer   signing.Signer
+	// UseEnclosingRoot lays the repository out at the root of the Git
+	// repository enclosing dir, when dir is below it (init run without a
+	// directory, from a subdirectory), instead of refusing.
+	UseEnclosingRoot bool
 }
 
 // InitResult says what Init did.
@@ -44,31 +56,73 @@ type InitResult struct {
 	Created bool // a new Git repository was created
 	Written []string
 	Skipped []string // files that existed and were left alone
-	Commit  plumbing.Hash
+	// Committed are the files of the commit: those written, plus those an
+	// earlier run wrote without committing (no key then), plus
+	// policies/allowed_signers when the signer was added to it.
+	Committed []string
+	// Uncommitted are the files Init would have committed with a Signer.
+	Uncommitted []string
+	// SignerAdded is true when the signer's line (or OpenPGP key) was
+	// added to an allowed-signers file that existed.
+	SignerAdded bool
+	// SignerNotAllowed, when not empty, is the line policies/allowed_signers
+	// needs for the signer's commits to be trusted, which Init did not add
+	// because the file committed at HEAD already trusts other signers:
+	// adding oneself is a change for them to review.
+	SignerNotAllowed string
+	// Store is the store modelgit.yaml names (the default when it names
+	// none); LocalStore is true when it is a directory inside the clone,
+	// which no teammate, CI job or cluster can read.
+	Store      string
+	LocalStore bool
+	Commit     plumbing.Hash
 	// NoClusters, when not empty, says why clusters/ was not laid out (no
 	// clone URL for Flux yet) and what to do: print it as a warning.
 	NoClusters string
 }
 
+// ErrInsideRepository is wrapped by Init when the directory it is given is
+// inside a Git repository but not its root.
+var ErrInsideRepository = errors.New("inside another Git repository")
+
 // Init lays out a modelgit GitOps repository in dir: modelgit.yaml with
 // the environments dev, staging and production, models/, environments/,
 // policies/allowed_signers and the GitHub workflow. It creates the Git
 // repository when dir is not in one, never overwrites a file, and commits
-// what it wrote when given a Signer. Running it again converges.
+// when given a Signer. A registry is the root of a Git repository: dir
+// inside a repository but not its root is refused (ErrInsideRepository)
+// unless opts.UseEnclosingRoot says to lay out at that root.
+//
+// Running it again converges: with a Signer it commits what an earlier
+// run without one only wrote, and adds the signer to an allowed-signers
+// file that trusts nobody yet.
 func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error) {
 	res := &InitResult{}
-	rp, err := repo.Open(dir)
-	if errors.Is(err, repo.ErrNotRepository) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("creating %q: %w", dir, err)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("initializing %q: %w", dir, err)
+	}
+	rp, err := repo.Open(abs)
+	switch {
+	case errors.Is(err, repo.ErrNotRepository):
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %q: %w", abs, err)
 		}
-		rp, err = repo.Init(dir)
+		rp, err = repo.Init(abs)
 		res.Created = true
+	case err == nil && filepath.Clean(rp.Root) != filepath.Clean(abs) && !opts.UseEnclosingRoot:
+		return nil, fmt.Errorf("initializing %s: %w %s, below its root: a modelgit registry is the root of a Git repository (models/, environments/ and policies/ at the top, where Flux and the Action look); "+
+			"either lay it out at that root, beside your code (modelgit init %s), or make %s a repository of its own first (git init %s && modelgit init %s)",
+			abs, ErrInsideRepository, rp.Root, rp.Root, abs, abs, abs)
 	}
 	if err != nil {
 		return nil, err
 	}
 	res.Root = rp.Root
+	head, _, err := rp.Head()
+	if err != nil {
+		return nil, err
+	}
 	var files []repo.File
 	err = fs.WalkDir(templates.Init(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -80,6 +134,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		}
 		switch p {
 		case manifests.ConfigFile:
+			if opts.Store != "" {
+				if content, err = withStore(content, opts.Store); err != nil {
+					return err
+				}
+			}
 			if f := opts.Forge; f != nil {
 				content = append(content, []byte(fmt.Sprintf("# Where promotion pull requests are opened.\nforge:\n  type: %s\n  repository: %s\n", f.Type, f.Repository))...)
 				if f.URL != "" {
@@ -103,6 +162,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if len(opts.AllowedKey) > 0 {
 		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
 	}
+	if err := checkStore(rp, opts.Store, res); err != nil {
+		return nil, err
+	}
 	// With a clone URL Flux can follow (the forge, or origin), lay out
 	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
 	// before the first promotion.
@@ -113,50 +175,163 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	res.NoClusters = noClusters
 	files = append(files, flux...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	var todo []repo.File
+	var write, commit []repo.File
 	for _, f := range files {
 		// Through the work tree's os.Root, refusing symbolic links in
 		// governed paths: init never reads or writes through a link.
 		cur, err := rp.ReadWorktreeFile(f.Path)
 		switch {
-		case err == nil && bytes.Equal(cur, f.Content):
-			res.Skipped = append(res.Skipped, f.Path)
 		case err == nil:
 			res.Skipped = append(res.Skipped, f.Path)
+			content, added, err := addSigner(rp, head, f.Path, cur, opts, res)
+			if err != nil {
+				return nil, err
+			}
+			if added {
+				write = append(write, repo.File{Path: f.Path, Content: content})
+			}
+			// A file an earlier run wrote but could not commit (no key
+			// then), or that this run completes, is committed now; a
+			// committed file edited since is the user's to commit.
+			at, err := rp.ReadFile(head, f.Path)
+			if head.IsZero() || err != nil || (added || f.Path == manifests.AllowedSignersFile) && !bytes.Equal(at, content) && !trustsAnyone(at) {
+				commit = append(commit, repo.File{Path: f.Path, Content: content})
+			}
 		case errors.Is(err, os.ErrNotExist):
-			todo = append(todo, f)
+			res.Written = append(res.Written, f.Path)
+			write = append(write, f)
+			commit = append(commit, f)
 		default:
 			return nil, fmt.Errorf("initializing %q: %w", rp.Root, err)
 		}
 	}
-	if len(todo) == 0 {
-		return res, nil
-	}
-	for _, f := range todo {
-		res.Written = append(res.Written, f.Path)
-	}
-	if opts.Signer == nil {
-		for _, f := range todo {
+	if opts.Signer == nil || len(commit) == 0 {
+		for _, f := range commit {
+			res.Uncommitted = append(res.Uncommitted, f.Path)
+		}
+		for _, f := range write {
 			if err := rp.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
 				return nil, err
 			}
 		}
 		return res, nil
 	}
-	head, _, err := rp.Head()
-	if err != nil {
-		return nil, err
+	for _, f := range commit {
+		res.Committed = append(res.Committed, f.Path)
 	}
 	sig := opts.Identity
+	subject := "Initialize modelgit repository"
+	if len(res.Written) == 0 {
+		subject = "Complete the modelgit repository"
+	}
 	res.Commit, err = rp.Commit(ctx, repo.CommitRequest{
-		Files:          todo,
-		Message:        repo.FormatMessage("Initialize modelgit repository", "", []repo.Trailer{{Key: "Initialized-by", Value: gitops.FormatIdentity(sig)}}),
+		Files:          commit,
+		Message:        repo.FormatMessage(subject, "", []repo.Trailer{{Key: "Initialized-by", Value: gitops.FormatIdentity(sig)}}),
 		Author:         sig,
 		Committer:      sig,
 		Signer:         opts.Signer,
 		ExpectedParent: head,
 	})
 	return res, err
+}
+
+// withStore sets store: in the modelgit.yaml template to url.
+func withStore(content []byte, url string) ([]byte, error) {
+	const line = "store: " + store.DefaultURL + "\n"
+	if !bytes.Contains(content, []byte(line)) {
+		return nil, fmt.Errorf("the modelgit.yaml template has no %q line", strings.TrimSpace(line))
+	}
+	out := bytes.Replace(content, []byte(line), []byte("store: "+url+"\n"), 1)
+	if _, err := manifests.ParseConfig(manifests.ConfigFile, out); err != nil {
+		return nil, fmt.Errorf("--store %q: %w", url, err)
+	}
+	return out, nil
+}
+
+// checkStore refuses a --store that an existing modelgit.yaml contradicts
+// and records in res which store the repository uses.
+func checkStore(rp *repo.Repo, want string, res *InitResult) error {
+	res.Store = store.DefaultURL
+	if want != "" {
+		res.Store = want
+	}
+	cur, err := rp.ReadWorktreeFile(manifests.ConfigFile)
+	if err == nil {
+		cfg, err := manifests.ParseConfig(manifests.ConfigFile, cur)
+		if err != nil {
+			return err
+		}
+		have := cfg.Store
+		if have == "" {
+			have = store.DefaultURL
+		}
+		if want != "" && want != have {
+			return fmt.Errorf("--store %s: %s already names store %s; change store: there (and copy what it holds: modelgit store copy %s %s)", want, manifests.ConfigFile, have, have, want)
+		}
+		res.Store = have
+	}
+	res.LocalStore = IsLocalStore(res.Store)
+	return nil
+}
+
+// IsLocalStore reports whether a store URL names a directory inside the
+// clone (a relative file:// path, like the default): nobody else — a
+// teammate, a CI job, a cluster — can read what it holds.
+func IsLocalStore(url string) bool {
+	if url == "" {
+		return true
+	}
+	dir, ok := strings.CutPrefix(url, "file://")
+	return ok && !filepath.IsAbs(filepath.FromSlash(dir))
+}
+
+// LocalStoreNote is the one line init prints about a store local to the
+// clone: what it means and how to share.
+func LocalStoreNote(url string) string {
+	return fmt.Sprintf("store %s is local to this clone (git-ignored): teammates, CI and clusters cannot read its artifacts; to share them set store: in %s to oci://REGISTRY/REPO or a shared file:///DIR (modelgit init --store on a new repository) and modelgit store copy %s there", url, manifests.ConfigFile, url)
+}
+
+// addSigner returns the allowed-signers file at path with the signer of
+// opts added, when it is one and does not trust the signer yet. It adds
+// only while the file committed at HEAD trusts nobody (a repository being
+// set up); otherwise it sets res.SignerNotAllowed and adds nothing.
+func addSigner(rp *repo.Repo, head plumbing.Hash, path string, cur []byte, opts InitOptions, res *InitResult) ([]byte, bool, error) {
+	if path != manifests.AllowedSignersFile || opts.AllowedSigner == "" || hasSSHKey(cur, opts.AllowedSigner) {
+		return cur, false, nil
+	}
+	if at, err := rp.ReadFile(head, path); err == nil && !head.IsZero() && trustsAnyone(at) {
+		res.SignerNotAllowed = opts.AllowedSigner
+		return cur, false, nil
+	}
+	out := append([]byte{}, cur...)
+	if len(out) > 0 && out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	res.SignerAdded = true
+	return append(out, []byte(opts.AllowedSigner+"\n")...), true, nil
+}
+
+// trustsAnyone reports whether an allowed_signers file has an entry (one
+// that does not parse counts: it is not Init's to replace).
+func trustsAnyone(file []byte) bool {
+	signers, err := signing.ParseAllowedSigners(manifests.AllowedSignersFile, file)
+	return err != nil || signers.Len() > 0
+}
+
+// hasSSHKey reports whether an allowed_signers file holds the key of line
+// (its last two fields, "ssh-ed25519 AAAA…") on a line of its own.
+func hasSSHKey(file []byte, line string) bool {
+	f := strings.Fields(line)
+	if len(f) < 2 {
+		return false
+	}
+	key := f[len(f)-2] + " " + f[len(f)-1]
+	for _, l := range strings.Split(string(file), "\n") {
+		if l = strings.TrimSpace(l); !strings.HasPrefix(l, "#") && strings.Contains(l, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // initialFluxFiles renders the clusters of the configuration Init writes

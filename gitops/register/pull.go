@@ -123,7 +123,7 @@ func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string,
 		err := store.RestoreProgress(ctx, r.Store(), it.a.Digest, it.a.MediaType, filepath.Join(stage, it.name), prog)
 		prog.Done()
 		if err != nil {
-			return nil, fmt.Errorf("pulling %s of %s: %w", it.kind, v.Name(), err)
+			return nil, fmt.Errorf("pulling %s of %s: %w%s", it.kind, v.Name(), err, r.localStoreHint(err))
 		}
 		out = append(out, Pulled{Kind: it.kind, Artifact: *it.a, Dest: dest})
 	}
@@ -263,4 +263,18 @@ func removeStaleStages(dir string) error {
 		}
 	}
 	return nil
+}
+
+// localStoreHint explains a blob missing from a store local to one clone
+// (the default): it was registered in another clone, whose store this one
+// cannot see.
+func (r *repository) localStoreHint(err error) string {
+	url := r.Config().Store
+	if !errors.Is(err, store.ErrNotFound) || !IsLocalStore(url) {
+		return ""
+	}
+	if url == "" {
+		url = store.DefaultURL
+	}
+	return fmt.Sprintf("\nthis store (%s) is local to one clone: in the clone that registered the version, modelgit store copy %s it to a shared store (oci://REGISTRY/REPO or file:///SHARED/DIR), or set store: in modelgit.yaml to one", url, url)
 }

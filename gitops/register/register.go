@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ type RegisterOptions struct {
 	Signer signing.Signer
 	// DryRun hashes and proposes a version without storing or committing.
 	DryRun bool
+	// AllowRemoval registers a version without an artifact kind the
+	// latest version has (a major version). Without it that is refused
+	// with ErrArtifactRemoved, before anything is stored.
+	AllowRemoval bool
 }
 
 // RegisterResult says what Register did.
@@ -66,6 +71,11 @@ type RegisterResult struct {
 	Version  *gitops.VersionRef
 	Previous *gitops.VersionRef
 	Proposal manifests.Proposal
+	// Remembered names the inputs taken from the model's register: block
+	// (models/<model>/model.yaml), as "--weights PATH".
+	Remembered []string
+	// RememberedUpdated is true when the commit updates that block.
+	RememberedUpdated bool
 	// Unchanged is true when nothing differs from the latest version: no
 	// commit was made.
 	Unchanged bool
@@ -86,6 +96,10 @@ type input struct {
 	fileOnly                    bool
 }
 
+// ErrNoWeights is wrapped by Register when no weights are given and the
+// model remembers none.
+var ErrNoWeights = errors.New("--weights is required")
+
 // Register hashes and stores the artifacts, proposes the next version,
 // writes models/<model>/versions/<version>.yaml and commits it, signed,
 // with trailers. Re-running it with the same inputs converges: it reports
@@ -94,11 +108,25 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 	if err := manifests.ValidName(opts.Model); err != nil {
 		return nil, fmt.Errorf("registering: model name: %w", err)
 	}
+	res := &RegisterResult{}
+	remembered, err := r.remembered(opts.Model)
+	if err != nil {
+		return nil, err
+	}
+	opts, res.Remembered = r.withRemembered(opts, remembered)
 	if opts.Weights == "" {
-		return nil, fmt.Errorf("registering %q: --weights is required", opts.Model)
+		return nil, fmt.Errorf("registering %q: %w (the first time; %s then remembers it under register:)", opts.Model, ErrNoWeights, manifests.ModelFile(opts.Model))
 	}
 	if opts.Identity.Email == "" {
 		return nil, fmt.Errorf("registering %q: no committer identity: set git config user.name and user.email", opts.Model)
+	}
+	if err := checkFlags(opts); err != nil {
+		return nil, fmt.Errorf("registering %q: %w", opts.Model, err)
+	}
+	if opts.Signer != nil && !opts.DryRun {
+		if err := r.checkSigner(opts); err != nil {
+			return nil, err
+		}
 	}
 	inputs := []input{
 		{manifests.ArtifactWeights, "--weights", opts.Weights, MediaTypeWeights, false},
@@ -114,6 +142,11 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		input{flag: "--data", path: opts.Data}); err != nil {
 		return nil, err
 	}
+	if !opts.AllowRemoval {
+		if err := r.checkRemoval(opts, inputs); err != nil {
+			return nil, err
+		}
+	}
 	candidate := &manifests.ModelVersion{
 		APIVersion:   manifests.APIVersion,
 		Kind:         manifests.KindModelVersion,
@@ -123,7 +156,6 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		TrainedAt:    opts.TrainedAt,
 		RegisteredBy: gitops.FormatIdentity(opts.Identity),
 	}
-	var err error
 	if opts.Metrics != "" {
 		if candidate.Metrics, err = ReadMetrics(opts.Metrics); err != nil {
 			return nil, fmt.Errorf("--metrics: %w", err)
@@ -183,7 +215,6 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		}
 		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
 	}
-	res := &RegisterResult{}
 	for _, in := range inputs {
 		if in.path == "" {
 			continue
@@ -280,13 +311,11 @@ func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, ca
 		return nil
 	}
 	files := []repo.File{{Path: path, Content: raw}}
-	if !head.IsZero() {
-		if _, err := r.Repo().ReadFile(head, manifests.ModelFile(opts.Model)); err != nil {
-			files = append(files, r.newModelFile(opts)...)
-		}
-	} else {
-		files = append(files, r.newModelFile(opts)...)
+	mf, err := r.modelFile(head, opts, res)
+	if err != nil {
+		return err
 	}
+	files = append(files, mf...)
 	trailers := []repo.Trailer{
 		{Key: "Model", Value: opts.Model},
 		{Key: "Model-Version", Value: candidate.Version.String()},
@@ -343,19 +372,48 @@ func (r *repository) publishVersion(ctx context.Context, v *gitops.VersionRef) e
 	return nil
 }
 
-func (r *repository) newModelFile(opts RegisterOptions) []repo.File {
-	m := &manifests.Model{
-		APIVersion: manifests.APIVersion,
-		Kind:       manifests.KindModel,
-		Name:       opts.Model,
-		Owner:      opts.Owner,
-		Labels:     opts.Labels,
+// modelFile returns models/<model>/model.yaml when the commit must write
+// it: new (with the owner, labels and the register: block), or with its
+// register: block changed to remember these inputs.
+func (r *repository) modelFile(head plumbing.Hash, opts RegisterOptions, res *RegisterResult) ([]repo.File, error) {
+	path := manifests.ModelFile(opts.Model)
+	rem := r.rememberOf(opts)
+	var cur []byte
+	if !head.IsZero() {
+		var err error
+		if cur, err = r.Repo().ReadFile(head, path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
-	raw, err := manifests.Marshal(m)
+	if cur == nil {
+		m := &manifests.Model{
+			APIVersion: manifests.APIVersion,
+			Kind:       manifests.KindModel,
+			Name:       opts.Model,
+			Owner:      opts.Owner,
+			Labels:     opts.Labels,
+			Register:   rem,
+		}
+		raw, err := manifests.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		res.RememberedUpdated = true
+		return []repo.File{{Path: path, Content: raw}}, nil
+	}
+	m, err := manifests.ParseModel(path, cur)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return []repo.File{{Path: manifests.ModelFile(opts.Model), Content: raw}}
+	if m.Register != nil && *m.Register == *rem {
+		return nil, nil
+	}
+	raw, err := withRegisterBlock(path, cur, rem)
+	if err != nil {
+		return nil, err
+	}
+	res.RememberedUpdated = true
+	return []repo.File{{Path: path, Content: raw}}, nil
 }
 
 // repairWorktree restores the latest version's manifest in the work tree
@@ -444,4 +502,21 @@ func setArtifact(a *manifests.Artifacts, kind string, art *manifests.Artifact) {
 	case manifests.ArtifactConfig:
 		a.Config = art
 	}
+}
+
+// checkFlags refuses a framework or target that the manifest could only
+// record wrongly, before anything is hashed.
+func checkFlags(opts RegisterOptions) error {
+	if opts.Framework != "" {
+		name, ver, ok := strings.Cut(opts.Framework, "=")
+		if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(ver) == "" || strings.ContainsAny(opts.Framework, " \t\n") {
+			return fmt.Errorf("--framework %q: want NAME=VERSION, e.g. pytorch=2.4.1", opts.Framework)
+		}
+	}
+	for _, t := range opts.Targets {
+		if err := manifests.ValidName(t); err != nil {
+			return fmt.Errorf("--target %q: want the name of a cluster or environment: %w", t, err)
+		}
+	}
+	return nil
 }

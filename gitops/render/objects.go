@@ -256,23 +256,61 @@ func annotations(r *manifests.Release, ms []member, primary member) map[string]s
 }
 
 // memberStorageURI is the storage URI pinned in the release, else the
-// one derived from the store.
-func (in Input) memberStorageURI(m member) string {
+// one derived from the store (and, for a file:// store, from where the
+// environment's clusters read it: environments[].clusterStore).
+func (in Input) memberStorageURI(env string, m member) string {
 	if m.rv.StorageURI != "" {
 		return m.rv.StorageURI
 	}
-	return in.storageURI(m.mv)
+	return in.storageURI(env, m.mv)
 }
 
-func (in Input) storageURI(mv *manifests.ModelVersion) string {
+func (in Input) storageURI(env string, mv *manifests.ModelVersion) string {
 	if in.StorageURI != nil {
 		return in.StorageURI(mv)
 	}
 	store := ""
 	if in.Config != nil {
 		store = in.Config.Store
+		if cs := ClusterStoreOf(in.Config, env); cs != "" && (store == "" || strings.HasPrefix(store, "file://")) {
+			var d manifests.Digest
+			if mv.Artifacts.Weights != nil {
+				d = mv.Artifacts.Weights.Digest
+			}
+			return strings.TrimSuffix(cs, "/") + "/blobs/sha256/" + d.Hex()
+		}
 	}
 	return DefaultStorageURI(store)(mv)
+}
+
+// ClusterStoreOf returns environments[].clusterStore of env ("" when it
+// declares none).
+func ClusterStoreOf(cfg *manifests.Config, env string) string {
+	for _, e := range cfg.Environments {
+		if e.Name == env {
+			return e.ClusterStore
+		}
+	}
+	return ""
+}
+
+// LocalStoreProblem says why the clusters of env cannot load what a
+// release renders, and what to do, when the store is a directory inside
+// the clone (a relative file:// URL, like the default) and env declares no
+// clusterStore; "" otherwise. Promotion and check are to refuse such a
+// release.
+func LocalStoreProblem(cfg *manifests.Config, env string) string {
+	store := cfg.Store
+	if store == "" {
+		store = "file://.modelgit/store"
+	}
+	dir, ok := strings.CutPrefix(store, "file://")
+	if !ok || strings.HasPrefix(dir, "/") || ClusterStoreOf(cfg, env) != "" {
+		return ""
+	}
+	return fmt.Sprintf("store %s is a directory inside this clone: the storageUri rendered for environment %q (%s/blobs/sha256/…) is one no cluster can read; "+
+		"set store: in modelgit.yaml to oci://REGISTRY/REPO (KServe loads it directly) and modelgit store copy %s there, "+
+		"or declare where the clusters of %q read this store: clusterStore: pvc://CLAIM/PATH (or s3://, gs://, https://) under that environment in modelgit.yaml", store, env, store, store, env)
 }
 
 // isvcObject renders replace and canary as one InferenceService. KServe
@@ -309,7 +347,7 @@ func isvcObject(in Input, r *manifests.Release, m *manifests.Model, ms []member)
 		},
 		Spec: isvcSpec{Predictor: isvcPredictor{Model: isvcModel{
 			ModelFormat: isvcModelFormat{Name: format},
-			StorageURI:  in.memberStorageURI(primary),
+			StorageURI:  in.memberStorageURI(r.Environment, primary),
 		}}},
 	}
 	if r.Strategy == manifests.StrategyCanary {
@@ -366,7 +404,7 @@ func routedObjects(in Input, r *manifests.Release, s manifests.Serving, ms []mem
 							{Name: "MODEL_NAME", Value: r.Model},
 							{Name: "MODEL_VERSION", Value: m.rv.Version.String()},
 							{Name: "MODEL_DIGEST", Value: m.rv.Digest.String()},
-							{Name: "STORAGE_URI", Value: in.memberStorageURI(m)},
+							{Name: "STORAGE_URI", Value: in.memberStorageURI(r.Environment, m)},
 						},
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("http")}}},
 					}}},

@@ -46,7 +46,23 @@ func TestCommandFlags(t *testing.T) {
 				}
 			}},
 		{name: "register needs a model", cli: "register --weights w", wantErr: "the model name is required"},
-		{name: "register needs weights", cli: "register m", wantErr: "--weights is required"},
+		{name: "register remembers weights", cli: "register m --allow-removal", check: func(t *testing.T, got any) {
+			// The weights may come from models/m/model.yaml (register:).
+			if o := got.(*RegisterOptions); o.Model != "m" || o.Weights != "" || !o.AllowRemoval {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "schema", cli: "schema features", check: func(t *testing.T, got any) {
+			if o := got.(*SchemaOptions); o.Name != "features" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "schema needs a kind", cli: "schema", wantErr: "which schema?"},
+		{name: "init store", cli: "init --store oci://ghcr.io/acme/models", check: func(t *testing.T, got any) {
+			if o := got.(*InitOptions); o.Store != "oci://ghcr.io/acme/models" {
+				t.Errorf("got %+v", o)
+			}
+		}},
 		{name: "register bad output", cli: "register m --weights w -o xml", wantErr: `valid values are "text", "json"`},
 		{name: "show", cli: "show m@1.0.0 -o yaml", check: func(t *testing.T, got any) {
 			if o := got.(*ShowOptions); o.Ref != "m@1.0.0" || o.Output != "yaml" {
@@ -158,6 +174,7 @@ func TestCommandFlags(t *testing.T) {
 				"pull":       NewCmdPull(f, func(o *PullOptions) error { return capture(o) }),
 				"verify":     NewCmdVerify(f, func(o *VerifyOptions) error { return capture(o) }),
 				"init":       NewCmdInit(f, func(o *InitOptions) error { return capture(o) }),
+				"schema":     NewCmdSchema(f, func(o *SchemaOptions) error { return capture(o) }),
 				"quickstart": NewCmdQuickstart(f, func(o *QuickstartOptions) error { return capture(o) }),
 				"promote":    NewCmdPromote(f, func(o *PromoteOptions) error { return capture(o) }),
 				"rollback":   NewCmdRollback(f, func(o *RollbackOptions) error { return capture(o) }),

@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,7 @@ type InitOptions struct {
 	NoCommit   bool
 	ForgeRepo  string
 	ForgeURL   string
+	Store      string
 }
 
 // NewCmdInit returns `modelgit init`.
@@ -30,8 +32,11 @@ func NewCmdInit(f *cmdutil.Factory, runF func(*InitOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "init [DIR]",
 		Short: "Lay out a modelgit GitOps repository",
-		Long: `Lay out a modelgit GitOps repository in DIR (default: the current directory),
-creating the Git repository when there is none:
+		Long: `Lay out a modelgit GitOps repository in DIR (default: the current directory,
+or the root of the Git repository it is in), creating the Git repository
+when there is none. A registry is the root of a Git repository: a DIR
+inside another repository, below its root, is refused (use that root, or
+git init DIR first).
 
   modelgit.yaml                     store, environments (dev, staging, production), clusters
   models/  environments/            model versions and releases
@@ -39,10 +44,19 @@ creating the Git repository when there is none:
   .github/workflows/modelgit.yml    check on promotion PRs, merge on approval, scheduled monitoring
   .gitignore                        the embedded store and caches
 
-Existing files are never overwritten; running init again adds what is
-missing. With a signing key configured (git config user.signingkey, or
---signing-key), the files are committed, signed.`,
-		Example: "  modelgit init\n  modelgit init ./registry --signing-key ~/.ssh/id_ed25519",
+Configure your signing key first (git config user.signingkey, or
+--signing-key): the files are then committed, signed, and your key is the
+first in policies/allowed_signers. Existing files are never overwritten;
+running init again completes what is missing: after setting a key, it adds
+you to an allowed_signers that trusts nobody yet and commits what an
+earlier run only wrote.
+
+--store chooses where artifacts live, for the whole team: an OCI registry
+(oci://REGISTRY/REPO) or a shared directory (file:///DIR). Without it the
+store is file://.modelgit/store, inside this clone: teammates, CI and
+clusters cannot read it until you set store: in modelgit.yaml and
+modelgit store copy its blobs there.`,
+		Example: "  modelgit init --store oci://ghcr.io/acme/models --github acme/models\n  modelgit init ./registry --signing-key ~/.ssh/id_ed25519",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -58,6 +72,7 @@ missing. With a signing key configured (git config user.signingkey, or
 	cmd.Flags().BoolVar(&opts.NoCommit, "no-commit", false, "write the files but do not commit them")
 	cmd.Flags().StringVar(&opts.ForgeRepo, "github", "", "GitHub repository OWNER/NAME that promotion pull requests go to")
 	cmd.Flags().StringVar(&opts.ForgeURL, "github-url", "", "GitHub Enterprise API URL, e.g. https://github.example.com/api/v3/")
+	cmd.Flags().StringVar(&opts.Store, "store", "", "artifact store shared by the team: oci://REGISTRY/REPO or file:///SHARED/DIR (default: file://.modelgit/store, local to this clone)")
 	return cmd
 }
 
@@ -67,13 +82,13 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 		return err
 	}
 	dir := wd
+	in := register.InitOptions{Store: opts.Store, UseEnclosingRoot: opts.Dir == ""}
 	if opts.Dir != "" {
 		dir = opts.Dir
 		if !filepath.IsAbs(dir) {
 			dir = filepath.Join(wd, dir)
 		}
 	}
-	in := register.InitOptions{}
 	if opts.ForgeRepo != "" {
 		in.Forge = &manifests.Forge{Type: "github", Repository: opts.ForgeRepo, URL: opts.ForgeURL}
 	} else if opts.ForgeURL != "" {
@@ -98,25 +113,36 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 	if res.Created {
 		fmt.Fprintf(w, "created a Git repository in %s\n", res.Root)
 	}
+	fmt.Fprintf(w, "modelgit repository at %s:\n", res.Root)
 	for _, p := range res.Written {
 		fmt.Fprintf(w, "  wrote %s\n", p)
 	}
 	for _, p := range res.Skipped {
 		fmt.Fprintf(w, "  kept  %s (exists)\n", p)
 	}
+	cs := opts.IO.ColorScheme()
+	if res.SignerAdded {
+		fmt.Fprintf(w, "  added your key to %s\n", manifests.AllowedSignersFile)
+	}
 	if res.NoClusters != "" {
-		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", opts.IO.ColorScheme().WarningIcon(), res.NoClusters)
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", cs.WarningIcon(), res.NoClusters)
+	}
+	if res.LocalStore {
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s\n", cs.WarningIcon(), register.LocalStoreNote(res.Store))
+	}
+	if res.SignerNotAllowed != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "%s your signing key is not in %s, which trusts other signers: one of them must add this line (in a signed commit, through a pull request) before you register:\n  %s\n", cs.WarningIcon(), manifests.AllowedSignersFile, res.SignerNotAllowed)
 	}
 	switch {
 	case !res.Commit.IsZero():
 		fmt.Fprintf(w, "committed %s, signed with %s %s\n", res.Commit.String()[:12], id.Signer.Format(), id.Signer.KeyID())
-	case len(res.Written) == 0:
+	case len(res.Uncommitted) == 0:
 		fmt.Fprintln(w, "already initialized: nothing to do")
 	case opts.NoCommit:
-		fmt.Fprintln(w, "not committed (--no-commit)")
+		fmt.Fprintf(w, "not committed (--no-commit): %s\n", strings.Join(res.Uncommitted, ", "))
 	default:
-		fmt.Fprintf(opts.IO.ErrOut, "%s not committed: %v\n", opts.IO.ColorScheme().WarningIcon(), idErr)
-		fmt.Fprintln(opts.IO.ErrOut, "  add your key to policies/allowed_signers, then commit the files signed: git commit -S")
+		fmt.Fprintf(opts.IO.ErrOut, "%s not committed: %v\n", cs.WarningIcon(), idErr)
+		fmt.Fprintln(opts.IO.ErrOut, "  with a key configured, run modelgit init again: it adds your key to policies/allowed_signers and commits, signed")
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/modelgit/modelgit/cmd/modelgit/cmdutil"
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/register"
+	"github.com/modelgit/modelgit/manifests"
 )
 
 // RegisterOptions are the inputs of `modelgit register`.
@@ -31,7 +34,7 @@ type RegisterOptions struct {
 func NewCmdRegister(f *cmdutil.Factory, runF func(*RegisterOptions) error) *cobra.Command {
 	opts := &RegisterOptions{IO: f.IOStreams, Repository: f.Repository, Signer: f.Identity}
 	cmd := &cobra.Command{
-		Use:   "register MODEL --weights PATH [flags]",
+		Use:   "register MODEL [--weights PATH] [flags]",
 		Short: "Register a model version: hash and store its artifacts, make a signed commit",
 		Long: `Register a model version.
 
@@ -46,16 +49,22 @@ Weights and pipeline may be directories (a sharded checkpoint); the schema,
 inference config, metrics and params must be files (JSON or YAML). Metrics
 and params files hold one mapping of at most 1 MiB and 10,000 values;
 names are printable and numbers finite (JSON has no NaN or infinity). The
-training data (--data) is hashed, not stored.`,
+training data (--data) is hashed, not stored. docs/formats.md shows each
+file (modelgit schema KIND prints its JSON Schema).
+
+The inputs are remembered under register: in models/MODEL/model.yaml
+(paths relative to the repository root), so the next time
+"modelgit register MODEL" alone registers again; a flag given wins and
+updates what is remembered. Leaving out an artifact kind the latest version
+has (--pipeline, --schema, --config) would make a major version: it is
+refused unless --allow-removal is given (on a terminal, register asks).`,
 		Example: `  modelgit register fraud-detector \
     --weights model.safetensors --pipeline preprocess.pkl --schema features.json \
-    --config inference.yaml --metrics metrics.json --params params.yaml --data ./train/`,
+    --config inference.yaml --metrics metrics.json --params params.yaml --data ./train/
+  modelgit register fraud-detector     # again, with the inputs remembered in model.yaml`,
 		Args: cmdutil.ExactArgs(1, "the model name is required: modelgit register MODEL --weights PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
-			if opts.Weights == "" {
-				return cmdutil.FlagErrorf("--weights is required")
-			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -81,6 +90,7 @@ training data (--data) is hashed, not stored.`,
 	fl.StringVar(&opts.SigningKey, "signing-key", "", "key to sign with (default: git config user.signingkey)")
 	fl.BoolVar(&opts.NoSign, "no-sign", false, "make an unsigned commit (modelgit verify will flag it)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "hash and propose the version; store and commit nothing")
+	fl.BoolVar(&opts.AllowRemoval, "allow-removal", false, "register without an artifact kind the latest version has (a major version)")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
 	return cmd
 }
@@ -114,8 +124,21 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 		opts.RegisterOptions.Signer = id.Signer
 	}
 	res, err := register.Register(cmd.Context(), reg, opts.RegisterOptions)
+	if errors.Is(err, register.ErrArtifactRemoved) && opts.IO.IsStdinTTY() && opts.IO.IsStderrTTY() && opts.Output != cmdutil.OutputJSON {
+		fmt.Fprintf(opts.IO.ErrOut, "%v\nRegister without it, as a major version? [y/N] ", err)
+		if answer, _ := bufio.NewReader(opts.IO.In).ReadString('\n'); strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes") {
+			opts.AllowRemoval = true
+			res, err = register.Register(cmd.Context(), reg, opts.RegisterOptions)
+		}
+	}
+	if errors.Is(err, register.ErrNoWeights) {
+		return cmdutil.FlagErrorf("%v", err)
+	}
 	if err != nil {
 		return err
+	}
+	for _, r := range res.Remembered {
+		fmt.Fprintf(opts.IO.ErrOut, "using %s (remembered in %s)\n", r, manifests.ModelFile(opts.Model))
 	}
 	if opts.Output == cmdutil.OutputJSON {
 		return cmdutil.PrintJSON(opts.IO.Out, registerJSON(res))
@@ -138,6 +161,9 @@ func registerRun(cmd *cobra.Command, opts *RegisterOptions) error {
 		fmt.Fprintf(out, "  why: %s\n", r)
 	}
 	fmt.Fprintf(out, "  manifest: %s\n  digest:   %s\n", res.Version.Path, res.Version.Digest)
+	if res.RememberedUpdated {
+		fmt.Fprintf(out, "  inputs remembered in %s (register:)\n", manifests.ModelFile(opts.Model))
+	}
 	if !res.Commit.IsZero() {
 		signed := "unsigned"
 		if opts.RegisterOptions.Signer != nil {

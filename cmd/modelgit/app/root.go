@@ -54,6 +54,7 @@ Promotions between environments are pull requests gated by policy and approvals,
 			NewCmdPull(f, nil),
 			NewCmdVerify(f, nil),
 			NewCmdStore(f),
+			NewCmdSchema(f, nil),
 		}},
 		{"promotion", "Promotion commands:", []*cobra.Command{
 			NewCmdPromote(f, nil),
