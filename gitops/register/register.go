@@ -147,6 +147,40 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 			return nil, err
 		}
 	}
+	candidate, err := readCandidate(opts)
+	if err != nil {
+		return nil, err
+	}
+	var explicit manifests.Version
+	if opts.Version != "" {
+		if explicit, err = manifests.ParseVersion(opts.Version); err != nil {
+			return nil, fmt.Errorf("registering %q: --version: %w", opts.Model, err)
+		}
+		// Refuse a version that cannot be used before storing anything;
+		// commitVersion checks again against the tip it commits on.
+		if err := r.checkExplicit(opts.Model, explicit); err != nil {
+			return nil, err
+		}
+	}
+
+	if err := r.hashAndStore(ctx, opts, inputs, candidate, res); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		err := r.commitVersion(ctx, opts, candidate, explicit, res)
+		if errors.Is(err, repo.ErrRefMoved) && attempt < 5 {
+			r.Log().Warningf("the branch moved while registering; trying again on its new tip")
+			continue
+		}
+		return res, err
+	}
+}
+
+// readCandidate starts the version manifest from what register reads
+// besides the artifacts: metrics, params, the feature schema, the
+// inference interface and the framework.
+func readCandidate(opts RegisterOptions) (*manifests.ModelVersion, error) {
+	var err error
 	candidate := &manifests.ModelVersion{
 		APIVersion:   manifests.APIVersion,
 		Kind:         manifests.KindModelVersion,
@@ -184,21 +218,16 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		name, ver, _ := strings.Cut(opts.Framework, "=")
 		candidate.Framework = &manifests.Framework{Name: name, Version: ver}
 	}
-	var explicit manifests.Version
-	if opts.Version != "" {
-		if explicit, err = manifests.ParseVersion(opts.Version); err != nil {
-			return nil, fmt.Errorf("registering %q: --version: %w", opts.Model, err)
-		}
-		// Refuse a version that cannot be used before storing anything;
-		// commitVersion checks again against the tip it commits on.
-		if err := r.checkExplicit(opts.Model, explicit); err != nil {
-			return nil, err
-		}
-	}
+	return candidate, nil
+}
 
+// hashAndStore hashes the training data, then hashes and stores each
+// artifact (only hashes on a dry run), recording them in candidate and
+// res.
+func (r *repository) hashAndStore(ctx context.Context, opts RegisterOptions, inputs []input, candidate *manifests.ModelVersion, res *RegisterResult) error {
 	cache, err := store.OpenStatCache(filepath.Join(r.Repo().Root, manifests.StateDir, "statcache"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	h := &store.Hasher{Cache: cache, Progress: r.NewProgress()}
 	// The training data is hashed first: it is only hashed, never stored,
@@ -208,10 +237,10 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		r.Log().Actionf("hashing training data %s", opts.Data)
 		hr, err := h.Hash(ctx, opts.Data)
 		if err != nil {
-			return nil, fmt.Errorf("registering %q: --data: %w", opts.Model, err)
+			return fmt.Errorf("registering %q: --data: %w", opts.Model, err)
 		}
 		if err := notEmpty("--data", opts.Data, hr); err != nil {
-			return nil, err
+			return err
 		}
 		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
 	}
@@ -228,14 +257,14 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 			hr, err = h.Add(ctx, r.Store(), in.path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("registering %q: %s: %w", opts.Model, in.flag, err)
+			return fmt.Errorf("registering %q: %s: %w", opts.Model, in.flag, err)
 		}
 		art := &manifests.Artifact{Path: filepath.Base(in.path), Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
 		if hr.IsDir {
 			art.MediaType = manifests.MediaTypeTree
 		}
 		if err := notEmpty(in.flag, in.path, hr); err != nil {
-			return nil, err
+			return err
 		}
 		setArtifact(&candidate.Artifacts, in.kind, art)
 		res.Artifacts = append(res.Artifacts, StoredArtifact{Kind: in.kind, Artifact: *art, Files: hr.Files})
@@ -244,14 +273,7 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		r.Log().Warningf("saving the hash cache: %v", err)
 	}
 
-	for attempt := 0; ; attempt++ {
-		err := r.commitVersion(ctx, opts, candidate, explicit, res)
-		if errors.Is(err, repo.ErrRefMoved) && attempt < 5 {
-			r.Log().Warningf("the branch moved while registering; trying again on its new tip")
-			continue
-		}
-		return res, err
-	}
+	return nil
 }
 
 // commitVersion proposes the version against the current tip and commits
