@@ -338,23 +338,7 @@ func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, ca
 		return err
 	}
 	files = append(files, mf...)
-	trailers := []repo.Trailer{
-		{Key: "Model", Value: opts.Model},
-		{Key: "Model-Version", Value: candidate.Version.String()},
-		{Key: "Model-Digest", Value: res.Version.Digest.String()},
-	}
-	if candidate.Data != nil {
-		trailers = append(trailers, repo.Trailer{Key: "Data-Hash", Value: candidate.Data.Digest.String()})
-	}
-	trailers = append(trailers, repo.Trailer{Key: "Registered-by", Value: candidate.RegisteredBy})
-	body := ""
-	for _, reason := range res.Proposal.Reasons {
-		body += "- " + reason + "\n"
-	}
-	if !explicit.IsZero() {
-		body += fmt.Sprintf("- version %s given explicitly (proposed: %s)\n", explicit, res.Proposal.Version)
-	}
-	msg := repo.FormatMessage(fmt.Sprintf("Register %s %s", opts.Model, candidate.Version), body, trailers)
+	msg := registerMessage(opts.Model, candidate, res, explicit)
 	sig := opts.Identity
 	sig.When = candidate.RegisteredAt
 	r.Log().Actionf("committing %s", path)
@@ -371,6 +355,29 @@ func (r *repository) commitVersion(ctx context.Context, opts RegisterOptions, ca
 		return err
 	}
 	return r.publishVersion(ctx, res.Version)
+}
+
+// registerMessage is the registration commit's message: the reasons for
+// the bump, and the trailers audit reads.
+func registerMessage(model string, candidate *manifests.ModelVersion, res *RegisterResult, explicit manifests.Version) string {
+	trailers := []repo.Trailer{
+		{Key: "Model", Value: model},
+		{Key: "Model-Version", Value: candidate.Version.String()},
+		{Key: "Model-Digest", Value: res.Version.Digest.String()},
+	}
+	if candidate.Data != nil {
+		trailers = append(trailers, repo.Trailer{Key: "Data-Hash", Value: candidate.Data.Digest.String()})
+	}
+	trailers = append(trailers, repo.Trailer{Key: "Registered-by", Value: candidate.RegisteredBy})
+	body := ""
+	for _, reason := range res.Proposal.Reasons {
+		body += "- " + reason + "\n"
+	}
+	if !explicit.IsZero() {
+		body += fmt.Sprintf("- version %s given explicitly (proposed: %s)\n", explicit, res.Proposal.Version)
+	}
+	msg := repo.FormatMessage(fmt.Sprintf("Register %s %s", model, candidate.Version), body, trailers)
+	return msg
 }
 
 // versionPublisher is a store that keeps one manifest per model version
