@@ -98,6 +98,72 @@ var ErrInsideRepository = errors.New("inside another Git repository")
 // file that trusts nobody yet.
 func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error) {
 	res := &InitResult{}
+	rp, err := openForInit(dir, opts, res)
+	if err != nil {
+		return nil, err
+	}
+	res.Root = rp.Root
+	head, _, err := rp.Head()
+	if err != nil {
+		return nil, err
+	}
+	files, err := templateFiles(opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.AllowedKey) > 0 {
+		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
+	}
+	if err := checkStore(rp, opts.Store, res); err != nil {
+		return nil, err
+	}
+	// With a clone URL Flux can follow (the forge, or origin), lay out
+	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
+	// before the first promotion.
+	flux, noClusters, err := initialFluxFiles(rp, files)
+	if err != nil {
+		return nil, err
+	}
+	res.NoClusters = noClusters
+	files = append(files, flux...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	write, commit, err := planInit(rp, head, files, opts, res)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Signer == nil || len(commit) == 0 {
+		for _, f := range commit {
+			res.Uncommitted = append(res.Uncommitted, f.Path)
+		}
+		for _, f := range write {
+			if err := rp.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	}
+	for _, f := range commit {
+		res.Committed = append(res.Committed, f.Path)
+	}
+	sig := opts.Identity
+	subject := "Initialize modelgit repository"
+	if len(res.Written) == 0 {
+		subject = "Complete the modelgit repository"
+	}
+	res.Commit, err = rp.Commit(ctx, repo.CommitRequest{
+		Files:          commit,
+		Message:        repo.FormatMessage(subject, "", []repo.Trailer{{Key: "Initialized-by", Value: gitops.FormatIdentity(sig)}}),
+		Author:         sig,
+		Committer:      sig,
+		Signer:         opts.Signer,
+		ExpectedParent: head,
+	})
+	return res, err
+}
+
+// openForInit opens the repository at dir, or creates it; a dir below an
+// existing repository's root is refused unless opts.UseEnclosingRoot.
+func openForInit(dir string, opts InitOptions, res *InitResult) (*repo.Repo, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("initializing %q: %w", dir, err)
@@ -118,13 +184,14 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if err != nil {
 		return nil, err
 	}
-	res.Root = rp.Root
-	head, _, err := rp.Head()
-	if err != nil {
-		return nil, err
-	}
+	return rp, nil
+}
+
+// templateFiles are the files init lays out, from the embedded templates
+// with opts' store, forge and allowed signer filled in.
+func templateFiles(opts InitOptions) ([]repo.File, error) {
 	var files []repo.File
-	err = fs.WalkDir(templates.Init(), ".", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(templates.Init(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -159,23 +226,12 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if err != nil {
 		return nil, fmt.Errorf("reading the init templates: %w", err)
 	}
-	if len(opts.AllowedKey) > 0 {
-		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
-	}
-	if err := checkStore(rp, opts.Store, res); err != nil {
-		return nil, err
-	}
-	// With a clone URL Flux can follow (the forge, or origin), lay out
-	// clusters/<cluster>/ too, so Flux can be bootstrapped on the clusters
-	// before the first promotion.
-	flux, noClusters, err := initialFluxFiles(rp, files)
-	if err != nil {
-		return nil, err
-	}
-	res.NoClusters = noClusters
-	files = append(files, flux...)
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-	var write, commit []repo.File
+	return files, nil
+}
+
+// planInit sorts files into those to write to the work tree and those to
+// commit, recording in res what was written and skipped.
+func planInit(rp *repo.Repo, head plumbing.Hash, files []repo.File, opts InitOptions, res *InitResult) (write, commit []repo.File, err error) {
 	for _, f := range files {
 		// Through the work tree's os.Root, refusing symbolic links in
 		// governed paths: init never reads or writes through a link.
@@ -185,7 +241,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 			res.Skipped = append(res.Skipped, f.Path)
 			content, added, err := addSigner(rp, head, f.Path, cur, opts, res)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if added {
 				write = append(write, repo.File{Path: f.Path, Content: content})
@@ -202,37 +258,10 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 			write = append(write, f)
 			commit = append(commit, f)
 		default:
-			return nil, fmt.Errorf("initializing %q: %w", rp.Root, err)
+			return nil, nil, fmt.Errorf("initializing %q: %w", rp.Root, err)
 		}
 	}
-	if opts.Signer == nil || len(commit) == 0 {
-		for _, f := range commit {
-			res.Uncommitted = append(res.Uncommitted, f.Path)
-		}
-		for _, f := range write {
-			if err := rp.WriteWorktreeFile(f.Path, f.Content, 0o644); err != nil {
-				return nil, err
-			}
-		}
-		return res, nil
-	}
-	for _, f := range commit {
-		res.Committed = append(res.Committed, f.Path)
-	}
-	sig := opts.Identity
-	subject := "Initialize modelgit repository"
-	if len(res.Written) == 0 {
-		subject = "Complete the modelgit repository"
-	}
-	res.Commit, err = rp.Commit(ctx, repo.CommitRequest{
-		Files:          commit,
-		Message:        repo.FormatMessage(subject, "", []repo.Trailer{{Key: "Initialized-by", Value: gitops.FormatIdentity(sig)}}),
-		Author:         sig,
-		Committer:      sig,
-		Signer:         opts.Signer,
-		ExpectedParent: head,
-	})
-	return res, err
+	return write, commit, nil
 }
 
 // withStore sets store: in the modelgit.yaml template to url.
