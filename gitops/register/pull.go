@@ -60,34 +60,10 @@ type pullRecord struct {
 // dir as it was; the stage of an earlier killed pull is removed. dir must
 // be empty unless opts.Force; two artifacts with one name are refused.
 func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string, opts PullOptions) ([]Pulled, error) {
-	type item struct {
-		kind string
-		a    *manifests.Artifact
-		name string
-	}
-	var items []item
-	byName := map[string]string{}
-	var err error
-	v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
-		name := filepath.Base(filepath.FromSlash(a.Path))
-		switch {
-		case err != nil:
-			return
-		case name == "." || name == ".." || name == string(filepath.Separator) || name == PullRecord || strings.HasPrefix(name, pullStagePrefix):
-			err = fmt.Errorf("pulling %s: the %s artifact's path %q cannot be a file name in %s", v.Name(), kind, a.Path, dir)
-			return
-		}
-		if prev, ok := byName[strings.ToLower(name)]; ok {
-			err = fmt.Errorf("pulling %s: its %s and %s artifacts have the same file name %q, so one would overwrite the other in %s; nothing was written (register refuses such a version now: register it again with distinct file names)", v.Name(), prev, kind, name, dir)
-			return
-		}
-		byName[strings.ToLower(name)] = kind
-		items = append(items, item{kind, a, name})
-	})
+	items, err := pullItems(v, dir)
 	if err != nil {
 		return nil, err
 	}
-
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %q: %w", dir, err)
 	}
@@ -131,41 +107,9 @@ func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string,
 		return nil, err
 	}
 
-	// Everything is verified: replace what the previous pull wrote, and
-	// whatever has a new artifact's name, then move the new files in.
-	// The record goes first, so a kill meanwhile leaves none that lies.
-	if err := removeIfExists(filepath.Join(dir, PullRecord)); err != nil {
-		return nil, err
-	}
-	replace := map[string]bool{}
-	for _, it := range items {
-		replace[it.name] = true
-	}
-	if prev != nil {
-		for _, name := range prev.Files {
-			if filepath.Base(name) == name && name != "." && name != ".." {
-				replace[name] = true
-			}
-		}
-	}
-	for name := range replace {
-		if err := removeIfExists(filepath.Join(dir, name)); err != nil {
-			return nil, err
-		}
-	}
-	rec := pullRecord{Model: v.Manifest.Model, Version: v.Manifest.Version.String()}
-	for _, it := range items {
-		if err := os.Rename(filepath.Join(stage, it.name), filepath.Join(dir, it.name)); err != nil {
-			return nil, fmt.Errorf("pulling %s: %w", v.Name(), err)
-		}
-		rec.Files = append(rec.Files, it.name)
-	}
-	raw, err := json.MarshalIndent(rec, "", "  ")
+	replace, err := moveIntoPlace(v, dir, stage, items, prev)
 	if err != nil {
 		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, PullRecord), append(raw, '\n'), 0o644); err != nil {
-		return nil, fmt.Errorf("pulling %s: writing %q: %w", v.Name(), PullRecord, err)
 	}
 	var kept []string
 	for _, name := range others {
@@ -277,4 +221,79 @@ func (r *repository) localStoreHint(err error) string {
 		url = store.DefaultURL
 	}
 	return fmt.Sprintf("\nthis store (%s) is local to one clone: in the clone that registered the version, modelgit store copy %s it to a shared store (oci://REGISTRY/REPO or file:///SHARED/DIR), or set store: in modelgit.yaml to one", url, url)
+}
+
+// pullItem is an artifact to pull and the file name it gets.
+type pullItem struct {
+	kind string
+	a    *manifests.Artifact
+	name string
+}
+
+// pullItems lists v's artifacts with the file names they get in dir,
+// refusing a name that is not a plain file name or that two share.
+func pullItems(v *gitops.VersionRef, dir string) ([]pullItem, error) {
+	var items []pullItem
+	byName := map[string]string{}
+	var err error
+	v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
+		name := filepath.Base(filepath.FromSlash(a.Path))
+		switch {
+		case err != nil:
+			return
+		case name == "." || name == ".." || name == string(filepath.Separator) || name == PullRecord || strings.HasPrefix(name, pullStagePrefix):
+			err = fmt.Errorf("pulling %s: the %s artifact's path %q cannot be a file name in %s", v.Name(), kind, a.Path, dir)
+			return
+		}
+		if prev, ok := byName[strings.ToLower(name)]; ok {
+			err = fmt.Errorf("pulling %s: its %s and %s artifacts have the same file name %q, so one would overwrite the other in %s; nothing was written (register refuses such a version now: register it again with distinct file names)", v.Name(), prev, kind, name, dir)
+			return
+		}
+		byName[strings.ToLower(name)] = kind
+		items = append(items, pullItem{kind, a, name})
+	})
+	return items, err
+}
+
+// moveIntoPlace replaces what the previous pull (prev) wrote in dir, and
+// whatever has a new artifact's name, by the verified files in stage,
+// then writes the pull record. It returns the names it replaced.
+func moveIntoPlace(v *gitops.VersionRef, dir, stage string, items []pullItem, prev *pullRecord) (map[string]bool, error) {
+	// Everything is verified: replace what the previous pull wrote, and
+	// whatever has a new artifact's name, then move the new files in.
+	// The record goes first, so a kill meanwhile leaves none that lies.
+	if err := removeIfExists(filepath.Join(dir, PullRecord)); err != nil {
+		return nil, err
+	}
+	replace := map[string]bool{}
+	for _, it := range items {
+		replace[it.name] = true
+	}
+	if prev != nil {
+		for _, name := range prev.Files {
+			if filepath.Base(name) == name && name != "." && name != ".." {
+				replace[name] = true
+			}
+		}
+	}
+	for name := range replace {
+		if err := removeIfExists(filepath.Join(dir, name)); err != nil {
+			return nil, err
+		}
+	}
+	rec := pullRecord{Model: v.Manifest.Model, Version: v.Manifest.Version.String()}
+	for _, it := range items {
+		if err := os.Rename(filepath.Join(stage, it.name), filepath.Join(dir, it.name)); err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", v.Name(), err)
+		}
+		rec.Files = append(rec.Files, it.name)
+	}
+	raw, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, PullRecord), append(raw, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("pulling %s: writing %q: %w", v.Name(), PullRecord, err)
+	}
+	return replace, nil
 }
