@@ -82,6 +82,20 @@ func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 		}
 	}
 
+	validateGates(c, data, p)
+	if p.DefaultGate == nil {
+		p.DefaultGate = &DefaultGate{Tolerance: DefaultTolerance}
+	} else if !c.Has("defaultGate.tolerance") {
+		p.DefaultGate.Tolerance = DefaultTolerance
+	}
+	checkTolerance(c, "defaultGate.tolerance", p.DefaultGate.Tolerance)
+
+	validateMetrics(c, p)
+	validateApprovals(c, p)
+}
+
+// validateGates checks gate names and compiles each gate's CEL.
+func validateGates(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 	names := map[string]int{}
 	for i := range p.Gates {
 		g := &p.Gates[i]
@@ -100,14 +114,11 @@ func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 		}
 		g.compiled = cg
 	}
+}
 
-	if p.DefaultGate == nil {
-		p.DefaultGate = &DefaultGate{Tolerance: DefaultTolerance}
-	} else if !c.Has("defaultGate.tolerance") {
-		p.DefaultGate.Tolerance = DefaultTolerance
-	}
-	checkTolerance(c, "defaultGate.tolerance", p.DefaultGate.Tolerance)
-
+// validateMetrics checks each live metric's direction, tolerance,
+// samples, threshold and query placeholders.
+func validateMetrics(c *manifests.Checker, p *PromotionPolicy) {
 	for _, name := range slicesSorted(p.Metrics) {
 		m := p.Metrics[name]
 		at := "metrics." + name
@@ -134,7 +145,10 @@ func validate(c *manifests.Checker, data []byte, p *PromotionPolicy) {
 			}
 		}
 	}
+}
 
+// validateApprovals checks the count, the role and the teams.
+func validateApprovals(c *manifests.Checker, p *PromotionPolicy) {
 	if p.Approvals.Count < 0 {
 		c.Fail("approvals.count", "approvals count %d is negative; want 0 or more", p.Approvals.Count)
 	}
