@@ -81,13 +81,8 @@ func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, e
 	return o, nil
 }
 
-// NewCmdPromote returns `modelgit promote`.
-func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.Command {
-	opts := &PromoteOptions{deps: depsOf(f)}
-	cmd := &cobra.Command{
-		Use:   "promote MODEL@VERSION --env ENV [flags]",
-		Short: "Open the pull request that moves a model version into an environment",
-		Long: `Promote a registered model version into an environment, named with --env
+// promoteLong is promote's --help.
+const promoteLong = `Promote a registered model version into an environment, named with --env
 (or --to, its older spelling: in promote --to is the environment, in
 rollback it is the version).
 
@@ -115,7 +110,15 @@ running in --version-from, in one pull request; if any cannot be promoted,
 nothing changes and each reason is listed. A model whose release in --env
 would not change (it already runs that version there) is left out of the
 commit and the pull request and listed as "already runs VERSION"; when
-every selected model does, nothing is committed.`,
+every selected model does, nothing is committed.`
+
+// NewCmdPromote returns `modelgit promote`.
+func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.Command {
+	opts := &PromoteOptions{deps: depsOf(f)}
+	cmd := &cobra.Command{
+		Use:   "promote MODEL@VERSION --env ENV [flags]",
+		Short: "Open the pull request that moves a model version into an environment",
+		Long:  promoteLong,
 		Example: `  modelgit promote fraud-detector@1.4.0+data.7 --env staging
   modelgit promote fraud-detector@staging --env production --strategy canary --weight 10
   modelgit promote fraud-detector@1.4.0 --env production --strategy blue-green --switch

@@ -261,13 +261,13 @@ func (q *quickstart) setUp() error {
 	return nil
 }
 
-// registerStory registers fraud-detector four times, each change showing
-// the bump it earns, and once more with nothing changed.
-func (q *quickstart) registerStory() error {
-	// Sample artifacts: small, but real files of each kind.
+// writeSamples writes sample training outputs: small, but real files of
+// each kind. It returns the weights and the feature schema, which the
+// story changes.
+func (q *quickstart) writeSamples() ([]byte, map[string]any, error) {
 	weights := make([]byte, 4<<20)
 	if _, err := rand.Read(weights); err != nil {
-		return err
+		return nil, nil, err
 	}
 	features := map[string]any{"features": []map[string]string{
 		{"name": "amount", "type": "float"},
@@ -286,8 +286,18 @@ func (q *quickstart) registerStory() error {
 	}
 	for _, err := range steps {
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
+	}
+	return weights, features, nil
+}
+
+// registerStory registers fraud-detector four times, each change showing
+// the bump it earns, and once more with nothing changed.
+func (q *quickstart) registerStory() error {
+	weights, features, err := q.writeSamples()
+	if err != nil {
+		return err
 	}
 	register := []string{"register", "fraud-detector",
 		"--weights", "model.safetensors", "--pipeline", "preprocess.pkl",
@@ -327,7 +337,7 @@ func (q *quickstart) registerStory() error {
 	q.say("add a feature to the schema and register: a minor bump")
 	features["features"] = append(features["features"].([]map[string]string), map[string]string{"name": "merchant_age_days", "type": "int"})
 	weights[2] ^= 0xff
-	steps = []error{
+	steps := []error{
 		q.writeJSON("features.json", features),
 		q.write("model.safetensors", weights),
 		q.writeJSON("metrics.json", map[string]float64{"accuracy": 0.971, "auc": 0.986, "latency_p95_ms": 43}),
