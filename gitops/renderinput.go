@@ -252,7 +252,7 @@ func (r *Repository) StaleRendered() ([]StaleFile, error) {
 	return r.StaleRenderedAt(head, nil)
 }
 
-// StaleRenderedAt is CheckRendered at any revision, for the environments
+// StaleRenderedAt is StaleRendered at any revision, for the environments
 // in envs (and their clusters) or, with nil, all of them: Check runs it on
 // a pull request's head for the environments the pull request affects.
 func (r *Repository) StaleRenderedAt(head plumbing.Hash, envs map[string]bool) ([]StaleFile, error) {
