@@ -213,36 +213,50 @@ func (r *repository) verifyReleases(tip plumbing.Hash, rep *VerifyReport) error 
 		return nil
 	}
 	at := r.UsingConfig(cfg)
-	envs, err := r.ListDir(tip, manifests.EnvironmentsDir)
+	rels, err := r.releaseFiles(tip)
 	if err != nil {
 		return err
 	}
+	for _, rf := range rels {
+		raw, err := r.Repo().ReadFile(tip, rf.path)
+		if err != nil {
+			continue // a directory named *.yaml
+		}
+		if _, _, err = r.ValidRelease(tip, rf.path, raw); err == nil {
+			if err = at.CheckEnv(rf.env); err != nil {
+				err = &manifests.FileError{File: rf.path, Msg: err.Error()}
+			}
+		}
+		if err != nil {
+			rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: rf.path, Check: "manifest", Message: err.Error()})
+		}
+	}
+	return nil
+}
+
+// releaseFile is an environments/<env>/<model>.yaml at a revision.
+type releaseFile struct{ env, model, path string }
+
+// releaseFiles lists the *.yaml files of each directory under
+// environments/ at tip.
+func (r *repository) releaseFiles(tip plumbing.Hash) ([]releaseFile, error) {
+	envs, err := r.ListDir(tip, manifests.EnvironmentsDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []releaseFile
 	for _, env := range envs {
 		files, err := r.ListDir(tip, manifests.EnvironmentsDir+"/"+env)
 		if err != nil {
 			continue // a file, not an environment
 		}
 		for _, f := range files {
-			model, ok := strings.CutSuffix(f, ".yaml")
-			if !ok {
-				continue
-			}
-			p := manifests.ReleaseFile(env, model)
-			raw, err := r.Repo().ReadFile(tip, p)
-			if err != nil {
-				continue // a directory named *.yaml
-			}
-			if _, _, err = r.ValidRelease(tip, p, raw); err == nil {
-				if err = at.CheckEnv(env); err != nil {
-					err = &manifests.FileError{File: p, Msg: err.Error()}
-				}
-			}
-			if err != nil {
-				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p, Check: "manifest", Message: err.Error()})
+			if model, ok := strings.CutSuffix(f, ".yaml"); ok {
+				out = append(out, releaseFile{env, model, manifests.ReleaseFile(env, model)})
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // verifyPins checks, for an OCI store, the storage URIs of every release
@@ -252,31 +266,24 @@ func (r *repository) verifyPins(ctx context.Context, tip plumbing.Hash, rep *Ver
 	if _, ok := r.Store().(gitops.VersionChecker); !ok {
 		return nil
 	}
-	envs, err := r.ListDir(tip, manifests.EnvironmentsDir)
+	rels, err := r.releaseFiles(tip)
 	if err != nil {
 		return err
 	}
-	for _, env := range envs {
-		files, err := r.ListDir(tip, manifests.EnvironmentsDir+"/"+env)
-		if err != nil {
-			continue // a file, not an environment
+	for _, rf := range rels {
+		if manifests.ValidName(rf.model) != nil {
+			continue
 		}
-		for _, f := range files {
-			model, ok := strings.CutSuffix(f, ".yaml")
-			if !ok || manifests.ValidName(model) != nil {
-				continue
+		problems, err := r.CheckPins(ctx, tip, rf.env, rf.model)
+		if err != nil {
+			return fmt.Errorf("verifying the storage URIs of %s: %w", rf.path, err)
+		}
+		for _, p := range problems {
+			msg := p.Message
+			if p.Line > 0 {
+				msg = fmt.Sprintf("line %d: %s", p.Line, msg)
 			}
-			problems, err := r.CheckPins(ctx, tip, env, model)
-			if err != nil {
-				return fmt.Errorf("verifying the storage URIs of %s: %w", manifests.ReleaseFile(env, model), err)
-			}
-			for _, p := range problems {
-				msg := p.Message
-				if p.Line > 0 {
-					msg = fmt.Sprintf("line %d: %s", p.Line, msg)
-				}
-				rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p.File, Check: "pinned", Message: msg})
-			}
+			rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: p.File, Check: "pinned", Message: msg})
 		}
 	}
 	return nil

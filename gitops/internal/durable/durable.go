@@ -115,25 +115,32 @@ type Options struct {
 	BeforeRename func()
 }
 
+// withDefaults is o (nil: the zero Options) with the temp file in dir and
+// named ".tmp-…" unless o says otherwise.
+func (o *Options) withDefaults(dir string) Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.TempDir == "" {
+		d.TempDir = dir
+	}
+	if d.Prefix == "" {
+		d.Prefix = ".tmp-"
+	}
+	return d
+}
+
 // WriteFile writes data to name with mode perm, durably: a temp file in
 // name's directory (or opts.TempDir), written, fsynced, given its mode,
 // renamed over name, and the directory fsynced. name's directory is
 // created when missing. A nil opts means the defaults.
 func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
 	dir := filepath.Dir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if o.TempDir == "" {
-		o.TempDir = dir
-	}
-	if o.Prefix == "" {
-		o.Prefix = ".tmp-"
-	}
+	o := opts.withDefaults(dir)
 	t, err := CreateTemp(o.TempDir, o.Prefix, 0)
 	if err != nil {
 		return err
@@ -153,20 +160,11 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error 
 // relative to the last with the kernel's help, so a link swapped in
 // between a check and the write cannot redirect it either.
 func WriteFileIn(root *os.Root, name string, data []byte, perm fs.FileMode, opts *Options) error {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
 	dir := filepath.Dir(name)
 	if err := root.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if o.TempDir == "" {
-		o.TempDir = dir
-	}
-	if o.Prefix == "" {
-		o.Prefix = ".tmp-"
-	}
+	o := opts.withDefaults(dir)
 	var f *os.File
 	var tmp string
 	for range 100 {
