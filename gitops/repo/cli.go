@@ -365,7 +365,13 @@ func (r *Repo) BranchTip(ctx context.Context, branch string) (plumbing.Hash, err
 // ancestors of base, newest first (`git rev-list --first-parent
 // base..tip`).
 func (r *Repo) FirstParentRange(ctx context.Context, base, tip plumbing.Hash) ([]plumbing.Hash, error) {
-	out, err := gitCmd(ctx, r.Root, "rev-list", "--first-parent", base.String()+".."+tip.String())
+	return revList(ctx, r.Root, "--first-parent", base.String()+".."+tip.String())
+}
+
+// revList runs git rev-list with args in dir and parses the hashes it
+// prints, one per line.
+func revList(ctx context.Context, dir string, args ...string) ([]plumbing.Hash, error) {
+	out, err := gitCmd(ctx, dir, append([]string{"rev-list"}, args...)...)
 	if err != nil || out == "" {
 		return nil, err
 	}
@@ -379,15 +385,22 @@ func (r *Repo) FirstParentRange(ctx context.Context, base, tip plumbing.Hash) ([
 // FirstParentLines lists the first-parent history of tip, newest first,
 // each commit with its parents (`git rev-list --first-parent --parents`).
 func (r *Repo) FirstParentLines(ctx context.Context, tip plumbing.Hash) ([][]plumbing.Hash, error) {
-	out, err := gitCmd(ctx, r.Root, "rev-list", "--first-parent", "--parents", tip.String())
+	return revListParents(ctx, r.Root, "--first-parent", tip.String())
+}
+
+// revListParents runs git rev-list --parents with args in dir: each line,
+// a commit and then its parents.
+func revListParents(ctx context.Context, dir string, args ...string) ([][]plumbing.Hash, error) {
+	out, err := gitCmd(ctx, dir, append([]string{"rev-list", "--parents"}, args...)...)
 	if err != nil || out == "" {
 		return nil, err
 	}
 	var lines [][]plumbing.Hash
 	for _, l := range strings.Split(out, "\n") {
-		var hs []plumbing.Hash
-		for _, f := range strings.Fields(l) {
-			hs = append(hs, plumbing.NewHash(f))
+		f := strings.Fields(l)
+		hs := make([]plumbing.Hash, len(f))
+		for i, s := range f {
+			hs[i] = plumbing.NewHash(s)
 		}
 		lines = append(lines, hs)
 	}
@@ -421,20 +434,7 @@ func (r *Repo) EverTouched(ctx context.Context, tips []string, p string) (bool, 
 // --parents`): one process instead of decoding each commit in Go, which
 // costs seconds on long histories.
 func (r *Repo) TopoParents(ctx context.Context, tip plumbing.Hash) ([][]plumbing.Hash, error) {
-	out, err := gitCmd(ctx, r.Root, "rev-list", "--topo-order", "--reverse", "--parents", tip.String())
-	if err != nil || out == "" {
-		return nil, err
-	}
-	var lines [][]plumbing.Hash
-	for _, l := range strings.Split(out, "\n") {
-		f := strings.Fields(l)
-		hs := make([]plumbing.Hash, len(f))
-		for i, s := range f {
-			hs[i] = plumbing.NewHash(s)
-		}
-		lines = append(lines, hs)
-	}
-	return lines, nil
+	return revListParents(ctx, r.Root, "--topo-order", "--reverse", tip.String())
 }
 
 // Touching returns the commits reachable from tip that change one of

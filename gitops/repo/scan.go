@@ -285,15 +285,7 @@ func (r *Repo) FirstParentTimes(ctx context.Context, tip plumbing.Hash) ([]FPTim
 // first (`git rev-list first..second`, the second-parent side from the
 // merge base), newest first.
 func (r *Repo) Brought(ctx context.Context, first, second plumbing.Hash) ([]plumbing.Hash, error) {
-	out, err := gitCmd(ctx, r.Root, "rev-list", "--topo-order", first.String()+".."+second.String())
-	if err != nil || out == "" {
-		return nil, err
-	}
-	var hs []plumbing.Hash
-	for _, l := range strings.Split(out, "\n") {
-		hs = append(hs, plumbing.NewHash(l))
-	}
-	return hs, nil
+	return revList(ctx, r.Root, "--topo-order", first.String()+".."+second.String())
 }
 
 func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, listed []FPTime, err error) {
