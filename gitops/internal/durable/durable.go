@@ -16,25 +16,52 @@ import (
 // Until then it has a name starting with its prefix, in its directory.
 type Temp struct {
 	*os.File
+	fsys dirFS  // where path is: the host, or an os.Root
+	path string // the temp file's name in fsys
 	done bool
 }
+
+// dirFS is what a durable write does to a file system: the host's
+// (hostFS), or one confined to an os.Root, whose methods these are.
+type dirFS interface {
+	OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error)
+	Open(name string) (*os.File, error)
+	MkdirAll(name string, perm fs.FileMode) error
+	Rename(oldname, newname string) error
+	Remove(name string) error
+}
+
+// hostFS is dirFS over the host's paths.
+type hostFS struct{}
+
+func (hostFS) OpenFile(name string, flag int, perm fs.FileMode) (*os.File, error) {
+	return os.OpenFile(name, flag, perm)
+}
+func (hostFS) Open(name string) (*os.File, error)           { return os.Open(name) }
+func (hostFS) MkdirAll(name string, perm fs.FileMode) error { return os.MkdirAll(name, perm) }
+func (hostFS) Rename(oldname, newname string) error         { return os.Rename(oldname, newname) }
+func (hostFS) Remove(name string) error                     { return os.Remove(name) }
 
 // CreateTemp creates a new temp file in dir whose name starts with prefix,
 // opened for reading and writing with O_EXCL, mode 0600, and the extra
 // open flags flag (0, or e.g. O_DIRECT; the caller handles a refusal).
 func CreateTemp(dir, prefix string, flag int) (*Temp, error) {
+	return createTemp(hostFS{}, dir, prefix, flag)
+}
+
+func createTemp(fsys dirFS, dir, prefix string, flag int) (*Temp, error) {
 	for range 100 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|flag, 0o600)
+		f, err := fsys.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|flag, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		return &Temp{File: f}, nil
+		return &Temp{File: f, fsys: fsys, path: name}, nil
 	}
 	return nil, fmt.Errorf("creating a temp file in %q: too many name collisions", dir)
 }
@@ -63,17 +90,17 @@ func (t *Temp) Commit(name string, perm fs.FileMode, before func()) error {
 	if before != nil {
 		before()
 	}
-	if err := os.Rename(t.Name(), name); err != nil {
+	if err := t.fsys.Rename(t.path, name); err != nil {
 		t.Discard()
 		return err
 	}
 	t.done = true
-	dir, tdir := filepath.Dir(name), filepath.Dir(t.Name())
-	if err := SyncDir(dir); err != nil {
+	dir, tdir := filepath.Dir(name), filepath.Dir(t.path)
+	if err := syncDir(t.fsys, dir); err != nil {
 		return err
 	}
 	if tdir != dir {
-		return SyncDir(tdir)
+		return syncDir(t.fsys, tdir)
 	}
 	return nil
 }
@@ -86,14 +113,16 @@ func (t *Temp) Discard() {
 	}
 	t.done = true
 	t.Close()
-	os.Remove(t.Name())
+	t.fsys.Remove(t.path)
 }
 
 // SyncDir fsyncs directory dir, so the names created, renamed or removed
 // in it survive a crash. File systems that cannot sync a directory are
 // not an error.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
+func SyncDir(dir string) error { return syncDir(hostFS{}, dir) }
+
+func syncDir(fsys dirFS, dir string) error {
+	d, err := fsys.Open(dir)
 	if err != nil {
 		return fmt.Errorf("opening directory %q: %w", dir, err)
 	}
@@ -136,20 +165,7 @@ func (o *Options) withDefaults(dir string) Options {
 // renamed over name, and the directory fsynced. name's directory is
 // created when missing. A nil opts means the defaults.
 func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error {
-	dir := filepath.Dir(name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	o := opts.withDefaults(dir)
-	t, err := CreateTemp(o.TempDir, o.Prefix, 0)
-	if err != nil {
-		return err
-	}
-	defer t.Discard()
-	if _, err := t.Write(data); err != nil {
-		return err
-	}
-	return t.Commit(name, perm, o.BeforeRename)
+	return writeFile(hostFS{}, name, data, perm, opts)
 }
 
 // WriteFileIn is WriteFile confined to root (an os.Root): name, and
@@ -160,75 +176,26 @@ func WriteFile(name string, data []byte, perm fs.FileMode, opts *Options) error 
 // relative to the last with the kernel's help, so a link swapped in
 // between a check and the write cannot redirect it either.
 func WriteFileIn(root *os.Root, name string, data []byte, perm fs.FileMode, opts *Options) error {
+	return writeFile(root, name, data, perm, opts)
+}
+
+// writeFile is WriteFile and WriteFileIn: in fsys, name's directory made,
+// a temp file written and committed over name.
+func writeFile(fsys dirFS, name string, data []byte, perm fs.FileMode, opts *Options) error {
 	dir := filepath.Dir(name)
-	if err := root.MkdirAll(dir, 0o755); err != nil {
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	o := opts.withDefaults(dir)
-	var f *os.File
-	var tmp string
-	for range 100 {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		tmp = filepath.Join(o.TempDir, o.Prefix+hex.EncodeToString(b[:]))
-		var err error
-		f, err = root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		break
-	}
-	if f == nil {
-		return fmt.Errorf("creating a temp file in %q: too many name collisions", o.TempDir)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			f.Close()
-			_ = root.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if o.BeforeRename != nil {
-		o.BeforeRename()
-	}
-	if err := root.Rename(tmp, name); err != nil {
-		return err
-	}
-	committed = true
-	if err := syncDirIn(root, dir); err != nil {
-		return err
-	}
-	if td := filepath.Dir(tmp); td != dir {
-		return syncDirIn(root, td)
-	}
-	return nil
-}
-
-func syncDirIn(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
+	t, err := createTemp(fsys, o.TempDir, o.Prefix, 0)
 	if err != nil {
-		return fmt.Errorf("opening directory %q: %w", dir, err)
+		return err
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("syncing directory %q: %w", dir, err)
+	defer t.Discard()
+	if _, err := t.Write(data); err != nil {
+		return err
 	}
-	return nil
+	return t.Commit(name, perm, o.BeforeRename)
 }
 
 // SymlinkError is a symbolic link found where modelgit follows none.
