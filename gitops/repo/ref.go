@@ -19,14 +19,14 @@ import (
 // O_EXCL), waiting up to lockTimeout while another process holds it, as
 // when several registers run at once. onWait, when not nil, is told once
 // when the wait has lasted lockNotice. what names the operation in errors.
-func createLock(ctx context.Context, lock, what string, onWait func(string)) (*os.File, error) {
+func createLock(ctx context.Context, lock, what string, onWait func(string)) (*lockFile, error) {
 	start := time.Now()
 	delay := 2 * time.Millisecond
 	told := false
 	for {
 		f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
-			return f, nil
+			return &lockFile{f: f, path: lock}, nil
 		}
 		if !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("%s: %w", what, err)
@@ -45,6 +45,46 @@ func createLock(ctx context.Context, lock, what string, onWait func(string)) (*o
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 50*time.Millisecond)
+	}
+}
+
+// lockFile is a held NAME.lock: written and synced with write, renamed
+// over NAME with commit, removed by release unless committed (deferred by
+// every holder).
+type lockFile struct {
+	f         *os.File
+	path      string
+	committed bool
+}
+
+// write writes data into the lock file, syncs it and closes it.
+func (l *lockFile) write(data []byte) error {
+	if _, err := l.f.Write(data); err != nil {
+		return fmt.Errorf("writing %q: %w", l.path, err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return fmt.Errorf("syncing %q: %w", l.path, err)
+	}
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("closing %q: %w", l.path, err)
+	}
+	return nil
+}
+
+// commit renames the lock file over name: the update lands.
+func (l *lockFile) commit(name string) error {
+	if err := os.Rename(l.path, name); err != nil {
+		return err
+	}
+	l.committed = true
+	return nil
+}
+
+// release gives the lock up, removing the lock file, unless committed.
+func (l *lockFile) release() {
+	if !l.committed {
+		l.f.Close()
+		os.Remove(l.path)
 	}
 }
 
@@ -102,26 +142,13 @@ func (r *Repo) updateRef(ctx context.Context, name string, old, new plumbing.Has
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
 	defer unlock()
-	lock := refPath + ".lock"
-	f, err := createLock(ctx, lock, "updating "+name, onWait)
+	lock, err := createLock(ctx, refPath+".lock", "updating "+name, onWait)
 	if err != nil {
 		return err
 	}
-	locked := true
-	defer func() {
-		if locked {
-			f.Close()
-			os.Remove(lock)
-		}
-	}()
-	if _, err := f.WriteString(new.String() + "\n"); err != nil {
-		return fmt.Errorf("updating %s: writing %q: %w", name, lock, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("updating %s: syncing %q: %w", name, lock, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("updating %s: closing %q: %w", name, lock, err)
+	defer lock.release()
+	if err := lock.write([]byte(new.String() + "\n")); err != nil {
+		return fmt.Errorf("updating %s: %w", name, err)
 	}
 	cur, exists, err := r.readRef(name)
 	if err != nil {
@@ -131,10 +158,9 @@ func (r *Repo) updateRef(ctx context.Context, name string, old, new plumbing.Has
 		return &RefMovedError{Ref: name, Expected: old, Actual: cur}
 	}
 	checkpoint("ref-locked")
-	if err := os.Rename(lock, refPath); err != nil {
+	if err := lock.commit(refPath); err != nil {
 		return fmt.Errorf("updating %s: %w", name, err)
 	}
-	locked = false
 	checkpoint("ref-updated")
 	_ = durable.SyncDir(filepath.Dir(refPath)) // the rename is what matters
 	// The reflog is a convenience: the ref has moved whatever happens here.

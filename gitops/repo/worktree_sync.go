@@ -215,18 +215,11 @@ func removeEmptyParents(root *os.Root, dir string) {
 // changes) as it was.
 func (r *Repo) updateIndex(ctx context.Context, changes []File, stats map[string]os.FileInfo, onWait func(string)) error {
 	indexPath := filepath.Join(r.gitDir, "index")
-	lock := indexPath + ".lock"
-	f, err := createLock(ctx, lock, "updating the index", onWait)
+	lock, err := createLock(ctx, indexPath+".lock", "updating the index", onWait)
 	if err != nil {
 		return err
 	}
-	locked := true
-	defer func() {
-		if locked {
-			f.Close()
-			os.Remove(lock)
-		}
-	}()
+	defer lock.release()
 	idx := &index.Index{Version: 2}
 	if data, err := os.ReadFile(indexPath); err == nil {
 		if err := index.NewDecoder(bytes.NewReader(data)).Decode(idx); err != nil {
@@ -249,22 +242,15 @@ func (r *Repo) updateIndex(ctx context.Context, changes []File, stats map[string
 		return fmt.Errorf("encoding the index: %w", err)
 	}
 	if err := injected("index-write"); err != nil {
-		return fmt.Errorf("writing %q: %w", lock, err)
+		return fmt.Errorf("writing %q: %w", lock.path, err)
 	}
-	if _, err := f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("writing %q: %w", lock, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %q: %w", lock, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing %q: %w", lock, err)
+	if err := lock.write(buf.Bytes()); err != nil {
+		return err
 	}
 	checkpoint("index-locked")
-	if err := os.Rename(lock, indexPath); err != nil {
+	if err := lock.commit(indexPath); err != nil {
 		return fmt.Errorf("updating the index: %w", err)
 	}
-	locked = false
 	return nil
 }
 
