@@ -81,6 +81,20 @@ func (d *deps) promoteOptions(reg *gitops.Repository) (promote.PromoteOptions, e
 	return o, nil
 }
 
+// foldTo folds --to, the older spelling kept by promote (an environment)
+// and rollback (a version), into *dst, which the flag named name sets;
+// both given with different values is refused.
+func foldTo(cmd *cobra.Command, dst *string, name, what string) error {
+	to, _ := cmd.Flags().GetString("to")
+	switch {
+	case to != "" && *dst != "" && to != *dst:
+		return cmdutil.FlagErrorf("--%s %s and --to %s disagree: give %s once, with --%s", name, *dst, to, what, name)
+	case *dst == "":
+		*dst = to
+	}
+	return nil
+}
+
 // promoteLong is promote's --help.
 const promoteLong = `Promote a registered model version into an environment, named with --env
 (or --to, its older spelling: in promote --to is the environment, in
@@ -128,12 +142,8 @@ func NewCmdPromote(f *cmdutil.Factory, runF func(*PromoteOptions) error) *cobra.
 			if len(args) == 1 {
 				opts.Ref = args[0]
 			}
-			to, _ := cmd.Flags().GetString("to")
-			switch {
-			case to != "" && opts.Env != "" && to != opts.Env:
-				return cmdutil.FlagErrorf("--env %s and --to %s disagree: give the environment once, with --env", opts.Env, to)
-			case opts.Env == "":
-				opts.Env = to
+			if err := foldTo(cmd, &opts.Env, "env", "the environment"); err != nil {
+				return err
 			}
 			switch {
 			case opts.Env == "":

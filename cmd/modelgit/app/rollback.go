@@ -45,12 +45,8 @@ usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.`,
 		Args:    cmdutil.ExactArgs(1, "a model is required: modelgit rollback MODEL --env ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
-			to, _ := cmd.Flags().GetString("to")
-			switch {
-			case to != "" && opts.To != "" && to != opts.To:
-				return cmdutil.FlagErrorf("--version %s and --to %s disagree: give the version once, with --version", opts.To, to)
-			case opts.To == "":
-				opts.To = to
+			if err := foldTo(cmd, &opts.To, "version", "the version"); err != nil {
+				return err
 			}
 			if opts.Env == "" {
 				return cmdutil.FlagErrorf("--env is required")
