@@ -234,7 +234,7 @@ func TestMergeJudgesTheForgesBase(t *testing.T) {
 	if !errors.Is(err, check.ErrStaleBase) {
 		t.Fatalf("check against the old base named: %v, want ErrStaleBase", err)
 	}
-	mustContain(t, err, "the forge judges it against main at "+stricter[:12], "does not contain it", "git fetch origin main", "nothing was judged")
+	mustContain(t, err, "the forge merges it into main at "+stricter[:12], "does not contain it", "git fetch origin main", "nothing was judged")
 
 	mr, err := check.Merge(ctx, g.reg, check.MergeOptions{CheckOptions: check.CheckOptions{PR: pr, Forge: g.forge}})
 	if !errors.Is(err, check.ErrCheckFailed) {

@@ -254,15 +254,25 @@ func (c *checkRun) commitAt(what, rev string, pr *forge.PullRequest) (*object.Co
 	return cm, nil
 }
 
-// forgeBase holds the judged base to the one the forge judges the pull
-// request against, its base.sha: a clone that has not fetched since a
-// stricter policy merged would otherwise judge by the old one. GitHub
-// updates base.sha when the pull request is pushed to, so a base that
-// contains it (is it, or newer) stands. One that does not is fetched
-// (from Remote, else origin) and resolved again, the branch through its
-// remote-tracking branch; when it still lacks it, the check refuses.
+// forgeBase holds the judged base to the one the forge merges into: a
+// clone that has not fetched since a stricter policy merged would
+// otherwise judge by the old one. For an open pull request that is the
+// base branch's tip on the forge now (BranchHead), not the PR's base.sha,
+// which GitHub moves only when the head is pushed to; for a merged one,
+// the base.sha it was merged into. A base that contains it (is it, or
+// newer) stands. One that does not is fetched (from Remote, else origin)
+// and resolved again, the branch through its remote-tracking branch; when
+// it still lacks it, the check refuses.
 func (c *checkRun) forgeBase(ctx context.Context, pr *forge.PullRequest, rev string) error {
-	if pr.BaseSHA == "" || c.hasBase(ctx, c.base.Hash, pr.BaseSHA) {
+	want := pr.BaseSHA
+	if pr.State == "open" {
+		tip, err := c.opts.Forge.BranchHead(ctx, pr.Base)
+		if err != nil {
+			return fmt.Errorf("checking pull request #%d: reading the tip of its base %s on the forge: %w (nothing was judged)", pr.Number, pr.Base, err)
+		}
+		want = tip
+	}
+	if want == "" || c.hasBase(ctx, c.base.Hash, want) {
 		return nil
 	}
 	remote := c.opts.Remote
@@ -278,14 +288,14 @@ func (c *checkRun) forgeBase(ctx context.Context, pr *forge.PullRequest, rev str
 		if rev == pr.Base || rev == "refs/heads/"+pr.Base {
 			rev = c.trackingBase(pr.Base)
 		}
-		if cm, err := c.commitAt("base", rev, pr); err == nil && c.hasBase(ctx, cm.Hash, pr.BaseSHA) {
-			c.r.Log().Warningf("the base %s was behind the forge's %s; judging against %s, fetched from %s", gitops.Short(c.base.Hash), shortSHA(pr.BaseSHA), gitops.Short(cm.Hash), remote)
+		if cm, err := c.commitAt("base", rev, pr); err == nil && c.hasBase(ctx, cm.Hash, want) {
+			c.r.Log().Warningf("the base %s was behind the forge's %s; judging against %s, fetched from %s", gitops.Short(c.base.Hash), shortSHA(want), gitops.Short(cm.Hash), remote)
 			c.base = cm
 			return nil
 		}
 	}
-	return fmt.Errorf("checking pull request #%d: %w: the forge judges it against %s at %s, and the base here, %s at %s, does not contain it (%s): a change merged on %s since this clone fetched (a stricter policy, perhaps) would not be judged; fetch it (git fetch origin %s) or pass --remote origin (nothing was judged)",
-		pr.Number, ErrStaleBase, pr.Base, shortSHA(pr.BaseSHA), rev, gitops.Short(c.base.Hash), why, pr.Base, pr.Base)
+	return fmt.Errorf("checking pull request #%d: %w: the forge merges it into %s at %s, and the base here, %s at %s, does not contain it (%s): a change merged on %s since this clone fetched (a stricter policy, perhaps) would not be judged; fetch it (git fetch origin %s) or pass --remote origin (nothing was judged)",
+		pr.Number, ErrStaleBase, pr.Base, shortSHA(want), rev, gitops.Short(c.base.Hash), why, pr.Base, pr.Base)
 }
 
 // hasBase reports whether the commit at is the forge's base sha or

@@ -27,6 +27,7 @@ type Fake struct {
 	GetCommitFn              func(ctx context.Context, sha string) (*Commit, error)
 	CollaboratorPermissionFn func(ctx context.Context, login string) (*Permission, error)
 	BranchProtectionFn       func(ctx context.Context, branch string) (*BranchProtection, error)
+	BranchHeadFn             func(ctx context.Context, branch string) (string, error)
 	SetStatusFn              func(ctx context.Context, sha string, st Status) error
 	UpsertCommentFn          func(ctx context.Context, number int, marker, body string) (*Comment, error)
 	MergeFn                  func(ctx context.Context, number int, sha, message, method string) (string, error)
@@ -136,6 +137,14 @@ func (f *Fake) BranchProtection(ctx context.Context, branch string) (*BranchProt
 		return nil, errNotImplemented
 	}
 	return f.BranchProtectionFn(ctx, branch)
+}
+
+// BranchHead implements Forge.
+func (f *Fake) BranchHead(ctx context.Context, branch string) (string, error) {
+	if f.BranchHeadFn == nil {
+		return "", errNotImplemented
+	}
+	return f.BranchHeadFn(ctx, branch)
 }
 
 // SetStatus implements Forge.

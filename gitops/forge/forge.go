@@ -158,6 +158,10 @@ type Forge interface {
 	// CollaboratorPermission reads login's role on the repository
 	// (admin, maintain, write, triage, read, none, or a custom role).
 	CollaboratorPermission(ctx context.Context, login string) (*Permission, error)
+	// BranchHead reads the commit at the tip of branch on the forge now;
+	// ErrNotFound when there is no such branch. A pull request's BaseSHA
+	// is not that: GitHub moves it only when the head is pushed to.
+	BranchHead(ctx context.Context, branch string) (string, error)
 	// BranchProtection reads what the forge enforces on merges into
 	// branch: classic branch protection and the rules of every active
 	// ruleset, together. ErrNotFound when the branch does not exist.

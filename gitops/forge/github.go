@@ -70,6 +70,7 @@ type githubClient interface {
 	compare(ctx context.Context, owner, repo, base, head string, opts *github.ListOptions) (*github.CommitsComparison, *github.Response, error)
 	permission(ctx context.Context, owner, repo, user string) (*permissionLevel, *github.Response, error)
 	protection(ctx context.Context, owner, repo, branch string) (*github.Protection, *github.Response, error)
+	getBranch(ctx context.Context, owner, repo, branch string) (*github.Branch, *github.Response, error)
 	rulesForBranch(ctx context.Context, owner, repo, branch string, opts *github.ListOptions) ([]*branchRule, *github.Response, error)
 }
 

@@ -51,6 +51,12 @@ func (g goGitHub) protection(ctx context.Context, owner, repo, branch string) (*
 	return g.c.Repositories.GetBranchProtection(ctx, owner, repo, branch)
 }
 
+// getBranch follows no redirect: a renamed branch is an error to report,
+// not a branch to judge in its place.
+func (g goGitHub) getBranch(ctx context.Context, owner, repo, branch string) (*github.Branch, *github.Response, error) {
+	return g.c.Repositories.GetBranch(ctx, owner, repo, branch, 0)
+}
+
 func (g goGitHub) rulesForBranch(ctx context.Context, owner, repo, branch string, opts *github.ListOptions) ([]*branchRule, *github.Response, error) {
 	u := fmt.Sprintf("repos/%s/%s/rules/branches/%s?per_page=%d&page=%d", url.PathEscape(owner), url.PathEscape(repo), url.PathEscape(branch), opts.PerPage, max(opts.Page, 1))
 	req, err := g.c.NewRequest(http.MethodGet, u, nil)
@@ -101,6 +107,24 @@ func (g *GitHub) CollaboratorPermission(ctx context.Context, login string) (*Per
 		out.Role = out.Base
 	}
 	return out, nil
+}
+
+// BranchHead implements Forge.
+func (g *GitHub) BranchHead(ctx context.Context, branch string) (string, error) {
+	b, resp, err := g.client.getBranch(ctx, g.owner, g.repo, branch)
+	if err != nil && resp != nil && resp.StatusCode == http.StatusNotFound {
+		// go-github's GetBranch reports a 404 as a bare status error,
+		// not an *ErrorResponse that mapErr would map.
+		return "", fmt.Errorf("reading branch %q: %w", branch, ErrNotFound)
+	}
+	if err != nil {
+		return "", g.wrap(err, "reading branch %q", branch)
+	}
+	sha := b.GetCommit().GetSHA()
+	if sha == "" {
+		return "", fmt.Errorf("reading branch %q: the forge named no commit", branch)
+	}
+	return sha, nil
 }
 
 // BranchProtection implements Forge.

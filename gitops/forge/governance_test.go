@@ -104,21 +104,31 @@ func TestListCommitsPastTheCap(t *testing.T) {
 	}
 }
 
-// TestPullRequestBaseSHA: the PR says which base the forge judges it
-// against, and follows the base when it moves.
+// TestPullRequestBaseSHA: the PR's BaseSHA is GitHub's base.sha, the
+// base's tip when the PR was opened; it stays there when the base moves,
+// and BranchHead reads where the base is now.
 func TestPullRequestBaseSHA(t *testing.T) {
 	e := newEnv(t)
 	e.push("b", "main", map[string]string{"f": "1"}, "")
 	pr, err := e.forge.CreatePullRequest(e.ctx, forge.PullRequestSpec{Title: "t", Head: "b", Base: "main"})
 	must(t, err)
-	if pr.BaseSHA != e.git("rev-parse", "main") {
-		t.Fatalf("BaseSHA = %q, want main's %s", pr.BaseSHA, e.git("rev-parse", "main"))
+	opened := e.git("rev-parse", "main")
+	if pr.BaseSHA != opened {
+		t.Fatalf("BaseSHA = %q, want main's %s", pr.BaseSHA, opened)
 	}
 	moved := e.commitOn("main", 1, "other@corp.example") // a stricter policy merged meanwhile
 	got, err := e.forge.GetPullRequest(e.ctx, pr.Number)
 	must(t, err)
-	if got.BaseSHA != moved {
-		t.Fatalf("BaseSHA after the base moved = %q, want %s", got.BaseSHA, moved)
+	if got.BaseSHA != opened {
+		t.Fatalf("BaseSHA after the base moved = %q, want %s: GitHub moves it only when the head is pushed to", got.BaseSHA, opened)
+	}
+	tip, err := e.forge.BranchHead(e.ctx, "main")
+	must(t, err)
+	if tip != moved {
+		t.Fatalf("BranchHead(main) = %q, want %s", tip, moved)
+	}
+	if _, err := e.forge.BranchHead(e.ctx, "gone"); !errors.Is(err, forge.ErrNotFound) {
+		t.Fatalf("BranchHead(gone) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -77,8 +77,9 @@ are those since the merge base, as on the forge. With --base and --head the chec
 approvals are skipped, and the report says so. The exit code is 1 when the
 check fails.
 
-With --pr, the base judged is the one the forge judges the pull request
-against (its base.sha) or newer: a local base behind it is fetched first
+With --pr, the base judged is the one the forge merges the pull request
+into (the base branch's tip on the forge, not the pull request's lagging
+base.sha) or newer: a local base behind it is fetched first
 (from --remote, else origin), and when that does not bring it the check
 refuses, saying so.
 

@@ -52,9 +52,10 @@ through the forge's API:
 This is what makes git log a complete audit. docs/governance.md lists the
 branch-protection settings that keep anyone from merging around it.
 
-The policies and allowed signers are those of the base the forge judges
-the pull request against (its base.sha): a local base behind it is
-fetched first (from --remote, else origin), and when that does not bring
+The policies and allowed signers are those of the base the forge merges
+the pull request into (the base branch's tip on the forge, not the pull
+request's base.sha, which GitHub moves only when the head is pushed to):
+a local base behind it is fetched first (from --remote, else origin), and when that does not bring
 it, nothing is merged and the command says so.
 
 With --publish the re-check is published as check --publish does (commit

@@ -147,14 +147,36 @@ func pageBounds(w http.ResponseWriter, r *http.Request, n int) (lo, hi int) {
 	return lo, hi
 }
 
-// branchSub answers GET /repos/{o}/{r}/branches/{branch}/protection; a
-// branch name may hold slashes, so the route takes the rest of the path.
+// branchSub answers GET /repos/{o}/{r}/branches/{branch} and
+// .../{branch}/protection; a branch name may hold slashes, so the route
+// takes the rest of the path.
 func (s *Server) branchSub(w http.ResponseWriter, r *http.Request) {
-	branch, ok := strings.CutSuffix(r.PathValue("rest"), "/protection")
-	if !ok || branch == "" {
-		writeError(w, http.StatusNotFound, "Not Found")
+	rest := r.PathValue("rest")
+	if branch, ok := strings.CutSuffix(rest, "/protection"); ok && branch != "" {
+		r.SetPathValue("branch", branch)
+		s.branchProtection(w, r)
 		return
 	}
-	r.SetPathValue("branch", branch)
-	s.branchProtection(w, r)
+	s.getBranch(w, rest)
+}
+
+// getBranch answers GET /repos/{o}/{r}/branches/{branch}: the branch's
+// tip as it is now, 404 "Branch not found" when there is none.
+func (s *Server) getBranch(w http.ResponseWriter, branch string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sha, err := s.branchSHA(branch)
+	if err != nil {
+		failInternal(w, err)
+		return
+	}
+	if sha == "" {
+		writeError(w, http.StatusNotFound, "Branch not found")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name":      branch,
+		"commit":    map[string]any{"sha": sha},
+		"protected": s.protection[branch] != nil,
+	})
 }

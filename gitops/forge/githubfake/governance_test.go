@@ -297,3 +297,48 @@ func TestUserEmailNullWhenPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestBaseSHALagsTheBaseBranch: as on GitHub, a PR's base.sha is the base
+// branch's tip when the PR was opened or its head last pushed to; a
+// commit merged on the base leaves it where it was, while GET
+// /branches/{b} and the mergeability follow the branch.
+func TestBaseSHALagsTheBaseBranch(t *testing.T) {
+	s := githubfake.New(t, githubfake.Options{Owner: "o", Repo: "r"})
+	ctx, c := context.Background(), client(t, s, "")
+	commitOn(t, s, "feature", 1, "dev@corp.example")
+	pr, _, err := c.PullRequests.Create(ctx, "o", "r", &github.NewPullRequest{Title: github.String("f"), Head: github.String("feature"), Base: github.String("main")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := pr.GetBase().GetSHA()
+	moved := commitOn(t, s, "main", 1, "other@corp.example")
+	if moved == opened {
+		t.Fatal("main did not move")
+	}
+	got, _, err := c.PullRequests.Get(ctx, "o", "r", pr.GetNumber())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetBase().GetSHA() != opened {
+		t.Errorf("base.sha after main moved = %s, want %s (where it was when opened)", got.GetBase().GetSHA(), opened)
+	}
+	b, _, err := c.Repositories.GetBranch(ctx, "o", "r", "main", 0)
+	if err != nil || b.GetCommit().GetSHA() != moved {
+		t.Fatalf("GET /branches/main = %s, %v; want %s", b.GetCommit().GetSHA(), err, moved)
+	}
+	if _, resp, err := c.Repositories.GetBranch(ctx, "o", "r", "nope", 0); resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /branches/nope: %v, want 404", err)
+	}
+
+	commitOn(t, s, "feature", 1, "dev@corp.example") // a push to the head: synchronize
+	got, _, err = c.PullRequests.Get(ctx, "o", "r", pr.GetNumber())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetBase().GetSHA() != moved {
+		t.Errorf("base.sha after a push to the head = %s, want the base's tip %s", got.GetBase().GetSHA(), moved)
+	}
+	if ps := s.PullRequests(); ps[0].BaseSHA != moved {
+		t.Errorf("PullRequests()[0].BaseSHA = %s, want %s", ps[0].BaseSHA, moved)
+	}
+}

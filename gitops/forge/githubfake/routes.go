@@ -162,10 +162,7 @@ func paginate[T any](w http.ResponseWriter, r *http.Request, items []T) {
 // pullJSON renders a PR as GitHub does. s.mu is held.
 func (s *Server) pullJSON(p *pull, withMergeable bool) map[string]any {
 	head := s.liveHead(p)
-	baseSHA, _ := s.branchSHA(p.Base)
-	if p.baseSHAAtMerge != "" {
-		baseSHA = p.baseSHAAtMerge
-	}
+	baseSHA := p.BaseSHA
 	labels := []map[string]any{}
 	for _, l := range s.labels[p.Number] {
 		labels = append(labels, map[string]any{"name": l})
@@ -192,11 +189,13 @@ func (s *Server) pullJSON(p *pull, withMergeable bool) map[string]any {
 	if p.ClosedAt != nil {
 		m["closed_at"] = p.ClosedAt
 	}
-	if withMergeable && p.State == "open" && head != "" && baseSHA != "" {
-		_, err := s.mergeTree(baseSHA, head)
+	// Mergeability is GitHub's test merge into the base branch as it is
+	// now, not into base.sha.
+	if live, _ := s.branchSHA(p.Base); withMergeable && p.State == "open" && head != "" && live != "" {
+		_, err := s.mergeTree(live, head)
 		m["mergeable"] = err == nil
 		m["mergeable_state"] = map[bool]string{true: "clean", false: "dirty"}[err == nil]
-		if code, _ := s.protectionRefusal(p, head, baseSHA); err == nil && code != 0 {
+		if code, _ := s.protectionRefusal(p, head, live); err == nil && code != 0 {
 			m["mergeable_state"] = "blocked"
 		}
 	}
@@ -270,7 +269,7 @@ func (s *Server) createPull(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC().Truncate(time.Second)
 	p := &pull{
 		Number: len(s.pulls) + 1, Title: in.Title, Body: in.Body, Head: head, Base: in.Base,
-		HeadSHA: headSHA, State: "open", Author: s.opts.Login, CreatedAt: now, UpdatedAt: now,
+		HeadSHA: headSHA, BaseSHA: baseSHA, State: "open", Author: s.opts.Login, CreatedAt: now, UpdatedAt: now,
 	}
 	s.pulls = append(s.pulls, p)
 	writeJSON(w, http.StatusCreated, s.pullJSON(p, false))
@@ -400,7 +399,7 @@ func (s *Server) merge(w http.ResponseWriter, p *pull, in mergeRequest) {
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	p.State, p.Merged, p.MergeCommitSHA, p.MergedAt, p.ClosedAt, p.UpdatedAt = "closed", true, sha, &now, &now, now
-	p.HeadSHA, p.baseSHAAtMerge = head, base
+	p.HeadSHA, p.BaseSHA = head, base
 	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
 }
 
@@ -468,15 +467,7 @@ func (s *Server) loginForEmail(email string) string {
 func (s *Server) listPullCommits(w http.ResponseWriter, r *http.Request) {
 	s.withPull(w, r, func(p *pull) {
 		head := s.liveHead(p)
-		base := p.baseSHAAtMerge
-		if base == "" {
-			var err error
-			if base, err = s.branchSHA(p.Base); err != nil {
-				failInternal(w, err)
-				return
-			}
-		}
-		commits, err := s.commitsBetween(base, head)
+		commits, err := s.commitsBetween(p.BaseSHA, head)
 		if err != nil {
 			failInternal(w, err)
 			return

@@ -109,7 +109,11 @@ type pull struct {
 	Author               string
 	CreatedAt, UpdatedAt time.Time
 	MergedAt, ClosedAt   *time.Time
-	baseSHAAtMerge       string
+	// BaseSHA is the PR's base.sha: as on GitHub, the base branch's tip
+	// when the PR was opened or its head last pushed to (or, merged, the
+	// base it was merged into). It does not follow the base branch: a
+	// commit merged there later leaves it where it was.
+	BaseSHA string
 }
 
 // profile is a user's public name and email.
@@ -453,7 +457,7 @@ func (s *Server) PullRequests() []forge.PullRequest {
 		}
 		out = append(out, forge.PullRequest{
 			Number: p.Number, Title: p.Title, Body: p.Body, Head: p.Head, Base: p.Base,
-			HeadSHA: s.liveHead(p), State: state, Author: p.Author, URL: s.htmlURL(p.Number),
+			HeadSHA: s.liveHead(p), BaseSHA: p.BaseSHA, State: state, Author: p.Author, URL: s.htmlURL(p.Number),
 			Merged: p.Merged, MergeCommitSHA: p.MergeCommitSHA, Labels: slices.Clone(s.labels[p.Number]),
 		})
 	}
@@ -529,13 +533,17 @@ func matches(method, pattern, m, p string) bool {
 
 // liveHead returns the PR's head: for an open PR the branch tip read from
 // the repository now (so a push after a check is seen), else the head it
-// had when closed. s.mu is held.
+// had when closed. A head that moved is GitHub's "synchronize": the PR's
+// base.sha becomes the base branch's tip then. s.mu is held.
 func (s *Server) liveHead(p *pull) string {
 	if p.State != "open" {
 		return p.HeadSHA
 	}
-	if sha, err := s.branchSHA(p.Head); err == nil && sha != "" {
+	if sha, err := s.branchSHA(p.Head); err == nil && sha != "" && sha != p.HeadSHA {
 		p.HeadSHA = sha
+		if base, err := s.branchSHA(p.Base); err == nil && base != "" {
+			p.BaseSHA = base
+		}
 	}
 	return p.HeadSHA
 }
