@@ -2,7 +2,6 @@ package forge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -46,103 +45,6 @@ func TokenFromEnv() string {
 		return t
 	}
 	return os.Getenv("GITHUB_TOKEN")
-}
-
-// githubClient is the narrow slice of go-github that GitHub uses, so that
-// go-github stays behind this file.
-type githubClient interface {
-	listPulls(ctx context.Context, owner, repo string, opts *github.PullRequestListOptions) ([]*github.PullRequest, *github.Response, error)
-	createPull(ctx context.Context, owner, repo string, pull *github.NewPullRequest) (*github.PullRequest, *github.Response, error)
-	getPull(ctx context.Context, owner, repo string, number int) (*github.PullRequest, *github.Response, error)
-	editPull(ctx context.Context, owner, repo string, number int, pull *github.PullRequest) (*github.PullRequest, *github.Response, error)
-	mergePull(ctx context.Context, owner, repo string, number int, msg string, opts *github.PullRequestOptions) (*github.PullRequestMergeResult, *github.Response, error)
-	listReviews(ctx context.Context, owner, repo string, number int, opts *github.ListOptions) ([]*github.PullRequestReview, *github.Response, error)
-	listPullCommits(ctx context.Context, owner, repo string, number int, opts *github.ListOptions) ([]*github.RepositoryCommit, *github.Response, error)
-	addLabels(ctx context.Context, owner, repo string, number int, labels []string) ([]*github.Label, *github.Response, error)
-	listComments(ctx context.Context, owner, repo string, number int, opts *github.IssueListCommentsOptions) ([]*github.IssueComment, *github.Response, error)
-	createComment(ctx context.Context, owner, repo string, number int, c *github.IssueComment) (*github.IssueComment, *github.Response, error)
-	editComment(ctx context.Context, owner, repo string, id int64, c *github.IssueComment) (*github.IssueComment, *github.Response, error)
-	createStatus(ctx context.Context, owner, repo, ref string, st *github.RepoStatus) (*github.RepoStatus, *github.Response, error)
-	teamMembership(ctx context.Context, org, slug, user string) (*github.Membership, *github.Response, error)
-	authenticatedUser(ctx context.Context) (*github.User, *github.Response, error)
-	getUser(ctx context.Context, login string) (*github.User, *github.Response, error)
-	getCommit(ctx context.Context, owner, repo, sha string) (*github.RepositoryCommit, *github.Response, error)
-	compare(ctx context.Context, owner, repo, base, head string, opts *github.ListOptions) (*github.CommitsComparison, *github.Response, error)
-	permission(ctx context.Context, owner, repo, user string) (*permissionLevel, *github.Response, error)
-	protection(ctx context.Context, owner, repo, branch string) (*github.Protection, *github.Response, error)
-	getBranch(ctx context.Context, owner, repo, branch string) (*github.Branch, *github.Response, error)
-	rulesForBranch(ctx context.Context, owner, repo, branch string, opts *github.ListOptions) ([]*branchRule, *github.Response, error)
-}
-
-// branchRule is one rule of GET /rules/branches/{branch}; go-github v60's
-// RepositoryRule drops the ruleset it comes from and the pull_request
-// rule's allowed_merge_methods.
-type branchRule struct {
-	Type       string          `json:"type"`
-	Parameters json.RawMessage `json:"parameters"`
-	RulesetID  int64           `json:"ruleset_id"`
-}
-
-type goGitHub struct{ c *github.Client }
-
-func (g goGitHub) listPulls(ctx context.Context, owner, repo string, opts *github.PullRequestListOptions) ([]*github.PullRequest, *github.Response, error) {
-	return g.c.PullRequests.List(ctx, owner, repo, opts)
-}
-
-func (g goGitHub) createPull(ctx context.Context, owner, repo string, pull *github.NewPullRequest) (*github.PullRequest, *github.Response, error) {
-	return g.c.PullRequests.Create(ctx, owner, repo, pull)
-}
-
-func (g goGitHub) getPull(ctx context.Context, owner, repo string, number int) (*github.PullRequest, *github.Response, error) {
-	return g.c.PullRequests.Get(ctx, owner, repo, number)
-}
-
-func (g goGitHub) editPull(ctx context.Context, owner, repo string, number int, pull *github.PullRequest) (*github.PullRequest, *github.Response, error) {
-	return g.c.PullRequests.Edit(ctx, owner, repo, number, pull)
-}
-
-func (g goGitHub) mergePull(ctx context.Context, owner, repo string, number int, msg string, opts *github.PullRequestOptions) (*github.PullRequestMergeResult, *github.Response, error) {
-	return g.c.PullRequests.Merge(ctx, owner, repo, number, msg, opts)
-}
-
-func (g goGitHub) listReviews(ctx context.Context, owner, repo string, number int, opts *github.ListOptions) ([]*github.PullRequestReview, *github.Response, error) {
-	return g.c.PullRequests.ListReviews(ctx, owner, repo, number, opts)
-}
-
-func (g goGitHub) listPullCommits(ctx context.Context, owner, repo string, number int, opts *github.ListOptions) ([]*github.RepositoryCommit, *github.Response, error) {
-	return g.c.PullRequests.ListCommits(ctx, owner, repo, number, opts)
-}
-
-func (g goGitHub) addLabels(ctx context.Context, owner, repo string, number int, labels []string) ([]*github.Label, *github.Response, error) {
-	return g.c.Issues.AddLabelsToIssue(ctx, owner, repo, number, labels)
-}
-
-func (g goGitHub) listComments(ctx context.Context, owner, repo string, number int, opts *github.IssueListCommentsOptions) ([]*github.IssueComment, *github.Response, error) {
-	return g.c.Issues.ListComments(ctx, owner, repo, number, opts)
-}
-
-func (g goGitHub) createComment(ctx context.Context, owner, repo string, number int, c *github.IssueComment) (*github.IssueComment, *github.Response, error) {
-	return g.c.Issues.CreateComment(ctx, owner, repo, number, c)
-}
-
-func (g goGitHub) editComment(ctx context.Context, owner, repo string, id int64, c *github.IssueComment) (*github.IssueComment, *github.Response, error) {
-	return g.c.Issues.EditComment(ctx, owner, repo, id, c)
-}
-
-func (g goGitHub) createStatus(ctx context.Context, owner, repo, ref string, st *github.RepoStatus) (*github.RepoStatus, *github.Response, error) {
-	return g.c.Repositories.CreateStatus(ctx, owner, repo, ref, st)
-}
-
-func (g goGitHub) teamMembership(ctx context.Context, org, slug, user string) (*github.Membership, *github.Response, error) {
-	return g.c.Teams.GetTeamMembershipBySlug(ctx, org, slug, user)
-}
-
-func (g goGitHub) authenticatedUser(ctx context.Context) (*github.User, *github.Response, error) {
-	return g.c.Users.Get(ctx, "")
-}
-
-func (g goGitHub) getUser(ctx context.Context, login string) (*github.User, *github.Response, error) {
-	return g.c.Users.Get(ctx, login)
 }
 
 // GitHub is the Forge over the GitHub REST API.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -16,60 +15,6 @@ import (
 // This file holds what governance reads through GitHub: the accounts
 // linked to a commit, a collaborator's role, and what branch protection
 // and rulesets enforce.
-
-// permissionLevel is GET /collaborators/{user}/permission's answer;
-// go-github v60's RepositoryPermissionLevel has no role_name.
-type permissionLevel struct {
-	Permission string `json:"permission"`
-	RoleName   string `json:"role_name"`
-	User       *github.User
-}
-
-func (g goGitHub) getCommit(ctx context.Context, owner, repo, sha string) (*github.RepositoryCommit, *github.Response, error) {
-	return g.c.Repositories.GetCommit(ctx, owner, repo, sha, nil)
-}
-
-func (g goGitHub) compare(ctx context.Context, owner, repo, base, head string, opts *github.ListOptions) (*github.CommitsComparison, *github.Response, error) {
-	return g.c.Repositories.CompareCommits(ctx, owner, repo, base, head, opts)
-}
-
-func (g goGitHub) permission(ctx context.Context, owner, repo, user string) (*permissionLevel, *github.Response, error) {
-	u := fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", url.PathEscape(owner), url.PathEscape(repo), url.PathEscape(user))
-	req, err := g.c.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out permissionLevel
-	resp, err := g.c.Do(ctx, req, &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return &out, resp, nil
-}
-
-func (g goGitHub) protection(ctx context.Context, owner, repo, branch string) (*github.Protection, *github.Response, error) {
-	return g.c.Repositories.GetBranchProtection(ctx, owner, repo, branch)
-}
-
-// getBranch follows no redirect: a renamed branch is an error to report,
-// not a branch to judge in its place.
-func (g goGitHub) getBranch(ctx context.Context, owner, repo, branch string) (*github.Branch, *github.Response, error) {
-	return g.c.Repositories.GetBranch(ctx, owner, repo, branch, 0)
-}
-
-func (g goGitHub) rulesForBranch(ctx context.Context, owner, repo, branch string, opts *github.ListOptions) ([]*branchRule, *github.Response, error) {
-	u := fmt.Sprintf("repos/%s/%s/rules/branches/%s?per_page=%d&page=%d", url.PathEscape(owner), url.PathEscape(repo), url.PathEscape(branch), opts.PerPage, max(opts.Page, 1))
-	req, err := g.c.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []*branchRule
-	resp, err := g.c.Do(ctx, req, &out)
-	if err != nil {
-		return nil, resp, err
-	}
-	return out, resp, nil
-}
 
 // GetCommit implements Forge. GitHub answers 422 "No commit found for
 // SHA" for a SHA it does not have; that is ErrNotFound here.
