@@ -17,6 +17,9 @@
 #                 the machine falls on both alike)
 #   BENCH_DIR     work directory on a real disk (default /var/tmp/modelgit-bench)
 #   BENCH_DOC     the Markdown file to write (default docs/benchmarks.md)
+#   BENCH_BEFORE  path to an older modelgit binary: its register, pull and
+#                 store copy are timed too, alternating with the new
+#                 binary's, for before/after rows in the same run
 #
 # What is measured:
 #   modelgit push  bench/ocipush push: hash, HEAD, one streamed PUT, version
@@ -176,6 +179,47 @@ run_cli_copy() { (cd "$WORK/copyrepo" && "$WORK/modelgit" store copy file://.mod
 run_oras_push_copy() { oras push --plain-http "$ADDR/copy/oras$RUN:bench-0.1.0" weights.bin:application/vnd.cncf.model.weight.v1.raw; }
 timepair cli_copy run_cli_copy oras_push_copy run_oras_push_copy
 
+# BENCH_BEFORE: the same CLI commands with an older binary, alternating
+# with the new one's, each in repositories and registry repositories of
+# its own (made before the clock starts).
+BEFORE_ROWS=""
+if [[ -n ${BENCH_BEFORE:-} ]]; then
+	log "preparing $RUNS Git repositories for the BENCH_BEFORE binary"
+	for i in $(seq "$RUNS"); do
+		for who in new old; do
+			(
+				git init -q "$WORK/$who$i" && cd "$WORK/$who$i"
+				git config gpg.format ssh && git config user.signingkey "$WORK/key"
+				bin="$WORK/modelgit"; [[ $who == old ]] && bin=$BENCH_BEFORE
+				"$bin" init >/dev/null 2>&1
+				sed -i "s|^store:.*|store: oci://$ADDR/cmp/$who$i|" modelgit.yaml
+				git commit -q -S -am 'Store artifacts in the registry'
+			) || die "preparing $WORK/$who$i"
+		done
+	done
+	run_new_register() { (cd "$WORK/new$RUN" && "$WORK/modelgit" register bench --weights "$WORK/src/weights.bin" 2>/dev/null); }
+	run_old_register() { (cd "$WORK/old$RUN" && "$BENCH_BEFORE" register bench --weights "$WORK/src/weights.bin" 2>/dev/null); }
+	run_new_pull() { rm -rf "$WORK/pull-new" && (cd "$WORK/new1" && "$WORK/modelgit" pull bench "$WORK/pull-new" 2>/dev/null); }
+	run_old_pull() { rm -rf "$WORK/pull-old" && (cd "$WORK/old1" && "$BENCH_BEFORE" pull bench "$WORK/pull-old" 2>/dev/null); }
+	run_new_copy() { (cd "$WORK/copyrepo" && "$WORK/modelgit" store copy file://.modelgit/store "oci://$ADDR/cmpcopy/new$RUN" 2>/dev/null); }
+	run_old_copy() { (cd "$WORK/copyrepo" && "$BENCH_BEFORE" store copy file://.modelgit/store "oci://$ADDR/cmpcopy/old$RUN" 2>/dev/null); }
+	timepair new_register run_new_register old_register run_old_register
+	timepair new_pull run_new_pull old_pull run_old_pull
+	timepair new_copy run_new_copy old_copy run_old_copy
+	cmp "$WORK/src/weights.bin" "$WORK/pull-old/weights.bin" || die "the BENCH_BEFORE binary pulled other bytes"
+	BEFORE_ROWS=$(cat <<ROWS
+
+Before and after, the same commands alternating in this run (\`BENCH_BEFORE=$(basename "$BENCH_BEFORE")\`; ratio is new ÷ before):
+
+| command | new | before | ratio | runs (s), new / before |
+|---|---|---|---|---|
+| \`modelgit register\` to \`oci://\` | ${T[new_register]} s | ${T[old_register]} s | $(printf "%.2f" "$(echo "scale=4; ${T[new_register]} / ${T[old_register]}" | bc -l)") | ${ALL[new_register]% } / ${ALL[old_register]% } |
+| \`modelgit pull\` | ${T[new_pull]} s | ${T[old_pull]} s | $(printf "%.2f" "$(echo "scale=4; ${T[new_pull]} / ${T[old_pull]}" | bc -l)") | ${ALL[new_pull]% } / ${ALL[old_pull]% } |
+| \`modelgit store copy file:// oci://\` | ${T[new_copy]} s | ${T[old_copy]} s | $(printf "%.2f" "$(echo "scale=4; ${T[new_copy]} / ${T[old_copy]}" | bc -l)") | ${ALL[new_copy]% } / ${ALL[old_copy]% } |
+ROWS
+)
+fi
+
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 rate() { echo "scale=1; $MB / $1" | bc -l; }
 ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc -l)"; }
@@ -203,7 +247,7 @@ medians are what to compare, and a ratio within the runs' spread is noise. Ratio
 Targets (issue 16): \`register\` and \`store copy\` ≤ 1.05 × \`oras push\`,
 pull ≤ 1.0 × \`oras pull\`.
 
-Command: \`BENCH_OCI_MB=${MB} BENCH_RUNS=${RUNS} bench/oci.sh\`
+Command: \`${BENCH_BEFORE:+BENCH_BEFORE=$(basename "${BENCH_BEFORE:-}") }BENCH_OCI_MB=${MB} BENCH_RUNS=${RUNS} bench/oci.sh\`
 
 | operation | modelgit | oras | ratio | runs (s), modelgit / oras |
 |---|---|---|---|---|
@@ -214,6 +258,7 @@ Command: \`BENCH_OCI_MB=${MB} BENCH_RUNS=${RUNS} bench/oci.sh\`
 | \`modelgit pull\` / \`oras pull\` (CLI) | ${T[cli_pull]} s ($(rate "${T[cli_pull]}") MiB/s) | ${T[oras_pull_cli]} s ($(rate "${T[oras_pull_cli]}") MiB/s) | $(ratio "${T[cli_pull]}" "${T[oras_pull_cli]}") | ${ALL[cli_pull]% } / ${ALL[oras_pull_cli]% } |
 | push again, unchanged | ${T[mg_repush]} s (hash + HEAD, no upload) | – | – | ${ALL[mg_repush]% } |
 | push again, unchanged, stat cache | ${T[mg_repush_cached]} s (HEAD only: no hash, no upload) | – | – | ${ALL[mg_repush_cached]% } |
+${BEFORE_ROWS}
 
 \`store copy\` sends each blob as one streamed PUT too (a test counts the
 requests through a proxy); before, the progress wrapper hid the file's

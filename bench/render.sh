@@ -20,6 +20,9 @@
 #   BENCH_RUNS    timed runs per tool after one warm-up (default 3); the
 #                 table reports the median
 #   BENCH_DOC     the Markdown file to write (default docs/benchmarks.md)
+#   BENCH_BEFORE  path to an older modelgit binary: its `render --cluster
+#                 gpu` is timed too, its runs alternating with the new
+#                 one's, for a before/after row in the same run
 #
 # kustomize is the CLI at the version matching the kustomize/api module
 # (installed into ./.bin when missing). Nothing passes or fails on timing;
@@ -74,7 +77,38 @@ same="identical bytes"
 "$work/modelgit" -C "$work/tree" render --check >/dev/null
 objects=$(grep -c '^kind:' "$work/render.yaml")
 
-t_render=$(time_median "$work/modelgit" -C "$work/tree" render --cluster gpu)
+# alternate A... -- B...: median seconds of A and of B over $runs runs
+# each after a warm-up of each, the two runs alternating.
+alternate() {
+  local a=() b=() ta=() tb=()
+  while [ "$1" != -- ]; do a+=("$1"); shift; done
+  shift
+  b=("$@")
+  "${a[@]}" >/dev/null
+  "${b[@]}" >/dev/null
+  for _ in $(seq "$runs"); do
+    local s e
+    s=$(date +%s.%N); "${a[@]}" >/dev/null; e=$(date +%s.%N)
+    ta+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+    s=$(date +%s.%N); "${b[@]}" >/dev/null; e=$(date +%s.%N)
+    tb+=("$(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')")
+  done
+  printf '%s\n' "${ta[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}'
+  printf ' '
+  printf '%s\n' "${tb[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.3f\n", a[int((NR+1)/2)]}'
+}
+
+before_row=""
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  "$BENCH_BEFORE" -C "$work/tree" render --cluster gpu >"$work/before.yaml"
+  before_same="the same bytes"
+  cmp -s "$work/before.yaml" "$work/render.yaml" || before_same="other bytes ($( (diff "$work/before.yaml" "$work/render.yaml" || true) | grep -c '^[<>]') lines differ)"
+  read -r t_render t_before < <(alternate "$work/modelgit" -C "$work/tree" render --cluster gpu -- "$BENCH_BEFORE" -C "$work/tree" render --cluster gpu)
+  before_row="| before: \`$(basename "$BENCH_BEFORE")\` render --cluster gpu (\`BENCH_BEFORE\`, runs alternating with the row above; it prints $before_same) | $t_before |
+"
+else
+  t_render=$(time_median "$work/modelgit" -C "$work/tree" render --cluster gpu)
+fi
 t_build=$(time_median "$work/rendergen" -build gpu -out "$work/tree")
 t_kustomize=$(time_median kustomize build "$work/tree/clusters/gpu")
 ratio=$(awk -v k="$t_kustomize" -v r="$t_render" 'BEGIN { printf "%.1f", k / r }')
@@ -82,6 +116,7 @@ ratio=$(awk -v k="$t_kustomize" -v r="$t_render" 'BEGIN { printf "%.1f", k / r }
 cmdline="bench/render.sh"
 [ "$runs" = 3 ] || cmdline="BENCH_RUNS=$runs $cmdline"
 [ "$models" = 1000 ] || cmdline="BENCH_MODELS=$models $cmdline"
+[ -z "${BENCH_BEFORE:-}" ] || cmdline="BENCH_BEFORE=$(basename "$BENCH_BEFORE") $cmdline"
 section=$(cat <<MD
 ## render: modelgit render --cluster vs kustomize build
 
@@ -92,7 +127,7 @@ Median of $runs runs after a warm-up, wall clock, whole process.
 | command | seconds |
 | --- | ---: |
 | \`modelgit render --cluster gpu\` (renders the releases at HEAD, then builds) | $t_render |
-| render.BuildCluster over the files on disk (\`rendergen -build gpu\`) | $t_build |
+${before_row}| render.BuildCluster over the files on disk (\`rendergen -build gpu\`) | $t_build |
 | \`kustomize build clusters/gpu\` | $t_kustomize |
 | ratio kustomize / modelgit render --cluster | ${ratio}× |
 MD

@@ -57,6 +57,11 @@ func run(n int, out, build string) error {
 	if err != nil {
 		return err
 	}
+	// render.Write writes inside an existing directory (an os.Root), as
+	// it does in a clone's work tree.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
 	return render.Write(out, append(sources, files...))
 }
 
