@@ -2,6 +2,7 @@ package gitops_test
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -182,5 +183,48 @@ func TestAuditTrustRoot(t *testing.T) {
 	git(t, s.dir, "config", "modelgit.trustRoot", "nope")
 	if _, err := audit.Audit(ctx, reg, audit.AuditOptions{}); err == nil || !strings.Contains(err.Error(), "modelgit.trustRoot") {
 		t.Errorf("a trust root that names nothing: %v, want an error naming git config modelgit.trustRoot", err)
+	}
+}
+
+// A shallow clone lacks the history the chain of trust starts from:
+// audit (and report, which) still answer, with each signature "not
+// judged" and what to do; a trust root pinned inside the clone judges
+// them, and the cache of the shallow run is not used by the deep one.
+func TestAuditShallowClone(t *testing.T) {
+	s := buildScenario(t)
+	clone := filepath.Join(t.TempDir(), "clone")
+	git(t, s.dir, "clone", "-q", "--depth", "3", "file://"+s.dir, clone)
+	reg, err := gitops.Open(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
+	if err != nil {
+		t.Fatalf("audit of a shallow clone: %v", err)
+	}
+	if len(rep.Events) == 0 {
+		t.Fatal("no events in the shallow clone")
+	}
+	for _, e := range rep.Events {
+		if e.Signature.Trusted || !strings.Contains(e.Signature.Reason, "not judged") || !strings.Contains(e.Signature.Reason, "shallow") {
+			t.Errorf("%s in a shallow clone: %+v, want not judged, saying why", s.label(e.Commit), e.Signature)
+		}
+	}
+	git(t, clone, "config", "modelgit.trustRoot", "HEAD~1")
+	if rep, err = audit.Audit(ctx, reg, audit.AuditOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e := rep.Events[len(rep.Events)-1]; !e.Signature.Trusted {
+		t.Errorf("%s with a trust root in the clone: %+v", s.label(e.Commit), e.Signature)
+	}
+	git(t, clone, "config", "--unset", "modelgit.trustRoot")
+	git(t, clone, "fetch", "-q", "--unshallow")
+	if rep, err = audit.Audit(ctx, reg, audit.AuditOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range rep.Events {
+		if l := s.label(e.Commit); l != "P6" && !e.Signature.Trusted {
+			t.Errorf("%s after unshallowing: %+v", l, e.Signature)
+		}
 	}
 }

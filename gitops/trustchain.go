@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -173,15 +174,23 @@ func (ch *TrustChain) AtParent(c *object.Commit) (t *Trust, why string, err erro
 // it?": c's signature against the signers in force at its first parent.
 // A commit the trust root pins is trusted by the pin.
 func (ch *TrustChain) Judge(c *object.Commit) (SignatureInfo, error) {
+	if ch.Pinned(c.Hash) {
+		// Its parents may be past the edge of a shallow clone: the pin's
+		// signers say who signed it, the pin that it is trusted.
+		t, err := ch.InForce(c.Hash)
+		if err != nil {
+			return SignatureInfo{}, err
+		}
+		s := SignatureOf(c, t)
+		s.Trusted, s.Reason = true, ""
+		return s, nil
+	}
 	t, why, err := ch.AtParent(c)
 	if err != nil {
 		return SignatureInfo{}, err
 	}
 	s := SignatureOf(c, t)
-	switch {
-	case ch.Pinned(c.Hash):
-		s.Trusted, s.Reason = true, ""
-	case why != "":
+	if why != "" {
 		s.Trusted, s.Reason = false, why
 	}
 	return s, nil
@@ -207,12 +216,17 @@ type CommitJudge interface {
 // only where it changes. Judge is then safe for concurrent use and, for
 // commits of tip's history, reads nothing from the repository.
 type HistoryJudge struct {
-	r     *Repository
-	tip   plumbing.Hash
-	root  TrustRoot
-	mu    sync.Mutex
-	chain *TrustChain
-	err   error
+	r    *Repository
+	tip  plumbing.Hash
+	root TrustRoot
+	// shallow is the sorted edge of a shallow clone ("" when whole).
+	shallow string
+	mu      sync.Mutex
+	chain   *TrustChain
+	err     error
+	// unjudged says why no commit can be judged: a shallow clone lacks
+	// the history the chain starts from.
+	unjudged string
 }
 
 // NewHistoryJudge returns the judge of tip's history from the configured
@@ -222,20 +236,34 @@ func (r *Repository) NewHistoryJudge(tip plumbing.Hash) (*HistoryJudge, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &HistoryJudge{r: r, tip: tip, root: root}, nil
+	edge, err := r.repo.ShallowCommits()
+	if err != nil {
+		return nil, err
+	}
+	var shallow []string
+	for h := range edge {
+		shallow = append(shallow, h.String())
+	}
+	slices.Sort(shallow)
+	return &HistoryJudge{r: r, tip: tip, root: root, shallow: strings.Join(shallow, " ")}, nil
 }
 
 // RootKey names the trust root the verdicts depend on (with the history
 // itself, which a commit's hash names): a cache of verdicts keeps them
 // only under the same key.
 func (j *HistoryJudge) RootKey() string {
+	k := "trust root: the first commit"
 	switch {
 	case !j.root.Commit.IsZero():
-		return "trust root commit " + j.root.Commit.String()
+		k = "trust root commit " + j.root.Commit.String()
 	case j.root.Key != "":
-		return "trust root key " + j.root.Key
+		k = "trust root key " + j.root.Key
 	}
-	return "trust root: the first commit"
+	if j.shallow != "" {
+		// What a shallow clone could not judge, a deeper one can.
+		k += "; shallow at " + j.shallow
+	}
+	return k
 }
 
 // Prepare computes the chain of trust over tip's history now (Judge does
@@ -263,6 +291,13 @@ func (j *HistoryJudge) prepare() error {
 			_, _ = ch.trust(k)
 		}
 	}
+	if err != nil && j.shallow != "" && ch != nil {
+		// A shallow clone can still be audited: its signatures are shown
+		// as not judged, with what to do, rather than failing the command.
+		j.unjudged = "not judged: " + err.Error()
+		j.chain = ch
+		return nil
+	}
 	if err != nil {
 		j.err = fmt.Errorf("reading the signers in force along the history of %s (the chain of trust): %w", Short(j.tip), err)
 		return j.err
@@ -278,6 +313,11 @@ func (j *HistoryJudge) Judge(c *object.Commit) (SignatureInfo, error) {
 	defer j.mu.Unlock()
 	if err := j.prepare(); err != nil {
 		return SignatureInfo{}, err
+	}
+	if j.unjudged != "" {
+		s := SignatureOf(c, j.chain.nobodyTrust())
+		s.Trusted, s.Reason = false, j.unjudged
+		return s, nil
 	}
 	return j.chain.Judge(c)
 }
