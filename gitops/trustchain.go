@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -172,6 +174,17 @@ func (ch *TrustChain) AtParent(c *object.Commit) (t *Trust, why string, err erro
 // it?": c's signature against the signers in force at its first parent.
 // A commit the trust root pins is trusted by the pin.
 func (ch *TrustChain) Judge(c *object.Commit) (SignatureInfo, error) {
+	if ch.Pinned(c.Hash) {
+		// Its parents may be past the edge of a shallow clone: the pin's
+		// signers say who signed it, the pin that it is trusted.
+		t, err := ch.InForce(c.Hash)
+		if err != nil {
+			return SignatureInfo{}, err
+		}
+		s := SignatureOf(c, t)
+		s.Trusted, s.Reason = true, ""
+		return s, nil
+	}
 	t, why, err := ch.AtParent(c)
 	if err != nil {
 		return SignatureInfo{}, err
@@ -181,6 +194,132 @@ func (ch *TrustChain) Judge(c *object.Commit) (SignatureInfo, error) {
 		s.Trusted, s.Reason = false, why
 	}
 	return s, nil
+}
+
+// CommitJudge judges a commit's signature.
+type CommitJudge interface {
+	Judge(c *object.Commit) (SignatureInfo, error)
+}
+
+// HistoryJudge judges the signatures of one history (tip's) the way
+// audit, report, history, show and which answer them: each commit by the
+// signers in force at its first parent on the chain of trust (TrustChain)
+// from the trust root git config modelgit.trustRoot names, or the first
+// commit, as verify and check read it. A key that added itself is not
+// trusted, nor is anything it signs; a key removed later stays trusted for
+// what it signed while it was allowed (these commands answer what was
+// trusted when a commit was made; verify also judges by the signers at the
+// tip), and valid-before/valid-after bound it as in git verify-commit.
+//
+// The chain is computed on first use (or Prepare), once, over the whole
+// history of tip: two git processes, and allowed_signers read and parsed
+// only where it changes. Judge is then safe for concurrent use and, for
+// commits of tip's history, reads nothing from the repository.
+type HistoryJudge struct {
+	r    *Repository
+	tip  plumbing.Hash
+	root TrustRoot
+	// shallow is the sorted edge of a shallow clone ("" when whole).
+	shallow string
+	mu      sync.Mutex
+	chain   *TrustChain
+	err     error
+	// unjudged says why no commit can be judged: a shallow clone lacks
+	// the history the chain starts from.
+	unjudged string
+}
+
+// NewHistoryJudge returns the judge of tip's history from the configured
+// trust root; nothing is read from the history yet.
+func (r *Repository) NewHistoryJudge(tip plumbing.Hash) (*HistoryJudge, error) {
+	root, err := r.ConfiguredTrustRoot()
+	if err != nil {
+		return nil, err
+	}
+	edge, err := r.repo.ShallowCommits()
+	if err != nil {
+		return nil, err
+	}
+	var shallow []string
+	for h := range edge {
+		shallow = append(shallow, h.String())
+	}
+	slices.Sort(shallow)
+	return &HistoryJudge{r: r, tip: tip, root: root, shallow: strings.Join(shallow, " ")}, nil
+}
+
+// RootKey names the trust root the verdicts depend on (with the history
+// itself, which a commit's hash names): a cache of verdicts keeps them
+// only under the same key.
+func (j *HistoryJudge) RootKey() string {
+	k := "trust root: the first commit"
+	switch {
+	case !j.root.Commit.IsZero():
+		k = "trust root commit " + j.root.Commit.String()
+	case j.root.Key != "":
+		k = "trust root key " + j.root.Key
+	}
+	if j.shallow != "" {
+		// What a shallow clone could not judge, a deeper one can.
+		k += "; shallow at " + j.shallow
+	}
+	return k
+}
+
+// Prepare computes the chain of trust over tip's history now (Judge does
+// on first use): call it before judging from several goroutines while
+// another reads the repository, which go-git does not allow concurrently.
+func (j *HistoryJudge) Prepare() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.prepare()
+}
+
+func (j *HistoryJudge) prepare() error {
+	if j.chain != nil || j.err != nil {
+		return j.err
+	}
+	ch, err := j.r.NewTrustChain(j.root)
+	if err == nil {
+		_, err = ch.InForce(j.tip)
+	}
+	if err == nil {
+		// Parse every set of signers in force now, so that judging reads
+		// nothing later (an error is kept, and Judge returns it then).
+		ch.nobodyTrust()
+		for _, k := range ch.state {
+			_, _ = ch.trust(k)
+		}
+	}
+	if err != nil && j.shallow != "" && ch != nil {
+		// A shallow clone can still be audited: its signatures are shown
+		// as not judged, with what to do, rather than failing the command.
+		j.unjudged = "not judged: " + err.Error()
+		j.chain = ch
+		return nil
+	}
+	if err != nil {
+		j.err = fmt.Errorf("reading the signers in force along the history of %s (the chain of trust): %w", Short(j.tip), err)
+		return j.err
+	}
+	j.chain = ch
+	return nil
+}
+
+// Judge judges c, a commit of tip's history, by the signers in force at
+// its first parent.
+func (j *HistoryJudge) Judge(c *object.Commit) (SignatureInfo, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.prepare(); err != nil {
+		return SignatureInfo{}, err
+	}
+	if j.unjudged != "" {
+		s := SignatureOf(c, j.chain.nobodyTrust())
+		s.Trusted, s.Reason = false, j.unjudged
+		return s, nil
+	}
+	return j.chain.Judge(c)
 }
 
 func (ch *TrustChain) unvouched(c *object.Commit) string {

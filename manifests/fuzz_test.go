@@ -164,7 +164,12 @@ func FuzzParseRelease(f *testing.F) {
 // FuzzParseConfig: modelgit.yaml, the first file every command reads,
 // from a clone that may be anyone's.
 func FuzzParseConfig(f *testing.F) {
-	if b, err := os.ReadFile("testdata/config.yaml"); err == nil {
+	// The fixture, and the modelgit.yaml modelgit init writes.
+	for _, file := range []string{"testdata/config.yaml", "../templates/init/modelgit.yaml"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(b)
 	}
 	head := "apiVersion: modelgit.dev/v1alpha1\nkind: Config\n"

@@ -129,9 +129,12 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil {
 		return nil, err
 	}
-	// go-git's repository is not safe for concurrent use: the allowed
-	// signers are read before.
-	t, err := r.LoadTrust(tip)
+	// go-git's repository is not safe for concurrent use: the signers in
+	// force along the history are read before.
+	t, err := r.NewHistoryJudge(tip)
+	if err == nil {
+		err = t.Prepare()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +281,7 @@ func (p *whichPending) event(ev *ledger.AuditEvent) *ledger.AuditEvent {
 // walkWhich walks back from at through the changes of the release files
 // until each walk is done: through the audit cache's events when there is
 // a cache (brought up to date first), else through the history.
-func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending) error {
+func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, opts WhichOptions, byModel map[string]*whichPending) error {
 	if len(byModel) == 0 {
 		return nil
 	}
@@ -345,7 +348,7 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 // changes of the release files until each walk is done. The walk reads
 // only trees and release blobs; the few commits whose changes explain
 // something are read after it, and only their events are built.
-func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t *gitops.Trust, opts WhichOptions, byModel map[string]*whichPending) error {
+func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, opts WhichOptions, byModel map[string]*whichPending) error {
 	s := ledger.NewEventScanner(ctx, r.Repo(), t)
 	met := map[*ledger.AuditEvent]*repo.FPCommit{}
 	_, err := r.Repo().ScanReleases(ctx, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *repo.FPCommit) error {
@@ -433,7 +436,7 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 
 // versionChains fills in each version's manifest chain as committed at at,
 // and the commit that registered it.
-func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *gitops.Trust, res *WhichResult) error {
+func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t gitops.CommitJudge, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -497,7 +500,7 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *git
 // immutable and never removed, so whether a path exists is monotonic
 // along the history, and a binary search finds each one in about log2(n)
 // path look-ups instead of a diff of models/ at every commit.
-func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *gitops.Trust, added map[string]*VersionChain) error {
+func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t gitops.CommitJudge, added map[string]*VersionChain) error {
 	lines, err := r.Repo().FirstParentLines(ctx, at)
 	if err != nil {
 		return err
@@ -568,7 +571,7 @@ func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []
 // signRegistrations reads the commits that registered each manifest
 // (chain[found[path]], or that merge's second parent for a registration
 // through a pull request) and their signatures.
-func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t *gitops.Trust, added map[string]*VersionChain) error {
+func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t gitops.CommitJudge, added map[string]*VersionChain) error {
 	commits := map[plumbing.Hash]*object.Commit{}
 	var hashes []plumbing.Hash
 	paths := slices.Sorted(maps.Keys(found))
@@ -600,7 +603,10 @@ func (r *repository) signRegistrations(ctx context.Context, chain [][]string, fo
 			}
 			commits[h] = commit
 		}
-		sig := gitops.SignatureOf(commit, t)
+		sig, err := t.Judge(commit)
+		if err != nil {
+			return err
+		}
 		vc := added[p]
 		vc.RegistrationCommit, vc.Signature = h.String(), &sig
 	}

@@ -39,7 +39,7 @@ func (r *repository) History(model string) ([]HistoryEntry, error) {
 	if err != nil || len(versions) == 0 {
 		return nil, err
 	}
-	t, err := r.LoadTrust(head)
+	judge, err := r.NewHistoryJudge(head)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,9 @@ func (r *repository) History(model string) ([]HistoryEntry, error) {
 		}
 		if c := added[v.Path]; c != nil {
 			e.Commit = c.Hash.String()
-			e.Signature = gitops.SignatureOf(c, t)
+			if e.Signature, err = judge.Judge(c); err != nil {
+				return nil, err
+			}
 		} else {
 			e.Signature = gitops.SignatureInfo{Reason: "the commit that added it was not found"}
 		}
@@ -135,9 +137,13 @@ func (r *repository) Provenance(v *gitops.VersionRef) (Provenance, error) {
 	if err != nil {
 		return Provenance{}, err
 	}
-	t, err := r.LoadTrust(head)
+	judge, err := r.NewHistoryJudge(head)
 	if err != nil {
 		return Provenance{}, err
 	}
-	return Provenance{Commit: c.Hash.String(), Signature: gitops.SignatureOf(c, t)}, nil
+	sig, err := judge.Judge(c)
+	if err != nil {
+		return Provenance{}, err
+	}
+	return Provenance{Commit: c.Hash.String(), Signature: sig}, nil
 }

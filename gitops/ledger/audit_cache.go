@@ -22,12 +22,18 @@ import (
 // it found on each followed branch, keyed by the tip they were read at.
 // It is only ever a shortcut: when the cached tip is on the first-parent
 // history of the current tip, only the commits after it are scanned;
-// otherwise (a rebase, a force-push, other allowed signers, a damaged or
+// otherwise (a rebase, a force-push, another trust root, a damaged or
 // deleted file) the history is scanned again and the cache rewritten.
+// The signature verdicts it keeps are by the signers in force at each
+// commit's first parent (gitops.HistoryJudge), which the commits after it
+// cannot change: they depend on the history before the commit and on the
+// trust root only.
 const AuditCacheFile = "modelgit/audit-cache"
 
 // auditCacheVersion changes whenever the events or their encoding do.
-const auditCacheVersion = 4
+// 5: signatures judged by the signers in force at each commit's first
+// parent (the chain of trust), no longer by those at the tip.
+const auditCacheVersion = 5
 
 // auditCacheMagic starts the file; the sha256 of the rest follows it, so
 // that a damaged file is never read as events.
@@ -47,10 +53,12 @@ type auditCacheBranch struct {
 	// times of the commits after it are clamped to.
 	TipTime      time.Time
 	Environments []string
-	Trust        string
-	Releases     []cachedRelease
-	Events       []cachedEvent
-	From, To     []int
+	// Trust names the trust root the signatures were judged from
+	// (gitops.HistoryJudge.RootKey).
+	Trust    string
+	Releases []cachedRelease
+	Events   []cachedEvent
+	From, To []int
 	// events are Events decoded.
 	events []AuditEvent
 	// releases are Releases decoded, shared by the events.
@@ -147,14 +155,6 @@ func (c cachedRelease) state() (*ReleaseState, bool) {
 		st.Versions = append(st.Versions, rv)
 	}
 	return st, true
-}
-
-// trustKey identifies the allowed signers at rev, which the cached
-// signature verdicts depend on.
-func (r *Ledger) trustKey(rev plumbing.Hash) string {
-	signers, _ := r.Repo().ReadFile(rev, manifests.AllowedSignersFile)
-	keys, _ := r.Repo().ReadFile(rev, manifests.AllowedKeysFile)
-	return manifests.FromBytes(slices.Concat(signers, []byte{0}, keys)).String()
 }
 
 func (r *Ledger) CachePath(ctx context.Context) (string, error) {
@@ -268,7 +268,11 @@ func newCacheBranch(tip plumbing.Hash, tipTime time.Time, envs []string, trust s
 // of branch at tip for envs, oldest first, using and updating the cache.
 func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) ([]AuditEvent, error) {
 	envs = slices.Sorted(slices.Values(envs))
-	trust := r.trustKey(tip)
+	judge, err := r.NewHistoryJudge(tip)
+	if err != nil {
+		return nil, err
+	}
+	trust := judge.RootKey()
 	file, err := r.CachePath(ctx)
 	if err != nil {
 		return nil, err
@@ -283,12 +287,8 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 		}
 		stop, stopTime, cached = plumbing.NewHash(e.Tip), e.TipTime, e.events
 	}
-	t, err := r.LoadTrust(tip)
-	if err != nil {
-		return nil, err
-	}
 	var newer []AuditEvent
-	res, err := r.ScanEvents(ctx, tip, stop, t, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
+	res, err := r.ScanEvents(ctx, tip, stop, judge, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
 		if progress != nil {
 			progress()
 		}

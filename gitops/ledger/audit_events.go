@@ -21,25 +21,26 @@ import (
 type EventScanner struct {
 	ctx      context.Context
 	repo     *repo.Repo
-	trust    *gitops.Trust
+	judge    gitops.CommitJudge
 	releases map[plumbing.Hash]*ReleaseState
 }
 
-// NewEventScanner returns a scanner that judges signatures against t and
-// reads, from rp, the commits a merge brings in when its second parent is
-// not the promotion commit.
-func NewEventScanner(ctx context.Context, rp *repo.Repo, t *gitops.Trust) *EventScanner {
-	return &EventScanner{ctx: ctx, repo: rp, trust: t, releases: map[plumbing.Hash]*ReleaseState{}}
+// NewEventScanner returns a scanner that judges signatures with j (the
+// signers in force at each commit's first parent: gitops.HistoryJudge)
+// and reads, from rp, the commits a merge brings in when its second
+// parent is not the promotion commit.
+func NewEventScanner(ctx context.Context, rp *repo.Repo, j gitops.CommitJudge) *EventScanner {
+	return &EventScanner{ctx: ctx, repo: rp, judge: j, releases: map[plumbing.Hash]*ReleaseState{}}
 }
 
 // ScanEvents scans the first-parent history of tip (down to, not
 // including, stop when not zero) for changes of the release files of envs
 // (and of model, when not "") and calls fn with each commit's events,
-// newest first. Signatures are judged against the allowed signers t. The
+// newest first. Signatures are judged by j. The
 // events' times are the commits' own: Clamp makes them monotone once the
 // scan is done, from the commits it listed.
-func (r *Ledger) ScanEvents(ctx context.Context, tip, stop plumbing.Hash, t *gitops.Trust, envs []string, model string, fn func(*repo.FPCommit, []AuditEvent) error) (repo.ScanResult, error) {
-	s := NewEventScanner(ctx, r.Repo(), t)
+func (r *Ledger) ScanEvents(ctx context.Context, tip, stop plumbing.Hash, j gitops.CommitJudge, envs []string, model string, fn func(*repo.FPCommit, []AuditEvent) error) (repo.ScanResult, error) {
+	s := NewEventScanner(ctx, r.Repo(), j)
 	return r.Repo().ScanReleasesTimed(ctx, tip, stop, envs, model, false, func(c *repo.FPCommit) error {
 		evs, err := s.Events(c)
 		if err != nil {
@@ -229,11 +230,15 @@ func (s *EventScanner) newCommitEvents(c *repo.FPCommit) (*commitEvents, error) 
 	if err != nil {
 		return nil, err
 	}
+	sig, err := s.judge.Judge(commit)
+	if err != nil {
+		return nil, err
+	}
 	ce := &commitEvents{c: c, commit: commit, base: AuditEvent{
 		Time:       commit.Committer.When.UTC(),
 		Commit:     c.Hash.String(),
 		Subject:    gitops.FirstLine(commit.Message),
-		Signature:  gitops.SignatureOf(commit, s.trust),
+		Signature:  sig,
 		ApprovedBy: []string{},
 	}}
 	if len(c.Parents) < 2 {
@@ -352,11 +357,14 @@ func (s *EventScanner) changeEvent(ce *commitEvents, ch repo.RawChange) (AuditEv
 		return ev, err
 	}
 	if src != nil {
-		s.attribute(ce, &ev, src, g, ch.Path)
+		err = s.attribute(ce, &ev, src, g, ch.Path)
 	} else if len(ce.sources) > 0 {
 		// Neither a promotion nor a revert: the change is the commit's, or
 		// the merged head's.
-		s.setChange(&ev, ce.sources[0].commit)
+		err = s.setChange(&ev, ce.sources[0].commit)
+	}
+	if err != nil {
+		return ev, err
 	}
 	setVersions(&ev, g)
 	if ev.Via == ViaDirect && g != nil {
@@ -369,18 +377,24 @@ func (s *EventScanner) changeEvent(ce *commitEvents, ch repo.RawChange) (AuditEv
 }
 
 // setChange makes c the event's change commit.
-func (s *EventScanner) setChange(ev *AuditEvent, c *object.Commit) {
+func (s *EventScanner) setChange(ev *AuditEvent, c *object.Commit) error {
 	ev.ChangeCommit = c.Hash.String()
 	if ev.ChangeCommit != ev.Commit {
-		cs := gitops.SignatureOf(c, s.trust)
+		cs, err := s.judge.Judge(c)
+		if err != nil {
+			return err
+		}
 		ev.ChangeSignature = &cs
 	}
+	return nil
 }
 
 // attribute fills in what the explaining commit src (and its trailer
 // group g for the model, if any) says about the change of file.
-func (s *EventScanner) attribute(ce *commitEvents, ev *AuditEvent, src *source, g trailerGroup, file string) {
-	s.setChange(ev, src.commit)
+func (s *EventScanner) attribute(ce *commitEvents, ev *AuditEvent, src *source, g trailerGroup, file string) error {
+	if err := s.setChange(ev, src.commit); err != nil {
+		return err
+	}
 	ev.Reverts = src.reverts
 	if g != nil {
 		ev.Reverts = ""
@@ -390,12 +404,12 @@ func (s *EventScanner) attribute(ce *commitEvents, ev *AuditEvent, src *source, 
 		}
 	}
 	if len(ce.sources) == 0 || src == ce.sources[0] {
-		return
+		return nil
 	}
 	// Not the head of the merged branch.
 	ev.Notes = append(ev.Notes, fmt.Sprintf("the change commit %s is not the head of the merged branch (%s is): later commits were merged with it", src.commit.Hash.String()[:12], ce.sources[0].commit.Hash.String()[:12]))
 	if ev.Via == ViaModelgit {
-		return
+		return nil
 	}
 	if m := approvingMerge(ce, src.commit.Hash); m != nil {
 		// A `git pull` merge of a modelgit merge: the approvals are that
@@ -404,6 +418,7 @@ func (s *EventScanner) attribute(ce *commitEvents, ev *AuditEvent, src *source, 
 		ev.Via = ViaModelgit
 		ev.Notes = append(ev.Notes, fmt.Sprintf("merged by modelgit in %s, which reached the branch through the merge %s (a `git pull` merge)", m.commit.Hash.String()[:12], ev.Commit[:12]))
 	}
+	return nil
 }
 
 // setVersions sets the versions and strategy of an event, from the

@@ -89,6 +89,9 @@ func FuzzParseTrailers(f *testing.F) {
 		f.Add(tc.msg, "Subject", "Body", "Model", "a")
 	}
 	f.Add("", "Promote", "---\nnot a patch", "Approved-by", "A <a@x>\n\nB <b@x>")
+	// Messages as promote and merge write them.
+	f.Add("Promote fraud 1.1.0 to production (canary 10%)\n\nModel: fraud\nModel-Version: 1.1.0\nModel-Digest: sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\nPrevious-Version: 1.0.0\nStrategy: canary weight=10\nEnvironment: production\nRequested-by: Dana <dana@example.com>\n", "Promote fraud 1.1.0 to production", "", "Requested-by", "Dana <dana@example.com>")
+	f.Add("Merge pull request #42 from acme/modelgit/promote/production/fraud-1.1.0\n\n- fraud 1.0.0 → 1.1.0 in production (canary weight=10)\n\nApproved-by: Erin Example <erin@example.com>\nApproved-by: bob <5150+bob@users.noreply.github.com>\nPolicy: production sha256:486ea46224d1bb4fb680f34f7c9ad96a8f24ec88be73ea8e5a6c65260e9cb8a7\nPull-Request: #42 https://github.com/acme/models/pull/42\nChecked-Head: 3f1c0d2e9b8a7f6e5d4c3b2a1908f7e6d5c4b3a2\n", "Merge pull request #42", "- fraud 1.0.0 → 1.1.0 in production", "Approved-by", "Erin Example <erin@example.com>")
 	f.Add("", "Two\nlines", "# ------------------------ >8 ------------------------\nx", "Model", "m")
 	f.Add("", "s", "Key: v\n\nMore: w", "Model-Digest", "\n\n")
 	f.Add("", "s", "b", "Registered-by", "x\nApproved-by: mallory")

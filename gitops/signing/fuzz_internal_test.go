@@ -3,6 +3,7 @@ package signing
 import (
 	"bytes"
 	"crypto/ed25519"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -78,6 +79,13 @@ func FuzzParseAllowedSigners(f *testing.F) {
 	} {
 		f.Add(s, "alice@example.com", "*@example.com")
 	}
+	// The file modelgit init writes: the template, then the signer's line.
+	tmpl, err := os.ReadFile("../../templates/init/policies/allowed_signers")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(tmpl), "alice@example.com", "*@example.com")
+	f.Add(string(tmpl)+`alice@example.com namespaces="git" `+key+"\n", "alice@example.com", "alice@example.com")
 	f.Fuzz(func(t *testing.T, data, principal, pattern string) {
 		if len(principal) <= 16 && len(pattern) <= 16 {
 			if got, want := matchPattern(principal, pattern), recursiveMatch(principal, pattern); got != want {

@@ -46,6 +46,9 @@ branch Flux follows, oldest first: time, model, environment, from → to
 version, strategy and weights, requested by, approved by, merged by,
 policy, pull request, commit and signature status. Merges made outside
 modelgit and commits whose signatures do not verify are shown as such.
+A signature is judged by the allowed signers in force before its commit
+(the chain of trust from git config modelgit.trustRoot, else the first
+commit), so a key that added itself is not trusted.
 
 On a terminal the table fits its width ($COLUMNS, else the terminal's):
 the columns on the right are shortened first, then left out, while time,

@@ -31,7 +31,8 @@ func NewCmdReport(f *cmdutil.Factory, runF func(*ReportOptions) error) *cobra.Co
 		Long: `Write, in Markdown on stdout, a compliance report a person can read: the
 period and the repository position it covers, history rewrites, a summary,
 the exceptions (forced promotions, merges outside modelgit, changes without
-recorded approval, commits whose signatures do not verify), every change
+recorded approval, commits whose signatures do not verify by the signers
+in force before them), every change
 in order, and what ran in each environment at the end of the period.`,
 		Example: "  modelgit report --env production --since 2026-01-01 > report.md",
 		Args:    cmdutil.NoArgs,
