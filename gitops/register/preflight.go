@@ -28,16 +28,16 @@ import (
 //     one path.
 //
 // Nothing here reads a file's content.
-func checkInputs(opts RegisterOptions, artifacts []input, others ...input) error {
+func checkInputs(h *store.Hasher, opts RegisterOptions, artifacts []input, others ...input) error {
 	for _, in := range append(append([]input(nil), artifacts...), others...) {
-		if err := checkInput(opts, in); err != nil {
+		if err := checkInput(h, opts, in); err != nil {
 			return err
 		}
 	}
 	return sameNames(artifacts)
 }
 
-func checkInput(opts RegisterOptions, in input) error {
+func checkInput(h *store.Hasher, opts RegisterOptions, in input) error {
 	if in.path == "" {
 		return nil
 	}
@@ -60,7 +60,7 @@ func checkInput(opts RegisterOptions, in input) error {
 		}
 		return nil
 	}
-	if _, err := store.CheckInput(in.path); err != nil {
+	if _, err := h.Check(in.path); err != nil {
 		// Worded as the hash or store that would have failed.
 		verb := "adding"
 		if in.kind == "" || opts.DryRun {
