@@ -244,7 +244,11 @@ func (r *repository) hashAndStore(ctx context.Context, h *store.Hasher, opts Reg
 		if err := notEmpty("--data", opts.Data, hr); err != nil {
 			return err
 		}
-		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
+		name, err := artifactName(opts.Data)
+		if err != nil {
+			return fmt.Errorf("registering %q: --data %q: %w", opts.Model, opts.Data, err)
+		}
+		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: name, Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
 	}
 	for _, in := range inputs {
 		if in.path == "" {
@@ -261,7 +265,11 @@ func (r *repository) hashAndStore(ctx context.Context, h *store.Hasher, opts Reg
 		if err != nil {
 			return fmt.Errorf("registering %q: %s: %w", opts.Model, in.flag, err)
 		}
-		art := &manifests.Artifact{Path: filepath.Base(in.path), Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
+		name, err := artifactName(in.path)
+		if err != nil {
+			return fmt.Errorf("registering %q: %s %q: %w", opts.Model, in.flag, in.path, err)
+		}
+		art := &manifests.Artifact{Path: name, Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
 		if hr.IsDir {
 			art.MediaType = manifests.MediaTypeTree
 		}
