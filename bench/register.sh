@@ -315,9 +315,11 @@ PY
 	# ran last above, its fresh repository may hold none).
 	sh -c "$fresh"
 	"$MG" -C "$REPO" register bench --weights "$TINY" >/dev/null 2>&1 || die "register failed"
-	# The first re-run comes within the stat cache's racy window of the
-	# blobs just written, so it checks every blob in the store and then
-	# records the directory as stored; the next ones answer from that.
+	# The register wrote every blob, so it could not vouch for the store's
+	# blob directory as it found it: the first re-run checks every blob
+	# and then records the directory as stored (once the blob directory is
+	# older than the stat cache's 2 s racy window); the next ones answer
+	# from that.
 	sleep 2
 	t0=$(now)
 	"$MG" -C "$REPO" register bench --weights "$TINY" >/dev/null 2>&1 || die "register again failed"

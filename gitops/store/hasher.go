@@ -175,12 +175,11 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	// hashed) is one lookup, and, for a file store whose blob directory
 	// has not changed since it held every blob of it, no stat of any blob.
 	dkey, cacheable := h.Cache.dirKey(files)
+	// The blob directory as it is before any blob is looked at: if a blob
+	// is added or removed from now on, this no longer matches next time.
+	store, blobs, blobsOK := h.Cache.blobsKey(st)
 	if e, ok := h.Cache.getDir(p, dkey); ok && cacheable {
-		hit := st == nil
-		if !hit && e.Store != "" {
-			store, blobs, ok := h.Cache.blobsKey(st)
-			hit = ok && store == e.Store && blobs == e.Blobs
-		}
+		hit := st == nil || (blobsOK && e.Store != "" && store == e.Store && blobs == e.Blobs)
 		if hit {
 			AddSkipped(prog, total)
 			res.Digest, res.Size, res.Files = e.Digest, e.Size, e.Files
@@ -227,11 +226,12 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	}
 	if cacheable {
 		e := dirEntry{Key: dkey, Digest: res.Digest, Size: res.Size, Files: res.Files}
-		if st != nil {
-			// Every blob is in st now; its blob directory's stat data says
-			// whether that is still so next time.
-			e.Store, e.Blobs, _ = h.Cache.blobsKey(st)
-		} else if old, ok := h.Cache.getDir(p, dkey); ok {
+		if st != nil && blobsOK {
+			// Every blob is in st now; the blob directory's stat data from
+			// before they were looked at says whether that is still so
+			// next time (it does not match if any was added or removed).
+			e.Store, e.Blobs = store, blobs
+		} else if old, ok := h.Cache.getDir(p, dkey); ok && st == nil {
 			e.Store, e.Blobs = old.Store, old.Blobs // hashing stores nothing, removes nothing
 		}
 		h.Cache.setDir(p, e)

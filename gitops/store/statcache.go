@@ -64,8 +64,8 @@ type cacheFile struct {
 
 // dirEntry is what the cache knows of a directory: its tree digest, total
 // size and number of files, when the stat data of its files digests to
-// Key (dirKey), and the file store whose blob directory held every blob of
-// it while that directory had the stat data Blobs.
+// Key (dirKey), and the file store whose blob directory had the stat data
+// Blobs before an add that found every blob of it there.
 type dirEntry struct {
 	Key    manifests.Digest `json:"key"`
 	Digest manifests.Digest `json:"digest"`

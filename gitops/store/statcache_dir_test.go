@@ -46,9 +46,9 @@ func poisonDir(t *testing.T, c *StatCache, dir string) manifests.Digest {
 }
 
 // TestStatCacheDirectoryHit: an unchanged directory added again to the
-// same file store is one lookup of its directory entry (the poisoned
-// digest comes back), survives Save and reopen, and serves a hash-only
-// pass too.
+// same file store, once an Add found all its blobs there, is one lookup
+// of its directory entry (the poisoned digest comes back), survives Save
+// and reopen, and serves a hash-only pass too.
 func TestStatCacheDirectoryHit(t *testing.T) {
 	ctx := context.Background()
 	dir := smallDir(t, 20)
@@ -58,6 +58,12 @@ func TestStatCacheDirectoryHit(t *testing.T) {
 	h := &Hasher{Cache: c}
 	want, err := h.Add(ctx, st, dir)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The first Add wrote every blob, so it cannot vouch for the blob
+	// directory as it found it; the second finds every blob there and
+	// records the directory as stored.
+	if _, err := h.Add(ctx, st, dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Save(); err != nil {
@@ -165,6 +171,13 @@ func TestStatCacheDirectoryStoreChanged(t *testing.T) {
 	res, err := h.Add(ctx, st, dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := h.Add(ctx, st, dir); err != nil { // records it as stored
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(dir)
+	if e := c.dirs[abs]; e.Store == "" {
+		t.Fatalf("directory entry %+v does not record the store", e)
 	}
 	gone := res.Tree.Entries[3].Digest
 	if err := os.Remove(st.Path(gone)); err != nil {
