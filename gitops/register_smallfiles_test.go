@@ -49,6 +49,13 @@ func BenchmarkRegisterUnchangedSmallFiles(b *testing.B) {
 	if _, err := register.Register(ctx, f.reg, opts); err != nil {
 		b.Fatal(err)
 	}
+	// The first register wrote every blob; once the store's blob directory
+	// is past the racy window, one re-run finds them all and records the
+	// directory as stored, as a user's second re-run does.
+	time.Sleep(2100 * time.Millisecond)
+	if _, err := register.Register(ctx, f.reg, opts); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		res, err := register.Register(ctx, f.reg, opts)
