@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -76,6 +77,18 @@ func SignatureOf(c *object.Commit, t *Trust) SignatureInfo {
 		Reason:    res.Reason,
 		Committer: c.Committer.Name + " <" + c.Committer.Email + ">",
 	}
+}
+
+// SignerTrusted judges, without signing, whether a commit signer signs
+// at when would be trusted by t, by the rules SignatureOf applies (see
+// signing.CheckSigner). ok is false when the signer's key is not known
+// without a signature (OpenPGP): then only a signed probe tells.
+func SignerTrusted(signer signing.Signer, t *Trust, when time.Time) (info SignatureInfo, ok bool) {
+	res, ok := signing.CheckSigner(signer, t.signers, when)
+	if !ok {
+		return SignatureInfo{}, false
+	}
+	return SignatureInfo{Signed: res.Signed, Trusted: res.Trusted, Format: res.Format, Signer: res.Principal, Key: res.KeyFingerprint, Reason: res.Reason}, true
 }
 
 // SigReason says in a few words why s is not trusted.

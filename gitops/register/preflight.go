@@ -28,18 +28,21 @@ import (
 //     one path.
 //
 // Nothing here reads a file's content.
-func checkInputs(opts RegisterOptions, artifacts []input, others ...input) error {
+func checkInputs(h *store.Hasher, opts RegisterOptions, artifacts []input, others ...input) error {
 	for _, in := range append(append([]input(nil), artifacts...), others...) {
-		if err := checkInput(opts, in); err != nil {
+		if err := checkInput(h, opts, in); err != nil {
 			return err
 		}
 	}
 	return sameNames(artifacts)
 }
 
-func checkInput(opts RegisterOptions, in input) error {
+func checkInput(h *store.Hasher, opts RegisterOptions, in input) error {
 	if in.path == "" {
 		return nil
+	}
+	if _, err := artifactName(in.path); err != nil {
+		return fmt.Errorf("%s %q: %w", in.flag, in.path, err)
 	}
 	fi, err := os.Stat(in.path)
 	switch {
@@ -60,7 +63,7 @@ func checkInput(opts RegisterOptions, in input) error {
 		}
 		return nil
 	}
-	if _, err := store.CheckInput(in.path); err != nil {
+	if _, err := h.Check(in.path); err != nil {
 		// Worded as the hash or store that would have failed.
 		verb := "adding"
 		if in.kind == "" || opts.DryRun {
@@ -81,7 +84,7 @@ func sameNames(artifacts []input) error {
 		if in.path == "" {
 			continue
 		}
-		name := filepath.Base(in.path)
+		name, _ := artifactName(in.path) // checked by checkInput
 		key := strings.ToLower(name)
 		if prev, ok := seen[key]; ok {
 			return fmt.Errorf("%s %q and %s %q have the same file name %q: pull writes a version's artifacts side by side under their names, so one would overwrite the other; rename one of them", prev.flag, prev.path, in.flag, in.path, name)
@@ -89,6 +92,23 @@ func sameNames(artifacts []input) error {
 		seen[key] = in
 	}
 	return nil
+}
+
+// artifactName is the name a version manifest records for the artifact
+// (or data set) at p, and pull writes it under: the base name of the
+// absolute path, so "." and "model/.." name the directory they are, not
+// "." or "..", which no manifest can hold. The root directory has no name
+// and is refused.
+func artifactName(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", fmt.Errorf("naming the artifact: %w", err)
+	}
+	name := filepath.Base(abs)
+	if name == "." || name == ".." || name == string(filepath.Separator) || name == filepath.VolumeName(abs)+string(filepath.Separator) || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("is the root directory, which has no name to record in the version manifest or pull under; give the path of a directory or file inside it")
+	}
+	return name, nil
 }
 
 // openMetadata opens a metadata file (metrics, params, feature schema,

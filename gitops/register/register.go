@@ -134,9 +134,15 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		{manifests.ArtifactSchema, "--schema", opts.Schema, MediaTypeFeatureSchema, true},
 		{manifests.ArtifactConfig, "--config", opts.Config, MediaTypeInferenceConfig, true},
 	}
+	cache, err := store.OpenStatCache(filepath.Join(r.Repo().Root, manifests.StateDir, "statcache"))
+	if err != nil {
+		return nil, err
+	}
+	h := &store.Hasher{Cache: cache, Progress: r.NewProgress()}
 	// Check every input before anything is stored, so bad input costs
-	// nothing and leaves nothing behind.
-	if err := checkInputs(opts, inputs,
+	// nothing and leaves nothing behind. The hasher keeps the walk of each
+	// directory for hashing it.
+	if err := checkInputs(h, opts, inputs,
 		input{flag: "--metrics", path: opts.Metrics, fileOnly: true},
 		input{flag: "--params", path: opts.Params, fileOnly: true},
 		input{flag: "--data", path: opts.Data}); err != nil {
@@ -163,7 +169,7 @@ func (r *repository) Register(ctx context.Context, opts RegisterOptions) (*Regis
 		}
 	}
 
-	if err := r.hashAndStore(ctx, opts, inputs, candidate, res); err != nil {
+	if err := r.hashAndStore(ctx, h, opts, inputs, candidate, res); err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -224,12 +230,8 @@ func readCandidate(opts RegisterOptions) (*manifests.ModelVersion, error) {
 // hashAndStore hashes the training data, then hashes and stores each
 // artifact (only hashes on a dry run), recording them in candidate and
 // res.
-func (r *repository) hashAndStore(ctx context.Context, opts RegisterOptions, inputs []input, candidate *manifests.ModelVersion, res *RegisterResult) error {
-	cache, err := store.OpenStatCache(filepath.Join(r.Repo().Root, manifests.StateDir, "statcache"))
-	if err != nil {
-		return err
-	}
-	h := &store.Hasher{Cache: cache, Progress: r.NewProgress()}
+func (r *repository) hashAndStore(ctx context.Context, h *store.Hasher, opts RegisterOptions, inputs []input, candidate *manifests.ModelVersion, res *RegisterResult) error {
+	var err error
 	// The training data is hashed first: it is only hashed, never stored,
 	// so a problem there (a symlink loop, an unreadable file) fails before
 	// any artifact reaches the store.
@@ -242,7 +244,11 @@ func (r *repository) hashAndStore(ctx context.Context, opts RegisterOptions, inp
 		if err := notEmpty("--data", opts.Data, hr); err != nil {
 			return err
 		}
-		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: filepath.Base(opts.Data), Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
+		name, err := artifactName(opts.Data)
+		if err != nil {
+			return fmt.Errorf("registering %q: --data %q: %w", opts.Model, opts.Data, err)
+		}
+		candidate.Data = &manifests.Data{Digest: hr.Digest, Path: name, Files: hr.Files, Size: hr.Size, Source: opts.DataSource}
 	}
 	for _, in := range inputs {
 		if in.path == "" {
@@ -259,7 +265,11 @@ func (r *repository) hashAndStore(ctx context.Context, opts RegisterOptions, inp
 		if err != nil {
 			return fmt.Errorf("registering %q: %s: %w", opts.Model, in.flag, err)
 		}
-		art := &manifests.Artifact{Path: filepath.Base(in.path), Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
+		name, err := artifactName(in.path)
+		if err != nil {
+			return fmt.Errorf("registering %q: %s %q: %w", opts.Model, in.flag, in.path, err)
+		}
+		art := &manifests.Artifact{Path: name, Digest: hr.Digest, Size: hr.Size, MediaType: in.mediaType}
 		if hr.IsDir {
 			art.MediaType = manifests.MediaTypeTree
 		}
@@ -269,7 +279,7 @@ func (r *repository) hashAndStore(ctx context.Context, opts RegisterOptions, inp
 		setArtifact(&candidate.Artifacts, in.kind, art)
 		res.Artifacts = append(res.Artifacts, StoredArtifact{Kind: in.kind, Artifact: *art, Files: hr.Files})
 	}
-	if err := cache.Save(); err != nil {
+	if err := h.Cache.Save(); err != nil {
 		r.Log().Warningf("saving the hash cache: %v", err)
 	}
 

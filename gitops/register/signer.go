@@ -19,9 +19,21 @@ var ErrUntrustedSigner = fmt.Errorf("the signing key is not an allowed signer")
 
 // checkSigner refuses, before anything is stored, a signing key that
 // policies/allowed_signers (or allowed_signers.asc) at HEAD does not
-// trust. It signs a probe commit with the key and verifies it as verify
-// and check will verify the real one, so every rule of the file
-// (principals, namespaces, validity) is the one applied.
+// trust, by every rule of the file (principals, namespaces, validity)
+// that verify and check will apply to the real commit.
+//
+// An SSH key (a key file, or a key ssh-agent holds) is judged by its
+// public key, which is known without signing, through the verifier's own
+// matching (gitops.SignerTrusted): register signs once, which matters
+// for a hardware key that asks for a touch per signature.
+//
+// An OpenPGP key still signs a probe commit that is verified as the real
+// one will be: what the verifier checks (go-crypto's check of a
+// signature against the key ring) depends on which of the key's subkeys
+// signs and that subkey's expiry and revocation at the signature's time,
+// which only a signature shows; judging the fingerprint alone would
+// repeat those rules here, and could pass a key whose signing subkey has
+// expired.
 func (r *repository) checkSigner(opts RegisterOptions) error {
 	head, err := r.Head()
 	if err != nil {
@@ -45,31 +57,46 @@ func (r *repository) checkSigner(opts RegisterOptions) error {
 	if err != nil {
 		return err
 	}
+	// The time the commit will carry (commitVersion).
+	when := r.Now().UTC().Truncate(time.Second)
+	info, ok := gitops.SignerTrusted(opts.Signer, trust, when)
+	if !ok {
+		if info, err = probe(opts, trust, when); err != nil {
+			return err
+		}
+	}
+	if !info.Trusted {
+		return fmt.Errorf("registering %q: %w at %s (%s): verify would report its commit \"not trusted\" and check would fail it; %s(in a commit signed by an allowed signer, through a pull request), or register with --no-sign for an experiment",
+			opts.Model, ErrUntrustedSigner, head.String()[:12], gitops.SigReason(info), add)
+	}
+	return nil
+}
+
+// probe signs a probe commit made at when with opts.Signer and verifies
+// it against trust, as verify and check will verify the real one.
+func probe(opts RegisterOptions, trust *gitops.Trust, when time.Time) (gitops.SignatureInfo, error) {
 	sig := opts.Identity
-	sig.When = time.Now()
-	probe := &object.Commit{
+	sig.When = when
+	c := &object.Commit{
 		Author:    sig,
 		Committer: sig,
 		Message:   "modelgit: probe of the signing key\n",
 		TreeHash:  plumbing.ZeroHash,
 	}
 	payload := &plumbing.MemoryObject{}
-	if err := probe.EncodeWithoutSignature(payload); err != nil {
-		return err
+	if err := c.EncodeWithoutSignature(payload); err != nil {
+		return gitops.SignatureInfo{}, err
 	}
 	rd, err := payload.Reader()
 	if err != nil {
-		return err
+		return gitops.SignatureInfo{}, err
 	}
 	armored, err := opts.Signer.Sign(rd)
 	if err != nil {
-		return fmt.Errorf("registering %q: %w", opts.Model, err)
+		return gitops.SignatureInfo{}, fmt.Errorf("registering %q: %w", opts.Model, err)
 	}
-	probe.PGPSignature = string(armored)
-	if info := gitops.SignatureOf(probe, trust); !info.Trusted {
-		why := strings.Replace(gitops.SigReason(info), "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
-		return fmt.Errorf("registering %q: %w at %s (%s): verify would report its commit \"not trusted\" and check would fail it; %s(in a commit signed by an allowed signer, through a pull request), or register with --no-sign for an experiment",
-			opts.Model, ErrUntrustedSigner, head.String()[:12], why, add)
-	}
-	return nil
+	c.PGPSignature = string(armored)
+	info := gitops.SignatureOf(c, trust)
+	info.Reason = strings.Replace(info.Reason, "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
+	return info, nil
 }

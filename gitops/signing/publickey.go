@@ -14,8 +14,8 @@ import (
 // for OpenPGP the armored public key.
 func PublicKey(s Signer) (sshKey string, openPGP []byte, err error) {
 	switch s := s.(type) {
-	case *sshSigner:
-		return string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(s.signer.PublicKey()))), nil, nil
+	case SSHKeyHolder: // a key file, ssh-agent, or a Signer wrapping one
+		return string(bytes.TrimSpace(ssh.MarshalAuthorizedKey(s.SSHPublicKey()))), nil, nil
 	case *openPGPSigner:
 		var buf bytes.Buffer
 		w, err := armor.Encode(&buf, "PGP PUBLIC KEY BLOCK", nil)

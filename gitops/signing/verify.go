@@ -96,14 +96,28 @@ func verifySSH(short string, when time.Time, data, armored []byte, signers *Allo
 		}
 		return r
 	}
-	entries := signers.lookup(sig.PublicKey)
+	signers.judge(&r, "commit "+short, sig.PublicKey, when)
+	return r
+}
+
+// judge applies the allowed signers' rules to a valid "git" signature by
+// pub made at when (a commit's committer time): the key must be listed,
+// for the "git" namespace, valid then (valid-after, valid-before), and a
+// certificate must name a principal the entry allows. It sets r's
+// Principal and Trusted, or its Reason, which starts with subject (what
+// was signed, e.g. "commit 1a2b3c4d5e6f"). VerifyCommit and CheckSigner
+// both judge through it, so a key is trusted by the same rules whether a
+// signature or only the key is at hand.
+func (as *AllowedSigners) judge(r *Result, subject string, pub ssh.PublicKey, when time.Time) {
+	r.KeyFingerprint = ssh.FingerprintSHA256(pub)
+	entries := as.lookup(pub)
 	if len(entries) == 0 {
 		file := allowedSignersPath
-		if signers != nil && signers.file != "" {
-			file = signers.file
+		if as != nil && as.file != "" {
+			file = as.file
 		}
-		r.Reason = fmt.Sprintf("commit %s is signed by key %s, which is not in %s", short, r.KeyFingerprint, file)
-		return r
+		r.Reason = fmt.Sprintf("%s is signed by key %s, which is not in %s", subject, r.KeyFingerprint, file)
+		return
 	}
 	var reasons []string
 	for _, e := range entries {
@@ -122,7 +136,7 @@ func verifySSH(short string, when time.Time, data, armored []byte, signers *Allo
 		}
 		principal := e.principals
 		if e.certAuth {
-			p, why := checkCert(sig.PublicKey.(*ssh.Certificate), e.principals, when)
+			p, why := checkCert(pub.(*ssh.Certificate), e.principals, when)
 			if why != "" {
 				reasons = append(reasons, fmt.Sprintf("%s: %s", where, why))
 				continue
@@ -131,11 +145,35 @@ func verifySSH(short string, when time.Time, data, armored []byte, signers *Allo
 		}
 		r.Principal = principal
 		r.Trusted = true
-		return r
+		return
 	}
 	r.Principal = entries[0].principals
-	r.Reason = fmt.Sprintf("commit %s: %s", short, strings.Join(reasons, "; "))
-	return r
+	r.Reason = fmt.Sprintf("%s: %s", subject, strings.Join(reasons, "; "))
+}
+
+// SSHKeyHolder is a Signer that knows its SSH public key without signing:
+// a private key file, or a key ssh-agent holds (whose public half the
+// configuration names). A wrapping Signer implements it to keep that.
+type SSHKeyHolder interface {
+	SSHPublicKey() ssh.PublicKey
+}
+
+// SSHPublicKey returns the public key of an ssh key file or ssh-agent key.
+func (s *sshSigner) SSHPublicKey() ssh.PublicKey { return s.signer.PublicKey() }
+
+// CheckSigner judges, without signing anything, whether a commit that s
+// signs at when would be trusted by signers, by the rules VerifyCommit
+// applies (judge). ok is false when s's key is not known without a
+// signature (OpenPGP, see register's checkSigner): the caller then has to
+// sign a probe and verify it.
+func CheckSigner(s Signer, signers *AllowedSigners, when time.Time) (r Result, ok bool) {
+	k, isSSH := s.(SSHKeyHolder)
+	if !isSSH || s.Format() != FormatSSH {
+		return Result{}, false
+	}
+	r = Result{Signed: true, Format: FormatSSH}
+	signers.judge(&r, "a commit it signs", k.SSHPublicKey(), when)
+	return r, true
 }
 
 // checkCert checks an SSH certificate signed by a cert-authority entry and

@@ -44,7 +44,8 @@ type Result struct {
 	Size int64
 	// Files is 1 for a file, the number of files for a directory.
 	Files int
-	// Tree lists a directory's files; nil for a file.
+	// Tree lists a directory's files; nil for a file, and for a
+	// directory whose digest came whole from the stat cache (unchanged).
 	Tree *Tree
 }
 
@@ -66,6 +67,15 @@ type Hasher struct {
 	Cache *StatCache
 	// Progress, when set, receives the bytes hashed.
 	Progress Progress
+
+	mu     sync.Mutex
+	walked map[string]walkResult // by Check, for the next run of the path
+}
+
+// walkResult is a directory walk Check made.
+type walkResult struct {
+	fi    fs.FileInfo
+	files []file
 }
 
 // file is a regular file found by the walk.
@@ -87,18 +97,52 @@ func (h *Hasher) Add(ctx context.Context, st Store, path string) (Result, error)
 	return h.run(ctx, st, path)
 }
 
+// Check checks p as CheckInput does, without reading any file's content,
+// and keeps the walk of a directory for the next Hash or Add of the same
+// path, which then does not walk it again: a directory of 10,000 small
+// files is stat-ed once, not twice.
+func (h *Hasher) Check(p string) (fs.FileInfo, error) {
+	fi, files, err := checkInput(p)
+	if err != nil || !fi.IsDir() {
+		return fi, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.walked == nil {
+		h.walked = map[string]walkResult{}
+	}
+	h.walked[p] = walkResult{fi, files}
+	return fi, nil
+}
+
+// checked returns (and forgets) the walk Check made of p.
+func (h *Hasher) checked(p string) (walkResult, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w, ok := h.walked[p]
+	delete(h.walked, p)
+	return w, ok
+}
+
 func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	verb := "hashing"
 	if st != nil {
 		verb = "adding"
 	}
-	fi, err := os.Stat(p)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s %q: %w", verb, p, statError(p, err))
-	}
 	prog := h.Progress
 	if prog == nil {
 		prog = NoProgress
+	}
+	var files []file
+	w, ok := h.checked(p)
+	fi := w.fi
+	if ok {
+		files = w.files
+	} else {
+		var err error
+		if fi, err = os.Stat(p); err != nil {
+			return Result{}, fmt.Errorf("%s %q: %w", verb, p, statError(p, err))
+		}
 	}
 	res := Result{Path: p, IsDir: fi.IsDir()}
 	if !fi.IsDir() {
@@ -115,9 +159,10 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 		return res, nil
 	}
 
-	var files []file
-	if err := walk(p, "", fi, nil, &files); err != nil {
-		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
+	if !ok {
+		if err := walk(p, "", fi, nil, &files); err != nil {
+			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
+		}
 	}
 	var total int64
 	for _, f := range files {
@@ -125,6 +170,22 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	}
 	prog.Start(filepath.Base(p), total)
 	defer prog.Done()
+
+	// An unchanged directory (every file's stat data as when it was last
+	// hashed) is one lookup, and, for a file store whose blob directory
+	// has not changed since it held every blob of it, no stat of any blob.
+	dkey, cacheable := h.Cache.dirKey(files)
+	// The blob directory as it is before any blob is looked at: if a blob
+	// is added or removed from now on, this no longer matches next time.
+	store, blobs, blobsOK := h.Cache.blobsKey(st)
+	if e, ok := h.Cache.getDir(p, dkey); ok && cacheable {
+		hit := st == nil || (blobsOK && e.Store != "" && store == e.Store && blobs == e.Blobs)
+		if hit {
+			AddSkipped(prog, total)
+			res.Digest, res.Size, res.Files = e.Digest, e.Size, e.Files
+			return res, nil
+		}
+	}
 
 	// Small files stored in a file store share one sync (durable.Batch):
 	// two fsyncs per 4 KiB blob cost more than everything else together.
@@ -162,6 +223,18 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 		if err := st.Put(ctx, res.Digest, int64(len(listing)), bytes.NewReader(listing)); err != nil {
 			return Result{}, fmt.Errorf("%s %q: storing tree listing: %w", verb, p, err)
 		}
+	}
+	if cacheable {
+		e := dirEntry{Key: dkey, Digest: res.Digest, Size: res.Size, Files: res.Files}
+		if st != nil && blobsOK {
+			// Every blob is in st now; the blob directory's stat data from
+			// before they were looked at says whether that is still so
+			// next time (it does not match if any was added or removed).
+			e.Store, e.Blobs = store, blobs
+		} else if old, ok := h.Cache.getDir(p, dkey); ok && st == nil {
+			e.Store, e.Blobs = old.Store, old.Blobs // hashing stores nothing, removes nothing
+		}
+		h.Cache.setDir(p, e)
 	}
 	return res, nil
 }
@@ -278,7 +351,10 @@ type onlyWriter struct{ io.Writer }
 
 // walk appends the regular files under dir (whose stat is fi, reached as
 // rel) to files. Symlinks are followed; ancestors holds the directories on
-// the current path, to detect loops.
+// the current path, to detect loops. Each directory is read once through
+// an os.Root, whose ReadDir stats every entry relative to the directory
+// (fstatat, no path lookup), so a directory of many small files costs one
+// stat per file; only a symlink is stat-ed again, by path, to follow it.
 func walk(dir, rel string, fi fs.FileInfo, ancestors []walked, files *[]file) error {
 	for _, a := range ancestors {
 		if os.SameFile(a.fi, fi) {
@@ -286,7 +362,12 @@ func walk(dir, rel string, fi fs.FileInfo, ancestors []walked, files *[]file) er
 		}
 	}
 	ancestors = append(ancestors, walked{dir, fi})
-	entries, err := os.ReadDir(dir)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
+	}
+	defer root.Close()
+	entries, err := fs.ReadDir(root.FS(), ".")
 	if err != nil {
 		return fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
 	}
@@ -296,7 +377,11 @@ func walk(dir, rel string, fi fs.FileInfo, ancestors []walked, files *[]file) er
 		if strings.ContainsAny(name, "\n\r") {
 			return fmt.Errorf("file name %q contains a newline, which a tree listing cannot hold: rename it", abs)
 		}
-		fi, err := os.Stat(abs)
+		// An entry read through a Root carries its lstat (os.newUnixDirent).
+		fi, err := de.Info()
+		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			fi, err = os.Stat(abs)
+		}
 		if err != nil {
 			return fmt.Errorf("%q: %w", abs, statError(abs, err))
 		}

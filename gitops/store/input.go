@@ -44,19 +44,27 @@ func OpenRegular(p string) (*os.File, fs.FileInfo, error) {
 // inputs checks them all first, so that a bad one costs nothing and
 // leaves nothing in the store. The errors name the offending file but not
 // p, which the caller names.
+//
+// Hasher.Check does the same and keeps the walk for the Hasher's next
+// Hash or Add of p.
 func CheckInput(p string) (fs.FileInfo, error) {
+	fi, _, err := checkInput(p)
+	return fi, err
+}
+
+func checkInput(p string) (fs.FileInfo, []file, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, statError(p, err)
+		return nil, nil, statError(p, err)
 	}
 	if !fi.IsDir() {
-		return fi, checkKind(p, fi)
+		return fi, nil, checkKind(p, fi)
 	}
 	var files []file
 	if err := walk(p, "", fi, nil, &files); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return fi, nil
+	return fi, files, nil
 }
 
 // ctxReader stops a copy soon after ctx is done: each Read first checks
