@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -87,4 +89,41 @@ func SigReason(s SignatureInfo) string {
 		return "unsigned"
 	}
 	return "not by an allowed signer"
+}
+
+// ProbeSignature judges, against t, the signature id's key would put on a
+// commit: it signs a probe commit (never stored) with the key and
+// verifies it as verify and check verify real commits, so every rule of
+// allowed_signers (principals, namespaces, validity) is the one applied.
+// Reason, when not trusted, speaks of "a commit it signs".
+func ProbeSignature(id Identity, t *Trust) (SignatureInfo, error) {
+	if id.Signer == nil {
+		return SignatureInfo{Reason: "no signing key"}, nil
+	}
+	sig := id.Signature
+	sig.When = time.Now()
+	probe := &object.Commit{
+		Author:    sig,
+		Committer: sig,
+		Message:   "modelgit: probe of the signing key\n",
+		TreeHash:  plumbing.ZeroHash,
+	}
+	payload := &plumbing.MemoryObject{}
+	if err := probe.EncodeWithoutSignature(payload); err != nil {
+		return SignatureInfo{}, err
+	}
+	rd, err := payload.Reader()
+	if err != nil {
+		return SignatureInfo{}, err
+	}
+	armored, err := id.Signer.Sign(rd)
+	if err != nil {
+		return SignatureInfo{}, fmt.Errorf("signing with %s key %s: %w", id.Signer.Format(), id.Signer.KeyID(), err)
+	}
+	probe.PGPSignature = string(armored)
+	info := SignatureOf(probe, t)
+	if !info.Trusted {
+		info.Reason = strings.Replace(SigReason(info), "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
+	}
+	return info, nil
 }

@@ -2,11 +2,6 @@ package register
 
 import (
 	"fmt"
-	"strings"
-	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/manifests"
@@ -45,29 +40,12 @@ func (r *repository) checkSigner(opts RegisterOptions) error {
 	if err != nil {
 		return err
 	}
-	sig := opts.Identity
-	sig.When = time.Now()
-	probe := &object.Commit{
-		Author:    sig,
-		Committer: sig,
-		Message:   "modelgit: probe of the signing key\n",
-		TreeHash:  plumbing.ZeroHash,
-	}
-	payload := &plumbing.MemoryObject{}
-	if err := probe.EncodeWithoutSignature(payload); err != nil {
-		return err
-	}
-	rd, err := payload.Reader()
-	if err != nil {
-		return err
-	}
-	armored, err := opts.Signer.Sign(rd)
+	info, err := gitops.ProbeSignature(id, trust)
 	if err != nil {
 		return fmt.Errorf("registering %q: %w", opts.Model, err)
 	}
-	probe.PGPSignature = string(armored)
-	if info := gitops.SignatureOf(probe, trust); !info.Trusted {
-		why := strings.Replace(gitops.SigReason(info), "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
+	if !info.Trusted {
+		why := info.Reason
 		return fmt.Errorf("registering %q: %w at %s (%s): verify would report its commit \"not trusted\" and check would fail it; %s(in a commit signed by an allowed signer, through a pull request), or register with --no-sign for an experiment",
 			opts.Model, ErrUntrustedSigner, head.String()[:12], why, add)
 	}
