@@ -72,4 +72,3 @@ func MergeLocal(ctx context.Context, reg *gitops.Repository, opts LocalMergeOpti
 func Verify(ctx context.Context, reg *gitops.Repository, opts VerifyOptions) (*VerifyReport, error) {
 	return of(reg).Verify(ctx, opts)
 }
-
