@@ -208,6 +208,9 @@ func (c *checkRun) localApprovals(ctx context.Context) error {
 	for _, s := range local.ApprovedBy {
 		p := parsePerson(s)
 		a := Approval{User: identText(s), State: forge.ReviewApproved, CommitID: rep.Head}
+		if p.email != "" {
+			a.User = strings.TrimSpace(identText(p.name) + " <" + identText(p.email) + ">")
+		}
 		switch {
 		case p.email == "" || p.name == "":
 			a.Reason = `not "Name <email>"`
@@ -217,8 +220,7 @@ func (c *checkRun) localApprovals(ctx context.Context) error {
 			a.Reason = ex.matching(func(q person) bool { return samePerson(p, q) }, p.text)
 		}
 		if a.Counted = a.Reason == ""; a.Counted {
-			a.Identity = identText(p.name) + " <" + identText(p.email) + ">"
-			a.User = a.Identity
+			a.Identity = a.User
 			counted = append(counted, p)
 			t.counted++
 		}
