@@ -228,6 +228,9 @@ var fakes sync.Map // *testscript.TestScript → *githubfake.Server
 //	                      email) and give LOGIN a public profile NAME <EMAIL>
 //	githubfake approve N LOGIN
 //	                      LOGIN approves pull request #N at its current head
+//	githubfake pr BRANCH TITLE...
+//	                      open a pull request from BRANCH (pushed) into main, as
+//	                      the web page's "Create pull request" does
 func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: githubfake start | githubfake merge N | githubfake protect BRANCH SETTING...")
@@ -313,8 +316,19 @@ func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("githubfake approve: no pull request #%d", n)
 		}
 		fake.AddReview(n, args[2], forge.ReviewApproved, "")
+	case "pr":
+		v, ok := fakes.Load(ts)
+		if neg || len(args) < 3 || !ok {
+			ts.Fatalf("usage: githubfake pr BRANCH TITLE..., after githubfake start")
+		}
+		fake := v.(*githubfake.Server)
+		fg, err := forge.NewGitHub(forge.GitHubOptions{Repository: fake.Repository(), BaseURL: fake.URL()})
+		ts.Check(err)
+		pr, err := fg.CreatePullRequest(context.Background(), forge.PullRequestSpec{Title: strings.Join(args[2:], " "), Head: args[1], Base: "main"})
+		ts.Check(err)
+		ts.Logf("opened pull request #%d", pr.Number)
 	default:
-		ts.Fatalf("githubfake: unknown subcommand %q; want start, merge, protect, user or approve", args[0])
+		ts.Fatalf("githubfake: unknown subcommand %q; want start, merge, protect, user, approve or pr", args[0])
 	}
 }
 
