@@ -129,7 +129,7 @@ checked. Push the base afterwards (git push origin BASE).`,
 	fl.StringVar(&opts.Remote, "remote", "", "fetch the pull request's branches from this git remote first")
 	fl.BoolVar(&opts.Local, "local", false, "merge --head into --base in this clone, without a forge, with the approvers --approved-by asserts")
 	fl.StringVar(&opts.Head, "head", "", "with --local: the promotion `BRANCH` to merge")
-	fl.StringArrayVar(&opts.ApprovedBy, "approved-by", nil, "with --local: an approver, `'NAME <EMAIL>'`, asserted by the merger (repeatable)")
+	fl.StringArrayVar(&opts.ApprovedBy, "approved-by", nil, "with --local: an approver, `'NAME <EMAIL>'`, whom the merger asserts approved (repeatable)")
 	fl.StringVar(&opts.SigningKey, "signing-key", "", "with --local: key to sign the merge commit with (default: git config user.signingkey)")
 	fl.BoolVar(&opts.Report, "publish", false, "publish the re-check as check --publish does (commit status, sticky comment; in GitHub Actions also job summary, step outputs, annotations)")
 	cmdutil.AddOutputFlag(cmd, &opts.Output, cmdutil.OutputText, cmdutil.OutputJSON)
