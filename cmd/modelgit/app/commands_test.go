@@ -194,6 +194,7 @@ func TestCommandFlags(t *testing.T) {
 				"rollback":   NewCmdRollback(f, func(o *RollbackOptions) error { return capture(o) }),
 				"render":     NewCmdRender(f, func(o *RenderOptions) error { return capture(o) }),
 				"status":     NewCmdStatus(f, func(o *StatusOptions) error { return capture(o) }),
+				"merge":      NewCmdMerge(f, func(o *MergeOptions) error { return capture(o) }),
 			}
 			for _, c := range root.Commands() {
 				if _, ok := replace[c.Name()]; ok {
