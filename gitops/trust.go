@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -100,4 +101,47 @@ func SigReason(s SignatureInfo) string {
 		return "unsigned"
 	}
 	return "not by an allowed signer"
+}
+
+// JudgeSigner judges, against t, the signature id's key would put on a
+// commit made at when, by the rules verify and check apply to real
+// commits (principals, namespaces, validity). An SSH key is judged by its
+// public key, without signing (SignerTrusted), so a hardware key is
+// touched once per command; an OpenPGP key signs a probe commit (never
+// stored) that is verified as a real one would be, because which subkey
+// signs, and its expiry and revocation, only a signature shows. Reason,
+// when not trusted, speaks of "a commit it signs".
+func JudgeSigner(id Identity, t *Trust, when time.Time) (SignatureInfo, error) {
+	if id.Signer == nil {
+		return SignatureInfo{Reason: "no signing key"}, nil
+	}
+	if info, ok := SignerTrusted(id.Signer, t, when); ok {
+		return info, nil
+	}
+	sig := id.Signature
+	sig.When = when
+	probe := &object.Commit{
+		Author:    sig,
+		Committer: sig,
+		Message:   "modelgit: probe of the signing key\n",
+		TreeHash:  plumbing.ZeroHash,
+	}
+	payload := &plumbing.MemoryObject{}
+	if err := probe.EncodeWithoutSignature(payload); err != nil {
+		return SignatureInfo{}, err
+	}
+	rd, err := payload.Reader()
+	if err != nil {
+		return SignatureInfo{}, err
+	}
+	armored, err := id.Signer.Sign(rd)
+	if err != nil {
+		return SignatureInfo{}, fmt.Errorf("signing with %s key %s: %w", id.Signer.Format(), id.Signer.KeyID(), err)
+	}
+	probe.PGPSignature = string(armored)
+	info := SignatureOf(probe, t)
+	if !info.Trusted {
+		info.Reason = strings.Replace(SigReason(info), "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
+	}
+	return info, nil
 }

@@ -42,11 +42,33 @@ func Merge(ctx context.Context, reg *gitops.Repository, opts MergeOptions) (*Mer
 	return of(reg).Merge(ctx, opts)
 }
 
+// MergeLocal merges a promotion branch into a local base branch without
+// a forge, as Merge does through one: it judges the branch as Check does
+// (base..head, with the approvers the merger asserts counted by the
+// policy's count, and the merger, the requester, the registrant and the
+// branch's committers, authors and signers excluded), and when that
+// passes, commits on the base a merge commit signed by the merger, whose
+// trailers record the approvers (Approved-by), the merger (Merged-by),
+// the policies, Merge-Method: local and the head checked. The approvers
+// are asserted, not proven: what vouches for them is the merger's
+// signature, which must be an allowed signer's at the base.
+//
+// It never forces: the head must contain the base's tip (an up-to-date
+// branch, whose tree the merge takes), the work tree must be clean, and
+// the base branch moves by compare-and-swap. A head already merged
+// returns a result with AlreadyMerged and no error.
+func MergeLocal(ctx context.Context, reg *gitops.Repository, opts LocalMergeOptions) (*MergeResult, error) {
+	return of(reg).MergeLocal(ctx, opts)
+}
+
 // Verify checks, over a range of history, that every commit touching
-// models/, environments/, rendered/ or policies/ is signed by an allowed
-// signer (as listed at the tip), that no registered version was modified
-// or deleted, that the manifests at the tip parse, and that every artifact
-// they reference resolves in the store (re-hashed with Deep).
+// models/, environments/, rendered/, policies/ or modelgit.yaml is signed
+// by a signer in force at its first parent (the chain of trust from the
+// trust root: gitops.TrustChain) and still allowed at the tip, that no
+// registered version was modified or deleted, that no symbolic link is
+// committed in a governed path, that the manifests and releases at the
+// tip parse and validate, and that every artifact they reference resolves
+// in the store (re-hashed with Deep).
 func Verify(ctx context.Context, reg *gitops.Repository, opts VerifyOptions) (*VerifyReport, error) {
 	return of(reg).Verify(ctx, opts)
 }

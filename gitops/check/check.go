@@ -36,6 +36,9 @@ type CheckOptions struct {
 	// Now is the time soak is measured at; zero means the registry's
 	// clock.
 	Now time.Time
+	// Local, without PR, judges the approvals a merger asserts
+	// (MergeLocal) instead of skipping approvals.
+	Local *LocalApprovals
 }
 
 // ErrStaleBase is returned by Check and Merge when the base at hand does
@@ -144,9 +147,14 @@ func (r *repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport
 			return nil, err
 		}
 	}
-	if pr == nil {
-		c.skip(CheckApprovals, "not checked: no pull request (run with --pr N against the forge)")
-	} else {
+	switch {
+	case pr == nil && opts.Local != nil:
+		if err := c.localApprovals(ctx); err != nil {
+			return nil, err
+		}
+	case pr == nil:
+		c.skip(CheckApprovals, "not checked: no pull request (run with --pr N against the forge, or merge --local with --approved-by)")
+	default:
 		c.approvals(ctx, pr)
 	}
 	c.rep.Passed = len(c.rep.Failed()) == 0

@@ -317,6 +317,9 @@ func eligibleText(ru approvalRules, ex *exclusions) string {
 	for _, p := range ex.registrants {
 		not = append(not, "the registrant "+p.text)
 	}
+	for _, p := range ex.mergers {
+		not = append(not, "the merger "+p.text)
+	}
 	for _, group := range []struct {
 		what string
 		ps   []person

@@ -62,39 +62,51 @@ type exclusions struct {
 	registrants []person
 	committers  []person
 	signers     []person
+	// mergers is who makes the merge (merge --local): the merger and
+	// their signing key's principal.
+	mergers []person
 }
 
 // reason says why login may not approve, "" when nothing excludes them.
 // isBot is the forge's word that the account is a bot.
 func (e *exclusions) reason(login string, isBot bool) string {
-	anyMatch := func(ps []person) (string, bool) {
-		for _, p := range ps {
-			if p.matches(login) {
-				return p.text, true
-			}
-		}
-		return "", false
-	}
 	switch {
 	case isBot || strings.HasSuffix(strings.ToLower(login), "[bot]"):
 		return "a bot"
 	case strings.EqualFold(login, e.author):
 		return "opened the pull request"
 	}
-	if who, ok := anyMatch(e.requesters); ok {
-		return "requested the promotion (Requested-by: " + who + ")"
+	return e.matching(func(p person) bool { return p.matches(login) }, login)
+}
+
+// matching says why someone match finds among the excluded may not
+// approve ("" when nobody): who is how the approver is named.
+func (e *exclusions) matching(match func(person) bool, who string) string {
+	anyMatch := func(ps []person) (string, bool) {
+		for _, p := range ps {
+			if match(p) {
+				return p.text, true
+			}
+		}
+		return "", false
 	}
-	if who, ok := anyMatch(e.registrants); ok {
-		return "registered the version (" + who + ")"
+	if what, ok := anyMatch(e.mergers); ok {
+		return "merges the promotion (" + what + ")"
 	}
-	if who, ok := anyMatch(e.committers); ok {
-		if strings.EqualFold(who, login) {
+	if what, ok := anyMatch(e.requesters); ok {
+		return "requested the promotion (Requested-by: " + what + ")"
+	}
+	if what, ok := anyMatch(e.registrants); ok {
+		return "registered the version (" + what + ")"
+	}
+	if what, ok := anyMatch(e.committers); ok {
+		if strings.EqualFold(what, who) {
 			return "committed to the pull request"
 		}
-		return "committed to the pull request (" + who + ")"
+		return "committed to the pull request (" + what + ")"
 	}
-	if who, ok := anyMatch(e.signers); ok {
-		return "signed the pull request's commits (" + who + ")"
+	if what, ok := anyMatch(e.signers); ok {
+		return "signed the pull request's commits (" + what + ")"
 	}
 	return ""
 }
@@ -189,7 +201,7 @@ func (l *loginLinks) people(cms []*object.Commit) []person {
 // Logins come from the forge as GitHub shows them on each commit.
 func (c *checkRun) excluded(ctx context.Context, pr *forge.PullRequest) (*exclusions, error) {
 	fg := c.opts.Forge
-	links := &loginLinks{bySHA: map[string]forge.Commit{}, byEmail: map[string][]string{}}
+	links := newLoginLinks()
 	listed, err := fg.ListCommits(ctx, pr.Number)
 	if err != nil {
 		return nil, err
@@ -204,7 +216,21 @@ func (c *checkRun) excluded(ctx context.Context, pr *forge.PullRequest) (*exclus
 	if err := links.resolve(ctx, fg, append(append([]*object.Commit{}, c.commit...), regs...)); err != nil {
 		return nil, err
 	}
-	ex := &exclusions{author: pr.Author, committers: links.people(c.commit)}
+	ex := c.exclusionsFrom(links, regs)
+	ex.author = pr.Author
+	return ex, nil
+}
+
+func newLoginLinks() *loginLinks {
+	return &loginLinks{bySHA: map[string]forge.Commit{}, byEmail: map[string][]string{}}
+}
+
+// exclusionsFrom names the people excluded from approving, with the
+// logins links gives them: the committers and authors of the range, the
+// requesters, the registrants (of the candidates and of their
+// registration commits regs) and the signers.
+func (c *checkRun) exclusionsFrom(links *loginLinks, regs []*object.Commit) *exclusions {
+	ex := &exclusions{committers: links.people(c.commit)}
 	for _, s := range c.requesters() {
 		ex.requesters = append(ex.requesters, links.link(parsePerson(s)))
 	}
@@ -219,7 +245,7 @@ func (c *checkRun) excluded(ctx context.Context, pr *forge.PullRequest) (*exclus
 	for _, s := range c.signerPrincipals() {
 		ex.signers = append(ex.signers, links.link(parsePerson(s)))
 	}
-	return ex, nil
+	return ex
 }
 
 // signerPrincipals are the principals of the allowed keys (at the base)

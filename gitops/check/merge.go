@@ -29,6 +29,9 @@ type MergeResult struct {
 	Commit string `json:"commit,omitempty"`
 	// Message is the merge commit's message.
 	Message string `json:"message"`
+	// AlreadyMerged says that MergeLocal found the head merged into the
+	// base already, and did nothing.
+	AlreadyMerged bool `json:"alreadyMerged,omitempty"`
 }
 
 // Merge checks a pull request and, when the check passes, merges it
@@ -171,6 +174,13 @@ func MergeMessage(rep *CheckReport) string {
 			prRef += " " + oneLine(pr.URL)
 		}
 	}
+	return mergeMessage(subject, prRef, rep, nil)
+}
+
+// mergeMessage is a merge commit message: subject, the promotions of rep,
+// and the trailers Approved-by, then extra, then Policy, Pull-Request
+// (when prRef is set) and Checked-Head.
+func mergeMessage(subject, prRef string, rep *CheckReport, extra []repo.Trailer) string {
 	var body strings.Builder
 	for _, p := range rep.Promotions {
 		fmt.Fprintf(&body, "- %s %s → %s in %s (%s)\n", oneLine(p.Model), orNone(oneLine(p.From)), orNone(oneLine(p.To)), oneLine(p.Environment), oneLine(p.Strategy))
@@ -185,6 +195,7 @@ func MergeMessage(rep *CheckReport) string {
 			trailers = append(trailers, repo.Trailer{Key: "Approved-by", Value: who})
 		}
 	}
+	trailers = append(trailers, extra...)
 	envs := make([]string, 0, len(rep.Policies))
 	for env := range rep.Policies {
 		envs = append(envs, env)

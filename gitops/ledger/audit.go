@@ -26,9 +26,15 @@ const (
 // How a change reached the followed branch.
 const (
 	ViaModelgit = "modelgit merge"          // merge commit with Approved-by/Policy/Pull-Request trailers
+	ViaLocal    = "modelgit merge --local"  // the same, made without a forge: Merge-Method: local, approvers asserted by the merger
 	ViaOutside  = "merged outside modelgit" // a merge commit without them (the forge's button, git merge)
 	ViaDirect   = "direct commit"           // a commit straight on the branch, no pull request
 )
+
+// Reviewed reports whether a change that came via (an AuditEvent's Via)
+// was judged and merged by modelgit: through the forge, or locally with
+// approvers the merger asserted and signed for.
+func Reviewed(via string) bool { return via == ViaModelgit || via == ViaLocal }
 
 // ReleaseState is a release file's content as audit reports it.
 type ReleaseState struct {

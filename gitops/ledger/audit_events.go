@@ -183,6 +183,15 @@ func mergeTrailers(mt map[string][]string) bool {
 	return len(mt["approved-by"]) > 0 || first(mt, "policy") != "" || first(mt, "pull-request") != ""
 }
 
+// mergeVia is how a merge with modelgit's trailers (mt) was made: by
+// merge --local (Merge-Method: local), else through the forge.
+func mergeVia(mt map[string][]string) string {
+	if strings.EqualFold(first(mt, "merge-method"), "local") {
+		return ViaLocal
+	}
+	return ViaModelgit
+}
+
 // commitEvents is what the events of one first-parent commit share while
 // they are built: the commit, the event fields it sets, and the commits
 // that may explain its changes (a direct commit itself; for a merge its
@@ -250,7 +259,7 @@ func (s *EventScanner) newCommitEvents(c *repo.FPCommit) (*commitEvents, error) 
 	setMergeFields(&ce.base, commit, mt)
 	ce.base.Via = ViaOutside
 	if mergeTrailers(mt) {
-		ce.base.Via = ViaModelgit
+		ce.base.Via = mergeVia(mt)
 	}
 	if raw, ok := c.Objects[c.Parents[1]]; ok {
 		p2, err := repo.LightCommit(c.Parents[1], raw)
@@ -408,14 +417,14 @@ func (s *EventScanner) attribute(ce *commitEvents, ev *AuditEvent, src *source, 
 	}
 	// Not the head of the merged branch.
 	ev.Notes = append(ev.Notes, fmt.Sprintf("the change commit %s is not the head of the merged branch (%s is): later commits were merged with it", src.commit.Hash.String()[:12], ce.sources[0].commit.Hash.String()[:12]))
-	if ev.Via == ViaModelgit {
+	if Reviewed(ev.Via) {
 		return nil
 	}
 	if m := approvingMerge(ce, src.commit.Hash); m != nil {
 		// A `git pull` merge of a modelgit merge: the approvals are that
 		// merge's.
 		setMergeFields(ev, m.commit, m.common)
-		ev.Via = ViaModelgit
+		ev.Via = mergeVia(m.common)
 		ev.Notes = append(ev.Notes, fmt.Sprintf("merged by modelgit in %s, which reached the branch through the merge %s (a `git pull` merge)", m.commit.Hash.String()[:12], ev.Commit[:12]))
 	}
 	return nil

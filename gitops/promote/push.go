@@ -94,7 +94,7 @@ func (r *repository) commitOnBranch(ctx context.Context, branch string, opts Pro
 	// head, which would dismiss the approvals of the pull request it is
 	// pushed to.
 	if parent == head {
-		local, err := r.BranchTip(ctx, branch)
+		local, err := r.Repo().BranchTip(ctx, branch) // not the ledger's, which warns about a branch Flux follows
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}

@@ -2,11 +2,7 @@ package register
 
 import (
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/manifests"
@@ -58,45 +54,13 @@ func (r *repository) checkSigner(opts RegisterOptions) error {
 		return err
 	}
 	// The time the commit will carry (commitVersion).
-	when := r.Now().UTC().Truncate(time.Second)
-	info, ok := gitops.SignerTrusted(opts.Signer, trust, when)
-	if !ok {
-		if info, err = probe(opts, trust, when); err != nil {
-			return err
-		}
+	info, err := gitops.JudgeSigner(id, trust, r.Now().UTC().Truncate(time.Second))
+	if err != nil {
+		return fmt.Errorf("registering %q: %w", opts.Model, err)
 	}
 	if !info.Trusted {
 		return fmt.Errorf("registering %q: %w at %s (%s): verify would report its commit \"not trusted\" and check would fail it; %s(in a commit signed by an allowed signer, through a pull request), or register with --no-sign for an experiment",
 			opts.Model, ErrUntrustedSigner, head.String()[:12], gitops.SigReason(info), add)
 	}
 	return nil
-}
-
-// probe signs a probe commit made at when with opts.Signer and verifies
-// it against trust, as verify and check will verify the real one.
-func probe(opts RegisterOptions, trust *gitops.Trust, when time.Time) (gitops.SignatureInfo, error) {
-	sig := opts.Identity
-	sig.When = when
-	c := &object.Commit{
-		Author:    sig,
-		Committer: sig,
-		Message:   "modelgit: probe of the signing key\n",
-		TreeHash:  plumbing.ZeroHash,
-	}
-	payload := &plumbing.MemoryObject{}
-	if err := c.EncodeWithoutSignature(payload); err != nil {
-		return gitops.SignatureInfo{}, err
-	}
-	rd, err := payload.Reader()
-	if err != nil {
-		return gitops.SignatureInfo{}, err
-	}
-	armored, err := opts.Signer.Sign(rd)
-	if err != nil {
-		return gitops.SignatureInfo{}, fmt.Errorf("registering %q: %w", opts.Model, err)
-	}
-	c.PGPSignature = string(armored)
-	info := gitops.SignatureOf(c, trust)
-	info.Reason = strings.Replace(info.Reason, "commit "+plumbing.ZeroHash.String()[:12]+" ", "a commit it signs ", 1)
-	return info, nil
 }

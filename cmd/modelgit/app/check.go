@@ -74,7 +74,8 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
 Policies, allowed signers and modelgit.yaml (environments, order, clusters)
 come from the base, never from the pull request being judged; the changes
 are those since the merge base, as on the forge. With --base and --head the check runs locally, without a forge:
-approvals are skipped, and the report says so. The exit code is 1 when the
+approvals are skipped, and the report says so (merge --local judges the
+approvers named to it, then merges). The exit code is 1 when the
 check fails.
 
 With --pr, the base judged is the one the forge merges the pull request

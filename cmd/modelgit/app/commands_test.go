@@ -46,6 +46,20 @@ func TestCommandFlags(t *testing.T) {
 				}
 			}},
 		{name: "register needs a model", cli: "register --weights w", wantErr: "the model name is required"},
+		{name: "merge --local", cli: "merge --local --head modelgit/promote/dev/m-1.0.0 --base trunk --approved-by Bob<bob@example.com> --approved-by Carol<carol@example.com> --signing-key k",
+			check: func(t *testing.T, got any) {
+				o := got.(*MergeOptions)
+				if !o.Local || o.Head != "modelgit/promote/dev/m-1.0.0" || o.Base != "trunk" || o.SigningKey != "k" ||
+					!reflect.DeepEqual(o.ApprovedBy, []string{"Bob<bob@example.com>", "Carol<carol@example.com>"}) {
+					t.Errorf("got %+v", o)
+				}
+			}},
+		{name: "merge --local needs a head", cli: "merge --local", wantErr: "--local needs --head BRANCH"},
+		{name: "merge --local approver is Name <email>", cli: "merge --local --head b --approved-by bob@example.com", wantErr: "want 'Name <email>'"},
+		{name: "merge --local is not --pr", cli: "merge --local --head b --pr 3", wantErr: "give one or the other"},
+		{name: "merge --local does not publish", cli: "merge --local --head b --publish", wantErr: "--publish posts to a forge"},
+		{name: "merge --pr takes no approvers", cli: "merge --pr 3 --approved-by B<b@example.com>", wantErr: "--head and --approved-by go with --local"},
+
 		{name: "register remembers weights", cli: "register m --allow-removal", check: func(t *testing.T, got any) {
 			// The weights may come from models/m/model.yaml (register:).
 			if o := got.(*RegisterOptions); o.Model != "m" || o.Weights != "" || !o.AllowRemoval {
@@ -180,6 +194,7 @@ func TestCommandFlags(t *testing.T) {
 				"rollback":   NewCmdRollback(f, func(o *RollbackOptions) error { return capture(o) }),
 				"render":     NewCmdRender(f, func(o *RenderOptions) error { return capture(o) }),
 				"status":     NewCmdStatus(f, func(o *StatusOptions) error { return capture(o) }),
+				"merge":      NewCmdMerge(f, func(o *MergeOptions) error { return capture(o) }),
 			}
 			for _, c := range root.Commands() {
 				if _, ok := replace[c.Name()]; ok {

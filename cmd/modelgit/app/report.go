@@ -158,7 +158,7 @@ func eventExceptions(e ledger.AuditEvent) []string {
 	if e.Forced != "" {
 		exceptions = append(exceptions, fmt.Sprintf("Forced past the promotion order: %s — %s", where, e.Forced))
 	}
-	if e.Via != ledger.ViaModelgit {
+	if !ledger.Reviewed(e.Via) {
 		exceptions = append(exceptions, fmt.Sprintf("%s: %s", upperFirst(e.Via), where))
 	}
 	if len(e.ApprovedBy) == 0 {

@@ -46,6 +46,13 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, scriptParams(t, filepath.Join("..", "..", "..", "testdata", "script")))
 }
 
+// TestStories runs the stories in cmd/modelgit/app/testdata/*.txtar, each
+// a team's path through the README told top to bottom (#13): "a team of
+// three" (team.txtar) and "no forge" (noforge.txtar).
+func TestStories(t *testing.T) {
+	testscript.Run(t, scriptParams(t, "testdata"))
+}
+
 // TestScriptHelpers checks the custom script commands on their own.
 func TestScriptHelpers(t *testing.T) {
 	testscript.Run(t, scriptParams(t, filepath.Join("testdata", "helpers")))
@@ -216,6 +223,14 @@ var fakes sync.Map // *testscript.TestScript → *githubfake.Server
 //	githubfake protect BRANCH [status] [strict] [dismiss-stale] [signatures]
 //	                      give BRANCH classic branch protection with the named
 //	                      settings ("status": modelgit/promotion required)
+//	githubfake user LOGIN EMAIL [NAME...]
+//	                      link commit EMAIL to LOGIN (as GitHub links a verified
+//	                      email) and give LOGIN a public profile NAME <EMAIL>
+//	githubfake approve N LOGIN
+//	                      LOGIN approves pull request #N at its current head
+//	githubfake pr BRANCH TITLE...
+//	                      open a pull request from BRANCH (pushed) into main, as
+//	                      the web page's "Create pull request" does
 func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 0 {
 		ts.Fatalf("usage: githubfake start | githubfake merge N | githubfake protect BRANCH SETTING...")
@@ -280,8 +295,40 @@ func cmdGitHubFake(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		v.(*githubfake.Server).SetBranchProtection(args[1], p)
+	case "user":
+		v, ok := fakes.Load(ts)
+		if neg || len(args) < 3 || !ok {
+			ts.Fatalf("usage: githubfake user LOGIN EMAIL [NAME...], after githubfake start")
+		}
+		fake := v.(*githubfake.Server)
+		name := strings.Join(args[3:], " ")
+		fake.SetUserEmail(args[1], args[2])
+		fake.SetUserProfile(args[1], name, args[2], 0)
+	case "approve":
+		v, ok := fakes.Load(ts)
+		if neg || len(args) != 3 || !ok {
+			ts.Fatalf("usage: githubfake approve N LOGIN, after githubfake start")
+		}
+		fake := v.(*githubfake.Server)
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if n < 1 || n > len(fake.PullRequests()) {
+			ts.Fatalf("githubfake approve: no pull request #%d", n)
+		}
+		fake.AddReview(n, args[2], forge.ReviewApproved, "")
+	case "pr":
+		v, ok := fakes.Load(ts)
+		if neg || len(args) < 3 || !ok {
+			ts.Fatalf("usage: githubfake pr BRANCH TITLE..., after githubfake start")
+		}
+		fake := v.(*githubfake.Server)
+		fg, err := forge.NewGitHub(forge.GitHubOptions{Repository: fake.Repository(), BaseURL: fake.URL()})
+		ts.Check(err)
+		pr, err := fg.CreatePullRequest(context.Background(), forge.PullRequestSpec{Title: strings.Join(args[2:], " "), Head: args[1], Base: "main"})
+		ts.Check(err)
+		ts.Logf("opened pull request #%d", pr.Number)
 	default:
-		ts.Fatalf("githubfake: unknown subcommand %q; want start, merge or protect", args[0])
+		ts.Fatalf("githubfake: unknown subcommand %q; want start, merge, protect, user, approve or pr", args[0])
 	}
 }
 
