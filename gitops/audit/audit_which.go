@@ -117,6 +117,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil {
 		return nil, err
 	}
+	r.EnsureChangedPaths(ctx, clock.Len())
 	at, atTime, raw := clock.At(opts.At)
 	if at.IsZero() {
 		return res, nil

@@ -298,9 +298,7 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 	if err != nil {
 		return nil, err
 	}
-	if res.CommitGraph.Err != nil {
-		r.Log().Warningf("%v; audit goes on without it, slower", res.CommitGraph.Err)
-	}
+	r.warnCommitGraph(res.CommitGraph.Err)
 	if stop.IsZero() || !res.Reached {
 		stopTime = time.Time{}
 	}

@@ -81,6 +81,9 @@ func (r *Ledger) FirstParentClock(ctx context.Context, tip plumbing.Hash) (*Cloc
 	return &Clock{list: list, mono: monotone(list, time.Time{})}, nil
 }
 
+// Len is the number of commits on the first-parent line.
+func (c *Clock) Len() int { return len(c.list) }
+
 // At returns the commit in effect at t: the newest whose time on the
 // first-parent line is not after t (zero when none), with that time and
 // its own committer time.

@@ -35,8 +35,9 @@ import (
 )
 
 // ChangedPathsMin is the number of first-parent commits from which a scan
-// writes a missing commit-graph with changed paths before it walks.
-const ChangedPathsMin = 1000
+// writes a missing commit-graph with changed paths before it walks (a
+// variable only so that tests can lower it).
+var ChangedPathsMin = 1000
 
 // commitGraphPaths are the commit-graph files of the repository: the
 // single file, or the layers of a split chain. Empty when there is none.
