@@ -322,22 +322,22 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 	if err != nil {
 		return false, err
 	}
-	events, err := r.BranchEvents(ctx, branch, tip, all[branch], nil)
-	if err != nil {
-		return false, err
-	}
 	atPos, _ := clock.Position(at)
-	for i := len(events) - 1; i >= 0 && !allDone(byModel); i-- {
-		ev := events[i]
+	_, atTime, _ := clock.At(opts.At)
+	err = r.BranchEventsBack(ctx, branch, tip, all[branch], atTime, func(ev *ledger.AuditEvent) bool {
 		p := byModel[ev.Model]
 		if p == nil || ev.Environment != opts.Env || p.walk.Done() {
-			continue
+			return true
 		}
 		if pos, ok := clock.Position(plumbing.NewHash(ev.Commit)); !ok || pos < atPos {
-			continue // after the moment asked
+			return true // after the moment asked
 		}
 		ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
-		p.walk.Add(&ev)
+		p.walk.Add(ev)
+		return !allDone(byModel)
+	})
+	if err != nil {
+		return false, err
 	}
 	return true, nil
 }
