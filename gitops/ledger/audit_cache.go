@@ -207,12 +207,18 @@ func readAuditCache(file string) *auditCache {
 
 // encodeAuditCache is the file's content for c.
 func encodeAuditCache(c *auditCache) ([]byte, error) {
+	// The sum's place is kept and filled in after: no second copy of the
+	// whole file.
+	head := len(auditCacheMagic) + len(manifests.FromBytes(nil).String())
 	var buf bytes.Buffer
+	buf.WriteString(auditCacheMagic)
+	buf.Write(make([]byte, head-len(auditCacheMagic)))
 	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return nil, fmt.Errorf("encoding the audit cache: %w", err)
 	}
-	sum := manifests.FromBytes(buf.Bytes()).String()
-	return slices.Concat([]byte(auditCacheMagic), []byte(sum), buf.Bytes()), nil
+	data := buf.Bytes()
+	copy(data[len(auditCacheMagic):head], manifests.FromBytes(data[head:]).String())
+	return data, nil
 }
 
 // decodeChunk decodes one chunk's events, oldest first; false when it
