@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -141,8 +142,9 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	// versions are then those of the last one that did, found by the walk).
 	early := !slices.ContainsFunc(res.Models, func(m WhichModel) bool { return m.Error != "" })
 	chains := make(chan error, 1)
+	line := clock.LineFrom(at)
 	if early {
-		go func() { chains <- r.versionChains(ctx, at, t, res) }()
+		go func() { chains <- r.versionChains(ctx, at, line, t, res) }()
 	}
 	if err := r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel); err != nil {
 		if early {
@@ -154,7 +156,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 		byModel[res.Models[i].Model].apply(&res.Models[i])
 	}
 	if !early {
-		return res, r.versionChains(ctx, at, t, res)
+		return res, r.versionChains(ctx, at, line, t, res)
 	}
 	return res, <-chains
 }
@@ -433,8 +435,9 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 }
 
 // versionChains fills in each version's manifest chain as committed at at,
-// and the commit that registered it.
-func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *gitops.Trust, res *WhichResult) error {
+// and the commit that registered it (line: the first-parent history from
+// at, newest first).
+func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line []plumbing.Hash, t *gitops.Trust, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -489,7 +492,7 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *git
 	if len(added) == 0 {
 		return nil
 	}
-	return r.registrations(ctx, at, t, added)
+	return r.registrations(ctx, line, t, added)
 }
 
 // registrations finds the commit that registered each manifest: on the
@@ -498,28 +501,18 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t *git
 // immutable and never removed, so whether a path exists is monotonic
 // along the history, and a binary search finds each one in about log2(n)
 // path look-ups instead of a diff of models/ at every commit.
-func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t *gitops.Trust, added map[string]*VersionChain) error {
-	lines, err := r.Repo().FirstParentLines(ctx, at)
+func (r *repository) registrations(ctx context.Context, line []plumbing.Hash, t *gitops.Trust, added map[string]*VersionChain) error {
+	found, err := r.searchAdded(ctx, line, slices.Sorted(maps.Keys(added)))
 	if err != nil {
 		return err
 	}
-	chain := make([][]string, len(lines)) // newest first: hash, parents...
-	for i, hs := range lines {
-		for _, h := range hs {
-			chain[i] = append(chain[i], h.String())
-		}
-	}
-	found, err := r.searchAdded(ctx, chain, slices.Sorted(maps.Keys(added)))
-	if err != nil {
-		return err
-	}
-	return r.signRegistrations(ctx, chain, found, t, added)
+	return r.signRegistrations(ctx, line, found, t, added)
 }
 
 // searchAdded finds, for each path, the oldest commit of chain (the
 // first-parent history, newest first) from which on it exists: its index
 // in chain.
-func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []string) (map[string]int, error) {
+func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, paths []string) (map[string]int, error) {
 	type search struct {
 		path   string
 		lo, hi int // exists at lo; not known beyond hi (exclusive)
@@ -540,7 +533,7 @@ func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []
 	for len(open) > 0 {
 		queries := make([]string, len(open))
 		for i, s := range open {
-			queries[i] = chain[(s.lo+s.hi)/2][0] + ":" + s.path
+			queries[i] = chain[(s.lo+s.hi)/2].String() + ":" + s.path
 		}
 		exists, err := cf.Exist(queries)
 		if err != nil {
@@ -569,41 +562,57 @@ func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []
 // signRegistrations reads the commits that registered each manifest
 // (chain[found[path]], or that merge's second parent for a registration
 // through a pull request) and their signatures.
-func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t *gitops.Trust, added map[string]*VersionChain) error {
-	commits := map[plumbing.Hash]*object.Commit{}
-	var hashes []plumbing.Hash
+func (r *repository) signRegistrations(ctx context.Context, chain []plumbing.Hash, found map[string]int, t *gitops.Trust, added map[string]*VersionChain) error {
 	paths := slices.Sorted(maps.Keys(found))
+	var onLine []plumbing.Hash
 	for _, p := range paths {
-		c := chain[found[p]]
-		h := plumbing.NewHash(c[0])
-		if len(c) > 2 {
-			h = plumbing.NewHash(c[2])
-		}
-		if _, ok := commits[h]; !ok {
-			commits[h] = nil
-			hashes = append(hashes, h)
-		}
+		onLine = append(onLine, chain[found[p]])
 	}
-	objs, err := r.Repo().ReadObjects(ctx, hashes)
+	commits, err := r.readCommits(ctx, onLine)
 	if err != nil {
 		return err
 	}
+	byPath := map[string]plumbing.Hash{}
+	var second []plumbing.Hash
 	for _, p := range paths {
-		c := chain[found[p]]
-		h := plumbing.NewHash(c[0])
-		if len(c) > 2 {
-			h = plumbing.NewHash(c[2])
+		h := chain[found[p]]
+		if ps := commits[h].ParentHashes; len(ps) > 1 {
+			h = ps[1] // a merge: the registration is its second parent
+			second = append(second, h)
 		}
-		commit := commits[h]
-		if commit == nil {
-			if commit, err = repo.LightCommit(h, objs[h]); err != nil {
-				return err
-			}
-			commits[h] = commit
-		}
-		sig := gitops.SignatureOf(commit, t)
+		byPath[p] = h
+	}
+	more, err := r.readCommits(ctx, second)
+	if err != nil {
+		return err
+	}
+	maps.Copy(commits, more)
+	for _, p := range paths {
+		h := byPath[p]
+		sig := gitops.SignatureOf(commits[h], t)
 		vc := added[p]
 		vc.RegistrationCommit, vc.Signature = h.String(), &sig
 	}
 	return nil
+}
+
+// readCommits reads commits, each once.
+func (r *repository) readCommits(ctx context.Context, hashes []plumbing.Hash) (map[plumbing.Hash]*object.Commit, error) {
+	hashes = slices.Compact(slices.SortedFunc(slices.Values(hashes), func(a, b plumbing.Hash) int { return bytes.Compare(a[:], b[:]) }))
+	out := make(map[plumbing.Hash]*object.Commit, len(hashes))
+	if len(hashes) == 0 {
+		return out, nil
+	}
+	objs, err := r.Repo().ReadObjects(ctx, hashes)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hashes {
+		c, err := repo.LightCommit(h, objs[h])
+		if err != nil {
+			return nil, err
+		}
+		out[h] = c
+	}
+	return out, nil
 }
