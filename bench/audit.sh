@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # bench/audit.sh builds a repository of BENCH_COMMITS commits with
-# bench/auditgen and times `modelgit audit -o json` against
-# `git log --format='%H %(trailers)'` (cold: no audit cache; warm: the
-# cache at the tip), and `modelgit which --env production --at T` (cold
-# and warm), then writes the section between <!-- audit:begin --> and
-# <!-- audit:end --> of docs/benchmarks.md. Nothing passes or fails on
-# timing. BENCH_REPO reuses a repository auditgen made before;
+# bench/auditgen and times, in one run, `modelgit audit -o json` (cold: no
+# audit cache; warm: the cache at the tip) and `modelgit which --env
+# production --at T` (cold and warm) against the floor, `git log
+# --first-parent --format='%H %(trailers)' main` (the branch audit
+# follows; the log of all commits is a second reference row), with the
+# commit-graph with changed paths and without any commit-graph
+# (core.commitGraph=false), with peak memory, then writes the section
+# between <!-- audit:begin --> and <!-- audit:end --> of docs/benchmarks.md.
+# Nothing passes or fails on timing. BENCH_REPO reuses a repository auditgen made before;
 # BENCH_BEFORE=path/to/an/older/modelgit times that binary too, in the
 # same run, for a before/after row.
 #
@@ -32,48 +35,84 @@ cache=$(git rev-parse --path-format=absolute --git-common-dir)/modelgit/audit-ca
 nocache() { rm -f "$cache"; }
 keep() { :; }
 
-# PREP COMMAND...: median wall seconds and mean CPU seconds (user+sys,
-# children included) of COMMAND, PREP run before each run.
+[ -x /usr/bin/time ] || { echo "bench/audit.sh needs GNU time: apt-get install -y time" >&2; exit 1; }
+
+# PREP COMMAND...: median wall seconds, mean CPU seconds (user+sys,
+# children included) and peak resident MiB (largest process) of COMMAND,
+# PREP run before each run.
 measure() {
-  local prep=$1 walls=() cpus=()
+  local prep=$1 walls=() cpus=() rss=0
   shift
   $prep
   "$@" >/dev/null 2>&1
   for _ in $(seq "$runs"); do
     $prep
-    /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" >/dev/null 2>&1
-    read -r e u s <"$work/t"
+    /usr/bin/time -f "%e %U %S %M" -o "$work/t" "$@" >/dev/null 2>&1
+    read -r e u s m <"$work/t"
     walls+=("$e"); cpus+=("$(echo "$u + $s" | bc)")
+    [ "$m" -gt "$rss" ] && rss=$m
   done
   printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END{printf "%.2f ", a[int((NR+1)/2)]}'
-  printf '%s\n' "${cpus[@]}" | awk '{s+=$1} END{printf "%.2f\n", s/NR}'
+  printf '%s\n' "${cpus[@]}" | awk '{s+=$1} END{printf "%.2f ", s/NR}'
+  echo $(( (rss + 1023) / 1024 ))
 }
-read -r base_w base_c < <(measure keep git log --format='%H %(trailers)')
-read -r audit_w audit_c < <(measure nocache "$work/modelgit" audit -o json)
-"$work/modelgit" audit -o json >/dev/null 2>&1
-read -r auditw_w auditw_c < <(measure keep "$work/modelgit" audit -o json)
-mid=$(git log --first-parent --format=%cI -1 --skip=$(( $(git rev-list --first-parent --count HEAD) / 2 )))
-read -r which_w which_c < <(measure nocache "$work/modelgit" which --env production --at "$mid" -o json)
-read -r whichnow_w whichnow_c < <(measure nocache "$work/modelgit" which --env production -o json)
-"$work/modelgit" audit -o json >/dev/null 2>&1
-read -r whichw_w whichw_c < <(measure keep "$work/modelgit" which --env production --at "$mid" -o json)
+ratio() { printf "%.2f" "$(echo "scale=4; $1 / $2" | bc)"; }
+met() { if [ "$(echo "$1 <= $2" | bc)" = 1 ]; then echo met; else echo "**not met**"; fi; }
+fp=$(git rev-list --first-parent --count main)
+mid=$(git log --first-parent --format=%cI -1 --skip=$((fp / 2)) main)
+which_mid=("$work/modelgit" which --env production --at "$mid" -o json)
+
+# One pass of every row; $1 names it ("graph": the commit-graph with
+# changed paths, "nograph": core.commitGraph=false for every git).
+pass() {
+  local p=$1
+  read -r "${p}_fp_w" "${p}_fp_c" "${p}_fp_m" < <(measure keep git log --first-parent --format='%H %(trailers)' main)
+  read -r "${p}_all_w" "${p}_all_c" "${p}_all_m" < <(measure keep git log --format='%H %(trailers)' main)
+  read -r "${p}_ac_w" "${p}_ac_c" "${p}_ac_m" < <(measure nocache "$work/modelgit" audit -o json)
+  "$work/modelgit" audit -o json >/dev/null 2>&1
+  read -r "${p}_aw_w" "${p}_aw_c" "${p}_aw_m" < <(measure keep "$work/modelgit" audit -o json)
+  read -r "${p}_wc_w" "${p}_wc_c" "${p}_wc_m" < <(measure nocache "${which_mid[@]}")
+  read -r "${p}_wn_w" "${p}_wn_c" "${p}_wn_m" < <(measure nocache "$work/modelgit" which --env production -o json)
+  "$work/modelgit" audit -o json >/dev/null 2>&1
+  read -r "${p}_ww_w" "${p}_ww_c" "${p}_ww_m" < <(measure keep "${which_mid[@]}")
+}
+rows() {
+  local p=$1 name=$2 fpw fpc
+  fpw=${p}_fp_w fpc=${p}_fp_c
+  row() {
+    local w=${p}_$1_w c=${p}_$1_c m=${p}_$1_m
+    echo "| $name | $2 | ${!w} | ${!c} | $(ratio "${!w}" "${!fpw}") | $(ratio "${!c}" "${!fpc}") | ${!m} |"
+  }
+  row fp "\`git log --first-parent --format='%H %(trailers)' main\` (floor)"
+  row all "\`git log --format='%H %(trailers)' main\` (all commits)"
+  row ac "\`modelgit audit -o json\`, no cache"
+  row aw "\`modelgit audit -o json\`, cache at the tip"
+  row wc "\`modelgit which --env production --at $mid -o json\`, cold"
+  row ww "\`modelgit which --env production --at $mid -o json\`, warm"
+  row wn "\`modelgit which --env production -o json\` (now), cold"
+}
+
+# Without any commit-graph first: modelgit writes none then.
+rm -rf "$(git rev-parse --git-path objects/info/commit-graph)" "$(git rev-parse --git-path objects/info/commit-graphs)"
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.commitGraph GIT_CONFIG_VALUE_0=false
+pass nograph
+unset GIT_CONFIG_COUNT GIT_CONFIG_KEY_0 GIT_CONFIG_VALUE_0
+/usr/bin/time -f "%e %U %S %M" -o "$work/t" git commit-graph write --reachable --changed-paths --no-progress
+read -r cg_w cg_u cg_s cg_m <"$work/t"
+pass graph
 before_rows=""
 if [ -n "${BENCH_BEFORE:-}" ]; then
-  read -r ba_w ba_c < <(measure nocache "$BENCH_BEFORE" audit -o json)
-  read -r bw_w bw_c < <(measure nocache "$BENCH_BEFORE" which --env production --at "$mid" -o json)
-  read -r bn_w bn_c < <(measure nocache "$BENCH_BEFORE" which --env production -o json)
-  before_rows="| before (\`BENCH_BEFORE\`): \`modelgit audit -o json\` | $ba_w | $ba_c |
-| before: \`modelgit which --env production --at $mid -o json\` | $bw_w | $bw_c |
-| before: \`modelgit which --env production -o json\` (now) | $bn_w | $bn_c |
+  read -r ba_w ba_c ba_m < <(measure nocache "$BENCH_BEFORE" audit -o json)
+  read -r bw_w bw_c bw_m < <(measure nocache "$BENCH_BEFORE" which --env production --at "$mid" -o json)
+  before_rows="| commit-graph | before (\`BENCH_BEFORE\`): \`modelgit audit -o json\`, no cache | $ba_w | $ba_c | $(ratio "$ba_w" "$graph_fp_w") | $(ratio "$ba_c" "$graph_fp_c") | $ba_m |
+| commit-graph | before: \`modelgit which --env production --at $mid -o json\`, cold | $bw_w | $bw_c | | | $bw_m |
 "
 fi
-read -r base2_w base2_c < <(measure keep git log --format='%H %(trailers)')
 events=$("$work/modelgit" audit -o csv | tail -n +2 | wc -l)
-ratio_w=$(printf "%.2f" "$(echo "scale=4; $audit_w / $base_w" | bc)")
-ratio_c=$(printf "%.2f" "$(echo "scale=4; $audit_c / $base_c" | bc)")
-ratiow_w=$(printf "%.2f" "$(echo "scale=4; $auditw_w / $base_w" | bc)")
-ratiow_c=$(printf "%.2f" "$(echo "scale=4; $auditw_c / $base_c" | bc)")
-met() { if [ "$(echo "$1 <= $2" | bc)" = 1 ]; then echo met; else echo "**not met**"; fi; }
+peak=0
+for v in graph_ac_m graph_aw_m graph_wc_m graph_ww_m graph_wn_m nograph_ac_m nograph_aw_m nograph_wc_m nograph_ww_m nograph_wn_m; do
+  [ "${!v}" -gt "$peak" ] && peak=${!v}
+done
 section=$(cat <<MD
 <!-- audit:begin -->
 ## audit and which over a long history
@@ -84,29 +123,27 @@ Written by \`bench/audit.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'); run it again 
 BENCH_COMMITS=$commits BENCH_RUNS=$runs bench/audit.sh
 \`\`\`
 
-- Repository: \`bench/auditgen -commits $commits\` (200 models, 3 environments; registrations, promotions on a branch merged into main, canaries, blue-green, rollbacks, reverts, hand edits), packed by \`git gc\`; $events release changes on $(git rev-list --first-parent --count HEAD) first-parent commits. Commits are unsigned (fast-import cannot sign), so signature verification costs nothing here.
-- Machine: $(nproc) cores, shared (load average $(cut -d' ' -f1-3 /proc/loadavg)); $(git --version); $(go version | cut -d' ' -f3).
-- Median wall time of $runs runs after a warm-up run; CPU is user + system including git child processes. The machine is shared, so compare within a run: the baseline was timed again at the end (wall $base2_w s, CPU $base2_c s).
-- Cold: \`.git/modelgit/audit-cache\` deleted before every run, so audit scans the whole history (and writes the cache), and which walks the history back. Warm: the cache is at the tip, so audit reads it and scans nothing, and which walks back through the cached events. The OS page cache is warm in every row. Why a cold audit stays above the limit: docs/audit.md, "How it is fast".
+- Repository: \`bench/auditgen -commits $commits\` (200 models, 3 environments; registrations, promotions on a branch merged into main, canaries, blue-green, rollbacks, reverts, hand edits), packed by \`git gc\`; $events release changes on $fp first-parent commits. Commits are unsigned (fast-import cannot sign), so signature verification costs nothing here.
+- Machine: $(nproc) cores, shared (load average at the end $(cut -d' ' -f1-3 /proc/loadavg)); $(git --version); $(go version | cut -d' ' -f3).
+- Median wall time of $runs runs after a warm-up run; CPU is user + system including git child processes; memory is the peak resident size of the largest process. Ratios are to the floor of the same pass. The machine may be shared: compare within a run.
+- No cache / cold: \`.git/modelgit/audit-cache\` deleted before every run. Cache at the tip / warm: an audit wrote the cache at the tip first. The OS page cache is warm in every row.
+- "no commit-graph": every git run with \`core.commitGraph=false\` (modelgit then writes none either). "commit-graph": \`git commit-graph write --reachable --changed-paths\` first (what modelgit writes on its own when it is missing; this once: $cg_w s wall, $(printf "%.2f" "$(echo "$cg_u + $cg_s" | bc)") s CPU, $(( (cg_m + 1023) / 1024 )) MiB).
 
-| command | wall s | CPU s |
-| --- | ---: | ---: |
-| \`git log --format='%H %(trailers)'\` | $base_w | $base_c |
-| \`modelgit audit -o json\`, cold | $audit_w | $audit_c |
-| \`modelgit audit -o json\`, warm | $auditw_w | $auditw_c |
-| \`modelgit which --env production --at $mid -o json\`, cold | $which_w | $which_c |
-| \`modelgit which --env production --at $mid -o json\`, warm | $whichw_w | $whichw_c |
-| \`modelgit which --env production -o json\` (now), cold | $whichnow_w | $whichnow_c |
+| | command | wall s | CPU s | wall ÷ floor | CPU ÷ floor | peak MiB |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+$(rows graph commit-graph)
+$(rows nograph "no commit-graph")
 $before_rows
-| target | measured | limit | |
+| target (commit-graph) | measured | limit | |
 | --- | ---: | ---: | --- |
-| audit cold ÷ git log, wall | $ratio_w | ≤ 1.5 | $(met "$ratio_w" 1.5) |
-| audit cold ÷ git log, CPU | $ratio_c | ≤ 1.5 | $(met "$ratio_c" 1.5) |
-| audit warm ÷ git log, wall | $ratiow_w | ≤ 1.5 | $(met "$ratiow_w" 1.5) |
-| audit warm ÷ git log, CPU | $ratiow_c | ≤ 1.5 | $(met "$ratiow_c" 1.5) |
-| which, middle of history, cold | $which_w s | ≤ 1 s | $(met "$which_w" 1) |
-| which, middle of history, warm | $whichw_w s | ≤ 1 s | $(met "$whichw_w" 1) |
-| which, now, cold | $whichnow_w s | ≤ 1 s | $(met "$whichnow_w" 1) |
+| audit, no cache ÷ floor, wall | $(ratio "$graph_ac_w" "$graph_fp_w") | ≤ 1.5 | $(met "$(ratio "$graph_ac_w" "$graph_fp_w")" 1.5) |
+| audit, no cache ÷ floor, CPU | $(ratio "$graph_ac_c" "$graph_fp_c") | ≤ 1.5 | $(met "$(ratio "$graph_ac_c" "$graph_fp_c")" 1.5) |
+| audit, cache at the tip ÷ floor, wall | $(ratio "$graph_aw_w" "$graph_fp_w") | ≤ 1.1 | $(met "$(ratio "$graph_aw_w" "$graph_fp_w")" 1.1) |
+| audit, cache at the tip ÷ floor, CPU | $(ratio "$graph_aw_c" "$graph_fp_c") | ≤ 1.1 | $(met "$(ratio "$graph_aw_c" "$graph_fp_c")" 1.1) |
+| which --at, middle of history, cold | $graph_wc_w s | ≤ 0.5 s | $(met "$graph_wc_w" 0.5) |
+| which --at, middle of history, warm | $graph_ww_w s | ≤ 0.5 s | $(met "$graph_ww_w" 0.5) |
+| which, now, cold | $graph_wn_w s | ≤ 0.5 s | $(met "$graph_wn_w" 0.5) |
+| peak memory, any modelgit row | $peak MiB | ≤ 128 MiB | $(met "$peak" 128) |
 <!-- audit:end -->
 MD
 )

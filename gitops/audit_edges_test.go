@@ -31,7 +31,8 @@ func modelgitMerge(pr int, approver string) string {
 }
 
 // bothWays runs check on a freshly opened repository without the audit
-// cache, then again after an audit wrote it.
+// cache, again with the commit-graph with changed paths written, then
+// again after an audit wrote the cache.
 func bothWays(t *testing.T, s *scenario, check func(t *testing.T, reg *gitops.Repository)) {
 	t.Helper()
 	cache := filepath.Join(s.dir, ".git", filepath.FromSlash(ledger.AuditCacheFile))
@@ -43,6 +44,9 @@ func bothWays(t *testing.T, s *scenario, check func(t *testing.T, reg *gitops.Re
 		t.Fatal(err)
 	}
 	t.Run("no cache", func(t *testing.T) { check(t, reg) })
+	// The same walk, path-limited on the commit-graph's changed paths.
+	git(t, s.dir, "commit-graph", "write", "--reachable", "--changed-paths")
+	t.Run("no cache, commit-graph", func(t *testing.T) { check(t, reg) })
 	if _, err := audit.Audit(ctx, reg, audit.AuditOptions{}); err != nil {
 		t.Fatal(err)
 	}

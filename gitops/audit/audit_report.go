@@ -88,6 +88,7 @@ func (r *repository) Audit(ctx context.Context, opts AuditOptions) (*AuditReport
 			return nil, err
 		}
 		tips = append(tips, tip.String())
+		rep.Events = slices.Grow(rep.Events, len(all))
 		for _, ev := range all {
 			modelSeen = modelSeen || ev.Model == opts.Model
 			switch {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/ledger"
@@ -117,6 +116,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil {
 		return nil, err
 	}
+	r.EnsureChangedPaths(ctx, clock.Len())
 	at, atTime, raw := clock.At(opts.At)
 	if at.IsZero() {
 		return res, nil
@@ -143,8 +143,9 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	// versions are then those of the last one that did, found by the walk).
 	early := !slices.ContainsFunc(res.Models, func(m WhichModel) bool { return m.Error != "" })
 	chains := make(chan error, 1)
+	line := clock.LineFrom(at)
 	if early {
-		go func() { chains <- r.versionChains(ctx, at, t, res) }()
+		go func() { chains <- r.versionChains(ctx, at, line, t, res) }()
 	}
 	if err := r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel); err != nil {
 		if early {
@@ -156,7 +157,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 		byModel[res.Models[i].Model].apply(&res.Models[i])
 	}
 	if !early {
-		return res, r.versionChains(ctx, at, t, res)
+		return res, r.versionChains(ctx, at, line, t, res)
 	}
 	return res, <-chains
 }
@@ -324,22 +325,22 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 	if err != nil {
 		return false, err
 	}
-	events, err := r.BranchEvents(ctx, branch, tip, all[branch], nil)
-	if err != nil {
-		return false, err
-	}
 	atPos, _ := clock.Position(at)
-	for i := len(events) - 1; i >= 0 && !allDone(byModel); i-- {
-		ev := events[i]
+	_, atTime, _ := clock.At(opts.At)
+	err = r.BranchEventsBack(ctx, branch, tip, all[branch], atTime, func(ev *ledger.AuditEvent) bool {
 		p := byModel[ev.Model]
 		if p == nil || ev.Environment != opts.Env || p.walk.Done() {
-			continue
+			return true
 		}
 		if pos, ok := clock.Position(plumbing.NewHash(ev.Commit)); !ok || pos < atPos {
-			continue // after the moment asked
+			return true // after the moment asked
 		}
 		ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
-		p.walk.Add(&ev)
+		p.walk.Add(ev)
+		return !allDone(byModel)
+	})
+	if err != nil {
+		return false, err
 	}
 	return true, nil
 }
@@ -435,8 +436,9 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 }
 
 // versionChains fills in each version's manifest chain as committed at at,
-// and the commit that registered it.
-func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t gitops.CommitJudge, res *WhichResult) error {
+// and the commit that registered it (line: the first-parent history from
+// at, newest first).
+func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line []plumbing.Hash, t gitops.CommitJudge, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -491,124 +493,5 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, t gito
 	if len(added) == 0 {
 		return nil
 	}
-	return r.registrations(ctx, at, t, added)
-}
-
-// registrations finds the commit that registered each manifest: on the
-// first-parent history of at, the oldest commit from which on the path
-// exists (its second parent when that commit is a merge). Manifests are
-// immutable and never removed, so whether a path exists is monotonic
-// along the history, and a binary search finds each one in about log2(n)
-// path look-ups instead of a diff of models/ at every commit.
-func (r *repository) registrations(ctx context.Context, at plumbing.Hash, t gitops.CommitJudge, added map[string]*VersionChain) error {
-	lines, err := r.Repo().FirstParentLines(ctx, at)
-	if err != nil {
-		return err
-	}
-	chain := make([][]string, len(lines)) // newest first: hash, parents...
-	for i, hs := range lines {
-		for _, h := range hs {
-			chain[i] = append(chain[i], h.String())
-		}
-	}
-	found, err := r.searchAdded(ctx, chain, slices.Sorted(maps.Keys(added)))
-	if err != nil {
-		return err
-	}
-	return r.signRegistrations(ctx, chain, found, t, added)
-}
-
-// searchAdded finds, for each path, the oldest commit of chain (the
-// first-parent history, newest first) from which on it exists: its index
-// in chain.
-func (r *repository) searchAdded(ctx context.Context, chain [][]string, paths []string) (map[string]int, error) {
-	type search struct {
-		path   string
-		lo, hi int // exists at lo; not known beyond hi (exclusive)
-	}
-	var all, open []*search
-	for _, p := range paths {
-		s := &search{path: p, lo: 0, hi: len(chain)}
-		all = append(all, s)
-		if s.hi > 1 {
-			open = append(open, s)
-		}
-	}
-	cf, err := r.Repo().BatchCheck(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cf.Close()
-	for len(open) > 0 {
-		queries := make([]string, len(open))
-		for i, s := range open {
-			queries[i] = chain[(s.lo+s.hi)/2][0] + ":" + s.path
-		}
-		exists, err := cf.Exist(queries)
-		if err != nil {
-			return nil, err
-		}
-		next := open[:0]
-		for i, s := range open {
-			if mid := (s.lo + s.hi) / 2; exists[i] {
-				s.lo = mid
-			} else {
-				s.hi = mid
-			}
-			if s.hi-s.lo > 1 {
-				next = append(next, s)
-			}
-		}
-		open = next
-	}
-	found := make(map[string]int, len(all))
-	for _, s := range all {
-		found[s.path] = s.lo
-	}
-	return found, nil
-}
-
-// signRegistrations reads the commits that registered each manifest
-// (chain[found[path]], or that merge's second parent for a registration
-// through a pull request) and their signatures.
-func (r *repository) signRegistrations(ctx context.Context, chain [][]string, found map[string]int, t gitops.CommitJudge, added map[string]*VersionChain) error {
-	commits := map[plumbing.Hash]*object.Commit{}
-	var hashes []plumbing.Hash
-	paths := slices.Sorted(maps.Keys(found))
-	for _, p := range paths {
-		c := chain[found[p]]
-		h := plumbing.NewHash(c[0])
-		if len(c) > 2 {
-			h = plumbing.NewHash(c[2])
-		}
-		if _, ok := commits[h]; !ok {
-			commits[h] = nil
-			hashes = append(hashes, h)
-		}
-	}
-	objs, err := r.Repo().ReadObjects(ctx, hashes)
-	if err != nil {
-		return err
-	}
-	for _, p := range paths {
-		c := chain[found[p]]
-		h := plumbing.NewHash(c[0])
-		if len(c) > 2 {
-			h = plumbing.NewHash(c[2])
-		}
-		commit := commits[h]
-		if commit == nil {
-			if commit, err = repo.LightCommit(h, objs[h]); err != nil {
-				return err
-			}
-			commits[h] = commit
-		}
-		sig, err := t.Judge(commit)
-		if err != nil {
-			return err
-		}
-		vc := added[p]
-		vc.RegistrationCommit, vc.Signature = h.String(), &sig
-	}
-	return nil
+	return r.registrations(ctx, line, t, added)
 }

@@ -120,6 +120,21 @@ func (r *Ledger) BranchTip(ctx context.Context, branch string) (plumbing.Hash, e
 	return tip, err
 }
 
+// EnsureChangedPaths writes the commit-graph with changed paths before a
+// walk of commits first-parent commits when it is missing
+// (repo.EnsureChangedPaths); when it cannot, it says so in one line and
+// the walk goes on without it.
+func (r *Ledger) EnsureChangedPaths(ctx context.Context, commits int) {
+	_, err := r.Repo().EnsureChangedPaths(ctx, commits)
+	r.warnCommitGraph(err)
+}
+
+func (r *Ledger) warnCommitGraph(err error) {
+	if err != nil {
+		r.Log().Warningf("%v; going on without it, slower", err)
+	}
+}
+
 // SplitReleasePath splits environments/<env>/<model>.yaml.
 func SplitReleasePath(p string) (env, model string, ok bool) {
 	rest, ok := strings.CutPrefix(p, manifests.EnvironmentsDir+"/")

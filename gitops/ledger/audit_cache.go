@@ -31,9 +31,10 @@ import (
 const AuditCacheFile = "modelgit/audit-cache"
 
 // auditCacheVersion changes whenever the events or their encoding do.
-// 5: signatures judged by the signers in force at each commit's first
-// parent (the chain of trust), no longer by those at the tip.
-const auditCacheVersion = 5
+// 6: signatures judged by the signers in force at each commit's first
+// parent (the chain of trust), no longer by those at the tip; the events
+// in chunks.
+const auditCacheVersion = 6
 
 // auditCacheMagic starts the file; the sha256 of the rest follows it, so
 // that a damaged file is never read as events.
@@ -44,9 +45,10 @@ type auditCache struct {
 	Branches map[string]*auditCacheBranch
 }
 
-// auditCacheBranch is one branch's events, oldest first. Release states
-// are stored once each: From and To of the events are indexes into
-// Releases (-1: none).
+// auditCacheBranch is one branch's events, oldest first, in chunks of
+// up to cacheChunkEvents encoded apart, so that which (walking back from
+// the newest) decodes only the chunks it reaches, and new commits add a
+// chunk without decoding or encoding the older ones again.
 type auditCacheBranch struct {
 	Tip string
 	// TipTime is the tip's time on the first-parent line, which the
@@ -55,14 +57,24 @@ type auditCacheBranch struct {
 	Environments []string
 	// Trust names the trust root the signatures were judged from
 	// (gitops.HistoryJudge.RootKey).
-	Trust    string
+	Trust  string
+	Chunks [][]byte // each a gob of a cacheChunk, oldest first
+	// Firsts are the times of each chunk's first (oldest) event: times
+	// never go back along the branch, so a chunk whose first event is
+	// after a moment holds only events after it.
+	Firsts []time.Time
+}
+
+// cacheChunkEvents is the most events one chunk holds.
+var cacheChunkEvents = 2048 // a variable only so that tests can lower it
+
+// cacheChunk is a run of events, oldest first. Release states are stored
+// once each: From and To of the events are indexes into Releases (-1:
+// none).
+type cacheChunk struct {
 	Releases []cachedRelease
 	Events   []cachedEvent
 	From, To []int
-	// events are Events decoded.
-	events []AuditEvent
-	// releases are Releases decoded, shared by the events.
-	releases []*ReleaseState
 }
 
 // cachedEvent is an AuditEvent without its release states (gob cannot
@@ -187,7 +199,7 @@ func readAuditCache(file string) *auditCache {
 		return empty
 	}
 	for b, e := range c.Branches {
-		if e == nil || !e.resolve() {
+		if e == nil || len(e.Tip) != 40 || len(e.Firsts) != len(e.Chunks) {
 			delete(c.Branches, b)
 		}
 	}
@@ -196,98 +208,219 @@ func readAuditCache(file string) *auditCache {
 
 // encodeAuditCache is the file's content for c.
 func encodeAuditCache(c *auditCache) ([]byte, error) {
+	// The sum's place is kept and filled in after: no second copy of the
+	// whole file.
+	head := len(auditCacheMagic) + len(manifests.FromBytes(nil).String())
 	var buf bytes.Buffer
+	buf.WriteString(auditCacheMagic)
+	buf.Write(make([]byte, head-len(auditCacheMagic)))
 	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return nil, fmt.Errorf("encoding the audit cache: %w", err)
 	}
-	sum := manifests.FromBytes(buf.Bytes()).String()
-	return slices.Concat([]byte(auditCacheMagic), []byte(sum), buf.Bytes()), nil
+	data := buf.Bytes()
+	copy(data[len(auditCacheMagic):head], manifests.FromBytes(data[head:]).String())
+	return data, nil
 }
 
-// resolve points the events' From and To at the stored release states;
-// false when the entry does not hold together.
-func (e *auditCacheBranch) resolve() bool {
-	if len(e.From) != len(e.Events) || len(e.To) != len(e.Events) || len(e.Tip) != 40 {
-		return false
+// decodeChunk decodes one chunk's events, oldest first; false when it
+// does not hold together.
+func decodeChunk(raw []byte) ([]AuditEvent, bool) {
+	var c cacheChunk
+	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&c); err != nil || len(c.From) != len(c.Events) || len(c.To) != len(c.Events) {
+		return nil, false
 	}
-	e.releases = make([]*ReleaseState, len(e.Releases))
-	for i, c := range e.Releases {
-		st, ok := c.state()
+	releases := make([]*ReleaseState, len(c.Releases))
+	for i, cr := range c.Releases {
+		st, ok := cr.state()
 		if !ok {
-			return false
+			return nil, false
 		}
-		e.releases[i] = st
+		releases[i] = st
 	}
 	at := func(i int) (*ReleaseState, bool) {
 		switch {
 		case i == -1:
 			return nil, true
-		case i < 0 || i >= len(e.releases):
+		case i < 0 || i >= len(releases):
 			return nil, false
 		}
-		return e.releases[i], true
+		return releases[i], true
 	}
-	e.events = make([]AuditEvent, len(e.Events))
-	for i := range e.Events {
-		from, ok1 := at(e.From[i])
-		to, ok2 := at(e.To[i])
+	events := make([]AuditEvent, len(c.Events))
+	for i := range c.Events {
+		from, ok1 := at(c.From[i])
+		to, ok2 := at(c.To[i])
 		if !ok1 || !ok2 {
+			return nil, false
+		}
+		events[i] = c.Events[i].event(from, to)
+	}
+	return events, true
+}
+
+// encodeChunks encodes events (oldest first) as chunks, with the time of
+// each chunk's first event.
+func encodeChunks(events []AuditEvent) (out [][]byte, firsts []time.Time, err error) {
+	for len(events) > 0 {
+		n := min(len(events), cacheChunkEvents)
+		c := cacheChunk{From: make([]int, n), To: make([]int, n), Events: make([]cachedEvent, n)}
+		idx := map[*ReleaseState]int{}
+		ref := func(st *ReleaseState) int {
+			if st == nil {
+				return -1
+			}
+			i, ok := idx[st]
+			if !ok {
+				i = len(c.Releases)
+				idx[st] = i
+				c.Releases = append(c.Releases, toCachedRelease(st))
+			}
+			return i
+		}
+		for i := range n {
+			c.From[i], c.To[i] = ref(events[i].From), ref(events[i].To)
+			c.Events[i] = toCachedEvent(&events[i])
+		}
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
+			return nil, nil, fmt.Errorf("encoding the audit cache: %w", err)
+		}
+		out, firsts = append(out, buf.Bytes()), append(firsts, events[0].Time)
+		events = events[n:]
+	}
+	return out, firsts, nil
+}
+
+// eachBack calls fn with e's events, newest first, decoding one chunk at
+// a time, until fn returns false; false when a chunk does not decode.
+// The chunks whose first event is after before (when not zero) are
+// skipped whole.
+func (e *auditCacheBranch) eachBack(before time.Time, fn func(*AuditEvent) bool) bool {
+	for i := len(e.Chunks) - 1; i >= 0; i-- {
+		if !before.IsZero() && e.Firsts[i].After(before) {
+			continue
+		}
+		evs, ok := decodeChunk(e.Chunks[i])
+		if !ok {
 			return false
 		}
-		e.events[i] = e.Events[i].event(from, to)
+		for k := len(evs) - 1; k >= 0; k-- {
+			if !fn(&evs[k]) {
+				return true
+			}
+		}
 	}
-	e.Events = nil
 	return true
 }
 
-// newCacheBranch stores events (oldest first) for tip.
-func newCacheBranch(tip plumbing.Hash, tipTime time.Time, envs []string, trust string, events []AuditEvent) *auditCacheBranch {
-	e := &auditCacheBranch{Tip: tip.String(), TipTime: tipTime, Environments: envs, Trust: trust, From: make([]int, len(events)), To: make([]int, len(events))}
-	idx := map[*ReleaseState]int{}
-	ref := func(st *ReleaseState) int {
-		if st == nil {
-			return -1
-		}
-		i, ok := idx[st]
+// all decodes every event of e, oldest first; false when a chunk does
+// not decode.
+func (e *auditCacheBranch) all() ([]AuditEvent, bool) {
+	var out []AuditEvent
+	for _, raw := range e.Chunks {
+		evs, ok := decodeChunk(raw)
 		if !ok {
-			i = len(e.Releases)
-			idx[st] = i
-			e.Releases = append(e.Releases, toCachedRelease(st))
+			return nil, false
 		}
-		return i
+		out = append(out, evs...)
 	}
-	e.Events = make([]cachedEvent, len(events))
-	for i := range events {
-		e.From[i], e.To[i] = ref(events[i].From), ref(events[i].To)
-		e.Events[i] = toCachedEvent(&events[i])
-	}
-	return e
+	return out, true
 }
 
 // BranchEvents returns every release change on the first-parent history
 // of branch at tip for envs, oldest first, using and updating the cache.
 func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) ([]AuditEvent, error) {
+	for range 2 {
+		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, progress)
+		if err != nil {
+			return nil, err
+		}
+		if old == 0 {
+			return newer, nil
+		}
+		cached, ok := (&auditCacheBranch{Chunks: e.Chunks[:old]}).all()
+		if ok {
+			return append(cached, newer...), nil
+		}
+		r.dropCacheBranch(ctx, branch) // does not decode: scan again
+	}
+	return nil, fmt.Errorf("the audit cache of branch %s does not decode after it was written again", branch)
+}
+
+// BranchEventsBack calls fn with the release changes on the first-parent
+// history of branch at tip for envs, newest first, until fn returns
+// false, using and updating the cache: the commits after the cached tip
+// are scanned, and the cached events are decoded one chunk at a time, as
+// far back as fn goes. Events after before (when not zero) may be left
+// out.
+func (r *Ledger) BranchEventsBack(ctx context.Context, branch string, tip plumbing.Hash, envs []string, before time.Time, fn func(*AuditEvent) bool) error {
+	for range 2 {
+		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, nil)
+		if err != nil {
+			return err
+		}
+		for i := len(newer) - 1; i >= 0; i-- {
+			if !fn(&newer[i]) {
+				return nil
+			}
+		}
+		if (&auditCacheBranch{Chunks: e.Chunks[:old], Firsts: e.Firsts[:old]}).eachBack(before, fn) {
+			return nil
+		}
+		r.dropCacheBranch(ctx, branch)
+	}
+	return fmt.Errorf("the audit cache of branch %s does not decode after it was written again", branch)
+}
+
+// dropCacheBranch removes branch from the cache, so that the next read
+// scans its whole history.
+func (r *Ledger) dropCacheBranch(ctx context.Context, branch string) {
+	file, err := r.CachePath(ctx)
+	if err != nil {
+		return
+	}
+	cache := readAuditCache(file)
+	delete(cache.Branches, branch)
+	r.writeAuditCache(file, cache)
+}
+
+// writeAuditCache writes the cache; a read-only clone can still be
+// audited, only not faster.
+func (r *Ledger) writeAuditCache(file string, cache *auditCache) {
+	data, err := encodeAuditCache(cache)
+	if err == nil {
+		err = durable.WriteFile(file, data, 0o644, nil)
+	}
+	if err != nil {
+		r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
+	}
+}
+
+// branchCache brings the cache of branch up to date at tip: it scans the
+// commits after the cached tip (all of them when there is no usable
+// entry) and writes the cache. It returns the entry, how many of its
+// chunks were cached before (old), and the events scanned now, oldest
+// first, which the chunks after those hold.
+func (r *Ledger) branchCache(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) (e *auditCacheBranch, old int, newer []AuditEvent, err error) {
 	envs = slices.Sorted(slices.Values(envs))
 	judge, err := r.NewHistoryJudge(tip)
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
 	trust := judge.RootKey()
 	file, err := r.CachePath(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
 	cache := readAuditCache(file)
 	var stop plumbing.Hash
 	var stopTime time.Time
-	var cached []AuditEvent
 	if e := cache.Branches[branch]; e != nil && slices.Equal(e.Environments, envs) && e.Trust == trust {
 		if e.Tip == tip.String() {
-			return e.events, nil
+			return e, len(e.Chunks), nil, nil
 		}
-		stop, stopTime, cached = plumbing.NewHash(e.Tip), e.TipTime, e.events
+		stop, stopTime, old = plumbing.NewHash(e.Tip), e.TipTime, len(e.Chunks)
 	}
-	var newer []AuditEvent
 	res, err := r.ScanEvents(ctx, tip, stop, judge, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
 		if progress != nil {
 			progress()
@@ -296,30 +429,28 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, nil, err
 	}
+	r.warnCommitGraph(res.CommitGraph.Err)
 	if stop.IsZero() || !res.Reached {
-		stopTime = time.Time{}
+		stopTime, old = time.Time{}, 0
 	}
 	mono := monotone(res.Listed, stopTime)
 	clampEvents(newer, res.Listed, mono)
-	var tipTime time.Time
+	e = &auditCacheBranch{Tip: tip.String(), Environments: envs, Trust: trust}
 	if len(mono) > 0 {
-		tipTime = mono[0]
+		e.TipTime = mono[0]
 	}
 	slices.Reverse(newer)
-	events := newer
-	if !stop.IsZero() && res.Reached {
-		events = append(slices.Clip(cached), newer...)
+	if old > 0 {
+		e.Chunks, e.Firsts = cache.Branches[branch].Chunks[:old], cache.Branches[branch].Firsts[:old]
 	}
-	cache.Branches[branch] = newCacheBranch(tip, tipTime, envs, trust, events)
-	data, err := encodeAuditCache(cache)
-	if err == nil {
-		err = durable.WriteFile(file, data, 0o644, nil)
-	}
+	chunks, firsts, err := encodeChunks(newer)
 	if err != nil {
-		// A read-only clone can still be audited, only not faster.
-		r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
+		return nil, 0, nil, err
 	}
-	return events, nil
+	e.Chunks, e.Firsts = append(slices.Clip(e.Chunks), chunks...), append(slices.Clip(e.Firsts), firsts...)
+	cache.Branches[branch] = e
+	r.writeAuditCache(file, cache)
+	return e, old, newer, nil
 }

@@ -81,6 +81,25 @@ func (r *Ledger) FirstParentClock(ctx context.Context, tip plumbing.Hash) (*Cloc
 	return &Clock{list: list, mono: monotone(list, time.Time{})}, nil
 }
 
+// LineFrom lists the first-parent line from h (the commit in effect, as
+// At returns it) back to the first commit, newest first; nil when h is
+// not on it.
+func (c *Clock) LineFrom(h plumbing.Hash) []plumbing.Hash {
+	for i, ft := range c.list {
+		if ft.Hash == h {
+			out := make([]plumbing.Hash, 0, len(c.list)-i)
+			for _, ft := range c.list[i:] {
+				out = append(out, ft.Hash)
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+// Len is the number of commits on the first-parent line.
+func (c *Clock) Len() int { return len(c.list) }
+
 // At returns the commit in effect at t: the newest whose time on the
 // first-parent line is not after t (zero when none), with that time and
 // its own committer time.

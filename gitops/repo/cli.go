@@ -382,12 +382,6 @@ func revList(ctx context.Context, dir string, args ...string) ([]plumbing.Hash, 
 	return hs, nil
 }
 
-// FirstParentLines lists the first-parent history of tip, newest first,
-// each commit with its parents (`git rev-list --first-parent --parents`).
-func (r *Repo) FirstParentLines(ctx context.Context, tip plumbing.Hash) ([][]plumbing.Hash, error) {
-	return revListParents(ctx, r.Root, "--first-parent", tip.String())
-}
-
 // revListParents runs git rev-list --parents with args in dir: each line,
 // a commit and then its parents.
 func revListParents(ctx context.Context, dir string, args ...string) ([][]plumbing.Hash, error) {

@@ -31,53 +31,6 @@ import (
 	"github.com/modelgit/modelgit/manifests"
 )
 
-// fifo is an unbounded queue between two pipeline stages: a bounded one
-// could deadlock, since `git cat-file --buffer` holds its answers until
-// more questions come or its input ends.
-type fifo[T any] struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	items  []T
-	closed bool
-}
-
-func newFifo[T any]() *fifo[T] {
-	q := &fifo[T]{}
-	q.cond = sync.NewCond(&q.mu)
-	return q
-}
-
-func (q *fifo[T]) push(v T) {
-	q.mu.Lock()
-	q.items = append(q.items, v)
-	q.mu.Unlock()
-	q.cond.Signal()
-}
-
-func (q *fifo[T]) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
-
-// pop waits for the next item; false once the queue is closed and empty.
-func (q *fifo[T]) pop() (T, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for len(q.items) == 0 && !q.closed {
-		q.cond.Wait()
-	}
-	var zero T
-	if len(q.items) == 0 {
-		return zero, false
-	}
-	v := q.items[0]
-	q.items[0] = zero
-	q.items = q.items[1:]
-	return v, true
-}
-
 // scanNode is one first-parent commit as the scan sees it.
 type scanNode struct {
 	hash, tree plumbing.Hash
@@ -105,121 +58,6 @@ type scanItem struct {
 	want    []plumbing.Hash
 }
 
-// treeEntries calls fn with each entry of a raw tree object.
-func treeEntries(raw []byte, fn func(mode, name string, h plumbing.Hash)) error {
-	for len(raw) > 0 {
-		sp := bytes.IndexByte(raw, ' ')
-		nul := bytes.IndexByte(raw, 0)
-		if sp < 0 || nul < sp || len(raw) < nul+21 {
-			return errors.New("malformed tree object")
-		}
-		var h plumbing.Hash
-		copy(h[:], raw[nul+1:nul+21])
-		fn(string(raw[:sp]), string(raw[sp+1:nul]), h)
-		raw = raw[nul+21:]
-	}
-	return nil
-}
-
-// treeEntry is one entry of a raw tree object.
-type treeEntry struct {
-	name []byte
-	dir  bool
-	hash []byte
-}
-
-// nextEntry splits the first entry off a raw tree object.
-func nextEntry(raw []byte) (treeEntry, []byte, error) {
-	sp := bytes.IndexByte(raw, ' ')
-	nul := bytes.IndexByte(raw, 0)
-	if sp < 1 || nul < sp || len(raw) < nul+21 {
-		return treeEntry{}, nil, errors.New("malformed tree object")
-	}
-	return treeEntry{name: raw[sp+1 : nul], dir: raw[0] == '4', hash: raw[nul+1 : nul+21]}, raw[nul+21:], nil
-}
-
-// compareEntries orders tree entries as git does: a directory's name
-// sorts as if it ended with "/".
-func compareEntries(a, b treeEntry) int {
-	n := min(len(a.name), len(b.name))
-	if c := bytes.Compare(a.name[:n], b.name[:n]); c != 0 {
-		return c
-	}
-	ca, cb := byte(0), byte(0)
-	if len(a.name) > n {
-		ca = a.name[n]
-	} else if a.dir {
-		ca = '/'
-	}
-	if len(b.name) > n {
-		cb = b.name[n]
-	} else if b.dir {
-		cb = '/'
-	}
-	return int(ca) - int(cb)
-}
-
-// diffTrees calls fn with each file (not directory) entry whose blob
-// differs between two raw tree objects; a zero hash is an absent side.
-// It merges the two sorted lists without building either.
-func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)) error {
-	var n, o treeEntry
-	var err error
-	hash := func(b []byte) (h plumbing.Hash) { copy(h[:], b); return h }
-	for len(newT) > 0 || len(oldT) > 0 {
-		// Most entries are the same on both sides: skip them whole.
-		if nul := bytes.IndexByte(newT, 0); nul >= 0 && len(newT) >= nul+21 && len(oldT) >= nul+21 && bytes.Equal(newT[:nul+21], oldT[:nul+21]) {
-			newT, oldT = newT[nul+21:], oldT[nul+21:]
-			continue
-		}
-		c := 0
-		switch {
-		case len(newT) == 0:
-			c = 1
-		case len(oldT) == 0:
-			c = -1
-		default:
-			if n, _, err = nextEntry(newT); err != nil {
-				return err
-			}
-			if o, _, err = nextEntry(oldT); err != nil {
-				return err
-			}
-			c = compareEntries(n, o)
-		}
-		if c <= 0 {
-			if n, newT, err = nextEntry(newT); err != nil {
-				return err
-			}
-		}
-		if c >= 0 {
-			if o, oldT, err = nextEntry(oldT); err != nil {
-				return err
-			}
-		}
-		switch {
-		case c < 0:
-			if !n.dir {
-				fn(n.name, hash(n.hash), plumbing.ZeroHash)
-			}
-		case c > 0:
-			if !o.dir {
-				fn(o.name, plumbing.ZeroHash, hash(o.hash))
-			}
-		case n.dir != o.dir:
-			if !n.dir {
-				fn(n.name, hash(n.hash), plumbing.ZeroHash)
-			}
-			if !o.dir {
-				fn(o.name, plumbing.ZeroHash, hash(o.hash))
-			}
-		case !n.dir && !bytes.Equal(n.hash, o.hash):
-			fn(n.name, hash(n.hash), hash(o.hash))
-		}
-	}
-	return nil
-}
-
 // ScanReleases calls fn, newest first, with each first-parent commit of
 // tip that changes a release file (environments/<env>/<model>.yaml) of
 // one of envs (and of model, when not ""), with its changes and objects.
@@ -229,7 +67,7 @@ func diffTrees(newT, oldT []byte, fn func(name []byte, newH, oldH plumbing.Hash)
 // lite, only the release blobs are read, not the commits. Returning
 // ErrStopScan from fn ends the scan early without error.
 func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
-	res, err := r.ScanReleasesTimed(ctx, tip, stop, envs, model, lite, fn)
+	res, err := r.scanReleases(ctx, tip, stop, envs, model, lite, false, fn)
 	return res.Reached, err
 }
 
@@ -245,39 +83,30 @@ type ScanResult struct {
 	// Reached says whether the stop commit was found on the first-parent
 	// history.
 	Reached bool
-	// Listed is every first-parent commit the scan listed, newest first,
-	// with its committer time (the stop commit last, when reached): what
-	// time on the first-parent line is computed from. It is complete only
-	// when the scan was not ended early.
+	// Listed is every first-parent commit of tip down to stop, newest
+	// first, with its committer time (the stop commit last, when
+	// reached): what time on the first-parent line is computed from.
 	Listed []FPTime
+	// CommitGraph says whether the scan wrote the commit-graph with
+	// changed paths, or why it could not (it went on without).
+	CommitGraph struct {
+		Written bool
+		Err     error
+	}
 }
 
 // ScanReleasesTimed is ScanReleases, also returning the first-parent
-// commits listed with their committer times.
+// commits of tip down to stop with their committer times.
 func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (res ScanResult, err error) {
-	res.Reached, res.Listed, err = r.scanReleases(ctx, tip, stop, envs, model, lite, fn)
-	return res, err
+	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, fn)
 }
 
 // FirstParentTimes lists the first-parent history of tip, newest first,
 // with each commit's committer time (`git rev-list --first-parent
 // --timestamp`, answered from the commit-graph when there is one).
 func (r *Repo) FirstParentTimes(ctx context.Context, tip plumbing.Hash) ([]FPTime, error) {
-	out, err := gitCmd(ctx, r.Root, "rev-list", "--first-parent", "--timestamp", tip.String())
-	if err != nil || out == "" {
-		return nil, err
-	}
-	lines := strings.Split(out, "\n")
-	list := make([]FPTime, 0, len(lines))
-	for _, l := range lines {
-		ts, h, ok := strings.Cut(l, " ")
-		sec, err := strconv.ParseInt(ts, 10, 64)
-		if !ok || err != nil || len(h) != 40 {
-			return nil, fmt.Errorf("reading git rev-list --first-parent --timestamp %s: unexpected line %q", tip, l)
-		}
-		list = append(list, FPTime{Hash: plumbing.NewHash(h), Time: time.Unix(sec, 0).UTC()})
-	}
-	return list, nil
+	list, _, err := r.firstParentDownTo(ctx, tip, plumbing.ZeroHash)
+	return list, err
 }
 
 // Brought lists the commits a merge with parents first and second brings
@@ -288,24 +117,134 @@ func (r *Repo) Brought(ctx context.Context, first, second plumbing.Hash) ([]plum
 	return revList(ctx, r.Root, "--topo-order", first.String()+".."+second.String())
 }
 
-func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, listed []FPTime, err error) {
+// scanPlan is what a scan settles before it walks: the first-parent
+// commits down to stop (when asked), whether stop is on that line, the
+// path-limited log to run and stop's tree.
+type scanPlan struct {
+	listed   []FPTime
+	reached  bool
+	logArgs  []string
+	stopTree plumbing.Hash
+}
+
+// releasePathspec is the one path the scan's log is limited to: git uses
+// the changed-path Bloom filters for a single literal pathspec only.
+func releasePathspec(envs []string, model string) string {
+	switch {
+	case len(envs) == 1 && model != "":
+		return manifests.ReleaseFile(envs[0], model)
+	case len(envs) == 1:
+		return manifests.EnvironmentsDir + "/" + envs[0]
+	}
+	return manifests.EnvironmentsDir
+}
+
+// planScan lists the first-parent history of tip down to stop when list
+// is set or stop is not zero (reached: stop is on it), writes the
+// commit-graph with changed paths when that history is long and has none
+// (res.CommitGraph), and builds the path-limited log: `git log
+// --first-parent -- environments/`, from tip down to stop when stop was
+// reached. Every commit between two that the log lists leaves the release
+// files as the older one has them, so each listed commit's changes are
+// the diff of its release files against the next one listed (for the
+// oldest, against stop, or against nothing at the root).
+func (r *Repo) planScan(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, list bool, res *ScanResult) (*scanPlan, error) {
+	p := &scanPlan{}
+	if list || !stop.IsZero() {
+		var err error
+		if p.listed, p.reached, err = r.firstParentDownTo(ctx, tip, stop); err != nil {
+			return nil, err
+		}
+		res.CommitGraph.Written, res.CommitGraph.Err = r.EnsureChangedPaths(ctx, len(p.listed))
+	}
+	p.logArgs = []string{"log", "--first-parent", "--format=%H %T %ct %P", tip.String()}
+	if p.reached && !stop.IsZero() {
+		p.logArgs = append(p.logArgs, "^"+stop.String())
+		t, err := gitCmd(ctx, r.Root, "rev-parse", stop.String()+"^{tree}")
+		if err != nil {
+			return nil, err
+		}
+		p.stopTree = plumbing.NewHash(t)
+	}
+	p.logArgs = append(p.logArgs, "--", releasePathspec(envs, model))
+	return p, nil
+}
+
+// firstParentDownTo lists the first-parent history of tip, newest first,
+// with committer times, down to stop (included) when stop is on it:
+// reached says so. Reading ends at stop.
+func (r *Repo) firstParentDownTo(ctx context.Context, tip, stop plumbing.Hash) (list []FPTime, reached bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &releaseScan{ctx: ctx, cancel: cancel, stop: stop, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
+	args := []string{"rev-list", "--first-parent", "--timestamp", tip.String()}
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.Root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, false, fmt.Errorf("starting git rev-list: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, false, fmt.Errorf("starting git rev-list: %w (install git: apt-get install -y git)", err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		ft, err := parseTimestampLine(sc.Text(), tip)
+		if err != nil {
+			return nil, false, err
+		}
+		list = append(list, ft)
+		if !stop.IsZero() && ft.Hash == stop {
+			cancel()
+			_ = cmd.Wait()
+			return list, true, nil
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return nil, false, fmt.Errorf("running git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return list, false, sc.Err()
+}
+
+// parseTimestampLine parses a line of `git rev-list --timestamp`.
+func parseTimestampLine(l string, tip plumbing.Hash) (FPTime, error) {
+	ts, h, ok := strings.Cut(l, " ")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if !ok || err != nil || len(h) != 40 {
+		return FPTime{}, fmt.Errorf("reading git rev-list --first-parent --timestamp %s: unexpected line %q", tip, l)
+	}
+	return FPTime{Hash: plumbing.NewHash(h), Time: time.Unix(sec, 0).UTC()}, nil
+}
+
+// errStopped is run's word for a scan fn ended with ErrStopScan.
+var errStopped = errors.New("scan stopped")
+
+func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite, list bool, fn func(*FPCommit) error) (res ScanResult, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	plan, err := r.planScan(ctx, tip, stop, envs, model, list, &res)
+	if err != nil {
+		return res, err
+	}
+	res.Reached, res.Listed = plan.reached, plan.listed
+	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
+	if plan.reached && !stop.IsZero() {
+		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
+	}
 	for _, e := range envs {
 		s.wantEnv[e] = true
 	}
-	logArgs := []string{"log", "--first-parent", "--format=%H %T %ct %P", tip.String()}
-	log := exec.CommandContext(ctx, "git", logArgs...)
+	log := exec.CommandContext(ctx, "git", plan.logArgs...)
 	log.Dir = r.Root
 	var logErr bytes.Buffer
 	log.Stderr = &logErr
 	logOut, err := log.StdoutPipe()
 	if err != nil {
-		return false, nil, fmt.Errorf("starting git log: %w", err)
+		return res, fmt.Errorf("starting git log: %w", err)
 	}
 	if err := log.Start(); err != nil {
-		return false, nil, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+		return res, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
 	}
 	var cfs []*CatFile
 	defer func() {
@@ -318,10 +257,24 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	for range 4 {
 		cf, err := startCatFile(ctx, r.Root)
 		if err != nil {
-			return false, nil, err
+			return res, err
 		}
 		cfs = append(cfs, cf)
 	}
+	if err := s.run(logOut, cfs, fn); errors.Is(err, errStopped) {
+		return res, nil // the deferred cancel ends git log
+	} else if err != nil {
+		return res, err
+	}
+	if err := log.Wait(); err != nil {
+		return res, fmt.Errorf("running git %s: %w: %s", strings.Join(plan.logArgs, " "), err, strings.TrimSpace(logErr.String()))
+	}
+	return res, nil
+}
+
+// run runs the stages and hands each commit to fn; ErrStopScan from fn
+// ends it early, without error.
+func (s *releaseScan) run(logOut io.Reader, cfs []*CatFile, fn func(*FPCommit) error) error {
 	s.cfRoot, s.cfEnv, s.cfSub, s.cfObj = cfs[0], cfs[1], cfs[2], cfs[3]
 	s.qRoot, s.qEnv, s.qSub, s.qObj = newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
 	s.closeQueues = sync.OnceFunc(func() { s.qRoot.close(); s.qEnv.close(); s.qSub.close(); s.qObj.close() })
@@ -333,25 +286,18 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	fnErr := s.handOver(fn)
 	wg.Wait()
 	s.mu.Lock()
-	err, cut := s.firstErr, s.stopped
+	err := s.firstErr
 	s.mu.Unlock()
-	listed = s.listed
 	switch {
 	case fnErr != nil && errors.Is(fnErr, ErrStopScan):
-		return cut, listed, nil
+		s.cancel()
+		return errStopped
 	case fnErr != nil:
-		return cut, listed, fnErr
+		return fnErr
 	case err != nil:
-		return cut, listed, err
-	case ctx.Err() != nil:
-		return cut, listed, ctx.Err()
-	case cut:
-		return true, listed, nil // the deferred cancel ends git log
+		return err
 	}
-	if err := log.Wait(); err != nil {
-		return false, listed, fmt.Errorf("running git %s: %w: %s", strings.Join(logArgs, " "), err, strings.TrimSpace(logErr.String()))
-	}
-	return false, listed, nil
+	return s.ctx.Err()
 }
 
 // releaseScan is one run of ScanReleases: five stages, each on its own
@@ -360,7 +306,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 type releaseScan struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
-	stop    plumbing.Hash
+	stop    *scanNode // the stop commit, when the log ends above it
 	envs    []string
 	wantEnv map[string]bool
 	model   string
@@ -371,13 +317,8 @@ type releaseScan struct {
 	qSub, qObj                  *fifo[*scanItem]
 	closeQueues                 func()
 
-	// listed is every commit listCommits read, newest first; read once
-	// the stages are done.
-	listed []FPTime
-
 	mu       sync.Mutex
 	firstErr error
-	stopped  bool // the log was cut short on purpose
 }
 
 // fail records the scan's first error and stops every stage.
@@ -403,7 +344,9 @@ func finish(cf *CatFile) {
 	cf.inC.Close()
 }
 
-// listCommits is stage 1: the first-parent list; ask for each root tree.
+// listCommits is stage 1: the commits the path-limited log lists, then
+// the stop commit (the parent side of the oldest); ask for each root
+// tree.
 func (s *releaseScan) listCommits(logOut io.Reader) {
 	defer s.qRoot.close()
 	defer finish(s.cfRoot)
@@ -419,19 +362,16 @@ func (s *releaseScan) listCommits(logOut io.Reader) {
 		for _, p := range f[3:] {
 			nd.parents = append(nd.parents, plumbing.NewHash(p))
 		}
-		nd.stop = !s.stop.IsZero() && nd.hash == s.stop
-		s.listed = append(s.listed, FPTime{Hash: nd.hash, Time: nd.time.UTC()})
 		ask(s.cfRoot, nd.tree)
 		s.qRoot.push(nd)
-		if nd.stop {
-			s.mu.Lock()
-			s.stopped = true
-			s.mu.Unlock()
-			return
-		}
 	}
 	if err := sc.Err(); err != nil {
 		s.fail(fmt.Errorf("reading git log: %w", err))
+		return
+	}
+	if s.stop != nil && s.ctx.Err() == nil {
+		ask(s.cfRoot, s.stop.tree)
+		s.qRoot.push(s.stop)
 	}
 }
 
