@@ -12,12 +12,27 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/manifests"
 )
 
 // ErrOrder is returned when a version has not yet run in the environment
 // before the target one.
 var ErrOrder = errors.New("promotion order")
+
+// ErrLocalStore is returned (wrapped) when a promotion or rollback would
+// render a storage URI no cluster can read: a store inside the clone and
+// no environments[].clusterStore (#13).
+var ErrLocalStore = errors.New("store local to this clone")
+
+// refuseLocalStore fails when the releases of env would render a storage
+// URI inside this clone (render.LocalStoreProblem).
+func (r *repository) refuseLocalStore(env string) error {
+	if problem := render.LocalStoreProblem(r.Config(), env, r.Root()); problem != "" {
+		return fmt.Errorf("%w: %s", ErrLocalStore, problem)
+	}
+	return nil
+}
 
 // PromoteOptions describe one promotion.
 type PromoteOptions struct {
@@ -103,6 +118,12 @@ func PromoteBranch(env, model string, v manifests.Version) string {
 func (r *repository) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting %s: %w", opts.Ref, err)
+	}
+	if err := r.refuseLocalStore(opts.Env); err != nil {
+		if opts.Rollback {
+			return nil, fmt.Errorf("rolling back %s in %q: %w", opts.Ref, opts.Env, err)
+		}
+		return nil, fmt.Errorf("promoting %s to %q: %w", opts.Ref, opts.Env, err)
 	}
 	if err := opts.Change.Validate(); err != nil {
 		return nil, fmt.Errorf("promoting %s to %q: %w", opts.Ref, opts.Env, err)
