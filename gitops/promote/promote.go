@@ -103,6 +103,9 @@ type PromoteResult struct {
 	PR        *forge.PullRequest
 	Created   bool
 	Body      string
+	// Warnings are what the serving runtime may not do with the rendered
+	// objects (render.ModelcarProblem), also logged as warnings.
+	Warnings []string
 }
 
 // PromoteBranch returns modelgit/promote/<env>/<model>-<version>, with
@@ -264,6 +267,14 @@ func (r *repository) apply(ctx context.Context, opts PromoteOptions, branch stri
 	}
 	if err := validateRendered(r.Config(), opts.Env, files, changed); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
+	for _, f := range changed {
+		if strings.HasPrefix(f.Path, manifests.RenderedDir+"/") {
+			if problem := render.ModelcarProblem(f.Content); problem != "" {
+				r.Log().Warningf("%s: %s", f.Path, problem)
+				res.Warnings = append(res.Warnings, f.Path+": "+problem)
+			}
+		}
 	}
 	for _, f := range changed {
 		res.Changed = append(res.Changed, f.Path)

@@ -92,3 +92,35 @@ func TestLocalStorageURIs(t *testing.T) {
 		t.Errorf("lines = %v, want [2 4]", lines)
 	}
 }
+
+// TestModelcarProblem: an InferenceService whose storageUri is oci://
+// (what promote pins for an OCI store) is what KServe runs as a modelcar,
+// which modelgit's OCI artifact cannot be: said, with what to do. A
+// Deployment's STORAGE_URI, or a file:// URI, is not (#13).
+func TestModelcarProblem(t *testing.T) {
+	in := testInput()
+	in.Config.Store = "oci://ghcr.io/acme/models"
+	prod, err := Environment(in, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := ""
+	for _, f := range prod {
+		if p := ModelcarProblem(f.Content); p != "" && strings.Contains(string(f.Content), "kind: InferenceService") {
+			found = p
+		}
+	}
+	for _, want := range []string{"storageUri oci://ghcr.io/acme/models", "modelcar", "enableModelcar", "/models", "ClusterStorageContainer", "docs/oci.md", "serving.runtime: deployment"} {
+		if !strings.Contains(found, want) {
+			t.Errorf("ModelcarProblem = %q, lacks %q", found, want)
+		}
+	}
+	for _, c := range []string{
+		"kind: Deployment\n        - name: STORAGE_URI\n          value: oci://ghcr.io/acme/models@sha256:ab\n",
+		"kind: InferenceService\n      storageUri: pvc://models/modelgit/blobs/sha256/ab\n",
+	} {
+		if p := ModelcarProblem([]byte(c)); p != "" {
+			t.Errorf("ModelcarProblem(%q) = %q, want none", c, p)
+		}
+	}
+}

@@ -355,6 +355,32 @@ func LocalStorageURIs(content []byte, root string) (uris []string, lines []int) 
 	return uris, lines
 }
 
+// ModelcarProblem says why KServe will not load the oci:// storage URI
+// of an InferenceService in rendered content (a rendered/<env>/<model>.yaml),
+// and what to do; "" when it has none. KServe (0.17: pkg/utils/storage.go
+// ConfigureModelcarToContainer, on with enableModelcar, the Helm chart's
+// default) runs an oci:// reference as a "modelcar": the image becomes a
+// sidecar running `sh -c "ln -sf /proc/$$/root/models /mnt/models && sleep
+// infinity"`, after an init container checking that /models is not empty.
+// The version manifest modelgit publishes is a ModelPack artifact — a
+// ModelPack config and raw layers, no root filesystem, no shell — so the
+// container runtime cannot run it and the predictor pod never starts.
+// With enableModelcar off, a ClusterStorageContainer for oci:// that
+// pulls with oras loads it (docs/oci.md).
+func ModelcarProblem(content []byte) string {
+	c := string(content)
+	if !strings.Contains(c, "kind: InferenceService") {
+		return ""
+	}
+	at := strings.Index(c, "storageUri: oci://")
+	if at < 0 {
+		return ""
+	}
+	uri := strings.Fields(c[at+len("storageUri: "):])[0]
+	return fmt.Sprintf("KServe runs storageUri %s as a modelcar when enableModelcar is on (the default of its Helm chart): a runnable image with sh and the model under /models; modelgit publishes an OCI artifact (ModelPack config, raw layers), which no container runtime can run, so the predictor pod would not start. "+
+		"Set enableModelcar to false in KServe's inferenceservice-config and install the oras ClusterStorageContainer of docs/oci.md, or serve with serving.runtime: deployment and a server that pulls STORAGE_URI", uri)
+}
+
 // isvcObject renders replace and canary as one InferenceService. KServe
 // v1beta1 has one predictor spec: for canary it is the canary version with
 // canaryTrafficPercent set to its weight, and KServe keeps the rest of the
