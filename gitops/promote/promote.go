@@ -25,11 +25,17 @@ var ErrOrder = errors.New("promotion order")
 // no environments[].clusterStore (#13).
 var ErrLocalStore = errors.New("store local to this clone")
 
+// localStoreError is ErrLocalStore with the problem and what to do.
+type localStoreError struct{ problem string }
+
+func (e *localStoreError) Error() string        { return e.problem }
+func (e *localStoreError) Is(target error) bool { return target == ErrLocalStore }
+
 // refuseLocalStore fails when the releases of env would render a storage
 // URI inside this clone (render.LocalStoreProblem).
 func (r *repository) refuseLocalStore(env string) error {
 	if problem := render.LocalStoreProblem(r.Config(), env, r.Root()); problem != "" {
-		return fmt.Errorf("%w: %s", ErrLocalStore, problem)
+		return &localStoreError{problem}
 	}
 	return nil
 }

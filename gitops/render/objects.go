@@ -310,7 +310,7 @@ func LocalStoreProblem(cfg *manifests.Config, env, root string) string {
 		return ""
 	}
 	return fmt.Sprintf("modelgit.yaml: store %s is a directory inside this clone, so the storageUri rendered for environment %q (%s/blobs/sha256/…) is one no cluster can read; "+
-		"set store: in modelgit.yaml to a shared oci://REGISTRY/REPO (KServe loads it directly) and modelgit store copy %s there, "+
+		"set store: in modelgit.yaml to a shared oci://REGISTRY/REPO (KServe loads it with the ClusterStorageContainer of docs/oci.md) and modelgit store copy %s there, "+
 		"or declare where the clusters of %q read this store: clusterStore: pvc://CLAIM/PATH (or s3://, gs://, https://) under that environment in modelgit.yaml", store, env, strings.TrimSuffix(store, "/"), store, env)
 }
 
