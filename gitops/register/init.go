@@ -363,7 +363,7 @@ func IsLocalStore(url string) bool {
 // LocalStoreNote is the one line init prints about a store local to the
 // clone: what it means and how to share.
 func LocalStoreNote(url string) string {
-	return fmt.Sprintf("store %s is local to this clone (git-ignored): teammates, CI and clusters cannot read its artifacts; to share them set store: in %s to oci://REGISTRY/REPO or a shared file:///DIR (modelgit init --store on a new repository) and modelgit store copy %s there", url, manifests.ConfigFile, url)
+	return fmt.Sprintf("store %s is local to this clone (git-ignored): teammates, CI and clusters cannot read its artifacts, and promote refuses it unless an environment declares clusterStore (init --cluster-store); to share them set store: in %s to oci://REGISTRY/REPO or a shared file:///DIR (modelgit init --store on a new repository) and modelgit store copy %s there", url, manifests.ConfigFile, url)
 }
 
 // addSigner returns the allowed-signers file at path with the signer of
