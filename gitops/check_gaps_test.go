@@ -68,7 +68,9 @@ func TestCheckJudgesConfigByBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := func(name string) string { return "  - name: " + name + "\n    clusterStore: " + testClusterStore + "\n" }
+	env := func(name string) string {
+		return "  - name: " + name + "\n    clusterStore: " + testClusterStore + "\n"
+	}
 	reordered := strings.Replace(string(cfg), env("dev")+env("staging")+env("production"), env("production")+env("dev")+env("staging"), 1)
 	if reordered == string(cfg) {
 		t.Fatalf("the fixture's %s has no dev, staging, production list:\n%s", manifests.ConfigFile, cfg)
