@@ -93,7 +93,7 @@ func newStory(t *testing.T, devPolicy string) *story {
 	s.run(tmp, "git", "init", "-q", s.dir)
 	s.git("config", "gpg.format", "ssh")
 	s.git("config", "user.signingkey", key)
-	s.modelgit("init", "--github", "acme/models", "--github-url", s.api)
+	s.modelgit("init", "--cluster-store", "pvc://models/modelgit", "--github", "acme/models", "--github-url", s.api)
 	in := filepath.Join(tmp, "in")
 	for name, content := range map[string]string{"model.safetensors": "weights v1\n", "metrics.json": `{"accuracy": 0.9}`, "data/train.csv": "amount,hour\n1.0,3\n"} {
 		writeFile(t, filepath.Join(in, name), content)

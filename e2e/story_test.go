@@ -42,6 +42,11 @@ kind: Config
 store: file://.modelgit/store
 environments:
   - name: staging
+    # The store is inside the clone: promotion refuses to render a
+    # storageUri no cluster can read unless the environment says where its
+    # clusters read the store (#13). The objects are applied, not run, so
+    # no volume need hold it.
+    clusterStore: pvc://modelgit-store/e2e
 clusters:
   - name: gpu-staging
     environment: staging

@@ -68,7 +68,10 @@ func TestCheckJudgesConfigByBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reordered := strings.Replace(string(cfg), "  - name: dev\n  - name: staging\n  - name: production\n", "  - name: production\n  - name: dev\n  - name: staging\n", 1)
+	env := func(name string) string {
+		return "  - name: " + name + "\n    clusterStore: " + testClusterStore + "\n"
+	}
+	reordered := strings.Replace(string(cfg), env("dev")+env("staging")+env("production"), env("production")+env("dev")+env("staging"), 1)
 	if reordered == string(cfg) {
 		t.Fatalf("the fixture's %s has no dev, staging, production list:\n%s", manifests.ConfigFile, cfg)
 	}

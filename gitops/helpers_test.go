@@ -121,6 +121,9 @@ type fixture struct {
 	seq    int
 }
 
+// testClusterStore is where the fixture's clusters read its store.
+const testClusterStore = "pvc://models/modelgit"
+
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	key, pub := sshKey(t, "alice@example.com")
@@ -130,6 +133,9 @@ func newFixture(t testing.TB) *fixture {
 	}
 	root := filepath.Join(t.TempDir(), "gitops")
 	if _, err := register.Init(ctx, root, register.InitOptions{
+		// The clusters read the clone's store from a volume: promotion
+		// refuses a storage URI inside the clone (#13).
+		ClusterStore:  testClusterStore,
 		AllowedSigner: `alice@example.com namespaces="git" ` + pub,
 		Identity:      alice,
 		Signer:        signer,

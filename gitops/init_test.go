@@ -311,3 +311,43 @@ func TestInitStore(t *testing.T) {
 		}
 	}
 }
+
+// TestInitClusterStore: --cluster-store writes clusterStore under every
+// environment, so promotion can render a URI the clusters read; it is
+// refused beside an oci:// store (KServe reads that itself), or when an
+// existing modelgit.yaml declares another; run again the same, it is a
+// no-op (#13).
+func TestInitClusterStore(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	if _, err := register.Init(ctx, root, register.InitOptions{ClusterStore: "pvc://models/modelgit"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := gitops.Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reg.Config().Environments) == 0 {
+		t.Fatal("no environments")
+	}
+	for _, e := range reg.Config().Environments {
+		if e.ClusterStore != "pvc://models/modelgit" {
+			t.Errorf("environment %s: clusterStore %q", e.Name, e.ClusterStore)
+		}
+	}
+	if len(reg.Config().Clusters) == 0 {
+		t.Error("the clusters of the template were lost")
+	}
+	if _, err := register.Init(ctx, root, register.InitOptions{ClusterStore: "pvc://models/modelgit"}); err != nil {
+		t.Errorf("Init again with the same --cluster-store: %v", err)
+	}
+	if _, err := register.Init(ctx, root, register.InitOptions{ClusterStore: "s3://other"}); err == nil || !strings.Contains(err.Error(), "environments[0] (dev) declares clusterStore") {
+		t.Errorf("Init with another --cluster-store: %v", err)
+	}
+	if _, err := register.Init(ctx, filepath.Join(t.TempDir(), "o"), register.InitOptions{Store: "oci://ghcr.io/acme/models", ClusterStore: "pvc://x/y"}); err == nil || !strings.Contains(err.Error(), "only a file:// store needs one") {
+		t.Errorf("Init --store oci:// --cluster-store: %v", err)
+	}
+	if _, err := register.Init(ctx, filepath.Join(t.TempDir(), "b"), register.InitOptions{ClusterStore: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "clusterStore") {
+		t.Errorf("Init --cluster-store ftp://: %v", err)
+	}
+}

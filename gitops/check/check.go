@@ -75,6 +75,8 @@ type checkRun struct {
 	// candidates are the versions the pull request promotes, for the
 	// registrant exclusion.
 	candidates []*manifests.ModelVersion
+	// localURI: a rendered storage URI names a store inside a clone.
+	localURI bool
 }
 
 // Check judges a pull request (or base..head): the manifests it changes

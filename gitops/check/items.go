@@ -2,10 +2,14 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/render"
+	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 	"github.com/modelgit/modelgit/policies"
 )
@@ -93,7 +97,7 @@ func (c *checkRun) signatures(_ context.Context, _ []changedPath) error {
 
 // artifacts checks that the artifacts of added versions are in the store.
 func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
-	n, added, modified := 0, 0, 0
+	n, added, modified, reached := 0, 0, 0, false
 	seen := map[manifests.Digest]bool{}
 	for _, ch := range changed {
 		parts := strings.Split(ch.Path, "/")
@@ -111,6 +115,21 @@ func (c *checkRun) artifacts(ctx context.Context, changed []changedPath) error {
 			modified++
 		} else {
 			added++
+		}
+		if !reached {
+			// A store that cannot be read at all (CI from a fresh clone:
+			// a file:// store inside another clone, or a registry without
+			// credentials) is not a store missing every blob.
+			reached = true
+			if err := store.Reach(ctx, c.r.Store()); err != nil {
+				if !errors.Is(err, store.ErrUnreachable) {
+					return fmt.Errorf("checking the store: %w", err)
+				}
+				c.fail(CheckArtifacts, err.Error())
+				c.rep.Annotations = append(c.rep.Annotations, Annotation{File: ch.Path, Level: "error", Message: err.Error()})
+				c.items[CheckArtifacts].Summary = "cannot reach the store " + c.r.Store().URL() + ": the artifacts were not checked"
+				return nil
+			}
 		}
 		var firstErr error
 		v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
@@ -154,6 +173,9 @@ func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
 	if err := c.pins(ctx, changed); err != nil {
 		return err
 	}
+	if err := c.localURIs(changed); err != nil {
+		return err
+	}
 	envs := c.renderedEnvs(changed)
 	if envs != nil && len(envs) == 0 {
 		c.skip(CheckRendered, "nothing the pull request changes is rendered")
@@ -174,6 +196,9 @@ func (c *checkRun) rendered(ctx context.Context, changed []changedPath) error {
 		c.rep.Annotations = append(c.rep.Annotations, Annotation{File: s.Path, Level: "error", Message: "stale generated file: " + what + "; run modelgit render and commit the result"})
 	}
 	if len(stale) == 0 && c.items[CheckRendered].Status == CheckFail {
+		if c.localURI {
+			c.summarize(CheckRendered, "", "a storage URI names a store inside a clone, which no cluster can read")
+		}
 		c.summarize(CheckRendered, "", "a storage URI is not the pin of the version released: re-run modelgit promote")
 	}
 	c.summarize(CheckRendered, "rendered/ and clusters/ are in sync with the releases", fmt.Sprintf("%s out of sync: run modelgit render and commit", gitops.Count(len(stale), "generated file")))
@@ -244,4 +269,44 @@ func (c *checkRun) renderedEnvs(changed []changedPath) map[string]bool {
 		}
 	}
 	return envs
+}
+
+// localURIs fails the rendered check for every storage URI, in the
+// rendered file of a release the pull request changes, that names a
+// directory inside a clone (a relative file:// URL like the default
+// store's, or one under this clone): no cluster can load it. The head's
+// modelgit.yaml says what to do (render.LocalStoreProblem) (#13).
+func (c *checkRun) localURIs(changed []changedPath) error {
+	seen := map[string]bool{}
+	for _, ch := range changed {
+		parts := strings.Split(ch.Path, "/")
+		if ch.Deleted || len(parts) != 3 || (parts[0] != manifests.EnvironmentsDir && parts[0] != manifests.RenderedDir) || !strings.HasSuffix(parts[2], ".yaml") {
+			continue
+		}
+		env, model := parts[1], strings.TrimSuffix(parts[2], ".yaml")
+		rendered := manifests.RenderedFile(env, model)
+		if seen[rendered] || c.headReg.CheckEnv(env) != nil || manifests.ValidName(model) != nil {
+			continue
+		}
+		seen[rendered] = true
+		raw, err := c.r.Repo().ReadFile(c.head.Hash, rendered)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		uris, lines := render.LocalStorageURIs(raw, c.r.Root())
+		why := render.LocalStoreProblem(c.headReg.Config(), env, c.r.Root())
+		if why == "" {
+			why = fmt.Sprintf("set store: in modelgit.yaml to a shared oci://REGISTRY/REPO, or declare where the clusters of %q read the store (environments[].clusterStore), then run modelgit promote again", env)
+		}
+		for i, uri := range uris {
+			msg := fmt.Sprintf("storage URI %s names a directory inside a clone, which no cluster can read: %s", uri, why)
+			c.fail(CheckRendered, fmt.Sprintf("%s:%d: %s", rendered, lines[i], msg))
+			c.rep.Annotations = append(c.rep.Annotations, Annotation{File: rendered, Line: lines[i], Level: "error", Message: msg})
+			c.localURI = true
+		}
+	}
+	return nil
 }

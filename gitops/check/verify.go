@@ -40,7 +40,7 @@ type VerifyOptions struct {
 type Finding struct {
 	Commit  string `json:"commit,omitempty"`
 	Path    string `json:"path,omitempty"`
-	Check   string `json:"check"` // "signature", "immutable", "symlink", "manifest", "artifact", "published", "pinned"
+	Check   string `json:"check"` // "signature", "immutable", "symlink", "manifest", "artifact", "published", "pinned", "store"
 	Message string `json:"message"`
 }
 

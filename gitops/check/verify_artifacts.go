@@ -20,6 +20,7 @@ func (r *repository) verifyArtifacts(ctx context.Context, tip plumbing.Hash, dee
 		return err
 	}
 	seen := map[manifests.Digest]bool{}
+	reached := false
 	for _, model := range names {
 		if manifests.ValidName(model) != nil {
 			continue
@@ -39,6 +40,18 @@ func (r *repository) verifyArtifacts(ctx context.Context, tip plumbing.Hash, dee
 				continue
 			}
 			rep.Versions++
+			if !reached {
+				// A store that cannot be read at all is one finding, not
+				// every blob missing.
+				reached = true
+				if err := store.Reach(ctx, r.Store()); err != nil {
+					if !errors.Is(err, store.ErrUnreachable) {
+						return err
+					}
+					rep.Findings = append(rep.Findings, Finding{Commit: tip.String(), Path: manifests.ConfigFile, Check: "store", Message: err.Error()})
+					return nil
+				}
+			}
 			var firstErr error
 			v.Manifest.Artifacts.Each(func(kind string, a *manifests.Artifact) {
 				if firstErr != nil || seen[a.Digest] {

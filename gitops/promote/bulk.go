@@ -64,6 +64,9 @@ func (r *repository) BulkPromote(ctx context.Context, opts BulkOptions) (*BulkRe
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
+	if err := r.refuseLocalStore(opts.Env); err != nil {
+		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
 	if err := r.CheckEnv(opts.VersionFrom); err != nil {
 		return nil, fmt.Errorf("--version-from: %w", err)
 	}

@@ -12,12 +12,33 @@ import (
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/render"
 	"github.com/modelgit/modelgit/manifests"
 )
 
 // ErrOrder is returned when a version has not yet run in the environment
 // before the target one.
 var ErrOrder = errors.New("promotion order")
+
+// ErrLocalStore is returned (wrapped) when a promotion or rollback would
+// render a storage URI no cluster can read: a store inside the clone and
+// no environments[].clusterStore (#13).
+var ErrLocalStore = errors.New("store local to this clone")
+
+// localStoreError is ErrLocalStore with the problem and what to do.
+type localStoreError struct{ problem string }
+
+func (e *localStoreError) Error() string        { return e.problem }
+func (e *localStoreError) Is(target error) bool { return target == ErrLocalStore }
+
+// refuseLocalStore fails when the releases of env would render a storage
+// URI inside this clone (render.LocalStoreProblem).
+func (r *repository) refuseLocalStore(env string) error {
+	if problem := render.LocalStoreProblem(r.Config(), env, r.Root()); problem != "" {
+		return &localStoreError{problem}
+	}
+	return nil
+}
 
 // PromoteOptions describe one promotion.
 type PromoteOptions struct {
@@ -88,6 +109,9 @@ type PromoteResult struct {
 	PR        *forge.PullRequest
 	Created   bool
 	Body      string
+	// Warnings are what the serving runtime may not do with the rendered
+	// objects (render.ModelcarProblem), also logged as warnings.
+	Warnings []string
 }
 
 // PromoteBranch returns modelgit/promote/<env>/<model>-<version>, with
@@ -103,6 +127,12 @@ func PromoteBranch(env, model string, v manifests.Version) string {
 func (r *repository) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("promoting %s: %w", opts.Ref, err)
+	}
+	if err := r.refuseLocalStore(opts.Env); err != nil {
+		if opts.Rollback {
+			return nil, fmt.Errorf("rolling back %s in %q: %w", opts.Ref, opts.Env, err)
+		}
+		return nil, fmt.Errorf("promoting %s to %q: %w", opts.Ref, opts.Env, err)
 	}
 	if err := opts.Change.Validate(); err != nil {
 		return nil, fmt.Errorf("promoting %s to %q: %w", opts.Ref, opts.Env, err)
@@ -243,6 +273,14 @@ func (r *repository) apply(ctx context.Context, opts PromoteOptions, branch stri
 	}
 	if err := validateRendered(r.Config(), opts.Env, files, changed); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
+	}
+	for _, f := range changed {
+		if strings.HasPrefix(f.Path, manifests.RenderedDir+"/") {
+			if problem := render.ModelcarProblem(f.Content); problem != "" {
+				r.Log().Warningf("%s: %s", f.Path, problem)
+				res.Warnings = append(res.Warnings, f.Path+": "+problem)
+			}
+		}
 	}
 	for _, f := range changed {
 		res.Changed = append(res.Changed, f.Path)

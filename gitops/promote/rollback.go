@@ -203,6 +203,9 @@ func (r *repository) Rollback(ctx context.Context, opts RollbackOptions) (*Promo
 	if err := r.CheckEnv(opts.Env); err != nil {
 		return nil, fmt.Errorf("rolling back %s: %w", opts.Model, err)
 	}
+	if err := r.refuseLocalStore(opts.Env); err != nil {
+		return nil, fmt.Errorf("rolling back %s in %q: %w", opts.Model, opts.Env, err)
+	}
 	cur, err := r.Release(opts.Env, opts.Model)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,11 @@ type InitOptions struct {
 	// the clone. An existing modelgit.yaml naming another store is an
 	// error: changing stores is an edit plus `modelgit store copy`.
 	Store string
+	// ClusterStore, when set, is written as environments[].clusterStore
+	// of every environment: where the clusters read a file:// store (a
+	// volume holding its blobs/sha256/), so promotion can render a
+	// storage URI they load. Only for a file:// store.
+	ClusterStore string
 	// Identity and Signer make the initial commit; without a Signer the
 	// files are written but not committed.
 	Identity object.Signature
@@ -114,7 +119,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if len(opts.AllowedKey) > 0 {
 		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
 	}
-	if err := checkStore(rp, opts.Store, res); err != nil {
+	if err := checkStore(rp, opts.Store, opts.ClusterStore, res); err != nil {
 		return nil, err
 	}
 	// With a clone URL Flux can follow (the forge, or origin), lay out
@@ -206,6 +211,11 @@ func templateFiles(opts InitOptions) ([]repo.File, error) {
 					return err
 				}
 			}
+			if opts.ClusterStore != "" {
+				if content, err = withClusterStore(content, opts.ClusterStore); err != nil {
+					return err
+				}
+			}
 			if f := opts.Forge; f != nil {
 				content = append(content, []byte(fmt.Sprintf("# Where promotion pull requests are opened.\nforge:\n  type: %s\n  repository: %s\n", f.Type, f.Repository))...)
 				if f.URL != "" {
@@ -277,9 +287,37 @@ func withStore(content []byte, url string) ([]byte, error) {
 	return out, nil
 }
 
-// checkStore refuses a --store that an existing modelgit.yaml contradicts
-// and records in res which store the repository uses.
-func checkStore(rp *repo.Repo, want string, res *InitResult) error {
+// withClusterStore sets clusterStore: uri under every environment of the
+// modelgit.yaml template.
+func withClusterStore(content []byte, uri string) ([]byte, error) {
+	lines := strings.SplitAfter(string(content), "\n")
+	in, n := false, 0
+	var out strings.Builder
+	for _, l := range lines {
+		out.WriteString(l)
+		switch {
+		case l == "environments:\n":
+			in = true
+		case in && strings.HasPrefix(l, "  - name: "):
+			out.WriteString("    clusterStore: " + uri + "\n")
+			n++
+		case in && l != "" && !strings.HasPrefix(l, " "):
+			in = false
+		}
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("the modelgit.yaml template has no environments")
+	}
+	if _, err := manifests.ParseConfig(manifests.ConfigFile, []byte(out.String())); err != nil {
+		return nil, fmt.Errorf("--cluster-store %q: %w", uri, err)
+	}
+	return []byte(out.String()), nil
+}
+
+// checkStore refuses a --store or --cluster-store that an existing
+// modelgit.yaml contradicts, or a --cluster-store beside a store that is
+// not file://, and records in res which store the repository uses.
+func checkStore(rp *repo.Repo, want string, clusterStore string, res *InitResult) error {
 	res.Store = store.DefaultURL
 	if want != "" {
 		res.Store = want
@@ -298,6 +336,14 @@ func checkStore(rp *repo.Repo, want string, res *InitResult) error {
 			return fmt.Errorf("--store %s: %s already names store %s; change store: there (and copy what it holds: modelgit store copy %s %s)", want, manifests.ConfigFile, have, have, want)
 		}
 		res.Store = have
+		for i, e := range cfg.Environments {
+			if clusterStore != "" && e.ClusterStore != clusterStore {
+				return fmt.Errorf("--cluster-store %s: %s exists and environments[%d] (%s) declares clusterStore %s; set clusterStore: under each environment there", clusterStore, manifests.ConfigFile, i, e.Name, gitops.QuoteOrNone(e.ClusterStore))
+			}
+		}
+	}
+	if clusterStore != "" && !strings.HasPrefix(res.Store, "file://") {
+		return fmt.Errorf("--cluster-store %s: only a file:// store needs one (it says where the clusters read the store's directory); store %s is read by KServe directly", clusterStore, res.Store)
 	}
 	res.LocalStore = IsLocalStore(res.Store)
 	return nil
@@ -317,7 +363,7 @@ func IsLocalStore(url string) bool {
 // LocalStoreNote is the one line init prints about a store local to the
 // clone: what it means and how to share.
 func LocalStoreNote(url string) string {
-	return fmt.Sprintf("store %s is local to this clone (git-ignored): teammates, CI and clusters cannot read its artifacts; to share them set store: in %s to oci://REGISTRY/REPO or a shared file:///DIR (modelgit init --store on a new repository) and modelgit store copy %s there", url, manifests.ConfigFile, url)
+	return fmt.Sprintf("store %s is local to this clone (git-ignored): teammates, CI and clusters cannot read its artifacts, and promote refuses it unless an environment declares clusterStore (init --cluster-store); to share them set store: in %s to oci://REGISTRY/REPO or a shared file:///DIR (modelgit init --store on a new repository) and modelgit store copy %s there", url, manifests.ConfigFile, url)
 }
 
 // addSigner returns the allowed-signers file at path with the signer of

@@ -99,6 +99,13 @@ func (r *repository) Pull(ctx context.Context, v *gitops.VersionRef, dir string,
 		err := store.RestoreProgress(ctx, r.Store(), it.a.Digest, it.a.MediaType, filepath.Join(stage, it.name), prog)
 		prog.Done()
 		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				// Missing, or is the whole store out of reach (its
+				// directory absent, the registry refusing us)?
+				if rerr := store.Reach(ctx, r.Store()); rerr != nil {
+					err = rerr
+				}
+			}
 			return nil, fmt.Errorf("pulling %s of %s: %w%s", it.kind, v.Name(), err, r.localStoreHint(err))
 		}
 		out = append(out, Pulled{Kind: it.kind, Artifact: *it.a, Dest: dest})
@@ -214,7 +221,7 @@ func removeStaleStages(dir string) error {
 // cannot see.
 func (r *repository) localStoreHint(err error) string {
 	url := r.Config().Store
-	if !errors.Is(err, store.ErrNotFound) || !IsLocalStore(url) {
+	if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrUnreachable) || !IsLocalStore(url) {
 		return ""
 	}
 	if url == "" {

@@ -66,14 +66,61 @@ func TestLocalStoreProblem(t *testing.T) {
 		{"file://.modelgit/store", "prod", false},
 		{"file:///mnt/models", "dev", false},
 		{"oci://ghcr.io/acme/models", "dev", false},
+		{"file:///work/clone/.modelgit/store", "dev", true}, // inside the clone
+		{"file:///work/clone-shared/store", "dev", false},
 	} {
 		cfg.Store = tc.store
-		got := LocalStoreProblem(cfg, tc.env)
+		got := LocalStoreProblem(cfg, tc.env, "/work/clone")
 		if (got != "") != tc.problem {
 			t.Errorf("LocalStoreProblem(%q, %s) = %q", tc.store, tc.env, got)
 		}
-		if got != "" && (!strings.Contains(got, "clusterStore: pvc://") || !strings.Contains(got, "oci://REGISTRY/REPO") || !strings.Contains(got, "modelgit store copy")) {
+		if got != "" && (!strings.Contains(got, "clusterStore: pvc://") || !strings.Contains(got, "oci://REGISTRY/REPO") || !strings.Contains(got, "modelgit store copy") || !strings.Contains(got, "modelgit.yaml") || !strings.Contains(got, `environment "`+tc.env+`"`)) {
 			t.Errorf("the problem does not say what to do: %s", got)
+		}
+	}
+}
+
+// TestLocalStorageURIs finds the clone-local file:// URIs of a rendered
+// file, with their lines, and leaves shared ones alone (#13).
+func TestLocalStorageURIs(t *testing.T) {
+	content := []byte("spec:\n  storageUri: file://.modelgit/store/blobs/sha256/ab\n  x: file:///mnt/models/blobs/sha256/cd\n        value: \"file:///repo/.modelgit/store/blobs/sha256/ef\"\n  y: pvc://c/p\n")
+	uris, lines := LocalStorageURIs(content, "/repo")
+	if want := []string{"file://.modelgit/store/blobs/sha256/ab", "file:///repo/.modelgit/store/blobs/sha256/ef"}; strings.Join(uris, " ") != strings.Join(want, " ") {
+		t.Errorf("uris = %q, want %q", uris, want)
+	}
+	if len(lines) != 2 || lines[0] != 2 || lines[1] != 4 {
+		t.Errorf("lines = %v, want [2 4]", lines)
+	}
+}
+
+// TestModelcarProblem: an InferenceService whose storageUri is oci://
+// (what promote pins for an OCI store) is what KServe runs as a modelcar,
+// which modelgit's OCI artifact cannot be: said, with what to do. A
+// Deployment's STORAGE_URI, or a file:// URI, is not (#13).
+func TestModelcarProblem(t *testing.T) {
+	in := testInput()
+	in.Config.Store = "oci://ghcr.io/acme/models"
+	prod, err := Environment(in, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := ""
+	for _, f := range prod {
+		if p := ModelcarProblem(f.Content); p != "" && strings.Contains(string(f.Content), "kind: InferenceService") {
+			found = p
+		}
+	}
+	for _, want := range []string{"storageUri oci://ghcr.io/acme/models", "modelcar", "enableModelcar", "/models", "ClusterStorageContainer", "docs/oci.md", "serving.runtime: deployment"} {
+		if !strings.Contains(found, want) {
+			t.Errorf("ModelcarProblem = %q, lacks %q", found, want)
+		}
+	}
+	for _, c := range []string{
+		"kind: Deployment\n        - name: STORAGE_URI\n          value: oci://ghcr.io/acme/models@sha256:ab\n",
+		"kind: InferenceService\n      storageUri: pvc://models/modelgit/blobs/sha256/ab\n",
+	} {
+		if p := ModelcarProblem([]byte(c)); p != "" {
+			t.Errorf("ModelcarProblem(%q) = %q, want none", c, p)
 		}
 	}
 }

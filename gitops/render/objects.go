@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -296,21 +297,88 @@ func ClusterStoreOf(cfg *manifests.Config, env string) string {
 
 // LocalStoreProblem says why the clusters of env cannot load what a
 // release renders, and what to do, when the store is a directory inside
-// the clone (a relative file:// URL, like the default) and env declares no
-// clusterStore; "" otherwise. Promotion and check are to refuse such a
-// release.
-func LocalStoreProblem(cfg *manifests.Config, env string) string {
+// the clone — a relative file:// URL like the default, or an absolute one
+// under root (the clone's top directory; "" when unknown) — and env
+// declares no clusterStore; "" otherwise. Promotion, rollback and check
+// refuse such a release.
+func LocalStoreProblem(cfg *manifests.Config, env, root string) string {
 	store := cfg.Store
 	if store == "" {
 		store = "file://.modelgit/store"
 	}
-	dir, ok := strings.CutPrefix(store, "file://")
-	if !ok || strings.HasPrefix(dir, "/") || ClusterStoreOf(cfg, env) != "" {
+	if !LocalStoreURI(store, root) || ClusterStoreOf(cfg, env) != "" {
 		return ""
 	}
-	return fmt.Sprintf("store %s is a directory inside this clone: the storageUri rendered for environment %q (%s/blobs/sha256/…) is one no cluster can read; "+
-		"set store: in modelgit.yaml to oci://REGISTRY/REPO (KServe loads it directly) and modelgit store copy %s there, "+
-		"or declare where the clusters of %q read this store: clusterStore: pvc://CLAIM/PATH (or s3://, gs://, https://) under that environment in modelgit.yaml", store, env, store, store, env)
+	return fmt.Sprintf("modelgit.yaml: store %s is a directory inside this clone, so the storageUri rendered for environment %q (%s/blobs/sha256/…) is one no cluster can read; "+
+		"set store: in modelgit.yaml to a shared oci://REGISTRY/REPO (KServe loads it with the ClusterStorageContainer of docs/oci.md) and modelgit store copy %s there, "+
+		"or declare where the clusters of %q read this store: clusterStore: pvc://CLAIM/PATH (or s3://, gs://, https://) under that environment in modelgit.yaml", store, env, strings.TrimSuffix(store, "/"), store, env)
+}
+
+// LocalStoreURI reports whether uri is a file:// URI of a directory
+// inside a clone: relative (resolved against the clone, like the default
+// store), or absolute under root when root is not "".
+func LocalStoreURI(uri, root string) bool {
+	dir, ok := strings.CutPrefix(uri, "file://")
+	if !ok {
+		return false
+	}
+	if !strings.HasPrefix(dir, "/") {
+		return true
+	}
+	if root == "" {
+		return false
+	}
+	root = strings.TrimSuffix(filepath.ToSlash(filepath.Clean(root)), "/")
+	d := path.Clean(dir)
+	return d == root || strings.HasPrefix(d, root+"/")
+}
+
+// LocalStorageURIs returns the storage URIs in rendered content (a
+// rendered/<env>/<model>.yaml) that name a directory inside a clone (see
+// LocalStoreURI), with their 1-based lines.
+func LocalStorageURIs(content []byte, root string) (uris []string, lines []int) {
+	for i, line := range strings.Split(string(content), "\n") {
+		rest := line
+		for {
+			at := strings.Index(rest, "file://")
+			if at < 0 {
+				break
+			}
+			uri := strings.Trim(strings.Fields(rest[at:])[0], `"',`)
+			if LocalStoreURI(uri, root) {
+				uris = append(uris, uri)
+				lines = append(lines, i+1)
+			}
+			rest = rest[at+len("file://"):]
+		}
+	}
+	return uris, lines
+}
+
+// ModelcarProblem says why KServe will not load the oci:// storage URI
+// of an InferenceService in rendered content (a rendered/<env>/<model>.yaml),
+// and what to do; "" when it has none. KServe (0.17: pkg/utils/storage.go
+// ConfigureModelcarToContainer, on with enableModelcar, the Helm chart's
+// default) runs an oci:// reference as a "modelcar": the image becomes a
+// sidecar running `sh -c "ln -sf /proc/$$/root/models /mnt/models && sleep
+// infinity"`, after an init container checking that /models is not empty.
+// The version manifest modelgit publishes is a ModelPack artifact — a
+// ModelPack config and raw layers, no root filesystem, no shell — so the
+// container runtime cannot run it and the predictor pod never starts.
+// With enableModelcar off, a ClusterStorageContainer for oci:// that
+// pulls with oras loads it (docs/oci.md).
+func ModelcarProblem(content []byte) string {
+	c := string(content)
+	if !strings.Contains(c, "kind: InferenceService") {
+		return ""
+	}
+	at := strings.Index(c, "storageUri: oci://")
+	if at < 0 {
+		return ""
+	}
+	uri := strings.Fields(c[at+len("storageUri: "):])[0]
+	return fmt.Sprintf("KServe runs storageUri %s as a modelcar when enableModelcar is on (the default of its Helm chart): a runnable image with sh and the model under /models; modelgit publishes an OCI artifact (ModelPack config, raw layers), which no container runtime can run, so the predictor pod would not start. "+
+		"Set enableModelcar to false in KServe's inferenceservice-config and install the oras ClusterStorageContainer of docs/oci.md, or serve with serving.runtime: deployment and a server that pulls STORAGE_URI", uri)
 }
 
 // isvcObject renders replace and canary as one InferenceService. KServe

@@ -53,10 +53,15 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
   signatures     every commit touching governed paths (and modelgit.yaml) is
                  signed by a signer allowed on the BASE branch
   immutability   no registered version is modified or deleted
-  artifacts      every artifact of a new version is in the store
+  artifacts      every artifact of a new version is in the store; a store
+                 that cannot be read at all (a file:// directory absent, as
+                 in CI on a fresh clone; a registry unreachable, 401, 403)
+                 fails "cannot reach the store" with what to configure
+                 (store:, MODELGIT_REGISTRY_HOST/_USERNAME/_PASSWORD)
   rendered       rendered/ and clusters/ are in sync with the releases (with
                  an oci:// store: each release pins the OCI manifest
-                 computed from Git)
+                 computed from Git); no storageUri names a store inside a
+                 clone (file://.modelgit/store), which no cluster can read
   up-to-date     no release the pull request changes was changed on the
                  base since it branched
   gates          each changed environment's policy, read from the BASE branch

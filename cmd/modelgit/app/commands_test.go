@@ -287,6 +287,11 @@ func TestQuickstart(t *testing.T) {
 		"the stored bytes do not match the digest",
 		"opened pull request #1",
 		"canaryTrafficPercent: 10",
+		// The demo's store is inside the clone: its clusters read it from
+		// the volume its modelgit.yaml declares, and it says what a team
+		// does instead.
+		"storageUri: pvc://modelgit-store/quickstart/blobs/sha256/",
+		"a real team sets a shared store instead: modelgit init --store oci://",
 		"Roll back fraud-detector in production to 0.1.1+data.2",
 		"rendered/ and clusters/ are in sync with the releases",
 		"0 of 1 required approvals",

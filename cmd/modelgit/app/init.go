@@ -24,6 +24,8 @@ type InitOptions struct {
 	ForgeRepo  string
 	ForgeURL   string
 	Store      string
+	// ClusterStore is --cluster-store.
+	ClusterStore string
 }
 
 // NewCmdInit returns `modelgit init`.
@@ -55,7 +57,10 @@ earlier run only wrote.
 (oci://REGISTRY/REPO) or a shared directory (file:///DIR). Without it the
 store is file://.modelgit/store, inside this clone: teammates, CI and
 clusters cannot read it until you set store: in modelgit.yaml and
-modelgit store copy its blobs there.`,
+modelgit store copy its blobs there. Promotion refuses to render a storage
+URI inside the clone: with a file:// store, --cluster-store says where the
+clusters read its directory (a volume holding its blobs/sha256/, e.g.
+pvc://models/modelgit), written as clusterStore: under every environment.`,
 		Example: "  modelgit init --store oci://ghcr.io/acme/models --github acme/models\n  modelgit init ./registry --signing-key ~/.ssh/id_ed25519",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +77,7 @@ modelgit store copy its blobs there.`,
 	cmd.Flags().BoolVar(&opts.NoCommit, "no-commit", false, "write the files but do not commit them")
 	cmd.Flags().StringVar(&opts.ForgeRepo, "github", "", "GitHub repository OWNER/NAME that promotion pull requests go to")
 	cmd.Flags().StringVar(&opts.ForgeURL, "github-url", "", "GitHub Enterprise API URL, e.g. https://github.example.com/api/v3/")
+	cmd.Flags().StringVar(&opts.ClusterStore, "cluster-store", "", "with a file:// store: where every environment's clusters read it (environments[].clusterStore), e.g. pvc://CLAIM/PATH or s3://BUCKET/PATH")
 	cmd.Flags().StringVar(&opts.Store, "store", "", "artifact store shared by the team: oci://REGISTRY/REPO or file:///SHARED/DIR (default: file://.modelgit/store, local to this clone)")
 	return cmd
 }
@@ -82,7 +88,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 		return err
 	}
 	dir := wd
-	in := register.InitOptions{Store: opts.Store, UseEnclosingRoot: opts.Dir == ""}
+	in := register.InitOptions{Store: opts.Store, ClusterStore: opts.ClusterStore, UseEnclosingRoot: opts.Dir == ""}
 	if opts.Dir != "" {
 		dir = opts.Dir
 		if !filepath.IsAbs(dir) {

@@ -152,7 +152,7 @@ func newMonitorCLI(t *testing.T) *monitorCLI {
 	m.cmd("git", "init", "-q", m.dir)
 	m.git("config", "gpg.format", "ssh")
 	m.git("config", "user.signingkey", key)
-	m.ok("init", "--github", "acme/models", "--github-url", m.fake.URL())
+	m.ok("init", "--cluster-store", "pvc://models/modelgit", "--github", "acme/models", "--github-url", m.fake.URL())
 	data := write("in/data/train.csv", "a,b\n1,2\n")
 	for i, acc := range []string{"0.9", "0.93"} {
 		n := strconv.Itoa(i)

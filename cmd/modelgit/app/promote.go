@@ -113,6 +113,15 @@ A version enters an environment only after it ran in the one before it in
 modelgit.yaml (history decides); --force skips that check and the commit
 and the pull request record it.
 
+The clusters must be able to read the storageUri rendered. With a store
+inside the clone (the default file://.modelgit/store) promote (and
+rollback) refuse unless the environment declares where its clusters read
+it (environments[].clusterStore in modelgit.yaml, e.g. pvc://CLAIM/PATH);
+a team sets a shared store: oci://REGISTRY/REPO instead. With an oci://
+store, promote pins oci://REGISTRY/REPO@sha256:… and warns that KServe
+runs such a URI as a modelcar, which an OCI artifact cannot be: see
+docs/oci.md for the ClusterStorageContainer that loads it.
+
 Strategies:
   replace                  the version takes all traffic (default)
   canary --weight N        it takes N% beside the running version; --weight 100 completes it

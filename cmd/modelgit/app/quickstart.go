@@ -197,9 +197,14 @@ func (q *quickstart) run() error {
 	defer fake.Close()
 
 	q.say("lay out the GitOps repository; your public key becomes its first allowed signer")
-	if err := q.modelgit("init", "--github", "acme/models", "--github-url", fake.URL()); err != nil {
+	// The demo's store is the directory inside this clone, which no
+	// cluster can read: promotion refuses it unless each environment says
+	// where its clusters read the store. The demo declares a volume; a
+	// real team uses a shared store instead (init --store oci://…).
+	if err := q.modelgit("init", "--github", "acme/models", "--github-url", fake.URL(), "--cluster-store", quickstartClusterStore); err != nil {
 		return err
 	}
+	fmt.Fprintf(q.opts.IO.Out, "(the demo keeps artifacts in %s/.modelgit/store, inside this clone, and declares that its clusters read them from %s (clusterStore in modelgit.yaml); a real team sets a shared store instead: modelgit init --store oci://REGISTRY/REPO, which KServe and every teammate and CI job read)\n", q.repo, quickstartClusterStore)
 
 	if err := q.registerStory(); err != nil {
 		return err
@@ -231,6 +236,11 @@ func (q *quickstart) run() error {
 	fmt.Fprintf(out, "  ls %s/.modelgit/store/blobs/sha256    # the content-addressed store\n", q.repo)
 	return nil
 }
+
+// quickstartClusterStore is where the demo's clusters are said to read
+// its store: a volume holding a copy of .modelgit/store (see README,
+// "Store").
+const quickstartClusterStore = "pvc://modelgit-store/quickstart"
 
 // setUp makes the story's directories, a fresh ed25519 signing key and
 // the registry's git config, the way a user configures git for SSH

@@ -40,7 +40,9 @@ func NewCmdRollback(f *cmdutil.Factory, runF func(*RollbackOptions) error) *cobr
     latest, or an environment (the version running there).
 
 The commit carries a Rollback trailer naming the versions taken out, and the
-usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.`,
+usual promotion trailers; the branch is modelgit/rollback/ENV/MODEL-VERSION.
+Like promote, it refuses a store inside the clone (file://.modelgit/store)
+when ENV declares no clusterStore: no cluster could load what it renders.`,
 		Example: "  modelgit rollback fraud-detector --env production\n  modelgit rollback fraud-detector --env production --version 1.3.2",
 		Args:    cmdutil.ExactArgs(1, "a model is required: modelgit rollback MODEL --env ENV"),
 		RunE: func(cmd *cobra.Command, args []string) error {
