@@ -351,3 +351,59 @@ func TestInitClusterStore(t *testing.T) {
 		t.Errorf("Init --cluster-store ftp://: %v", err)
 	}
 }
+
+// TestInitFluxURL: an origin that is a local path (a team without a
+// forge) is not one Flux can clone: init lays out everything but
+// clusters/ and says how to give Flux a URL; --flux-url writes flux.url
+// and clusters/ follows it; an existing modelgit.yaml is not rewritten.
+func TestInitFluxURL(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "gitops")
+	git(t, "", "init", "-q", "-b", "main", root)
+	git(t, root, "remote", "add", "origin", filepath.Join(t.TempDir(), "origin.git"))
+	res, err := register.Init(ctx, root, register.InitOptions{})
+	if err != nil {
+		t.Fatalf("init with a local-path origin: %v", err)
+	}
+	if !strings.Contains(res.NoClusters, "is not one Flux can clone") || !strings.Contains(res.NoClusters, "--flux-url") {
+		t.Errorf("NoClusters = %q, want why and how (--flux-url)", res.NoClusters)
+	}
+	if _, err := os.Stat(filepath.Join(root, "modelgit.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "clusters")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("clusters/ laid out for a URL Flux cannot clone: %v", err)
+	}
+	if _, err := register.Init(ctx, root, register.InitOptions{FluxURL: "https://git.example.com/acme/models.git"}); err == nil || !strings.Contains(err.Error(), "modelgit.yaml exists and names none as flux.url") {
+		t.Errorf("--flux-url over an existing modelgit.yaml: %v", err)
+	}
+
+	other := filepath.Join(t.TempDir(), "gitops")
+	git(t, "", "init", "-q", "-b", "main", other)
+	git(t, other, "remote", "add", "origin", filepath.Join(t.TempDir(), "origin.git"))
+	res, err = register.Init(ctx, other, register.InitOptions{FluxURL: "https://git.example.com/acme/models.git"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NoClusters != "" {
+		t.Errorf("NoClusters = %q with --flux-url", res.NoClusters)
+	}
+	reg, err := gitops.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := reg.Config().Flux; f == nil || f.URL != "https://git.example.com/acme/models.git" {
+		t.Errorf("flux = %+v, want the --flux-url", f)
+	}
+	matches, _ := filepath.Glob(filepath.Join(other, "clusters", "*", "flux-system", "gotk-sync.yaml"))
+	if len(matches) == 0 {
+		t.Fatal("no clusters/*/flux-system/gotk-sync.yaml")
+	}
+	sync, err := os.ReadFile(matches[0])
+	if err != nil || !strings.Contains(string(sync), "url: https://git.example.com/acme/models.git") {
+		t.Errorf("%s does not follow --flux-url: %v\n%s", matches[0], err, sync)
+	}
+	if _, err := register.Init(ctx, filepath.Join(t.TempDir(), "bad"), register.InitOptions{FluxURL: "/srv/models.git"}); err == nil || !strings.Contains(err.Error(), "--flux-url") {
+		t.Errorf("--flux-url with a path: %v", err)
+	}
+}

@@ -170,7 +170,7 @@ func (r *Repository) RenderFiles(in render.Input, env string) ([]render.File, er
 
 // FluxURLHelp says how to give Flux a clone URL to follow when neither
 // modelgit.yaml's forge nor an origin remote names one.
-const FluxURLHelp = "add a git remote origin (git remote add origin URL) or set forge.repository in modelgit.yaml (modelgit init --github OWNER/NAME)"
+const FluxURLHelp = "set flux.url in modelgit.yaml to the URL your clusters clone this repository from (modelgit init --flux-url URL), or set forge.repository (modelgit init --github OWNER/NAME), or add a git remote origin Flux can clone (git remote add origin URL)"
 
 // noFluxURLError is the error for rendering cluster without a clone URL.
 func noFluxURLError(cluster string) error {

@@ -45,6 +45,11 @@ type InitOptions struct {
 	// volume holding its blobs/sha256/), so promotion can render a
 	// storage URI they load. Only for a file:// store.
 	ClusterStore string
+	// FluxURL, when set, is written as flux.url: the URL the clusters'
+	// Flux clones this repository from, for an origin Flux cannot clone
+	// (a local path) or none yet. An existing modelgit.yaml naming
+	// another is an error.
+	FluxURL string
 	// Identity and Signer make the initial commit; without a Signer the
 	// files are written but not committed.
 	Identity object.Signature
@@ -120,6 +125,9 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
 	}
 	if err := checkStore(rp, opts.Store, opts.ClusterStore, res); err != nil {
+		return nil, err
+	}
+	if err := checkFluxURL(rp, opts.FluxURL); err != nil {
 		return nil, err
 	}
 	// With a clone URL Flux can follow (the forge, or origin), lay out
@@ -214,6 +222,12 @@ func templateFiles(opts InitOptions) ([]repo.File, error) {
 			if opts.ClusterStore != "" {
 				if content, err = withClusterStore(content, opts.ClusterStore); err != nil {
 					return err
+				}
+			}
+			if opts.FluxURL != "" {
+				content = append(content, []byte(fmt.Sprintf("# The URL the clusters' Flux clones this repository from.\nflux:\n  url: %s\n", opts.FluxURL))...)
+				if _, err := manifests.ParseConfig(manifests.ConfigFile, content); err != nil {
+					return fmt.Errorf("--flux-url: %w", err)
 				}
 			}
 			if f := opts.Forge; f != nil {
@@ -409,6 +423,30 @@ func hasSSHKey(file []byte, line string) bool {
 	return false
 }
 
+// checkFluxURL refuses a --flux-url that an existing modelgit.yaml
+// contradicts: changing it is an edit of that file.
+func checkFluxURL(rp *repo.Repo, want string) error {
+	if want == "" {
+		return nil
+	}
+	cur, err := rp.ReadWorktreeFile(manifests.ConfigFile)
+	if err != nil {
+		return nil // written from the template, with want
+	}
+	cfg, err := manifests.ParseConfig(manifests.ConfigFile, cur)
+	if err != nil {
+		return err
+	}
+	if cfg.Flux == nil || cfg.Flux.URL != want {
+		have := "none"
+		if cfg.Flux != nil && cfg.Flux.URL != "" {
+			have = cfg.Flux.URL
+		}
+		return fmt.Errorf("--flux-url %s: %s exists and names %s as flux.url; edit it there (nothing was written)", want, manifests.ConfigFile, have)
+	}
+	return nil
+}
+
 // initialFluxFiles renders the clusters of the configuration Init writes
 // (or finds), when a repository URL for Flux is known; otherwise it says
 // why it rendered nothing.
@@ -428,11 +466,16 @@ func initialFluxFiles(rp *repo.Repo, files []repo.File) (out []repo.File, why st
 		return nil, "", err
 	}
 	url := gitops.FluxURL(cfg, rp)
+	if len(cfg.Clusters) == 0 {
+		return nil, "", nil
+	}
 	if url == "" {
-		if len(cfg.Clusters) == 0 {
-			return nil, "", nil
-		}
-		return nil, fmt.Sprintf("%s/ was not laid out: Flux needs the URL to clone this repository from, and there is no forge.repository in %s and no git remote origin; %s, then run modelgit render (render and promote fail until then)", manifests.ClustersDir, manifests.ConfigFile, gitops.FluxURLHelp), nil
+		return nil, fmt.Sprintf("%s/ was not laid out: Flux needs the URL to clone this repository from, and there is no flux.url or forge.repository in %s and no git remote origin; %s, then run modelgit render (render and promote fail until then)", manifests.ClustersDir, manifests.ConfigFile, gitops.FluxURLHelp), nil
+	}
+	if err := manifests.ValidFluxURL(url); err != nil && (cfg.Flux == nil || cfg.Flux.URL == "") {
+		// The origin remote (a local path, file://, scp-like): the
+		// repository is still laid out; the clusters wait for a URL.
+		return nil, fmt.Sprintf("%s/ was not laid out: the origin remote's %v; %s, then run modelgit render (render and promote fail until then)", manifests.ClustersDir, err, gitops.FluxURLHelp), nil
 	}
 	rendered, err := render.All(render.Input{Config: cfg, RepoURL: url, Models: map[string]*manifests.Model{}, Versions: map[string]*manifests.ModelVersion{}})
 	if err != nil {

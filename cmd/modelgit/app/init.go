@@ -26,6 +26,8 @@ type InitOptions struct {
 	Store      string
 	// ClusterStore is --cluster-store.
 	ClusterStore string
+	// FluxURL is --flux-url.
+	FluxURL string
 }
 
 // NewCmdInit returns `modelgit init`.
@@ -60,7 +62,14 @@ clusters cannot read it until you set store: in modelgit.yaml and
 modelgit store copy its blobs there. Promotion refuses to render a storage
 URI inside the clone: with a file:// store, --cluster-store says where the
 clusters read its directory (a volume holding its blobs/sha256/, e.g.
-pvc://models/modelgit), written as clusterStore: under every environment.`,
+pvc://models/modelgit), written as clusterStore: under every environment.
+
+clusters/ (what Flux applies) is laid out when Flux has a URL to clone this
+repository from: --flux-url (written as flux.url), else the GitHub
+repository of --github, else an origin remote Flux can clone (https://,
+http:// or ssh://). With none of them (no origin yet, or an origin that is
+a local path), init lays out the rest, says so, and render and promote
+wait until flux.url is set.`,
 		Example: "  modelgit init --store oci://ghcr.io/acme/models --github acme/models\n  modelgit init ./registry --signing-key ~/.ssh/id_ed25519",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,6 +87,7 @@ pvc://models/modelgit), written as clusterStore: under every environment.`,
 	cmd.Flags().StringVar(&opts.ForgeRepo, "github", "", "GitHub repository OWNER/NAME that promotion pull requests go to")
 	cmd.Flags().StringVar(&opts.ForgeURL, "github-url", "", "GitHub Enterprise API URL, e.g. https://github.example.com/api/v3/")
 	cmd.Flags().StringVar(&opts.ClusterStore, "cluster-store", "", "with a file:// store: where every environment's clusters read it (environments[].clusterStore), e.g. pvc://CLAIM/PATH or s3://BUCKET/PATH")
+	cmd.Flags().StringVar(&opts.FluxURL, "flux-url", "", "URL the clusters' Flux clones this repository from (flux.url), e.g. https://git.example.com/acme/models.git; default: the --github repository or the origin remote")
 	cmd.Flags().StringVar(&opts.Store, "store", "", "artifact store shared by the team: oci://REGISTRY/REPO or file:///SHARED/DIR (default: file://.modelgit/store, local to this clone)")
 	return cmd
 }
@@ -88,7 +98,7 @@ func initRun(cmd *cobra.Command, opts *InitOptions) error {
 		return err
 	}
 	dir := wd
-	in := register.InitOptions{Store: opts.Store, ClusterStore: opts.ClusterStore, UseEnclosingRoot: opts.Dir == ""}
+	in := register.InitOptions{Store: opts.Store, ClusterStore: opts.ClusterStore, FluxURL: opts.FluxURL, UseEnclosingRoot: opts.Dir == ""}
 	if opts.Dir != "" {
 		dir = opts.Dir
 		if !filepath.IsAbs(dir) {
