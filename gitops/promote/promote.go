@@ -13,6 +13,7 @@ import (
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
 	"github.com/modelgit/modelgit/gitops/render"
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -229,6 +230,20 @@ func (r *repository) plan(ctx context.Context, ref string, opts PromoteOptions) 
 
 // apply renders, commits, pushes and opens the pull request for planned
 // promotions to one environment, all in one commit.
+// warnModelcars warns, on the log and in res, of each changed rendered
+// object whose oci:// storage URI KServe would run as a modelcar image,
+// which modelgit's OCI artifact is not (render.ModelcarProblem).
+func (r *repository) warnModelcars(res *PromoteResult, changed []repo.File) {
+	for _, f := range changed {
+		if strings.HasPrefix(f.Path, manifests.RenderedDir+"/") {
+			if problem := render.ModelcarProblem(f.Content); problem != "" {
+				r.Log().Warningf("%s: %s", f.Path, problem)
+				res.Warnings = append(res.Warnings, f.Path+": "+problem)
+			}
+		}
+	}
+}
+
 func (r *repository) apply(ctx context.Context, opts PromoteOptions, branch string, ps []*Promotion) (*PromoteResult, error) {
 	slices.SortFunc(ps, func(a, b *Promotion) int { return strings.Compare(a.Version.Manifest.Model, b.Version.Manifest.Model) })
 	res := &PromoteResult{Promotions: ps, Env: opts.Env, Branch: branch}
@@ -274,14 +289,7 @@ func (r *repository) apply(ctx context.Context, opts PromoteOptions, branch stri
 	if err := validateRendered(r.Config(), opts.Env, files, changed); err != nil {
 		return nil, fmt.Errorf("promoting to %q: %w", opts.Env, err)
 	}
-	for _, f := range changed {
-		if strings.HasPrefix(f.Path, manifests.RenderedDir+"/") {
-			if problem := render.ModelcarProblem(f.Content); problem != "" {
-				r.Log().Warningf("%s: %s", f.Path, problem)
-				res.Warnings = append(res.Warnings, f.Path+": "+problem)
-			}
-		}
-	}
+	r.warnModelcars(res, changed)
 	for _, f := range changed {
 		res.Changed = append(res.Changed, f.Path)
 	}

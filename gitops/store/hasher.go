@@ -144,21 +144,9 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 			return Result{}, fmt.Errorf("%s %q: %w", verb, p, statError(p, err))
 		}
 	}
-	res := Result{Path: p, IsDir: fi.IsDir()}
 	if !fi.IsDir() {
-		if err := checkKind(p, fi); err != nil {
-			return Result{}, fmt.Errorf("%s: %w", verb, err)
-		}
-		prog.Start(filepath.Base(p), fi.Size())
-		defer prog.Done()
-		e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog, nil)
-		if err != nil {
-			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
-		}
-		res.Digest, res.Size, res.Files = e.Digest, e.Size, 1
-		return res, nil
+		return h.runFile(ctx, st, p, fi, verb, prog)
 	}
-
 	if !ok {
 		if err := walk(p, "", fi, nil, &files); err != nil {
 			return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
@@ -179,14 +167,47 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	// is added or removed from now on, this no longer matches next time.
 	store, blobs, blobsOK := h.Cache.blobsKey(st)
 	if e, ok := h.Cache.getDir(p, dkey); ok && cacheable {
-		hit := st == nil || (blobsOK && e.Store != "" && store == e.Store && blobs == e.Blobs)
-		if hit {
+		if st == nil || (blobsOK && e.Store != "" && store == e.Store && blobs == e.Blobs) {
 			AddSkipped(prog, total)
-			res.Digest, res.Size, res.Files = e.Digest, e.Size, e.Files
-			return res, nil
+			return Result{Path: p, IsDir: true, Digest: e.Digest, Size: e.Size, Files: e.Files}, nil
 		}
 	}
+	res, err := h.runDir(ctx, st, p, files, verb, prog)
+	if err != nil {
+		return Result{}, err
+	}
+	if cacheable {
+		e := dirEntry{Key: dkey, Digest: res.Digest, Size: res.Size, Files: res.Files}
+		if st != nil && blobsOK {
+			// Every blob is in st now; the blob directory's stat data from
+			// before they were looked at says whether that is still so
+			// next time (it does not match if any was added or removed).
+			e.Store, e.Blobs = store, blobs
+		} else if old, ok := h.Cache.getDir(p, dkey); ok && st == nil {
+			e.Store, e.Blobs = old.Store, old.Blobs // hashing stores nothing, removes nothing
+		}
+		h.Cache.setDir(p, e)
+	}
+	return res, nil
+}
 
+// runFile hashes (and with st, stores) the single file p.
+func (h *Hasher) runFile(ctx context.Context, st Store, p string, fi os.FileInfo, verb string, prog Progress) (Result, error) {
+	if err := checkKind(p, fi); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", verb, err)
+	}
+	prog.Start(filepath.Base(p), fi.Size())
+	defer prog.Done()
+	e, err := h.file(ctx, st, file{abs: p, rel: filepath.Base(p), fi: fi}, prog, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("%s %q: %w", verb, p, err)
+	}
+	return Result{Path: p, Digest: e.Digest, Size: e.Size, Files: 1}, nil
+}
+
+// runDir hashes (and with st, stores) every file of the directory p, on
+// h.workers() goroutines, then its tree listing.
+func (h *Hasher) runDir(ctx context.Context, st Store, p string, files []file, verb string, prog Progress) (Result, error) {
 	// Small files stored in a file store share one sync (durable.Batch):
 	// two fsyncs per 4 KiB blob cost more than everything else together.
 	var batch *durable.Batch
@@ -218,23 +239,11 @@ func (h *Hasher) run(ctx context.Context, st Store, p string) (Result, error) {
 	sortEntries(entries)
 	tree := Tree{Entries: entries}
 	listing := tree.Listing()
-	res.Digest, res.Size, res.Files, res.Tree = manifests.FromBytes(listing), tree.Size(), len(entries), &tree
+	res := Result{Path: p, IsDir: true, Digest: manifests.FromBytes(listing), Size: tree.Size(), Files: len(entries), Tree: &tree}
 	if st != nil {
 		if err := st.Put(ctx, res.Digest, int64(len(listing)), bytes.NewReader(listing)); err != nil {
 			return Result{}, fmt.Errorf("%s %q: storing tree listing: %w", verb, p, err)
 		}
-	}
-	if cacheable {
-		e := dirEntry{Key: dkey, Digest: res.Digest, Size: res.Size, Files: res.Files}
-		if st != nil && blobsOK {
-			// Every blob is in st now; the blob directory's stat data from
-			// before they were looked at says whether that is still so
-			// next time (it does not match if any was added or removed).
-			e.Store, e.Blobs = store, blobs
-		} else if old, ok := h.Cache.getDir(p, dkey); ok && st == nil {
-			e.Store, e.Blobs = old.Store, old.Blobs // hashing stores nothing, removes nothing
-		}
-		h.Cache.setDir(p, e)
 	}
 	return res, nil
 }

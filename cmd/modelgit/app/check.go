@@ -47,54 +47,7 @@ func NewCmdCheck(f *cmdutil.Factory, runF func(*CheckOptions) error) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "check (--pr N | --base REV --head REV) [flags]",
 		Short: "Judge a promotion pull request: what passed, what failed, who may still approve",
-		Long: `Judge a pull request from its base to its head:
-
-  manifests      the changed manifests parse and validate (errors name file and line)
-  signatures     every commit touching governed paths (and modelgit.yaml) is
-                 signed by a signer allowed on the BASE branch
-  immutability   no registered version is modified or deleted
-  artifacts      every artifact of a new version is in the store; a store
-                 that cannot be read at all (a file:// directory absent, as
-                 in CI on a fresh clone; a registry unreachable, 401, 403)
-                 fails "cannot reach the store" with what to configure
-                 (store:, MODELGIT_REGISTRY_HOST/_USERNAME/_PASSWORD)
-  rendered       rendered/ and clusters/ are in sync with the releases (with
-                 an oci:// store: each release pins the OCI manifest
-                 computed from Git); no storageUri names a store inside a
-                 clone (file://.modelgit/store), which no cluster can read
-  up-to-date     no release the pull request changes was changed on the
-                 base since it branched
-  gates          each changed environment's policy, read from the BASE branch
-  order, soak    the version ran in the environment before for the policy's soak
-                 time, according to the base's history
-  approvals      enough distinct eligible people approved the current head: the
-                 latest review per person, on the head SHA, with write access
-                 (or the policy's approvals.role), a member of each of the
-                 policy's teams; never the requester, the registrant, a
-                 committer, author or signer, or a bot (matched by the logins
-                 the forge links to their commits); a change request from
-                 anyone with write access blocks; an API error counts as not
-                 approved
-
-Policies, allowed signers and modelgit.yaml (environments, order, clusters)
-come from the base, never from the pull request being judged; the changes
-are those since the merge base, as on the forge. With --base and --head the check runs locally, without a forge:
-approvals are skipped, and the report says so (merge --local judges the
-approvers named to it, then merges). The exit code is 1 when the
-check fails.
-
-With --pr, the base judged is the one the forge merges the pull request
-into (the base branch's tip on the forge, not the pull request's lagging
-base.sha) or newer: a local base behind it is fetched first
-(from --remote, else origin), and when that does not bring it the check
-refuses, saying so.
-
-With --publish (and --pr) the verdict is also published: the commit status
-modelgit/promotion on the head SHA and one sticky comment on the pull
-request; inside a GitHub Actions job (GITHUB_ACTIONS=true) also the job
-summary, the step outputs and annotations, which go to stderr with -o json
-so that stdout stays valid JSON. Outside Actions no workflow command is
-printed.`,
+		Long:  checkLong,
 		Example: `  modelgit check --pr 42
   modelgit check --pr 42 -o json
   modelgit check --base main --head HEAD`,
@@ -329,3 +282,52 @@ type remoteDeps struct {
 func remoteDepsOf(f *cmdutil.Factory) remoteDeps {
 	return remoteDeps{Repository: f.Repository, Forge: f.Forge, RemoteAuth: f.RemoteAuth}
 }
+
+const checkLong = `Judge a pull request from its base to its head:
+
+  manifests      the changed manifests parse and validate (errors name file and line)
+  signatures     every commit touching governed paths (and modelgit.yaml) is
+                 signed by a signer allowed on the BASE branch
+  immutability   no registered version is modified or deleted
+  artifacts      every artifact of a new version is in the store; a store
+                 that cannot be read at all (a file:// directory absent, as
+                 in CI on a fresh clone; a registry unreachable, 401, 403)
+                 fails "cannot reach the store" with what to configure
+                 (store:, MODELGIT_REGISTRY_HOST/_USERNAME/_PASSWORD)
+  rendered       rendered/ and clusters/ are in sync with the releases (with
+                 an oci:// store: each release pins the OCI manifest
+                 computed from Git); no storageUri names a store inside a
+                 clone (file://.modelgit/store), which no cluster can read
+  up-to-date     no release the pull request changes was changed on the
+                 base since it branched
+  gates          each changed environment's policy, read from the BASE branch
+  order, soak    the version ran in the environment before for the policy's soak
+                 time, according to the base's history
+  approvals      enough distinct eligible people approved the current head: the
+                 latest review per person, on the head SHA, with write access
+                 (or the policy's approvals.role), a member of each of the
+                 policy's teams; never the requester, the registrant, a
+                 committer, author or signer, or a bot (matched by the logins
+                 the forge links to their commits); a change request from
+                 anyone with write access blocks; an API error counts as not
+                 approved
+
+Policies, allowed signers and modelgit.yaml (environments, order, clusters)
+come from the base, never from the pull request being judged; the changes
+are those since the merge base, as on the forge. With --base and --head the check runs locally, without a forge:
+approvals are skipped, and the report says so (merge --local judges the
+approvers named to it, then merges). The exit code is 1 when the
+check fails.
+
+With --pr, the base judged is the one the forge merges the pull request
+into (the base branch's tip on the forge, not the pull request's lagging
+base.sha) or newer: a local base behind it is fetched first
+(from --remote, else origin), and when that does not bring it the check
+refuses, saying so.
+
+With --publish (and --pr) the verdict is also published: the commit status
+modelgit/promotion on the head SHA and one sticky comment on the pull
+request; inside a GitHub Actions job (GITHUB_ACTIONS=true) also the job
+summary, the step outputs and annotations, which go to stderr with -o json
+so that stdout stays valid JSON. Outside Actions no workflow command is
+printed.`

@@ -52,52 +52,7 @@ func NewCmdMerge(f *cmdutil.Factory, runF func(*MergeOptions) error) *cobra.Comm
 	cmd := &cobra.Command{
 		Use:   "merge (--pr N | --local --head BRANCH --approved-by 'NAME <EMAIL>'...) [flags]",
 		Short: "Merge an approved promotion pull request with an audit-complete message",
-		Long: `Check a pull request (as modelgit check does) and, when it passes, merge it
-through the forge's API:
-
-  - pinned to the head SHA that passed the check: when the head moved in
-    between, nothing is merged and the command says to check again;
-  - as a merge commit (never squash or rebase), whose message carries the
-    trailers Approved-by (one per counted approver), Policy (environment and
-    policy digest), Pull-Request and Checked-Head.
-
-This is what makes git log a complete audit. docs/governance.md lists the
-branch-protection settings that keep anyone from merging around it.
-
-The policies and allowed signers are those of the base the forge merges
-the pull request into (the base branch's tip on the forge, not the pull
-request's base.sha, which GitHub moves only when the head is pushed to):
-a local base behind it is fetched first (from --remote, else origin), and when that does not bring
-it, nothing is merged and the command says so.
-
-With --publish the re-check is published as check --publish does (commit
-status modelgit/promotion on the checked head, the sticky comment, and in
-GitHub Actions the job summary, step outputs and annotations), whether it
-passed and was merged or failed and was not. Nothing is published when the
-head moved: the check of the new head reports it.
-
-Without a forge (a bare origin, GitLab or Gitea for now), --local merges a
-promotion branch made by promote --no-push into the base branch (--base,
-default the branch checked out) in this clone:
-
-  - the branch is checked as check --base BASE --head BRANCH does, and the
-    approvals are those given with --approved-by 'Name <email>'
-    (repeatable), counted by the policy's approvals.count; the merger, the
-    requester, the registrant and the branch's committers, authors and
-    signers may not approve (matched by email or name). A policy that asks
-    team membership or more than write access cannot be judged without
-    the forge, and fails;
-  - the merge commit is signed like every modelgit commit, by the merger,
-    whose key must be an allowed signer at the base, and records
-    Approved-by (one per counted approver), Merged-by (the merger),
-    Policy, Merge-Method: local and Checked-Head. audit and report count
-    it as a reviewed promotion (via "modelgit merge --local").
-
-The approvers are asserted by the merger, not proven by a forge: the trust
-in them is the trust in the merger's signature (docs/governance.md says
-what is weaker). It never forces: the branch must contain the base's tip,
-the work tree must be clean, and the base moves only from the tip that was
-checked. Push the base afterwards (git push origin BASE).`,
+		Long:  mergeLong,
 		Example: `  modelgit merge --pr 42
   modelgit merge --local --head modelgit/promote/staging/fraud-1.4.0 \
       --approved-by 'Bob Builder <bob@example.com>'`,
@@ -256,3 +211,50 @@ func mergeLocalRun(ctx context.Context, opts *MergeOptions) error {
 		fmt.Fprintf(opts.IO.Out, "push it: git push origin %s\n", safeLine(base))
 	})
 }
+
+const mergeLong = `Check a pull request (as modelgit check does) and, when it passes, merge it
+through the forge's API:
+
+  - pinned to the head SHA that passed the check: when the head moved in
+    between, nothing is merged and the command says to check again;
+  - as a merge commit (never squash or rebase), whose message carries the
+    trailers Approved-by (one per counted approver), Policy (environment and
+    policy digest), Pull-Request and Checked-Head.
+
+This is what makes git log a complete audit. docs/governance.md lists the
+branch-protection settings that keep anyone from merging around it.
+
+The policies and allowed signers are those of the base the forge merges
+the pull request into (the base branch's tip on the forge, not the pull
+request's base.sha, which GitHub moves only when the head is pushed to):
+a local base behind it is fetched first (from --remote, else origin), and when that does not bring
+it, nothing is merged and the command says so.
+
+With --publish the re-check is published as check --publish does (commit
+status modelgit/promotion on the checked head, the sticky comment, and in
+GitHub Actions the job summary, step outputs and annotations), whether it
+passed and was merged or failed and was not. Nothing is published when the
+head moved: the check of the new head reports it.
+
+Without a forge (a bare origin, GitLab or Gitea for now), --local merges a
+promotion branch made by promote --no-push into the base branch (--base,
+default the branch checked out) in this clone:
+
+  - the branch is checked as check --base BASE --head BRANCH does, and the
+    approvals are those given with --approved-by 'Name <email>'
+    (repeatable), counted by the policy's approvals.count; the merger, the
+    requester, the registrant and the branch's committers, authors and
+    signers may not approve (matched by email or name). A policy that asks
+    team membership or more than write access cannot be judged without
+    the forge, and fails;
+  - the merge commit is signed like every modelgit commit, by the merger,
+    whose key must be an allowed signer at the base, and records
+    Approved-by (one per counted approver), Merged-by (the merger),
+    Policy, Merge-Method: local and Checked-Head. audit and report count
+    it as a reviewed promotion (via "modelgit merge --local").
+
+The approvers are asserted by the merger, not proven by a forge: the trust
+in them is the trust in the merger's signature (docs/governance.md says
+what is weaker). It never forces: the branch must contain the base's tip,
+the work tree must be clean, and the base moves only from the tip that was
+checked. Push the base afterwards (git push origin BASE).`
