@@ -21,7 +21,7 @@ func TestNoFluxURLSaysWhatToDo(t *testing.T) {
 	if _, err := register.Register(ctx, f.reg, o); err != nil {
 		t.Fatal(err)
 	}
-	const help = "add a git remote origin (git remote add origin URL) or set forge.repository in modelgit.yaml (modelgit init --github OWNER/NAME)"
+	const help = "set flux.url in modelgit.yaml to the URL your clusters clone this repository from (modelgit init --flux-url URL), or set forge.repository (modelgit init --github OWNER/NAME), or add a git remote origin Flux can clone (git remote add origin URL)"
 
 	signer, err := signing.LoadSSHSigner(f.key)
 	if err != nil {
