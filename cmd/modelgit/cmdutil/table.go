@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -167,18 +168,7 @@ const minColumnWidth = 5
 // escapes never disturb alignment (which is why this does not use
 // text/tabwriter).
 func fitColumns(rows [][]field, total int) []int {
-	var widths []int
-	var fixed []bool
-	for _, row := range rows {
-		for i, f := range row {
-			if i >= len(widths) {
-				widths = append(widths, 0)
-				fixed = append(fixed, false)
-			}
-			widths[i] = max(widths[i], utf8.RuneCountInString(f.text))
-			fixed[i] = fixed[i] || f.noTruncate
-		}
-	}
+	widths, fixed := naturalWidths(rows)
 	if len(widths) == 0 || total <= 0 {
 		return widths
 	}
@@ -229,10 +219,11 @@ func fitColumns(rows [][]field, total int) []int {
 // fitRightFirst is fitColumns for TruncateRightFirst: it returns fewer
 // widths than there are columns when the rightmost are left out.
 func fitRightFirst(rows [][]field, total int) []int {
-	widths, fixed := naturalWidths(rows)
+	nat, fixed := naturalWidths(rows)
 	if total <= 0 {
-		return widths
+		return nat
 	}
+	widths := slices.Clone(nat)
 	for len(widths) > 0 {
 		over := columnGap*(len(widths)-1) - total
 		for _, w := range widths {
@@ -251,8 +242,7 @@ func fitRightFirst(rows [][]field, total int) []int {
 		}
 		// Too wide even with every column narrowed: leave out the
 		// rightmost and start again from the natural widths.
-		nat, _ := naturalWidths(rows)
-		widths, fixed = nat[:len(widths)-1], fixed[:len(widths)-1]
+		widths, fixed = slices.Clone(nat[:len(widths)-1]), fixed[:len(widths)-1]
 	}
 	return widths
 }
