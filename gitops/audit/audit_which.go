@@ -282,11 +282,11 @@ func (p *whichPending) event(ev *ledger.AuditEvent) *ledger.AuditEvent {
 // walkWhich walks back from at through the changes of the release files
 // until each walk is done: through the audit cache's events when there is
 // a cache (brought up to date first), else through the history.
-func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, opts WhichOptions, byModel map[string]*whichPending) error {
+func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t *gitops.HistoryJudge, opts WhichOptions, byModel map[string]*whichPending) error {
 	if len(byModel) == 0 {
 		return nil
 	}
-	used, err := r.walkCached(ctx, branch, tip, at, clock, opts, byModel)
+	used, err := r.walkCached(ctx, branch, tip, at, clock, t, opts, byModel)
 	if err == nil && !used {
 		err = r.walkBack(ctx, at, clock, t, opts, byModel)
 	}
@@ -313,7 +313,7 @@ func allDone(byModel map[string]*whichPending) bool {
 // walkCached walks back through the audit cache's events, when there is
 // a cache (brought up to date first: only the commits after it are
 // scanned); false when there is none, and nothing was done.
-func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, opts WhichOptions, byModel map[string]*whichPending) (bool, error) {
+func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t *gitops.HistoryJudge, opts WhichOptions, byModel map[string]*whichPending) (bool, error) {
 	file, err := r.CachePath(ctx)
 	if err != nil {
 		return false, err
@@ -327,7 +327,7 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 	}
 	atPos, _ := clock.Position(at)
 	_, atTime, _ := clock.At(opts.At)
-	err = r.BranchEventsBack(ctx, branch, tip, all[branch], atTime, func(ev *ledger.AuditEvent) bool {
+	err = r.BranchEventsBack(ctx, branch, tip, all[branch], atTime, t, func(ev *ledger.AuditEvent) bool {
 		p := byModel[ev.Model]
 		if p == nil || ev.Environment != opts.Env || p.walk.Done() {
 			return true

@@ -331,7 +331,7 @@ func (e *auditCacheBranch) all() ([]AuditEvent, bool) {
 // of branch at tip for envs, oldest first, using and updating the cache.
 func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) ([]AuditEvent, error) {
 	for range 2 {
-		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, progress)
+		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, nil, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -352,10 +352,12 @@ func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.H
 // false, using and updating the cache: the commits after the cached tip
 // are scanned, and the cached events are decoded one chunk at a time, as
 // far back as fn goes. Events after before (when not zero) may be left
-// out.
-func (r *Ledger) BranchEventsBack(ctx context.Context, branch string, tip plumbing.Hash, envs []string, before time.Time, fn func(*AuditEvent) bool) error {
+// out. judge, when not nil, judges the signatures of the commits scanned:
+// a caller that has prepared one for tip's history does not pay for the
+// chain of trust twice.
+func (r *Ledger) BranchEventsBack(ctx context.Context, branch string, tip plumbing.Hash, envs []string, before time.Time, judge *gitops.HistoryJudge, fn func(*AuditEvent) bool) error {
 	for range 2 {
-		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, nil)
+		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, judge, nil)
 		if err != nil {
 			return err
 		}
@@ -400,12 +402,14 @@ func (r *Ledger) writeAuditCache(file string, cache *auditCache) {
 // commits after the cached tip (all of them when there is no usable
 // entry) and writes the cache. It returns the entry, how many of its
 // chunks were cached before (old), and the events scanned now, oldest
-// first, which the chunks after those hold.
-func (r *Ledger) branchCache(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) (e *auditCacheBranch, old int, newer []AuditEvent, err error) {
+// first, which the chunks after those hold. judge judges the signatures
+// (a new HistoryJudge of tip when nil).
+func (r *Ledger) branchCache(ctx context.Context, branch string, tip plumbing.Hash, envs []string, judge *gitops.HistoryJudge, progress func()) (e *auditCacheBranch, old int, newer []AuditEvent, err error) {
 	envs = slices.Sorted(slices.Values(envs))
-	judge, err := r.NewHistoryJudge(tip)
-	if err != nil {
-		return nil, 0, nil, err
+	if judge == nil {
+		if judge, err = r.NewHistoryJudge(tip); err != nil {
+			return nil, 0, nil, err
+		}
 	}
 	trust := judge.RootKey()
 	file, err := r.CachePath(ctx)
