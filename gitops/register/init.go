@@ -124,10 +124,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (*InitResult, error
 	if len(opts.AllowedKey) > 0 {
 		files = append(files, repo.File{Path: manifests.AllowedKeysFile, Content: opts.AllowedKey})
 	}
-	if err := checkStore(rp, opts.Store, opts.ClusterStore, res); err != nil {
-		return nil, err
-	}
-	if err := checkFluxURL(rp, opts.FluxURL); err != nil {
+	if err := checkStore(rp, opts, res); err != nil {
 		return nil, err
 	}
 	// With a clone URL Flux can follow (the forge, or origin), lay out
@@ -328,10 +325,12 @@ func withClusterStore(content []byte, uri string) ([]byte, error) {
 	return []byte(out.String()), nil
 }
 
-// checkStore refuses a --store or --cluster-store that an existing
-// modelgit.yaml contradicts, or a --cluster-store beside a store that is
-// not file://, and records in res which store the repository uses.
-func checkStore(rp *repo.Repo, want string, clusterStore string, res *InitResult) error {
+// checkStore refuses a --store, --cluster-store or --flux-url that an
+// existing modelgit.yaml contradicts (changing one is an edit of that
+// file), or a --cluster-store beside a store that is not file://, and
+// records in res which store the repository uses.
+func checkStore(rp *repo.Repo, opts InitOptions, res *InitResult) error {
+	want, clusterStore := opts.Store, opts.ClusterStore
 	res.Store = store.DefaultURL
 	if want != "" {
 		res.Store = want
@@ -354,6 +353,13 @@ func checkStore(rp *repo.Repo, want string, clusterStore string, res *InitResult
 			if clusterStore != "" && e.ClusterStore != clusterStore {
 				return fmt.Errorf("--cluster-store %s: %s exists and environments[%d] (%s) declares clusterStore %s; set clusterStore: under each environment there", clusterStore, manifests.ConfigFile, i, e.Name, gitops.QuoteOrNone(e.ClusterStore))
 			}
+		}
+		if f := opts.FluxURL; f != "" && (cfg.Flux == nil || cfg.Flux.URL != f) {
+			have := "none"
+			if cfg.Flux != nil && cfg.Flux.URL != "" {
+				have = cfg.Flux.URL
+			}
+			return fmt.Errorf("--flux-url %s: %s exists and names %s as flux.url; edit it there (nothing was written)", f, manifests.ConfigFile, have)
 		}
 	}
 	if clusterStore != "" && !strings.HasPrefix(res.Store, "file://") {
@@ -421,30 +427,6 @@ func hasSSHKey(file []byte, line string) bool {
 		}
 	}
 	return false
-}
-
-// checkFluxURL refuses a --flux-url that an existing modelgit.yaml
-// contradicts: changing it is an edit of that file.
-func checkFluxURL(rp *repo.Repo, want string) error {
-	if want == "" {
-		return nil
-	}
-	cur, err := rp.ReadWorktreeFile(manifests.ConfigFile)
-	if err != nil {
-		return nil // written from the template, with want
-	}
-	cfg, err := manifests.ParseConfig(manifests.ConfigFile, cur)
-	if err != nil {
-		return err
-	}
-	if cfg.Flux == nil || cfg.Flux.URL != want {
-		have := "none"
-		if cfg.Flux != nil && cfg.Flux.URL != "" {
-			have = cfg.Flux.URL
-		}
-		return fmt.Errorf("--flux-url %s: %s exists and names %s as flux.url; edit it there (nothing was written)", want, manifests.ConfigFile, have)
-	}
-	return nil
 }
 
 // initialFluxFiles renders the clusters of the configuration Init writes
