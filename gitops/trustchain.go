@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/gitops/signing"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -106,6 +107,11 @@ type TrustChain struct {
 	// shallow are the commits whose parents a shallow clone lacks: the
 	// chain cannot start there unless the trust root vouches for them.
 	shallow map[plumbing.Hash]bool
+	// lined: the first-parent line of the first commit asked was
+	// computed; full: a whole history was (prepareFull); walked counts the
+	// commits walks computed one by one.
+	lined, full bool
+	walked      int
 }
 
 // NewTrustChain returns the chain of trust from root.
@@ -211,10 +217,12 @@ type CommitJudge interface {
 // trusted when a commit was made; verify also judges by the signers at the
 // tip), and valid-before/valid-after bound it as in git verify-commit.
 //
-// The chain is computed on first use (or Prepare), once, over the whole
-// history of tip: two git processes, and allowed_signers read and parsed
-// only where it changes. Judge is then safe for concurrent use and, for
-// commits of tip's history, reads nothing from the repository.
+// The chain is computed on first use (or Prepare), once, along tip's
+// first-parent line: two git processes, and allowed_signers read and
+// parsed only where it changes. Judge is then safe for concurrent use
+// (calls are serialised); for a commit of that line it reads nothing from
+// the repository, for a commit of a merged branch it reads that branch
+// back to the line.
 type HistoryJudge struct {
 	r    *Repository
 	tip  plumbing.Hash
@@ -334,15 +342,53 @@ func (ch *TrustChain) nobodyTrust() *Trust {
 	return t
 }
 
-// stateOf computes the signers in force after h, parents first, without
-// recursion (histories are long).
+// stateOf computes the signers in force after h. The first commit asked
+// has its first-parent line computed at once (prepareLine); any other is
+// computed parents first back to commits already known (walk), and when
+// such walks grow long, the whole history is (prepareFull).
 func (ch *TrustChain) stateOf(h plumbing.Hash) (trustKey, error) {
 	if k, ok := ch.state[h]; ok {
 		return k, nil
 	}
-	if err := ch.prepare(h); err != nil {
+	if !ch.lined {
+		ch.lined = true
+		if err := ch.prepareLine(h); err != nil {
+			return trustKey{}, err
+		}
+		if k, ok := ch.state[h]; ok {
+			return k, nil
+		}
+	}
+	return ch.compute(h)
+}
+
+// compute is walk, but once the walks have computed walkBudget commits
+// one by one, the signers after every commit of h's history are listed
+// at once instead (prepareFull), which costs two git processes over the
+// whole history: a history whose merged branches are long.
+func (ch *TrustChain) compute(h plumbing.Hash) (trustKey, error) {
+	k, err := ch.walk(h, !ch.full)
+	if !errors.Is(err, errWalkBudget) {
+		return k, err
+	}
+	ch.full = true
+	if err := ch.prepareFull(h); err != nil {
 		return trustKey{}, err
 	}
+	return ch.walk(h, false)
+}
+
+// walkBudget is how many commits walks compute one by one (two trees read
+// each) before the whole history is listed.
+var walkBudget = 2000 // a variable only so that tests can lower it
+
+var errWalkBudget = errors.New("walk budget spent")
+
+// walk computes the signers in force after h, parents first, without
+// recursion (histories are long). With budget, it stops with
+// errWalkBudget once the walks have computed walkBudget commits; what it
+// computed stays known.
+func (ch *TrustChain) walk(h plumbing.Hash, budget bool) (trustKey, error) {
 	if k, ok := ch.state[h]; ok {
 		return k, nil
 	}
@@ -363,6 +409,9 @@ func (ch *TrustChain) stateOf(h plumbing.Hash) (trustKey, error) {
 			ch.state[top] = k
 			stack = stack[:len(stack)-1]
 			continue
+		}
+		if budget && ch.walked >= walkBudget {
+			return trustKey{}, errWalkBudget
 		}
 		c := commits[top]
 		if c == nil {
@@ -387,19 +436,74 @@ func (ch *TrustChain) stateOf(h plumbing.Hash) (trustKey, error) {
 			return trustKey{}, err
 		}
 		ch.state[top] = k
+		ch.walked++
 		delete(commits, top)
 		stack = stack[:len(stack)-1]
 	}
 	return ch.state[h], nil
 }
 
-// prepare computes the signers in force after every commit of tip's
+// prepareLine computes the signers in force after every commit of tip's
+// first-parent line from two git processes run at once: the line itself
+// (shared with the clock of the same command: repo.FirstParentTimes) and
+// its commits that change something under policies/ relative to their
+// first parent (answered from the commit-graph's changed-path Bloom
+// filters). Every other commit of the line has its first parent's trust
+// files, so step would give it its first parent's signers: it gets them
+// without being read. Only the commits listed (and the first) are decoded
+// and judged in Go, their merged branches with them (compute). Commits
+// off the line are computed when asked (stateOf).
+func (ch *TrustChain) prepareLine(tip plumbing.Hash) error {
+	ctx := context.Background()
+	var line []repo.FPTime
+	var lineErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { line, lineErr = ch.r.repo.FirstParentTimes(ctx, tip) })
+	touching, err := ch.r.repo.FirstParentTouching(ctx, tip, manifests.PoliciesDir)
+	wg.Wait()
+	if lineErr != nil {
+		return fmt.Errorf("listing the history of %s for the chain of trust: %w", Short(tip), lineErr)
+	}
+	if err != nil {
+		return fmt.Errorf("listing the changes to %s/: %w", manifests.PoliciesDir, err)
+	}
+	for i := len(line) - 1; i >= 0; i-- {
+		h := line[i].Hash
+		if _, ok := ch.state[h]; ok {
+			continue
+		}
+		switch {
+		case ch.pinned[h]:
+			k, err := ch.filesAt(ch.root.Commit)
+			if err != nil {
+				return err
+			}
+			ch.state[h] = k
+			continue
+		case ch.shallow[h]:
+			return shallowEdge(h)
+		case i < len(line)-1 && !touching[h]:
+			ch.state[h] = ch.state[line[i+1].Hash]
+			continue
+		}
+		if _, err := ch.compute(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func shallowEdge(h plumbing.Hash) error {
+	return fmt.Errorf("commit %s is the edge of a shallow clone: the chain of trust needs the history before it; fetch the whole history (git fetch --unshallow, or fetch-depth: 0 in actions/checkout), or pin a trust root it contains (--trust-root, git config modelgit.trustRoot)", Short(h))
+}
+
+// prepareFull computes the signers in force after every commit of tip's
 // history from two git processes: the commits with their parents in
 // topological order, and those that touch the trust files. Only the
 // latter (and root commits) are decoded and judged in Go; every other
 // commit keeps its first parent's signers. Decoding every commit and tree
 // in Go instead took tens of seconds on 50,000 commits.
-func (ch *TrustChain) prepare(tip plumbing.Hash) error {
+func (ch *TrustChain) prepareFull(tip plumbing.Hash) error {
 	ctx := context.Background()
 	lines, err := ch.r.repo.TopoParents(ctx, tip)
 	if err != nil {
@@ -423,12 +527,12 @@ func (ch *TrustChain) prepare(tip plumbing.Hash) error {
 			continue
 		}
 		if ch.shallow[h] {
-			return fmt.Errorf("commit %s is the edge of a shallow clone: the chain of trust needs the history before it; fetch the whole history (git fetch --unshallow, or fetch-depth: 0 in actions/checkout), or pin a trust root it contains (--trust-root, git config modelgit.trustRoot)", Short(h))
+			return shallowEdge(h)
 		}
 		known := true
 		for _, p := range parents {
 			if _, ok := ch.state[p]; !ok {
-				known = false // a parent a shallow clone lacks: stateOf says so
+				known = false // a parent a shallow clone lacks: walk says so
 			}
 		}
 		if !known {

@@ -447,6 +447,23 @@ func (r *Repo) Touching(ctx context.Context, tip plumbing.Hash, paths ...string)
 	return set, nil
 }
 
+// FirstParentTouching returns the commits of tip's first-parent history
+// that change something under dir relative to their first parent (`git
+// rev-list --first-parent -- dir`): every other commit of that line has
+// dir as its first parent has it. One literal directory, so that git
+// answers from the commit-graph's changed-path Bloom filters.
+func (r *Repo) FirstParentTouching(ctx context.Context, tip plumbing.Hash, dir string) (map[plumbing.Hash]bool, error) {
+	hs, err := revList(ctx, r.Root, "--first-parent", tip.String(), "--", dir)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[plumbing.Hash]bool, len(hs))
+	for _, h := range hs {
+		set[h] = true
+	}
+	return set, nil
+}
+
 // ShallowCommits lists the commits whose parents a shallow clone lacks
 // (the `shallow` file of the git directory); none in a full clone.
 func (r *Repo) ShallowCommits() (map[plumbing.Hash]bool, error) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -51,6 +52,12 @@ type Repo struct {
 
 	gitDir    string // per-worktree git directory (HEAD, index)
 	commonDir string // shared git directory (objects, refs, packed-refs)
+
+	// fp holds first-parent histories already listed, by tip
+	// (FirstParentTimes): the clock and the chain of trust of one command
+	// ask for the same one.
+	fpMu sync.Mutex
+	fp   map[plumbing.Hash]*fpListing
 }
 
 // Open opens the repository enclosing path, looking for .git upwards.

@@ -103,11 +103,51 @@ func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, e
 
 // FirstParentTimes lists the first-parent history of tip, newest first,
 // with each commit's committer time (`git rev-list --first-parent
-// --timestamp`, answered from the commit-graph when there is one).
+// --timestamp`, answered from the commit-graph when there is one). A tip
+// names its history, so the list is read once per tip and shared by every
+// caller, concurrent ones included: callers must not change it.
 func (r *Repo) FirstParentTimes(ctx context.Context, tip plumbing.Hash) ([]FPTime, error) {
-	list, _, err := r.firstParentDownTo(ctx, tip, plumbing.ZeroHash)
-	return list, err
+	r.fpMu.Lock()
+	l := r.fp[tip]
+	if l == nil {
+		if len(r.fp) >= maxFPListings {
+			clear(r.fp) // a long-lived process asks about many tips
+		}
+		if r.fp == nil {
+			r.fp = map[plumbing.Hash]*fpListing{}
+		}
+		l = &fpListing{done: make(chan struct{})}
+		r.fp[tip] = l
+		r.fpMu.Unlock()
+		l.list, _, l.err = r.firstParentDownTo(ctx, tip, plumbing.ZeroHash)
+		if l.err != nil {
+			r.fpMu.Lock()
+			if r.fp[tip] == l {
+				delete(r.fp, tip) // not kept: the next caller tries again
+			}
+			r.fpMu.Unlock()
+		}
+		close(l.done)
+	} else {
+		r.fpMu.Unlock()
+	}
+	select {
+	case <-l.done:
+		return l.list, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
+
+// fpListing is one first-parent history being, or already, listed.
+type fpListing struct {
+	done chan struct{}
+	list []FPTime
+	err  error
+}
+
+// maxFPListings bounds the first-parent histories a Repo keeps.
+const maxFPListings = 4
 
 // Brought lists the commits a merge with parents first and second brings
 // into the first-parent history: those reachable from second but not from
@@ -152,7 +192,12 @@ func (r *Repo) planScan(ctx context.Context, tip, stop plumbing.Hash, envs []str
 	p := &scanPlan{}
 	if list || !stop.IsZero() {
 		var err error
-		if p.listed, p.reached, err = r.firstParentDownTo(ctx, tip, stop); err != nil {
+		if stop.IsZero() {
+			p.listed, err = r.FirstParentTimes(ctx, tip)
+		} else {
+			p.listed, p.reached, err = r.firstParentDownTo(ctx, tip, stop)
+		}
+		if err != nil {
 			return nil, err
 		}
 		res.CommitGraph.Written, res.CommitGraph.Err = r.EnsureChangedPaths(ctx, len(p.listed))
