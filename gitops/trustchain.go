@@ -112,6 +112,9 @@ type TrustChain struct {
 	// commits walks computed one by one.
 	lined, full bool
 	walked      int
+	// commits and blobs were read ahead through git (prefetch).
+	commits map[plumbing.Hash]*object.Commit
+	blobs   map[plumbing.Hash][]byte
 }
 
 // NewTrustChain returns the chain of trust from root.
@@ -416,7 +419,7 @@ func (ch *TrustChain) walk(h plumbing.Hash, budget bool) (trustKey, error) {
 		c := commits[top]
 		if c == nil {
 			var err error
-			if c, err = ch.r.repo.CommitObject(top); err != nil {
+			if c, err = ch.commitObject(top); err != nil {
 				return trustKey{}, fmt.Errorf("reading commit %s for the chain of trust (a shallow clone lacks it: fetch the whole history, or pin a trust root it has): %w", top, err)
 			}
 			commits[top] = c
@@ -466,6 +469,15 @@ func (ch *TrustChain) prepareLine(tip plumbing.Hash) error {
 	}
 	if err != nil {
 		return fmt.Errorf("listing the changes to %s/: %w", manifests.PoliciesDir, err)
+	}
+	var judged []plumbing.Hash
+	for i, ft := range line {
+		if touching[ft.Hash] || i == len(line)-1 {
+			judged = append(judged, ft.Hash)
+		}
+	}
+	if err := ch.prefetch(ctx, judged); err != nil {
+		return err
 	}
 	for i := len(line) - 1; i >= 0; i-- {
 		h := line[i].Hash
@@ -542,7 +554,7 @@ func (ch *TrustChain) prepareFull(tip plumbing.Hash) error {
 			ch.state[h] = ch.state[parents[0]]
 			continue
 		}
-		c, err := ch.r.repo.CommitObject(h)
+		c, err := ch.commitObject(h)
 		if err != nil {
 			return fmt.Errorf("reading commit %s: %w", h, err)
 		}
@@ -610,12 +622,108 @@ func (ch *TrustChain) step(c *object.Commit) (trustKey, error) {
 	return first, nil
 }
 
+// prefetch reads through git, in three batches, what step reads for
+// commits: the commits, their policies/ trees and their parents', and the
+// trust files these name; commitObject, filesAt and trust then find them.
+// Commits it cannot read are left to go-git, which says why.
+func (ch *TrustChain) prefetch(ctx context.Context, commits []plumbing.Hash) error {
+	if len(commits) == 0 {
+		return nil
+	}
+	names := make([]string, len(commits))
+	for i, h := range commits {
+		names[i] = h.String()
+	}
+	objs, err := ch.r.repo.ReadNamed(ctx, names)
+	if err != nil {
+		return err
+	}
+	ch.commits = map[plumbing.Hash]*object.Commit{}
+	var trees []string
+	seen := map[plumbing.Hash]bool{}
+	for _, h := range commits {
+		o, ok := objs[h.String()]
+		if !ok || o.Type != plumbing.CommitObject {
+			continue
+		}
+		c, err := repo.DecodeCommit(h, o.Data)
+		if err != nil {
+			return err
+		}
+		ch.commits[h] = c
+		for _, x := range append([]plumbing.Hash{h}, c.ParentHashes...) {
+			if _, ok := ch.own[x]; !ok && !seen[x] {
+				seen[x] = true
+				trees = append(trees, x.String()+":"+manifests.PoliciesDir)
+			}
+		}
+	}
+	if objs, err = ch.r.repo.ReadNamed(ctx, trees); err != nil {
+		return err
+	}
+	ch.blobs = map[plumbing.Hash][]byte{}
+	var blobs []string
+	for _, name := range trees {
+		h := plumbing.NewHash(strings.TrimSuffix(name, ":"+manifests.PoliciesDir))
+		o, ok := objs[name]
+		switch {
+		case !ok && ch.commits[h] == nil:
+			continue // a parent without policies/, or missing: go-git says which
+		case !ok || o.Type != plumbing.TreeObject:
+			// No policies/ there, or not a directory: no trust files,
+			// as readFiles finds.
+			ch.own[h] = trustKey{}
+			continue
+		}
+		k, ok := ch.files[o.Hash]
+		if !ok {
+			t, err := repo.DecodeTree(o.Hash, o.Data)
+			if err != nil {
+				return err
+			}
+			k = policiesKey(t)
+			ch.files[o.Hash] = k
+			for _, b := range []plumbing.Hash{k.signers, k.keys} {
+				if !b.IsZero() {
+					blobs = append(blobs, b.String())
+				}
+			}
+		}
+		ch.own[h] = k
+	}
+	if objs, err = ch.r.repo.ReadNamed(ctx, blobs); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if o.Type == plumbing.BlobObject {
+			ch.blobs[o.Hash] = o.Data
+		}
+	}
+	return nil
+}
+
+// commitObject reads commit h, read ahead or through go-git.
+func (ch *TrustChain) commitObject(h plumbing.Hash) (*object.Commit, error) {
+	if c, ok := ch.commits[h]; ok {
+		return c, nil
+	}
+	return ch.r.repo.CommitObject(h)
+}
+
+// blob reads blob h, read ahead or through go-git.
+func (ch *TrustChain) blob(h plumbing.Hash) ([]byte, error) {
+	if b, ok := ch.blobs[h]; ok {
+		return b, nil
+	}
+	return ch.r.repo.ReadBlob(h)
+}
+
 // filesAt is the trust files' blobs in commit h's tree.
 func (ch *TrustChain) filesAt(h plumbing.Hash) (trustKey, error) {
 	if k, ok := ch.own[h]; ok {
 		return k, nil
 	}
-	c, err := ch.r.repo.CommitObject(h)
+	c, err := ch.commitObject(h)
 	if err != nil {
 		return trustKey{}, fmt.Errorf("reading commit %s: %w", h, err)
 	}
@@ -637,7 +745,7 @@ func (ch *TrustChain) filesOf(c *object.Commit) (trustKey, error) {
 
 func (ch *TrustChain) readFiles(c *object.Commit) (trustKey, error) {
 	h := c.Hash
-	tree, err := c.Tree()
+	tree, err := ch.r.repo.TreeObject(c.TreeHash) // c may be read ahead, without go-git's storer
 	if err != nil {
 		return trustKey{}, fmt.Errorf("reading the tree of %s: %w", Short(h), err)
 	}
@@ -652,6 +760,13 @@ func (ch *TrustChain) readFiles(c *object.Commit) (trustKey, error) {
 	if err != nil {
 		return trustKey{}, fmt.Errorf("reading %s/ of %s: %w", manifests.PoliciesDir, Short(h), err)
 	}
+	k := policiesKey(pt)
+	ch.files[e.Hash] = k
+	return k, nil
+}
+
+// policiesKey names the trust files a policies/ tree holds.
+func policiesKey(pt *object.Tree) trustKey {
 	var k trustKey
 	for _, te := range pt.Entries {
 		if !te.Mode.IsFile() {
@@ -664,8 +779,7 @@ func (ch *TrustChain) readFiles(c *object.Commit) (trustKey, error) {
 			k.keys = te.Hash
 		}
 	}
-	ch.files[e.Hash] = k
-	return k, nil
+	return k
 }
 
 // trust parses the signers k names, once.
@@ -679,12 +793,12 @@ func (ch *TrustChain) trust(k trustKey) (*Trust, error) {
 	var signers, keys []byte
 	var err error
 	if !k.nobody && !k.signers.IsZero() {
-		if signers, err = ch.r.repo.ReadBlob(k.signers); err != nil {
+		if signers, err = ch.blob(k.signers); err != nil {
 			return nil, err
 		}
 	}
 	if !k.nobody && !k.keys.IsZero() {
-		if keys, err = ch.r.repo.ReadBlob(k.keys); err != nil {
+		if keys, err = ch.blob(k.keys); err != nil {
 			return nil, err
 		}
 	}

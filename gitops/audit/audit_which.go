@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -112,6 +113,17 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil || tip.IsZero() {
 		return res, err
 	}
+	// The signers in force along the history are computed meanwhile; until
+	// then this goroutine reads only through git processes, since go-git's
+	// repository is not safe for concurrent use.
+	t, err := r.NewHistoryJudge(tip)
+	if err != nil {
+		return nil, err
+	}
+	prepared := make(chan error, 1)
+	go func() { prepared <- t.Prepare() }()
+	judgeReady := sync.OnceValue(func() error { return <-prepared })
+	defer judgeReady()
 	clock, err := r.FirstParentClock(ctx, tip)
 	if err != nil {
 		return nil, err
@@ -129,13 +141,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil {
 		return nil, err
 	}
-	// go-git's repository is not safe for concurrent use: the signers in
-	// force along the history are read before.
-	t, err := r.NewHistoryJudge(tip)
-	if err == nil {
-		err = t.Prepare()
-	}
-	if err != nil {
+	if err := judgeReady(); err != nil {
 		return nil, err
 	}
 	// The manifests' chains do not depend on the walk below: read them
