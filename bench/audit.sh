@@ -4,7 +4,9 @@
 # audit cache; warm: the cache at the tip) and `modelgit which --env
 # production --at T` (cold and warm) against the floor, `git log
 # --first-parent --format='%H %(trailers)' main` (the branch audit
-# follows; the log of all commits is a second reference row), with the
+# follows; the log of all commits is a second reference row, and the
+# first-parent log with the patches of environments/, which reads the
+# trees and release files a cold audit reads, a third), with the
 # commit-graph with changed paths and without any commit-graph
 # (core.commitGraph=false), with peak memory, then writes the section
 # between <!-- audit:begin --> and <!-- audit:end --> of docs/benchmarks.md.
@@ -68,6 +70,7 @@ pass() {
   local p=$1
   read -r "${p}_fp_w" "${p}_fp_c" "${p}_fp_m" < <(measure keep git log --first-parent --format='%H %(trailers)' main)
   read -r "${p}_all_w" "${p}_all_c" "${p}_all_m" < <(measure keep git log --format='%H %(trailers)' main)
+  read -r "${p}_pat_w" "${p}_pat_c" "${p}_pat_m" < <(measure keep git log --first-parent --format='%H %(trailers)' -p main -- environments)
   read -r "${p}_ac_w" "${p}_ac_c" "${p}_ac_m" < <(measure nocache "$work/modelgit" audit -o json)
   "$work/modelgit" audit -o json >/dev/null 2>&1
   read -r "${p}_aw_w" "${p}_aw_c" "${p}_aw_m" < <(measure keep "$work/modelgit" audit -o json)
@@ -85,6 +88,7 @@ rows() {
   }
   row fp "\`git log --first-parent --format='%H %(trailers)' main\` (floor)"
   row all "\`git log --format='%H %(trailers)' main\` (all commits)"
+  row pat "\`git log --first-parent --format='%H %(trailers)' -p main -- environments\` (reads what audit reads)"
   row ac "\`modelgit audit -o json\`, no cache"
   row aw "\`modelgit audit -o json\`, cache at the tip"
   row wc "\`modelgit which --env production --at $mid -o json\`, cold"
