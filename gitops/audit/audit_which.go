@@ -141,17 +141,22 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if err != nil {
 		return nil, err
 	}
-	if err := judgeReady(); err != nil {
-		return nil, err
-	}
 	// The manifests' chains do not depend on the walk below: read them
 	// meanwhile, unless a release file in effect does not parse (its
 	// versions are then those of the last one that did, found by the walk).
+	// They read through git processes, and judge only at the end, which
+	// waits for the chain of trust.
 	early := !slices.ContainsFunc(res.Models, func(m WhichModel) bool { return m.Error != "" })
 	chains := make(chan error, 1)
 	line := clock.LineFrom(at)
 	if early {
 		go func() { chains <- r.versionChains(ctx, at, line, t, res) }()
+	}
+	if err := judgeReady(); err != nil {
+		if early {
+			<-chains
+		}
+		return nil, err
 	}
 	if err := r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel); err != nil {
 		if early {
