@@ -406,17 +406,23 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledge
 			}
 			todo <- func() {
 				defer close(p.done)
+				// About 2 KB an event indented: one allocation, and one
+				// encoder buffer for all, rather than growing both.
+				p.b = make([]byte, 0, len(evs)*2560)
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false)
 				for j, ev := range evs {
-					c, err := compactJSON(ev)
-					if err != nil {
-						p.err = err
+					buf.Reset()
+					if err := enc.Encode(ev); err != nil {
+						p.err = fmt.Errorf("encoding JSON: %w", err)
 						return
 					}
 					if at+j > 0 {
 						p.b = append(p.b, ',')
 					}
 					p.b = append(p.b, "\n    "...)
-					p.b = indentJSON(p.b, c, 2)
+					p.b = indentJSON(p.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 2)
 				}
 			}
 			return true
