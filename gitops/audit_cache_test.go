@@ -282,3 +282,61 @@ func same(t *testing.T, what, got, want string) {
 		t.Errorf("%s: %d answers, want %d", what, len(g), len(w))
 	}
 }
+
+// TestAuditTwoBranches (#16): with production following its own branch,
+// audit streams the two branches' events merged by time, main's first at
+// the same time — what sorting them all gave — from the cache as without
+// it.
+func TestAuditTwoBranches(t *testing.T) {
+	s := buildScenario(t)
+	git(t, s.dir, "update-ref", "refs/heads/prod", s.main)
+	// main goes on with dev at the times production changed on prod.
+	s.promote("D1", "dev", "fraud", "1.1.0", "1.0.0", "replace", "12:00", release("fraud", "dev", "replace", "1.1.0"), "", []string{"Bob <bob@example.com>"}, true)
+	writeFile(t, filepath.Join(s.dir, "modelgit.yaml"), "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\n    branch: prod\n")
+	reg, err := gitops.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []ledger.AuditEvent
+	for _, env := range []string{"dev", "staging", "production"} { // main's, then prod's
+		rep, err := audit.Audit(ctx, reg, audit.AuditOptions{Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rep.Events...)
+	}
+	slices.SortStableFunc(want, func(a, b ledger.AuditEvent) int { return a.Time.Compare(b.Time) })
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"cache of one environment each", "cache of both", "no cache"} {
+		if run == "no cache" {
+			if err := os.Remove(auditCacheFile(s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Branches) != 2 || rep.Branches[0].Branch != "main" || rep.Branches[1].Branch != "prod" {
+			t.Fatalf("branches %+v, want main and prod", rep.Branches)
+		}
+		got, err := json.Marshal(rep.Events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(wantJSON) {
+			var labels []string
+			for _, e := range rep.Events {
+				labels = append(labels, s.label(e.Commit)+"@"+e.Time.Format("15:04"))
+			}
+			t.Errorf("%s: the merged events differ from the sorted ones: %v", run, labels)
+		}
+	}
+	if !slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "D1" }) ||
+		!slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "P3" }) {
+		t.Fatal("the scenario lacks main's D1 or prod's P3")
+	}
+}
