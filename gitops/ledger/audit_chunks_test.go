@@ -278,3 +278,38 @@ func writeBytes(t *testing.T, dir, name string, data []byte) string {
 	}
 	return f
 }
+
+// TestCacheInMemory (#16): when the cache file cannot be written (a
+// read-only clone), the chunks are kept in memory and read back from
+// there, and no file is left.
+func TestCacheInMemory(t *testing.T) {
+	dir := t.TempDir()
+	blocked := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocked, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(blocked, "audit-cache") // under a file: no directory can be made
+	w, err := newCacheWriter(file, false)
+	if err == nil {
+		t.Fatal("a cache under a file could be written")
+	}
+	events := chunkEvents(3)
+	raw, err := encodeChunk(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.index.Branches["main"] = &auditCacheBranch{Tip: fmt.Sprintf("%040d", 99), Chunks: []chunkRef{w.addChunk(raw, events[0].Time, 3)}}
+	c, err := w.finish()
+	if err != nil || c == nil {
+		t.Fatalf("finish in memory: %v", err)
+	}
+	h := &branchChunks{file: c, refs: c.index.Branches["main"].Chunks}
+	defer h.close()
+	var got []*AuditEvent
+	if !h.forward(new(int), func(ev *AuditEvent, err error) bool { got = append(got, ev); return true }) || len(got) != 3 {
+		t.Errorf("read back from memory: %d events", len(got))
+	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("a file was written")
+	}
+}
