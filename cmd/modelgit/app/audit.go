@@ -63,11 +63,14 @@ A rewrite of that branch since the last run is reported on stderr and in
 the JSON ("rewrites"). Everything is read from git alone.
 
 The events are kept in .git/modelgit/audit-cache, so the next run scans
-only new commits. On a history of 1,000 commits or more without one,
-audit (and which) first writes git's commit-graph with changed paths
-(git commit-graph write --reachable --changed-paths, as git maintenance
-does), which makes the history walk read only the commits that change
-environments/; git -c core.commitGraph=false turns that off.`,
+only new commits; -o json, -o csv and -o markdown print each event as it
+is read from there, so memory does not grow with the history (the table
+collects its rows, to size its columns). On a history of 1,000 commits
+or more without one, audit (and which) first writes git's commit-graph
+with changed paths (git commit-graph write --reachable --changed-paths,
+as git maintenance does), which makes the history walk read only the
+commits that change environments/; git -c core.commitGraph=false turns
+that off.`,
 		Example: `  modelgit audit --env production --since 2026-01-01
   modelgit audit --model fraud-detector -o json
   modelgit audit -o csv > audit.csv`,
