@@ -116,6 +116,20 @@ func TestAuditCache(t *testing.T) {
 			b[i] = 'X'
 			writeFile(t, auditCacheFile(s), string(b))
 		}, nil},
+		{"one byte of the index changed", func(t *testing.T, s *scenario) {
+			b, err := os.ReadFile(auditCacheFile(s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The index ends where the trailer (its offset, length and
+			// sha256) begins.
+			b[len(b)-16-len("sha256:")-64-5] ^= 0x20
+			writeFile(t, auditCacheFile(s), string(b))
+		}, nil},
+		{"an older version's file", func(t *testing.T, s *scenario) {
+			payload := "a gob of every chunk"
+			writeFile(t, auditCacheFile(s), "modelgit audit-cache\n"+manifests.FromBytes([]byte(payload)).String()+payload)
+		}, nil},
 		{"garbage cache", func(t *testing.T, s *scenario) {
 			writeFile(t, auditCacheFile(s), "\x00not json")
 		}, nil},
@@ -173,31 +187,34 @@ func TestAuditCache(t *testing.T) {
 }
 
 // TestAuditCacheIsUsed: a second run reads the events of the commits the
-// cache covers from it, and scans only the commits after them.
+// cache covers from it, and scans only the commits after them; a run with
+// the cache at the tip scans none.
 func TestAuditCacheIsUsed(t *testing.T) {
 	s := buildScenario(t)
 	reg, err := gitops.Open(s.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventsJSON(t, reg)
-	b, err := os.ReadFile(auditCacheFile(s))
-	if err != nil {
-		t.Fatal(err)
+	scanned := func() int {
+		t.Helper()
+		n := -1
+		if _, err := audit.Audit(ctx, reg, audit.AuditOptions{Progress: func(c int) { n = c }}); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	// Mark one cached subject (same length), and sign the file again.
-	payload := strings.TrimPrefix(string(b), "modelgit audit-cache\n")[len("sha256:")+64:]
-	marked := strings.Replace(payload, "Merge pull request #2 ", "MERGE pull request #2 ", 1)
-	if marked == payload {
-		t.Fatal("the cache holds no subject of pull request #2")
+	if n := scanned(); n < 5 {
+		t.Fatalf("the first run scanned %d commits that change a release file; the scenario has more", n)
 	}
-	writeFile(t, auditCacheFile(s), "modelgit audit-cache\n"+manifests.FromBytes([]byte(marked)).String()+marked)
+	if n := scanned(); n != 0 {
+		t.Errorf("with the cache at the tip, %d commits were scanned, want none", n)
+	}
 	s.register("fraud", "1.2.0", "18:00")
 	s.promote("P10", "production", "fraud", "1.2.0", "1.0.0", "replace", "18:30", release("fraud", "production", "replace", "1.2.0"), "", []string{"Bob <bob@example.com>"}, true)
-	got, rep := eventsJSON(t, reg)
-	if !strings.Contains(got, "MERGE pull request #2") {
-		t.Error("the events of cached commits were read again instead of from the cache")
+	if n := scanned(); n != 1 {
+		t.Errorf("after one promotion, %d commits were scanned, want only its merge", n)
 	}
+	_, rep := eventsJSON(t, reg)
 	if last := rep.Events[len(rep.Events)-1]; s.label(last.Commit) != "P10" {
 		t.Errorf("last event %s, want P10", s.label(last.Commit))
 	}
@@ -263,5 +280,63 @@ func same(t *testing.T, what, got, want string) {
 	}
 	if len(g) != len(w) {
 		t.Errorf("%s: %d answers, want %d", what, len(g), len(w))
+	}
+}
+
+// TestAuditTwoBranches (#16): with production following its own branch,
+// audit streams the two branches' events merged by time, main's first at
+// the same time — what sorting them all gave — from the cache as without
+// it.
+func TestAuditTwoBranches(t *testing.T) {
+	s := buildScenario(t)
+	git(t, s.dir, "update-ref", "refs/heads/prod", s.main)
+	// main goes on with dev at the times production changed on prod.
+	s.promote("D1", "dev", "fraud", "1.1.0", "1.0.0", "replace", "12:00", release("fraud", "dev", "replace", "1.1.0"), "", []string{"Bob <bob@example.com>"}, true)
+	writeFile(t, filepath.Join(s.dir, "modelgit.yaml"), "apiVersion: modelgit.dev/v1alpha1\nkind: Config\nenvironments:\n  - name: dev\n  - name: staging\n  - name: production\n    branch: prod\n")
+	reg, err := gitops.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []ledger.AuditEvent
+	for _, env := range []string{"dev", "staging", "production"} { // main's, then prod's
+		rep, err := audit.Audit(ctx, reg, audit.AuditOptions{Env: env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, rep.Events...)
+	}
+	slices.SortStableFunc(want, func(a, b ledger.AuditEvent) int { return a.Time.Compare(b.Time) })
+	wantJSON, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"cache of one environment each", "cache of both", "no cache"} {
+		if run == "no cache" {
+			if err := os.Remove(auditCacheFile(s)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rep, err := audit.Audit(ctx, reg, audit.AuditOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Branches) != 2 || rep.Branches[0].Branch != "main" || rep.Branches[1].Branch != "prod" {
+			t.Fatalf("branches %+v, want main and prod", rep.Branches)
+		}
+		got, err := json.Marshal(rep.Events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(wantJSON) {
+			var labels []string
+			for _, e := range rep.Events {
+				labels = append(labels, s.label(e.Commit)+"@"+e.Time.Format("15:04"))
+			}
+			t.Errorf("%s: the merged events differ from the sorted ones: %v", run, labels)
+		}
+	}
+	if !slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "D1" }) ||
+		!slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "P3" }) {
+		t.Fatal("the scenario lacks main's D1 or prod's P3")
 	}
 }

@@ -2,9 +2,11 @@ package audit
 
 import (
 	"context"
+	"iter"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/forge"
+	"github.com/modelgit/modelgit/gitops/ledger"
 )
 
 // The package's entry points: each runs the method of the same name on
@@ -16,9 +18,21 @@ import (
 // first. It also checks the branch against the position recorded by the
 // last run and reports a history rewrite. The events come from, and go
 // to, the audit cache (AuditCacheFile): only commits it does not cover
-// are scanned.
+// are scanned. It holds every event: AuditEvents streams them.
 func Audit(ctx context.Context, reg *gitops.Repository, opts AuditOptions) (*AuditReport, error) {
 	return of(reg).Audit(ctx, opts)
+}
+
+// AuditEvents is Audit without holding the events: it returns the report
+// without them (Events nil: the followed branches, their tips and the
+// rewrites, all settled before any event is read) and the events, oldest
+// first, read from the audit cache one chunk at a time as they are
+// ranged over (each branch's new commits are scanned, and the cache
+// written, when the range starts). Range over them once; an error ends
+// them. The events of several branches are merged by time, a branch's
+// before another's at the same time when its name sorts first.
+func AuditEvents(ctx context.Context, reg *gitops.Repository, opts AuditOptions) (*AuditReport, iter.Seq2[*ledger.AuditEvent, error], error) {
+	return of(reg).AuditEvents(ctx, opts)
 }
 
 // History lists the versions of model registered at HEAD, oldest first,

@@ -3,8 +3,12 @@ package audit
 import (
 	"context"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/ledger"
@@ -43,75 +47,189 @@ type BranchTip struct {
 // first. It also checks the branch against the position recorded by the
 // last run and reports a history rewrite. The events come from, and go
 // to, the audit cache (AuditCacheFile): only commits it does not cover
-// are scanned.
+// are scanned. It holds every event: AuditEvents streams them.
 func (r *repository) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, error) {
-	branches, err := r.FollowedBranches(opts.Env)
+	rep, events, err := r.AuditEvents(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	rep := &AuditReport{TimeBasis: ledger.TimeBasis, Rewrites: []ledger.Rewrite{}, Events: []ledger.AuditEvent{}}
-	names := make([]string, 0, len(branches))
-	for b := range branches {
-		names = append(names, b)
+	rep.Events = []ledger.AuditEvent{}
+	for ev, err := range events {
+		if err != nil {
+			return nil, err
+		}
+		rep.Events = append(rep.Events, *ev)
 	}
-	slices.Sort(names)
+	return rep, nil
+}
+
+// AuditEvents is Audit without holding the events: it returns the report
+// without them (Events nil: the followed branches, their tips and the
+// rewrites, all settled before any event is read) and the events, oldest
+// first, read from the audit cache one chunk at a time as they are
+// ranged over (each branch's new commits are scanned, and the cache
+// written, when the range starts). Range over them once; an error ends
+// them. The events of several branches are merged by time, a branch's
+// before another's at the same time when its name sorts first.
+func (r *repository) AuditEvents(ctx context.Context, opts AuditOptions) (*AuditReport, iter.Seq2[*ledger.AuditEvent, error], error) {
+	branches, err := r.FollowedBranches(opts.Env)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := &AuditReport{TimeBasis: ledger.TimeBasis, Rewrites: []ledger.Rewrite{}}
+	names := slices.Sorted(maps.Keys(branches))
 	// The cache holds every environment of a branch, whichever is asked.
 	envsOf, err := r.FollowedBranches("")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	scanned := 0
-	modelSeen := false
-	var tips []string
+	type branchTip struct {
+		name string
+		tip  plumbing.Hash
+	}
+	var read []branchTip
 	for _, b := range names {
 		tip, err := r.BranchTip(ctx, b)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rw, err := r.CheckFollowed(ctx, b, tip)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep.Rewrites = append(rep.Rewrites, rw...)
 		rep.Branches = append(rep.Branches, BranchTip{Branch: b, Tip: tip.String(), Environments: branches[b]})
-		if tip.IsZero() {
-			continue
+		if !tip.IsZero() {
+			read = append(read, branchTip{b, tip})
 		}
+	}
+	events := func(yield func(*ledger.AuditEvent, error) bool) {
+		scanned := 0
 		progress := func() {
 			scanned++
 			if opts.Progress != nil && scanned%1000 == 0 {
 				opts.Progress(scanned)
 			}
 		}
-		all, err := r.BranchEvents(ctx, b, tip, envsOf[b], progress)
-		if err != nil {
-			return nil, err
+		modelSeen := false
+		var streams []iter.Seq2[*ledger.AuditEvent, error]
+		var tips []string
+		for _, b := range read {
+			tips = append(tips, b.tip.String())
+			all := r.BranchEvents(ctx, b.name, b.tip, envsOf[b.name], progress)
+			streams = append(streams, func(yield func(*ledger.AuditEvent, error) bool) {
+				for ev, err := range all {
+					if err != nil {
+						yield(nil, err)
+						return
+					}
+					modelSeen = modelSeen || ev.Model == opts.Model
+					switch {
+					case !slices.Contains(branches[b.name], ev.Environment),
+						opts.Model != "" && ev.Model != opts.Model,
+						!opts.Since.IsZero() && ev.Time.Before(opts.Since),
+						!opts.Until.IsZero() && ev.Time.After(opts.Until):
+						continue
+					}
+					if !yield(ev, nil) {
+						return
+					}
+				}
+			})
 		}
-		tips = append(tips, tip.String())
-		rep.Events = slices.Grow(rep.Events, len(all))
-		for _, ev := range all {
-			modelSeen = modelSeen || ev.Model == opts.Model
-			switch {
-			case !slices.Contains(branches[b], ev.Environment),
-				opts.Model != "" && ev.Model != opts.Model,
-				!opts.Since.IsZero() && ev.Time.Before(opts.Since),
-				!opts.Until.IsZero() && ev.Time.After(opts.Until):
-				continue
+		started := func() {
+			if opts.Progress != nil {
+				opts.Progress(scanned)
 			}
-			ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
-			rep.Events = append(rep.Events, ev)
+		}
+		for ev, err := range mergeByTime(streams, started) {
+			if err != nil || !yield(ev, nil) {
+				if err != nil {
+					yield(nil, err)
+				}
+				return
+			}
+		}
+		if opts.Model != "" && !modelSeen {
+			if err := r.checkAuditedModel(ctx, opts.Model, tips); err != nil {
+				yield(nil, err)
+			}
 		}
 	}
-	if opts.Progress != nil {
-		opts.Progress(scanned)
-	}
-	if opts.Model != "" && !modelSeen {
-		if err := r.checkAuditedModel(ctx, opts.Model, tips); err != nil {
-			return nil, err
+	return rep, events, nil
+}
+
+// mergeByTime merges streams, each oldest first (time on a branch's
+// first-parent line never goes back), into one oldest first; at the same
+// time the event of the stream listed first comes first — what a stable
+// sort by time of the streams one after the other gives. Every stream
+// yields its first event (its branch's scan, when the cache is behind,
+// runs then) before the merge yields any; started is called then.
+func mergeByTime(streams []iter.Seq2[*ledger.AuditEvent, error], started func()) iter.Seq2[*ledger.AuditEvent, error] {
+	return func(yield func(*ledger.AuditEvent, error) bool) {
+		if len(streams) == 1 {
+			first := true
+			for ev, err := range streams[0] {
+				if first {
+					first = false
+					started()
+				}
+				if !yield(ev, err) || err != nil {
+					return
+				}
+			}
+			if first {
+				started()
+			}
+			return
+		}
+		type head struct {
+			next func() (*ledger.AuditEvent, error, bool)
+			ev   *ledger.AuditEvent
+		}
+		var heads []*head
+		stops := make([]func(), 0, len(streams))
+		defer func() {
+			for _, stop := range stops {
+				stop()
+			}
+		}()
+		for _, s := range streams {
+			next, stop := iter.Pull2(s)
+			stops = append(stops, stop)
+			ev, err, ok := next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if ok {
+				heads = append(heads, &head{next: next, ev: ev})
+			}
+		}
+		started()
+		for len(heads) > 0 {
+			oldest := 0
+			for i, h := range heads[1:] {
+				if h.ev.Time.Before(heads[oldest].ev.Time) {
+					oldest = i + 1
+				}
+			}
+			h := heads[oldest]
+			if !yield(h.ev, nil) {
+				return
+			}
+			ev, err, ok := h.next()
+			switch {
+			case err != nil:
+				yield(nil, err)
+				return
+			case ok:
+				h.ev = ev
+			default:
+				heads = slices.Delete(heads, oldest, oldest+1)
+			}
 		}
 	}
-	slices.SortStableFunc(rep.Events, func(a, b ledger.AuditEvent) int { return a.Time.Compare(b.Time) })
-	return rep, nil
 }
 
 // checkAuditedModel refuses a --model that names no model: not one under

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
-	"os"
+	"iter"
+	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -13,7 +15,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops"
-	"github.com/modelgit/modelgit/gitops/internal/durable"
 	"github.com/modelgit/modelgit/gitops/repo"
 	"github.com/modelgit/modelgit/manifests"
 )
@@ -34,21 +35,18 @@ const AuditCacheFile = "modelgit/audit-cache"
 // 6: signatures judged by the signers in force at each commit's first
 // parent (the chain of trust), no longer by those at the tip; the events
 // in chunks.
-const auditCacheVersion = 6
+// 7: the file is the chunks' own bytes and an index of them (each
+// chunk's place, first time and sha256), no longer one gob holding every
+// chunk: a read checks the index only and each chunk as it is decoded,
+// and new commits append chunks without the others being encoded again
+// (audit_cache_file.go).
+const auditCacheVersion = 7
 
-// auditCacheMagic starts the file; the sha256 of the rest follows it, so
-// that a damaged file is never read as events.
-const auditCacheMagic = "modelgit audit-cache\n"
-
-type auditCache struct {
-	Version  int
-	Branches map[string]*auditCacheBranch
-}
-
-// auditCacheBranch is one branch's events, oldest first, in chunks of
-// up to cacheChunkEvents encoded apart, so that which (walking back from
-// the newest) decodes only the chunks it reaches, and new commits add a
-// chunk without decoding or encoding the older ones again.
+// auditCacheBranch is one branch's entry in the index: its events,
+// oldest first, in chunks of up to cacheChunkEvents encoded apart, so
+// that audit decodes one chunk at a time, which (walking back from the
+// newest) decodes only the chunks it reaches, and new commits add a chunk
+// without decoding or encoding the older ones again.
 type auditCacheBranch struct {
 	Tip string
 	// TipTime is the tip's time on the first-parent line, which the
@@ -58,11 +56,21 @@ type auditCacheBranch struct {
 	// Trust names the trust root the signatures were judged from
 	// (gitops.HistoryJudge.RootKey).
 	Trust  string
-	Chunks [][]byte // each a gob of a cacheChunk, oldest first
-	// Firsts are the times of each chunk's first (oldest) event: times
-	// never go back along the branch, so a chunk whose first event is
-	// after a moment holds only events after it.
-	Firsts []time.Time
+	Chunks []chunkRef // oldest first
+}
+
+// chunkRef is where one chunk's bytes are in the file, and what they
+// must be.
+type chunkRef struct {
+	Offset, Length int64
+	// First is the time of the chunk's first (oldest) event: times never
+	// go back along the branch, so a chunk whose first event is after a
+	// moment holds only events after it.
+	First time.Time
+	// Events is how many events it holds.
+	Events int
+	// Sum is the sha256 of its bytes (a manifests.Digest's text).
+	Sum string
 }
 
 // cacheChunkEvents is the most events one chunk holds.
@@ -169,57 +177,14 @@ func (c cachedRelease) state() (*ReleaseState, bool) {
 	return st, true
 }
 
+// CachePath is where the audit cache of the repository is: AuditCacheFile
+// under its common git directory.
 func (r *Ledger) CachePath(ctx context.Context) (string, error) {
 	dir, err := r.gitCommonDir(ctx)
 	if err != nil {
 		return "", err
 	}
 	return filepath.Join(dir, filepath.FromSlash(AuditCacheFile)), nil
-}
-
-// readAuditCache reads the cache; a missing, damaged or outdated one reads
-// as empty.
-func readAuditCache(file string) *auditCache {
-	empty := &auditCache{Version: auditCacheVersion, Branches: map[string]*auditCacheBranch{}}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return empty
-	}
-	n := len(manifests.FromBytes(nil).String())
-	rest, ok := bytes.CutPrefix(data, []byte(auditCacheMagic))
-	if !ok || len(rest) < n {
-		return empty
-	}
-	sum, payload := rest[:n], rest[n:]
-	if string(sum) != manifests.FromBytes(payload).String() {
-		return empty
-	}
-	c := &auditCache{}
-	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(c); err != nil || c.Version != auditCacheVersion || c.Branches == nil {
-		return empty
-	}
-	for b, e := range c.Branches {
-		if e == nil || len(e.Tip) != 40 || len(e.Firsts) != len(e.Chunks) {
-			delete(c.Branches, b)
-		}
-	}
-	return c
-}
-
-// encodeAuditCache is the file's content for c.
-func encodeAuditCache(c *auditCache) ([]byte, error) {
-	// The sum's place is kept and filled in after: no second copy of the
-	// whole file.
-	head := len(auditCacheMagic) + len(manifests.FromBytes(nil).String())
-	var buf bytes.Buffer
-	buf.WriteString(auditCacheMagic)
-	buf.Write(make([]byte, head-len(auditCacheMagic)))
-	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
-		return nil, fmt.Errorf("encoding the audit cache: %w", err)
-	}
-	data := buf.Bytes()
-	copy(data[len(auditCacheMagic):head], manifests.FromBytes(data[head:]).String())
-	return data, nil
 }
 
 // decodeChunk decodes one chunk's events, oldest first; false when it
@@ -258,53 +223,94 @@ func decodeChunk(raw []byte) ([]AuditEvent, bool) {
 	return events, true
 }
 
-// encodeChunks encodes events (oldest first) as chunks, with the time of
-// each chunk's first event.
-func encodeChunks(events []AuditEvent) (out [][]byte, firsts []time.Time, err error) {
-	for len(events) > 0 {
-		n := min(len(events), cacheChunkEvents)
-		c := cacheChunk{From: make([]int, n), To: make([]int, n), Events: make([]cachedEvent, n)}
-		idx := map[*ReleaseState]int{}
-		ref := func(st *ReleaseState) int {
-			if st == nil {
-				return -1
-			}
-			i, ok := idx[st]
-			if !ok {
-				i = len(c.Releases)
-				idx[st] = i
-				c.Releases = append(c.Releases, toCachedRelease(st))
-			}
-			return i
+// encodeChunk encodes events (oldest first, at most cacheChunkEvents)
+// as one chunk.
+func encodeChunk(events []AuditEvent) ([]byte, error) {
+	n := len(events)
+	c := cacheChunk{From: make([]int, n), To: make([]int, n), Events: make([]cachedEvent, n)}
+	idx := map[*ReleaseState]int{}
+	ref := func(st *ReleaseState) int {
+		if st == nil {
+			return -1
 		}
-		for i := range n {
-			c.From[i], c.To[i] = ref(events[i].From), ref(events[i].To)
-			c.Events[i] = toCachedEvent(&events[i])
+		i, ok := idx[st]
+		if !ok {
+			i = len(c.Releases)
+			idx[st] = i
+			c.Releases = append(c.Releases, toCachedRelease(st))
 		}
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
-			return nil, nil, fmt.Errorf("encoding the audit cache: %w", err)
-		}
-		out, firsts = append(out, buf.Bytes()), append(firsts, events[0].Time)
-		events = events[n:]
+		return i
 	}
-	return out, firsts, nil
+	for i := range n {
+		c.From[i], c.To[i] = ref(events[i].From), ref(events[i].To)
+		c.Events[i] = toCachedEvent(&events[i])
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
+		return nil, fmt.Errorf("encoding the audit cache: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
-// eachBack calls fn with e's events, newest first, decoding one chunk at
-// a time, until fn returns false; false when a chunk does not decode.
-// The chunks whose first event is after before (when not zero) are
-// skipped whole.
-func (e *auditCacheBranch) eachBack(before time.Time, fn func(*AuditEvent) bool) bool {
-	for i := len(e.Chunks) - 1; i >= 0; i-- {
-		if !before.IsZero() && e.Firsts[i].After(before) {
+// branchChunks is one branch's events as the cache holds them, up to date
+// at the tip asked: its chunks, oldest first, and the file they are read
+// from. Close it when done.
+type branchChunks struct {
+	file *cacheFile
+	refs []chunkRef
+	buf  []byte // the bytes of the chunk read last, reused
+}
+
+func (h *branchChunks) close() { h.file.close() }
+
+// forward calls yield with the events, oldest first, from position *next
+// (0: the oldest) on, advancing *next, until yield returns false; false
+// when a chunk does not check or decode (the events before it were
+// yielded).
+func (h *branchChunks) forward(next *int, yield func(*AuditEvent, error) bool) bool {
+	pos := 0
+	for _, ref := range h.refs {
+		if pos+ref.Events <= *next {
+			pos += ref.Events
 			continue
 		}
-		evs, ok := decodeChunk(e.Chunks[i])
+		evs, ok := h.file.events(ref, &h.buf)
 		if !ok {
 			return false
 		}
-		for k := len(evs) - 1; k >= 0; k-- {
+		for k := max(0, *next-pos); k < len(evs); k++ {
+			*next = pos + k + 1
+			if !yield(&evs[k], nil) {
+				return true
+			}
+		}
+		pos += ref.Events
+	}
+	return true
+}
+
+// back calls fn with the events at positions below *below, newest first,
+// lowering *below to each one's, until fn returns false; the chunks whose
+// first event is after before (when not zero) are skipped whole. False
+// when a chunk does not check or decode.
+func (h *branchChunks) back(before time.Time, below *int, fn func(*AuditEvent) bool) bool {
+	end := 0
+	for _, ref := range h.refs {
+		end += ref.Events
+	}
+	for i := len(h.refs) - 1; i >= 0; i-- {
+		ref := h.refs[i]
+		start := end - ref.Events
+		end = start
+		if start >= *below || !before.IsZero() && ref.First.After(before) {
+			continue
+		}
+		evs, ok := h.file.events(ref, &h.buf)
+		if !ok {
+			return false
+		}
+		for k := min(len(evs), *below-start) - 1; k >= 0; k-- {
+			*below = start + k
 			if !fn(&evs[k]) {
 				return true
 			}
@@ -313,148 +319,192 @@ func (e *auditCacheBranch) eachBack(before time.Time, fn func(*AuditEvent) bool)
 	return true
 }
 
-// all decodes every event of e, oldest first; false when a chunk does
-// not decode.
-func (e *auditCacheBranch) all() ([]AuditEvent, bool) {
-	var out []AuditEvent
-	for _, raw := range e.Chunks {
-		evs, ok := decodeChunk(raw)
-		if !ok {
-			return nil, false
+// BranchEvents yields every release change on the first-parent history
+// of branch at tip for envs, oldest first, using and updating the cache:
+// the commits after the cached tip (all of them without a usable entry)
+// are scanned and written to it, then the events are decoded from it one
+// chunk at a time as they are yielded, none held. A chunk that does not
+// check makes the history scanned again, and the events not yet yielded
+// are read from the new file. Range over it once.
+func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) iter.Seq2[*AuditEvent, error] {
+	return func(yield func(*AuditEvent, error) bool) {
+		next := 0
+		for attempt := range 2 {
+			h, err := r.branchCache(ctx, branch, tip, envs, nil, progress, attempt > 0)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			done := h.forward(&next, yield)
+			h.close()
+			if done {
+				return
+			}
 		}
-		out = append(out, evs...)
+		yield(nil, fmt.Errorf("the audit cache of branch %s does not decode after it was written again", branch))
 	}
-	return out, true
-}
-
-// BranchEvents returns every release change on the first-parent history
-// of branch at tip for envs, oldest first, using and updating the cache.
-func (r *Ledger) BranchEvents(ctx context.Context, branch string, tip plumbing.Hash, envs []string, progress func()) ([]AuditEvent, error) {
-	for range 2 {
-		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, nil, progress)
-		if err != nil {
-			return nil, err
-		}
-		if old == 0 {
-			return newer, nil
-		}
-		cached, ok := (&auditCacheBranch{Chunks: e.Chunks[:old]}).all()
-		if ok {
-			return append(cached, newer...), nil
-		}
-		r.dropCacheBranch(ctx, branch) // does not decode: scan again
-	}
-	return nil, fmt.Errorf("the audit cache of branch %s does not decode after it was written again", branch)
 }
 
 // BranchEventsBack calls fn with the release changes on the first-parent
 // history of branch at tip for envs, newest first, until fn returns
 // false, using and updating the cache: the commits after the cached tip
-// are scanned, and the cached events are decoded one chunk at a time, as
-// far back as fn goes. Events after before (when not zero) may be left
-// out. judge, when not nil, judges the signatures of the commits scanned:
-// a caller that has prepared one for tip's history does not pay for the
+// are scanned, and the events are decoded one chunk at a time, as far
+// back as fn goes. Events after before (when not zero) may be left out.
+// judge, when not nil, judges the signatures of the commits scanned: a
+// caller that has prepared one for tip's history does not pay for the
 // chain of trust twice.
 func (r *Ledger) BranchEventsBack(ctx context.Context, branch string, tip plumbing.Hash, envs []string, before time.Time, judge *gitops.HistoryJudge, fn func(*AuditEvent) bool) error {
-	for range 2 {
-		e, old, newer, err := r.branchCache(ctx, branch, tip, envs, judge, nil)
+	below := math.MaxInt
+	for attempt := range 2 {
+		h, err := r.branchCache(ctx, branch, tip, envs, judge, nil, attempt > 0)
 		if err != nil {
 			return err
 		}
-		for i := len(newer) - 1; i >= 0; i-- {
-			if !fn(&newer[i]) {
-				return nil
-			}
-		}
-		if (&auditCacheBranch{Chunks: e.Chunks[:old], Firsts: e.Firsts[:old]}).eachBack(before, fn) {
+		ok := h.back(before, &below, fn)
+		h.close()
+		if ok {
 			return nil
 		}
-		r.dropCacheBranch(ctx, branch)
 	}
 	return fmt.Errorf("the audit cache of branch %s does not decode after it was written again", branch)
 }
 
-// dropCacheBranch removes branch from the cache, so that the next read
-// scans its whole history.
-func (r *Ledger) dropCacheBranch(ctx context.Context, branch string) {
-	file, err := r.CachePath(ctx)
-	if err != nil {
-		return
-	}
-	cache := readAuditCache(file)
-	delete(cache.Branches, branch)
-	r.writeAuditCache(file, cache)
-}
-
-// writeAuditCache writes the cache; a read-only clone can still be
-// audited, only not faster.
-func (r *Ledger) writeAuditCache(file string, cache *auditCache) {
-	data, err := encodeAuditCache(cache)
-	if err == nil {
-		err = durable.WriteFile(file, data, 0o644, nil)
-	}
-	if err != nil {
-		r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
-	}
-}
-
-// branchCache brings the cache of branch up to date at tip: it scans the
-// commits after the cached tip (all of them when there is no usable
-// entry) and writes the cache. It returns the entry, how many of its
-// chunks were cached before (old), and the events scanned now, oldest
-// first, which the chunks after those hold. judge judges the signatures
-// (a new HistoryJudge of tip when nil).
-func (r *Ledger) branchCache(ctx context.Context, branch string, tip plumbing.Hash, envs []string, judge *gitops.HistoryJudge, progress func()) (e *auditCacheBranch, old int, newer []AuditEvent, err error) {
+// branchCache brings the cache of branch up to date at tip and returns
+// its events there: it scans the commits after the cached tip (all of
+// them when there is no usable entry, or when fresh: a chunk of it did
+// not check), encoding the new events into chunks as they come (a chunk
+// as soon as it is full, none held after), and writes the cache — the
+// chunks of the entries it keeps copied, not encoded again. judge judges
+// the signatures (a new HistoryJudge of tip when nil).
+func (r *Ledger) branchCache(ctx context.Context, branch string, tip plumbing.Hash, envs []string, judge *gitops.HistoryJudge, progress func(), fresh bool) (*branchChunks, error) {
 	envs = slices.Sorted(slices.Values(envs))
 	if judge == nil {
+		var err error
 		if judge, err = r.NewHistoryJudge(tip); err != nil {
-			return nil, 0, nil, err
+			return nil, err
 		}
 	}
 	trust := judge.RootKey()
 	file, err := r.CachePath(ctx)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, err
 	}
-	cache := readAuditCache(file)
+	cache := openAuditCache(file)
+	defer func() { cache.close() }() // the one open then, which h may have taken
+	var cached *auditCacheBranch
+	if e := cache.index.Branches[branch]; !fresh && e != nil && slices.Equal(e.Environments, envs) && e.Trust == trust {
+		if e.Tip == tip.String() {
+			h := &branchChunks{file: cache, refs: e.Chunks}
+			cache = emptyCacheFile() // h closes it
+			return h, nil
+		}
+		cached = e
+	}
+	for attempt := range 2 {
+		w, err := newCacheWriter(file, attempt > 0)
+		if err != nil {
+			r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
+		}
+		err = r.scanToCache(ctx, w, cache, branch, tip, envs, trust, judge, cached, progress)
+		if err != nil {
+			w.discard()
+			return nil, err
+		}
+		// The entries kept: their chunks' bytes, copied.
+		for _, b := range slices.Sorted(maps.Keys(cache.index.Branches)) {
+			if b == branch {
+				continue
+			}
+			old := cache.index.Branches[b]
+			kept := *old
+			kept.Chunks = nil
+			for _, ref := range old.Chunks {
+				kept.Chunks = append(kept.Chunks, w.copyChunk(cache.src, ref))
+			}
+			w.index.Branches[b] = &kept
+		}
+		nf, err := w.finish()
+		if nf != nil {
+			if err != nil {
+				r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
+			}
+			return &branchChunks{file: nf, refs: nf.index.Branches[branch].Chunks}, nil
+		}
+		r.Log().Warningf("cannot write the audit cache %s: %v", file, err)
+	}
+	return nil, fmt.Errorf("reading the history of branch %s: the audit cache could not be written, even in memory", branch)
+}
+
+// scanToCache scans the commits of branch's first-parent history after
+// the cached entry's tip (all of them when cached is nil or its tip is no
+// longer on that history) and writes their events to w, dated on the
+// first-parent line and encoded a chunk at a time as they come (the scan
+// goes newest first: a chunk is encoded as soon as it is full, and the
+// oldest may be short), after the cached entry's chunks, copied from old,
+// and enters the branch in w's index.
+func (r *Ledger) scanToCache(ctx context.Context, w *cacheWriter, old *cacheFile, branch string, tip plumbing.Hash, envs []string, trust string, judge *gitops.HistoryJudge, cached *auditCacheBranch, progress func()) error {
 	var stop plumbing.Hash
 	var stopTime time.Time
-	if e := cache.Branches[branch]; e != nil && slices.Equal(e.Environments, envs) && e.Trust == trust {
-		if e.Tip == tip.String() {
-			return e, len(e.Chunks), nil, nil
-		}
-		stop, stopTime, old = plumbing.NewHash(e.Tip), e.TipTime, len(e.Chunks)
+	if cached != nil {
+		stop, stopTime = plumbing.NewHash(cached.Tip), cached.TipTime
 	}
-	res, err := r.ScanEvents(ctx, tip, stop, judge, envs, "", func(_ *repo.FPCommit, evs []AuditEvent) error {
+	e := &auditCacheBranch{Tip: tip.String(), Environments: envs, Trust: trust}
+	var (
+		clock   *clamper
+		pending []AuditEvent // newest first
+		refs    []chunkRef   // newest first
+	)
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		slices.Reverse(pending)
+		raw, err := encodeChunk(pending)
+		if err != nil {
+			return err
+		}
+		refs = append(refs, w.addChunk(raw, pending[0].Time, len(pending)))
+		pending = pending[:0]
+		return nil
+	}
+	res, err := r.ScanEvents(ctx, tip, stop, judge, envs, "", func(l repo.ScanResult) error {
+		if stop.IsZero() || !l.Reached {
+			stopTime = time.Time{}
+		}
+		clock = newClamper(l.Listed, stopTime)
+		if len(clock.mono) > 0 {
+			e.TipTime = clock.mono[0]
+		}
+		return nil
+	}, func(_ *repo.FPCommit, evs []AuditEvent) error {
 		if progress != nil {
 			progress()
 		}
-		newer = append(newer, evs...)
+		for i := range evs {
+			clock.clamp(&evs[i])
+			pending = append(pending, evs[i])
+			if len(pending) == cacheChunkEvents {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {
-		return nil, 0, nil, err
+		return err
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	r.warnCommitGraph(res.CommitGraph.Err)
-	if stop.IsZero() || !res.Reached {
-		stopTime, old = time.Time{}, 0
+	if !stop.IsZero() && res.Reached {
+		for _, ref := range cached.Chunks {
+			e.Chunks = append(e.Chunks, w.copyChunk(old.src, ref))
+		}
 	}
-	mono := monotone(res.Listed, stopTime)
-	clampEvents(newer, res.Listed, mono)
-	e = &auditCacheBranch{Tip: tip.String(), Environments: envs, Trust: trust}
-	if len(mono) > 0 {
-		e.TipTime = mono[0]
-	}
-	slices.Reverse(newer)
-	if old > 0 {
-		e.Chunks, e.Firsts = cache.Branches[branch].Chunks[:old], cache.Branches[branch].Firsts[:old]
-	}
-	chunks, firsts, err := encodeChunks(newer)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	e.Chunks, e.Firsts = append(slices.Clip(e.Chunks), chunks...), append(slices.Clip(e.Firsts), firsts...)
-	cache.Branches[branch] = e
-	r.writeAuditCache(file, cache)
-	return e, old, newer, nil
+	slices.Reverse(refs)
+	e.Chunks = append(e.Chunks, refs...)
+	w.index.Branches[branch] = e
+	return nil
 }

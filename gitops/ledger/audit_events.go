@@ -36,12 +36,13 @@ func NewEventScanner(ctx context.Context, rp *repo.Repo, j gitops.CommitJudge) *
 // ScanEvents scans the first-parent history of tip (down to, not
 // including, stop when not zero) for changes of the release files of envs
 // (and of model, when not "") and calls fn with each commit's events,
-// newest first. Signatures are judged by j. The
-// events' times are the commits' own: Clamp makes them monotone once the
-// scan is done, from the commits it listed.
-func (r *Ledger) ScanEvents(ctx context.Context, tip, stop plumbing.Hash, j gitops.CommitJudge, envs []string, model string, fn func(*repo.FPCommit, []AuditEvent) error) (repo.ScanResult, error) {
+// newest first. Signatures are judged by j. The events' times are the
+// commits' own; listed is called, before fn is first, with the
+// first-parent commits the scan lists, from which a clamper dates them on
+// the first-parent line.
+func (r *Ledger) ScanEvents(ctx context.Context, tip, stop plumbing.Hash, j gitops.CommitJudge, envs []string, model string, listed func(repo.ScanResult) error, fn func(*repo.FPCommit, []AuditEvent) error) (repo.ScanResult, error) {
 	s := NewEventScanner(ctx, r.Repo(), j)
-	return r.Repo().ScanReleasesTimed(ctx, tip, stop, envs, model, false, func(c *repo.FPCommit) error {
+	return r.Repo().ScanReleasesListed(ctx, tip, stop, envs, model, false, listed, func(c *repo.FPCommit) error {
 		evs, err := s.Events(c)
 		if err != nil {
 			return err

@@ -95,14 +95,13 @@ func (r *Ledger) ModelRan(ctx context.Context, model string) (map[string][]RanIn
 		if tip.IsZero() {
 			continue
 		}
-		all, err := r.BranchEvents(ctx, b, tip, branches[b], nil)
-		if err != nil {
-			return nil, err
-		}
 		var mine []AuditEvent
-		for _, ev := range all {
+		for ev, err := range r.BranchEvents(ctx, b, tip, branches[b], nil) {
+			if err != nil {
+				return nil, err
+			}
 			if ev.Model == model {
-				mine = append(mine, ev)
+				mine = append(mine, *ev)
 			}
 		}
 		for v, ivs := range ranIntervals(mine) {

@@ -41,16 +41,37 @@ func monotone(list []repo.FPTime, oldest time.Time) []time.Time {
 // list, in the same order) to their commits' times on the first-parent
 // line (mono, as monotone returns it for list).
 func clampEvents(events []AuditEvent, list []repo.FPTime, mono []time.Time) {
-	i := 0
+	c := &clamper{list: list, mono: mono}
 	for k := range events {
-		h := plumbing.NewHash(events[k].Commit)
-		for i < len(list) && list[i].Hash != h {
-			i++
-		}
-		if i == len(list) {
-			return // not listed: the scan's own time stays
-		}
-		setTime(&events[k], list[i].Time, mono[i])
+		c.clamp(&events[k])
+	}
+}
+
+// clamper dates events on the first-parent line as a scan hands them
+// over, newest first.
+type clamper struct {
+	list []repo.FPTime
+	mono []time.Time
+	i    int // where the last event's commit is on list
+}
+
+// newClamper dates the events of the commits of list (a first-parent
+// history, newest first); oldest is as for monotone.
+func newClamper(list []repo.FPTime, oldest time.Time) *clamper {
+	return &clamper{list: list, mono: monotone(list, oldest)}
+}
+
+// clamp sets ev's time to its commit's on the first-parent line; ev is of
+// the same commit as the last one clamped, or of one older. An event
+// whose commit is not listed keeps the scan's own time, and so do those
+// after it.
+func (c *clamper) clamp(ev *AuditEvent) {
+	h := plumbing.NewHash(ev.Commit)
+	for c.i < len(c.list) && c.list[c.i].Hash != h {
+		c.i++
+	}
+	if c.i < len(c.list) {
+		setTime(ev, c.list[c.i].Time, c.mono[c.i])
 	}
 }
 

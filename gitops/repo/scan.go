@@ -67,7 +67,7 @@ type scanItem struct {
 // lite, only the release blobs are read, not the commits. Returning
 // ErrStopScan from fn ends the scan early without error.
 func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
-	res, err := r.scanReleases(ctx, tip, stop, envs, model, lite, false, fn)
+	res, err := r.scanReleases(ctx, tip, stop, envs, model, lite, false, nil, fn)
 	return res.Reached, err
 }
 
@@ -98,7 +98,17 @@ type ScanResult struct {
 // ScanReleasesTimed is ScanReleases, also returning the first-parent
 // commits of tip down to stop with their committer times.
 func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (res ScanResult, err error) {
-	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, fn)
+	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, nil, fn)
+}
+
+// ScanReleasesListed is ScanReleasesTimed with listed called with the
+// first-parent commits (res.Listed, res.Reached) before the first commit
+// is handed to fn: a caller that dates each commit on the first-parent
+// line (whose time depends on every older commit) can then do so as the
+// commits come, rather than hold them all until the scan ends. An error
+// from listed ends the scan with it.
+func (r *Repo) ScanReleasesListed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, listed func(ScanResult) error, fn func(*FPCommit) error) (res ScanResult, err error) {
+	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, listed, fn)
 }
 
 // FirstParentTimes lists the first-parent history of tip, newest first,
@@ -265,7 +275,7 @@ func parseTimestampLine(l string, tip plumbing.Hash) (FPTime, error) {
 // errStopped is run's word for a scan fn ended with ErrStopScan.
 var errStopped = errors.New("scan stopped")
 
-func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite, list bool, fn func(*FPCommit) error) (res ScanResult, err error) {
+func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite, list bool, listed func(ScanResult) error, fn func(*FPCommit) error) (res ScanResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	plan, err := r.planScan(ctx, tip, stop, envs, model, list, &res)
@@ -273,6 +283,11 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 		return res, err
 	}
 	res.Reached, res.Listed = plan.reached, plan.listed
+	if listed != nil {
+		if err := listed(res); err != nil {
+			return res, err
+		}
+	}
 	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}

@@ -112,7 +112,14 @@ func (r *Repo) RemoveWorktreeFile(rel string) error {
 // git-ignored state: the default store, caches) is a symbolic link the
 // repository itself committed: a clone must not choose where modelgit
 // writes. A link the user made is theirs (it is not in HEAD's tree).
+// HEAD's tree is read only when the work tree's .modelgit is a link:
+// otherwise nothing can be written through one, and reading a tree with
+// go-git loads the pack's whole index (tens of MiB on a long history),
+// which every command would pay for in memory.
 func (r *Repo) CheckStateDir() error {
+	if fi, err := os.Lstat(filepath.Join(r.Root, manifests.StateDir)); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil
+	}
 	head, _, err := r.Head()
 	if err != nil || head.IsZero() {
 		return err

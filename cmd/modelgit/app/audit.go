@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -62,11 +63,14 @@ A rewrite of that branch since the last run is reported on stderr and in
 the JSON ("rewrites"). Everything is read from git alone.
 
 The events are kept in .git/modelgit/audit-cache, so the next run scans
-only new commits. On a history of 1,000 commits or more without one,
-audit (and which) first writes git's commit-graph with changed paths
-(git commit-graph write --reachable --changed-paths, as git maintenance
-does), which makes the history walk read only the commits that change
-environments/; git -c core.commitGraph=false turns that off.`,
+only new commits; -o json, -o csv and -o markdown print each event as it
+is read from there, so memory does not grow with the history (the table
+collects its rows, to size its columns). On a history of 1,000 commits
+or more without one, audit (and which) first writes git's commit-graph
+with changed paths (git commit-graph write --reachable --changed-paths,
+as git maintenance does), which makes the history walk read only the
+commits that change environments/; git -c core.commitGraph=false turns
+that off.`,
 		Example: `  modelgit audit --env production --since 2026-01-01
   modelgit audit --model fraud-detector -o json
   modelgit audit -o csv > audit.csv`,
@@ -114,45 +118,81 @@ func auditRun(cmd *cobra.Command, opts *AuditOptions) error {
 	if err != nil {
 		return err
 	}
+	var clearProgress func()
 	if opts.IO.IsStderrTTY() {
 		ao.Progress = func(n int) { fmt.Fprintf(opts.IO.ErrOut, "\rscanning history: %d changes", n) }
+		clearProgress = sync.OnceFunc(func() { fmt.Fprint(opts.IO.ErrOut, "\r\033[K") })
 	}
-	rep, err := audit.Audit(cmd.Context(), reg, ao)
-	if ao.Progress != nil {
-		fmt.Fprint(opts.IO.ErrOut, "\r\033[K")
-	}
+	rep, events, err := audit.AuditEvents(cmd.Context(), reg, ao)
 	if err != nil {
 		return err
 	}
 	warnRewrites(opts.IO, rep.Rewrites)
+	if clearProgress != nil {
+		// The scans run when the events are first asked for; the progress
+		// line goes before anything is printed, or at the end.
+		events = beforeFirst(events, clearProgress)
+		defer clearProgress()
+	}
+	// The events are printed as they are read (the cache's chunks one at
+	// a time, merged across branches), except for the table, whose
+	// columns are as wide as their widest cell.
 	switch opts.Output {
 	case cmdutil.OutputJSON:
-		return printAuditJSON(opts.IO.Out, rep)
+		return printAuditJSON(opts.IO.Out, rep, events)
 	case cmdutil.OutputCSV:
-		return writeAuditCSV(opts.IO.Out, rep.Events)
+		return writeAuditCSV(opts.IO.Out, events)
 	case outputMarkdown:
-		return writeAuditMarkdown(opts.IO.Out, rep.Events)
+		return writeAuditMarkdown(opts.IO.Out, events)
 	}
 	t := cmdutil.NewTablePrinter(opts.IO, "TIME", "ENV", "MODEL", "ACTION", "FROM → TO", "STRATEGY", "REQUESTED BY", "APPROVED BY", "MERGE", "COMMIT", "SIGNATURE")
 	t.TruncateRightFirst()
 	cs := opts.IO.ColorScheme()
-	for _, e := range rep.Events {
+	for e, err := range events {
+		if err != nil {
+			return err
+		}
 		merge := e.Via
 		if e.PullRequest > 0 {
 			merge = fmt.Sprintf("#%d %s", e.PullRequest, e.Via)
 		}
-		word, ok := eventSig(e)
+		word, ok := eventSig(*e)
 		sig := cs.Green(word)
 		if !ok {
 			sig = cs.Red(word)
 		}
 		// What the row is stays whole; who and how are narrowed first.
-		for _, s := range []string{eventTime(e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(e), fromTo(e)} {
+		for _, s := range []string{eventTime(*e, "2006-01-02 15:04"), e.Environment, e.Model, actionWord(*e), fromTo(*e)} {
 			t.AddField(s, cmdutil.NoTruncate())
 		}
 		t.AddRow(e.Strategy, personName(e.RequestedBy), namesOf(e.ApprovedBy), merge, e.Commit[:12], sig)
 	}
 	return t.Render()
+}
+
+// beforeFirst is events with f called before the first one is yielded
+// (or an error, or the end).
+func beforeFirst(events iter.Seq2[*ledger.AuditEvent, error], f func()) iter.Seq2[*ledger.AuditEvent, error] {
+	return func(yield func(*ledger.AuditEvent, error) bool) {
+		for ev, err := range events {
+			f()
+			if !yield(ev, err) {
+				return
+			}
+		}
+		f()
+	}
+}
+
+// eventsOf yields events, for the writers that take them as they come.
+func eventsOf(events []ledger.AuditEvent) iter.Seq2[*ledger.AuditEvent, error] {
+	return func(yield func(*ledger.AuditEvent, error) bool) {
+		for i := range events {
+			if !yield(&events[i], nil) {
+				return
+			}
+		}
+	}
 }
 
 func warnRewrites(io *cmdutil.IOStreams, rws []ledger.Rewrite) {
@@ -256,13 +296,16 @@ func auditRow(e ledger.AuditEvent) []string {
 		e.RequestedBy, strings.Join(e.ApprovedBy, "; "), e.MergedBy, e.Policy, pr, e.Via, e.Commit, e.ChangeCommit, sig, e.Signature.Signer}
 }
 
-func writeAuditCSV(w io.Writer, events []ledger.AuditEvent) error {
+func writeAuditCSV(w io.Writer, events iter.Seq2[*ledger.AuditEvent, error]) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(auditColumns); err != nil {
 		return err
 	}
-	for _, e := range events {
-		if err := cw.Write(auditRow(e)); err != nil {
+	for e, err := range events {
+		if err != nil {
+			return err
+		}
+		if err := cw.Write(auditRow(*e)); err != nil {
 			return err
 		}
 	}
@@ -275,15 +318,18 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
-func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
+func writeAuditMarkdown(w io.Writer, events iter.Seq2[*ledger.AuditEvent, error]) error {
 	cols := []string{"Time (UTC)", "Env", "Model", "Action", "From → to", "Strategy", "Requested by", "Approved by", "Merged", "Commit", "Signature"}
-	var b strings.Builder
-	b.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
+	bw := bufio.NewWriter(w)
+	bw.WriteString("| " + strings.Join(cols, " | ") + " |\n|")
 	for range cols {
-		b.WriteString(" --- |")
+		bw.WriteString(" --- |")
 	}
-	b.WriteString("\n")
-	for _, e := range events {
+	bw.WriteString("\n")
+	for e, err := range events {
+		if err != nil {
+			return err
+		}
 		merge := e.Via
 		if e.PullRequest > 0 {
 			merge = fmt.Sprintf("#%d, %s", e.PullRequest, e.Via)
@@ -295,31 +341,29 @@ func writeAuditMarkdown(w io.Writer, events []ledger.AuditEvent) error {
 		if approved == "" {
 			approved = "**none recorded**"
 		}
-		sig, ok := eventSig(e)
+		sig, ok := eventSig(*e)
 		if !ok {
 			sig = "**" + sig + "**"
 		}
-		row := []string{eventTime(e, "2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(e), fromTo(e), e.Strategy,
+		row := []string{eventTime(*e, "2006-01-02 15:04:05"), e.Environment, e.Model, actionWord(*e), fromTo(*e), e.Strategy,
 			personName(e.RequestedBy), approved, merge, "`" + e.Commit[:12] + "`", sig}
 		for i := range row {
 			row[i] = mdCell(row[i])
 		}
-		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		bw.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return bw.Flush()
 }
 
-// printAuditJSON writes rep exactly as cmdutil.PrintJSON does (two-space
-// indent, no HTML escaping, a final newline). The audit's output runs to
-// tens of megabytes over a long history, so the events are encoded and
-// indented in chunks on every CPU and streamed out in order, rather than
-// held as one compact and one indented copy (json.Indent alone took three
-// times as long as encoding).
-func printAuditJSON(w io.Writer, rep *audit.AuditReport) error {
-	if len(rep.Events) == 0 {
-		return cmdutil.PrintJSON(w, rep)
-	}
+// printAuditJSON writes rep with events as its Events exactly as
+// cmdutil.PrintJSON would (two-space indent, no HTML escaping, a final
+// newline), as the events come: the report's head, then the events,
+// encoded and indented in batches on every CPU and written in order,
+// then its end — never the whole report at once (tens of megabytes over a
+// long history; json.Indent alone took three times as long as encoding).
+// Nothing is written before the first event or the end, so an error
+// before them leaves the output empty.
+func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledger.AuditEvent, error]) error {
 	head := *rep
 	head.Events = []ledger.AuditEvent{}
 	compact, err := compactJSON(&head)
@@ -327,15 +371,12 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport) error {
 		return err
 	}
 	top := indentJSON(nil, compact, 0)
-	bw := bufio.NewWriterSize(w, 1<<20)
 	// The events come last: `"events": []` then the closing brace.
 	prefix, ok := bytes.CutSuffix(top, []byte("[]\n}"))
 	if !ok {
 		return fmt.Errorf("encoding JSON: unexpected end of the report %q", top[max(0, len(top)-20):])
 	}
-	bw.Write(prefix)
-	bw.WriteString("[")
-	const chunk = 256
+	const batch = 256
 	type part struct {
 		b    []byte
 		err  error
@@ -343,6 +384,7 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport) error {
 	}
 	parts := make(chan *part, 2*runtime.GOMAXPROCS(0))
 	todo := make(chan func(), cap(parts))
+	quit := make(chan struct{}) // the writer stopped
 	var workers sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		workers.Go(func() {
@@ -354,40 +396,86 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport) error {
 	go func() {
 		defer close(parts)
 		defer close(todo)
-		for i := 0; i < len(rep.Events); i += chunk {
-			evs := rep.Events[i:min(i+chunk, len(rep.Events))]
-			p := &part{done: make(chan struct{})}
-			parts <- p // in order, before the work: the writer waits on it
+		send := func(evs []*ledger.AuditEvent, at int, err error) bool {
+			p := &part{err: err, done: make(chan struct{})}
+			select {
+			case parts <- p: // in order, before the work: the writer waits on it
+			case <-quit:
+				return false
+			}
+			if err != nil {
+				close(p.done)
+				return false
+			}
 			todo <- func() {
 				defer close(p.done)
-				for j := range evs {
-					c, err := compactJSON(&evs[j])
-					if err != nil {
-						p.err = err
+				// About 2 KB an event indented: one allocation, and one
+				// encoder buffer for all, rather than growing both.
+				p.b = make([]byte, 0, len(evs)*2560)
+				var buf bytes.Buffer
+				enc := json.NewEncoder(&buf)
+				enc.SetEscapeHTML(false)
+				for j, ev := range evs {
+					buf.Reset()
+					if err := enc.Encode(ev); err != nil {
+						p.err = fmt.Errorf("encoding JSON: %w", err)
 						return
 					}
-					if i+j > 0 {
+					if at+j > 0 {
 						p.b = append(p.b, ',')
 					}
 					p.b = append(p.b, "\n    "...)
-					p.b = indentJSON(p.b, c, 2)
+					p.b = indentJSON(p.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 2)
 				}
 			}
+			return true
+		}
+		var evs []*ledger.AuditEvent
+		n := 0
+		for ev, err := range events {
+			if err != nil {
+				send(nil, n, err)
+				return
+			}
+			if evs = append(evs, ev); len(evs) == batch {
+				if !send(evs, n, nil) {
+					return
+				}
+				n, evs = n+len(evs), nil
+			}
+		}
+		if len(evs) > 0 {
+			send(evs, n, nil)
 		}
 	}()
+	bw := bufio.NewWriterSize(w, 1<<20)
 	var werr error
+	started := false
 	for p := range parts {
 		<-p.done
-		if werr == nil {
-			werr = p.err
+		if werr = p.err; werr != nil {
+			break
 		}
-		if werr == nil {
-			_, werr = bw.Write(p.b)
+		if !started {
+			started = true
+			bw.Write(prefix)
+			bw.WriteString("[")
+		}
+		if _, werr = bw.Write(p.b); werr != nil {
+			werr = fmt.Errorf("writing JSON: %w", werr)
+			break
 		}
 	}
+	close(quit)
+	for p := range parts { // until the reader stops
+		<-p.done
+	}
 	workers.Wait()
-	if werr != nil {
-		return fmt.Errorf("writing JSON: %w", werr)
+	switch {
+	case werr != nil:
+		return werr
+	case !started:
+		return cmdutil.PrintJSON(w, &head)
 	}
 	bw.WriteString("\n  ]\n}\n")
 	return flushJSON(bw)

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -120,7 +121,6 @@ func TestPrintAuditJSON(t *testing.T) {
 		events []ledger.AuditEvent
 	}{
 		{"none", []ledger.AuditEvent{}},
-		{"nil", nil},
 		{"one", []ledger.AuditEvent{ev}},
 		{"several chunks", many},
 	} {
@@ -131,13 +131,38 @@ func TestPrintAuditJSON(t *testing.T) {
 			if err := cmdutil.PrintJSON(&want, rep); err != nil {
 				t.Fatal(err)
 			}
-			if err := printAuditJSON(&got, rep); err != nil {
+			if err := printAuditJSON(&got, rep, eventsOf(tc.events)); err != nil {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() {
 				t.Errorf("printAuditJSON:\n%s\nPrintJSON:\n%s", got.String(), want.String())
 			}
 		})
+	}
+}
+
+// TestPrintAuditJSONError (#16): the events are printed as they come,
+// but an error before the first one (an unknown --model, a failed scan)
+// leaves the output empty, and one after them is returned.
+func TestPrintAuditJSONError(t *testing.T) {
+	rep := &audit.AuditReport{TimeBasis: ledger.TimeBasis, Rewrites: []ledger.Rewrite{}}
+	boom := errors.New("boom")
+	for _, n := range []int{0, 1, 600} {
+		events := func(yield func(*ledger.AuditEvent, error) bool) {
+			for i := range n {
+				if !yield(&ledger.AuditEvent{Model: fmt.Sprint(i), ApprovedBy: []string{}}, nil) {
+					return
+				}
+			}
+			yield(nil, boom)
+		}
+		var got bytes.Buffer
+		if err := printAuditJSON(&got, rep, events); !errors.Is(err, boom) {
+			t.Errorf("%d events then an error: %v, want it", n, err)
+		}
+		if n == 0 && got.Len() > 0 {
+			t.Errorf("an error before any event, yet printed %q", got.String())
+		}
 	}
 }
 

@@ -75,7 +75,7 @@ func reportRun(cmd *cobra.Command, opts *ReportOptions) error {
 	if len(rep.Events) == 0 {
 		b.WriteString("No change in the period.\n\n")
 	} else {
-		if err := writeAuditMarkdown(&b, rep.Events); err != nil {
+		if err := writeAuditMarkdown(&b, eventsOf(rep.Events)); err != nil {
 			return err
 		}
 		b.WriteString("\n")
