@@ -295,7 +295,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	for _, e := range envs {
 		s.wantEnv[e] = true
 	}
-	log := exec.CommandContext(ctx, "git", plan.logArgs...)
+	log := exec.CommandContext(ctx, "git", readingArgs(plan.logArgs...)...)
 	log.Dir = r.Root
 	var logErr bytes.Buffer
 	log.Stderr = &logErr
