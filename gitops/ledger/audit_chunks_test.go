@@ -28,7 +28,7 @@ func chunkEvents(n int) []AuditEvent {
 
 // writeTestCache writes a cache file holding events (oldest first) as
 // branch main's, in chunks of cacheChunkEvents.
-func writeTestCache(t *testing.T, file string, events []AuditEvent) {
+func writeTestCache(t testing.TB, file string, events []AuditEvent) {
 	t.Helper()
 	w, err := newCacheWriter(file, false)
 	if err != nil {
