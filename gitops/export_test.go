@@ -14,8 +14,6 @@ import (
 // (prepareFull, the computation before the line). Each state is named by
 // its files' blobs.
 func ChainStates(r *Repository, tip plumbing.Hash, tips, commits []plumbing.Hash, budget int) (line, full map[plumbing.Hash]string, err error) {
-	defer func(b int) { walkBudget = b }(walkBudget)
-	walkBudget = budget
 	root, err := r.ConfiguredTrustRoot()
 	if err != nil {
 		return nil, nil, err
@@ -29,6 +27,7 @@ func ChainStates(r *Repository, tip plumbing.Hash, tips, commits []plumbing.Hash
 	if err != nil {
 		return nil, nil, err
 	}
+	lazy.budget = budget
 	whole.lined, whole.full = true, true
 	for _, t := range tips {
 		if err := whole.prepareFull(t); err != nil {

@@ -112,6 +112,7 @@ type TrustChain struct {
 	// commits walks computed one by one.
 	lined, full bool
 	walked      int
+	budget      int // walkBudget; tests lower it
 	// commits and blobs were read ahead through git (prefetch).
 	commits map[plumbing.Hash]*object.Commit
 	blobs   map[plumbing.Hash][]byte
@@ -121,6 +122,7 @@ type TrustChain struct {
 func (r *Repository) NewTrustChain(root TrustRoot) (*TrustChain, error) {
 	ch := &TrustChain{
 		r: r, root: root,
+		budget: walkBudget,
 		state:  map[plumbing.Hash]trustKey{},
 		own:    map[plumbing.Hash]trustKey{},
 		files:  map[plumbing.Hash]trustKey{},
@@ -383,7 +385,7 @@ func (ch *TrustChain) compute(h plumbing.Hash) (trustKey, error) {
 
 // walkBudget is how many commits walks compute one by one (two trees read
 // each) before the whole history is listed.
-var walkBudget = 2000 // a variable only so that tests can lower it
+const walkBudget = 2000
 
 var errWalkBudget = errors.New("walk budget spent")
 
@@ -413,7 +415,7 @@ func (ch *TrustChain) walk(h plumbing.Hash, budget bool) (trustKey, error) {
 			stack = stack[:len(stack)-1]
 			continue
 		}
-		if budget && ch.walked >= walkBudget {
+		if budget && ch.walked >= ch.budget {
 			return trustKey{}, errWalkBudget
 		}
 		c := commits[top]
