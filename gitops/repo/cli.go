@@ -115,6 +115,9 @@ func startPiped(ctx context.Context, dir string, args ...string) (*exec.Cmd, io.
 	return cmd, in, out, nil
 }
 
+// errMissingObject says what to do about an object the repository lacks.
+var errMissingObject = errors.New("missing from the repository (a shallow or partial clone? run `git fetch --unshallow`)")
+
 // Read reads one object answered by cat-file.
 func (c *CatFile) Read(want plumbing.Hash) ([]byte, error) {
 	header, err := c.out.ReadString('\n')
@@ -123,7 +126,7 @@ func (c *CatFile) Read(want plumbing.Hash) ([]byte, error) {
 	}
 	f := strings.Fields(header)
 	if len(f) == 2 && f[1] == "missing" {
-		return nil, fmt.Errorf("reading object %s: missing from the repository (a shallow or partial clone? run `git fetch --unshallow`)", want)
+		return nil, fmt.Errorf("reading object %s: %w", want, errMissingObject)
 	}
 	if len(f) != 3 {
 		return nil, fmt.Errorf("reading object %s from git cat-file: unexpected header %q", want, header)
@@ -245,27 +248,24 @@ func (b *BatchCheck) Exist(queries []string) ([]bool, error) {
 	return out, nil
 }
 
-// ReadObjects reads the given objects with one `git cat-file --batch`.
+// ReadObjects reads the given objects with one `git cat-file --batch`
+// (ReadNamed); a missing one is an error.
 func (r *Repo) ReadObjects(ctx context.Context, hashes []plumbing.Hash) (map[plumbing.Hash][]byte, error) {
-	cf, err := startCatFile(ctx, r.Root)
+	names := make([]string, len(hashes))
+	for i, h := range hashes {
+		names[i] = h.String()
+	}
+	objs, err := r.ReadNamed(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { cf.inC.Close(); _ = cf.cmd.Wait() }()
-	go func() {
-		for _, h := range hashes {
-			cf.in.WriteString(h.String() + "\n")
-		}
-		_ = cf.in.Flush()
-		cf.inC.Close()
-	}()
 	out := make(map[plumbing.Hash][]byte, len(hashes))
-	for _, h := range hashes {
-		b, err := cf.Read(h)
-		if err != nil {
-			return nil, err
+	for i, h := range hashes {
+		o, ok := objs[names[i]]
+		if !ok {
+			return nil, fmt.Errorf("reading object %s: %w", h, errMissingObject)
 		}
-		out[h] = b
+		out[h] = o.Data
 	}
 	return out, nil
 }
