@@ -37,6 +37,26 @@ func (g *governed) commitOnBranchAs(branch, path, content string, author, commit
 	return head
 }
 
+// registerOnBranch registers a new version (base with other weights) on
+// a new local branch, then returns to main and reopens the registry
+// there: the branch is a pull request's head for check --base main.
+func (g *governed) registerOnBranch(branch string) *register.RegisterResult {
+	g.t.Helper()
+	git(g.t, g.root, "checkout", "-q", "-b", branch)
+	g.reopen()
+	v3 := base
+	v3.weights = "weights v3\n"
+	o := g.options(v3)
+	o.Framework = "sklearn=1.5.2"
+	reg, err := register.Register(ctx, g.reg, o)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	git(g.t, g.root, "checkout", "-q", "main")
+	g.reopen()
+	return reg
+}
+
 // checkoutBranch puts the pull request's head in the work tree, as the
 // Action's checkout of a pull request does, and reopens the registry
 // there; cleanup returns to main.
@@ -316,18 +336,7 @@ func TestCheckFailures(t *testing.T) {
 	})
 	t.Run("artifacts: a blob missing from the store", func(t *testing.T) {
 		g := newGoverned(t, "")
-		git(t, g.root, "checkout", "-q", "-b", "register")
-		g.reopen()
-		v3 := base
-		v3.weights = "weights v3\n"
-		o := g.options(v3)
-		o.Framework = "sklearn=1.5.2"
-		reg, err := register.Register(ctx, g.reg, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		git(t, g.root, "checkout", "-q", "main")
-		g.reopen()
+		reg := g.registerOnBranch("register")
 		missing := reg.Version.Manifest.Artifacts.Weights.Digest.String()
 		if err := os.Remove(g.blobPath(missing)); err != nil {
 			t.Fatal(err)

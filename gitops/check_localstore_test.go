@@ -57,17 +57,7 @@ func TestCheckFailsAStorageURIInsideTheClone(t *testing.T) {
 // TestPullFromALocalStoreSaysSo) (#13).
 func TestStoreOutOfReach(t *testing.T) {
 	g := newGoverned(t, "")
-	git(t, g.root, "checkout", "-q", "-b", "register")
-	g.reopen()
-	v3 := base
-	v3.weights = "weights v3\n"
-	o := g.options(v3)
-	o.Framework = "sklearn=1.5.2"
-	reg, err := register.Register(ctx, g.reg, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	git(t, g.root, "checkout", "-q", "main")
+	reg := g.registerOnBranch("register")
 	if err := os.RemoveAll(filepath.Join(g.root, ".modelgit", "store")); err != nil {
 		t.Fatal(err)
 	}
