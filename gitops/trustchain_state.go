@@ -314,7 +314,8 @@ func (ch *TrustChain) prefetch(ctx context.Context, commits []plumbing.Hash) err
 		return err
 	}
 	ch.commits = map[plumbing.Hash]*object.Commit{}
-	var trees []string
+	var trees []string         // <commit>:policies
+	var treeOf []plumbing.Hash // each one's commit
 	seen := map[plumbing.Hash]bool{}
 	for _, h := range commits {
 		o, ok := objs[h.String()]
@@ -330,6 +331,7 @@ func (ch *TrustChain) prefetch(ctx context.Context, commits []plumbing.Hash) err
 			if _, ok := ch.own[x]; !ok && !seen[x] {
 				seen[x] = true
 				trees = append(trees, x.String()+":"+manifests.PoliciesDir)
+				treeOf = append(treeOf, x)
 			}
 		}
 	}
@@ -338,8 +340,8 @@ func (ch *TrustChain) prefetch(ctx context.Context, commits []plumbing.Hash) err
 	}
 	ch.blobs = map[plumbing.Hash][]byte{}
 	var blobs []string
-	for _, name := range trees {
-		h := plumbing.NewHash(strings.TrimSuffix(name, ":"+manifests.PoliciesDir))
+	for i, name := range trees {
+		h := treeOf[i]
 		o, ok := objs[name]
 		switch {
 		case !ok && ch.commits[h] == nil:
