@@ -42,9 +42,12 @@ var ChangedPathsMin = 1000
 // commitGraphPaths are the commit-graph files of the repository: the
 // single file, or the layers of a split chain. Empty when there is none.
 func (r *Repo) commitGraphPaths(ctx context.Context) ([]string, error) {
-	info, err := gitCmd(ctx, r.Root, "rev-parse", "--path-format=absolute", "--git-path", "objects/info")
-	if err != nil {
-		return nil, err
+	info := filepath.Join(r.commonDir, "objects", "info")
+	if os.Getenv("GIT_OBJECT_DIRECTORY") != "" {
+		var err error
+		if info, err = gitCmd(ctx, r.Root, "rev-parse", "--path-format=absolute", "--git-path", "objects/info"); err != nil {
+			return nil, err
+		}
 	}
 	single := filepath.Join(info, "commit-graph")
 	if _, err := os.Stat(single); err == nil {
@@ -110,10 +113,14 @@ func graphHasBloom(file string) (bool, error) {
 }
 
 // commitGraphOff reports whether core.commitGraph is false: git reads no
-// commit-graph, so writing one would be wasted.
+// commit-graph, so writing one would be wasted, and reading one here would
+// not say what git says. It is asked once per Repo.
 func (r *Repo) commitGraphOff(ctx context.Context) bool {
-	v, err := gitCmd(ctx, r.Root, "config", "--type=bool", "core.commitGraph")
-	return err == nil && v == "false"
+	r.graphOffOnce.Do(func() {
+		v, err := gitCmd(ctx, r.Root, "config", "--type=bool", "core.commitGraph")
+		r.graphOff = err == nil && v == "false"
+	})
+	return r.graphOff
 }
 
 // WriteChangedPaths writes the commit-graph with changed-path Bloom

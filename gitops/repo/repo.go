@@ -58,6 +58,10 @@ type Repo struct {
 	// ask for the same one.
 	fpMu sync.Mutex
 	fp   map[plumbing.Hash]*fpListing
+
+	// graphOff caches core.commitGraph=false (commitGraphOff).
+	graphOffOnce sync.Once
+	graphOff     bool
 }
 
 // Open opens the repository enclosing path, looking for .git upwards.

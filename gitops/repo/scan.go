@@ -227,8 +227,35 @@ func (r *Repo) planScan(ctx context.Context, tip, stop plumbing.Hash, envs []str
 
 // firstParentDownTo lists the first-parent history of tip, newest first,
 // with committer times, down to stop (included) when stop is on it:
-// reached says so. Reading ends at stop.
+// reached says so. Reading ends at stop. The commit-graph answers from
+// the first commit it holds (commitgraph_read.go); git rev-list lists
+// those before it, or all of them when it cannot.
 func (r *Repo) firstParentDownTo(ctx context.Context, tip, stop plumbing.Hash) (list []FPTime, reached bool, err error) {
+	g := r.openCommitGraph(ctx)
+	if g != nil {
+		defer g.close()
+		if g.has(tip) {
+			if list, reached, ok := g.line(tip, stop); ok {
+				return list, reached, nil
+			}
+			g = nil
+		}
+	}
+	list, reached, err = r.revListDownTo(ctx, tip, stop, g)
+	if errors.Is(err, errGraphFailed) {
+		list, reached, err = r.revListDownTo(ctx, tip, stop, nil)
+	}
+	return list, reached, err
+}
+
+// errGraphFailed is revListDownTo's word for a commit-graph that could
+// not go on from the first commit it holds.
+var errGraphFailed = errors.New("the commit-graph cannot list the first-parent line")
+
+// revListDownTo is firstParentDownTo through `git rev-list --first-parent
+// --timestamp`, until g (when not nil) holds a listed commit: g lists the
+// rest.
+func (r *Repo) revListDownTo(ctx context.Context, tip, stop plumbing.Hash, g *commitGraph) (list []FPTime, reached bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	args := []string{"rev-list", "--first-parent", "--timestamp", tip.String()}
@@ -249,12 +276,21 @@ func (r *Repo) firstParentDownTo(ctx context.Context, tip, stop plumbing.Hash) (
 		if err != nil {
 			return nil, false, err
 		}
-		list = append(list, ft)
 		if !stop.IsZero() && ft.Hash == stop {
 			cancel()
 			_ = cmd.Wait()
-			return list, true, nil
+			return append(list, ft), true, nil
 		}
+		if g != nil && g.has(ft.Hash) {
+			cancel()
+			_ = cmd.Wait()
+			rest, reached, ok := g.line(ft.Hash, stop)
+			if !ok {
+				return nil, false, errGraphFailed
+			}
+			return append(list, rest...), reached, nil
+		}
+		list = append(list, ft)
 	}
 	if err := cmd.Wait(); err != nil {
 		return nil, false, fmt.Errorf("running git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))

@@ -1,0 +1,292 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// historyWithGraph builds, with git, a history of branches merged into
+// main (some with --no-ff, some fast-forwarded), committer dates that go
+// back now and then (a skewed clock), and a commit-graph that covers only
+// part of it: a single file after the first third, a split layer on top
+// after the second, and nothing for the last commits. It returns the
+// repository and every commit made, oldest first.
+func historyWithGraph(t *testing.T, seed uint64) (*Repo, []string) {
+	t.Helper()
+	r := newRepo(t)
+	rnd := rand.New(rand.NewPCG(seed, 1))
+	var all []string
+	date := int64(1700000000)
+	mk := func(msg string) {
+		date += int64(rnd.IntN(100)) - 20 // goes back one time in five
+		out, err := runEnv(r.Root, []string{fmt.Sprintf("GIT_COMMITTER_DATE=%d +0000", date)}, "commit", "--allow-empty", "-q", "-m", msg)
+		if err != nil {
+			t.Fatalf("git commit: %v\n%s", err, out)
+		}
+		all = append(all, run(t, r.Root, "rev-parse", "HEAD"))
+	}
+	mk("root")
+	const n = 30
+	for i := 1; i < n; i++ {
+		switch {
+		case rnd.IntN(4) == 0:
+			b := fmt.Sprintf("b%d", i)
+			run(t, r.Root, "checkout", "-q", "-b", b)
+			for k := rnd.IntN(3) + 1; k > 0; k-- {
+				mk(fmt.Sprintf("%s-%d", b, k))
+			}
+			run(t, r.Root, "checkout", "-q", "main")
+			if rnd.IntN(2) == 0 {
+				mk(fmt.Sprintf("main-%d", i)) // main moves on: a real merge
+			}
+			if out, err := runEnv(r.Root, []string{fmt.Sprintf("GIT_COMMITTER_DATE=%d +0000", date+1)}, "merge", "-q", "--no-ff", "--no-edit", b); err != nil {
+				t.Fatalf("git merge: %v\n%s", err, out)
+			}
+			all = append(all, run(t, r.Root, "rev-parse", "HEAD"))
+		default:
+			mk(fmt.Sprintf("main-%d", i))
+		}
+		switch i {
+		case n / 3:
+			run(t, r.Root, "commit-graph", "write", "--reachable")
+		case 2 * n / 3:
+			run(t, r.Root, "commit-graph", "write", "--reachable", "--split=no-merge")
+		}
+	}
+	return r, all
+}
+
+func runEnv(dir string, env []string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// revListTimes is what git says: `git rev-list --first-parent --timestamp`.
+func revListTimes(t *testing.T, dir string, tip plumbing.Hash) []FPTime {
+	t.Helper()
+	var out []FPTime
+	cmd := exec.Command("git", "rev-list", "--first-parent", "--timestamp", tip.String())
+	cmd.Dir = dir
+	stdout, err := cmd.Output() // stderr: git's warnings about grafts or a damaged commit-graph
+	if err != nil {
+		t.Fatalf("git rev-list: %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(stdout)), "\n") {
+		ft, err := parseTimestampLine(l, tip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ft)
+	}
+	return out
+}
+
+// gitLines is what git says of every commit: its first-parent line with
+// committer times, computed from one `git log --format='%H %ct %P'`.
+func gitLines(t *testing.T, dir string) map[plumbing.Hash][]FPTime {
+	t.Helper()
+	type node struct {
+		time   int64
+		parent string
+	}
+	nodes := map[string]node{}
+	for _, l := range strings.Split(run(t, dir, "log", "--all", "--format=%H %ct %P"), "\n") {
+		f := strings.Fields(l)
+		var n node
+		fmt.Sscan(f[1], &n.time)
+		if len(f) > 2 {
+			n.parent = f[2]
+		}
+		nodes[f[0]] = n
+	}
+	lines := map[plumbing.Hash][]FPTime{}
+	for h := range nodes {
+		var line []FPTime
+		for c := h; c != ""; c = nodes[c].parent {
+			line = append(line, FPTime{Hash: plumbing.NewHash(c), Time: time.Unix(nodes[c].time, 0).UTC()})
+		}
+		lines[plumbing.NewHash(h)] = line
+	}
+	return lines
+}
+
+// TestFirstParentFromCommitGraph: the first-parent line read from the
+// commit-graph (with git rev-list for the commits it does not hold yet)
+// is git's, from every commit made, whole and down to a stop commit; a
+// stop off the line is not reached.
+func TestFirstParentFromCommitGraph(t *testing.T) {
+	for seed := range uint64(2) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r, all := historyWithGraph(t, seed)
+			ctx := context.Background()
+			g := r.openCommitGraph(ctx)
+			if g == nil || len(g.layers) != 2 || !g.has(plumbing.NewHash(all[len(all)/2])) || g.has(plumbing.NewHash(all[len(all)-1])) {
+				t.Fatalf("want a commit-graph of two layers holding all but the newest commits")
+			}
+			g.close()
+			lines := gitLines(t, r.Root)
+			if main := plumbing.NewHash(run(t, r.Root, "rev-parse", "main")); !slices.Equal(lines[main], revListTimes(t, r.Root, main)) {
+				t.Fatal("the oracle disagrees with git rev-list --first-parent --timestamp")
+			}
+			for _, c := range all {
+				tip := plumbing.NewHash(c)
+				want := lines[tip]
+				got, reached, err := r.firstParentDownTo(ctx, tip, plumbing.ZeroHash)
+				if err != nil || reached || !slices.Equal(got, want) {
+					t.Fatalf("from %s: got %d commits (reached %v, %v), want git's %d", c[:7], len(got), reached, err, len(want))
+				}
+				stop := want[len(want)/2].Hash
+				got, reached, err = r.firstParentDownTo(ctx, tip, stop)
+				if err != nil || !reached || !slices.Equal(got, want[:len(want)/2+1]) {
+					t.Fatalf("from %s down to %s: got %d commits (reached %v, %v), want %d", c[:7], stop.String()[:7], len(got), reached, err, len(want)/2+1)
+				}
+			}
+			// A commit off main's line (a branch's) is never reached.
+			tip := plumbing.NewHash(run(t, r.Root, "rev-parse", "main"))
+			line := lines[tip]
+			off := 0
+			for _, c := range all {
+				if slices.ContainsFunc(line, func(ft FPTime) bool { return ft.Hash.String() == c }) {
+					continue
+				}
+				off++
+				got, reached, err := r.firstParentDownTo(ctx, tip, plumbing.NewHash(c))
+				if err != nil || reached || !slices.Equal(got, line) {
+					t.Fatalf("down to %s, off the line: got %d commits (reached %v, %v), want the whole line", c[:7], len(got), reached, err)
+				}
+			}
+			if off == 0 {
+				t.Fatal("no commit off main's first-parent line")
+			}
+		})
+	}
+}
+
+// TestFirstParentGraphNotRead: where git would not read the commit-graph
+// (replace refs, grafts, a shallow clone, core.commitGraph=false) or it is
+// damaged, the line is git's all the same.
+func TestFirstParentGraphNotRead(t *testing.T) {
+	base, all := historyWithGraph(t, 7)
+	for _, c := range []struct {
+		name  string
+		spoil func(t *testing.T, r *Repo)
+	}{
+		{"replace ref", func(t *testing.T, r *Repo) {
+			run(t, r.Root, "replace", "--graft", all[len(all)/2], all[1])
+		}},
+		{"packed replace ref", func(t *testing.T, r *Repo) {
+			run(t, r.Root, "replace", "--graft", all[len(all)/2], all[1])
+			run(t, r.Root, "pack-refs", "--all")
+		}},
+		{"grafts", func(t *testing.T, r *Repo) {
+			writeFile(t, filepath.Join(r.Root, ".git", "info", "grafts"), all[len(all)/2]+" "+all[1]+"\n")
+		}},
+		{"shallow", func(t *testing.T, r *Repo) {
+			writeFile(t, filepath.Join(r.Root, ".git", "shallow"), all[len(all)/2]+"\n")
+		}},
+		{"core.commitGraph=false", func(t *testing.T, r *Repo) {
+			run(t, r.Root, "config", "core.commitGraph", "false")
+		}},
+		{"damaged", func(t *testing.T, r *Repo) {
+			chain := filepath.Join(r.Root, ".git", "objects", "info", "commit-graphs")
+			layers, _ := filepath.Glob(filepath.Join(chain, "graph-*.graph"))
+			for _, l := range layers {
+				if err := os.Truncate(l, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "copy")
+			if out, err := exec.Command("cp", "-a", base.Root, dir).CombinedOutput(); err != nil {
+				t.Fatalf("cp: %v\n%s", err, out)
+			}
+			r, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.spoil(t, r)
+			if r, err = Open(dir); err != nil { // a new Repo: nothing asked yet
+				t.Fatal(err)
+			}
+			for _, h := range []string{all[len(all)-1], all[len(all)/2], all[len(all)/2+1]} {
+				tip := plumbing.NewHash(h)
+				want := revListTimes(t, r.Root, tip)
+				got, _, err := r.firstParentDownTo(context.Background(), tip, plumbing.ZeroHash)
+				if err != nil || !slices.Equal(got, want) {
+					t.Fatalf("from %s: got %d commits (%v), want git's %d", h[:7], len(got), err, len(want))
+				}
+			}
+		})
+	}
+}
+
+// TestCommitGraphCycle: a commit-graph whose first parents loop (a damaged
+// or forged file) ends the walk with ok false instead of running forever.
+func TestCommitGraphCycle(t *testing.T) {
+	r, all := historyWithGraph(t, 3)
+	single := filepath.Join(r.Root, ".git", "objects", "info", "commit-graph")
+	run(t, r.Root, "commit-graph", "write", "--reachable")
+	data, err := os.ReadFile(single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := parseGraphLayer(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &commitGraph{layers: []graphLayer{l}}
+	tip := plumbing.NewHash(all[len(all)-1])
+	pos, ok := g.find(tip)
+	if !ok {
+		t.Fatal("the tip is not in the commit-graph")
+	}
+	// The tip's first parent is the tip itself.
+	d := l.cdat[int(pos)*graphCDATSize+graphHashLen:]
+	d[0], d[1], d[2], d[3] = byte(pos>>24), byte(pos>>16), byte(pos>>8), byte(pos)
+	if list, _, ok := g.line(tip, plumbing.ZeroHash); ok {
+		t.Fatalf("a looping commit-graph gave a line of %d commits", len(list))
+	}
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzCommitGraph: any bytes as a commit-graph file either fail to parse
+// or give a walk that ends, without a panic.
+func FuzzCommitGraph(f *testing.F) {
+	f.Add([]byte("CGPH\x01\x01\x03\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l, err := parseGraphLayer(data, 0)
+		if err != nil {
+			return
+		}
+		g := &commitGraph{layers: []graphLayer{l}}
+		for i := uint32(0); i < l.n && i < 8; i++ {
+			var h plumbing.Hash
+			copy(h[:], l.oidl[i*graphHashLen:])
+			g.line(h, plumbing.ZeroHash)
+		}
+	})
+}
