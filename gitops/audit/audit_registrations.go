@@ -17,10 +17,11 @@ import (
 // first-parent history of at, the oldest commit from which on the path
 // exists (its second parent when that commit is a merge). Manifests are
 // immutable and never removed, so whether a path exists is monotonic
-// along the history, and a binary search finds each one in about log2(n)
-// path look-ups instead of a diff of models/ at every commit.
-func (r *repository) registrations(ctx context.Context, line []plumbing.Hash, t gitops.CommitJudge, added map[string]*VersionChain) error {
-	found, err := r.searchAdded(ctx, line, slices.Sorted(maps.Keys(added)))
+// along the history, and a search finds each one in a few path look-ups
+// instead of a diff of models/ at every commit. hints, by path, are where
+// on line each registration is expected (searchAdded).
+func (r *repository) registrations(ctx context.Context, line []plumbing.Hash, hints map[string]int, t gitops.CommitJudge, added map[string]*VersionChain) error {
+	found, err := r.searchAdded(ctx, line, slices.Sorted(maps.Keys(added)), hints)
 	if err != nil {
 		return err
 	}
@@ -29,17 +30,27 @@ func (r *repository) registrations(ctx context.Context, line []plumbing.Hash, t 
 
 // searchAdded finds, for each path, the oldest commit of chain (the
 // first-parent history, newest first) from which on it exists: its index
-// in chain.
-func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, paths []string) (map[string]int, error) {
-	type search struct {
-		path   string
-		lo, hi int // exists at lo; not known beyond hi (exclusive)
-	}
-	var all, open []*search
+// in chain. Each path exists at chain[0].
+//
+// A hint, when a path has one, is the index of the newest commit before
+// the path's manifest says it was registered (its registeredAt): the
+// registration is then most often one to a few commits newer. The search
+// looks there first and widens from it, doubling its steps, until the
+// registration is bracketed, and bisects only that bracket: about four
+// look-ups instead of log2(len(chain)), fifteen on 30,000 commits. A
+// wrong hint (a hand-written registeredAt, a skewed clock) costs only
+// more look-ups: every bound is one git answered, never the hint itself.
+func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, paths []string, hints map[string]int) (map[string]int, error) {
+	var all, open []*addedSearch
 	for _, p := range paths {
-		s := &search{path: p, lo: 0, hi: len(chain)}
+		s := &addedSearch{path: p, lo: 0, hi: len(chain)}
+		if k, ok := hints[p]; ok && k > 0 && k < len(chain) {
+			s.probe, s.widen = k, 0
+		} else {
+			s.bisect()
+		}
 		all = append(all, s)
-		if s.hi > 1 {
+		if !s.done() {
 			open = append(open, s)
 		}
 	}
@@ -51,7 +62,7 @@ func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, pat
 	for len(open) > 0 {
 		queries := make([]string, len(open))
 		for i, s := range open {
-			queries[i] = chain[(s.lo+s.hi)/2].String() + ":" + s.path
+			queries[i] = chain[s.probe].String() + ":" + s.path
 		}
 		exists, err := cf.Exist(queries)
 		if err != nil {
@@ -59,12 +70,7 @@ func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, pat
 		}
 		next := open[:0]
 		for i, s := range open {
-			if mid := (s.lo + s.hi) / 2; exists[i] {
-				s.lo = mid
-			} else {
-				s.hi = mid
-			}
-			if s.hi-s.lo > 1 {
+			if s.answer(exists[i]); !s.done() {
 				next = append(next, s)
 			}
 		}
@@ -76,6 +82,61 @@ func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, pat
 	}
 	return found, nil
 }
+
+// addedSearch is the search for one path's registration: it exists at
+// chain[lo] and not at chain[hi] (hi == len(chain): none known).
+type addedSearch struct {
+	path   string
+	lo, hi int
+	// probe is the index asked next. widen, while not bisecting, is the
+	// step from the hint: negative toward newer commits (the path was
+	// missing at the hint), positive toward older ones; 0 before the
+	// hint's own answer.
+	probe, widen int
+	bisecting    bool
+}
+
+// answer takes whether the path exists at chain[probe] and sets the next
+// probe.
+func (s *addedSearch) answer(exists bool) {
+	if exists {
+		s.lo = s.probe
+	} else {
+		s.hi = s.probe
+	}
+	switch {
+	case s.bisecting:
+	case s.widen == 0 && exists:
+		s.widen = 1
+	case s.widen == 0:
+		s.widen = -1
+	case s.widen > 0 && exists || s.widen < 0 && !exists:
+		s.widen *= 2
+	default:
+		s.bisecting = true // bracketed
+	}
+	if s.bisecting {
+		s.bisect()
+		return
+	}
+	if s.widen > 0 {
+		s.probe = min(s.lo+s.widen, s.hi)
+	} else {
+		s.probe = max(s.hi+s.widen, s.lo)
+	}
+	if s.probe == s.lo || s.probe == s.hi {
+		s.bisect()
+	}
+}
+
+// bisect asks the middle of the bracket from now on.
+func (s *addedSearch) bisect() {
+	s.bisecting = true
+	s.probe = (s.lo + s.hi) / 2
+}
+
+// done says whether the path's registration is found: chain[lo].
+func (s *addedSearch) done() bool { return s.hi-s.lo <= 1 }
 
 // signRegistrations reads the commits that registered each manifest
 // (chain[found[path]], or that merge's second parent for a registration

@@ -148,9 +148,8 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	// waits for the chain of trust.
 	early := !slices.ContainsFunc(res.Models, func(m WhichModel) bool { return m.Error != "" })
 	chains := make(chan error, 1)
-	line := clock.LineFrom(at)
 	if early {
-		go func() { chains <- r.versionChains(ctx, at, line, t, res) }()
+		go func() { chains <- r.versionChains(ctx, at, clock, t, res) }()
 	}
 	if err := judgeReady(); err != nil {
 		if early {
@@ -168,7 +167,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 		byModel[res.Models[i].Model].apply(&res.Models[i])
 	}
 	if !early {
-		return res, r.versionChains(ctx, at, line, t, res)
+		return res, r.versionChains(ctx, at, clock, t, res)
 	}
 	return res, <-chains
 }
@@ -447,9 +446,9 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 }
 
 // versionChains fills in each version's manifest chain as committed at at,
-// and the commit that registered it (line: the first-parent history from
-// at, newest first).
-func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line []plumbing.Hash, t gitops.CommitJudge, res *WhichResult) error {
+// and the commit that registered it (on the first-parent history from at).
+// It reads clock only through methods safe for concurrent use.
+func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, res *WhichResult) error {
 	var paths []string
 	for _, m := range res.Models {
 		for _, v := range m.Versions {
@@ -468,8 +467,11 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line [
 	if err != nil {
 		return err
 	}
-	// The registration commits of these manifests.
-	added := map[string]*VersionChain{}
+	// The registration commits of these manifests, each looked for first
+	// just after its registeredAt.
+	line := clock.LineFrom(at)
+	atPos := clock.Len() - len(line)
+	added, hints := map[string]*VersionChain{}, map[string]int{}
 	for mi := range res.Models {
 		m := &res.Models[mi]
 		for vi := range m.Versions {
@@ -497,6 +499,9 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line [
 				vc.RegisteredBy = mv.RegisteredBy
 				ra := mv.RegisteredAt.UTC()
 				vc.RegisteredAt = &ra
+				if !ra.IsZero() {
+					hints[p] = clock.Index(ra.Add(-time.Second)) - atPos
+				}
 			}
 			added[p] = vc
 		}
@@ -504,5 +509,5 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, line [
 	if len(added) == 0 {
 		return nil
 	}
-	return r.registrations(ctx, line, t, added)
+	return r.registrations(ctx, line, hints, t, added)
 }

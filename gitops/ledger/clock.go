@@ -125,12 +125,18 @@ func (c *Clock) Len() int { return len(c.list) }
 // first-parent line is not after t (zero when none), with that time and
 // its own committer time.
 func (c *Clock) At(t time.Time) (h plumbing.Hash, mono, raw time.Time) {
-	// mono never increases along list (newest first).
-	i := sort.Search(len(c.list), func(i int) bool { return !c.mono[i].After(t) })
+	i := c.Index(t)
 	if i == len(c.list) {
 		return plumbing.ZeroHash, time.Time{}, time.Time{}
 	}
 	return c.list[i].Hash, c.mono[i], c.list[i].Time.UTC()
+}
+
+// Index is the place on the first-parent line (0 for the newest) of the
+// commit in effect at t, as At finds it; Len when there is none.
+func (c *Clock) Index(t time.Time) int {
+	// mono never increases along list (newest first).
+	return sort.Search(len(c.list), func(i int) bool { return !c.mono[i].After(t) })
 }
 
 // Date sets ev's time to that of its commit on the first-parent line;
