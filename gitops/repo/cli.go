@@ -529,9 +529,18 @@ func (r *Repo) Touching(ctx context.Context, tip plumbing.Hash, paths ...string)
 // FirstParentTouching returns the commits of tip's first-parent history
 // that change something under dir relative to their first parent (`git
 // rev-list --first-parent -- dir`): every other commit of that line has
-// dir as its first parent has it. One literal directory, so that git
-// answers from the commit-graph's changed-path Bloom filters.
+// dir as its first parent has it. The commit-graph's changed-path Bloom
+// filters answer it when there are some (touchingFromGraph), along the
+// line FirstParentTimes lists; else git rev-list, which reads the same
+// filters but took 0.2 s on 62,000 commits.
 func (r *Repo) FirstParentTouching(ctx context.Context, tip plumbing.Hash, dir string) (map[plumbing.Hash]bool, error) {
+	line, err := r.FirstParentTimes(ctx, tip)
+	if err != nil {
+		return nil, err
+	}
+	if set, ok, err := r.touchingFromGraph(ctx, line, dir); ok || err != nil {
+		return set, err
+	}
 	hs, err := revList(ctx, r.Root, "--first-parent", tip.String(), "--", dir)
 	if err != nil {
 		return nil, err

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -49,6 +50,10 @@ type graphLayer struct {
 	oidf []byte // 256 × big-endian uint32: commits whose first byte is ≤ i
 	oidl []byte // n × 20-byte commit ids, sorted
 	cdat []byte // n × (20-byte tree id, parent 1, parent 2, generation and time)
+	// The changed-path Bloom filters, when the layer has them: bidx holds
+	// n big-endian uint32s, the end of each commit's filter in bdat (after
+	// bdat's header: hash version, number of hashes, bits per entry).
+	bidx, bdat []byte
 }
 
 const (
@@ -89,6 +94,10 @@ func parseGraphLayer(data []byte, base uint32) (graphLayer, error) {
 			l.oidl = chunk
 		case "CDAT":
 			l.cdat = chunk
+		case "BIDX":
+			l.bidx = chunk
+		case "BDAT":
+			l.bdat = chunk
 		}
 	}
 	if len(l.oidf) != 256*4 {
@@ -108,6 +117,9 @@ func parseGraphLayer(data []byte, base uint32) (graphLayer, error) {
 	}
 	if uint64(base)+uint64(l.n) >= graphNoParent {
 		return l, errors.New("too many commits")
+	}
+	if uint64(len(l.bidx)) != uint64(l.n)*4 || len(l.bdat) < bloomHeader {
+		l.bidx, l.bdat = nil, nil // no usable filters: every commit may change anything
 	}
 	return l, nil
 }
@@ -282,4 +294,194 @@ func (g *commitGraph) line(h, stop plumbing.Hash) (list []FPTime, reached, ok bo
 			return nil, false, false
 		}
 	}
+}
+
+// The changed-path Bloom filters (git's bloom.c): each first-parent
+// commit's filter holds the paths it changes against its first parent and
+// every leading directory of them, each set as numHashes bits from two
+// murmur3 hashes of the path. A filter that lacks one of a path's bits
+// proves the commit leaves the path alone; one that has them all only
+// says it may not (about one time in a hundred with git's ten bits per
+// path), so every "maybe" is checked against the trees.
+
+const (
+	bloomHeader = 12
+	bloomSeed0  = 0x293ae76f
+	bloomSeed1  = 0x7e646e2c
+)
+
+// bloomKey is a path's bit positions before the modulo by a filter's
+// length: hash0 + i × hash1 for i < numHashes.
+type bloomKey []uint32
+
+// bloomSettings are a layer's hash version, number of hashes and bits
+// per entry.
+func (l *graphLayer) bloomSettings() (version, hashes uint32, ok bool) {
+	if l.bdat == nil {
+		return 0, 0, false
+	}
+	version = binary.BigEndian.Uint32(l.bdat[0:4])
+	hashes = binary.BigEndian.Uint32(l.bdat[4:8])
+	return version, hashes, (version == 1 || version == 2) && hashes > 0 && hashes <= 32
+}
+
+// newBloomKey is path's key for numHashes hashes. Both of git's murmur3
+// versions hash ASCII alike (version 1 read bytes as signed chars): a path
+// with other bytes has no key here.
+func newBloomKey(path string, hashes uint32) (bloomKey, bool) {
+	for i := 0; i < len(path); i++ {
+		if path[i] >= 0x80 {
+			return nil, false
+		}
+	}
+	h0, h1 := murmur3([]byte(path), bloomSeed0), murmur3([]byte(path), bloomSeed1)
+	k := make(bloomKey, hashes)
+	for i := range k {
+		k[i] = h0 + uint32(i)*h1
+	}
+	return k, true
+}
+
+// mayChange says whether the commit at pos may change the paths whose
+// keys are given (a directory and each of its leading directories, all of
+// which a change under it puts in the filter): false only when its filter
+// proves it does not.
+func (g *commitGraph) mayChange(pos uint32, keys []bloomKey) bool {
+	l, i, ok := g.at(pos)
+	if !ok || l.bidx == nil {
+		return true
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = binary.BigEndian.Uint32(l.bidx[(i-1)*4:])
+	}
+	end := binary.BigEndian.Uint32(l.bidx[i*4:])
+	data := l.bdat[bloomHeader:]
+	if start >= end || uint64(end) > uint64(len(data)) {
+		return true // no filter, or a damaged index
+	}
+	filter := data[start:end]
+	bits := uint64(len(filter)) * 8
+	for _, k := range keys {
+		for _, h := range k {
+			b := uint64(h) % bits
+			if filter[b/8]&(1<<(b%8)) == 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// murmur3 is the 32-bit MurmurHash3 of data with seed, as git's
+// murmur3_seeded_v2.
+func murmur3(data []byte, seed uint32) uint32 {
+	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	h := seed
+	n := len(data) / 4 * 4
+	for i := 0; i < n; i += 4 {
+		k := binary.LittleEndian.Uint32(data[i:])
+		k *= c1
+		k = k<<15 | k>>17
+		k *= c2
+		h ^= k
+		h = h<<13 | h>>19
+		h = h*5 + 0xe6546b64
+	}
+	var k uint32
+	switch len(data) - n {
+	case 3:
+		k ^= uint32(data[n+2]) << 16
+		fallthrough
+	case 2:
+		k ^= uint32(data[n+1]) << 8
+		fallthrough
+	case 1:
+		k ^= uint32(data[n])
+		k *= c1
+		k = k<<15 | k>>17
+		k *= c2
+		h ^= k
+	}
+	h ^= uint32(len(data))
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return h
+}
+
+// touchingFromGraph is FirstParentTouching from the commit-graph's
+// Bloom filters: the commits of line (tip's first-parent line, newest
+// first) whose filter may hold dir (and those the commit-graph does not
+// hold) are checked by reading dir's tree id at them and at their first
+// parent. ok is false when the commit-graph cannot answer: no filters,
+// different settings across layers, or a path without a key.
+func (r *Repo) touchingFromGraph(ctx context.Context, line []FPTime, dir string) (set map[plumbing.Hash]bool, ok bool, err error) {
+	g := r.openCommitGraph(ctx)
+	if g == nil {
+		return nil, false, nil
+	}
+	defer g.close()
+	version, hashes, ok := g.layers[0].bloomSettings()
+	if !ok {
+		return nil, false, nil
+	}
+	for i := range g.layers {
+		if v, h, ok := g.layers[i].bloomSettings(); !ok || v != version || h != hashes {
+			return nil, false, nil
+		}
+	}
+	var keys []bloomKey
+	for p := dir; ; {
+		k, ok := newBloomKey(p, hashes)
+		if !ok {
+			return nil, false, nil
+		}
+		keys = append(keys, k)
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	var maybe []int
+	for i, ft := range line {
+		if pos, ok := g.find(ft.Hash); !ok || g.mayChange(pos, keys) {
+			maybe = append(maybe, i)
+		}
+	}
+	// dir's tree at each commit that may change it and at its first
+	// parent: absent when it has none.
+	var names []string
+	seen := map[int]bool{}
+	for _, i := range maybe {
+		for _, j := range []int{i, i + 1} {
+			if j < len(line) && !seen[j] {
+				seen[j] = true
+				names = append(names, line[j].Hash.String()+":"+dir)
+			}
+		}
+	}
+	objs, err := r.ReadNamed(ctx, names)
+	if err != nil {
+		return nil, false, err
+	}
+	idOf := func(i int) (plumbing.Hash, bool) {
+		if i >= len(line) {
+			return plumbing.ZeroHash, false
+		}
+		o, ok := objs[line[i].Hash.String()+":"+dir]
+		return o.Hash, ok
+	}
+	set = map[plumbing.Hash]bool{}
+	for _, i := range maybe {
+		a, okA := idOf(i)
+		b, okB := idOf(i + 1)
+		if okA != okB || a != b {
+			set[line[i].Hash] = true
+		}
+	}
+	return set, true, nil
 }

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -289,4 +290,115 @@ func FuzzCommitGraph(f *testing.F) {
 			g.line(h, plumbing.ZeroHash)
 		}
 	})
+}
+
+// TestMurmur3: git's murmur3_seeded_v2 is MurmurHash3's 32-bit hash; the
+// known values of its reference implementation and git's t0095.
+func TestMurmur3(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		seed uint32
+		want uint32
+	}{
+		{"", 0, 0},
+		{"", 1, 0x514e28b7},
+		{"Hello world!", 0, 0x627b0c2c},
+		{"The quick brown fox jumps over the lazy dog", 0, 0x2e4ff723},
+		{"Hello, world!", 0x9747b28c, 0x24884cba},
+		{"The quick brown fox jumps over the lazy dog", 0x9747b28c, 0x2fa826cd},
+	} {
+		if got := murmur3([]byte(c.in), c.seed); got != c.want {
+			t.Errorf("murmur3(%q, %#x) = %#x, want %#x", c.in, c.seed, got, c.want)
+		}
+	}
+}
+
+// TestTouchingFromBloomFilters: the commits of the first-parent line that
+// change policies/ (or a deeper directory), read from the commit-graph's
+// Bloom filters and checked against the trees, are git rev-list's: with
+// changes on main and on merged branches, a commit changing more paths
+// than git puts in a filter, a split commit-graph and commits newer than
+// it.
+func TestTouchingFromBloomFilters(t *testing.T) {
+	r := newRepo(t)
+	rnd := rand.New(rand.NewPCG(11, 1))
+	files := []string{"policies/allowed_signers", "policies/gates/metrics.yaml", "models/m/1.yaml", "README", "environments/production/m.yaml"}
+	n := 0
+	change := func(many bool) {
+		n++
+		if many {
+			for i := range 600 {
+				writeFile(t, filepath.Join(r.Root, "bulk", fmt.Sprintf("f%03d", i)), fmt.Sprint(n))
+			}
+		}
+		for k := rnd.IntN(2) + 1; k > 0; k-- {
+			writeFile(t, filepath.Join(r.Root, files[rnd.IntN(len(files))]), fmt.Sprint(n))
+		}
+		run(t, r.Root, "add", "-A")
+		run(t, r.Root, "commit", "-q", "--allow-empty", "-m", fmt.Sprint("c", n))
+	}
+	change(false)
+	for i := 1; i < 40; i++ {
+		if rnd.IntN(4) == 0 {
+			b := fmt.Sprint("b", i)
+			run(t, r.Root, "checkout", "-q", "-b", b)
+			change(false)
+			change(false)
+			run(t, r.Root, "checkout", "-q", "main")
+			if rnd.IntN(2) == 0 {
+				change(false)
+			}
+			run(t, r.Root, "merge", "-q", "--no-ff", "--no-edit", "-X", "theirs", b)
+		} else {
+			change(i == 9 || i == 29)
+		}
+		switch i {
+		case 15:
+			run(t, r.Root, "commit-graph", "write", "--reachable", "--changed-paths")
+		case 30:
+			run(t, r.Root, "commit-graph", "write", "--reachable", "--changed-paths", "--split=no-merge")
+		}
+	}
+	ctx := context.Background()
+	tips := strings.Fields(run(t, r.Root, "rev-list", "--all"))
+	tips = slices.DeleteFunc(tips, func(string) bool { return rnd.IntN(3) > 0 })
+	tips = append(tips, run(t, r.Root, "rev-parse", "main"))
+	// The filters do the work: they rule out most commits for a path no
+	// commit changes.
+	g := r.openCommitGraph(ctx)
+	_, hashes, _ := g.layers[0].bloomSettings()
+	k, _ := newBloomKey("nothing", hashes)
+	maybe, total := 0, 0
+	for _, l := range g.layers {
+		for i := range l.n {
+			total++
+			if g.mayChange(l.base+i, []bloomKey{k}) {
+				maybe++
+			}
+		}
+	}
+	g.close()
+	if total == 0 || maybe > total/10 {
+		t.Fatalf("%d of %d commits may change a path none changes", maybe, total)
+	}
+	for _, dir := range []string{"policies", "policies/gates", "models", "bulk", "nothing"} {
+		for _, tip := range tips {
+			h := plumbing.NewHash(tip)
+			line, err := r.FirstParentTimes(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok, err := r.touchingFromGraph(ctx, line, dir)
+			if err != nil || !ok {
+				t.Fatalf("%s from %s: the Bloom filters did not answer (%v)", dir, tip[:7], err)
+			}
+			want := map[plumbing.Hash]bool{}
+			for _, l := range strings.Fields(run(t, r.Root, "rev-list", "--first-parent", tip, "--", dir)) {
+				want[plumbing.NewHash(l)] = true
+			}
+			if !maps.Equal(got, want) {
+				t.Fatalf("%s from %s: got %d commits, git rev-list %d", dir, tip[:7], len(got), len(want))
+			}
+		}
+	}
 }
