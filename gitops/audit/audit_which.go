@@ -115,7 +115,8 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	}
 	// The signers in force along the history are computed meanwhile; until
 	// then this goroutine reads only through git processes, since go-git's
-	// repository is not safe for concurrent use.
+	// repository is not safe for concurrent use, and judges only through
+	// t, which waits for them.
 	t, err := r.NewHistoryJudge(tip)
 	if err != nil {
 		return nil, err
@@ -151,13 +152,14 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if early {
 		go func() { chains <- r.versionChains(ctx, at, clock, t, res) }()
 	}
-	if err := judgeReady(); err != nil {
-		if early {
-			<-chains
-		}
-		return nil, err
+	// The walk reads through git processes too, and judges (which waits
+	// for the chain) only the changes it has to scan: with the audit
+	// cache at the tip, none.
+	err = r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel)
+	if err == nil {
+		err = judgeReady()
 	}
-	if err := r.walkWhich(ctx, res.Branch, tip, at, clock, t, opts, byModel); err != nil {
+	if err != nil {
 		if early {
 			<-chains
 		}
