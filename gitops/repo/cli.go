@@ -426,9 +426,19 @@ func (r *Repo) IsAncestor(ctx context.Context, a, b plumbing.Hash) (bool, error)
 }
 
 // CommonDir is the repository's common git directory, shared by its
-// linked worktrees.
+// linked worktrees, as git resolves it (environment included); asked once
+// per Repo (until it is answered).
 func (r *Repo) CommonDir(ctx context.Context) (string, error) {
-	return gitCmd(ctx, r.Root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+	r.commonMu.Lock()
+	defer r.commonMu.Unlock()
+	if r.commonGit == "" {
+		dir, err := gitCmd(ctx, r.Root, "rev-parse", "--path-format=absolute", "--git-common-dir")
+		if err != nil {
+			return "", err
+		}
+		r.commonGit = dir
+	}
+	return r.commonGit, nil
 }
 
 // BranchTip reads refs/heads/<branch>; zero when it does not exist.

@@ -59,6 +59,16 @@ type Repo struct {
 	fpMu sync.Mutex
 	fp   map[plumbing.Hash]*fpListing
 
+	// commonGit caches CommonDir.
+	commonMu  sync.Mutex
+	commonGit string
+
+	// graph is the commit-graph mapped, once graphRead
+	// (openCommitGraph).
+	graphMu   sync.Mutex
+	graph     *commitGraph
+	graphRead bool
+
 	// graphOff caches core.commitGraph=false (commitGraphOff).
 	graphOffOnce sync.Once
 	graphOff     bool
