@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,6 +62,7 @@ const (
 	graphHashLen   = 20 // SHA-1: hash version 1
 	graphCDATSize  = graphHashLen + 16
 	graphNoParent  = 0x70000000
+	graphOctopus   = 0x80000000
 	graphTimeBits  = 34
 	graphChunkSize = 12
 )
@@ -181,6 +184,92 @@ func (g *commitGraph) commit(pos uint32) (id plumbing.Hash, parent uint32, hasPa
 	return id, parent, parent != graphNoParent, t, uint32(genTime >> graphTimeBits), true
 }
 
+// node is the commit at pos as the release scan lists it: id, root tree,
+// committer time and parents. ok is false when the commit-graph cannot
+// say (an octopus merge, whose further parents are in a chunk not read
+// here, or a damaged file).
+func (g *commitGraph) node(pos uint32) (nd *scanNode, ok bool) {
+	l, i, ok := g.at(pos)
+	if !ok {
+		return nil, false
+	}
+	nd = &scanNode{}
+	copy(nd.hash[:], l.oidl[i*graphHashLen:])
+	d := l.cdat[i*graphCDATSize:]
+	copy(nd.tree[:], d[:graphHashLen])
+	d = d[graphHashLen:]
+	nd.time = time.Unix(int64(binary.BigEndian.Uint64(d[8:16])&(1<<graphTimeBits-1)), 0)
+	for _, p := range []uint32{binary.BigEndian.Uint32(d[0:4]), binary.BigEndian.Uint32(d[4:8])} {
+		if p == graphNoParent {
+			break
+		}
+		if p&graphOctopus != 0 {
+			return nil, false
+		}
+		pl, pi, ok := g.at(p)
+		if !ok {
+			return nil, false
+		}
+		var h plumbing.Hash
+		copy(h[:], pl.oidl[pi*graphHashLen:])
+		nd.parents = append(nd.parents, h)
+	}
+	return nd, true
+}
+
+// scanNodes lists, as the release scan's path-limited log would, the
+// commits of the first-parent line from `from` down to stop (excluded;
+// zero: to the first commit) that may change path by their Bloom
+// filters, newest first. Commits the filters cannot rule out but that
+// leave path alone are listed too: the scan finds no change at them. ok
+// is false when the commit-graph cannot list them all.
+func (g *commitGraph) scanNodes(from, stop plumbing.Hash, path string) (nodes []graphNode, ok bool) {
+	keys, ok := g.keys(path)
+	if !ok {
+		return nil, false
+	}
+	pos, ok := g.find(from)
+	if !ok {
+		return nil, false
+	}
+	limit := int(g.layers[len(g.layers)-1].base + g.layers[len(g.layers)-1].n)
+	for n := 0; ; n++ {
+		if n > limit {
+			return nil, false // a cycle: a damaged file
+		}
+		nd, ok := g.node(pos)
+		if !ok {
+			return nil, false
+		}
+		if nd.hash == stop && !stop.IsZero() {
+			return nodes, true
+		}
+		if len(nd.parents) == 0 || g.mayChange(pos, keys) {
+			gn := graphNode{hash: nd.hash, tree: nd.tree, time: nd.time.Unix(), parents: uint8(len(nd.parents))}
+			copy(gn.parent[:], nd.parents)
+			nodes = append(nodes, gn)
+		}
+		if len(nd.parents) == 0 {
+			return nodes, true
+		}
+		l, i, _ := g.at(pos)
+		pos = binary.BigEndian.Uint32(l.cdat[i*graphCDATSize+graphHashLen:])
+	}
+}
+
+// graphNode is a scanNode as compact as the scan's list of them can be
+// held, until each is handed to the scan.
+type graphNode struct {
+	hash, tree plumbing.Hash
+	time       int64
+	parent     [2]plumbing.Hash
+	parents    uint8
+}
+
+func (gn *graphNode) scanNode() *scanNode {
+	return &scanNode{hash: gn.hash, tree: gn.tree, time: time.Unix(gn.time, 0), parents: slices.Clone(gn.parent[:gn.parents])}
+}
+
 // close unmaps the commit-graph's files.
 func (g *commitGraph) close() {
 	for _, f := range g.files {
@@ -193,10 +282,35 @@ func (g *commitGraph) close() {
 // the commit-graph is not read here.
 var graphEnv = []string{"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_GRAFT_FILE", "GIT_SHALLOW_FILE", "GIT_REPLACE_REF_BASE", "GIT_DIR", "GIT_COMMON_DIR"}
 
-// openCommitGraph opens the repository's commit-graph (the single file or
+// openCommitGraph is the repository's commit-graph (the single file or
 // the layers of a chain) when git would read it too; nil when there is
-// none, git would not, or a file is damaged.
+// none, git would not, or a file is damaged. It is mapped once per Repo
+// and shared (the clock, the chain of trust and the scan of one command
+// read it at once: a mapping each would count its pages as many times),
+// until the Repo is collected; writing the commit-graph makes the next
+// call map the new one. Callers do not close it.
 func (r *Repo) openCommitGraph(ctx context.Context) *commitGraph {
+	r.graphMu.Lock()
+	defer r.graphMu.Unlock()
+	if !r.graphRead {
+		r.graph, r.graphRead = r.mapCommitGraph(ctx), true
+		if r.graph != nil {
+			runtime.AddCleanup(r, (*commitGraph).close, r.graph)
+		}
+	}
+	return r.graph
+}
+
+// forgetCommitGraph makes the next openCommitGraph map the commit-graph
+// again (it was written anew); the old mapping stays for those reading it.
+func (r *Repo) forgetCommitGraph() {
+	r.graphMu.Lock()
+	r.graph, r.graphRead = nil, false
+	r.graphMu.Unlock()
+}
+
+// mapCommitGraph maps the commit-graph for openCommitGraph.
+func (r *Repo) mapCommitGraph(ctx context.Context) *commitGraph {
 	for _, e := range graphEnv {
 		if os.Getenv(e) != "" {
 			return nil
@@ -342,6 +456,35 @@ func newBloomKey(path string, hashes uint32) (bloomKey, bool) {
 	return k, true
 }
 
+// keys are the Bloom keys of path and of each of its leading directories,
+// all of which a change under path puts in a filter; false when the
+// filters cannot answer for it: a layer without them, layers with
+// different settings, or a path that has no key here.
+func (g *commitGraph) keys(path string) ([]bloomKey, bool) {
+	version, hashes, ok := g.layers[0].bloomSettings()
+	if !ok {
+		return nil, false
+	}
+	for i := range g.layers {
+		if v, h, ok := g.layers[i].bloomSettings(); !ok || v != version || h != hashes {
+			return nil, false
+		}
+	}
+	var keys []bloomKey
+	for p := path; ; {
+		k, ok := newBloomKey(p, hashes)
+		if !ok {
+			return nil, false
+		}
+		keys = append(keys, k)
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			return keys, true
+		}
+		p = p[:i]
+	}
+}
+
 // mayChange says whether the commit at pos may change the paths whose
 // keys are given (a directory and each of its leading directories, all of
 // which a change under it puts in the filter): false only when its filter
@@ -423,28 +566,9 @@ func (r *Repo) touchingFromGraph(ctx context.Context, line []FPTime, dir string)
 	if g == nil {
 		return nil, false, nil
 	}
-	defer g.close()
-	version, hashes, ok := g.layers[0].bloomSettings()
+	keys, ok := g.keys(dir)
 	if !ok {
 		return nil, false, nil
-	}
-	for i := range g.layers {
-		if v, h, ok := g.layers[i].bloomSettings(); !ok || v != version || h != hashes {
-			return nil, false, nil
-		}
-	}
-	var keys []bloomKey
-	for p := dir; ; {
-		k, ok := newBloomKey(p, hashes)
-		if !ok {
-			return nil, false, nil
-		}
-		keys = append(keys, k)
-		i := strings.LastIndexByte(p, '/')
-		if i < 0 {
-			break
-		}
-		p = p[:i]
 	}
 	var maybe []int
 	for i, ft := range line {

@@ -137,7 +137,6 @@ func TestFirstParentFromCommitGraph(t *testing.T) {
 			if g == nil || len(g.layers) != 2 || !g.has(plumbing.NewHash(all[len(all)/2])) || g.has(plumbing.NewHash(all[len(all)-1])) {
 				t.Fatalf("want a commit-graph of two layers holding all but the newest commits")
 			}
-			g.close()
 			lines := gitLines(t, r.Root)
 			if main := plumbing.NewHash(run(t, r.Root, "rev-parse", "main")); !slices.Equal(lines[main], revListTimes(t, r.Root, main)) {
 				t.Fatal("the oracle disagrees with git rev-list --first-parent --timestamp")
@@ -377,7 +376,6 @@ func TestTouchingFromBloomFilters(t *testing.T) {
 			}
 		}
 	}
-	g.close()
 	if total == 0 || maybe > total/10 {
 		t.Fatalf("%d of %d commits may change a path none changes", maybe, total)
 	}

@@ -173,8 +173,11 @@ func (r *Repo) Brought(ctx context.Context, first, second plumbing.Hash) ([]plum
 type scanPlan struct {
 	listed   []FPTime
 	reached  bool
-	logArgs  []string
+	logArgs  []string // nil: no log, the commit-graph lists every commit
 	stopTree plumbing.Hash
+	// graphNodes are listed after the log's commits, from the
+	// commit-graph (graphScan).
+	graphNodes []graphNode
 }
 
 // releasePathspec is the one path the scan's log is limited to: git uses
@@ -221,8 +224,58 @@ func (r *Repo) planScan(ctx context.Context, tip, stop plumbing.Hash, envs []str
 		}
 		p.stopTree = plumbing.NewHash(t)
 	}
-	p.logArgs = append(p.logArgs, "--", releasePathspec(envs, model))
+	spec := releasePathspec(envs, model)
+	if nodes, from, ok := r.graphScan(ctx, tip, stop, p, spec); ok {
+		p.graphNodes = nodes
+		if from == tip {
+			p.logArgs = nil
+		} else {
+			p.logArgs = append(p.logArgs[:4:4], "^"+from.String())
+		}
+	}
+	if p.logArgs != nil {
+		p.logArgs = append(p.logArgs, "--", spec)
+	}
 	return p, nil
+}
+
+// graphScan lists the commits of the scan from the commit-graph's Bloom
+// filters (commitGraph.scanNodes) instead of `git log`, which
+// reads and compares the trees of every commit the filters cannot rule
+// out, and which the scan's own stages read again: on 62,000 commits
+// git log -- environments took 2.3 s of CPU of a cold audit's 5. The
+// commits newer than the commit-graph are still git log's: from, the
+// newest commit of the line the commit-graph holds, is where its list
+// starts (tip when it holds tip). ok is false when it cannot list them
+// (no commit-graph, no filters, stop newer than the commit-graph): the
+// log lists every one.
+func (r *Repo) graphScan(ctx context.Context, tip, stop plumbing.Hash, p *scanPlan, spec string) (nodes []graphNode, from plumbing.Hash, ok bool) {
+	g := r.openCommitGraph(ctx)
+	if g == nil {
+		return nil, plumbing.ZeroHash, false
+	}
+	if !p.reached {
+		stop = plumbing.ZeroHash
+	}
+	from = tip
+	if !g.has(tip) {
+		line := p.listed
+		if line == nil {
+			var err error
+			if line, err = r.FirstParentTimes(ctx, tip); err != nil {
+				return nil, plumbing.ZeroHash, false
+			}
+		}
+		i := slices.IndexFunc(line, func(ft FPTime) bool { return g.has(ft.Hash) || ft.Hash == stop })
+		if i < 0 || line[i].Hash == stop && !g.has(stop) {
+			return nil, plumbing.ZeroHash, false
+		}
+		from = line[i].Hash
+	}
+	if nodes, ok = g.scanNodes(from, stop, spec); !ok {
+		return nil, plumbing.ZeroHash, false
+	}
+	return nodes, from, true
 }
 
 // firstParentDownTo lists the first-parent history of tip, newest first,
@@ -233,7 +286,6 @@ func (r *Repo) planScan(ctx context.Context, tip, stop plumbing.Hash, envs []str
 func (r *Repo) firstParentDownTo(ctx context.Context, tip, stop plumbing.Hash) (list []FPTime, reached bool, err error) {
 	g := r.openCommitGraph(ctx)
 	if g != nil {
-		defer g.close()
 		if g.has(tip) {
 			if list, reached, ok := g.line(tip, stop); ok {
 				return list, reached, nil
@@ -331,21 +383,26 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	for _, e := range envs {
 		s.wantEnv[e] = true
 	}
-	log := exec.CommandContext(ctx, "git", readingArgs(plan.logArgs...)...)
-	log.Dir = r.Root
+	var log *exec.Cmd
 	var logErr bytes.Buffer
-	log.Stderr = &logErr
-	logOut, err := log.StdoutPipe()
-	if err != nil {
-		return res, fmt.Errorf("starting git log: %w", err)
-	}
-	if err := log.Start(); err != nil {
-		return res, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+	var logOut io.Reader
+	if plan.logArgs != nil {
+		log = exec.CommandContext(ctx, "git", readingArgs(plan.logArgs...)...)
+		log.Dir = r.Root
+		log.Stderr = &logErr
+		if logOut, err = log.StdoutPipe(); err != nil {
+			return res, fmt.Errorf("starting git log: %w", err)
+		}
+		if err := log.Start(); err != nil {
+			return res, fmt.Errorf("starting git log: %w (install git: apt-get install -y git)", err)
+		}
 	}
 	var cfs []*CatFile
 	defer func() {
 		cancel()
-		_ = log.Wait()
+		if log != nil {
+			_ = log.Wait()
+		}
 		for _, cf := range cfs {
 			_ = cf.cmd.Wait()
 		}
@@ -357,10 +414,13 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 		}
 		cfs = append(cfs, cf)
 	}
-	if err := s.run(logOut, cfs, fn); errors.Is(err, errStopped) {
+	if err := s.run(logOut, plan.graphNodes, cfs, fn); errors.Is(err, errStopped) {
 		return res, nil // the deferred cancel ends git log
 	} else if err != nil {
 		return res, err
+	}
+	if log == nil {
+		return res, nil
 	}
 	if err := log.Wait(); err != nil {
 		return res, fmt.Errorf("running git %s: %w: %s", strings.Join(plan.logArgs, " "), err, strings.TrimSpace(logErr.String()))
@@ -370,12 +430,12 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 
 // run runs the stages and hands each commit to fn; ErrStopScan from fn
 // ends it early, without error.
-func (s *releaseScan) run(logOut io.Reader, cfs []*CatFile, fn func(*FPCommit) error) error {
+func (s *releaseScan) run(logOut io.Reader, graph []graphNode, cfs []*CatFile, fn func(*FPCommit) error) error {
 	s.cfRoot, s.cfEnv, s.cfSub, s.cfObj = cfs[0], cfs[1], cfs[2], cfs[3]
 	s.qRoot, s.qEnv, s.qSub, s.qObj = newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
 	s.closeQueues = sync.OnceFunc(func() { s.qRoot.close(); s.qEnv.close(); s.qSub.close(); s.qObj.close() })
 	var wg sync.WaitGroup
-	wg.Go(func() { s.listCommits(logOut) })
+	wg.Go(func() { s.listCommits(logOut, graph) })
 	wg.Go(s.readRootTrees)
 	wg.Go(s.readEnvironmentsTrees)
 	wg.Go(s.diffEnvironmentTrees)
@@ -440,12 +500,37 @@ func finish(cf *CatFile) {
 	cf.inC.Close()
 }
 
-// listCommits is stage 1: the commits the path-limited log lists, then
-// the stop commit (the parent side of the oldest); ask for each root
-// tree.
-func (s *releaseScan) listCommits(logOut io.Reader) {
+// listCommits is stage 1: the commits the path-limited log lists (when
+// there is one), those the commit-graph lists after them, then the stop
+// commit (the parent side of the oldest); ask for each root tree.
+func (s *releaseScan) listCommits(logOut io.Reader, graph []graphNode) {
 	defer s.qRoot.close()
 	defer finish(s.cfRoot)
+	if logOut != nil && !s.listLog(logOut) {
+		return
+	}
+	// The commit-graph lists them much faster than git log did: the
+	// stages after are given them only as fast as they take them.
+	flush := func() { _ = s.cfRoot.in.Flush() }
+	for i := range graph {
+		nd := graph[i].scanNode()
+		ask(s.cfRoot, nd.tree)
+		if !s.qRoot.pushBelow(nd, maxListed, flush) || s.ctx.Err() != nil {
+			return
+		}
+	}
+	if s.stop != nil && s.ctx.Err() == nil {
+		ask(s.cfRoot, s.stop.tree)
+		s.qRoot.push(s.stop)
+	}
+}
+
+// maxListed bounds the commits listed from the commit-graph that wait for
+// the next stage.
+const maxListed = 1024
+
+// listLog lists the log's commits; false when it failed.
+func (s *releaseScan) listLog(logOut io.Reader) bool {
 	sc := bufio.NewScanner(logOut)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -463,12 +548,9 @@ func (s *releaseScan) listCommits(logOut io.Reader) {
 	}
 	if err := sc.Err(); err != nil {
 		s.fail(fmt.Errorf("reading git log: %w", err))
-		return
+		return false
 	}
-	if s.stop != nil && s.ctx.Err() == nil {
-		ask(s.cfRoot, s.stop.tree)
-		s.qRoot.push(s.stop)
-	}
+	return true
 }
 
 // readRootTrees is stage 2: root trees → the environments/ tree; ask for

@@ -10,7 +10,8 @@ import (
 
 // fifo is an unbounded queue between two pipeline stages: a bounded one
 // could deadlock, since `git cat-file --buffer` holds its answers until
-// more questions come or its input ends.
+// more questions come or its input ends. Only the first stage waits for
+// room (pushBelow), and only after sending its questions.
 type fifo[T any] struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -29,6 +30,32 @@ func (q *fifo[T]) push(v T) {
 	q.items = append(q.items, v)
 	q.mu.Unlock()
 	q.cond.Signal()
+}
+
+// pushBelow pushes v once the queue holds fewer than max/2 items, when it
+// holds max: flush, called before waiting, sends the questions whose
+// answers the popping stage needs, so that it can drain the queue down
+// to the answers cat-file still buffers (a few kilobytes: far fewer than
+// max/2 items). False when the queue was closed meanwhile (the scan
+// ended).
+func (q *fifo[T]) pushBelow(v T, max int, flush func()) bool {
+	q.mu.Lock()
+	if len(q.items) >= max && !q.closed {
+		q.mu.Unlock()
+		flush()
+		q.mu.Lock()
+		for len(q.items) >= max/2 && !q.closed {
+			q.cond.Wait()
+		}
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.items = append(q.items, v)
+	q.mu.Unlock()
+	q.cond.Signal()
+	return true
 }
 
 func (q *fifo[T]) close() {
@@ -52,6 +79,7 @@ func (q *fifo[T]) pop() (T, bool) {
 	v := q.items[0]
 	q.items[0] = zero
 	q.items = q.items[1:]
+	q.cond.Signal() // a pusher waiting for room (pushBelow)
 	return v, true
 }
 
