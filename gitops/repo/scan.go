@@ -56,6 +56,7 @@ type scanItem struct {
 	subs    []subDiff
 	changes []RawChange
 	want    []plumbing.Hash
+	forget  []plumbing.Hash // blobs handed over before, let go after it (heldBlobs)
 }
 
 // ScanReleases calls fn, newest first, with each first-parent commit of
@@ -288,7 +289,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 			return res, err
 		}
 	}
-	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
+	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, hold: r.scanHold, wantEnv: map[string]bool{}}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
 	}
@@ -371,6 +372,7 @@ type releaseScan struct {
 	wantEnv map[string]bool
 	model   string
 	lite    bool
+	hold    int // heldBlobs' generation; zero: heldGeneration
 
 	cfRoot, cfEnv, cfSub, cfObj *CatFile
 	qRoot, qEnv                 *fifo[*scanNode]
@@ -549,7 +551,7 @@ func (s *releaseScan) diffEnvironmentTrees() {
 	defer s.qObj.close()
 	defer finish(s.cfObj)
 	cur := map[string][]byte{} // env → its raw tree, the new side of the next change
-	asked := map[plumbing.Hash]bool{}
+	held := newHeldBlobs(s.hold)
 	for {
 		it, ok := s.qSub.pop()
 		if !ok {
@@ -566,10 +568,6 @@ func (s *releaseScan) diffEnvironmentTrees() {
 		}
 		slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
 		want := func(h plumbing.Hash) {
-			if h.IsZero() || asked[h] {
-				return
-			}
-			asked[h] = true
 			it.want = append(it.want, h)
 			ask(s.cfObj, h)
 		}
@@ -580,9 +578,14 @@ func (s *releaseScan) diffEnvironmentTrees() {
 			want(it.node.parents[1])
 		}
 		for _, c := range it.changes {
-			want(c.New)
-			want(c.Old)
+			for _, h := range [2]plumbing.Hash{c.New, c.Old} {
+				if !h.IsZero() && !held.use(h) {
+					want(h)
+				}
+			}
+			held.carry(c.Path, c.Old)
 		}
+		it.forget = held.done()
 		s.qObj.push(it)
 	}
 }
@@ -632,7 +635,7 @@ func (s *releaseScan) handOver(fn func(*FPCommit) error) error {
 		if !ok {
 			return nil
 		}
-		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want))}
+		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want)), Forget: it.forget}
 		for _, h := range it.want {
 			b, err := s.cfObj.Read(h)
 			if err != nil {
