@@ -7,8 +7,9 @@ package repo
 // environments/ trees that changed, the environment trees that changed,
 // and last the commits, second parents and release blobs of the commits
 // that change a release file. A commit whose environments/ tree is its
-// parent's costs one small tree read; a tree or blob version is read once
-// however many commits share it. `git log --raw -- environments/` read
+// parent's costs one small tree read; a tree version is read once however
+// many commits share it, a blob version once while the scan holds it
+// (heldBlobs, scan_held.go). `git log --raw -- environments/` read
 // every tree twice (once per side of each diff) and cost twice the whole
 // `git log` baseline on its own.
 
