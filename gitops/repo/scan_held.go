@@ -8,12 +8,12 @@ import "github.com/go-git/go-git/v5/plumbing"
 // kinds are held:
 //
 //   - carried: the old side of each release file's last change, which is
-//     the new side of that file's next (older) change: the commits
-//     between change neither. One per release file, held until then.
-//   - recent: the blobs used by the last uses of a generation or two
-//     (cur, prev), for a content that comes back later (a rollback, a
-//     revert): when cur has a generation's blobs, those of prev that cur
-//     did not use again are let go and cur becomes prev.
+//     the new side of that file's next (older) change, since no commit
+//     between the two changes it. One per release file, held until then.
+//   - recent: the blobs used in the last generation or two (cur, prev),
+//     for a content that comes back soon (a rollback, a revert): once cur
+//     holds a generation's worth of blobs, those of prev not used again
+//     in cur are let go and cur becomes prev.
 //
 // A blob let go is listed in the FPCommit it was let go at (Forget), and
 // read again when a later commit needs it.
@@ -26,10 +26,10 @@ type heldBlobs struct {
 }
 
 // heldGeneration is how many blobs one generation of heldBlobs holds: a
-// recent blob is held for at least that many blob uses. On the benchmark
-// repository (38,740 changes of 605 release files, 34,823 blobs, 3,887
-// uses of a blob again apart from carried ones) 2,048 re-reads 13 blobs
-// and holds at most 3,583.
+// recent blob is held until at least that many blobs were used after it
+// (at most twice that). On the benchmark repository (38,740 changes of
+// 605 release files, 34,823 blobs, 3,887 uses of a blob again besides
+// the carried ones) 2,048 re-reads 13 blobs and holds at most 3,583.
 const heldGeneration = 2048
 
 func newHeldBlobs(gen int) *heldBlobs {
