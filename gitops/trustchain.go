@@ -96,7 +96,7 @@ type TrustChain struct {
 	r      *Repository
 	root   TrustRoot
 	pinned map[plumbing.Hash]bool
-	state  map[plumbing.Hash]trustKey // signers in force after a commit
+	state  trustStates                // signers in force after a commit
 	own    map[plumbing.Hash]trustKey // a commit's own trust files
 	files  map[plumbing.Hash]trustKey // policies/ tree → its trust files
 	parsed map[trustKey]*Trust
@@ -120,7 +120,7 @@ func (r *Repository) NewTrustChain(root TrustRoot) (*TrustChain, error) {
 	ch := &TrustChain{
 		r: r, root: root,
 		budget: walkBudget,
-		state:  map[plumbing.Hash]trustKey{},
+		state:  newTrustStates(),
 		own:    map[plumbing.Hash]trustKey{},
 		files:  map[plumbing.Hash]trustKey{},
 		parsed: map[trustKey]*Trust{},
@@ -297,7 +297,7 @@ func (j *HistoryJudge) prepare() error {
 		// Parse every set of signers in force now, so that judging reads
 		// nothing later (an error is kept, and Judge returns it then).
 		ch.nobodyTrust()
-		for _, k := range ch.state {
+		for _, k := range ch.state.keysKnown() {
 			_, _ = ch.trust(k)
 		}
 	}

@@ -17,7 +17,8 @@ import (
 )
 
 // EventScanner turns scanned commits into events; it keeps the parsed
-// Release blobs, since a blob fetched for one commit is not fetched again.
+// Release blobs, since a blob fetched for one commit is not fetched again
+// until the scan lets go of it (Forget).
 type EventScanner struct {
 	ctx      context.Context
 	repo     *repo.Repo
@@ -47,8 +48,19 @@ func (r *Ledger) ScanEvents(ctx context.Context, tip, stop plumbing.Hash, j gito
 		if err != nil {
 			return err
 		}
+		s.Forget(c.Forget)
 		return fn(c, evs)
 	})
+}
+
+// Forget drops the parsed release blobs hs (FPCommit.Forget), which the
+// scan hands over again when a later commit needs one: what the scanner
+// keeps is then bounded by the scan, not by the history. Events already
+// built keep the states they point to.
+func (s *EventScanner) Forget(hs []plumbing.Hash) {
+	for _, h := range hs {
+		delete(s.releases, h)
+	}
 }
 
 // Release parses a release blob (cached by hash); zero hash: no file.

@@ -61,8 +61,15 @@ type FPCommit struct {
 	Parents []plumbing.Hash
 	Changes []RawChange
 	// Objects holds the raw bytes of the commit, its second parent (when
-	// a merge) and the release blobs first needed here.
+	// a merge) and the release blobs needed here that were not handed
+	// over before, or were let go since.
 	Objects map[plumbing.Hash][]byte
+	// Forget lists release blobs handed over with newer commits that the
+	// scan lets go of: a caller that keeps blobs (or what it parsed of
+	// them) by hash may drop these once done with this commit, and a
+	// later commit that needs one has it in its Objects again. Every
+	// other blob handed over before is not handed over again.
+	Forget []plumbing.Hash
 }
 
 // CatFile is a running `git cat-file --batch`.

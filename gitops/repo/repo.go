@@ -72,7 +72,17 @@ type Repo struct {
 	// graphOff caches core.commitGraph=false (commitGraphOff).
 	graphOffOnce sync.Once
 	graphOff     bool
+
+	// scanHold is the generation of the release blobs a scan holds
+	// (heldBlobs); zero: heldGeneration. Tests lower it (SetScanHold).
+	scanHold int
 }
+
+// SetScanHold sets how many recently used release blobs a release scan
+// holds at least, besides each release file's last old side, before it
+// lets one go (FPCommit.Forget); n <= 0 restores the default. Tests set 1
+// to make every scan let go of, and read again, all it can.
+func (r *Repo) SetScanHold(n int) { r.scanHold = n }
 
 // Open opens the repository enclosing path, looking for .git upwards.
 func Open(path string) (*Repo, error) {

@@ -7,8 +7,9 @@ package repo
 // environments/ trees that changed, the environment trees that changed,
 // and last the commits, second parents and release blobs of the commits
 // that change a release file. A commit whose environments/ tree is its
-// parent's costs one small tree read; a tree or blob version is read once
-// however many commits share it. `git log --raw -- environments/` read
+// parent's costs one small tree read; a tree version is read once however
+// many commits share it, a blob version once while the scan holds it
+// (heldBlobs, scan_held.go). `git log --raw -- environments/` read
 // every tree twice (once per side of each diff) and cost twice the whole
 // `git log` baseline on its own.
 
@@ -56,6 +57,7 @@ type scanItem struct {
 	subs    []subDiff
 	changes []RawChange
 	want    []plumbing.Hash
+	forget  []plumbing.Hash // blobs handed over before, let go after it (heldBlobs)
 }
 
 // ScanReleases calls fn, newest first, with each first-parent commit of
@@ -376,7 +378,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 			return res, err
 		}
 	}
-	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, wantEnv: map[string]bool{}}
+	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, hold: r.scanHold, wantEnv: map[string]bool{}}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
 	}
@@ -467,6 +469,7 @@ type releaseScan struct {
 	wantEnv map[string]bool
 	model   string
 	lite    bool
+	hold    int // heldBlobs' generation; zero: heldGeneration
 
 	cfRoot, cfEnv, cfSub, cfObj *CatFile
 	qRoot, qEnv                 *fifo[*scanNode]
@@ -667,7 +670,7 @@ func (s *releaseScan) diffEnvironmentTrees() {
 	defer s.qObj.close()
 	defer finish(s.cfObj)
 	cur := map[string][]byte{} // env → its raw tree, the new side of the next change
-	asked := map[plumbing.Hash]bool{}
+	held := newHeldBlobs(s.hold)
 	for {
 		it, ok := s.qSub.pop()
 		if !ok {
@@ -684,10 +687,6 @@ func (s *releaseScan) diffEnvironmentTrees() {
 		}
 		slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
 		want := func(h plumbing.Hash) {
-			if h.IsZero() || asked[h] {
-				return
-			}
-			asked[h] = true
 			it.want = append(it.want, h)
 			ask(s.cfObj, h)
 		}
@@ -698,9 +697,14 @@ func (s *releaseScan) diffEnvironmentTrees() {
 			want(it.node.parents[1])
 		}
 		for _, c := range it.changes {
-			want(c.New)
-			want(c.Old)
+			for _, h := range [2]plumbing.Hash{c.New, c.Old} {
+				if !h.IsZero() && !held.use(h) {
+					want(h)
+				}
+			}
+			held.carry(c.Path, c.Old)
 		}
+		it.forget = held.done()
 		s.qObj.push(it)
 	}
 }
@@ -750,7 +754,7 @@ func (s *releaseScan) handOver(fn func(*FPCommit) error) error {
 		if !ok {
 			return nil
 		}
-		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want))}
+		c := &FPCommit{Hash: it.node.hash, Time: it.node.time, Parents: it.node.parents, Changes: it.changes, Objects: make(map[plumbing.Hash][]byte, len(it.want)), Forget: it.forget}
 		for _, h := range it.want {
 			b, err := s.cfObj.Read(h)
 			if err != nil {
