@@ -25,7 +25,16 @@ doc=${BENCH_DOC:-$root/docs/benchmarks.md}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/auditgen" ./bench/auditgen
-go build -o "$work/modelgit" ./cmd/modelgit
+# The binaries are copied before they run: a binary just written by the
+# linker maps about 18 MiB more of itself (the page cache's folios as
+# the linker wrote them) than the same bytes copied, which would count in
+# every peak below.
+go build -o "$work/modelgit.built" ./cmd/modelgit
+cp "$work/modelgit.built" "$work/modelgit"
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  cp "$BENCH_BEFORE" "$work/modelgit.before"
+  BENCH_BEFORE=$work/modelgit.before
+fi
 if [ -n "${BENCH_REPO:-}" ]; then
   cd "$BENCH_REPO"
   commits=$(git rev-list --count HEAD)

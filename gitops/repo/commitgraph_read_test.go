@@ -277,6 +277,29 @@ func writeFile(t *testing.T, name, content string) {
 // or give a walk that ends, without a panic.
 func FuzzCommitGraph(f *testing.F) {
 	f.Add([]byte("CGPH\x01\x01\x03\x00"))
+	// A real one: three commits, a merge, with changed paths.
+	dir := f.TempDir()
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "a"},
+		{"checkout", "-q", "-b", "b"},
+		{"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "b"},
+		{"checkout", "-q", "main"},
+		{"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "c"},
+		{"-c", "user.name=t", "-c", "user.email=t@t", "merge", "-q", "--no-ff", "--no-edit", "b"},
+		{"commit-graph", "write", "--reachable", "--changed-paths"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			f.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, ".git", "objects", "info", "commit-graph"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		l, err := parseGraphLayer(data, 0)
 		if err != nil {
@@ -287,6 +310,10 @@ func FuzzCommitGraph(f *testing.F) {
 			var h plumbing.Hash
 			copy(h[:], l.oidl[i*graphHashLen:])
 			g.line(h, plumbing.ZeroHash)
+			g.scanNodes(h, plumbing.ZeroHash, "environments/production")
+			if k, ok := g.keys("policies"); ok {
+				g.mayChange(i, k)
+			}
 		}
 	})
 }
