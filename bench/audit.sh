@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/audit.sh builds a repository of BENCH_COMMITS commits with
 # bench/auditgen and times, in one run, `modelgit audit -o json` (cold: no
-# audit cache; warm: the cache at the tip) and `modelgit which --env
+# audit cache nor registrations kept by which; warm: the cache at the tip) and `modelgit which --env
 # production --at T` (cold and warm) against the floor, `git log
 # --first-parent --format='%H %(trailers)' main` (the branch audit
 # follows; the log of all commits is a second reference row, and the
@@ -43,7 +43,8 @@ else
   cd "$work/repo"
 fi
 cache=$(git rev-parse --path-format=absolute --git-common-dir)/modelgit/audit-cache
-nocache() { rm -f "$cache"; }
+regs=$(dirname "$cache")/registrations
+nocache() { rm -f "$cache" "$regs"; }
 keep() { :; }
 
 [ -x /usr/bin/time ] || { echo "bench/audit.sh needs GNU time: apt-get install -y time" >&2; exit 1; }
@@ -139,7 +140,7 @@ BENCH_COMMITS=$commits BENCH_RUNS=$runs bench/audit.sh
 - Repository: \`bench/auditgen -commits $commits\` (200 models, 3 environments; registrations, promotions on a branch merged into main, canaries, blue-green, rollbacks, reverts, hand edits), packed by \`git gc\`; $events release changes on $fp first-parent commits. Commits are unsigned (fast-import cannot sign), so signature verification costs nothing here.
 - Machine: $(nproc) cores, shared (load average at the end $(cut -d' ' -f1-3 /proc/loadavg)); $(git --version); $(go version | cut -d' ' -f3).
 - Median wall time of $runs runs after a warm-up run; CPU is user + system including git child processes; memory is the peak resident size of the largest process. Ratios are to the floor of the same pass. The machine may be shared: compare within a run.
-- No cache / cold: \`.git/modelgit/audit-cache\` deleted before every run. Cache at the tip / warm: an audit wrote the cache at the tip first. The OS page cache is warm in every row.
+- No cache / cold: \`.git/modelgit/audit-cache\` and \`.git/modelgit/registrations\` deleted before every run. Cache at the tip / warm: an audit wrote the cache at the tip first (and warm \`which\` keeps the registrations it found). The OS page cache is warm in every row.
 - "no commit-graph": every git run with \`core.commitGraph=false\` (modelgit then writes none either). "commit-graph": \`git commit-graph write --reachable --changed-paths\` first (what modelgit writes on its own when it is missing; this once: $cg_w s wall, $(printf "%.2f" "$(echo "$cg_u + $cg_s" | bc)") s CPU, $(( (cg_m + 1023) / 1024 )) MiB).
 
 | | command | wall s | CPU s | wall ÷ floor | CPU ÷ floor | peak MiB |

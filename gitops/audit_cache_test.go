@@ -251,6 +251,33 @@ func TestWhichWithCache(t *testing.T) {
 	if _, err := os.Stat(auditCacheFile(s)); err == nil {
 		t.Fatal("which wrote an audit cache; only audit pays for a first scan")
 	}
+	// The registrations which found are kept, and give the same answers.
+	regs := filepath.Join(s.dir, ".git", filepath.FromSlash(ledger.RegistrationsFile))
+	kept, err := os.ReadFile(regs)
+	if err != nil || !strings.Contains(string(kept), "models/fraud/") {
+		t.Fatalf("which kept no registrations: %v %s", err, kept)
+	}
+	same(t, "registrations kept", answers(), cold)
+	// Entries whose commit is not on the line asked about (another
+	// branch's, a rewritten history's, none at all) are looked up again;
+	// a file that does not read is written anew.
+	var rec struct{ Added map[string]string }
+	if err := json.Unmarshal(kept, &rec); err != nil {
+		t.Fatal(err)
+	}
+	side := git(t, s.dir, "commit-tree", "-m", "aside", git(t, s.dir, "rev-parse", "main^{tree}"))
+	for p := range rec.Added {
+		rec.Added[p] = side
+	}
+	rec.Added["models/fraud/versions/1.0.0.yaml"] = strings.Repeat("0", 40)
+	b, _ := json.Marshal(rec)
+	writeFile(t, regs, string(b))
+	same(t, "registrations off the line", answers(), cold)
+	writeFile(t, regs, "{not json")
+	same(t, "registrations damaged", answers(), cold)
+	if b, _ := os.ReadFile(regs); !json.Valid(b) {
+		t.Errorf("a damaged registrations file was not written anew: %s", b)
+	}
 	eventsJSON(t, reg) // the cache, at the tip
 	same(t, "cache at the tip", answers(), cold)
 

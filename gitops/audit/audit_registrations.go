@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/modelgit/modelgit/gitops"
+	"github.com/modelgit/modelgit/gitops/ledger"
 	"github.com/modelgit/modelgit/gitops/repo"
 )
 
@@ -19,12 +20,36 @@ import (
 // immutable and never removed, so whether a path exists is monotonic
 // along the history, and a search finds each one in a few path look-ups
 // instead of a diff of models/ at every commit. hints, by path, are where
-// on line each registration is expected (searchAdded).
-func (r *repository) registrations(ctx context.Context, line []plumbing.Hash, hints map[string]int, t gitops.CommitJudge, added map[string]*VersionChain) error {
-	found, err := r.searchAdded(ctx, line, slices.Sorted(maps.Keys(added)), hints)
+// on line each registration is expected (searchAdded). line is the
+// first-parent history from at, at place atPos of clock's.
+//
+// A registration found once is kept (ledger.RegistrationsFile): the
+// commit has the path and its first parent has not, whatever the branch,
+// so when that commit is on line it is the answer, with no look-up.
+func (r *repository) registrations(ctx context.Context, clock *ledger.Clock, line []plumbing.Hash, hints map[string]int, t gitops.CommitJudge, added map[string]*VersionChain) error {
+	atPos := clock.Len() - len(line)
+	known := r.KnownRegistrations(ctx)
+	found := map[string]int{}
+	var search []string
+	for _, p := range slices.Sorted(maps.Keys(added)) {
+		if c, ok := known[p]; ok {
+			if pos, ok := clock.Position(c); ok && pos >= atPos {
+				found[p] = pos - atPos
+				continue
+			}
+		}
+		search = append(search, p)
+	}
+	searched, err := r.searchAdded(ctx, line, search, hints)
 	if err != nil {
 		return err
 	}
+	facts := map[string]plumbing.Hash{}
+	for p, i := range searched {
+		found[p] = i
+		facts[p] = line[i]
+	}
+	r.AddRegistrations(ctx, facts)
 	return r.signRegistrations(ctx, line, found, t, added)
 }
 

@@ -513,5 +513,5 @@ func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, clock 
 	if len(added) == 0 {
 		return nil
 	}
-	return r.registrations(ctx, line, hints, t, added)
+	return r.registrations(ctx, clock, line, hints, t, added)
 }

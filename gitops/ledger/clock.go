@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -88,9 +89,10 @@ func setTime(ev *AuditEvent, raw, mono time.Time) {
 // Clock is the first-parent history of a revision with each commit's time
 // on the first-parent line.
 type Clock struct {
-	list  []repo.FPTime
-	mono  []time.Time
-	index map[plumbing.Hash]int // built by the first Date
+	list      []repo.FPTime
+	mono      []time.Time
+	index     map[plumbing.Hash]int // built by the first Position
+	indexOnce sync.Once
 }
 
 // FirstParentClock reads the first-parent history of tip and its times.
@@ -150,14 +152,14 @@ func (c *Clock) Date(ev *AuditEvent) bool {
 }
 
 // Position is h's place on the first-parent line, 0 for the newest;
-// false when it is not on it.
+// false when it is not on it. Safe for concurrent use.
 func (c *Clock) Position(h plumbing.Hash) (int, bool) {
-	if c.index == nil {
+	c.indexOnce.Do(func() {
 		c.index = make(map[plumbing.Hash]int, len(c.list))
 		for i, ft := range c.list {
 			c.index[ft.Hash] = i
 		}
-	}
+	})
 	i, ok := c.index[h]
 	return i, ok
 }
