@@ -66,6 +66,9 @@ func (r *repository) registrations(ctx context.Context, clock *ledger.Clock, lin
 // wrong hint (a hand-written registeredAt, a skewed clock) costs only
 // more look-ups: every bound is one git answered, never the hint itself.
 func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, paths []string, hints map[string]int) (map[string]int, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
 	var all, open []*addedSearch
 	for _, p := range paths {
 		s := &addedSearch{path: p, lo: 0, hi: len(chain)}

@@ -128,7 +128,6 @@ func (r *Repo) commitGraphOff(ctx context.Context) bool {
 // --changed-paths`) into the repository's own object directory.
 func (r *Repo) WriteChangedPaths(ctx context.Context) error {
 	_, err := gitCmd(ctx, r.Root, "commit-graph", "write", "--reachable", "--changed-paths", "--no-progress")
-	r.forgetCommitGraph()
 	return err
 }
 

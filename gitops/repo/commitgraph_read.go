@@ -287,13 +287,15 @@ var graphEnv = []string{"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIE
 // none, git would not, or a file is damaged. It is mapped once per Repo
 // and shared (the clock, the chain of trust and the scan of one command
 // read it at once: a mapping each would count its pages as many times),
-// until the Repo is collected; writing the commit-graph makes the next
-// call map the new one. Callers do not close it.
+// and mapped again when its files changed (written by modelgit or by git
+// meanwhile); mappings are released when the Repo is collected. Callers
+// do not close it.
 func (r *Repo) openCommitGraph(ctx context.Context) *commitGraph {
+	stamp := r.graphStamp()
 	r.graphMu.Lock()
 	defer r.graphMu.Unlock()
-	if !r.graphRead {
-		r.graph, r.graphRead = r.mapCommitGraph(ctx), true
+	if !r.graphRead || stamp != r.graphStampRead {
+		r.graph, r.graphRead, r.graphStampRead = r.mapCommitGraph(ctx), true, stamp
 		if r.graph != nil {
 			runtime.AddCleanup(r, (*commitGraph).close, r.graph)
 		}
@@ -301,12 +303,19 @@ func (r *Repo) openCommitGraph(ctx context.Context) *commitGraph {
 	return r.graph
 }
 
-// forgetCommitGraph makes the next openCommitGraph map the commit-graph
-// again (it was written anew); the old mapping stays for those reading it.
-func (r *Repo) forgetCommitGraph() {
-	r.graphMu.Lock()
-	r.graph, r.graphRead = nil, false
-	r.graphMu.Unlock()
+// graphStamp names the state of the commit-graph's files: the single
+// file's and the chain file's identity, size and time.
+func (r *Repo) graphStamp() string {
+	info := filepath.Join(r.commonDir, "objects", "info")
+	var b strings.Builder
+	for _, f := range []string{filepath.Join(info, "commit-graph"), filepath.Join(info, "commit-graphs", "commit-graph-chain")} {
+		if fi, err := os.Stat(f); err == nil {
+			fmt.Fprintf(&b, "%v %d %d;", fileID(fi), fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			b.WriteString("-;")
+		}
+	}
+	return b.String()
 }
 
 // mapCommitGraph maps the commit-graph for openCommitGraph.

@@ -339,16 +339,17 @@ func TestMurmur3(t *testing.T) {
 	}
 }
 
-// TestTouchingFromBloomFilters: the commits of the first-parent line that
-// change policies/ (or a deeper directory), read from the commit-graph's
-// Bloom filters and checked against the trees, are git rev-list's: with
-// changes on main and on merged branches, a commit changing more paths
-// than git puts in a filter, a split commit-graph and commits newer than
-// it.
-func TestTouchingFromBloomFilters(t *testing.T) {
+// bloomHistory builds, with git, a history of commits changing one or two
+// of policies/, models/, environments/ (dev and production) and README,
+// on main and on branches merged into it, two of them changing 600 more
+// paths than git puts in a filter; a commit-graph with changed paths
+// after a third of it, a split layer on top after two thirds, and nothing
+// for the last commits.
+func bloomHistory(t *testing.T) (*Repo, *rand.Rand) {
+	t.Helper()
 	r := newRepo(t)
 	rnd := rand.New(rand.NewPCG(11, 1))
-	files := []string{"policies/allowed_signers", "policies/gates/metrics.yaml", "models/m/1.yaml", "README", "environments/production/m.yaml"}
+	files := []string{"policies/allowed_signers", "policies/gates/metrics.yaml", "models/m/1.yaml", "README", "environments/production/m.yaml", "environments/dev/m.yaml", "environments/production/n.yaml"}
 	n := 0
 	change := func(many bool) {
 		n++
@@ -385,6 +386,93 @@ func TestTouchingFromBloomFilters(t *testing.T) {
 			run(t, r.Root, "commit-graph", "write", "--reachable", "--changed-paths", "--split=no-merge")
 		}
 	}
+	return r, rnd
+}
+
+// TestScanFromBloomFilters: the release scan lists its commits from the
+// commit-graph (and git log for those newer than it) and finds exactly
+// the changes it finds with git log alone (core.commitGraph=false), from
+// every commit of main's line, whole and down to a stop before, inside
+// or after the commit-graph's part, and off the line.
+func TestScanFromBloomFilters(t *testing.T) {
+	r, _ := bloomHistory(t)
+	line := strings.Fields(run(t, r.Root, "rev-list", "--first-parent", "main"))
+	side := strings.Fields(run(t, r.Root, "rev-list", "main", "--not", "--first-parent", "main"))
+	type scan struct{ tip, stop string }
+	var scans []scan
+	for i, tip := range line {
+		if i%5 != 0 && i != 1 {
+			continue // every fifth commit, and the newest two
+		}
+		scans = append(scans, scan{tip, ""})
+		for _, j := range []int{i + 1, i + 5, i + 20, len(line) - 1} {
+			if j < len(line) {
+				scans = append(scans, scan{tip, line[j]})
+			}
+		}
+		if len(side) > 0 {
+			scans = append(scans, scan{tip, side[i%len(side)]})
+		}
+	}
+	results := func() []string {
+		var out []string
+		for _, sc := range scans {
+			stop := plumbing.ZeroHash
+			if sc.stop != "" {
+				stop = plumbing.NewHash(sc.stop)
+			}
+			got, res := scanChanges(t, r, plumbing.NewHash(sc.tip), stop)
+			out = append(out, fmt.Sprintf("%s..%s reached %v: %s", sc.tip[:7], sc.stop, res.Reached, strings.Join(got, ", ")))
+		}
+		return out
+	}
+	if g := r.openCommitGraph(context.Background()); g == nil || len(g.layers) != 2 {
+		t.Fatal("want a commit-graph of two layers")
+	}
+	withGraph := results()
+	t.Setenv("GIT_CONFIG_COUNT", "1")
+	t.Setenv("GIT_CONFIG_KEY_0", "core.commitGraph")
+	t.Setenv("GIT_CONFIG_VALUE_0", "false")
+	var err error
+	if r, err = Open(r.Root); err != nil {
+		t.Fatal(err)
+	}
+	if r.openCommitGraph(context.Background()) != nil {
+		t.Fatal("core.commitGraph=false: the commit-graph is still read")
+	}
+	for i, want := range results() {
+		if withGraph[i] != want {
+			t.Fatalf("scan %d differs:\n with the commit-graph %s\n with git log alone   %s", i, withGraph[i], want)
+		}
+	}
+}
+
+// TestCommitGraphWrittenLater: a commit-graph written while a Repo is
+// open (by git, or by another process) is read from then on.
+func TestCommitGraphWrittenLater(t *testing.T) {
+	r, _ := graphRepo(t)
+	ctx := context.Background()
+	if r.openCommitGraph(ctx) != nil {
+		t.Fatal("a commit-graph before one was written")
+	}
+	run(t, r.Root, "commit-graph", "write", "--reachable", "--changed-paths")
+	g := r.openCommitGraph(ctx)
+	if g == nil {
+		t.Fatal("the commit-graph written is not read")
+	}
+	if r.openCommitGraph(ctx) != g {
+		t.Error("the same commit-graph was mapped again")
+	}
+}
+
+// TestTouchingFromBloomFilters: the commits of the first-parent line that
+// change policies/ (or a deeper directory), read from the commit-graph's
+// Bloom filters and checked against the trees, are git rev-list's: with
+// changes on main and on merged branches, a commit changing more paths
+// than git puts in a filter, a split commit-graph and commits newer than
+// it.
+func TestTouchingFromBloomFilters(t *testing.T) {
+	r, rnd := bloomHistory(t)
 	ctx := context.Background()
 	tips := strings.Fields(run(t, r.Root, "rev-list", "--all"))
 	tips = slices.DeleteFunc(tips, func(string) bool { return rnd.IntN(3) > 0 })

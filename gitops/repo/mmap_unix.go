@@ -5,6 +5,7 @@ package repo
 import (
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,3 +37,12 @@ func mapFile(name string) (*mappedFile, error) {
 }
 
 func (m *mappedFile) Close() error { return unix.Munmap(m.data) }
+
+// fileID is fi's device and inode: a file replaced by another has
+// another.
+func fileID(fi os.FileInfo) [2]uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return [2]uint64{uint64(st.Dev), uint64(st.Ino)}
+	}
+	return [2]uint64{}
+}

@@ -65,9 +65,10 @@ type Repo struct {
 
 	// graph is the commit-graph mapped, once graphRead
 	// (openCommitGraph).
-	graphMu   sync.Mutex
-	graph     *commitGraph
-	graphRead bool
+	graphMu        sync.Mutex
+	graph          *commitGraph
+	graphRead      bool
+	graphStampRead string
 
 	// graphOff caches core.commitGraph=false (commitGraphOff).
 	graphOffOnce sync.Once
