@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/modelgit/modelgit/gitops"
@@ -278,6 +279,14 @@ func TestWhichWithCache(t *testing.T) {
 	if b, _ := os.ReadFile(regs); !json.Valid(b) {
 		t.Errorf("a damaged registrations file was not written anew: %s", b)
 	}
+	// A named pipe there is not opened (which would wait for a writer).
+	if err := os.Remove(regs); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(regs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "registrations a named pipe", answers(), cold)
 	eventsJSON(t, reg) // the cache, at the tip
 	same(t, "cache at the tip", answers(), cold)
 

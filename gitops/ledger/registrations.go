@@ -65,16 +65,18 @@ func (r *Ledger) KnownRegistrations(ctx context.Context) map[string]plumbing.Has
 }
 
 func readRegistrations(file string) (*registrationsRecord, error) {
+	// Checked before it is opened: opening a named pipe would wait for a
+	// writer.
+	if fi, err := os.Lstat(file); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file")
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxRegistrationsFile+1))
 	if err != nil {
 		return nil, err
