@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/audit"
@@ -374,5 +375,46 @@ func TestAuditTwoBranches(t *testing.T) {
 	if !slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "D1" }) ||
 		!slices.ContainsFunc(want, func(e ledger.AuditEvent) bool { return s.label(e.Commit) == "P3" }) {
 		t.Fatal("the scenario lacks main's D1 or prod's P3")
+	}
+}
+
+// TestAuditStateNotRegular: named pipes in place of the audit cache and
+// of the record of followed tips are not opened (which would wait for a
+// writer): the audit answers as without them, and writes both anew.
+func TestAuditStateNotRegular(t *testing.T) {
+	s := buildScenario(t)
+	reg, err := gitops.Open(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := eventsJSON(t, reg)
+	followed := filepath.Join(s.dir, ".git", filepath.FromSlash(ledger.FollowedFile))
+	for _, f := range []string{auditCacheFile(s), followed} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Mkfifo(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := audit.Audit(ctx, reg, audit.AuditOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the audit waits on a named pipe")
+	}
+	got, _ := eventsJSON(t, reg)
+	same(t, "named pipes in place of the audit's state", got, want)
+	for _, f := range []string{auditCacheFile(s), followed} {
+		if fi, err := os.Lstat(f); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s not written anew as a regular file: %v", f, err)
+		}
 	}
 }

@@ -60,6 +60,9 @@ func emptyCacheFile() *cacheFile {
 // the chunks are read from the file it opened, even after another
 // process replaced the file.
 func openAuditCache(name string) *cacheFile {
+	if regularFile(name) != nil {
+		return emptyCacheFile()
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return emptyCacheFile()

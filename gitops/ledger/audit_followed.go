@@ -50,9 +50,14 @@ func (r *Ledger) CheckFollowed(ctx context.Context, branch string, tip plumbing.
 	}
 	file := filepath.Join(dir, filepath.FromSlash(FollowedFile))
 	st := followedState{Tips: map[string]string{}}
-	data, err := os.ReadFile(file)
+	var data []byte
+	if err = regularFile(file); err == nil {
+		data, err = os.ReadFile(file)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, errNotRegular):
+		r.Log().Warningf("%v; starting a new record", err)
 	case err != nil:
 		return nil, fmt.Errorf("reading %q: %w", file, err)
 	default:

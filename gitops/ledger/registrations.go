@@ -64,13 +64,26 @@ func (r *Ledger) KnownRegistrations(ctx context.Context) map[string]plumbing.Has
 	return out
 }
 
+// regularFile checks, before a file of .git/modelgit is opened, that it
+// is a regular file: opening a named pipe would wait for a writer, and
+// what is not a regular file is no record of ours (it is replaced when
+// written).
+func regularFile(name string) error {
+	fi, err := os.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: %w", name, errNotRegular)
+	}
+	return nil
+}
+
+var errNotRegular = errors.New("not a regular file")
+
 func readRegistrations(file string) (*registrationsRecord, error) {
-	// Checked before it is opened: opening a named pipe would wait for a
-	// writer.
-	if fi, err := os.Lstat(file); err != nil {
+	if err := regularFile(file); err != nil {
 		return nil, err
-	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
 	}
 	f, err := os.Open(file)
 	if err != nil {
