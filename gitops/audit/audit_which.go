@@ -451,12 +451,16 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 
 // versionChains fills in each version's manifest chain as committed at at,
 // and the commit that registered it (on the first-parent history from at).
-// It reads clock only through methods safe for concurrent use.
+// It runs beside the walk, which sets each model's LastChange and each
+// version's IntroducedBy and Since meanwhile: it reads and writes only
+// other fields (never a whole WhichModel or ServingVersion), and reads
+// clock only through methods safe for concurrent use.
 func (r *repository) versionChains(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, res *WhichResult) error {
 	var paths []string
-	for _, m := range res.Models {
-		for _, v := range m.Versions {
-			paths = append(paths, manifests.VersionFile(m.Model, v.Version.String()))
+	for mi := range res.Models {
+		m := &res.Models[mi]
+		for vi := range m.Versions {
+			paths = append(paths, manifests.VersionFile(m.Model, m.Versions[vi].Version.String()))
 		}
 	}
 	if len(paths) == 0 {
