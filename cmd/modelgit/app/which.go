@@ -43,7 +43,11 @@ branch (for a pull request, its merge), never before a commit's parent's:
 a commit made on a clock that was behind takes its parent's time, and is
 marked "clock skew". A release file that does not parse changes nothing:
 the versions Flux last applied are shown, serving since they started. --at takes RFC 3339, a date, or a
-relative time ("2h ago"); the default is now.`,
+relative time ("2h ago"); the default is now.
+
+It reads the audit cache when an audit wrote one, and keeps the commits
+that registered the manifests it looked up in .git/modelgit/registrations;
+deleting either changes no answer, only how long it takes.`,
 		Example: `  modelgit which --env production --at 2026-03-03T14:02:00Z
   modelgit which --env production --at "3 days ago" --model fraud-detector -o json`,
 		Args: cmdutil.NoArgs,
