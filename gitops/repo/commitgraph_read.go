@@ -168,53 +168,81 @@ func (g *commitGraph) at(pos uint32) (*graphLayer, uint32, bool) {
 	return nil, 0, false
 }
 
-// commit reads what a first-parent walk needs of the commit at pos: its
-// id, first parent's position (ok false: none), committer time and
-// generation number (0 when the file has none).
-func (g *commitGraph) commit(pos uint32) (id plumbing.Hash, parent uint32, hasParent bool, t time.Time, gen uint32, ok bool) {
-	l, i, ok := g.at(pos)
-	if !ok {
-		return id, 0, false, t, 0, false
-	}
-	copy(id[:], l.oidl[i*graphHashLen:])
-	d := l.cdat[i*graphCDATSize+graphHashLen:]
-	parent = binary.BigEndian.Uint32(d[0:4])
-	genTime := binary.BigEndian.Uint64(d[8:16])
-	t = time.Unix(int64(genTime&(1<<graphTimeBits-1)), 0).UTC()
-	return id, parent, parent != graphNoParent, t, uint32(genTime >> graphTimeBits), true
+// total is the number of commits the commit-graph holds.
+func (g *commitGraph) total() uint32 {
+	top := g.layers[len(g.layers)-1]
+	return top.base + top.n
 }
 
-// node is the commit at pos as the release scan lists it: id, root tree,
-// committer time and parents. ok is false when the commit-graph cannot
-// say (an octopus merge, whose further parents are in a chunk not read
-// here, or a damaged file).
-func (g *commitGraph) node(pos uint32) (nd *scanNode, ok bool) {
-	l, i, ok := g.at(pos)
-	if !ok {
-		return nil, false
+// The fields of the commit at index i of a layer: its id; its root tree;
+// its parents' positions (graphNoParent: none; parent2 with graphOctopus
+// set: more than two, in a chunk not read here); its committer time and
+// generation number (0 when the file has none).
+func (l *graphLayer) id(i uint32) (h plumbing.Hash) {
+	copy(h[:], l.oidl[i*graphHashLen:])
+	return h
+}
+
+func (l *graphLayer) tree(i uint32) (h plumbing.Hash) {
+	copy(h[:], l.cdat[i*graphCDATSize:])
+	return h
+}
+
+func (l *graphLayer) parents(i uint32) (parent1, parent2 uint32) {
+	d := l.cdat[i*graphCDATSize+graphHashLen:]
+	return binary.BigEndian.Uint32(d[0:4]), binary.BigEndian.Uint32(d[4:8])
+}
+
+func (l *graphLayer) timeGen(i uint32) (t int64, gen uint32) {
+	v := binary.BigEndian.Uint64(l.cdat[i*graphCDATSize+graphHashLen+8:])
+	return int64(v & (1<<graphTimeBits - 1)), uint32(v >> graphTimeBits)
+}
+
+// walk calls fn with each commit of the first-parent line from pos (its
+// layer and index there), newest first, until fn returns false or the
+// first commit has been called. False when the commit-graph cannot say: a
+// first parent out of the file, or a line longer than the commits it
+// holds (a damaged file's loop).
+func (g *commitGraph) walk(pos uint32, fn func(l *graphLayer, i uint32) bool) bool {
+	total := g.total()
+	for n := uint32(0); ; n++ {
+		l, i, ok := g.at(pos)
+		if !ok || n >= total {
+			return false
+		}
+		if !fn(l, i) {
+			return true
+		}
+		parent1, _ := l.parents(i)
+		if parent1 == graphNoParent {
+			return true
+		}
+		pos = parent1
 	}
-	nd = &scanNode{}
-	copy(nd.hash[:], l.oidl[i*graphHashLen:])
-	d := l.cdat[i*graphCDATSize:]
-	copy(nd.tree[:], d[:graphHashLen])
-	d = d[graphHashLen:]
-	nd.time = time.Unix(int64(binary.BigEndian.Uint64(d[8:16])&(1<<graphTimeBits-1)), 0)
-	for _, p := range []uint32{binary.BigEndian.Uint32(d[0:4]), binary.BigEndian.Uint32(d[4:8])} {
+}
+
+// node is the commit at index i of layer l as the release scan lists it;
+// ok is false when the commit-graph cannot say (an octopus merge, or a
+// parent out of the file).
+func (g *commitGraph) node(l *graphLayer, i uint32) (gn graphNode, ok bool) {
+	gn = graphNode{hash: l.id(i), tree: l.tree(i)}
+	gn.time, _ = l.timeGen(i)
+	parent1, parent2 := l.parents(i)
+	for _, p := range []uint32{parent1, parent2} {
 		if p == graphNoParent {
 			break
 		}
 		if p&graphOctopus != 0 {
-			return nil, false
+			return gn, false
 		}
 		pl, pi, ok := g.at(p)
 		if !ok {
-			return nil, false
+			return gn, false
 		}
-		var h plumbing.Hash
-		copy(h[:], pl.oidl[pi*graphHashLen:])
-		nd.parents = append(nd.parents, h)
+		gn.parent[gn.parents] = pl.id(pi)
+		gn.parents++
 	}
-	return nd, true
+	return gn, true
 }
 
 // scanNodes lists, as the release scan's path-limited log would, the
@@ -232,29 +260,24 @@ func (g *commitGraph) scanNodes(from, stop plumbing.Hash, path string) (nodes []
 	if !ok {
 		return nil, false
 	}
-	limit := int(g.layers[len(g.layers)-1].base + g.layers[len(g.layers)-1].n)
-	for n := 0; ; n++ {
-		if n > limit {
-			return nil, false // a cycle: a damaged file
-		}
-		nd, ok := g.node(pos)
-		if !ok {
-			return nil, false
-		}
-		if nd.hash == stop && !stop.IsZero() {
-			return nodes, true
-		}
-		if len(nd.parents) == 0 || g.mayChange(pos, keys) {
-			gn := graphNode{hash: nd.hash, tree: nd.tree, time: nd.time.Unix(), parents: uint8(len(nd.parents))}
-			copy(gn.parent[:], nd.parents)
+	failed := false
+	ok = g.walk(pos, func(l *graphLayer, i uint32) bool {
+		gn, ok := g.node(l, i)
+		switch {
+		case !ok:
+			failed = true
+			return false
+		case gn.hash == stop && !stop.IsZero():
+			return false
+		case gn.parents == 0 || g.mayChange(l.base+i, keys):
 			nodes = append(nodes, gn)
 		}
-		if len(nd.parents) == 0 {
-			return nodes, true
-		}
-		l, i, _ := g.at(pos)
-		pos = binary.BigEndian.Uint32(l.cdat[i*graphCDATSize+graphHashLen:])
+		return true
+	})
+	if !ok || failed {
+		return nil, false
 	}
+	return nodes, true
 }
 
 // graphNode is a scanNode as compact as the scan's list of them can be
@@ -391,32 +414,23 @@ func (g *commitGraph) line(h, stop plumbing.Hash) (list []FPTime, reached, ok bo
 	if !ok {
 		return nil, false, false
 	}
-	id, parent, hasParent, t, gen, ok := g.commit(pos)
+	// The line is no longer than h's generation number (its longest path
+	// to a root, plus one) when the file has one.
+	l, i, _ := g.at(pos)
+	if _, gen := l.timeGen(i); gen > 0 && gen <= g.total() {
+		list = make([]FPTime, 0, gen)
+	}
+	ok = g.walk(pos, func(l *graphLayer, i uint32) bool {
+		id := l.id(i)
+		t, _ := l.timeGen(i)
+		list = append(list, FPTime{Hash: id, Time: time.Unix(t, 0).UTC()})
+		reached = id == stop && !stop.IsZero()
+		return !reached
+	})
 	if !ok {
 		return nil, false, false
 	}
-	// A first-parent line holds each commit once: a longer walk is a
-	// damaged file's cycle. It is no longer than h's generation number
-	// (its longest path to a root, plus one) when the file has one.
-	limit := int(g.layers[len(g.layers)-1].base + g.layers[len(g.layers)-1].n)
-	if gen > 0 && int(gen) <= limit {
-		list = make([]FPTime, 0, gen)
-	}
-	for {
-		list = append(list, FPTime{Hash: id, Time: t})
-		if id == stop && !stop.IsZero() {
-			return list, true, true
-		}
-		if !hasParent {
-			return list, false, true
-		}
-		if len(list) >= limit {
-			return nil, false, false
-		}
-		if id, parent, hasParent, t, _, ok = g.commit(parent); !ok {
-			return nil, false, false
-		}
-	}
+	return list, reached, true
 }
 
 // The changed-path Bloom filters (git's bloom.c): each first-parent
