@@ -1,15 +1,14 @@
 package repo
 
-// The release scan walks the first-parent history path-limited (`git log
-// --first-parent -- environments/`), so that only the commits that change
-// a release file are read. What makes such a walk cheap is git's
-// commit-graph with changed-path Bloom filters: for each commit, a filter
-// of the paths it changes against its first parent, which answers "not
-// this path" without reading a tree. git writes it with `git commit-graph
-// write --reachable --changed-paths` (what `git maintenance` runs), and
-// nothing else writes or reads it: go-git can neither write nor read the
-// commit-graph's Bloom filters (BIDX/BDAT chunks), so this shells out to
-// git, as the scan does.
+// The release scan walks the first-parent history path-limited, so that
+// only the commits that change a release file are read. What makes such
+// a walk cheap is git's commit-graph with changed-path Bloom filters: for
+// each commit, a filter of the paths it changes against its first parent,
+// which answers "not this path" without reading a tree. git writes it with
+// `git commit-graph write --reachable --changed-paths` (what `git
+// maintenance` runs); go-git cannot write the Bloom filters (BIDX/BDAT
+// chunks), so writing shells out to git. Reading it is
+// commitgraph_read.go's.
 //
 // When: a scan of at least ChangedPathsMin first-parent commits (an audit
 // with no cache, a `which` on a long history) writes the commit-graph
@@ -23,12 +22,9 @@ package repo
 // it, only slower, and the caller says so in one line.
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,35 +78,28 @@ func (r *Repo) HasChangedPaths(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// graphHasBloom reads a commit-graph file's chunk table (git's
-// Documentation/gitformat-commit-graph.txt): "CGPH", version, hash
-// version, chunk count, base count, then (count+1) × (4-byte id, 8-byte
-// offset). The Bloom filters are the BIDX and BDAT chunks.
+// graphHasBloom reads a commit-graph file as the walks do
+// (parseGraphLayer) and says whether it holds usable changed-path Bloom
+// filters (its BIDX and BDAT chunks). A file that does not parse is
+// errNotGraph, which writing a new one replaces.
 func graphHasBloom(file string) (bool, error) {
-	f, err := os.Open(file)
-	if err != nil {
+	if _, err := os.Stat(file); err != nil {
 		return false, err
 	}
-	defer f.Close()
-	head := make([]byte, 8)
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head[:4], []byte("CGPH")) {
-		return false, fmt.Errorf("%s: not a commit-graph file", file)
+	m, err := mapFile(file)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w: %v", file, errNotGraph, err)
 	}
-	table := make([]byte, 12*(int(head[6])+1))
-	if _, err := io.ReadFull(f, table); err != nil {
-		return false, fmt.Errorf("%s: reading the chunk table: %w", file, err)
+	defer m.Close()
+	l, err := parseGraphLayer(m.data, 0)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w: %v", file, errNotGraph, err)
 	}
-	var idx, dat bool
-	for i := 0; i+12 <= len(table); i += 12 {
-		switch string(table[i : i+4]) {
-		case "BIDX":
-			idx = binary.BigEndian.Uint64(table[i+4:i+12]) > 0
-		case "BDAT":
-			dat = true
-		}
-	}
-	return idx && dat, nil
+	return l.bidx != nil, nil
 }
+
+// errNotGraph is a damaged commit-graph file.
+var errNotGraph = errors.New("not a commit-graph file")
 
 // commitGraphOff reports whether core.commitGraph is false: git reads no
 // commit-graph, so writing one would be wasted, and reading one here would
@@ -151,6 +140,4 @@ func (r *Repo) EnsureChangedPaths(ctx context.Context, commits int) (bool, error
 
 // isNotGraph says whether err is a damaged commit-graph file, which
 // writing a new one replaces.
-func isNotGraph(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "not a commit-graph file") || strings.Contains(err.Error(), "reading the chunk table"))
-}
+func isNotGraph(err error) bool { return errors.Is(err, errNotGraph) }
