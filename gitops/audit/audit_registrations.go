@@ -65,13 +65,22 @@ func (r *repository) registrations(ctx context.Context, clock *ledger.Clock, lin
 // look-ups instead of log2(len(chain)), fifteen on 30,000 commits. A
 // wrong hint (a hand-written registeredAt, a skewed clock) costs only
 // more look-ups: every bound is one git answered, never the hint itself.
+//
+// With the commit-graph's changed-path filters, each answer also moves a
+// bound to the nearest commit that may change the path (addedSearch.narrow):
+// the commits between leave it as it is. The registration is then most
+// often bracketed by the next look-up: two in all.
 func (r *repository) searchAdded(ctx context.Context, chain []plumbing.Hash, paths []string, hints map[string]int) (map[string]int, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
+	filter := r.Repo().LineFilter(ctx, chain)
 	var all, open []*addedSearch
 	for _, p := range paths {
 		s := &addedSearch{path: p, lo: 0, hi: len(chain)}
+		if filter != nil {
+			s.mayChange = func(i int) bool { return filter.MayChange(i, p) }
+		}
 		if k, ok := hints[p]; ok && k > 0 && k < len(chain) {
 			s.probe, s.widen = k, 0
 		} else {
@@ -122,6 +131,11 @@ type addedSearch struct {
 	// hint's own answer.
 	probe, widen int
 	bisecting    bool
+	// mayChange, when set, says whether chain[i] may change the path
+	// relative to its first parent, chain[i+1]; false proves it does not.
+	// guesses counts the probes narrow chose.
+	mayChange func(i int) bool
+	guesses   int
 }
 
 // answer takes whether the path exists at chain[probe] and sets the next
@@ -131,6 +145,9 @@ func (s *addedSearch) answer(exists bool) {
 		s.lo = s.probe
 	} else {
 		s.hi = s.probe
+	}
+	if s.done() || s.narrow(exists) {
+		return
 	}
 	switch {
 	case s.bisecting:
@@ -155,6 +172,67 @@ func (s *addedSearch) answer(exists bool) {
 	if s.probe == s.lo || s.probe == s.hi {
 		s.bisect()
 	}
+}
+
+// maxNarrow bounds the filters narrow reads for one answer: past it, the
+// search widens or bisects as it would without them.
+const maxNarrow = 8192
+
+// maxGuesses bounds the look-ups at the commits narrow finds: each one
+// that is not the registration (a filter's false positive) costs one, so
+// after these the search widens or bisects, narrowing only its bounds.
+const maxGuesses = 2
+
+// narrow moves the bound just set to the nearest commit that may change
+// the path, by the filters, and asks there next. The path exists at
+// chain[lo], and every commit from lo on that leaves it alone has it too;
+// it is absent at chain[hi], and every newer commit down from hi that
+// leaves it alone lacks it too. The commit found is most often the
+// registration itself. False when there are no filters, none of maxNarrow
+// commits may change the path (the bound has moved past those), or
+// maxGuesses were wrong: the search then widens or bisects from the
+// bounds.
+func (s *addedSearch) narrow(exists bool) bool {
+	if s.mayChange == nil {
+		return false
+	}
+	found := false
+	if exists {
+		for j := s.lo; j < s.hi; j++ {
+			if j == s.hi-1 || s.mayChange(j) {
+				s.lo, found = j, true // done when j is hi-1: it changes the path
+				break
+			}
+			if j-s.lo == maxNarrow {
+				s.lo = j + 1
+				break
+			}
+		}
+	} else {
+		for j := s.hi - 1; j >= s.lo; j-- {
+			if j == s.lo || s.mayChange(j) {
+				s.hi, found = j+1, true // done when j is lo: it changes the path
+				break
+			}
+			if s.hi-1-j == maxNarrow {
+				s.hi = j
+				break
+			}
+		}
+	}
+	if s.done() {
+		return true
+	}
+	if !found || s.guesses == maxGuesses {
+		return false
+	}
+	s.guesses++
+	if exists {
+		s.probe = s.lo + 1
+	} else {
+		s.probe = s.hi - 1
+	}
+	return true
 }
 
 // bisect asks the middle of the bracket from now on.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -42,3 +43,60 @@ func TestAddedSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestAddedSearchFiltered: with changed-path filters the search finds the
+// registration whatever the filters' false positives, and with filters
+// that have none it asks twice, whatever the hint. A filter never misses
+// the registration (it changes the path); it may name any other commit.
+func TestAddedSearchFiltered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 3, 7, 64, 1000, 3 * maxNarrow} {
+		for _, fp := range []float64{0, 0.01, 0.3, 1} {
+			regs := []int{0, n / 2, n - 1}
+			if n <= 64 {
+				regs = regs[:0]
+				for reg := range n {
+					regs = append(regs, reg)
+				}
+			}
+			for _, reg := range regs {
+				maybe := make([]bool, n)
+				for i := range maybe {
+					maybe[i] = i == reg || rng.Float64() < fp
+				}
+				for _, hint := range []int{-1, 0, 1, reg - 1, reg, reg + 1, reg + 2, reg + 40, n - 1, n} {
+					s := &addedSearch{lo: 0, hi: n, mayChange: func(i int) bool {
+						if i < 0 || i >= n {
+							t.Fatalf("filter asked for commit %d of %d", i, n)
+						}
+						return maybe[i]
+					}}
+					if hint > 0 && hint < n {
+						s.probe = hint
+					} else {
+						s.bisect()
+					}
+					asked := 0
+					for !s.done() {
+						if s.probe <= s.lo && asked > 0 || s.probe >= s.hi {
+							t.Fatalf("n %d, fp %v, registration %d, hint %d: probe %d outside (%d, %d)", n, fp, reg, hint, s.probe, s.lo, s.hi)
+						}
+						asked++
+						if asked > 2*bits.Len(uint(n))+2+maxGuesses {
+							t.Fatalf("n %d, fp %v, registration %d, hint %d: %d look-ups", n, fp, reg, hint, asked)
+						}
+						s.answer(s.probe <= reg)
+					}
+					if s.lo != reg {
+						t.Fatalf("n %d, fp %v, registration %d, hint %d: found %d", n, fp, reg, hint, s.lo)
+					}
+					if fp == 0 && asked > 2 && (hint > 0 && hint < n && abs(hint-reg) <= maxNarrow || n <= maxNarrow) {
+						t.Fatalf("n %d, exact filters, registration %d, hint %d: %d look-ups, want at most 2", n, reg, hint, asked)
+					}
+				}
+			}
+		}
+	}
+}
+
+func abs(x int) int { return max(x, -x) }

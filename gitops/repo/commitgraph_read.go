@@ -225,7 +225,7 @@ func (g *commitGraph) walk(pos uint32, fn func(l *graphLayer, i uint32) bool) bo
 // ok is false when the commit-graph cannot say (an octopus merge, or a
 // parent out of the file).
 func (g *commitGraph) node(l *graphLayer, i uint32) (gn graphNode, ok bool) {
-	gn = graphNode{hash: l.id(i), tree: l.tree(i)}
+	gn = graphNode{hash: l.id(i), tree: l.tree(i), pos: l.base + i}
 	gn.time, _ = l.timeGen(i)
 	parent1, parent2 := l.parents(i)
 	for _, p := range []uint32{parent1, parent2} {
@@ -286,6 +286,7 @@ type graphNode struct {
 	hash, tree plumbing.Hash
 	time       int64
 	parent     [2]plumbing.Hash
+	pos        uint32 // in the commit-graph
 	parents    uint8
 }
 
@@ -583,7 +584,8 @@ func murmur3(data []byte, seed uint32) uint32 {
 // first) whose filter may hold dir (and those the commit-graph does not
 // hold) are checked by reading dir's tree id at them and at their first
 // parent. ok is false when the commit-graph cannot answer: no filters,
-// different settings across layers, or a path without a key.
+// different settings across layers, a path without a key, or a line that
+// is not the graph's.
 func (r *Repo) touchingFromGraph(ctx context.Context, line []FPTime, dir string) (set map[plumbing.Hash]bool, ok bool, err error) {
 	g := r.openCommitGraph(ctx)
 	if g == nil {
@@ -593,9 +595,13 @@ func (r *Repo) touchingFromGraph(ctx context.Context, line []FPTime, dir string)
 	if !ok {
 		return nil, false, nil
 	}
+	pos, ok := g.linePositions(len(line), func(i int) plumbing.Hash { return line[i].Hash })
+	if !ok {
+		return nil, false, nil
+	}
 	var maybe []int
-	for i, ft := range line {
-		if pos, ok := g.find(ft.Hash); !ok || g.mayChange(pos, keys) {
+	for i, p := range pos {
+		if p == noPos || g.mayChange(p, keys) {
 			maybe = append(maybe, i)
 		}
 	}
