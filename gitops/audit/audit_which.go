@@ -366,24 +366,42 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip plumbing
 func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, opts WhichOptions, byModel map[string]*whichPending) error {
 	s := ledger.NewEventScanner(ctx, r.Repo(), t)
 	met := map[*ledger.AuditEvent]*repo.FPCommit{}
-	_, err := r.Repo().ScanReleases(ctx, at, plumbing.ZeroHash, []string{opts.Env}, opts.Model, true, func(c *repo.FPCommit) error {
+	// The scan skips, once few models are left, the commits that leave
+	// their release files alone: the changes it hands over are then exact
+	// for those only, the ones this walk reads.
+	open := &repo.OpenPaths{}
+	openPaths := func() []string {
+		var ps []string
+		for m, p := range byModel {
+			if !p.walk.Done() {
+				ps = append(ps, manifests.ReleaseFile(opts.Env, m))
+			}
+		}
+		return ps
+	}
+	open.Set(openPaths())
+	left := len(byModel)
+	err := r.Repo().ScanReleasesBack(ctx, at, []string{opts.Env}, opts.Model, open, func(c *repo.FPCommit) error {
 		for _, ch := range c.Changes {
+			env, model, ok := ledger.SplitReleasePath(ch.Path)
+			p := byModel[model]
+			if !ok || p == nil || env != opts.Env || p.walk.Done() {
+				continue // and never again asked about
+			}
 			// Parse both sides now: a blob is fetched once, by the first
 			// commit that names it, and this commit's objects are not kept.
 			from := s.Release(ch.Path, ch.Old, c.Objects)
 			to := s.Release(ch.Path, ch.New, c.Objects)
-			env, model, ok := ledger.SplitReleasePath(ch.Path)
-			p := byModel[model]
-			if !ok || p == nil || env != opts.Env || p.walk.Done() {
-				continue
-			}
 			ev := &ledger.AuditEvent{Time: c.Time, Environment: env, Model: model, Commit: c.Hash.String(), From: from, To: to}
 			clock.Date(ev)
 			met[ev] = c
 			p.walk.Add(ev)
 		}
-		if allDone(byModel) {
+		if ps := openPaths(); len(ps) == 0 {
 			return repo.ErrStopScan
+		} else if len(ps) < left {
+			left = len(ps)
+			open.Set(ps)
 		}
 		return nil
 	})

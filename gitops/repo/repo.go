@@ -74,6 +74,11 @@ type Repo struct {
 	graphOffOnce sync.Once
 	graphOff     bool
 
+	// readers are the cat-file processes rounds of reads share
+	// (readers.go), made once.
+	readersOnce sync.Once
+	readers     *readerPool
+
 	// scanHold is the generation of the release blobs a scan holds
 	// (heldBlobs); zero: heldGeneration. Tests lower it (SetScanHold).
 	scanHold int

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -71,8 +72,50 @@ type scanItem struct {
 // lite, only the release blobs are read, not the commits. Returning
 // ErrStopScan from fn ends the scan early without error.
 func (r *Repo) ScanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (reached bool, err error) {
-	res, err := r.scanReleases(ctx, tip, stop, envs, model, lite, false, nil, fn)
+	res, err := r.scanReleases(ctx, tip, stop, envs, model, scanOpts{lite: lite}, nil, fn)
 	return res.Reached, err
+}
+
+// ScanReleasesBack is ScanReleases with lite, from tip to the first
+// commit, for a caller that most often ends it early (ErrStopScan): the
+// scan reads ahead of fn by at most scanAhead commits, where a scan to
+// the end reads as far ahead as git answers. `which` walking back from a
+// moment stopped after 1,300 commits of 62,000 while the stages had read
+// the trees of 3,200.
+//
+// open, when not nil, holds the release files the caller still asks
+// about; it may only shrink (OpenPaths.Set). Once few are left, a commit
+// that the commit-graph's filters prove leaves all of them alone is not
+// read: the changes handed over are then exact for the open files only,
+// and a change to another may come with a newer commit than made it.
+func (r *Repo) ScanReleasesBack(ctx context.Context, tip plumbing.Hash, envs []string, model string, open *OpenPaths, fn func(*FPCommit) error) error {
+	_, err := r.scanReleases(ctx, tip, plumbing.ZeroHash, envs, model, scanOpts{lite: true, ahead: scanAhead, open: open}, nil, fn)
+	return err
+}
+
+// OpenPaths are the release files a ScanReleasesBack is still asked
+// about, safe to set while the scan reads them.
+type OpenPaths struct{ paths atomic.Pointer[[]string] }
+
+// Set says that only paths are asked about from now on: a subset of
+// those set before.
+func (o *OpenPaths) Set(paths []string) { o.paths.Store(&paths) }
+
+// maxOpenChecks is how many open paths a scan checks against each
+// commit's filter: with more, nearly every commit touches one.
+const maxOpenChecks = 64
+
+// scanAhead is how many commits a scan that most often ends early lists
+// ahead of the one its caller was last handed.
+const scanAhead = 256
+
+// scanOpts are how a scan runs: lite reads no commits (ScanReleases),
+// list lists the first-parent line (ScanReleasesTimed), ahead bounds
+// how far the stages read ahead of the caller (0: unbounded).
+type scanOpts struct {
+	lite, list bool
+	ahead      int
+	open       *OpenPaths
 }
 
 // ScanResult is what a release scan found besides the commits it handed
@@ -91,12 +134,14 @@ type ScanResult struct {
 		Written bool
 		Err     error
 	}
+	// admitted counts the commits a bounded scan listed.
+	admitted int
 }
 
 // ScanReleasesTimed is ScanReleases, also returning the first-parent
 // commits of tip down to stop with their committer times.
 func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, fn func(*FPCommit) error) (res ScanResult, err error) {
-	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, nil, fn)
+	return r.scanReleases(ctx, tip, stop, envs, model, scanOpts{lite: lite, list: true}, nil, fn)
 }
 
 // ScanReleasesListed is ScanReleasesTimed with listed called with the
@@ -106,7 +151,7 @@ func (r *Repo) ScanReleasesTimed(ctx context.Context, tip, stop plumbing.Hash, e
 // commits come, rather than hold them all until the scan ends. An error
 // from listed ends the scan with it.
 func (r *Repo) ScanReleasesListed(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite bool, listed func(ScanResult) error, fn func(*FPCommit) error) (res ScanResult, err error) {
-	return r.scanReleases(ctx, tip, stop, envs, model, lite, true, listed, fn)
+	return r.scanReleases(ctx, tip, stop, envs, model, scanOpts{lite: lite, list: true}, listed, fn)
 }
 
 // Brought lists the commits a merge with parents first and second brings
@@ -231,10 +276,10 @@ func (r *Repo) graphScan(ctx context.Context, tip, stop plumbing.Hash, p *scanPl
 // errStopped is run's word for a scan fn ended with ErrStopScan.
 var errStopped = errors.New("scan stopped")
 
-func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, lite, list bool, listed func(ScanResult) error, fn func(*FPCommit) error) (res ScanResult, err error) {
+func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs []string, model string, opts scanOpts, listed func(ScanResult) error, fn func(*FPCommit) error) (res ScanResult, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	plan, err := r.planScan(ctx, tip, stop, envs, model, list, &res)
+	plan, err := r.planScan(ctx, tip, stop, envs, model, opts.list, &res)
 	if err != nil {
 		return res, err
 	}
@@ -244,7 +289,10 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 			return res, err
 		}
 	}
-	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: lite, hold: r.scanHold, wantEnv: map[string]bool{}}
+	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: opts.lite, ahead: opts.ahead, hold: r.scanHold, wantEnv: map[string]bool{}}
+	if opts.open != nil && plan.graphNodes != nil {
+		s.open, s.graph, s.openKeys = opts.open, r.openCommitGraph(ctx), map[string][]bloomKey{}
+	}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
 	}
@@ -276,13 +324,18 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 		}
 	}()
 	for range 4 {
-		cf, err := startCatFile(ctx, r.Root)
+		// A bounded scan waits for its caller: git must then answer each
+		// question as it comes (no --buffer), and each stage sends its
+		// questions before it waits (fifo.popFlushing).
+		cf, err := startCatFile(ctx, r.Root, s.ahead == 0)
 		if err != nil {
 			return res, err
 		}
 		cfs = append(cfs, cf)
 	}
-	if err := s.run(logOut, plan.graphNodes, cfs, fn); errors.Is(err, errStopped) {
+	err = s.run(logOut, plan.graphNodes, cfs, fn)
+	res.admitted = s.admitted
+	if errors.Is(err, errStopped) {
 		return res, nil // the deferred cancel ends git log
 	} else if err != nil {
 		return res, err
@@ -301,7 +354,17 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 func (s *releaseScan) run(logOut io.Reader, graph []graphNode, cfs []*CatFile, fn func(*FPCommit) error) error {
 	s.cfRoot, s.cfEnv, s.cfSub, s.cfObj = cfs[0], cfs[1], cfs[2], cfs[3]
 	s.qRoot, s.qEnv, s.qSub, s.qObj = newFifo[*scanNode](), newFifo[*scanNode](), newFifo[*scanItem](), newFifo[*scanItem]()
-	s.closeQueues = sync.OnceFunc(func() { s.qRoot.close(); s.qEnv.close(); s.qSub.close(); s.qObj.close() })
+	s.flow = sync.NewCond(&s.flowMu)
+	s.closeQueues = sync.OnceFunc(func() {
+		s.qRoot.close()
+		s.qEnv.close()
+		s.qSub.close()
+		s.qObj.close()
+		s.flowMu.Lock()
+		s.flowClosed = true
+		s.flowMu.Unlock()
+		s.flow.Broadcast()
+	})
 	var wg sync.WaitGroup
 	wg.Go(func() { s.listCommits(logOut, graph) })
 	wg.Go(s.readRootTrees)
@@ -342,6 +405,23 @@ type releaseScan struct {
 	qSub, qObj                  *fifo[*scanItem]
 	closeQueues                 func()
 
+	// ahead, when not 0, bounds the commits listed and not yet handed
+	// over nor found to change nothing (inFlight): the first stage waits
+	// for room (admit), each later stage says when a commit leaves
+	// (leave).
+	ahead      int
+	flowMu     sync.Mutex
+	flow       *sync.Cond
+	inFlight   int
+	admitted   int // every commit listed, for the tests
+	flowClosed bool
+
+	// open, graph and openKeys, when set, let the first stage skip the
+	// commits that leave every open path alone (ScanReleasesBack).
+	open     *OpenPaths
+	graph    *commitGraph
+	openKeys map[string][]bloomKey
+
 	mu       sync.Mutex
 	firstErr error
 }
@@ -355,6 +435,60 @@ func (s *releaseScan) fail(err error) {
 	s.mu.Unlock()
 	s.cancel()
 	s.closeQueues()
+}
+
+// admit waits, in a bounded scan, until fewer than resume commits are in
+// flight when ahead are, having sent the questions asked so far (flush),
+// and counts one more; false once the scan has ended.
+func (s *releaseScan) admit(flush func()) bool {
+	if s.ahead == 0 {
+		s.admitted++
+		return s.ctx.Err() == nil
+	}
+	s.flowMu.Lock()
+	if s.inFlight >= s.ahead && !s.flowClosed {
+		s.flowMu.Unlock()
+		flush()
+		s.flowMu.Lock()
+		for s.inFlight >= s.resume() && !s.flowClosed {
+			s.flow.Wait()
+		}
+	}
+	s.inFlight++
+	s.admitted++
+	closed := s.flowClosed
+	s.flowMu.Unlock()
+	return !closed && s.ctx.Err() == nil
+}
+
+// resume is how few commits in flight let the first stage list again:
+// half of ahead, and never fewer than two, since the third stage holds a
+// commit until the next one comes (it diffs against it).
+func (s *releaseScan) resume() int { return max(s.ahead/2, 2) }
+
+// leave counts a commit out of flight: handed over, or found to change
+// no release file.
+func (s *releaseScan) leave() {
+	if s.ahead == 0 {
+		return
+	}
+	s.flowMu.Lock()
+	s.inFlight--
+	wake := s.inFlight < s.resume()
+	s.flowMu.Unlock()
+	if wake {
+		s.flow.Signal()
+	}
+}
+
+// flusher is what a stage of a bounded scan does before it waits for
+// work: send cf the questions it asked, which the next stage may be
+// waiting on. Nil in an unbounded scan, whose stages never wait for room.
+func (s *releaseScan) flusher(cf *CatFile) func() {
+	if s.ahead == 0 {
+		return nil
+	}
+	return func() { _ = cf.in.Flush() }
 }
 
 // ask queues a question for cf.
@@ -382,6 +516,12 @@ func (s *releaseScan) listCommits(logOut io.Reader, graph []graphNode) {
 	// stages after are given them only as fast as they take them.
 	flush := func() { _ = s.cfRoot.in.Flush() }
 	for i := range graph {
+		if !s.mayTouchOpen(&graph[i]) {
+			continue
+		}
+		if !s.admit(flush) {
+			return
+		}
 		nd := graph[i].scanNode()
 		ask(s.cfRoot, nd.tree)
 		if !s.qRoot.pushBelow(nd, maxListed, flush) || s.ctx.Err() != nil {
@@ -392,6 +532,47 @@ func (s *releaseScan) listCommits(logOut io.Reader, graph []graphNode) {
 		ask(s.cfRoot, s.stop.tree)
 		s.qRoot.push(s.stop)
 	}
+}
+
+// mayTouchOpen says whether gn may change one of the open paths: false
+// only when few are open and gn's filter proves it leaves each alone.
+// The first commit is always read (there is nothing older to diff
+// against).
+func (s *releaseScan) mayTouchOpen(gn *graphNode) bool {
+	if s.open == nil || gn.parents == 0 {
+		return true
+	}
+	open := s.open.paths.Load()
+	if open == nil || len(*open) > maxOpenChecks {
+		return true
+	}
+	for _, p := range *open {
+		keys, ok := s.openKeys[p]
+		if !ok {
+			if keys, ok = s.graph.keys(p); !ok {
+				keys = nil
+			}
+			s.openKeys[p] = keys
+		}
+		if keys == nil || s.graph.mayChange(gn.pos, keys) {
+			return true
+		}
+	}
+	return false
+}
+
+// keepOpen drops, once few paths are open, the changes to the others: a
+// skipped commit's changes to them would come with the next commit read,
+// and reading their blobs is what skipping saves.
+func (s *releaseScan) keepOpen(changes []RawChange) []RawChange {
+	if s.open == nil {
+		return changes
+	}
+	open := s.open.paths.Load()
+	if open == nil || len(*open) > maxOpenChecks {
+		return changes
+	}
+	return slices.DeleteFunc(changes, func(c RawChange) bool { return !slices.Contains(*open, c.Path) })
 }
 
 // maxListed bounds the commits listed from the commit-graph that wait for
@@ -408,6 +589,9 @@ func (s *releaseScan) listLog(logOut io.Reader) bool {
 			continue
 		}
 		secs, _ := strconv.ParseInt(f[2], 10, 64)
+		if !s.admit(func() { _ = s.cfRoot.in.Flush() }) {
+			return false
+		}
 		nd := &scanNode{hash: plumbing.NewHash(f[0]), tree: plumbing.NewHash(f[1]), time: time.Unix(secs, 0)}
 		for _, p := range f[3:] {
 			nd.parents = append(nd.parents, plumbing.NewHash(p))
@@ -428,12 +612,14 @@ func (s *releaseScan) readRootTrees() {
 	defer s.qEnv.close()
 	defer finish(s.cfEnv)
 	var last plumbing.Hash
+	var buf []byte // each root tree is read into it, and kept only until the next
 	for {
-		nd, ok := s.qRoot.pop()
+		nd, ok := s.qRoot.popFlushing(s.flusher(s.cfEnv))
 		if !ok {
 			return
 		}
-		raw, err := s.cfRoot.Read(nd.tree)
+		raw, err := s.cfRoot.ReadInto(nd.tree, buf)
+		buf = raw
 		if err != nil {
 			s.fail(err)
 			return
@@ -463,14 +649,16 @@ func (s *releaseScan) readEnvironmentsTrees() {
 	var pending *scanNode
 	var lastEnvs map[string]plumbing.Hash
 	lastSub := map[string]plumbing.Hash{}
+	var buf []byte // each environments/ tree is read into it, and kept only until the next
 	for {
-		nd, ok := s.qEnv.pop()
+		nd, ok := s.qEnv.popFlushing(s.flusher(s.cfSub))
 		if !ok {
 			break
 		}
 		switch {
 		case nd.askEnv:
-			raw, err := s.cfEnv.Read(nd.envTree)
+			raw, err := s.cfEnv.ReadInto(nd.envTree, buf)
+			buf = raw
 			if err != nil {
 				s.fail(err)
 				return
@@ -490,22 +678,23 @@ func (s *releaseScan) readEnvironmentsTrees() {
 			nd.envs = lastEnvs
 		}
 		lastEnvs = nd.envs
-		if pending != nil {
-			s.emitSubDiffs(pending, nd.envs, lastSub)
+		if pending != nil && !s.emitSubDiffs(pending, nd.envs, lastSub) {
+			s.leave()
 		}
 		if nd.stop {
 			return
 		}
 		pending = nd
 	}
-	if pending != nil && s.ctx.Err() == nil {
-		s.emitSubDiffs(pending, nil, lastSub) // the root commit (or a shallow clone's last)
+	if pending != nil && s.ctx.Err() == nil && !s.emitSubDiffs(pending, nil, lastSub) { // the root commit (or a shallow clone's last)
+		s.leave()
 	}
 }
 
 // emitSubDiffs queues the environment trees nd changes against its
-// parent's, asking for each tree not asked for just before.
-func (s *releaseScan) emitSubDiffs(nd *scanNode, parent, lastSub map[string]plumbing.Hash) {
+// parent's, asking for each tree not asked for just before; false when
+// it changes none.
+func (s *releaseScan) emitSubDiffs(nd *scanNode, parent, lastSub map[string]plumbing.Hash) bool {
 	var subs []subDiff
 	for _, e := range s.envs {
 		n, o := nd.envs[e], parent[e]
@@ -524,9 +713,11 @@ func (s *releaseScan) emitSubDiffs(nd *scanNode, parent, lastSub map[string]plum
 		lastSub[e] = o
 		subs = append(subs, d)
 	}
-	if len(subs) > 0 {
-		s.qSub.push(&scanItem{node: nd, subs: subs})
+	if len(subs) == 0 {
+		return false
 	}
+	s.qSub.push(&scanItem{node: nd, subs: subs})
+	return true
 }
 
 // diffEnvironmentTrees is stage 4: environment trees → changed release
@@ -536,19 +727,22 @@ func (s *releaseScan) diffEnvironmentTrees() {
 	defer s.qObj.close()
 	defer finish(s.cfObj)
 	cur := map[string][]byte{} // env → its raw tree, the new side of the next change
+	var free treeBufs
 	held := newHeldBlobs(s.hold)
 	for {
-		it, ok := s.qSub.pop()
+		it, ok := s.qSub.popFlushing(s.flusher(s.cfObj))
 		if !ok {
 			return
 		}
 		for _, d := range it.subs {
-			if err := s.diffSub(it, d, cur); err != nil {
+			if err := s.diffSub(it, d, cur, &free); err != nil {
 				s.fail(err)
 				return
 			}
 		}
+		it.changes = s.keepOpen(it.changes)
 		if len(it.changes) == 0 {
+			s.leave()
 			continue
 		}
 		slices.SortFunc(it.changes, func(a, b RawChange) int { return strings.Compare(a.Path, b.Path) })
@@ -577,28 +771,31 @@ func (s *releaseScan) diffEnvironmentTrees() {
 
 // diffSub adds to it the release files that differ between the two sides
 // of one environment tree; cur holds each environment's tree as the new
-// side of the next (older) change.
-func (s *releaseScan) diffSub(it *scanItem, d subDiff, cur map[string][]byte) error {
+// side of the next (older) change. Trees are read into buffers from free
+// and given back to it once neither side needs them.
+func (s *releaseScan) diffSub(it *scanItem, d subDiff, cur map[string][]byte, free *treeBufs) error {
 	newT := cur[d.env]
+	if d.askNew || d.newSub.IsZero() {
+		free.put(newT)
+		newT = nil
+	}
 	if d.askNew {
-		raw, err := s.cfSub.Read(d.newSub)
+		raw, err := s.cfSub.ReadInto(d.newSub, free.get())
 		if err != nil {
 			return err
 		}
 		newT = raw
 	}
-	if d.newSub.IsZero() {
-		newT = nil
-	}
 	var oldT []byte
 	if d.askOld {
-		raw, err := s.cfSub.Read(d.oldSub)
+		raw, err := s.cfSub.ReadInto(d.oldSub, free.get())
 		if err != nil {
 			return err
 		}
 		oldT = raw
 	}
 	cur[d.env] = oldT
+	defer free.put(newT)
 	prefix := manifests.EnvironmentsDir + "/" + d.env + "/"
 	err := diffTrees(newT, oldT, func(name []byte, nh, oh plumbing.Hash) {
 		if !bytes.HasSuffix(name, []byte(".yaml")) || s.model != "" && string(name) != s.model+".yaml" {
@@ -610,6 +807,26 @@ func (s *releaseScan) diffSub(it *scanItem, d subDiff, cur map[string][]byte) er
 		return fmt.Errorf("reading the trees of %s at commit %s: %w", prefix, it.node.hash, err)
 	}
 	return nil
+}
+
+// treeBufs are buffers for environment trees that no side holds any
+// more: the scan reads one or two trees per change, each as large as the
+// environment has release files, and would otherwise allocate them all.
+type treeBufs struct{ free [][]byte }
+
+func (f *treeBufs) get() []byte {
+	if len(f.free) == 0 {
+		return nil
+	}
+	b := f.free[len(f.free)-1]
+	f.free = f.free[:len(f.free)-1]
+	return b
+}
+
+func (f *treeBufs) put(b []byte) {
+	if cap(b) > 0 {
+		f.free = append(f.free, b[:0])
+	}
 }
 
 // handOver is stage 5, on the caller's goroutine: read the objects and
@@ -637,5 +854,6 @@ func (s *releaseScan) handOver(fn func(*FPCommit) error) error {
 			s.closeQueues()
 			return err
 		}
+		s.leave()
 	}
 }

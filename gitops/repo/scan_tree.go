@@ -66,9 +66,17 @@ func (q *fifo[T]) close() {
 }
 
 // pop waits for the next item; false once the queue is closed and empty.
-func (q *fifo[T]) pop() (T, bool) {
+func (q *fifo[T]) pop() (T, bool) { return q.popFlushing(nil) }
+
+// popFlushing is pop, calling flush (when not nil) before it waits.
+func (q *fifo[T]) popFlushing(flush func()) (T, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if len(q.items) == 0 && !q.closed && flush != nil {
+		q.mu.Unlock()
+		flush()
+		q.mu.Lock()
+	}
 	for len(q.items) == 0 && !q.closed {
 		q.cond.Wait()
 	}
