@@ -253,6 +253,11 @@ func (c *CatFile) readNamed(names []string) (map[string]Object, error) {
 		sent <- c.in.Flush()
 	}()
 	err := c.readAnswers(names, out)
+	if err != nil {
+		// The names not yet sent may never be: git waits for its answers
+		// to be read. It is let go anyway.
+		_ = c.cmd.Process.Kill()
+	}
 	if werr := <-sent; err == nil && werr != nil {
 		err = fmt.Errorf("writing to git cat-file: %w", werr)
 	}

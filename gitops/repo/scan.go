@@ -173,6 +173,9 @@ type scanPlan struct {
 	// graphNodes are listed after the log's commits, from the
 	// commit-graph (graphScan).
 	graphNodes []graphNode
+	// graph is the commit-graph they come from: their positions are in
+	// it (another may be mapped meanwhile, if git writes one).
+	graph *commitGraph
 }
 
 // releasePathspec is the one path the scan's log is limited to: git uses
@@ -270,6 +273,7 @@ func (r *Repo) graphScan(ctx context.Context, tip, stop plumbing.Hash, p *scanPl
 	if nodes, ok = g.scanNodes(from, stop, spec); !ok {
 		return nil, plumbing.ZeroHash, false
 	}
+	p.graph = g
 	return nodes, from, true
 }
 
@@ -291,7 +295,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	}
 	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: opts.lite, ahead: opts.ahead, hold: r.scanHold, wantEnv: map[string]bool{}}
 	if opts.open != nil && plan.graphNodes != nil {
-		s.open, s.graph, s.openKeys = opts.open, r.openCommitGraph(ctx), map[string][]bloomKey{}
+		s.open, s.graph, s.openKeys = opts.open, plan.graph, map[string][]bloomKey{}
 	}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
