@@ -72,6 +72,7 @@ func (r *repository) Audit(ctx context.Context, opts AuditOptions) (*AuditReport
 // them. The events of several branches are merged by time, a branch's
 // before another's at the same time when its name sorts first.
 func (r *repository) AuditEvents(ctx context.Context, opts AuditOptions) (*AuditReport, iter.Seq2[*ledger.AuditEvent, error], error) {
+	r.Repo().Warm(ctx)
 	branches, err := r.FollowedBranches(opts.Env)
 	if err != nil {
 		return nil, nil, err

@@ -109,6 +109,7 @@ func (r *repository) Which(ctx context.Context, opts WhichOptions) (*WhichResult
 	if opts.Env == "" {
 		return nil, fmt.Errorf("which: an environment is required")
 	}
+	r.Repo().Warm(ctx)
 	res, tip, err := r.whichBranch(ctx, opts)
 	if err != nil || tip.IsZero() {
 		return res, err
@@ -366,6 +367,7 @@ func (r *repository) walkCached(ctx context.Context, branch string, tip plumbing
 func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledger.Clock, t gitops.CommitJudge, opts WhichOptions, byModel map[string]*whichPending) error {
 	s := ledger.NewEventScanner(ctx, r.Repo(), t)
 	met := map[*ledger.AuditEvent]*repo.FPCommit{}
+	places := map[*repo.FPCommit]int{} // on the clock's line
 	// The scan skips, once few models are left, the commits that leave
 	// their release files alone: the changes it hands over are then exact
 	// for those only, the ones this walk reads.
@@ -380,8 +382,13 @@ func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledg
 		return ps
 	}
 	open.Set(openPaths())
-	left := len(byModel)
+	left := len(open.Paths())
+	place := clock.Index(opts.At) // at's, then that of the last commit met
+	done := false                 // a model's walk was done by the last commit
 	err := r.Repo().ScanReleasesBack(ctx, at, []string{opts.Env}, opts.Model, open, func(c *repo.FPCommit) error {
+		if i, ok := clock.Find(c.Hash, place); ok {
+			place = i
+		}
 		for _, ch := range c.Changes {
 			env, model, ok := ledger.SplitReleasePath(ch.Path)
 			p := byModel[model]
@@ -393,28 +400,33 @@ func (r *repository) walkBack(ctx context.Context, at plumbing.Hash, clock *ledg
 			from := s.Release(ch.Path, ch.Old, c.Objects)
 			to := s.Release(ch.Path, ch.New, c.Objects)
 			ev := &ledger.AuditEvent{Time: c.Time, Environment: env, Model: model, Commit: c.Hash.String(), From: from, To: to}
-			clock.Date(ev)
+			clock.DateAt(ev, place)
 			met[ev] = c
-			p.walk.Add(ev)
+			places[c] = place
+			if p.walk.Add(ev); p.walk.Done() {
+				left--
+				done = true
+			}
 		}
-		if ps := openPaths(); len(ps) == 0 {
+		switch {
+		case left == 0:
 			return repo.ErrStopScan
-		} else if len(ps) < left {
-			left = len(ps)
-			open.Set(ps)
+		case done:
+			open.Set(openPaths())
+			done = false
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return r.fullEvents(ctx, s, clock, byModel, met)
+	return r.fullEvents(ctx, s, clock, byModel, met, places)
 }
 
 // fullEvents builds the whole events of the changes walkBack met that
 // explain something: it reads their commits (and a merge's second
 // parent) now.
-func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clock *ledger.Clock, byModel map[string]*whichPending, met map[*ledger.AuditEvent]*repo.FPCommit) error {
+func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clock *ledger.Clock, byModel map[string]*whichPending, met map[*ledger.AuditEvent]*repo.FPCommit, places map[*repo.FPCommit]int) error {
 	var hashes []plumbing.Hash
 	seen := map[plumbing.Hash]bool{}
 	needed := map[*ledger.AuditEvent]bool{}
@@ -450,7 +462,7 @@ func (r *repository) fullEvents(ctx context.Context, s *ledger.EventScanner, clo
 				return err
 			}
 			for i := range evs {
-				clock.Date(&evs[i])
+				clock.DateAt(&evs[i], places[c])
 			}
 			built[c.Hash] = evs
 		}

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"math/bits"
 	"math/rand/v2"
 	"testing"
@@ -15,26 +16,7 @@ func TestAddedSearch(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7, 64, 1000} {
 		for reg := range n {
 			for hint := -2; hint <= n+1; hint++ {
-				s := &addedSearch{lo: 0, hi: n}
-				if hint > 0 && hint < n {
-					s.probe = hint
-				} else {
-					s.bisect()
-				}
-				asked := 0
-				for !s.done() {
-					if s.probe <= s.lo && asked > 0 || s.probe >= s.hi {
-						t.Fatalf("n %d, registration %d, hint %d: probe %d outside (%d, %d)", n, reg, hint, s.probe, s.lo, s.hi)
-					}
-					asked++
-					if asked > 2*bits.Len(uint(n))+2 {
-						t.Fatalf("n %d, registration %d, hint %d: %d look-ups", n, reg, hint, asked)
-					}
-					s.answer(s.probe <= reg)
-				}
-				if s.lo != reg {
-					t.Fatalf("n %d, registration %d, hint %d: found %d", n, reg, hint, s.lo)
-				}
+				asked := search(t, fmt.Sprintf("n %d, registration %d, hint %d", n, reg, hint), &addedSearch{lo: 0, hi: n}, n, reg, hint, 2*bits.Len(uint(n))+2)
 				// The hint names the newest commit before the registration.
 				if n == 1000 && hint == reg+1 && hint < n && asked > 2 {
 					t.Fatalf("n %d, registration %d, right hint: %d look-ups, want 2", n, reg, asked)
@@ -71,25 +53,7 @@ func TestAddedSearchFiltered(t *testing.T) {
 						}
 						return maybe[i]
 					}}
-					if hint > 0 && hint < n {
-						s.probe = hint
-					} else {
-						s.bisect()
-					}
-					asked := 0
-					for !s.done() {
-						if s.probe <= s.lo && asked > 0 || s.probe >= s.hi {
-							t.Fatalf("n %d, fp %v, registration %d, hint %d: probe %d outside (%d, %d)", n, fp, reg, hint, s.probe, s.lo, s.hi)
-						}
-						asked++
-						if asked > 2*bits.Len(uint(n))+2+maxGuesses {
-							t.Fatalf("n %d, fp %v, registration %d, hint %d: %d look-ups", n, fp, reg, hint, asked)
-						}
-						s.answer(s.probe <= reg)
-					}
-					if s.lo != reg {
-						t.Fatalf("n %d, fp %v, registration %d, hint %d: found %d", n, fp, reg, hint, s.lo)
-					}
+					asked := search(t, fmt.Sprintf("n %d, fp %v, registration %d, hint %d", n, fp, reg, hint), s, n, reg, hint, 2*bits.Len(uint(n))+2+maxGuesses)
 					if fp == 0 && asked > 2 && (hint > 0 && hint < n && abs(hint-reg) <= maxNarrow || n <= maxNarrow) {
 						t.Fatalf("n %d, exact filters, registration %d, hint %d: %d look-ups, want at most 2", n, reg, hint, asked)
 					}
@@ -100,3 +64,30 @@ func TestAddedSearchFiltered(t *testing.T) {
 }
 
 func abs(x int) int { return max(x, -x) }
+
+// search runs s, for a registration at reg of n commits, from hint (none
+// when out of (0, n)), answering as git would; it fails the test when a
+// probe is outside the bracket, more than most look-ups are asked, or
+// the registration is not found, and returns the look-ups asked.
+func search(t *testing.T, what string, s *addedSearch, n, reg, hint, most int) int {
+	t.Helper()
+	if hint > 0 && hint < n {
+		s.probe = hint
+	} else {
+		s.bisect()
+	}
+	asked := 0
+	for !s.done() {
+		if s.probe <= s.lo && asked > 0 || s.probe >= s.hi {
+			t.Fatalf("%s: probe %d outside (%d, %d)", what, s.probe, s.lo, s.hi)
+		}
+		if asked++; asked > most {
+			t.Fatalf("%s: %d look-ups", what, asked)
+		}
+		s.answer(s.probe <= reg)
+	}
+	if s.lo != reg {
+		t.Fatalf("%s: found %d", what, s.lo)
+	}
+	return asked
+}

@@ -151,6 +151,29 @@ func (c *Clock) Date(ev *AuditEvent) bool {
 	return ok
 }
 
+// Find is h's place on the first-parent line for a caller going back
+// along it: it looks from place from on (where the caller found the last
+// one), then everywhere (Position). Walking back through a few thousand
+// commits this way spares building Position's index of the whole line.
+func (c *Clock) Find(h plumbing.Hash, from int) (int, bool) {
+	for i := max(from, 0); i < len(c.list); i++ {
+		if c.list[i].Hash == h {
+			return i, true
+		}
+	}
+	return c.Position(h)
+}
+
+// DateAt is Date for an event whose commit's place on the line the
+// caller knows (Find): i, checked.
+func (c *Clock) DateAt(ev *AuditEvent, i int) bool {
+	if i < 0 || i >= len(c.list) || c.list[i].Hash.String() != ev.Commit {
+		return c.Date(ev)
+	}
+	setTime(ev, c.list[i].Time, c.mono[i])
+	return true
+}
+
 // Position is h's place on the first-parent line, 0 for the newest;
 // false when it is not on it. Safe for concurrent use.
 func (c *Clock) Position(h plumbing.Hash) (int, bool) {

@@ -104,6 +104,16 @@ var errNotGraph = errors.New("not a commit-graph file")
 // commitGraphOff reports whether core.commitGraph is false: git reads no
 // commit-graph, so writing one would be wasted, and reading one here would
 // not say what git says. It is asked once per Repo.
+// Warm asks git, in the background, what a command reading the history
+// asks first (the common directory, whether core.commitGraph is off), so
+// that the answers are there when they are needed rather than asked one
+// after another: three git processes started in turn took 20 ms of a
+// cold `which`. Both answers are kept as when asked in turn.
+func (r *Repo) Warm(ctx context.Context) {
+	go func() { _, _ = r.CommonDir(ctx) }()
+	go r.commitGraphOff(ctx)
+}
+
 func (r *Repo) commitGraphOff(ctx context.Context) bool {
 	r.graphOffOnce.Do(func() {
 		v, err := gitCmd(ctx, r.Root, "config", "--type=bool", "core.commitGraph")

@@ -101,6 +101,14 @@ type OpenPaths struct{ paths atomic.Pointer[[]string] }
 // those set before.
 func (o *OpenPaths) Set(paths []string) { o.paths.Store(&paths) }
 
+// Paths are the paths set last.
+func (o *OpenPaths) Paths() []string {
+	if p := o.paths.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // maxOpenChecks is how many open paths a scan checks against each
 // commit's filter: with more, nearly every commit touches one.
 const maxOpenChecks = 64
