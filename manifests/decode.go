@@ -87,11 +87,13 @@ func Decode[T any](file string, data []byte, kind string, opts DecodeOptions, va
 	if len(c.errs) > 0 {
 		return nil, c.result()
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(out); err != nil {
-		// The walk accepts only what the decoder accepts, so this is a
-		// safety net: keep the line the decoder names.
+	// Decoded from the tree load parsed, not parsed again: parsing is most
+	// of a manifest's decoding (a version manifest: 1,039 → 675
+	// allocations, 69 → 45 KB). The walk has refused every unknown field (the decoder's
+	// KnownFields would need a second parse), and accepts only what the
+	// decoder accepts, so this is a safety net: keep the line the decoder
+	// names.
+	if err := c.root.Decode(out); err != nil {
 		c.yamlError(err)
 		return nil, c.result()
 	}
