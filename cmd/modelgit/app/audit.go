@@ -366,11 +366,11 @@ func writeAuditMarkdown(w io.Writer, events iter.Seq2[*ledger.AuditEvent, error]
 func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledger.AuditEvent, error]) error {
 	head := *rep
 	head.Events = []ledger.AuditEvent{}
-	compact, err := compactJSON(&head)
+	compact, err := cmdutil.CompactJSON(&head)
 	if err != nil {
 		return err
 	}
-	top := indentJSON(nil, compact, 0)
+	top := cmdutil.IndentJSON(nil, compact, 0)
 	// The events come last: `"events": []` then the closing brace.
 	prefix, ok := bytes.CutSuffix(top, []byte("[]\n}"))
 	if !ok {
@@ -425,7 +425,7 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledge
 						p.b = append(p.b, ',')
 					}
 					p.b = append(p.b, "\n    "...)
-					p.b = indentJSON(p.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 2)
+					p.b = cmdutil.IndentJSON(p.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 2)
 				}
 			}
 			return true
@@ -481,75 +481,9 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledge
 	return flushJSON(bw)
 }
 
-// compactJSON encodes v as encoding/json does, without HTML escaping.
-func compactJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encoding JSON: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
 func flushJSON(bw *bufio.Writer) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	return nil
-}
-
-// indentJSON appends src, valid compact JSON (as encoding/json writes it),
-// indented as json.Indent(dst, src, "", "  ") would (FuzzIndentJSON
-// checks it) for a value nested depth levels deep: its inner lines are
-// indented by depth more levels.
-func indentJSON(dst, src []byte, depth int) []byte {
-	open := false // after { or [: a newline is due unless it closes at once
-	newline := func() {
-		dst = append(dst, '\n')
-		for range depth {
-			dst = append(dst, ' ', ' ')
-		}
-	}
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if open && c != '}' && c != ']' {
-			open = false
-			depth++
-			newline()
-		}
-		switch c {
-		case '"':
-			// Copy the string whole: up to the first quote not escaped.
-			j := i + 1
-			for j < len(src) && src[j] != '"' {
-				if src[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			dst = append(dst, src[i:min(j+1, len(src))]...)
-			i = j
-		case '{', '[':
-			dst = append(dst, c)
-			open = true
-		case '}', ']':
-			if open {
-				open = false
-			} else {
-				depth--
-				newline()
-			}
-			dst = append(dst, c)
-		case ',':
-			dst = append(dst, c)
-			newline()
-		case ':':
-			dst = append(dst, c, ' ')
-		case ' ', '\t', '\n', '\r':
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
 }

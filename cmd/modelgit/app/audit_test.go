@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -70,35 +69,6 @@ func TestRanText(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzIndentJSON: indentJSON indents any compact JSON exactly as
-// json.Indent does.
-func FuzzIndentJSON(f *testing.F) {
-	for _, s := range []string{
-		`{}`, `[]`, `{"a":[]}`, `{"a":{},"b":[1,2,{"c":null}]}`, `"x"`, `12`,
-		`{"s":"a \"quoted\" {[,:]} \\ back\\\\","t":"\u003c\u00e9"}`,
-		`[[[]],[{}],{"":""}]`, `{"a":true,"b":false,"c":-1.5e10}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		var v any
-		if json.Unmarshal(raw, &v) != nil {
-			return
-		}
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, raw); err != nil {
-			return
-		}
-		var want bytes.Buffer
-		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
-			t.Fatal(err)
-		}
-		if got := indentJSON(nil, compact.Bytes(), 0); !bytes.Equal(got, want.Bytes()) {
-			t.Errorf("indentJSON(%s):\n got %s\nwant %s", compact.Bytes(), got, want.Bytes())
-		}
-	})
 }
 
 // TestPrintAuditJSON: the same bytes as cmdutil.PrintJSON, on reports
