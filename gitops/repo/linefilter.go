@@ -60,9 +60,33 @@ func (g *commitGraph) linePositions(n int, id func(int) plumbing.Hash) ([]uint32
 // its first parent. False proves it does not; true only says it may. It
 // is not safe for concurrent use.
 type LineFilter struct {
-	g    *commitGraph
 	pos  []uint32
-	keys map[string][]bloomKey
+	keys pathKeys
+}
+
+// pathKeys are the Bloom keys of paths, computed once per path, for
+// asking one commit-graph's filters about them.
+type pathKeys struct {
+	g    *commitGraph
+	keys map[string][]bloomKey // nil: the path has no key
+}
+
+func newPathKeys(g *commitGraph) pathKeys {
+	return pathKeys{g: g, keys: map[string][]bloomKey{}}
+}
+
+// mayChange says whether the commit at pos may change path: false only
+// when its filter proves it does not (a path without a key may change at
+// any commit).
+func (k pathKeys) mayChange(pos uint32, path string) bool {
+	keys, ok := k.keys[path]
+	if !ok {
+		if keys, ok = k.g.keys(path); !ok {
+			keys = nil
+		}
+		k.keys[path] = keys
+	}
+	return keys == nil || k.g.mayChange(pos, keys)
 }
 
 // LineFilter is the filter for line (a first-parent line, newest first);
@@ -80,23 +104,12 @@ func (r *Repo) LineFilter(ctx context.Context, line []plumbing.Hash) *LineFilter
 	if !ok {
 		return nil
 	}
-	return &LineFilter{g: g, pos: pos, keys: map[string][]bloomKey{}}
+	return &LineFilter{pos: pos, keys: newPathKeys(g)}
 }
 
 // MayChange says whether the commit at index i of the line may change
 // path (a file or a directory): false only when its filter proves it
 // leaves path, and therefore everything under it, alone.
 func (f *LineFilter) MayChange(i int, path string) bool {
-	keys, ok := f.keys[path]
-	if !ok {
-		keys, ok = f.g.keys(path)
-		if !ok {
-			keys = nil
-		}
-		f.keys[path] = keys
-	}
-	if keys == nil || f.pos[i] == noPos {
-		return true
-	}
-	return f.g.mayChange(f.pos[i], keys)
+	return f.pos[i] == noPos || f.keys.mayChange(f.pos[i], path)
 }

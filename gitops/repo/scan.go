@@ -303,7 +303,7 @@ func (r *Repo) scanReleases(ctx context.Context, tip, stop plumbing.Hash, envs [
 	}
 	s := &releaseScan{ctx: ctx, cancel: cancel, envs: envs, model: model, lite: opts.lite, ahead: opts.ahead, hold: r.scanHold, wantEnv: map[string]bool{}}
 	if opts.open != nil && plan.graphNodes != nil {
-		s.open, s.graph, s.openKeys = opts.open, plan.graph, map[string][]bloomKey{}
+		s.open, s.openKeys = opts.open, newPathKeys(plan.graph)
 	}
 	if plan.reached && !stop.IsZero() {
 		s.stop = &scanNode{hash: stop, tree: plan.stopTree, stop: true}
@@ -428,11 +428,11 @@ type releaseScan struct {
 	admitted   int // every commit listed, for the tests
 	flowClosed bool
 
-	// open, graph and openKeys, when set, let the first stage skip the
-	// commits that leave every open path alone (ScanReleasesBack).
+	// open and openKeys (for the commit-graph the list came from), when
+	// open is set, let the first stage skip the commits that leave every
+	// open path alone (ScanReleasesBack).
 	open     *OpenPaths
-	graph    *commitGraph
-	openKeys map[string][]bloomKey
+	openKeys pathKeys
 
 	mu       sync.Mutex
 	firstErr error
@@ -546,45 +546,41 @@ func (s *releaseScan) listCommits(logOut io.Reader, graph []graphNode) {
 	}
 }
 
+// fewOpen are the open paths once few enough are left to check each
+// commit against (maxOpenChecks); false before, or in a scan without
+// them.
+func (s *releaseScan) fewOpen() ([]string, bool) {
+	if s.open == nil {
+		return nil, false
+	}
+	open := s.open.paths.Load()
+	if open == nil || len(*open) > maxOpenChecks {
+		return nil, false
+	}
+	return *open, true
+}
+
 // mayTouchOpen says whether gn may change one of the open paths: false
 // only when few are open and gn's filter proves it leaves each alone.
 // The first commit is always read (there is nothing older to diff
 // against).
 func (s *releaseScan) mayTouchOpen(gn *graphNode) bool {
-	if s.open == nil || gn.parents == 0 {
+	open, few := s.fewOpen()
+	if !few || gn.parents == 0 {
 		return true
 	}
-	open := s.open.paths.Load()
-	if open == nil || len(*open) > maxOpenChecks {
-		return true
-	}
-	for _, p := range *open {
-		keys, ok := s.openKeys[p]
-		if !ok {
-			if keys, ok = s.graph.keys(p); !ok {
-				keys = nil
-			}
-			s.openKeys[p] = keys
-		}
-		if keys == nil || s.graph.mayChange(gn.pos, keys) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(open, func(p string) bool { return s.openKeys.mayChange(gn.pos, p) })
 }
 
 // keepOpen drops, once few paths are open, the changes to the others: a
 // skipped commit's changes to them would come with the next commit read,
 // and reading their blobs is what skipping saves.
 func (s *releaseScan) keepOpen(changes []RawChange) []RawChange {
-	if s.open == nil {
+	open, few := s.fewOpen()
+	if !few {
 		return changes
 	}
-	open := s.open.paths.Load()
-	if open == nil || len(*open) > maxOpenChecks {
-		return changes
-	}
-	return slices.DeleteFunc(changes, func(c RawChange) bool { return !slices.Contains(*open, c.Path) })
+	return slices.DeleteFunc(changes, func(c RawChange) bool { return !slices.Contains(open, c.Path) })
 }
 
 // maxListed bounds the commits listed from the commit-graph that wait for
