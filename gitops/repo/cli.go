@@ -159,7 +159,7 @@ func (c *CatFile) ReadInto(want plumbing.Hash, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading object %s from git cat-file: %w", want, err)
 	}
-	n, err := batchSize(header)
+	_, _, n, err := batchHeader(header)
 	if errors.Is(err, errMissingObject) {
 		return nil, fmt.Errorf("reading object %s: %w", want, err)
 	} else if err != nil {
@@ -175,20 +175,29 @@ func (c *CatFile) ReadInto(want plumbing.Hash, buf []byte) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// batchSize is the size in a `git cat-file --batch` header line
-// ("<oid> <type> <size>\n").
-func batchSize(header []byte) (int, error) {
+// errAmbiguousName is cat-file's answer to a name that names several
+// objects.
+var errAmbiguousName = errors.New("ambiguous name")
+
+// batchHeader reads a `git cat-file --batch` header line ("<oid> <type>
+// <size>\n"; "<name> missing" is errMissingObject, "<name> ambiguous"
+// errAmbiguousName), the one parser of them, read in place.
+func batchHeader(header []byte) (oid plumbing.Hash, typ plumbing.ObjectType, size int, err error) {
 	line := bytes.TrimSuffix(header, []byte{'\n'})
-	oid, rest, _ := bytes.Cut(line, []byte{' '})
-	if string(rest) == "missing" {
-		return 0, errMissingObject
+	id, rest, _ := bytes.Cut(line, []byte{' '})
+	switch string(rest) {
+	case "missing":
+		return oid, typ, 0, errMissingObject
+	case "ambiguous":
+		return oid, typ, 0, errAmbiguousName
 	}
-	_, size, ok := bytes.Cut(rest, []byte{' '})
-	n, err := strconv.Atoi(string(size))
-	if len(oid) == 0 || !ok || err != nil || n < 0 {
-		return 0, fmt.Errorf("unexpected header %q", line)
+	kind, sz, ok := bytes.Cut(rest, []byte{' '})
+	typ, err = plumbing.ParseObjectType(string(kind))
+	size, err2 := strconv.Atoi(string(sz))
+	if len(id) != 40 || !ok || err != nil || err2 != nil || size < 0 {
+		return oid, typ, 0, fmt.Errorf("unexpected header %q", line)
 	}
-	return n, nil
+	return plumbing.NewHash(string(id)), typ, size, nil
 }
 
 // ErrStopScan ends a scan early, without error, when its callback returns it.
@@ -275,23 +284,17 @@ func (c *CatFile) readAnswers(names []string, out map[string]Object) error {
 		if err != nil {
 			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
 		}
-		if bytes.HasSuffix(header, []byte(" missing\n")) || bytes.HasSuffix(header, []byte(" ambiguous\n")) {
-			continue
-		}
-		f := strings.Fields(string(header))
-		if len(f) != 3 || len(f[0]) != 40 {
-			return fmt.Errorf("reading %s from git cat-file: unexpected header %q", n, header)
-		}
-		typ, err := plumbing.ParseObjectType(f[1])
-		size, err2 := strconv.Atoi(f[2])
-		if err != nil || err2 != nil || size < 0 {
-			return fmt.Errorf("reading %s from git cat-file: unexpected header %q", n, header)
+		oid, typ, size, err := batchHeader(header)
+		if errors.Is(err, errMissingObject) || errors.Is(err, errAmbiguousName) {
+			continue // names no object
+		} else if err != nil {
+			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
 		}
 		b := make([]byte, size+1)
 		if _, err := io.ReadFull(c.out, b); err != nil {
 			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
 		}
-		out[n] = Object{Hash: plumbing.NewHash(f[0]), Type: typ, Data: b[:size]}
+		out[n] = Object{Hash: oid, Type: typ, Data: b[:size]}
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package repo
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -106,5 +108,26 @@ func TestReaders(t *testing.T) {
 	}
 	if idle := idleReaders(r); len(idle) > maxIdleReaders {
 		t.Fatalf("%d idle readers, want at most %d", len(idle), maxIdleReaders)
+	}
+}
+
+// TestBatchHeader: the one parser of cat-file's headers reads what git
+// writes and refuses what it does not.
+func TestBatchHeader(t *testing.T) {
+	id := strings.Repeat("ab", 20)
+	oid, typ, size, err := batchHeader([]byte(id + " tree 123\n"))
+	if err != nil || oid.String() != id || typ != plumbing.TreeObject || size != 123 {
+		t.Errorf("a tree: %v %v %d %v", oid, typ, size, err)
+	}
+	if _, _, _, err := batchHeader([]byte("HEAD:x missing\n")); !errors.Is(err, errMissingObject) {
+		t.Errorf("missing: %v", err)
+	}
+	if _, _, _, err := batchHeader([]byte("abc ambiguous\n")); !errors.Is(err, errAmbiguousName) {
+		t.Errorf("ambiguous: %v", err)
+	}
+	for _, bad := range []string{"", "\n", id + "\n", id + " tree\n", id + " tree -1\n", id + " tree x\n", id + " thing 1\n", "abc blob 1\n"} {
+		if _, _, _, err := batchHeader([]byte(bad)); err == nil || errors.Is(err, errMissingObject) {
+			t.Errorf("%q: %v, want an unexpected header", bad, err)
+		}
 	}
 }
