@@ -53,7 +53,6 @@ func (r *Repo) reader(ctx context.Context) (*CatFile, error) {
 		c = newCatFile(cmd, in, out)
 		c.pool = p
 	}
-	c.broken = false
 	c.stop = context.AfterFunc(ctx, func() { _ = c.cmd.Process.Kill() })
 	return c, nil
 }
