@@ -1,7 +1,8 @@
 package gitops
 
 import (
-	"bytes"
+	"cmp"
+	"encoding/binary"
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -18,7 +19,7 @@ import (
 // branch walked back to the line, a whole history listed) is in a map.
 type trustStates struct {
 	line   []repo.FPTime // the first-parent line, newest first; not changed
-	byHash []int32       // the positions of line, sorted by hash
+	byHash []linePos     // the positions of line, sorted by hash prefix
 	at     []int32       // per position of line, its index in keys; -1: not known yet
 	keys   []trustKey    // each set of signers in force on the line, once
 	index  map[trustKey]int32
@@ -29,17 +30,28 @@ func newTrustStates() trustStates {
 	return trustStates{index: map[trustKey]int32{}, other: map[plumbing.Hash]trustKey{}}
 }
 
+// linePos is a position of the line keyed by the first 8 bytes of its
+// commit's hash. Sorting these compares integers held in the slice: sorting
+// the positions by the hashes they point to (bytes.Compare through the
+// line) took 25 ms of a cold which's CPU on 62,000 commits.
+type linePos struct {
+	prefix uint64
+	i      int32
+}
+
+func hashPrefix(h plumbing.Hash) uint64 { return binary.BigEndian.Uint64(h[:8]) }
+
 // setLine makes line (newest first) the first-parent line whose states
 // are kept along it; those already known of its commits move there.
 func (s *trustStates) setLine(line []repo.FPTime) {
 	s.line = line
-	s.byHash = make([]int32, len(line))
+	s.byHash = make([]linePos, len(line))
 	s.at = make([]int32, len(line))
 	for i := range line {
-		s.byHash[i] = int32(i)
+		s.byHash[i] = linePos{hashPrefix(line[i].Hash), int32(i)}
 		s.at[i] = -1
 	}
-	slices.SortFunc(s.byHash, func(a, b int32) int { return bytes.Compare(line[a].Hash[:], line[b].Hash[:]) })
+	slices.SortFunc(s.byHash, func(a, b linePos) int { return cmp.Compare(a.prefix, b.prefix) })
 	for h, k := range s.other {
 		if i, ok := s.pos(h); ok {
 			s.at[i] = s.intern(k)
@@ -48,13 +60,17 @@ func (s *trustStates) setLine(line []repo.FPTime) {
 	}
 }
 
-// pos is h's position on the line.
+// pos is h's position on the line. Hashes that share their first 8 bytes
+// sit next to each other in byHash; each is compared whole.
 func (s *trustStates) pos(h plumbing.Hash) (int, bool) {
-	j, ok := slices.BinarySearchFunc(s.byHash, h, func(i int32, h plumbing.Hash) int { return bytes.Compare(s.line[i].Hash[:], h[:]) })
-	if !ok {
-		return 0, false
+	p := hashPrefix(h)
+	j, _ := slices.BinarySearchFunc(s.byHash, p, func(e linePos, p uint64) int { return cmp.Compare(e.prefix, p) })
+	for ; j < len(s.byHash) && s.byHash[j].prefix == p; j++ {
+		if i := s.byHash[j].i; s.line[i].Hash == h {
+			return int(i), true
+		}
 	}
-	return int(s.byHash[j]), true
+	return 0, false
 }
 
 func (s *trustStates) intern(k trustKey) int32 {

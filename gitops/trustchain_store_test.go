@@ -54,3 +54,33 @@ func TestTrustStates(t *testing.T) {
 		t.Errorf("copied state %v, want %v", k, key(4))
 	}
 }
+
+// TestTrustStatesSharedPrefix: commits whose hashes share their first 8
+// bytes (the key the line's positions are sorted by) are each found, and a
+// hash that shares the prefix but is not on the line is not.
+func TestTrustStatesSharedPrefix(t *testing.T) {
+	hash := func(prefix byte, last byte) plumbing.Hash {
+		var h plumbing.Hash
+		for i := range 8 {
+			h[i] = prefix
+		}
+		h[19] = last
+		return h
+	}
+	var line []repo.FPTime
+	for i := range 12 {
+		line = append(line, repo.FPTime{Hash: hash(byte(i%3), byte(i))})
+	}
+	s := newTrustStates()
+	s.setLine(line)
+	for i := range line {
+		if got, ok := s.pos(line[i].Hash); !ok || got != i {
+			t.Errorf("commit %d: position %d, %v", i, got, ok)
+		}
+	}
+	for _, h := range []plumbing.Hash{hash(1, 200), hash(7, 1)} {
+		if i, ok := s.pos(h); ok {
+			t.Errorf("%s is not on the line, found at %d", h, i)
+		}
+	}
+}
