@@ -10,9 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/modelgit/modelgit/manifests"
@@ -332,5 +334,59 @@ func TestHashReportsProgress(t *testing.T) {
 	if p.starts.Load() != 1 || p.dones.Load() != 1 || p.total.Load() != res.Size || p.done.Load() != res.Size {
 		t.Errorf("progress: starts %d dones %d total %d done %d, want total=done=%d",
 			p.starts.Load(), p.dones.Load(), p.total.Load(), p.done.Load(), res.Size)
+	}
+}
+
+// TestReadDirStat: the names and lstat readDirStat gives a directory of
+// more entries than one goroutine stats (so several do) are those
+// fs.ReadDir gives through the same root, in the same order: files,
+// directories, a symlink to each and a dangling one, a named pipe.
+func TestReadDirStat(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	dir := t.TempDir()
+	for i := range 3*statChunk + 7 {
+		name := filepath.Join(dir, fmt.Sprintf("f-%04d", (i*7919)%10000))
+		if err := os.WriteFile(name, bytes.Repeat([]byte{'x'}, i), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"sub", "b-dir"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, target := range map[string]string{"l-file": "f-0000", "l-dir": "sub", "l-gone": "nowhere"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	want, err := fs.ReadDir(root.FS(), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, infos, err := readDirStat(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != len(want) || len(infos) != len(want) {
+		t.Fatalf("%d names, %d stats; fs.ReadDir lists %d", len(names), len(infos), len(want))
+	}
+	for i, de := range want {
+		wi, err := de.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gi := infos[i].fi
+		if names[i] != de.Name() || infos[i].err != nil || gi.Name() != wi.Name() || gi.Size() != wi.Size() || gi.Mode() != wi.Mode() || !gi.ModTime().Equal(wi.ModTime()) || !os.SameFile(gi, wi) {
+			t.Errorf("entry %d: %q %v (err %v); fs.ReadDir: %q %v", i, names[i], gi, infos[i].err, de.Name(), wi)
+		}
 	}
 }
