@@ -595,7 +595,7 @@ func (r *Repo) touchingFromGraph(ctx context.Context, line []FPTime, dir string)
 	if !ok {
 		return nil, false, nil
 	}
-	pos, ok := g.linePositions(len(line), func(i int) plumbing.Hash { return line[i].Hash })
+	pos, ok := r.linePositions(g, len(line), func(i int) plumbing.Hash { return line[i].Hash })
 	if !ok {
 		return nil, false, nil
 	}

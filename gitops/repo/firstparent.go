@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -69,6 +70,64 @@ type fpListing struct {
 	done chan struct{}
 	list []FPTime
 	err  error
+
+	placeMu  sync.Mutex
+	placedIn *commitGraph // the commit-graph pos is of, once asked
+	pos      []uint32
+	placedOK bool
+}
+
+// positions places the listing in g (commitGraph.linePositions), once per
+// commit-graph.
+func (l *fpListing) positions(g *commitGraph) ([]uint32, bool) {
+	l.placeMu.Lock()
+	defer l.placeMu.Unlock()
+	if l.placedIn != g {
+		l.pos, l.placedOK = g.linePositions(len(l.list), func(i int) plumbing.Hash { return l.list[i].Hash })
+		l.placedIn = g
+	}
+	return l.pos, l.placedOK
+}
+
+// linePositions is g.linePositions for a line of n commits (the i-th named
+// by id(i)), answered from a first-parent history FirstParentTimes listed
+// when the line is that history's tail, as the chain of trust's line (the
+// whole history) and the registration search's (from a moment on) are: a
+// command places the history in the commit-graph once, not once per use
+// (each walk of the graph's parents costs about 7 ms on 62,000 commits,
+// where checking that the line is the tail costs a comparison per commit).
+// Positions returned are shared: callers do not change them.
+func (r *Repo) linePositions(g *commitGraph, n int, id func(int) plumbing.Hash) ([]uint32, bool) {
+	if n > 0 {
+		first := id(0)
+		r.fpMu.Lock()
+		var tail *fpListing
+		for _, l := range r.fp {
+			select {
+			case <-l.done:
+			default:
+				continue // being listed
+			}
+			if k := len(l.list) - n; l.err == nil && k >= 0 && l.list[k].Hash == first {
+				tail = l
+				break
+			}
+		}
+		r.fpMu.Unlock()
+		if tail != nil {
+			k := len(tail.list) - n
+			same := true
+			for i := 1; i < n && same; i++ {
+				same = id(i) == tail.list[k+i].Hash
+			}
+			if same {
+				if pos, ok := tail.positions(g); ok {
+					return pos[k:], true
+				}
+			}
+		}
+	}
+	return g.linePositions(n, id)
 }
 
 // maxFPListings bounds the first-parent histories a Repo keeps.

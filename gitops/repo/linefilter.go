@@ -100,7 +100,7 @@ func (r *Repo) LineFilter(ctx context.Context, line []plumbing.Hash) *LineFilter
 	if _, ok := g.keys("x"); !ok {
 		return nil // no filters, or layers with different settings
 	}
-	pos, ok := g.linePositions(len(line), func(i int) plumbing.Hash { return line[i] })
+	pos, ok := r.linePositions(g, len(line), func(i int) plumbing.Hash { return line[i] })
 	if !ok {
 		return nil
 	}

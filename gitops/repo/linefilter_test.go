@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,5 +60,46 @@ func TestLineFilter(t *testing.T) {
 	}
 	if r2.LineFilter(ctx, []plumbing.Hash{plumbing.NewHash(run(t, r.Root, "rev-parse", "main"))}) != nil {
 		t.Error("core.commitGraph=false: a filter from the commit-graph")
+	}
+}
+
+// TestLinePositionsFromListing: a line that is the tail of a first-parent
+// history FirstParentTimes listed is placed in the commit-graph from the
+// listing's positions (shared with it), exactly as placing it afresh
+// would; a line that only starts like such a tail is placed afresh.
+func TestLinePositionsFromListing(t *testing.T) {
+	r, _ := bloomHistory(t)
+	ctx := context.Background()
+	g := r.openCommitGraph(ctx)
+	if g == nil {
+		t.Fatal("no commit-graph")
+	}
+	list, err := r.FirstParentTimes(ctx, plumbing.NewHash(run(t, r.Root, "rev-parse", "main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(line []FPTime) func(int) plumbing.Hash { return func(i int) plumbing.Hash { return line[i].Hash } }
+	full, ok := r.linePositions(g, len(list), ids(list))
+	if !ok || len(full) != len(list) {
+		t.Fatalf("the listed history is not placed: %v, %d positions for %d commits", ok, len(full), len(list))
+	}
+	for k := range list {
+		tail := list[k:]
+		want, wantOK := g.linePositions(len(tail), ids(tail))
+		got, ok := r.linePositions(g, len(tail), ids(tail))
+		if ok != wantOK || !slices.Equal(got, want) {
+			t.Fatalf("tail from %d: %v %v, placed afresh %v %v", k, got, ok, want, wantOK)
+		}
+		if &got[0] != &full[k] {
+			t.Fatalf("tail from %d: placed afresh, not from the listing", k)
+		}
+	}
+	// The tail from the middle with one commit replaced by another of the
+	// history: not a first-parent line, whatever the listing says.
+	k := len(list) / 2
+	odd := slices.Clone(list[k:])
+	odd[len(odd)/2] = list[0]
+	if pos, ok := r.linePositions(g, len(odd), ids(odd)); ok {
+		t.Fatalf("a line that is not the graph's placed: %v", pos)
 	}
 }
