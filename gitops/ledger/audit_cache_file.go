@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modelgit/modelgit/gitops/internal/durable"
+	"github.com/modelgit/modelgit/gitops/store"
 	"github.com/modelgit/modelgit/manifests"
 )
 
@@ -60,16 +61,8 @@ func emptyCacheFile() *cacheFile {
 // the chunks are read from the file it opened, even after another
 // process replaced the file.
 func openAuditCache(name string) *cacheFile {
-	if regularFile(name) != nil {
-		return emptyCacheFile()
-	}
-	f, err := os.Open(name)
+	f, fi, err := store.OpenRegular(name)
 	if err != nil {
-		return emptyCacheFile()
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return emptyCacheFile()
 	}
 	c, ok := readCacheIndex(f, fi.Size())

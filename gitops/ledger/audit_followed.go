@@ -10,12 +10,18 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/modelgit/modelgit/gitops/internal/durable"
+	"github.com/modelgit/modelgit/gitops/store"
 )
 
 // FollowedFile is where audit records, under the git directory, the last
 // position it saw of each followed branch, and the rewrites it detected.
 const FollowedFile = "modelgit/followed"
+
+// maxFollowedFile bounds what is read of the file: its tips, and each
+// rewrite ever detected (about 250 bytes each).
+const maxFollowedFile = 16 << 20
 
 // Rewrite is a history rewrite (force-push, reset, rebase) of a followed
 // branch: the position recorded before is no longer in its history.
@@ -50,14 +56,11 @@ func (r *Ledger) CheckFollowed(ctx context.Context, branch string, tip plumbing.
 	}
 	file := filepath.Join(dir, filepath.FromSlash(FollowedFile))
 	st := followedState{Tips: map[string]string{}}
-	var data []byte
-	if err = regularFile(file); err == nil {
-		data, err = os.ReadFile(file)
-	}
+	data, err := readRecord(file, maxFollowedFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-	case errors.Is(err, errNotRegular):
-		r.Log().Warningf("%v; starting a new record", err)
+	case errors.Is(err, store.ErrNotRegular):
+		r.Log().Warningf("%s is not a regular file; starting a new record", file)
 	case err != nil:
 		return nil, fmt.Errorf("reading %q: %w", file, err)
 	default:

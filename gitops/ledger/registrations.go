@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/modelgit/modelgit/gitops/internal/durable"
+	"github.com/modelgit/modelgit/gitops/store"
 )
 
 // RegistrationsFile is where which keeps, under the git directory, the
@@ -64,38 +65,31 @@ func (r *Ledger) KnownRegistrations(ctx context.Context) map[string]plumbing.Has
 	return out
 }
 
-// regularFile checks, before a file of .git/modelgit is opened, that it
-// is a regular file: opening a named pipe would wait for a writer, and
-// what is not a regular file is no record of ours (it is replaced when
-// written).
-func regularFile(name string) error {
-	fi, err := os.Lstat(name)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: %w", name, errNotRegular)
-	}
-	return nil
-}
-
-var errNotRegular = errors.New("not a regular file")
-
-func readRegistrations(file string) (*registrationsRecord, error) {
-	if err := regularFile(file); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(file)
+// readRecord reads a file of .git/modelgit, refusing one larger than max
+// bytes. It opens as store.OpenRegular does, so a named pipe does not
+// block the open and the file checked is the file read; what is not a
+// regular file is no record of ours (it is replaced when written), and
+// the error is store.ErrNotRegular.
+func readRecord(name string, max int64) ([]byte, error) {
+	f, _, err := store.OpenRegular(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRegistrationsFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxRegistrationsFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxRegistrationsFile)
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("larger than %d bytes", max)
+	}
+	return data, nil
+}
+
+func readRegistrations(file string) (*registrationsRecord, error) {
+	data, err := readRecord(file, maxRegistrationsFile)
+	if err != nil {
+		return nil, err
 	}
 	var rec registrationsRecord
 	if err := json.Unmarshal(data, &rec); err != nil {

@@ -486,8 +486,19 @@ func checkKind(p string, fi fs.FileInfo) error {
 	default:
 		kind = "not a regular file (" + m.Type().String() + ")"
 	}
-	return fmt.Errorf("%q is %s: only regular files and directories can be hashed", p, kind)
+	return notRegular(fmt.Sprintf("%q is %s: only regular files and directories can be hashed", p, kind))
 }
+
+// ErrNotRegular matches (errors.Is) the errors of OpenRegular and the
+// input checks for a path that is there but is not a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular is an error that says why a path is not a regular file and
+// is ErrNotRegular.
+type notRegular string
+
+func (e notRegular) Error() string        { return string(e) }
+func (e notRegular) Is(target error) bool { return target == ErrNotRegular }
 
 // statError describes the error of os.Stat or os.Open of p without naming
 // p (callers do), telling a dangling symlink from a missing file.

@@ -390,3 +390,35 @@ func TestReadDirStat(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenRegular: a regular file opens; a named pipe nobody writes to
+// and a directory are refused at once, each with an error that is
+// ErrNotRegular and names it; a missing file's error is not.
+func TestOpenRegular(t *testing.T) {
+	dir := t.TempDir()
+	file, pipe := filepath.Join(dir, "f"), filepath.Join(dir, "p")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, fi, err := OpenRegular(file)
+	if err != nil || fi.Size() != 1 {
+		t.Fatalf("a regular file: %v, %v", fi, err)
+	}
+	f.Close()
+	for _, p := range []string{pipe, dir} {
+		f, _, err := OpenRegular(p)
+		if err == nil {
+			f.Close()
+			t.Fatalf("%s opened", p)
+		}
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %v; want an error that is ErrNotRegular and names it", p, err)
+		}
+	}
+	if _, _, err := OpenRegular(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotRegular) {
+		t.Errorf("a missing file: %v", err)
+	}
+}

@@ -29,7 +29,7 @@ func OpenRegular(p string) (*os.File, fs.FileInfo, error) {
 	}
 	if fi.IsDir() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%q is a directory, want a file", p)
+		return nil, nil, notRegular(fmt.Sprintf("%q is a directory, want a file", p))
 	}
 	if err := checkKind(p, fi); err != nil {
 		f.Close()
