@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -360,53 +359,149 @@ type onlyReader struct{ io.Reader }
 type onlyWriter struct{ io.Writer }
 
 // walk appends the regular files under dir (whose stat is fi, reached as
-// rel) to files. Symlinks are followed; ancestors holds the directories on
-// the current path, to detect loops. Each directory is read once through
-// an os.Root, whose entries are stat-ed relative to the directory
-// (fstatat, no path lookup: readDirStat), so a directory of many small
-// files costs one stat per file; only a symlink is stat-ed again, by path,
-// to follow it.
+// rel) to files, in the order of their paths' components. Symlinks are
+// followed; ancestors holds the directories on the current path, to
+// detect loops. Each directory is read once through an os.Root, whose
+// entries are stat-ed relative to the directory (fstatat, no path lookup:
+// readDirStat), so a directory of many small files costs one stat per
+// file; only a symlink is stat-ed again, by path, to follow it.
+// Subdirectories are walked by up to GOMAXPROCS goroutines at once; the
+// error returned is the one a walk in order meets first.
 func walk(dir, rel string, fi fs.FileInfo, ancestors []walked, files *[]file) error {
+	w := &walker{slots: make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 0))}
+	got, err := w.dir(dir, rel, fi, ancestors)
+	if *files == nil {
+		*files = got
+	} else {
+		*files = append(*files, got...)
+	}
+	return err
+}
+
+// walker walks a directory tree; slots bounds the goroutines it starts.
+type walker struct{ slots chan struct{} }
+
+// walkItem is a file of a directory, or one of its subdirectories' walk.
+type walkItem struct {
+	file file
+	sub  *subWalk
+}
+
+type subWalk struct {
+	done  chan struct{}
+	files []file
+	err   error
+}
+
+// sub walks a subdirectory: in a goroutine of its own when a slot is
+// free, else at once.
+func (w *walker) sub(dir, rel string, fi fs.FileInfo, ancestors []walked) *subWalk {
+	s := &subWalk{done: make(chan struct{})}
+	select {
+	case w.slots <- struct{}{}:
+		go func() {
+			defer close(s.done)
+			defer func() { <-w.slots }()
+			s.files, s.err = w.dir(dir, rel, fi, ancestors)
+		}()
+	default:
+		s.files, s.err = w.dir(dir, rel, fi, ancestors)
+		close(s.done)
+	}
+	return s
+}
+
+// dir lists the regular files under dir as walk does.
+func (w *walker) dir(dir, rel string, fi fs.FileInfo, ancestors []walked) ([]file, error) {
 	for _, a := range ancestors {
 		if os.SameFile(a.fi, fi) {
-			return fmt.Errorf("symlink loop: directory %q is %q again", dir, a.path)
+			return nil, fmt.Errorf("symlink loop: directory %q is %q again", dir, a.path)
 		}
 	}
-	ancestors = append(ancestors, walked{dir, fi})
+	// Clipped: subdirectories walked at once must not append into one
+	// array.
+	ancestors = append(slices.Clip(ancestors), walked{dir, fi})
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
+		return nil, fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
 	}
 	defer root.Close()
 	names, infos, err := readDirStat(root)
 	if err != nil {
-		return fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
+		return nil, fmt.Errorf("reading directory %q: %w", dir, unwrapPathError(err))
 	}
+	items := make([]walkItem, 0, len(names))
+	var stop error // an entry of this directory that fails: no item after it
 	for k, name := range names {
 		abs := filepath.Join(dir, name)
 		if strings.ContainsAny(name, "\n\r") {
-			return fmt.Errorf("file name %q contains a newline, which a tree listing cannot hold: rename it", abs)
+			stop = fmt.Errorf("file name %q contains a newline, which a tree listing cannot hold: rename it", abs)
+			break
 		}
 		fi, err := infos[k].fi, infos[k].err
 		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			fi, err = os.Stat(abs)
 		}
 		if err != nil {
-			return fmt.Errorf("%q: %w", abs, statError(abs, err))
+			stop = fmt.Errorf("%q: %w", abs, statError(abs, err))
+			break
 		}
-		r := path.Join(rel, name)
+		r := name // path.Join(rel, name): a name has no slash and is not . or ..
+		if rel != "" {
+			r = rel + "/" + name
+		}
 		if fi.IsDir() {
-			if err := walk(abs, r, fi, ancestors, files); err != nil {
-				return err
+			s := w.sub(abs, r, fi, ancestors)
+			items = append(items, walkItem{sub: s})
+			if isDone(s.done) && s.err != nil {
+				break // walked at once, and failed
 			}
 			continue
 		}
 		if err := checkKind(abs, fi); err != nil {
-			return err
+			stop = err
+			break
 		}
-		*files = append(*files, file{abs: abs, rel: r, fi: fi})
+		items = append(items, walkItem{file: file{abs: abs, rel: r, fi: fi}})
 	}
-	return nil
+	n := 0
+	for k, it := range items {
+		if it.sub == nil {
+			n++
+			continue
+		}
+		<-it.sub.done
+		if it.sub.err != nil {
+			for _, later := range items[k+1:] {
+				if later.sub != nil {
+					<-later.sub.done // started here, ended here
+				}
+			}
+			return nil, it.sub.err
+		}
+		n += len(it.sub.files)
+	}
+	if stop != nil {
+		return nil, stop
+	}
+	out := make([]file, 0, n)
+	for _, it := range items {
+		if it.sub == nil {
+			out = append(out, it.file)
+		} else {
+			out = append(out, it.sub.files...)
+		}
+	}
+	return out, nil
+}
+
+func isDone(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 // statChunk is the fewest entries a goroutine of readDirStat stats: below

@@ -422,3 +422,63 @@ func TestOpenRegular(t *testing.T) {
 		t.Errorf("a missing file: %v", err)
 	}
 }
+
+// TestWalkConcurrent: a tree of many subdirectories, walked by several
+// goroutines, lists its files in the order of their paths' components,
+// as filepath.WalkDir does; with two named pipes in different
+// subdirectories, the error names the one a walk in order meets first,
+// every time.
+func TestWalkConcurrent(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	dir := t.TempDir()
+	var order []string
+	for d := range 24 {
+		for f := range 5 {
+			p := fmt.Sprintf("d%02d/a/b/c/sub%d/f%d", d, f%2, f) // deep: siblings share a parent whose path has spare capacity
+			order = append(order, p)
+		}
+	}
+	tree := map[string]string{}
+	for _, p := range order {
+		tree[p] = p
+	}
+	writeTree(t, dir, tree, order)
+	var want []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			want = append(want, filepath.ToSlash(rel))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		fi, files, err := checkInput(dir)
+		if err != nil || !fi.IsDir() {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range files {
+			got = append(got, f.rel)
+			if f.abs != filepath.Join(dir, filepath.FromSlash(f.rel)) {
+				t.Fatalf("%s at %s", f.rel, f.abs)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("walked:\n%v\nwant:\n%v", got, want)
+		}
+	}
+	for _, p := range []string{"d07/a/b/c/sub1/pipe", "d19/a/b/c/sub0/pipe"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(p)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 10 {
+		_, _, err := checkInput(dir)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join("d07", "a", "b", "c", "sub1", "pipe")) {
+			t.Fatalf("want the error of d07/a/b/c/sub1/pipe, got %v", err)
+		}
+	}
+}
