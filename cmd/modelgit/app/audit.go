@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -410,14 +409,13 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledge
 			todo <- func() {
 				defer close(p.done)
 				// About 2 KB an event indented: one allocation, and one
-				// encoder buffer for all, rather than growing both.
+				// buffer for the compact JSON of all, rather than growing
+				// both. AppendJSON writes what encoding/json would.
 				p.b = make([]byte, 0, len(evs)*2560)
-				var buf bytes.Buffer
-				enc := json.NewEncoder(&buf)
-				enc.SetEscapeHTML(false)
+				var compact []byte
 				for j, ev := range evs {
-					buf.Reset()
-					if err := enc.Encode(ev); err != nil {
+					var err error
+					if compact, err = ev.AppendJSON(compact[:0]); err != nil {
 						p.err = fmt.Errorf("encoding JSON: %w", err)
 						return
 					}
@@ -425,7 +423,7 @@ func printAuditJSON(w io.Writer, rep *audit.AuditReport, events iter.Seq2[*ledge
 						p.b = append(p.b, ',')
 					}
 					p.b = append(p.b, "\n    "...)
-					p.b = cmdutil.IndentJSON(p.b, bytes.TrimSuffix(buf.Bytes(), []byte("\n")), 2)
+					p.b = cmdutil.IndentJSON(p.b, compact, 2)
 				}
 			}
 			return true
