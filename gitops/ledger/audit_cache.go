@@ -1,9 +1,7 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
-	"encoding/gob"
 	"fmt"
 	"iter"
 	"maps"
@@ -40,7 +38,9 @@ const AuditCacheFile = "modelgit/audit-cache"
 // chunk: a read checks the index only and each chunk as it is decoded,
 // and new commits append chunks without the others being encoded again
 // (audit_cache_file.go).
-const auditCacheVersion = 7
+// 8: a chunk is its own compact encoding with a table of its strings
+// (audit_chunk_codec.go), no longer a gob.
+const auditCacheVersion = 8
 
 // auditCacheBranch is one branch's entry in the index: its events,
 // oldest first, in chunks of up to cacheChunkEvents encoded apart, so
@@ -85,9 +85,8 @@ type cacheChunk struct {
 	From, To []int
 }
 
-// cachedEvent is an AuditEvent without its release states (gob cannot
-// carry a manifests.Digest); TestCachedEventHasEveryField keeps the two in
-// step.
+// cachedEvent is an AuditEvent without its release states;
+// TestCachedEventHasEveryField keeps the two in step.
 type cachedEvent struct {
 	Time                                                     time.Time
 	CommitterTime                                            *time.Time
@@ -116,7 +115,7 @@ func toCachedEvent(e *AuditEvent) cachedEvent {
 func (c *cachedEvent) event(from, to *ReleaseState) AuditEvent {
 	approved := c.ApprovedBy
 	if approved == nil {
-		approved = []string{} // gob does not tell empty from nil
+		approved = []string{} // as a scan makes it
 	}
 	return AuditEvent{
 		Time: c.Time, CommitterTime: c.CommitterTime, Description: c.Description,
@@ -128,8 +127,8 @@ func (c *cachedEvent) event(from, to *ReleaseState) AuditEvent {
 	}
 }
 
-// cachedRelease is a ReleaseState as gob can carry it: gob drops nil and
-// zero alike, and a weight of 0 (a standby) is not no weight.
+// cachedRelease is a ReleaseState as a chunk carries it: a weight of 0
+// (a standby) is not no weight.
 type cachedRelease struct {
 	Strategy, Match, Error string
 	Versions               []cachedVersion
@@ -190,8 +189,8 @@ func (r *Ledger) CachePath(ctx context.Context) (string, error) {
 // decodeChunk decodes one chunk's events, oldest first; false when it
 // does not hold together.
 func decodeChunk(raw []byte) ([]AuditEvent, bool) {
-	var c cacheChunk
-	if err := gob.NewDecoder(bytes.NewReader(raw)).Decode(&c); err != nil || len(c.From) != len(c.Events) || len(c.To) != len(c.Events) {
+	c, ok := unmarshalChunk(raw)
+	if !ok {
 		return nil, false
 	}
 	releases := make([]*ReleaseState, len(c.Releases))
@@ -245,11 +244,11 @@ func encodeChunk(events []AuditEvent) ([]byte, error) {
 		c.From[i], c.To[i] = ref(events[i].From), ref(events[i].To)
 		c.Events[i] = toCachedEvent(&events[i])
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&c); err != nil {
+	raw, err := marshalChunk(&c)
+	if err != nil {
 		return nil, fmt.Errorf("encoding the audit cache: %w", err)
 	}
-	return buf.Bytes(), nil
+	return raw, nil
 }
 
 // branchChunks is one branch's events as the cache holds them, up to date
