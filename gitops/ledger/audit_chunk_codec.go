@@ -15,8 +15,11 @@ import (
 // subjects of a merged branch) repeat from event to event: decoding the
 // chunks was a third of a warm audit's CPU, and encoding them and
 // reading them back a sixth of a cold one's. The format instead holds
-// each distinct string of the chunk once, in a table, and refers to it
-// by its index:
+// each distinct string of the chunk that repeats (environments, models,
+// people, signers, digests) once, in a table, and refers to it by its
+// index; those that are each event's own (commits, subjects, notes) are
+// written in place (raw), since looking each up in the table cost more
+// than it saved:
 //
 //	chunk   = uvarint(len strings) { uvarint(len s) s }
 //	          uvarint(len releases) { release }
@@ -24,14 +27,15 @@ import (
 //	release = str(Strategy) str(Match) str(Error) n(versions) { version }
 //	version = varint(Major) varint(Minor) varint(Patch) varint(Data)
 //	          str(Digest) varint(Weight) str(Role) str(StorageURI)
-//	event   = time(Time) opt(time(CommitterTime)) str(Description) str(Environment)
+//	event   = time(Time) opt(time(CommitterTime)) raw(Description) str(Environment)
 //	          str(Model) str(Action) str(FromVersion) str(ToVersion) str(Strategy)
 //	          str(Forced) str(Rollback) str(RequestedBy) list(ApprovedBy)
-//	          str(MergedBy) str(Policy) varint(PullRequest) str(CheckedHead)
-//	          str(Via) str(Commit) str(ChangeCommit) str(Reverts) str(Subject)
-//	          sig(Signature) opt(sig(ChangeSignature)) list(Notes)
+//	          str(MergedBy) str(Policy) varint(PullRequest) raw(CheckedHead)
+//	          str(Via) raw(Commit) raw(ChangeCommit) raw(Reverts) raw(Subject)
+//	          sig(Signature) opt(sig(ChangeSignature)) n(Notes) { raw }
 //	          varint(From) varint(To)
 //	str     = uvarint(index into strings)
+//	raw     = uvarint(len s) s
 //	time    = uvarint(len b) b, b = time.Time.MarshalBinary (what gob kept)
 //	opt(x)  = 0 | 1 x
 //	list    = n(strings) { str }
@@ -49,20 +53,45 @@ import (
 type chunkWriter struct {
 	strings []string
 	index   map[string]uint64
-	body    []byte
+	// recent remembers the strings str met last, by a cheap key: most
+	// repeat the same field of the event before, so most are found
+	// without hashing them for the map.
+	recent [64]struct {
+		s string
+		i uint64
+	}
+	body []byte
+}
+
+func newChunkWriter(events int) *chunkWriter {
+	// The table starts with "": the most common string costs no look-up.
+	return &chunkWriter{strings: []string{""}, index: map[string]uint64{"": 0}, body: make([]byte, 0, 256*events)}
 }
 
 func (w *chunkWriter) uvarint(v uint64) { w.body = binary.AppendUvarint(w.body, v) }
 func (w *chunkWriter) varint(v int64)   { w.body = binary.AppendVarint(w.body, v) }
 
+func (w *chunkWriter) raw(s string) {
+	w.uvarint(uint64(len(s)))
+	w.body = append(w.body, s...)
+}
+
 func (w *chunkWriter) str(s string) {
-	i, ok := w.index[s]
-	if !ok {
-		i = uint64(len(w.strings))
-		w.index[s] = i
-		w.strings = append(w.strings, s)
+	if s == "" {
+		w.body = append(w.body, 0)
+		return
 	}
-	w.uvarint(i)
+	r := &w.recent[(len(s)+int(s[0])+7*int(s[len(s)-1]))&63]
+	if r.s != s {
+		i, ok := w.index[s]
+		if !ok {
+			i = uint64(len(w.strings))
+			w.index[s] = i
+			w.strings = append(w.strings, s)
+		}
+		r.s, r.i = s, i
+	}
+	w.uvarint(r.i)
 }
 
 // n writes a list's length, telling nil from empty.
@@ -109,7 +138,7 @@ func (w *chunkWriter) sig(s *gitops.SignatureInfo) {
 
 // marshalChunk encodes c.
 func marshalChunk(c *cacheChunk) ([]byte, error) {
-	w := &chunkWriter{index: map[string]uint64{}}
+	w := newChunkWriter(len(c.Events))
 	w.uvarint(uint64(len(c.Releases)))
 	for i := range c.Releases {
 		r := &c.Releases[i]
@@ -142,15 +171,18 @@ func marshalChunk(c *cacheChunk) ([]byte, error) {
 				return nil, err
 			}
 		}
-		for _, s := range []string{e.Description, e.Environment, e.Model, e.Action, e.FromVersion, e.ToVersion, e.Strategy, e.Forced, e.Rollback, e.RequestedBy} {
+		w.raw(e.Description)
+		for _, s := range []string{e.Environment, e.Model, e.Action, e.FromVersion, e.ToVersion, e.Strategy, e.Forced, e.Rollback, e.RequestedBy} {
 			w.str(s)
 		}
 		w.list(e.ApprovedBy)
 		w.str(e.MergedBy)
 		w.str(e.Policy)
 		w.varint(int64(e.PullRequest))
-		for _, s := range []string{e.CheckedHead, e.Via, e.Commit, e.ChangeCommit, e.Reverts, e.Subject} {
-			w.str(s)
+		w.raw(e.CheckedHead)
+		w.str(e.Via)
+		for _, s := range []string{e.Commit, e.ChangeCommit, e.Reverts, e.Subject} {
+			w.raw(s)
 		}
 		w.sig(&e.Signature)
 		if e.ChangeSignature == nil {
@@ -159,7 +191,10 @@ func marshalChunk(c *cacheChunk) ([]byte, error) {
 			w.body = append(w.body, 1)
 			w.sig(e.ChangeSignature)
 		}
-		w.list(e.Notes)
+		w.n(e.Notes == nil, len(e.Notes))
+		for _, s := range e.Notes {
+			w.raw(s)
+		}
 		w.varint(int64(c.From[i]))
 		w.varint(int64(c.To[i]))
 	}
@@ -248,6 +283,17 @@ func (r *chunkReader) flag() bool {
 	}
 	r.fail()
 	return false
+}
+
+func (r *chunkReader) raw() string {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail()
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
 }
 
 func (r *chunkReader) str() string {
@@ -346,20 +392,27 @@ func unmarshalChunk(raw []byte) (cacheChunk, bool) {
 			t := r.time()
 			e.CommitterTime = &t
 		}
-		for _, s := range []*string{&e.Description, &e.Environment, &e.Model, &e.Action, &e.FromVersion, &e.ToVersion, &e.Strategy, &e.Forced, &e.Rollback, &e.RequestedBy} {
+		e.Description = r.raw()
+		for _, s := range []*string{&e.Environment, &e.Model, &e.Action, &e.FromVersion, &e.ToVersion, &e.Strategy, &e.Forced, &e.Rollback, &e.RequestedBy} {
 			*s = r.str()
 		}
 		e.ApprovedBy = r.list()
 		e.MergedBy, e.Policy, e.PullRequest = r.str(), r.str(), r.int()
-		for _, s := range []*string{&e.CheckedHead, &e.Via, &e.Commit, &e.ChangeCommit, &e.Reverts, &e.Subject} {
-			*s = r.str()
+		e.CheckedHead, e.Via = r.raw(), r.str()
+		for _, s := range []*string{&e.Commit, &e.ChangeCommit, &e.Reverts, &e.Subject} {
+			*s = r.raw()
 		}
 		e.Signature = r.sig()
 		if r.flag() {
 			s := r.sig()
 			e.ChangeSignature = &s
 		}
-		e.Notes = r.list()
+		if n := r.n(1); n >= 0 {
+			e.Notes = make([]string, n)
+			for k := range e.Notes {
+				e.Notes[k] = r.raw()
+			}
+		}
 		c.From[i], c.To[i] = r.int(), r.int()
 		if r.err != nil {
 			break
