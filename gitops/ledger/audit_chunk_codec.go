@@ -11,10 +11,10 @@ import (
 
 // A chunk's bytes (auditCacheVersion 8). gob spent, on every event,
 // reflection over its fields and an allocation for each of its strings,
-// though most of them (environments, models, actions, signers, commit
-// subjects of a merged branch) repeat from event to event: decoding the
-// chunks was a third of a warm audit's CPU, and encoding them and
-// reading them back a sixth of a cold one's. The format instead holds
+// though most of them (environments, models, actions, people, signers)
+// repeat from event to event: decoding the chunks was a quarter of a warm
+// audit's own CPU, and encoding them and reading them back a sixth of a
+// cold one's. The format instead holds
 // each distinct string of the chunk that repeats (environments, models,
 // people, signers, digests) once, in a table, and refers to it by its
 // index; those that are each event's own (commits, subjects, notes) are
