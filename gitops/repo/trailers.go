@@ -184,6 +184,9 @@ func isAlnum(c byte) bool {
 }
 
 func unfold(v string) string {
+	if strings.IndexByte(v, '\n') < 0 {
+		return trimSpace(v) // one line, the most common: nothing to copy
+	}
 	var b strings.Builder
 	for i := 0; i < len(v); {
 		c := v[i]
