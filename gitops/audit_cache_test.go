@@ -1,6 +1,7 @@
 package gitops_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -397,9 +398,14 @@ func TestAuditStateNotRegular(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var log bytes.Buffer
+	logged, err := gitops.Open(s.dir, gitops.WithLogger(gitops.WriterLogger{W: &log}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := audit.Audit(ctx, reg, audit.AuditOptions{})
+		_, err := audit.Audit(ctx, logged, audit.AuditOptions{})
 		done <- err
 	}()
 	select {
@@ -409,6 +415,9 @@ func TestAuditStateNotRegular(t *testing.T) {
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the audit waits on a named pipe")
+	}
+	if !strings.Contains(log.String(), followed+" is not a regular file; starting a new record") {
+		t.Errorf("no warning naming the record of followed tips:\n%s", log.String())
 	}
 	got, _ := eventsJSON(t, reg)
 	same(t, "named pipes in place of the audit's state", got, want)
