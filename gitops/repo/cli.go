@@ -154,25 +154,36 @@ func (c *CatFile) Read(want plumbing.Hash) ([]byte, error) { return c.ReadInto(w
 // that reads many objects and keeps none past the next read allocates
 // nothing per object.
 func (c *CatFile) ReadInto(want plumbing.Hash, buf []byte) ([]byte, error) {
-	// ReadSlice: the header is parsed in the reader's buffer, not copied.
-	header, err := c.out.ReadSlice('\n')
-	if err != nil {
-		return nil, fmt.Errorf("reading object %s from git cat-file: %w", want, err)
-	}
-	_, _, n, err := batchHeader(header)
+	_, _, data, err := c.answer(buf)
 	if errors.Is(err, errMissingObject) {
 		return nil, fmt.Errorf("reading object %s: %w", want, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("reading object %s from git cat-file: %w", want, err)
+	}
+	return data, nil
+}
+
+// answer reads cat-file's next answer: its header (batchHeader, whose
+// errors say a name named no object) and the object's content, into
+// buf's storage when it is large enough.
+func (c *CatFile) answer(buf []byte) (oid plumbing.Hash, typ plumbing.ObjectType, data []byte, err error) {
+	// ReadSlice: the header is parsed in the reader's buffer, not copied.
+	header, err := c.out.ReadSlice('\n')
+	if err != nil {
+		return oid, typ, nil, err
+	}
+	oid, typ, n, err := batchHeader(header)
+	if err != nil {
+		return oid, typ, nil, err
 	}
 	if cap(buf) < n+1 {
 		buf = make([]byte, n+1)
 	}
 	buf = buf[:n+1]
 	if _, err := io.ReadFull(c.out, buf); err != nil {
-		return nil, fmt.Errorf("reading object %s from git cat-file: %w", want, err)
+		return oid, typ, nil, err
 	}
-	return buf[:n], nil
+	return oid, typ, buf[:n], nil
 }
 
 // errAmbiguousName is cat-file's answer to a name that names several
@@ -280,21 +291,13 @@ func (c *CatFile) readNamed(names []string) (map[string]Object, error) {
 // readAnswers reads the answer to each name into out.
 func (c *CatFile) readAnswers(names []string, out map[string]Object) error {
 	for _, n := range names {
-		header, err := c.out.ReadSlice('\n')
-		if err != nil {
-			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
-		}
-		oid, typ, size, err := batchHeader(header)
+		oid, typ, data, err := c.answer(nil)
 		if errors.Is(err, errMissingObject) || errors.Is(err, errAmbiguousName) {
 			continue // names no object
 		} else if err != nil {
 			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
 		}
-		b := make([]byte, size+1)
-		if _, err := io.ReadFull(c.out, b); err != nil {
-			return fmt.Errorf("reading %s from git cat-file: %w", n, err)
-		}
-		out[n] = Object{Hash: oid, Type: typ, Data: b[:size]}
+		out[n] = Object{Hash: oid, Type: typ, Data: data}
 	}
 	return nil
 }
