@@ -9,10 +9,10 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/modelgit/modelgit/gitops"
 	"github.com/modelgit/modelgit/gitops/ledger"
@@ -491,18 +491,17 @@ type parsedManifest struct {
 // 247 of them took 60 ms of a cold which's critical path on one.
 func parseManifests(paths []string, objs map[string][]byte) []parsedManifest {
 	out := make([]parsedManifest, len(paths))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(paths)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(paths); i = int(next.Add(1) - 1) {
-				if raw, ok := objs[paths[i]]; ok {
-					out[i].mv, out[i].err = manifests.ParseModelVersion(paths[i], raw)
-				}
-			}
-		})
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, p := range paths {
+		if raw, ok := objs[p]; ok {
+			g.Go(func() error {
+				out[i].mv, out[i].err = manifests.ParseModelVersion(p, raw)
+				return nil
+			})
+		}
 	}
-	wg.Wait()
+	_ = g.Wait() // the goroutines return no error: each manifest's is kept
 	return out
 }
 
